@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs every Debian package Strongroom needs to build, test and run.
+# Idempotent: packages already present are skipped by apt-get. Runs as root,
+# or as an ordinary user through sudo (only apt-get is run with privileges).
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain
+  build-essential g++ cmake ninja-build pkg-config git ca-certificates
+  # libraries (SPEC section 1)
+  libssl-dev openssl
+  libp11-kit-dev p11-kit
+  liblmdb-dev lmdb-utils
+  nlohmann-json3-dev
+  libcli11-dev
+  libpistache-dev
+  # token for development and tests
+  softhsm2 opensc
+  # tests and benchmarks
+  libgtest-dev libgmock-dev googletest libbenchmark-dev
+  python3 python3-cryptography-vectors
+  curl
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "setup: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then
+    SUDO="sudo"
+  else
+    echo "setup: not root and sudo is missing; install as root: ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what the project needs, builds it, and runs every test through
+# CTest: the normal build, then an ASan+UBSan build, then a ThreadSanitizer
+# build of the concurrency tests (label "concurrency").
+#   STRONGROOM_SKIP_SANITIZERS=1  run the normal build only (quick local loop)
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+
+scripts/setup.sh
+
+JOBS="${JOBS:-2}"
+WERROR=OFF
+if [ "${CI:-}" = "true" ]; then WERROR=ON; fi
+
+build_and_test() {  # <dir> <sanitizer> <ctest args...>
+  local dir="$1" san="$2"
+  shift 2
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DSTRONGROOM_SANITIZE="$san" -DSTRONGROOM_WERROR="$WERROR" \
+    -DSTRONGROOM_BUILD_BENCH=$([ -z "$san" ] && echo ON || echo OFF) >/dev/null
+  cmake --build "$dir" -j"$JOBS"
+  (cd "$dir" && ctest --output-on-failure -j"$JOBS" "$@")
+}
+
+echo "== build and test (RelWithDebInfo)"
+build_and_test build ""
+
+if [ "${STRONGROOM_SKIP_SANITIZERS:-0}" != "1" ]; then
+  echo "== build and test (ASan + UBSan)"
+  ASAN_OPTIONS="detect_leaks=1:abort_on_error=1" UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
+    build_and_test build-asan address
+  echo "== build and test (ThreadSanitizer, concurrency tests)"
+  TSAN_OPTIONS="suppressions=$ROOT/tests/tsan.supp:halt_on_error=1:second_deadlock_stack=1" \
+    build_and_test build-tsan thread -L concurrency
+fi
+echo "== all tests passed"

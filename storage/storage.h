@@ -1,0 +1,227 @@
+// storage/storage.h — Strongroom's persistent store: one LMDB environment in
+// the data directory. Read this first.
+//
+// What it holds: named tables (Table) of byte records. Every table except
+// kMeta is *authenticated*: each record is stored with its generation and a
+// MAC over (table, key, generation, value) computed by a RecordAuthenticator
+// (the record-MAC key lives in crypto/, which implements the interface), and
+// every read checks it. kMeta holds only the bootstrap values that cannot be
+// MAC'd by a key they contain (schema version, resourceVersion, cache
+// generations, the wrapped MAC key).
+//
+// Writes: one writer thread applies queued Write() calls in batches: each
+// call runs in its own nested LMDB transaction (so one failing call discards
+// only its own changes), gets its own resourceVersion, and the batch is
+// committed once (LMDB's fdatasyncs are paid once per batch). A pre-commit
+// hook (the audit log) sees every staged write before the commit.
+//
+// Thread-safety: Store is thread-safe. A ReadTxn is used by one thread at a
+// time (it may move between threads: MDB_NOTLS). A WriteTxn exists only on
+// the writer thread, inside Write().
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "base/bytes.h"
+#include "base/status.h"
+
+namespace strongroom::storage {
+
+// SchemaVersion is written at creation and checked at open: a store with a
+// newer schema is refused with kFailedPrecondition.
+inline constexpr std::uint32_t kSchemaVersion = 1;
+
+enum class Table : std::uint8_t {
+  kMeta = 0,        // unauthenticated bootstrap values (see above)
+  kSystem,          // authenticated settings: current KEK id, token not-before, ...
+  kKeks,            // KEK id -> KEK description (label, created)
+  kDataKeys,        // data-key id -> wrapped data key row
+  kSecureValues,    // "namespace/name" -> secure value (metadata + envelope)
+  kUsers,
+  kTokens,
+  kBindings,
+  kSensuSecrets,
+  kSensuProviders,
+};
+inline constexpr int kTableCount = 10;
+
+// TableName returns the LMDB database name ("meta", "secure_values", ...).
+std::string_view TableName(Table table);
+
+// CacheKind names a cache in the server that must be dropped when the store
+// changes underneath it (for example by the CLI while the server runs).
+enum class CacheKind : std::uint8_t { kDataKeys = 0, kCredentials, kTokens, kPolicy };
+inline constexpr int kCacheKindCount = 4;
+
+using RecordTag = std::array<std::uint8_t, 32>;
+
+// RecordAuthenticator computes the MAC that authenticates one record.
+// SECURITY: the MAC must cover every argument, so a record moved to another
+// table or key, or an older generation put back, fails verification.
+class RecordAuthenticator {
+ public:
+  virtual ~RecordAuthenticator() = default;
+  // Tag returns the MAC, or an error if the key is unavailable.
+  virtual StatusOr<RecordTag> Tag(Table table, std::string_view key, std::uint64_t generation,
+                                  ByteSpan value) const = 0;
+};
+
+// Record is one verified value with its generation (1 for a new key, +1 on
+// every Put of that key).
+struct Record {
+  Bytes value;
+  std::uint64_t generation = 0;
+};
+
+struct StoreOptions {
+  // The environment lives in `<data_dir>/store/`; created if missing (mode 0700).
+  std::string data_dir;
+  // LMDB map size. Default 1 GiB (a sparse file; grows on disk as used).
+  // When full, writes fail with kResourceExhausted and nothing is corrupted.
+  std::size_t map_size_bytes = std::size_t{1} << 30;
+  // Maximum concurrent read transactions (LMDB maxreaders). Default 256.
+  unsigned max_readers = 256;
+  // Maximum Write() calls committed in one LMDB transaction. Default 256.
+  std::size_t max_batch = 256;
+  // When true (the server), take an exclusive lock on `<data_dir>/server.lock`
+  // for the Store's lifetime; Open fails with kFailedPrecondition if another
+  // process holds it. The CLI leaves it false and uses ServerRunning().
+  bool hold_server_lock = false;
+  // Create the environment if it does not exist. Default true; when false a
+  // missing store gives kNotFound.
+  bool create_if_missing = true;
+};
+
+class Store;
+
+// ReadTxn is a consistent snapshot. Aborted (released) on destruction.
+class ReadTxn {
+ public:
+  ReadTxn(ReadTxn&&) noexcept;
+  ReadTxn& operator=(ReadTxn&&) noexcept;
+  ~ReadTxn();
+
+  // Get returns the record under `key`: kNotFound when absent,
+  // kIntegrityError when its MAC does not verify (the record is never
+  // returned), kFailedPrecondition when the table is authenticated and no
+  // authenticator is set.
+  StatusOr<Record> Get(Table table, std::string_view key) const;
+  // Scan visits, in key order, records whose key starts with `prefix` and is
+  // strictly greater than `after` (empty: from the first). `visit` returns
+  // false to stop. Stops with kIntegrityError at the first record whose MAC
+  // fails.
+  Status Scan(Table table, std::string_view prefix, std::string_view after,
+              const std::function<bool(std::string_view key, const Record& record)>& visit) const;
+  // GetMeta reads an unauthenticated kMeta value (kNotFound when absent).
+  StatusOr<Bytes> GetMeta(std::string_view key) const;
+  // resource_version is the store's resourceVersion in this snapshot.
+  std::uint64_t resource_version() const;
+  std::uint64_t generation(CacheKind kind) const;
+
+ private:
+  friend class Store;
+  friend class WriteTxn;
+  struct Impl;
+  explicit ReadTxn(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// WriteTxn is the writer thread's view inside one Write() call.
+class WriteTxn {
+ public:
+  StatusOr<Record> Get(Table table, std::string_view key) const;
+  Status Scan(Table table, std::string_view prefix, std::string_view after,
+              const std::function<bool(std::string_view key, const Record& record)>& visit) const;
+  StatusOr<Bytes> GetMeta(std::string_view key) const;
+  // NextGeneration returns the generation Put(table, key, ...) would assign
+  // now (1 when absent), so a caller can bind it into a ciphertext first.
+  StatusOr<std::uint64_t> NextGeneration(Table table, std::string_view key) const;
+  // Put stores `value` with generation NextGeneration() and its MAC; returns
+  // that generation. REQUIRES: table != kMeta.
+  StatusOr<std::uint64_t> Put(Table table, std::string_view key, ByteSpan value);
+  // Delete removes `key`: kNotFound when absent.
+  Status Delete(Table table, std::string_view key);
+  Status PutMeta(std::string_view key, ByteSpan value);
+  // BumpGeneration makes every server cache of `kind` reload.
+  void BumpGeneration(CacheKind kind);
+  // resource_version is the value this write commits as.
+  std::uint64_t resource_version() const;
+
+ private:
+  friend class Store;
+  struct Impl;
+  explicit WriteTxn(Impl* impl) : impl_(impl) {}
+  Impl* impl_;
+};
+
+// StagedWrite describes one Write() staged in a batch, for the pre-commit
+// hook.
+struct StagedWrite {
+  std::uint64_t resource_version;
+  std::string tag;  // the caller's label (an audit request id)
+};
+
+struct WriteReceipt {
+  std::uint64_t resource_version;
+};
+
+class Store {
+ public:
+  // Open opens (or creates) the environment. kFailedPrecondition for a newer
+  // schema version or a held server lock; kInternal for LMDB failures.
+  static StatusOr<std::unique_ptr<Store>> Open(const StoreOptions& options);
+  // ~Store drains queued writes, stops the writer thread and closes LMDB.
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // SetAuthenticator installs the MAC used for authenticated tables. Call
+  // once, before any read or write of them.
+  void SetAuthenticator(std::shared_ptr<const RecordAuthenticator> authenticator);
+
+  // BeginRead starts a snapshot (kResourceExhausted when max_readers are busy).
+  StatusOr<ReadTxn> BeginRead() const;
+
+  // Write queues `fn` for the writer thread and blocks until its batch is
+  // committed. `fn` runs in its own nested transaction: if it returns an
+  // error its changes are discarded and that error is returned; otherwise the
+  // write gets the next resourceVersion. If the pre-commit hook or the commit
+  // fails, every write of the batch gets kUnavailable (or kResourceExhausted
+  // when the map is full) and nothing of the batch is stored. `tag` is passed
+  // to the pre-commit hook.
+  StatusOr<WriteReceipt> Write(std::string tag, std::function<Status(WriteTxn&)> fn);
+
+  // PreCommitHook runs on the writer thread with every staged write of a
+  // batch, after staging and before the LMDB commit. Returning an error
+  // aborts the batch.
+  using PreCommitHook = std::function<Status(std::span<const StagedWrite>)>;
+  void SetPreCommitHook(PreCommitHook hook);
+
+  // Backup writes a consistent compacting copy of the environment (taken
+  // while writes continue) to `<dest_dir>/data.mdb`. dest_dir must exist and
+  // not contain data.mdb.
+  Status Backup(const std::string& dest_dir) const;
+
+  // ServerRunning returns whether a process holds `<data_dir>/server.lock`.
+  static StatusOr<bool> ServerRunning(const std::string& data_dir);
+
+  // InstallBackup replaces `<data_dir>/store/` with the copy in
+  // `<backup_dir>/data.mdb`. REQUIRES: no Store is open on data_dir in any
+  // process (kFailedPrecondition if a server holds the lock).
+  static Status InstallBackup(const std::string& backup_dir, const std::string& data_dir);
+
+  const std::string& data_dir() const;
+
+ private:
+  struct Impl;
+  explicit Store(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace strongroom::storage
