@@ -78,6 +78,12 @@ std::ostream& operator<<(std::ostream& os, const Status& status);
 template <typename T>
 using StatusOr = std::expected<T, Status>;
 
+// ToStatus drops the value of a StatusOr, keeping its error (or OK).
+template <typename T>
+inline Status ToStatus(const StatusOr<T>& s) {
+  return s.has_value() ? Status() : s.error();
+}
+
 namespace internal {
 inline const Status& GetStatus(const Status& s) { return s; }
 template <typename T>

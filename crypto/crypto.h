@@ -1,0 +1,26 @@
+// crypto/crypto.h — Strongroom's key hierarchy. Read this first.
+//
+// The files follow a decrypt from the token outwards:
+//   token.h              the PKCS#11 token (p11-kit, URI, PIN file, session
+//                        pool that survives lost sessions and devices)
+//   kek.h                KEKs inside the token; wrap, unwrap, re-wrap
+//   audit_signing_key.h  the token's EC P-256 audit key pair
+//   keyring.h            current KEK, record-MAC key, data keys per
+//                        namespace and UTC day, cache, rotation
+//   envelope.h           AES-256-GCM envelopes bound to their record
+//   record_mac.h         the authenticator storage/ uses for every record
+//   password_hash.h      scrypt password hashes for user accounts
+//   pin_file.h           reading the PIN (or another secret) from an owner-only file
+//
+// crypto/ depends on base/ and storage/ (for the keyring's rows); it knows
+// nothing of HTTP or JSON.
+#pragma once
+
+#include "crypto/audit_signing_key.h"
+#include "crypto/envelope.h"
+#include "crypto/kek.h"
+#include "crypto/keyring.h"
+#include "crypto/password_hash.h"
+#include "crypto/pin_file.h"
+#include "crypto/record_mac.h"
+#include "crypto/token.h"

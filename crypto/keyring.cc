@@ -1,0 +1,134 @@
+#include "crypto/keyring.h"
+
+#include <openssl/rand.h>
+
+#include "crypto/audit_signing_key.h"
+#include "crypto/kek.h"
+#include "crypto/keyring_store.h"
+#include "crypto/record_mac.h"
+
+namespace strongroom::crypto {
+namespace {
+
+std::int64_t SteadyNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+std::string NewKeyId(std::string_view prefix) {
+  std::uint8_t random[8];
+  if (RAND_bytes(random, sizeof random) != 1) std::abort();  // the RNG failing is not recoverable
+  return std::string(prefix) + HexEncode(ByteSpan(random, sizeof random));
+}
+
+StatusOr<InitReport> Keyring::Initialize(Token& token, storage::Store& store, const Clock* clock) {
+  InitReport report;
+  SR_ASSIGN_OR_RETURN(std::optional<WrappedMacKey> existing, ReadWrappedMacKey(store));
+  SecretBytes mac_key;
+  if (existing.has_value()) {
+    report.kek_id = existing->kek_id;
+    SR_ASSIGN_OR_RETURN(mac_key, UnwrapKey(token, existing->kek_id, existing->wrapped,
+                                           WrappedKeyType::kHmacSha256));
+  } else {
+    report.kek_id = NewKeyId("kek-");
+    SR_RETURN_IF_ERROR(GenerateKek(token, report.kek_id));
+    report.created_kek = true;
+    SR_ASSIGN_OR_RETURN(GeneratedKey generated,
+                        GenerateWrappedKey(token, report.kek_id, WrappedKeyType::kHmacSha256));
+    SR_RETURN_IF_ERROR(WriteWrappedMacKey(store, WrappedMacKey{report.kek_id, generated.wrapped}));
+    mac_key = std::move(generated.plaintext);
+    report.created_mac_key = true;
+  }
+  SR_ASSIGN_OR_RETURN(auto authenticator, HmacRecordAuthenticator::Create(std::move(mac_key)));
+  store.SetAuthenticator(authenticator);
+  SR_RETURN_IF_ERROR(RecordKekIfMissing(store, report.kek_id, UnixMicros(clock->Now()),
+                                        /*make_current_if_none=*/true));
+  SR_ASSIGN_OR_RETURN(report.created_audit_key, EnsureAuditKeyPair(token));
+  return report;
+}
+
+StatusOr<std::unique_ptr<Keyring>> Keyring::Open(Token& token, storage::Store& store,
+                                                 KeyringOptions options) {
+  SR_ASSIGN_OR_RETURN(std::optional<WrappedMacKey> wrapped, ReadWrappedMacKey(store));
+  if (!wrapped.has_value()) {
+    return std::unexpected(Status::FailedPrecondition(
+        "the store is not initialised; run `strongroom init` first"));
+  }
+  SR_ASSIGN_OR_RETURN(SecretBytes mac_key, UnwrapKey(token, wrapped->kek_id, wrapped->wrapped,
+                                                     WrappedKeyType::kHmacSha256));
+  SR_ASSIGN_OR_RETURN(auto authenticator, HmacRecordAuthenticator::Create(std::move(mac_key)));
+  store.SetAuthenticator(authenticator);
+  std::unique_ptr<Keyring> keyring(new Keyring(token, store, options));
+  keyring->authenticator_ = authenticator;
+  SR_ASSIGN_OR_RETURN(keyring->current_kek_id_, ReadCurrentKekId(store));
+  return keyring;
+}
+
+std::string Keyring::current_kek_id() const {
+  std::lock_guard<std::mutex> lock(kek_mu_);
+  return current_kek_id_;
+}
+
+KeyringCounters Keyring::counters() const {
+  return KeyringCounters{unwraps_.load(), created_.load(), cache_hits_.load()};
+}
+
+StatusOr<SealedValue> Keyring::Seal(const ValueBinding& binding, ByteSpan plaintext) {
+  SR_ASSIGN_OR_RETURN(std::string id, ReserveActiveKey(binding.namespace_name));
+  SR_ASSIGN_OR_RETURN(std::shared_ptr<const SecretBytes> key, DataKey(id));
+  EnvelopeContext context{binding.namespace_name, binding.name, binding.uid, binding.generation, id};
+  SR_ASSIGN_OR_RETURN(Bytes envelope, SealEnvelope(*key, context, plaintext));
+  return SealedValue{std::move(envelope), std::move(id)};
+}
+
+StatusOr<SecretBytes> Keyring::Unseal(const ValueBinding& binding, ByteSpan envelope) {
+  SR_ASSIGN_OR_RETURN(EnvelopeHeader header, ParseEnvelope(envelope));
+  SR_ASSIGN_OR_RETURN(std::shared_ptr<const SecretBytes> key, DataKey(header.data_key_id));
+  EnvelopeContext context{binding.namespace_name, binding.name, binding.uid, binding.generation,
+                          header.data_key_id};
+  return OpenEnvelope(*key, context, envelope);
+}
+
+StatusOr<std::shared_ptr<const SecretBytes>> Keyring::CacheLookup(const std::string& id) {
+  std::shared_lock<std::shared_mutex> lock(cache_mu_);
+  auto it = cache_.find(id);
+  if (it == cache_.end()) return std::unexpected(Status::NotFound(id));
+  std::int64_t now = SteadyNanos();
+  std::int64_t ttl = std::chrono::duration_cast<std::chrono::nanoseconds>(options_.data_key_cache_ttl).count();
+  if (now - it->second.last_used->load(std::memory_order_relaxed) > ttl) {
+    return std::unexpected(Status::NotFound(id));  // expired; replaced on insert
+  }
+  it->second.last_used->store(now, std::memory_order_relaxed);
+  cache_hits_.fetch_add(1, std::memory_order_relaxed);
+  return it->second.key;
+}
+
+void Keyring::CacheInsert(const std::string& id, std::shared_ptr<const SecretBytes> key) {
+  std::unique_lock<std::shared_mutex> lock(cache_mu_);
+  if (cache_.size() >= options_.data_key_cache_capacity && cache_.find(id) == cache_.end()) {
+    auto oldest = cache_.begin();
+    for (auto it = cache_.begin(); it != cache_.end(); ++it) {
+      if (it->second.last_used->load() < oldest->second.last_used->load()) oldest = it;
+    }
+    if (oldest != cache_.end()) cache_.erase(oldest);
+  }
+  CachedKey entry{std::move(key), std::make_unique<std::atomic<std::int64_t>>(SteadyNanos())};
+  cache_.insert_or_assign(id, std::move(entry));
+}
+
+StatusOr<std::shared_ptr<const SecretBytes>> Keyring::DataKey(const std::string& id) {
+  auto cached = CacheLookup(id);
+  if (cached.has_value()) return cached;
+  SR_ASSIGN_OR_RETURN(DataKeyRecord row, ReadDataKeyRecord(store_, id));
+  SR_ASSIGN_OR_RETURN(SecretBytes plaintext,
+                      UnwrapKey(token_, row.kek_id, row.wrapped, WrappedKeyType::kAes256));
+  unwraps_.fetch_add(1, std::memory_order_relaxed);
+  auto key = std::make_shared<const SecretBytes>(std::move(plaintext));
+  CacheInsert(id, key);
+  return key;
+}
+
+}  // namespace strongroom::crypto

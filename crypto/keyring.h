@@ -1,0 +1,193 @@
+// crypto/keyring.h — the key hierarchy's state: the current KEK, the
+// record-MAC key, and data keys (one active per namespace per UTC day),
+// with a bounded cache of unwrapped data keys and the lifecycle operations
+// (rotate data keys, re-wrap, rotate the KEK).
+//
+// Where things live: KEKs and the audit key pair in the token; data keys in
+// storage::Table::kDataKeys, wrapped; "which data key is active for a
+// namespace" in kSystem; the wrapped MAC key in kMeta (it cannot be MAC'd by
+// itself; RFC 3394's integrity check protects it).
+//
+// Caches are checked against CacheKind::kDataKeys' generation read in the
+// caller's own snapshot, so a rotation by another process (the CLI) takes
+// effect on the next call. Thread-safe. REQUIRES for every method: not
+// called from inside storage::Store::Write (it may write itself).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "base/bytes.h"
+#include "base/clock.h"
+#include "base/secret_bytes.h"
+#include "base/status.h"
+#include "crypto/data_key_record.h"
+#include "crypto/envelope.h"
+#include "crypto/token.h"
+#include "storage/storage.h"
+
+namespace strongroom::crypto {
+
+struct KeyringOptions {
+  // Clock deciding the UTC day of new data keys. Default: the real clock.
+  const Clock* clock = Clock::Real();
+  // Unwrapped data keys kept in the secure arena. Default 1024.
+  std::size_t data_key_cache_capacity = 1024;
+  // How long an unwrapped data key stays cached after its last use. Default 1 h.
+  std::chrono::seconds data_key_cache_ttl{3600};
+  // Encryptions reserved per LMDB write of a data key's counter. Default 65,536.
+  std::uint64_t counter_block = 1u << 16;
+  // A data key is retired once this many encryptions were reserved.
+  // Default 2^31 - 2^16: below 2^31 with a block to spare.
+  std::uint64_t max_encryptions_per_data_key = (1ull << 31) - (1ull << 16);
+};
+
+// What `strongroom init` created (false: it existed already).
+struct InitReport {
+  std::string kek_id;
+  bool created_kek = false;
+  bool created_mac_key = false;
+  bool created_audit_key = false;
+};
+
+// Binding is the record an envelope belongs to (its AAD minus the key id).
+struct ValueBinding {
+  std::string_view namespace_name;
+  std::string_view name;
+  std::string_view uid;
+  std::uint64_t generation = 0;
+};
+
+struct SealedValue {
+  Bytes envelope;
+  std::string data_key_id;
+};
+
+struct DataKeyInfo {
+  std::string id, namespace_name, day, kek_id;
+  std::int64_t created_micros = 0;
+  bool active = false;
+  std::uint64_t reserved_encryptions = 0;
+};
+
+struct KekInfo {
+  std::string id;
+  std::int64_t created_micros = 0;
+  bool current = false;
+};
+
+struct RewrapReport {
+  std::size_t rewrapped = 0;      // data keys moved to the current KEK
+  std::size_t already_current = 0;
+};
+
+struct KekRotationReport {
+  std::string old_kek_id, new_kek_id;
+  RewrapReport rewrap;
+  // KEKs no record references any more; kept in the token (never destroyed
+  // automatically) and reported so an operator may retire them.
+  std::vector<std::string> unreferenced_kek_ids;
+};
+
+struct KeyringCounters {
+  std::uint64_t unwraps = 0;        // data-key unwraps through the token
+  std::uint64_t data_keys_created = 0;
+  std::uint64_t cache_hits = 0;
+};
+
+class Keyring {
+ public:
+  // Initialize makes sure the token holds a KEK and the audit key pair and
+  // the store holds the wrapped record-MAC key. Idempotent: a second run
+  // creates nothing. Returns what it did.
+  static StatusOr<InitReport> Initialize(Token& token, storage::Store& store,
+                                         const Clock* clock = Clock::Real());
+
+  // Open unwraps the MAC key, installs the record authenticator into
+  // `store`, and loads the current KEK id. kFailedPrecondition when the
+  // store was never initialised; kNotFound when a KEK it needs is missing
+  // from the token. `token` and `store` must outlive the Keyring.
+  static StatusOr<std::unique_ptr<Keyring>> Open(Token& token, storage::Store& store,
+                                                 KeyringOptions options = {});
+
+  // Seal encrypts `plaintext` for `binding` under the namespace's active
+  // data key for today's UTC day (creating it, through the token, if
+  // needed). SECURITY: reserves one encryption on the key's counter first.
+  StatusOr<SealedValue> Seal(const ValueBinding& binding, ByteSpan plaintext);
+
+  // Unseal decrypts an envelope made by Seal for the same binding.
+  // kIntegrityError for any mismatch or tampering; kNotFound when the data
+  // key row is missing; kTokenUnavailable when the key is not cached and
+  // the token cannot be reached.
+  StatusOr<SecretBytes> Unseal(const ValueBinding& binding, ByteSpan envelope);
+
+  // RotateDataKeys deactivates every active data key; they keep decrypting.
+  // Returns how many were deactivated.
+  StatusOr<std::size_t> RotateDataKeys();
+  // RewrapDataKeys re-wraps every data key (and the MAC key) not wrapped by
+  // the current KEK under it, inside the token.
+  StatusOr<RewrapReport> RewrapDataKeys();
+  // RotateKek generates a new KEK in the token, makes it current and
+  // re-wraps everything under it. Old KEKs stay in the token.
+  StatusOr<KekRotationReport> RotateKek();
+
+  StatusOr<std::vector<DataKeyInfo>> ListDataKeys() const;
+  StatusOr<std::vector<KekInfo>> ListKeks() const;
+  std::string current_kek_id() const;
+  std::shared_ptr<const storage::RecordAuthenticator> authenticator() const { return authenticator_; }
+  KeyringCounters counters() const;
+
+ private:
+  struct CachedKey {
+    std::shared_ptr<const SecretBytes> key;
+    // steady_clock nanoseconds of the last use; updated under the shared lock.
+    std::unique_ptr<std::atomic<std::int64_t>> last_used;
+  };
+  struct ActiveKey {
+    std::string data_key_id;
+    std::string day;
+    std::uint64_t generation = 0;   // CacheKind::kDataKeys generation when loaded
+    std::uint64_t next_counter = 0; // next encryption number
+    std::uint64_t reserved = 0;     // encryptions reserved in the store
+  };
+
+  Keyring(Token& token, storage::Store& store, KeyringOptions options)
+      : token_(token), store_(store), options_(options) {}
+
+  StatusOr<std::shared_ptr<const SecretBytes>> DataKey(const std::string& id);
+  StatusOr<std::shared_ptr<const SecretBytes>> CacheLookup(const std::string& id);
+  void CacheInsert(const std::string& id, std::shared_ptr<const SecretBytes> key);
+  // ReserveActiveKey returns the active key id for `ns` after reserving one
+  // encryption, creating/rotating the key as needed.
+  StatusOr<std::string> ReserveActiveKey(std::string_view namespace_name);
+  StatusOr<std::string> CreateOrAdoptActiveKey(std::string_view namespace_name,
+                                               const std::string& day);
+  Status ReserveBlock(ActiveKey& active, std::string_view namespace_name);
+  Status SetCurrentKek(const std::string& kek_id);
+
+  Token& token_;
+  storage::Store& store_;
+  const KeyringOptions options_;
+  std::shared_ptr<const storage::RecordAuthenticator> authenticator_;
+  mutable std::mutex kek_mu_;
+  std::string current_kek_id_;  // guarded by kek_mu_
+
+  std::mutex active_mu_;  // guards active_ (per-namespace reservation state)
+  std::unordered_map<std::string, ActiveKey> active_;
+
+  mutable std::shared_mutex cache_mu_;
+  std::unordered_map<std::string, CachedKey> cache_;  // data key id -> plaintext
+
+  std::atomic<std::uint64_t> unwraps_{0};
+  std::atomic<std::uint64_t> created_{0};
+  std::atomic<std::uint64_t> cache_hits_{0};
+};
+
+}  // namespace strongroom::crypto

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Runs Strongroom's benchmarks.
+#   scripts/bench.sh micro [benchmark args...]
+#       installs what is needed (scripts/setup.sh), builds crypto_bench in
+#       Release in build-bench/ and runs it; extra arguments go to the
+#       binary (e.g. --benchmark_filter=Open --benchmark_repetitions=5).
+# Figures are only comparable within one run: the summary lines printed at
+# the end compare each envelope operation with bare OpenSSL, side by side.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+
+BUILD_DIR="${BUILD_DIR:-build-bench}"
+JOBS="${JOBS:-2}"
+
+usage() {
+  cat >&2 <<'USAGE'
+usage: scripts/bench.sh <mode> [args...]
+modes:
+  micro   Google Benchmark micro-benchmarks (crypto_bench), Release build
+USAGE
+}
+
+configure_release() {
+  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DSTRONGROOM_SANITIZE= -DSTRONGROOM_BUILD_BENCH=ON >/dev/null
+}
+
+run_micro() {
+  scripts/setup.sh
+  configure_release
+  cmake --build "$BUILD_DIR" -j"$JOBS" --target crypto_bench
+  "$BUILD_DIR/bench/crypto_bench" "$@"
+}
+
+if [ "$#" -lt 1 ]; then
+  usage
+  exit 2
+fi
+mode="$1"
+shift
+case "$mode" in
+  micro) run_micro "$@" ;;
+  # http) run_http "$@" ;;   (wrk against a running appliance; added with api/)
+  -h|--help|help) usage; exit 0 ;;
+  *)
+    echo "bench: unknown mode '$mode'" >&2
+    usage
+    exit 2
+    ;;
+esac

@@ -1,0 +1,62 @@
+// storage/record_io.h — private to storage/: reading and writing records and
+// kMeta values inside one LMDB transaction. ReadTxn and WriteTxn are thin
+// wrappers over these functions. Thread-safety: a TxnContext is used by the
+// thread that owns its transaction.
+#pragma once
+
+#include <lmdb.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string_view>
+
+#include "base/bytes.h"
+#include "base/status.h"
+#include "storage/storage.h"
+
+namespace strongroom::storage {
+
+// TableHandles holds one LMDB database handle per Table, indexed by value.
+using TableHandles = std::array<MDB_dbi, kTableCount>;
+
+using RecordVisitor = std::function<bool(std::string_view key, const Record& record)>;
+
+// TxnContext is what the functions below need; it borrows everything.
+struct TxnContext {
+  MDB_txn* txn = nullptr;
+  const TableHandles* tables = nullptr;
+  // Null until Store::SetAuthenticator; authenticated tables then give
+  // kFailedPrecondition.
+  const RecordAuthenticator* authenticator = nullptr;
+  std::size_t map_size_bytes = 0;  // for the map-full message
+};
+
+// GetRecord returns the verified record (see ReadTxn::Get for the errors).
+StatusOr<Record> GetRecord(const TxnContext& ctx, Table table, std::string_view key);
+// ScanRecords implements ReadTxn::Scan.
+Status ScanRecords(const TxnContext& ctx, Table table, std::string_view prefix,
+                   std::string_view after, const RecordVisitor& visit);
+// NextGeneration returns 1 when `key` is absent, else the verified stored
+// generation + 1 (kIntegrityError when the stored record does not verify:
+// SECURITY: a tampered record is never silently overwritten).
+StatusOr<std::uint64_t> NextGeneration(const TxnContext& ctx, Table table, std::string_view key);
+// PutRecord stores `value` under the next generation and returns it.
+// REQUIRES: a write transaction.
+StatusOr<std::uint64_t> PutRecord(const TxnContext& ctx, Table table, std::string_view key,
+                                  ByteSpan value);
+// DeleteRecord removes `key`; kNotFound when absent. REQUIRES: a write
+// transaction; table != kMeta.
+Status DeleteRecord(const TxnContext& ctx, Table table, std::string_view key);
+
+// GetMetaValue returns a kMeta value (kNotFound when absent).
+StatusOr<Bytes> GetMetaValue(const TxnContext& ctx, std::string_view key);
+// PutMetaValue stores a kMeta value. REQUIRES: a write transaction.
+Status PutMetaValue(const TxnContext& ctx, std::string_view key, ByteSpan value);
+// GetMetaU64 returns a big-endian u64 kMeta value, 0 when absent, kInternal
+// when it is not 8 bytes.
+StatusOr<std::uint64_t> GetMetaU64(const TxnContext& ctx, std::string_view key);
+Status PutMetaU64(const TxnContext& ctx, std::string_view key, std::uint64_t value);
+
+}  // namespace strongroom::storage

@@ -1,0 +1,130 @@
+// Store: opening the environment, snapshots (ReadTxn), and the caller's side
+// of Write(). The writer thread is in write_batch.cc, WriteTxn in
+// write_txn.cc, Backup/InstallBackup in backup.cc.
+#include <utility>
+
+#include "storage/posix_files.h"
+#include "storage/store_impl.h"
+#include "storage/tables.h"
+
+namespace strongroom::storage {
+namespace {
+
+Status CheckOptions(const StoreOptions& options) {
+  if (options.data_dir.empty()) return Status::InvalidArgument("StoreOptions.data_dir is empty");
+  if (options.map_size_bytes == 0) return Status::InvalidArgument("StoreOptions.map_size_bytes is 0");
+  if (options.max_readers == 0) return Status::InvalidArgument("StoreOptions.max_readers is 0");
+  if (options.max_batch == 0) return Status::InvalidArgument("StoreOptions.max_batch is 0");
+  return Status::Ok();
+}
+
+std::string StoreDir(const std::string& data_dir) { return data_dir + "/store"; }
+
+}  // namespace
+
+// ---- ReadTxn ----
+
+ReadTxn::ReadTxn(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ReadTxn::ReadTxn(ReadTxn&&) noexcept = default;
+ReadTxn& ReadTxn::operator=(ReadTxn&&) noexcept = default;
+ReadTxn::~ReadTxn() = default;
+
+StatusOr<Record> ReadTxn::Get(Table table, std::string_view key) const {
+  return GetRecord(impl_->Context(), table, key);
+}
+
+Status ReadTxn::Scan(Table table, std::string_view prefix, std::string_view after,
+                     const std::function<bool(std::string_view, const Record&)>& visit) const {
+  return ScanRecords(impl_->Context(), table, prefix, after, visit);
+}
+
+StatusOr<Bytes> ReadTxn::GetMeta(std::string_view key) const {
+  return GetMetaValue(impl_->Context(), key);
+}
+
+std::uint64_t ReadTxn::resource_version() const { return impl_->resource_version; }
+
+std::uint64_t ReadTxn::generation(CacheKind kind) const {
+  return impl_->generations[static_cast<std::size_t>(kind)];
+}
+
+// ---- Store ----
+
+Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Store::~Store() = default;
+
+Store::Impl::~Impl() {
+  // Writes queued before this point still run; later ones get kUnavailable.
+  queue.Close();
+  if (writer.joinable()) writer.join();
+}
+
+StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
+  SR_RETURN_IF_ERROR(CheckOptions(options));
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  SR_RETURN_IF_ERROR(EnsurePrivateDir(options.data_dir, options.create_if_missing));
+  // The server lock comes before LMDB: a refused second server must not
+  // open (and then close) the environment the first one uses.
+  if (options.hold_server_lock) {
+    SR_ASSIGN_OR_RETURN(impl->server_lock, ServerLock::Acquire(options.data_dir));
+  }
+  const std::string dir = StoreDir(options.data_dir);
+  SR_RETURN_IF_ERROR(EnsurePrivateDir(dir, options.create_if_missing));
+  if (!options.create_if_missing) {
+    SR_ASSIGN_OR_RETURN(bool exists, PathExists(dir + "/data.mdb"));
+    if (!exists) return std::unexpected(Status::NotFound("no store in " + dir));
+  }
+  SR_ASSIGN_OR_RETURN(impl->env, StoreEnv::Open(dir, options));
+  Impl* raw = impl.get();
+  impl->writer = std::thread([raw] { raw->WriterLoop(); });
+  return std::unique_ptr<Store>(new Store(std::move(impl)));
+}
+
+void Store::SetAuthenticator(std::shared_ptr<const RecordAuthenticator> authenticator) {
+  std::lock_guard lock(impl_->config_mutex);
+  impl_->authenticator = std::move(authenticator);
+}
+
+void Store::SetPreCommitHook(PreCommitHook hook) {
+  std::lock_guard lock(impl_->config_mutex);
+  impl_->pre_commit_hook = std::move(hook);
+}
+
+StatusOr<ReadTxn> Store::BeginRead() const {
+  auto impl = std::make_unique<ReadTxn::Impl>();
+  impl->env = impl_->env;
+  impl->authenticator = impl_->Authenticator();
+  SR_ASSIGN_OR_RETURN(impl->txn, LmdbTxn::Begin(impl_->env->env(), nullptr, MDB_RDONLY));
+  // The counters are read once, from this snapshot, so a request sees the
+  // same values as the records it reads.
+  TxnContext context = impl->Context();
+  SR_ASSIGN_OR_RETURN(impl->resource_version, GetMetaU64(context, kResourceVersionKey));
+  for (std::size_t i = 0; i < impl->generations.size(); ++i) {
+    SR_ASSIGN_OR_RETURN(impl->generations[i],
+                        GetMetaU64(context, GenerationKey(static_cast<CacheKind>(i))));
+  }
+  return ReadTxn(std::move(impl));
+}
+
+StatusOr<WriteReceipt> Store::Write(std::string tag, std::function<Status(WriteTxn&)> fn) {
+  if (std::this_thread::get_id() == impl_->writer.get_id()) {
+    // It would wait for the batch that is running it.
+    return std::unexpected(
+        Status::FailedPrecondition("Store::Write called from inside a write function"));
+  }
+  auto write = std::make_unique<PendingWrite>();
+  write->tag = std::move(tag);
+  write->fn = std::move(fn);
+  std::future<StatusOr<WriteReceipt>> done = write->done.get_future();
+  SR_RETURN_IF_ERROR(impl_->queue.Push(std::move(write)));
+  return done.get();
+}
+
+StatusOr<bool> Store::ServerRunning(const std::string& data_dir) {
+  return ServerLock::IsHeld(data_dir);
+}
+
+const std::string& Store::data_dir() const { return impl_->options.data_dir; }
+
+}  // namespace strongroom::storage

@@ -1,0 +1,97 @@
+// storage/store_impl.h — private to storage/: the insides of Store, ReadTxn
+// and WriteTxn, shared by store.cc (open, reads, Write), write_txn.cc,
+// write_batch.cc (the writer thread) and backup.cc.
+//
+// Thread-safety: Store::Impl's mutable state is guarded as noted per field;
+// the writer thread alone touches write transactions.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "storage/lmdb_env.h"
+#include "storage/record_io.h"
+#include "storage/server_lock.h"
+#include "storage/storage.h"
+#include "storage/store_env.h"
+#include "storage/write_queue.h"
+
+namespace strongroom::storage {
+
+struct ReadTxn::Impl {
+  // Keeps the environment open while this snapshot lives (declared before
+  // `txn`, so the transaction ends first).
+  std::shared_ptr<const StoreEnv> env;
+  std::shared_ptr<const RecordAuthenticator> authenticator;
+  LmdbTxn txn;
+  std::uint64_t resource_version = 0;
+  std::array<std::uint64_t, kCacheKindCount> generations{};
+
+  TxnContext Context() const {
+    return {txn.get(), &env->tables(), authenticator.get(), env->map_size_bytes()};
+  }
+};
+
+struct WriteTxn::Impl {
+  TxnContext context;                 // the nested transaction of one Write()
+  std::uint64_t resource_version = 0;  // what this write commits as
+  std::array<bool, kCacheKindCount> bumps{};
+  // The first storage failure of a mutation: LMDB may have marked the
+  // transaction unusable, so the write fails even if `fn` ignored it.
+  Status first_failure;
+  // Set when the batch started with less free map space than the reserve
+  // (map_budget.h): Put and PutMeta then fail with this status.
+  Status low_space;
+
+  // Remember records `status` when it is a storage failure and returns it.
+  Status Remember(Status status);
+  // Finish writes the resourceVersion and bumped generations into kMeta, or
+  // returns `first_failure`.
+  Status Finish();
+};
+
+struct Store::Impl {
+  ~Impl();
+
+  // Writer thread: pops batches until the queue is closed and drained.
+  void WriterLoop();
+  // RunBatch stages, hooks and commits one batch, then fulfils every promise.
+  void RunBatch(std::vector<std::unique_ptr<PendingWrite>>& batch);
+  // StageAndCommit is RunBatch's work: `results` starts as one placeholder
+  // success per write; a staged write's failure is stored there; the return
+  // value is the failure of the whole batch (OK when committed).
+  Status StageAndCommit(std::vector<std::unique_ptr<PendingWrite>>& batch,
+                        std::vector<StatusOr<WriteReceipt>>& results);
+  // RunOne runs one write in a child of `parent` as `resource_version`;
+  // `low_space` as in WriteTxn::Impl.
+  StatusOr<WriteReceipt> RunOne(MDB_txn* parent, PendingWrite& write,
+                                std::uint64_t resource_version,
+                                const RecordAuthenticator* authenticator, const Status& low_space);
+  // LowSpace returns the low-space status for the next batch (OK when the
+  // map has room beyond the reserve).
+  Status LowSpace() const;
+
+  std::shared_ptr<const RecordAuthenticator> Authenticator() const {
+    std::lock_guard lock(config_mutex);
+    return authenticator;
+  }
+
+  StoreOptions options;
+  // Declared first: released last, after LMDB is closed.
+  std::optional<ServerLock> server_lock;
+  std::shared_ptr<const StoreEnv> env;
+
+  mutable std::mutex config_mutex;
+  std::shared_ptr<const RecordAuthenticator> authenticator;  // guarded by config_mutex
+  PreCommitHook pre_commit_hook;                             // guarded by config_mutex
+
+  WriteQueue queue;
+  std::thread writer;
+};
+
+}  // namespace strongroom::storage

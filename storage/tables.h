@@ -1,0 +1,40 @@
+// storage/tables.h — private to storage/: the names of the LMDB databases,
+// the reserved kMeta keys the store itself maintains, and how a record is
+// named in an error message. Thread-safety: constants and pure functions.
+#pragma once
+
+#include <array>
+#include <string>
+#include <string_view>
+
+#include "storage/storage.h"
+
+namespace strongroom::storage {
+
+// kAllTables lists every Table in order of its value.
+inline constexpr std::array<Table, kTableCount> kAllTables = {
+    Table::kMeta,     Table::kSystem,        Table::kKeks,         Table::kDataKeys,
+    Table::kSecureValues, Table::kUsers,     Table::kTokens,       Table::kBindings,
+    Table::kSensuSecrets, Table::kSensuProviders,
+};
+
+// IsAuthenticated returns whether records of `table` carry a MAC (all tables
+// but kMeta).
+inline bool IsAuthenticated(Table table) { return table != Table::kMeta; }
+
+// Reserved kMeta keys. Their values are big-endian integers written only by
+// the store; PutMeta refuses them.
+inline constexpr std::string_view kSchemaVersionKey = "schema_version";      // u32
+inline constexpr std::string_view kResourceVersionKey = "resource_version";  // u64
+// GenerationKey returns the kMeta key of one cache generation counter (u64),
+// "generation/<kind>".
+std::string_view GenerationKey(CacheKind kind);
+// IsReservedMetaKey returns whether `key` is one of the above.
+bool IsReservedMetaKey(std::string_view key);
+
+// DescribeRecord returns "record '<key>' in table <name>" for error messages.
+// Non-printable key bytes are shown as \xNN so a key cannot forge log lines.
+// SECURITY: keys are names, never secret; values are never described.
+std::string DescribeRecord(Table table, std::string_view key);
+
+}  // namespace strongroom::storage

@@ -1,0 +1,132 @@
+// The writer thread: takes queued Write() calls in batches, runs each in its
+// own nested transaction of one parent write transaction, lets the
+// pre-commit hook see the staged writes, and commits the parent once.
+//
+// SECURITY/durability: a caller is answered only after the batch commit
+// returned, so an acknowledged write is on disk (LMDB syncs at commit). When
+// the hook or the commit fails nothing of the batch is stored and every
+// caller whose write was staged gets an error.
+#include <exception>
+#include <string>
+#include <utility>
+
+#include "storage/map_budget.h"
+#include "storage/store_impl.h"
+#include "storage/tables.h"
+
+namespace strongroom::storage {
+namespace {
+
+// BatchFailure turns the reason a whole batch was not committed into what
+// its callers get: map full stays kResourceExhausted, the rest kUnavailable.
+Status BatchFailure(const Status& cause) {
+  if (cause.code() == StatusCode::kResourceExhausted) return cause;
+  return Status::Unavailable("the write was not committed: " + cause.message());
+}
+
+// Call runs a caller-supplied function (a write or the hook). An exception
+// must not kill the writer thread: it becomes kInternal.
+template <typename Fn, typename... Args>
+Status Call(std::string_view what, const Fn& fn, Args&&... args) {
+  try {
+    return fn(std::forward<Args>(args)...);
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string(what) + " threw: " + e.what());
+  } catch (...) {
+    return Status::Internal(std::string(what) + " threw");
+  }
+}
+
+}  // namespace
+
+void Store::Impl::WriterLoop() {
+  for (;;) {
+    std::vector<std::unique_ptr<PendingWrite>> batch = queue.PopBatch(options.max_batch);
+    if (batch.empty()) return;  // closed and drained
+    RunBatch(batch);
+  }
+}
+
+void Store::Impl::RunBatch(std::vector<std::unique_ptr<PendingWrite>>& batch) {
+  std::vector<StatusOr<WriteReceipt>> results(batch.size(), WriteReceipt{0});
+  Status batch_status = StageAndCommit(batch, results);
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    // A write whose own function failed keeps that error; the others share
+    // the batch's fate.
+    if (!batch_status.ok() && results[i].has_value()) {
+      results[i] = std::unexpected(batch_status);
+    }
+    batch[i]->done.set_value(std::move(results[i]));
+  }
+}
+
+Status Store::Impl::StageAndCommit(std::vector<std::unique_ptr<PendingWrite>>& batch,
+                                   std::vector<StatusOr<WriteReceipt>>& results) {
+  std::shared_ptr<const RecordAuthenticator> authenticator;
+  PreCommitHook hook;
+  {
+    std::lock_guard lock(config_mutex);
+    authenticator = this->authenticator;
+    hook = pre_commit_hook;
+  }
+  const std::size_t map_size = env->map_size_bytes();
+  const Status low_space = LowSpace();
+  StatusOr<LmdbTxn> parent = LmdbTxn::Begin(env->env(), nullptr, 0, map_size);
+  if (!parent.has_value()) return BatchFailure(parent.error());
+  TxnContext parent_context{parent->get(), &env->tables(), authenticator.get(), map_size};
+  StatusOr<std::uint64_t> version = GetMetaU64(parent_context, kResourceVersionKey);
+  if (!version.has_value()) return BatchFailure(version.error());
+
+  std::uint64_t resource_version = *version;
+  std::vector<StagedWrite> staged;
+  staged.reserve(batch.size());
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    results[i] =
+        RunOne(parent->get(), *batch[i], resource_version + 1, authenticator.get(), low_space);
+    if (!results[i].has_value()) continue;
+    ++resource_version;
+    staged.push_back(StagedWrite{resource_version, batch[i]->tag});
+  }
+  if (staged.empty()) return Status::Ok();  // nothing to commit; `parent` aborts
+
+  if (hook) {
+    Status hooked = Call("pre-commit hook", hook, std::span<const StagedWrite>(staged));
+    if (!hooked.ok()) {
+      return Status::Unavailable("the write was not committed: pre-commit hook failed: " +
+                                 hooked.message());
+    }
+  }
+  Status committed = parent->Commit(map_size);
+  if (!committed.ok()) return BatchFailure(committed);
+  return Status::Ok();
+}
+
+Status Store::Impl::LowSpace() const {
+  const std::size_t map_size = env->map_size_bytes();
+  const std::size_t reserve = ReserveBytes(map_size);
+  StatusOr<std::size_t> free_bytes = FreeMapBytes(env->env(), reserve);
+  // If free space cannot be measured, LMDB's own MDB_MAP_FULL still guards.
+  if (!free_bytes.has_value() || *free_bytes >= reserve) return Status::Ok();
+  return LowSpaceStatus(map_size, *free_bytes);
+}
+
+StatusOr<WriteReceipt> Store::Impl::RunOne(MDB_txn* parent, PendingWrite& write,
+                                           std::uint64_t resource_version,
+                                           const RecordAuthenticator* authenticator,
+                                           const Status& low_space) {
+  const std::size_t map_size = env->map_size_bytes();
+  SR_ASSIGN_OR_RETURN(LmdbTxn child, LmdbTxn::Begin(env->env(), parent, 0, map_size));
+  WriteTxn::Impl impl;
+  impl.context = TxnContext{child.get(), &env->tables(), authenticator, map_size};
+  impl.resource_version = resource_version;
+  impl.low_space = low_space;
+  WriteTxn txn(&impl);
+  Status status = Call("write function", write.fn, txn);
+  if (status.ok()) status = impl.Finish();
+  // On failure `child` aborts here and takes only this write's changes.
+  if (!status.ok()) return std::unexpected(std::move(status));
+  SR_RETURN_IF_ERROR(child.Commit(map_size));
+  return WriteReceipt{resource_version};
+}
+
+}  // namespace strongroom::storage

@@ -1,0 +1,168 @@
+// The `strongroom` binary as an operator runs it, against a real SoftHSM
+// token and a real data directory.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <memory>
+#include <regex>
+
+#include "crypto/kek.h"
+#include "crypto/token.h"
+#include "storage/storage.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/test_token.h"
+
+namespace strongroom {
+namespace {
+
+using testing_support::TempDir;
+using testing_support::TestToken;
+
+struct Result {
+  int exit_code = -1;
+  std::string out;  // stdout and stderr
+};
+
+// Run executes the strongroom binary with `args` (no shell).
+Result RunStrongroom(const std::vector<std::string>& args) {
+  int pipefd[2];
+  if (pipe(pipefd) != 0) return {};
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(pipefd[1], 1);
+    dup2(pipefd[1], 2);
+    close(pipefd[0]);
+    close(pipefd[1]);
+    std::vector<char*> argv;
+    std::string binary = STRONGROOM_BINARY;
+    argv.push_back(binary.data());
+    std::vector<std::string> copy = args;
+    for (auto& a : copy) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(binary.c_str(), argv.data());
+    _exit(127);
+  }
+  close(pipefd[1]);
+  Result r;
+  std::array<char, 4096> buf;
+  ssize_t n;
+  while ((n = read(pipefd[0], buf.data(), buf.size())) > 0) r.out.append(buf.data(), n);
+  close(pipefd[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  std::vector<std::string> Common() {
+    return {"--data-dir", data_.Join("data"), "--module", token_.module_path(), "--token-uri",
+            token_.token_uri(), "--pin-file", token_.pin_file(), "--allow-unlocked-memory"};
+  }
+  Result Cmd(std::vector<std::string> head, std::vector<std::string> tail = {}) {
+    for (auto& c : Common()) head.push_back(c);
+    for (auto& t : tail) head.push_back(t);
+    return RunStrongroom(head);
+  }
+  TestToken token_;
+  TempDir data_;
+};
+
+TEST_F(CliTest, InitTwiceSucceedsAndCreatesKeysOnce) {
+  Result first = Cmd({"init"});
+  ASSERT_EQ(first.exit_code, 0) << first.out;
+  EXPECT_NE(first.out.find("created"), std::string::npos);
+  std::smatch fp;
+  ASSERT_TRUE(std::regex_search(first.out, fp, std::regex("fingerprint: ([0-9a-f]{64})")));
+  std::smatch pw;
+  ASSERT_TRUE(std::regex_search(first.out, pw, std::regex("shown once, store it now\\): (\\S{24})")));
+  Result second = Cmd({"init"});
+  ASSERT_EQ(second.exit_code, 0) << second.out;
+  EXPECT_NE(second.out.find("already initialised: nothing changed"), std::string::npos) << second.out;
+  EXPECT_EQ(second.out.find(pw[1].str()), std::string::npos) << "password printed twice";
+  EXPECT_NE(second.out.find(fp[1].str()), std::string::npos);
+
+  crypto::TokenOptions o{token_.module_path(), token_.token_uri(), token_.pin_file()};
+  auto token = crypto::Token::Open(o);
+  ASSERT_TRUE(token.has_value()) << token.error();
+  EXPECT_EQ(crypto::ListKekIds(**token)->size(), 1u);
+}
+
+TEST_F(CliTest, KeysListShowsKeksWithoutKeyMaterial) {
+  ASSERT_EQ(Cmd({"init"}).exit_code, 0);
+  Result list = Cmd({"keys", "list"});
+  ASSERT_EQ(list.exit_code, 0) << list.out;
+  EXPECT_TRUE(std::regex_search(list.out, std::regex("kek-[0-9a-f]{16} +yes +yes")));
+  EXPECT_NE(list.out.find("Data keys (0)"), std::string::npos);
+}
+
+TEST_F(CliTest, BackupAndRestoreRoundTrip) {
+  ASSERT_EQ(Cmd({"init"}).exit_code, 0);
+  Result backup = Cmd({"backup"}, {"--to", data_.Join("backup")});
+  ASSERT_EQ(backup.exit_code, 0) << backup.out;
+  EXPECT_NE(testing_support::ReadFileBytes(data_.Join("backup/manifest.json")).find("keks_needed"),
+            std::string::npos);
+  // A second backup into the same directory is refused.
+  EXPECT_EQ(Cmd({"backup"}, {"--to", data_.Join("backup")}).exit_code, 1);
+  Result restore = Cmd({"restore"}, {"--from", data_.Join("backup")});
+  ASSERT_EQ(restore.exit_code, 0) << restore.out;
+  // The restored store opens with the same keys.
+  Result list = Cmd({"keys", "list"});
+  ASSERT_EQ(list.exit_code, 0) << list.out;
+}
+
+TEST_F(CliTest, RestoreIsRefusedWhileTheServerHoldsTheStore) {
+  ASSERT_EQ(Cmd({"init"}).exit_code, 0);
+  ASSERT_EQ(Cmd({"backup"}, {"--to", data_.Join("backup")}).exit_code, 0);
+  storage::StoreOptions so;
+  so.data_dir = data_.Join("data");
+  so.hold_server_lock = true;
+  auto server = storage::Store::Open(so);
+  ASSERT_TRUE(server.has_value()) << server.error();
+  Result restore = Cmd({"restore"}, {"--from", data_.Join("backup")});
+  EXPECT_EQ(restore.exit_code, 1);
+  EXPECT_NE(restore.out.find("stop it before restoring"), std::string::npos) << restore.out;
+}
+
+TEST_F(CliTest, RestoreIsRefusedWhenAKekOfTheBackupIsMissingFromTheToken) {
+  ASSERT_EQ(Cmd({"init"}).exit_code, 0);
+  ASSERT_EQ(Cmd({"backup"}, {"--to", data_.Join("backup")}).exit_code, 0);
+  TestToken other;  // a fresh token without that KEK
+  std::vector<std::string> args = {"restore", "--from", data_.Join("backup"), "--data-dir",
+                                   data_.Join("data"), "--module", other.module_path(),
+                                   "--token-uri", other.token_uri(), "--pin-file", other.pin_file(),
+                                   "--allow-unlocked-memory"};
+  Result restore = RunStrongroom(args);
+  EXPECT_EQ(restore.exit_code, 1);
+  EXPECT_NE(restore.out.find("not in the token"), std::string::npos) << restore.out;
+}
+
+TEST_F(CliTest, BadFlagsAndBadPinFilesFailWithAClearMessage) {
+  Result unknown = RunStrongroom({"frobnicate"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  testing_support::WriteFileBytes(data_.Join("open-pin"), token_.pin(), 0644);
+  std::vector<std::string> args = {"init", "--data-dir", data_.Join("data"), "--module",
+                                   token_.module_path(), "--token-uri", token_.token_uri(),
+                                   "--pin-file", data_.Join("open-pin"), "--allow-unlocked-memory"};
+  Result open_pin = RunStrongroom(args);
+  EXPECT_EQ(open_pin.exit_code, 1);
+  EXPECT_NE(open_pin.out.find("chmod 600"), std::string::npos) << open_pin.out;
+  EXPECT_EQ(open_pin.out.find(token_.pin()), std::string::npos) << "PIN echoed";
+  Result with_value = RunStrongroom({"init", "--data-dir", data_.Join("data"), "--module", token_.module_path(),
+                           "--token-uri", token_.token_uri() + "?pin-value=" + token_.pin(),
+                           "--allow-unlocked-memory"});
+  EXPECT_EQ(with_value.exit_code, 1);
+  EXPECT_EQ(with_value.out.find(token_.pin()), std::string::npos) << "PIN echoed";
+  for (const char* cmd : {"init", "keys", "backup", "restore"}) {
+    Result help = RunStrongroom({cmd, "--help"});
+    EXPECT_EQ(help.exit_code, 0) << cmd;
+    EXPECT_NE(help.out.find("Usage"), std::string::npos) << cmd;
+  }
+}
+
+}  // namespace
+}  // namespace strongroom

@@ -1,0 +1,71 @@
+// tests/crypto/keyring_fixture.h — a real SoftHSM token plus a real LMDB
+// store, initialised with Keyring::Initialize, for the keyring suites.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "crypto/keyring.h"
+#include "storage/storage.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/test_token.h"
+
+namespace strongroom::crypto {
+
+class KeyringFixture : public ::testing::Test {
+ protected:
+  explicit KeyringFixture(bool through_fault_module = false)
+      : test_token_(testing_support::TestTokenOptions{.through_fault_module = through_fault_module}),
+        clock_(TimePoint(std::chrono::seconds(1795478399))) {}  // 2026-11-23T23:59:59Z
+
+  void SetUp() override {
+    TokenOptions o;
+    o.module = test_token_.module_path();
+    o.token_uri = test_token_.token_uri();
+    o.pin_file = test_token_.pin_file();
+    auto token = Token::Open(o);
+    ASSERT_TRUE(token.has_value()) << token.error();
+    token_ = std::move(*token);
+    OpenStore();
+    auto report = Keyring::Initialize(*token_, *store_, &clock_);
+    ASSERT_TRUE(report.has_value()) << report.error();
+    OpenKeyring();
+  }
+
+  void TearDown() override {
+    keyring_.reset();
+    store_.reset();
+    token_.reset();
+  }
+
+  void OpenStore() {
+    storage::StoreOptions so;
+    so.data_dir = data_dir_.path();
+    so.map_size_bytes = 64u << 20;
+    auto store = storage::Store::Open(so);
+    ASSERT_TRUE(store.has_value()) << store.error();
+    store_ = std::move(*store);
+  }
+
+  // OpenKeyring (re)opens the keyring: a cold data-key cache.
+  void OpenKeyring() {
+    keyring_.reset();
+    options_.clock = &clock_;
+    auto keyring = Keyring::Open(*token_, *store_, options_);
+    ASSERT_TRUE(keyring.has_value()) << keyring.error();
+    keyring_ = std::move(*keyring);
+  }
+
+  std::string StoreFile() const { return data_dir_.Join("store/data.mdb"); }
+
+  testing_support::TestToken test_token_;
+  testing_support::TempDir data_dir_;
+  ManualClock clock_;
+  KeyringOptions options_;
+  std::unique_ptr<Token> token_;
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<Keyring> keyring_;
+};
+
+}  // namespace strongroom::crypto

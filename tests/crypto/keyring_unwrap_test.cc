@@ -1,0 +1,76 @@
+// The data-key cache: a cold keyring decrypting many envelopes unwraps each
+// data key through the token once. Counted twice: by the keyring and by the
+// fault-injecting module that sits between us and SoftHSM.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "tests/crypto/keyring_fixture.h"
+#include "tests/support/fault_module.h"
+
+namespace strongroom::crypto {
+namespace {
+
+class KeyringUnwrapTest : public KeyringFixture {
+ protected:
+  KeyringUnwrapTest() : KeyringFixture(/*through_fault_module=*/true) {}
+};
+
+TEST_F(KeyringUnwrapTest, HundredThousandEnvelopesOverTenDataKeysUnwrapAtMostTenTimes) {
+  constexpr int kNamespaces = 10, kPerNamespace = 10000;
+  std::vector<Bytes> envelopes;
+  envelopes.reserve(kNamespaces * kPerNamespace);
+  std::string value(64, 'v');
+  for (int n = 0; n < kNamespaces; ++n) {
+    std::string ns = "ns" + std::to_string(n);
+    for (int i = 0; i < kPerNamespace; ++i) {
+      std::string name = "s" + std::to_string(i);
+      auto sealed = keyring_->Seal(ValueBinding{ns, name, name, 1}, AsBytes(value));
+      ASSERT_TRUE(sealed.has_value()) << sealed.error();
+      envelopes.push_back(std::move(sealed->envelope));
+    }
+  }
+  ASSERT_EQ(keyring_->ListDataKeys()->size(), 10u);
+  OpenKeyring();  // cold cache
+  auto fault = testing_support::FaultModule::Attach();
+  ASSERT_TRUE(fault.has_value()) << fault.error();
+  fault->ResetCounts();
+  std::size_t opened = 0;
+  for (int n = 0; n < kNamespaces; ++n) {
+    std::string ns = "ns" + std::to_string(n);
+    for (int i = 0; i < kPerNamespace; ++i) {
+      std::string name = "s" + std::to_string(i);
+      auto plain = keyring_->Unseal(ValueBinding{ns, name, name, 1}, envelopes[n * kPerNamespace + i]);
+      ASSERT_TRUE(plain.has_value()) << plain.error();
+      opened += plain->RevealSecretAsString() == value ? 1 : 0;
+    }
+  }
+  EXPECT_EQ(opened, 100000u);
+  EXPECT_EQ(keyring_->counters().unwraps, 10u);
+  EXPECT_LE(fault->Calls("C_UnwrapKey"), 10u);
+  EXPECT_GE(fault->Calls("C_UnwrapKey"), 10u);
+}
+
+TEST_F(KeyringUnwrapTest, WhileTheTokenIsGoneCachedKeysStillDecryptAndNewOnesFailTyped) {
+  auto a = keyring_->Seal(ValueBinding{"a", "x", "u1", 1}, AsBytes(std::string("va")));
+  auto b = keyring_->Seal(ValueBinding{"b", "x", "u2", 1}, AsBytes(std::string("vb")));
+  ASSERT_TRUE(a.has_value() && b.has_value());
+  OpenKeyring();
+  ASSERT_TRUE(keyring_->Unseal(ValueBinding{"a", "x", "u1", 1}, a->envelope).has_value());
+  auto fault = testing_support::FaultModule::Attach();
+  ASSERT_TRUE(fault.has_value());
+  fault->SetFault(CKR_DEVICE_REMOVED);
+  EXPECT_TRUE(keyring_->Unseal(ValueBinding{"a", "x", "u1", 1}, a->envelope).has_value());
+  auto denied = keyring_->Unseal(ValueBinding{"b", "x", "u2", 1}, b->envelope);
+  ASSERT_FALSE(denied.has_value());
+  EXPECT_EQ(denied.error().code(), StatusCode::kTokenUnavailable) << denied.error();
+  auto new_key = keyring_->Seal(ValueBinding{"c", "x", "u3", 1}, AsBytes(std::string("vc")));
+  ASSERT_FALSE(new_key.has_value());
+  EXPECT_EQ(new_key.error().code(), StatusCode::kTokenUnavailable) << new_key.error();
+  fault->ClearFault();
+  EXPECT_TRUE(keyring_->Unseal(ValueBinding{"b", "x", "u2", 1}, b->envelope).has_value());
+  EXPECT_TRUE(keyring_->Seal(ValueBinding{"c", "x", "u3", 1}, AsBytes(std::string("vc"))).has_value());
+}
+
+}  // namespace
+}  // namespace strongroom::crypto

@@ -1,0 +1,176 @@
+// The token layer against a real SoftHSMv2 token (and the project's
+// fault-injecting module that forwards to it).
+#include "crypto/token.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crypto/kek.h"
+#include "crypto/pin_file.h"
+#include "tests/support/fault_module.h"
+#include "tests/support/test_token.h"
+
+namespace strongroom::crypto {
+namespace {
+
+using testing_support::FaultModule;
+using testing_support::TestToken;
+using testing_support::TestTokenOptions;
+using testing_support::WriteFileBytes;
+
+TokenOptions OptionsFor(const TestToken& t) {
+  TokenOptions o;
+  o.module = t.module_path();
+  o.token_uri = t.token_uri();
+  o.pin_file = t.pin_file();
+  return o;
+}
+
+TEST(PinFile, AcceptsAnOwnerOnlyFileAndStripsTheNewline) {
+  testing_support::TempDir dir;
+  ASSERT_TRUE(WriteFileBytes(dir.Join("pin"), "1234\n", 0600));
+  StatusOr<SecretBytes> pin = ReadPinFile(dir.Join("pin"));
+  ASSERT_TRUE(pin.has_value()) << pin.error();
+  EXPECT_EQ(pin->RevealSecretAsString(), "1234");
+}
+
+TEST(PinFile, RefusesGroupOrWorldReadableFiles) {
+  testing_support::TempDir dir;
+  for (unsigned mode : {0640u, 0604u, 0660u, 0620u}) {
+    ASSERT_TRUE(WriteFileBytes(dir.Join("pin"), "1234", mode));
+    StatusOr<SecretBytes> pin = ReadPinFile(dir.Join("pin"));
+    ASSERT_FALSE(pin.has_value()) << std::oct << mode;
+    EXPECT_EQ(pin.error().code(), StatusCode::kPermissionDenied);
+    EXPECT_NE(pin.error().message().find("chmod 600"), std::string::npos);
+    EXPECT_EQ(pin.error().message().find("1234"), std::string::npos) << "PIN leaked";
+  }
+}
+
+TEST(PinFile, RefusesSymlinksDirectoriesMissingAndEmptyFiles) {
+  testing_support::TempDir dir;
+  ASSERT_TRUE(WriteFileBytes(dir.Join("real"), "1234", 0600));
+  ASSERT_EQ(::symlink(dir.Join("real").c_str(), dir.Join("link").c_str()), 0);
+  EXPECT_EQ(ReadPinFile(dir.Join("link")).error().code(), StatusCode::kPermissionDenied);
+  ASSERT_EQ(::mkdir(dir.Join("d").c_str(), 0700), 0);
+  EXPECT_EQ(ReadPinFile(dir.Join("d")).error().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(ReadPinFile(dir.Join("missing")).error().code(), StatusCode::kNotFound);
+  ASSERT_TRUE(WriteFileBytes(dir.Join("empty"), "", 0600));
+  EXPECT_EQ(ReadPinFile(dir.Join("empty")).error().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(PinFile, RefusesAFileOwnedByAnotherUser) {
+  testing_support::TempDir dir;
+  std::string path = dir.Join("pin");
+  std::string expected_owner = "owned by uid 65534";
+  if (::geteuid() == 0) {
+    ASSERT_TRUE(WriteFileBytes(path, "1234", 0600));
+    ASSERT_EQ(::chown(path.c_str(), 65534, 65534), 0);
+  } else {
+    path = "/etc/passwd";  // a regular file owned by root
+    expected_owner = "owned by uid 0";
+  }
+  StatusOr<SecretBytes> pin = ReadPinFile(path);
+  ASSERT_FALSE(pin.has_value());
+  EXPECT_EQ(pin.error().code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(pin.error().message().find(expected_owner), std::string::npos) << pin.error();
+}
+
+TEST(Token, OpensTheTokenNamedByItsUriAndLogsIn) {
+  TestToken t;
+  auto token = Token::Open(OptionsFor(t));
+  ASSERT_TRUE(token.has_value()) << token.error();
+  EXPECT_EQ((*token)->token_label(), t.label());
+  EXPECT_TRUE((*token)->Probe().ok());
+  EXPECT_GE((*token)->counters().logins, 1u);
+}
+
+TEST(Token, RefusesAUriCarryingPinValueWithoutEchoingIt) {
+  TestToken t;
+  TokenOptions o = OptionsFor(t);
+  o.token_uri = t.token_uri() + "?pin-value=" + t.pin();
+  auto token = Token::Open(o);
+  ASSERT_FALSE(token.has_value());
+  EXPECT_EQ(token.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(token.error().message().find("pin-value"), std::string::npos);
+  EXPECT_EQ(token.error().message().find(t.pin()), std::string::npos);
+}
+
+TEST(Token, ReadsThePinFromAPinSourceInTheUri) {
+  TestToken t;
+  TokenOptions o = OptionsFor(t);
+  o.pin_file.clear();
+  o.token_uri = t.token_uri() + "?pin-source=file:" + t.pin_file();
+  auto token = Token::Open(o);
+  ASSERT_TRUE(token.has_value()) << token.error();
+}
+
+TEST(Token, RefusesAWrongPinAndAnUnknownToken) {
+  TestToken t;
+  TokenOptions o = OptionsFor(t);
+  ASSERT_TRUE(WriteFileBytes(t.dir() + "/wrong-pin", "not-the-pin", 0600));
+  o.pin_file = t.dir() + "/wrong-pin";
+  auto wrong = Token::Open(o);
+  ASSERT_FALSE(wrong.has_value());
+  EXPECT_EQ(wrong.error().code(), StatusCode::kPermissionDenied);
+  TokenOptions other = OptionsFor(t);
+  other.token_uri = "pkcs11:token=no-such-token";
+  auto missing = Token::Open(other);
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error().code(), StatusCode::kTokenUnavailable);
+}
+
+TEST(Token, SurvivesTheTokenClosingAllSessions) {
+  TestToken t;
+  auto token = Token::Open(OptionsFor(t));
+  ASSERT_TRUE(token.has_value()) << token.error();
+  Token& tk = **token;
+  ASSERT_TRUE(GenerateKek(tk, "kek-a").ok());
+  ASSERT_EQ(tk.functions()->C_CloseAllSessions(tk.slot()), static_cast<CK_RV>(CKR_OK));
+  // The pooled session is dead and so is the login; the next call re-opens,
+  // logs in and succeeds.
+  StatusOr<bool> exists = KekExists(tk, "kek-a");
+  ASSERT_TRUE(exists.has_value()) << exists.error();
+  EXPECT_TRUE(*exists);
+  EXPECT_GE(tk.counters().logins, 2u);
+}
+
+TEST(Token, DeviceRemovedGivesTokenUnavailableAndRecoversWhenItReturns) {
+  TestToken t(TestTokenOptions{.through_fault_module = true});
+  auto token = Token::Open(OptionsFor(t));
+  ASSERT_TRUE(token.has_value()) << token.error();
+  Token& tk = **token;
+  ASSERT_TRUE(GenerateKek(tk, "kek-a").ok());
+  auto fault = FaultModule::Attach();
+  ASSERT_TRUE(fault.has_value()) << fault.error();
+
+  for (CK_RV rv : {CKR_DEVICE_REMOVED, CKR_TOKEN_NOT_PRESENT, CKR_DEVICE_ERROR}) {
+    fault->SetFault(rv);
+    StatusOr<bool> during = KekExists(tk, "kek-a");
+    ASSERT_FALSE(during.has_value());
+    EXPECT_EQ(during.error().code(), StatusCode::kTokenUnavailable) << during.error();
+    EXPECT_EQ(tk.Probe().code(), StatusCode::kTokenUnavailable);
+    fault->ClearFault();
+    StatusOr<bool> after = KekExists(tk, "kek-a");
+    ASSERT_TRUE(after.has_value()) << after.error();
+    EXPECT_TRUE(*after);
+  }
+  EXPECT_GE(tk.counters().recoveries, 3u);
+}
+
+TEST(Token, ALostSessionIsReplacedAndTheCallRetriedOnce) {
+  TestToken t(TestTokenOptions{.through_fault_module = true});
+  auto token = Token::Open(OptionsFor(t));
+  ASSERT_TRUE(token.has_value()) << token.error();
+  auto fault = FaultModule::Attach();
+  ASSERT_TRUE(fault.has_value()) << fault.error();
+  fault->FailNext(CKR_SESSION_HANDLE_INVALID, 1);
+  EXPECT_TRUE((*token)->Probe().ok());
+  // Two consecutive failures exhaust the single retry.
+  fault->FailNext(CKR_SESSION_HANDLE_INVALID, 2);
+  EXPECT_EQ((*token)->Probe().code(), StatusCode::kTokenUnavailable);
+  EXPECT_TRUE((*token)->Probe().ok());
+}
+
+}  // namespace
+}  // namespace strongroom::crypto

@@ -1,0 +1,105 @@
+// A full LMDB map: writes fail with kResourceExhausted, nothing is lost or
+// corrupted, and the store stays usable.
+#include <lmdb.h>
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "storage/storage.h"
+#include "tests/storage/storage_test_util.h"
+#include "tests/support/temp_dir.h"
+
+namespace strongroom::storage {
+namespace {
+
+using testing::OpenTestStore;
+using testing::PutValue;
+using testing::RawStoreFile;
+using testing::TestOptions;
+using testing::ValueOf;
+using testing_support::TempDir;
+
+std::string Key(int i) { return "ns/secret-" + std::to_string(i); }
+std::string Value(int i) { return std::string(3000, static_cast<char>('a' + i % 26)); }
+
+// ExpectAllPresent checks every acknowledged record reads back verified.
+void ExpectAllPresent(Store& store, int acknowledged, int first = 0) {
+  StatusOr<ReadTxn> read = store.BeginRead();
+  ASSERT_TRUE(read.has_value()) << read.error();
+  for (int i = first; i < acknowledged; ++i) {
+    StatusOr<Record> record = read->Get(Table::kSecureValues, Key(i));
+    ASSERT_TRUE(record.has_value()) << i << ": " << record.error();
+    ASSERT_EQ(ValueOf(*record), Value(i)) << i;
+  }
+}
+
+TEST(MapFull, WritesFailCleanlyAndTheStoreStaysUsable) {
+  TempDir dir;
+  StoreOptions options = TestOptions(dir);
+  options.map_size_bytes = std::size_t{1} << 20;
+  int acknowledged = 0;
+  std::uint64_t version_when_full = 0;
+  {
+    auto store = OpenTestStore(options);
+    ASSERT_NE(store, nullptr);
+    Status full;
+    for (int i = 0; i < 1000; ++i) {
+      StatusOr<WriteReceipt> put = PutValue(*store, Table::kSecureValues, Key(i), Value(i));
+      if (!put.has_value()) {
+        full = put.error();
+        break;
+      }
+      ++acknowledged;
+    }
+    ASSERT_EQ(full.code(), StatusCode::kResourceExhausted) << full;
+    EXPECT_NE(full.message().find("1048576"), std::string::npos) << full;
+    EXPECT_NE(full.message().find("map_size_bytes"), std::string::npos) << full;
+    ASSERT_GT(acknowledged, 100);
+    version_when_full = store->BeginRead()->resource_version();
+    EXPECT_EQ(version_when_full, static_cast<std::uint64_t>(acknowledged));
+    ExpectAllPresent(*store, acknowledged);
+
+    // A write that ignores the failure of its own Put is not committed.
+    StatusOr<WriteReceipt> ignoring = store->Write("ignores errors", [](WriteTxn& txn) {
+      for (int i = 0; i < 50; ++i) (void)txn.Put(Table::kSecureValues, "extra/" + std::to_string(i), AsBytes(Value(i)));
+      return Status::Ok();
+    });
+    ASSERT_FALSE(ignoring.has_value());
+    EXPECT_EQ(ignoring.error().code(), StatusCode::kResourceExhausted);
+    EXPECT_EQ(store->BeginRead()->Get(Table::kSecureValues, "extra/0").error().code(),
+              StatusCode::kNotFound);
+
+    // Writes that fit still work: deleting makes room for new records.
+    StatusOr<WriteReceipt> deleted = store->Write("delete", [](WriteTxn& txn) -> Status {
+      for (int i = 0; i < 20; ++i) SR_RETURN_IF_ERROR(txn.Delete(Table::kSecureValues, Key(i)));
+      return Status::Ok();
+    });
+    ASSERT_TRUE(deleted.has_value()) << deleted.error();
+    EXPECT_EQ(deleted->resource_version, version_when_full + 1);
+    StatusOr<WriteReceipt> small = PutValue(*store, Table::kSystem, "after-full", "fits");
+    ASSERT_TRUE(small.has_value()) << small.error();
+    ExpectAllPresent(*store, acknowledged, 20);
+  }
+  {
+    // The file is a sound LMDB environment.
+    RawStoreFile raw(options.data_dir);
+    ASSERT_TRUE(raw.ok());
+    EXPECT_TRUE(raw.Get("secure_values", Key(acknowledged - 1)).has_value());
+  }
+  auto store = OpenTestStore(options);
+  ASSERT_NE(store, nullptr);
+  ExpectAllPresent(*store, acknowledged, 20);
+  EXPECT_EQ(store->BeginRead()->resource_version(), version_when_full + 2);
+  store.reset();
+  // Raising the map size makes room.
+  options.map_size_bytes = std::size_t{4} << 20;
+  store = OpenTestStore(options);
+  ASSERT_NE(store, nullptr);
+  EXPECT_TRUE(PutValue(*store, Table::kSecureValues, Key(5000), Value(5000)).has_value());
+  ExpectAllPresent(*store, acknowledged, 20);
+}
+
+}  // namespace
+}  // namespace strongroom::storage

@@ -1,0 +1,81 @@
+#include "tests/support/fault_module.h"
+
+#include <dlfcn.h>
+
+#include <utility>
+
+namespace strongroom::testing_support {
+namespace {
+
+// LookUp stores dlsym(handle, name) into `out`; false if it is missing.
+template <typename Function>
+bool LookUp(void* handle, const char* name, Function& out) {
+  void* symbol = ::dlsym(handle, name);
+  if (symbol == nullptr) return false;
+  out = reinterpret_cast<Function>(symbol);
+  return true;
+}
+
+}  // namespace
+
+const std::string& FaultModulePath() {
+  static const std::string path = SR_FAULT_PKCS11_PATH;
+  return path;
+}
+
+StatusOr<FaultModule> FaultModule::Attach(const std::string& path) {
+  FaultModule module;
+  module.handle_ = ::dlopen(path.c_str(), RTLD_NOW | RTLD_NOLOAD);
+  if (module.handle_ == nullptr) {
+    return std::unexpected(Status::FailedPrecondition(
+        "fault module " + path + " is not loaded in this process; load the TestToken's module_path() first"));
+  }
+  if (!LookUp(module.handle_, "sr_fault_set", module.set_) ||
+      !LookUp(module.handle_, "sr_fault_fail_next", module.fail_next_) ||
+      !LookUp(module.handle_, "sr_fault_calls", module.calls_) ||
+      !LookUp(module.handle_, "sr_fault_reset_counts", module.reset_counts_)) {
+    return std::unexpected(Status::Internal(path + " lacks the sr_fault_* control functions"));
+  }
+  return module;
+}
+
+FaultModule::FaultModule(FaultModule&& other) noexcept
+    : handle_(std::exchange(other.handle_, nullptr)),
+      set_(other.set_),
+      fail_next_(other.fail_next_),
+      calls_(other.calls_),
+      reset_counts_(other.reset_counts_) {}
+
+FaultModule& FaultModule::operator=(FaultModule&& other) noexcept {
+  if (this != &other) {
+    if (handle_ != nullptr) ::dlclose(handle_);
+    handle_ = std::exchange(other.handle_, nullptr);
+    set_ = other.set_;
+    fail_next_ = other.fail_next_;
+    calls_ = other.calls_;
+    reset_counts_ = other.reset_counts_;
+  }
+  return *this;
+}
+
+FaultModule::~FaultModule() {
+  if (handle_ != nullptr) ::dlclose(handle_);
+}
+
+void FaultModule::SetFault(CK_RV rv) const { set_(rv); }
+
+void FaultModule::ClearFault() const { set_(CKR_OK); }
+
+void FaultModule::FailNext(CK_RV rv, unsigned long count) const { fail_next_(rv, count); }
+
+unsigned long FaultModule::Calls(const std::string& function) const { return calls_(function.c_str()); }
+
+void FaultModule::ResetCounts() const { reset_counts_(); }
+
+void FaultModule::Reset() const {
+  set_(CKR_OK);
+  fail_next_(CKR_OK, 0);
+  reset_counts_();
+}
+
+}  // namespace strongroom::testing_support
