@@ -25,14 +25,18 @@ EVP_CIPHER_CTX* ThreadCipherContext() {
 
 // CipherContext is the EVP context of one call: the thread's own for 96-bit
 // IVs, a fresh one for any other IV length (so the thread's context never
-// carries a non-standard IV length into the next call). Release() resets the
-// context when the call ends, successful or not.
+// carries a non-standard IV length into the next call). Unless the call
+// reports Succeeded(), the context is reset when the call ends, which frees
+// OpenSSL's GCM state with OPENSSL_clear_free, so a failed call leaves
+// nothing half-done for the next one.
 //
-// SECURITY: the reset frees OpenSSL's GCM state with OPENSSL_clear_free, so
-// the expanded key schedule (as secret as the key) and the last keystream
-// block do not stay in ordinary heap memory after the call. This costs one
-// small allocation per call: OpenSSL 3 resets a context that already holds a
-// cipher on every Init that names one anyway.
+// SECURITY: after a successful call the thread's context keeps the last key
+// schedule and GHASH key (as secret as the data key) in OpenSSL's ordinary
+// heap until the thread's next call overwrites them or the thread exits. That
+// is outside the locked arena, like OpenSSL's own buffers. Resetting after
+// every call would wipe them at once but costs a free, a re-allocation and a
+// wipe of OpenSSL's state: ~100 ns, a tenth of a 1 KiB open (measured with
+// bench/crypto_bench).
 class CipherContext {
  public:
   explicit CipherContext(std::size_t iv_size) {
@@ -44,31 +48,32 @@ class CipherContext {
     }
   }
   ~CipherContext() {
-#ifndef SR_EXPERIMENT_KEEP
-    if (ctx_ != nullptr) EVP_CIPHER_CTX_reset(ctx_);
-#else
-    if (ctx_ != nullptr && failed_) EVP_CIPHER_CTX_reset(ctx_);
-#endif
+    if (ctx_ != nullptr && !succeeded_) EVP_CIPHER_CTX_reset(ctx_);
   }
-  bool failed_ = true;
   CipherContext(const CipherContext&) = delete;
   CipherContext& operator=(const CipherContext&) = delete;
 
   EVP_CIPHER_CTX* get() const { return ctx_; }
+  void Succeeded() { succeeded_ = true; }
 
  private:
   EvpCipherCtxPtr owned_;
   EVP_CIPHER_CTX* ctx_ = nullptr;
+  bool succeeded_ = false;
 };
 
-// Init readies `ctx` (reset, no cipher) for one operation: `enc` 1 encrypts,
-// 0 decrypts. A non-standard IV length must be set between choosing the
-// cipher and passing the IV.
+// Init readies `ctx` for one operation: `enc` 1 encrypts, 0 decrypts.
 bool Init(EVP_CIPHER_CTX* ctx, int enc, ByteSpan key, ByteSpan iv) {
   if (iv.size() == kAesGcmStandardIvBytes) {
-    const EVP_CIPHER* c = EVP_CIPHER_CTX_get0_cipher(ctx) == nullptr ? Aes256Gcm() : nullptr;
-    return EVP_CipherInit_ex2(ctx, c, key.data(), iv.data(), enc, nullptr) == 1;
+    // The cipher is named only to a context that has none: OpenSSL 3 frees
+    // and re-allocates a context's state on every Init that names one.
+    // Re-keying a context that holds AES-256-GCM restarts it cleanly (new key
+    // schedule and GHASH key, new IV, empty AAD, counters and tag).
+    const EVP_CIPHER* cipher = EVP_CIPHER_CTX_get0_cipher(ctx) == nullptr ? Aes256Gcm() : nullptr;
+    return EVP_CipherInit_ex2(ctx, cipher, key.data(), iv.data(), enc, nullptr) == 1;
   }
+  // A non-standard IV length is set between choosing the cipher and passing
+  // the IV (the context is fresh, see CipherContext).
   return EVP_CipherInit_ex2(ctx, Aes256Gcm(), nullptr, nullptr, enc, nullptr) == 1 &&
          EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_IVLEN, static_cast<int>(iv.size()),
                              nullptr) == 1 &&
@@ -120,7 +125,7 @@ Status AesGcmEncryptRaw(ByteSpan key, ByteSpan iv, ByteSpan aad, ByteSpan plaint
             EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_GET_TAG, static_cast<int>(tag_out.size()),
                                 tag_out.data()) == 1;
   if (!ok) return OpenSslError("AES-256-GCM encrypt");
-  ctx.failed_ = false;
+  ctx.Succeeded();
   return Status::Ok();
 }
 
@@ -161,7 +166,7 @@ StatusOr<SecretBytes> AesGcmDecryptRaw(ByteSpan key, ByteSpan iv, ByteSpan aad,
     ClearOpenSslErrors();
     return std::unexpected(Status::IntegrityError("AES-GCM tag did not verify"));
   }
-  ctx.failed_ = false;
+  ctx.Succeeded();
   return plaintext;
 }
 

@@ -96,6 +96,14 @@ struct KekRotationReport {
   std::vector<std::string> unreferenced_kek_ids;
 };
 
+struct ReencryptReport {
+  std::size_t scanned = 0;
+  std::size_t reencrypted = 0;
+  std::size_t already_current = 0;       // under its namespace's active data key
+  std::size_t changed_concurrently = 0;  // rewritten by someone else meanwhile (so current)
+  std::size_t batches = 0;
+};
+
 struct KeyringCounters {
   std::uint64_t unwraps = 0;        // data-key unwraps through the token
   std::uint64_t data_keys_created = 0;
@@ -137,6 +145,13 @@ class Keyring {
   // RotateKek generates a new KEK in the token, makes it current and
   // re-wraps everything under it. Old KEKs stay in the token.
   StatusOr<KekRotationReport> RotateKek();
+
+  // ReencryptSecrets re-encrypts every secure value (storage/
+  // secure_value_record.h) whose envelope is not under its namespace's
+  // active data key, online: `batch_size` records per store write, so other
+  // reads and writes interleave between batches. A record changed by another
+  // writer meanwhile is left alone (its writer used the current key).
+  StatusOr<ReencryptReport> ReencryptSecrets(std::size_t batch_size = 100);
 
   StatusOr<std::vector<DataKeyInfo>> ListDataKeys() const;
   StatusOr<std::vector<KekInfo>> ListKeks() const;

@@ -9,7 +9,9 @@
 namespace strongroom::storage {
 
 std::size_t ReserveBytes(std::size_t map_size_bytes) {
-  return std::clamp<std::size_t>(map_size_bytes / 16, std::size_t{64} << 10, std::size_t{16} << 20);
+  std::size_t reserve =
+      std::clamp<std::size_t>(map_size_bytes / 16, std::size_t{256} << 10, std::size_t{16} << 20);
+  return std::min(reserve, map_size_bytes / 4);
 }
 
 StatusOr<std::size_t> FreeMapBytes(MDB_env* env, std::size_t enough) {

@@ -20,7 +20,9 @@
 namespace strongroom::storage {
 
 // ReserveBytes returns the space kept for deletions in a map of
-// `map_size_bytes`: 1/16 of it, at least 64 KiB and at most 16 MiB.
+// `map_size_bytes`: 1/16 of it, between 256 KiB and 16 MiB, and never more
+// than a quarter of the map. (A delete rewrites its leaf and branch pages and
+// may merge neighbours; 16 MiB is 4096 pages.)
 std::size_t ReserveBytes(std::size_t map_size_bytes);
 
 // FreeMapBytes returns the free space of `env`'s last committed state, or

@@ -21,8 +21,17 @@ using testing::TestOptions;
 using testing::ValueOf;
 using testing_support::TempDir;
 
+// The parameter is the value size: small values fill leaf pages, large ones
+// overflow pages.
+class MapFull : public ::testing::TestWithParam<int> {};
+INSTANTIATE_TEST_SUITE_P(ValueSizes, MapFull, ::testing::Values(700, 3000));
+
+constexpr int kPutsPerWrite = 4;
+
 std::string Key(int i) { return "ns/secret-" + std::to_string(i); }
-std::string Value(int i) { return std::string(3000, static_cast<char>('a' + i % 26)); }
+std::string Value(int i) {
+  return std::string(static_cast<std::size_t>(MapFull::GetParam()), static_cast<char>('a' + i % 26));
+}
 
 // ExpectAllPresent checks every acknowledged record reads back verified.
 void ExpectAllPresent(Store& store, int acknowledged, int first = 0) {
@@ -35,7 +44,7 @@ void ExpectAllPresent(Store& store, int acknowledged, int first = 0) {
   }
 }
 
-TEST(MapFull, WritesFailCleanlyAndTheStoreStaysUsable) {
+TEST_P(MapFull, WritesFailCleanlyAndTheStoreStaysUsable) {
   TempDir dir;
   StoreOptions options = TestOptions(dir);
   options.map_size_bytes = std::size_t{1} << 20;
@@ -45,25 +54,34 @@ TEST(MapFull, WritesFailCleanlyAndTheStoreStaysUsable) {
     auto store = OpenTestStore(options);
     ASSERT_NE(store, nullptr);
     Status full;
-    for (int i = 0; i < 1000; ++i) {
-      StatusOr<WriteReceipt> put = PutValue(*store, Table::kSecureValues, Key(i), Value(i));
-      if (!put.has_value()) {
+    int writes = 0;
+    while (full.ok() && acknowledged < 10000) {
+      StatusOr<WriteReceipt> put = store->Write("fill", [&](WriteTxn& txn) -> Status {
+        for (int i = acknowledged; i < acknowledged + kPutsPerWrite; ++i) {
+          SR_RETURN_IF_ERROR(txn.Put(Table::kSecureValues, Key(i), AsBytes(Value(i))));
+        }
+        return Status::Ok();
+      });
+      if (put.has_value()) {
+        acknowledged += kPutsPerWrite;
+        ++writes;
+      } else {
         full = put.error();
-        break;
       }
-      ++acknowledged;
     }
     ASSERT_EQ(full.code(), StatusCode::kResourceExhausted) << full;
     EXPECT_NE(full.message().find("1048576"), std::string::npos) << full;
     EXPECT_NE(full.message().find("map_size_bytes"), std::string::npos) << full;
     ASSERT_GT(acknowledged, 100);
     version_when_full = store->BeginRead()->resource_version();
-    EXPECT_EQ(version_when_full, static_cast<std::uint64_t>(acknowledged));
+    EXPECT_EQ(version_when_full, static_cast<std::uint64_t>(writes));
     ExpectAllPresent(*store, acknowledged);
 
     // A write that ignores the failure of its own Put is not committed.
     StatusOr<WriteReceipt> ignoring = store->Write("ignores errors", [](WriteTxn& txn) {
-      for (int i = 0; i < 50; ++i) (void)txn.Put(Table::kSecureValues, "extra/" + std::to_string(i), AsBytes(Value(i)));
+      for (int i = 0; i < 50; ++i) {
+        (void)txn.Put(Table::kSecureValues, "extra/" + std::to_string(i), AsBytes(Value(i)));
+      }
       return Status::Ok();
     });
     ASSERT_FALSE(ignoring.has_value());
@@ -71,16 +89,25 @@ TEST(MapFull, WritesFailCleanlyAndTheStoreStaysUsable) {
     EXPECT_EQ(store->BeginRead()->Get(Table::kSecureValues, "extra/0").error().code(),
               StatusCode::kNotFound);
 
-    // Writes that fit still work: deleting makes room for new records.
+    // Deletions still work (the reserve), one by one and many at once, and
+    // make room for new records.
+    for (int i = 0; i < 5; ++i) {
+      StatusOr<WriteReceipt> deleted = store->Write("delete", [i](WriteTxn& txn) {
+        return txn.Delete(Table::kSecureValues, Key(i));
+      });
+      ASSERT_TRUE(deleted.has_value()) << i << ": " << deleted.error();
+    }
     StatusOr<WriteReceipt> deleted = store->Write("delete", [](WriteTxn& txn) -> Status {
-      for (int i = 0; i < 20; ++i) SR_RETURN_IF_ERROR(txn.Delete(Table::kSecureValues, Key(i)));
+      for (int i = 5; i < 40; ++i) SR_RETURN_IF_ERROR(txn.Delete(Table::kSecureValues, Key(i)));
       return Status::Ok();
     });
     ASSERT_TRUE(deleted.has_value()) << deleted.error();
-    EXPECT_EQ(deleted->resource_version, version_when_full + 1);
+    EXPECT_EQ(deleted->resource_version, version_when_full + 6);
+    // Two commits later the freed pages are reusable.
+    ASSERT_TRUE(store->Write("nothing", [](WriteTxn&) { return Status::Ok(); }).has_value());
     StatusOr<WriteReceipt> small = PutValue(*store, Table::kSystem, "after-full", "fits");
     ASSERT_TRUE(small.has_value()) << small.error();
-    ExpectAllPresent(*store, acknowledged, 20);
+    ExpectAllPresent(*store, acknowledged, 40);
   }
   {
     // The file is a sound LMDB environment.
@@ -90,15 +117,15 @@ TEST(MapFull, WritesFailCleanlyAndTheStoreStaysUsable) {
   }
   auto store = OpenTestStore(options);
   ASSERT_NE(store, nullptr);
-  ExpectAllPresent(*store, acknowledged, 20);
-  EXPECT_EQ(store->BeginRead()->resource_version(), version_when_full + 2);
+  ExpectAllPresent(*store, acknowledged, 40);
+  EXPECT_EQ(store->BeginRead()->resource_version(), version_when_full + 8);
   store.reset();
   // Raising the map size makes room.
   options.map_size_bytes = std::size_t{4} << 20;
   store = OpenTestStore(options);
   ASSERT_NE(store, nullptr);
-  EXPECT_TRUE(PutValue(*store, Table::kSecureValues, Key(5000), Value(5000)).has_value());
-  ExpectAllPresent(*store, acknowledged, 20);
+  EXPECT_TRUE(PutValue(*store, Table::kSecureValues, Key(20000), Value(20000)).has_value());
+  ExpectAllPresent(*store, acknowledged, 40);
 }
 
 }  // namespace

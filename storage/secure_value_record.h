@@ -1,0 +1,38 @@
+// storage/secure_value_record.h — a secure value as stored in
+// Table::kSecureValues under the key "<namespace>/<name>": its metadata and
+// its envelope (crypto/envelope.h). Authenticated like every table but
+// kMeta, so `decrypters` cannot be edited in the file. The record's
+// generation (storage's, not a field here) is bound into the envelope's AAD.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/bytes.h"
+#include "base/status.h"
+
+namespace strongroom::storage {
+
+struct SecureValueRecord {
+  std::string namespace_name;
+  std::string name;
+  std::string uid;
+  std::string description;
+  std::vector<std::pair<std::string, std::string>> labels;  // sorted by key
+  std::vector<std::string> decrypters;
+  std::int64_t created_micros = 0;
+  std::string created_by;
+  std::uint64_t resource_version = 0;  // of the write that stored this version
+  Bytes envelope;
+};
+
+// SecureValueKey returns "<namespace>/<name>".
+std::string SecureValueKey(std::string_view namespace_name, std::string_view name);
+
+Bytes EncodeSecureValueRecord(const SecureValueRecord& record);
+// DecodeSecureValueRecord returns kIntegrityError for a malformed row.
+StatusOr<SecureValueRecord> DecodeSecureValueRecord(ByteSpan bytes);
+
+}  // namespace strongroom::storage
