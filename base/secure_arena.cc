@@ -2,6 +2,8 @@
 
 #include <openssl/crypto.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <bit>
@@ -151,7 +153,9 @@ StatusOr<std::unique_ptr<SecureArena>> SecureArena::Create(const SecureArenaOpti
   // children made by fork.
   (void)madvise(region, region_size, MADV_DONTDUMP);
   (void)madvise(region, region_size, MADV_DONTFORK);
-  bool locked = mlock(region, region_size) == 0;
+  // The raw syscall: sanitizer runtimes intercept mlock() as a no-op that
+  // reports success, which would hide a failure to lock.
+  bool locked = ::syscall(SYS_mlock, region, region_size) == 0;
   if (!locked && !options.allow_unlocked) {
     int err = errno;
     munmap(region, region_size);
