@@ -43,7 +43,8 @@ Status SwapInStore(const std::string& fresh, const std::string& store, const std
   // Exchange atomically, so a crash never leaves the data directory without
   // a store (a server started then would create an empty one).
   if (::renameat2(AT_FDCWD, fresh.c_str(), AT_FDCWD, store.c_str(), RENAME_EXCHANGE) == 0) {
-    return Rename(fresh, keep_as).WithContext("the backup is installed, but the old store stays in " + fresh);
+    return Rename(fresh, keep_as)
+        .WithContext("the backup is installed, but the old store stays in " + fresh);
   }
   if (errno != EINVAL && errno != ENOSYS) {
     return ErrnoStatus("cannot exchange " + fresh + " and " + store, errno);

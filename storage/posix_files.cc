@@ -82,7 +82,8 @@ Status CopyFileDurably(const std::string& from, const std::string& to) {
   SR_ASSIGN_OR_RETURN(UniqueFd out, CreateExclusiveFile(to));
   off_t offset = 0;
   while (offset < st.st_size) {
-    ssize_t n = ::sendfile(out.get(), in.get(), &offset, static_cast<std::size_t>(st.st_size - offset));
+    auto left = static_cast<std::size_t>(st.st_size - offset);
+    ssize_t n = ::sendfile(out.get(), in.get(), &offset, left);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return ErrnoStatus("cannot copy " + from + " to " + to, errno);
     if (n == 0) return Status::Internal(from + " shrank while it was copied");

@@ -32,7 +32,8 @@ Status CheckKey(const TxnContext& ctx, Table table, std::string_view key) {
 // for kMeta (it has its own accessors), kFailedPrecondition when none is set.
 StatusOr<const RecordAuthenticator*> Authenticator(const TxnContext& ctx, Table table) {
   if (!IsAuthenticated(table)) {
-    return std::unexpected(Status::InvalidArgument("table meta holds no records; use the meta accessors"));
+    return std::unexpected(
+        Status::InvalidArgument("table meta holds no records; use the meta accessors"));
   }
   if (ctx.authenticator == nullptr) {
     return std::unexpected(Status::FailedPrecondition(
@@ -114,7 +115,9 @@ StatusOr<std::uint64_t> PutRecord(const TxnContext& ctx, Table table, std::strin
 }
 
 Status DeleteRecord(const TxnContext& ctx, Table table, std::string_view key) {
-  if (!IsAuthenticated(table)) return Status::InvalidArgument("Delete of table meta is not allowed");
+  if (!IsAuthenticated(table)) {
+    return Status::InvalidArgument("Delete of table meta is not allowed");
+  }
   SR_RETURN_IF_ERROR(CheckKey(ctx, table, key));
   MDB_val k = ToVal(key);
   int rc = mdb_del(ctx.txn, Dbi(ctx, table), &k, nullptr);

@@ -84,6 +84,9 @@ struct StoreOptions {
   std::string data_dir;
   // LMDB map size. Default 1 GiB (a sparse file; grows on disk as used).
   // When full, writes fail with kResourceExhausted and nothing is corrupted.
+  // A reserve (1/16 of the map, 256 KiB to 16 MiB) is kept for deletions:
+  // once free space falls below it, Put and PutMeta fail with
+  // kResourceExhausted while Delete still works.
   std::size_t map_size_bytes = std::size_t{1} << 30;
   // Maximum concurrent read transactions (LMDB maxreaders). Default 256.
   unsigned max_readers = 256;
@@ -100,7 +103,8 @@ struct StoreOptions {
 
 class Store;
 
-// ReadTxn is a consistent snapshot. Aborted (released) on destruction.
+// ReadTxn is a consistent snapshot. Aborted (released) on destruction. It
+// may outlive its Store (the environment closes after the last snapshot).
 class ReadTxn {
  public:
   ReadTxn(ReadTxn&&) noexcept;
@@ -141,12 +145,21 @@ class WriteTxn {
   StatusOr<Bytes> GetMeta(std::string_view key) const;
   // NextGeneration returns the generation Put(table, key, ...) would assign
   // now (1 when absent), so a caller can bind it into a ciphertext first.
+  // kIntegrityError when the stored record does not verify: a tampered
+  // record is never silently overwritten (Delete it first).
   StatusOr<std::uint64_t> NextGeneration(Table table, std::string_view key) const;
   // Put stores `value` with generation NextGeneration() and its MAC; returns
-  // that generation. REQUIRES: table != kMeta.
+  // that generation. Errors as NextGeneration, kInvalidArgument for an empty
+  // key or one over 511 bytes, kResourceExhausted when the map is (nearly)
+  // full. A Put, Delete or PutMeta failing with kResourceExhausted or
+  // kInternal fails the whole Write even if `fn` ignores it.
+  // REQUIRES: table != kMeta.
   StatusOr<std::uint64_t> Put(Table table, std::string_view key, ByteSpan value);
   // Delete removes `key`: kNotFound when absent.
   Status Delete(Table table, std::string_view key);
+  // PutMeta stores an unauthenticated kMeta value. kInvalidArgument for the
+  // keys the store maintains ("schema_version", "resource_version",
+  // "generation/...").
   Status PutMeta(std::string_view key, ByteSpan value);
   // BumpGeneration makes every server cache of `kind` reload.
   void BumpGeneration(CacheKind kind);
@@ -174,7 +187,8 @@ struct WriteReceipt {
 class Store {
  public:
   // Open opens (or creates) the environment. kFailedPrecondition for a newer
-  // schema version or a held server lock; kInternal for LMDB failures.
+  // schema version, a held server lock, or a store this process already has
+  // open (LMDB forbids that); kInternal for LMDB failures.
   static StatusOr<std::unique_ptr<Store>> Open(const StoreOptions& options);
   // ~Store drains queued writes, stops the writer thread and closes LMDB.
   ~Store();
@@ -194,7 +208,9 @@ class Store {
   // write gets the next resourceVersion. If the pre-commit hook or the commit
   // fails, every write of the batch gets kUnavailable (or kResourceExhausted
   // when the map is full) and nothing of the batch is stored. `tag` is passed
-  // to the pre-commit hook.
+  // to the pre-commit hook. kUnavailable once the Store is being destroyed;
+  // kFailedPrecondition when called from inside a write function (it would
+  // wait for itself).
   StatusOr<WriteReceipt> Write(std::string tag, std::function<Status(WriteTxn&)> fn);
 
   // PreCommitHook runs on the writer thread with every staged write of a
@@ -212,8 +228,11 @@ class Store {
   static StatusOr<bool> ServerRunning(const std::string& data_dir);
 
   // InstallBackup replaces `<data_dir>/store/` with the copy in
-  // `<backup_dir>/data.mdb`. REQUIRES: no Store is open on data_dir in any
-  // process (kFailedPrecondition if a server holds the lock).
+  // `<backup_dir>/data.mdb` after checking that it opens as a store of a
+  // supported schema; the replaced store is kept as
+  // `<data_dir>/store.before-restore-<unix time>`. REQUIRES: no Store is open
+  // on data_dir in any process (kFailedPrecondition if a server holds the
+  // lock or this process has it open).
   static Status InstallBackup(const std::string& backup_dir, const std::string& data_dir);
 
   const std::string& data_dir() const;

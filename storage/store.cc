@@ -12,7 +12,9 @@ namespace {
 
 Status CheckOptions(const StoreOptions& options) {
   if (options.data_dir.empty()) return Status::InvalidArgument("StoreOptions.data_dir is empty");
-  if (options.map_size_bytes == 0) return Status::InvalidArgument("StoreOptions.map_size_bytes is 0");
+  if (options.map_size_bytes == 0) {
+    return Status::InvalidArgument("StoreOptions.map_size_bytes is 0");
+  }
   if (options.max_readers == 0) return Status::InvalidArgument("StoreOptions.max_readers is 0");
   if (options.max_batch == 0) return Status::InvalidArgument("StoreOptions.max_batch is 0");
   return Status::Ok();
@@ -78,6 +80,7 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   SR_ASSIGN_OR_RETURN(impl->env, StoreEnv::Open(dir, options));
   Impl* raw = impl.get();
   impl->writer = std::thread([raw] { raw->WriterLoop(); });
+  impl->writer_id = impl->writer.get_id();
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
 
@@ -108,7 +111,7 @@ StatusOr<ReadTxn> Store::BeginRead() const {
 }
 
 StatusOr<WriteReceipt> Store::Write(std::string tag, std::function<Status(WriteTxn&)> fn) {
-  if (std::this_thread::get_id() == impl_->writer.get_id()) {
+  if (std::this_thread::get_id() == impl_->writer_id) {
     // It would wait for the batch that is running it.
     return std::unexpected(
         Status::FailedPrecondition("Store::Write called from inside a write function"));

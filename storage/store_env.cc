@@ -71,13 +71,15 @@ StatusOr<std::shared_ptr<StoreEnv>> StoreEnv::Open(const std::string& dir,
 
   SR_ASSIGN_OR_RETURN(store_env->env_, CreateEnv());
   MDB_env* env = store_env->env();
-  SR_RETURN_IF_ERROR(LmdbStatus(mdb_env_set_mapsize(env, options.map_size_bytes), "mdb_env_set_mapsize"));
-  SR_RETURN_IF_ERROR(LmdbStatus(mdb_env_set_maxreaders(env, options.max_readers), "mdb_env_set_maxreaders"));
+  SR_RETURN_IF_ERROR(
+      LmdbStatus(mdb_env_set_mapsize(env, options.map_size_bytes), "mdb_env_set_mapsize"));
+  SR_RETURN_IF_ERROR(
+      LmdbStatus(mdb_env_set_maxreaders(env, options.max_readers), "mdb_env_set_maxreaders"));
   SR_RETURN_IF_ERROR(LmdbStatus(mdb_env_set_maxdbs(env, kTableCount), "mdb_env_set_maxdbs"));
   // MDB_NOTLS: a read transaction is not tied to its thread (ReadTxn may
   // move between threads) and reader slots belong to transactions.
-  SR_RETURN_IF_ERROR(
-      LmdbStatus(mdb_env_open(env, dir.c_str(), MDB_NOTLS, 0600), "cannot open the store in " + dir));
+  SR_RETURN_IF_ERROR(LmdbStatus(mdb_env_open(env, dir.c_str(), MDB_NOTLS, 0600),
+                                "cannot open the store in " + dir));
   MDB_envinfo info{};
   SR_RETURN_IF_ERROR(LmdbStatus(mdb_env_info(env, &info), "mdb_env_info"));
   store_env->map_size_bytes_ = info.me_mapsize;

@@ -92,6 +92,9 @@ struct Store::Impl {
 
   WriteQueue queue;
   std::thread writer;
+  // Set once in Open; Write() compares against it without touching
+  // `writer`, which the destructor joins.
+  std::thread::id writer_id;
 };
 
 }  // namespace strongroom::storage

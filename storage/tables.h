@@ -13,10 +13,18 @@ namespace strongroom::storage {
 
 // kAllTables lists every Table in order of its value.
 inline constexpr std::array<Table, kTableCount> kAllTables = {
-    Table::kMeta,     Table::kSystem,        Table::kKeks,         Table::kDataKeys,
-    Table::kSecureValues, Table::kUsers,     Table::kTokens,       Table::kBindings,
+    Table::kMeta,         Table::kSystem, Table::kKeks,   Table::kDataKeys,
+    Table::kSecureValues, Table::kUsers,  Table::kTokens, Table::kBindings,
     Table::kSensuSecrets, Table::kSensuProviders,
 };
+// A table added to the enum but not here would leave a default (kMeta) slot.
+constexpr bool AllTablesInValueOrder() {
+  for (int i = 0; i < kTableCount; ++i) {
+    if (static_cast<int>(kAllTables[i]) != i) return false;
+  }
+  return true;
+}
+static_assert(AllTablesInValueOrder());
 
 // IsAuthenticated returns whether records of `table` carry a MAC (all tables
 // but kMeta).

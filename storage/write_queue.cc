@@ -3,11 +3,11 @@
 namespace strongroom::storage {
 
 Status WriteQueue::Push(std::unique_ptr<PendingWrite> write) {
-  {
-    std::lock_guard lock(mutex_);
-    if (closed_) return Status::Unavailable("the store is closing; the write was not run");
-    queue_.push_back(std::move(write));
-  }
+  std::lock_guard lock(mutex_);
+  if (closed_) return Status::Unavailable("the store is closing; the write was not run");
+  queue_.push_back(std::move(write));
+  // Notified under the lock: once the lock is released the write may run,
+  // be answered and the Store be destroyed, with this queue.
   ready_.notify_one();
   return Status::Ok();
 }
@@ -24,10 +24,8 @@ std::vector<std::unique_ptr<PendingWrite>> WriteQueue::PopBatch(std::size_t max)
 }
 
 void WriteQueue::Close() {
-  {
-    std::lock_guard lock(mutex_);
-    closed_ = true;
-  }
+  std::lock_guard lock(mutex_);
+  closed_ = true;
   ready_.notify_all();
 }
 

@@ -59,13 +59,16 @@ Status WriteTxn::Delete(Table table, std::string_view key) {
 
 Status WriteTxn::PutMeta(std::string_view key, ByteSpan value) {
   if (IsReservedMetaKey(key)) {
-    return Status::InvalidArgument("meta key '" + std::string(key) + "' is maintained by the store");
+    return Status::InvalidArgument("meta key '" + std::string(key) +
+                                   "' is maintained by the store");
   }
   if (!impl_->low_space.ok()) return impl_->Remember(impl_->low_space);
   return impl_->Remember(PutMetaValue(impl_->context, key, value));
 }
 
-void WriteTxn::BumpGeneration(CacheKind kind) { impl_->bumps[static_cast<std::size_t>(kind)] = true; }
+void WriteTxn::BumpGeneration(CacheKind kind) {
+  impl_->bumps[static_cast<std::size_t>(kind)] = true;
+}
 
 std::uint64_t WriteTxn::resource_version() const { return impl_->resource_version; }
 

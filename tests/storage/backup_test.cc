@@ -158,6 +158,8 @@ TEST(Backup, InstallBackupIntoAnEmptyDataDirectory) {
   StoreOptions target = TestOptions(target_dir);
   ASSERT_TRUE(Store::InstallBackup(backup_dir, target.data_dir).ok());
   EXPECT_EQ(Entries(target.data_dir), std::vector<std::string>{"store"});
+  // Verifying the copy left no LMDB lock file behind.
+  EXPECT_EQ(Entries(target.data_dir + "/store"), std::vector<std::string>{"data.mdb"});
   target.create_if_missing = false;
   auto store = OpenTestStore(target);
   ASSERT_NE(store, nullptr);

@@ -30,7 +30,8 @@ constexpr int kPutsPerWrite = 4;
 
 std::string Key(int i) { return "ns/secret-" + std::to_string(i); }
 std::string Value(int i) {
-  return std::string(static_cast<std::size_t>(MapFull::GetParam()), static_cast<char>('a' + i % 26));
+  auto size = static_cast<std::size_t>(MapFull::GetParam());
+  return std::string(size, static_cast<char>('a' + i % 26));
 }
 
 // ExpectAllPresent checks every acknowledged record reads back verified.
@@ -44,6 +45,46 @@ void ExpectAllPresent(Store& store, int acknowledged, int first = 0) {
   }
 }
 
+// FillUntilFull writes kPutsPerWrite records per write until a write fails;
+// returns how many records were acknowledged and the failure.
+int FillUntilFull(Store& store, Status* failure) {
+  int acknowledged = 0;
+  while (failure->ok() && acknowledged < 10000) {
+    StatusOr<WriteReceipt> put = store.Write("fill", [&](WriteTxn& txn) -> Status {
+      for (int i = acknowledged; i < acknowledged + kPutsPerWrite; ++i) {
+        SR_RETURN_IF_ERROR(txn.Put(Table::kSecureValues, Key(i), AsBytes(Value(i))));
+      }
+      return Status::Ok();
+    });
+    if (put.has_value()) {
+      acknowledged += kPutsPerWrite;
+    } else {
+      *failure = put.error();
+    }
+  }
+  return acknowledged;
+}
+
+// ExpectDeletionsStillWork deletes records 0..39 of a full store (one by
+// one, then many at once) and checks the room they free can be used.
+void ExpectDeletionsStillWork(Store& store) {
+  for (int i = 0; i < 5; ++i) {
+    StatusOr<WriteReceipt> deleted = store.Write("delete", [i](WriteTxn& txn) {
+      return txn.Delete(Table::kSecureValues, Key(i));
+    });
+    ASSERT_TRUE(deleted.has_value()) << i << ": " << deleted.error();
+  }
+  StatusOr<WriteReceipt> deleted = store.Write("delete", [](WriteTxn& txn) -> Status {
+    for (int i = 5; i < 40; ++i) SR_RETURN_IF_ERROR(txn.Delete(Table::kSecureValues, Key(i)));
+    return Status::Ok();
+  });
+  ASSERT_TRUE(deleted.has_value()) << deleted.error();
+  // Pages a commit frees are reusable two commits later.
+  ASSERT_TRUE(store.Write("nothing", [](WriteTxn&) { return Status::Ok(); }).has_value());
+  StatusOr<WriteReceipt> small = PutValue(store, Table::kSystem, "after-full", "fits");
+  ASSERT_TRUE(small.has_value()) << small.error();
+}
+
 TEST_P(MapFull, WritesFailCleanlyAndTheStoreStaysUsable) {
   TempDir dir;
   StoreOptions options = TestOptions(dir);
@@ -54,27 +95,13 @@ TEST_P(MapFull, WritesFailCleanlyAndTheStoreStaysUsable) {
     auto store = OpenTestStore(options);
     ASSERT_NE(store, nullptr);
     Status full;
-    int writes = 0;
-    while (full.ok() && acknowledged < 10000) {
-      StatusOr<WriteReceipt> put = store->Write("fill", [&](WriteTxn& txn) -> Status {
-        for (int i = acknowledged; i < acknowledged + kPutsPerWrite; ++i) {
-          SR_RETURN_IF_ERROR(txn.Put(Table::kSecureValues, Key(i), AsBytes(Value(i))));
-        }
-        return Status::Ok();
-      });
-      if (put.has_value()) {
-        acknowledged += kPutsPerWrite;
-        ++writes;
-      } else {
-        full = put.error();
-      }
-    }
+    acknowledged = FillUntilFull(*store, &full);
     ASSERT_EQ(full.code(), StatusCode::kResourceExhausted) << full;
     EXPECT_NE(full.message().find("1048576"), std::string::npos) << full;
     EXPECT_NE(full.message().find("map_size_bytes"), std::string::npos) << full;
     ASSERT_GT(acknowledged, 100);
     version_when_full = store->BeginRead()->resource_version();
-    EXPECT_EQ(version_when_full, static_cast<std::uint64_t>(writes));
+    EXPECT_EQ(version_when_full, static_cast<std::uint64_t>(acknowledged / kPutsPerWrite));
     ExpectAllPresent(*store, acknowledged);
 
     // A write that ignores the failure of its own Put is not committed.
@@ -89,24 +116,8 @@ TEST_P(MapFull, WritesFailCleanlyAndTheStoreStaysUsable) {
     EXPECT_EQ(store->BeginRead()->Get(Table::kSecureValues, "extra/0").error().code(),
               StatusCode::kNotFound);
 
-    // Deletions still work (the reserve), one by one and many at once, and
-    // make room for new records.
-    for (int i = 0; i < 5; ++i) {
-      StatusOr<WriteReceipt> deleted = store->Write("delete", [i](WriteTxn& txn) {
-        return txn.Delete(Table::kSecureValues, Key(i));
-      });
-      ASSERT_TRUE(deleted.has_value()) << i << ": " << deleted.error();
-    }
-    StatusOr<WriteReceipt> deleted = store->Write("delete", [](WriteTxn& txn) -> Status {
-      for (int i = 5; i < 40; ++i) SR_RETURN_IF_ERROR(txn.Delete(Table::kSecureValues, Key(i)));
-      return Status::Ok();
-    });
-    ASSERT_TRUE(deleted.has_value()) << deleted.error();
-    EXPECT_EQ(deleted->resource_version, version_when_full + 6);
-    // Two commits later the freed pages are reusable.
-    ASSERT_TRUE(store->Write("nothing", [](WriteTxn&) { return Status::Ok(); }).has_value());
-    StatusOr<WriteReceipt> small = PutValue(*store, Table::kSystem, "after-full", "fits");
-    ASSERT_TRUE(small.has_value()) << small.error();
+    ExpectDeletionsStillWork(*store);
+    EXPECT_EQ(store->BeginRead()->resource_version(), version_when_full + 8);
     ExpectAllPresent(*store, acknowledged, 40);
   }
   {

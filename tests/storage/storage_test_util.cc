@@ -16,7 +16,9 @@ HmacTestAuthenticator::HmacTestAuthenticator() : mac_(EVP_MAC_fetch(nullptr, "HM
 
 StatusOr<RecordTag> HmacTestAuthenticator::Tag(Table table, std::string_view key,
                                                std::uint64_t generation, ByteSpan value) const {
-  if (!available_.load()) return std::unexpected(Status::FailedPrecondition("test MAC key unavailable"));
+  if (!available_.load()) {
+    return std::unexpected(Status::FailedPrecondition("test MAC key unavailable"));
+  }
   if (mac_ == nullptr) return std::unexpected(OpenSslError("EVP_MAC_fetch"));
   ByteWriter message;
   message.U8(static_cast<std::uint8_t>(table));

@@ -100,10 +100,9 @@ TEST(Store, PutBumpsTheGenerationAndDeleteStartsItOver) {
     }).has_value());
   }
   EXPECT_EQ(store->BeginRead()->Get(Table::kKeks, "kek-1")->generation, 3u);
-  ASSERT_TRUE(store->Write("delete", [](WriteTxn& txn) { return txn.Delete(Table::kKeks, "kek-1"); })
-                  .has_value());
-  StatusOr<WriteReceipt> again =
-      store->Write("delete", [](WriteTxn& txn) { return txn.Delete(Table::kKeks, "kek-1"); });
+  auto delete_kek = [](WriteTxn& txn) { return txn.Delete(Table::kKeks, "kek-1"); };
+  ASSERT_TRUE(store->Write("delete", delete_kek).has_value());
+  StatusOr<WriteReceipt> again = store->Write("delete", delete_kek);
   ASSERT_FALSE(again.has_value());
   EXPECT_EQ(again.error().code(), StatusCode::kNotFound);
   ASSERT_TRUE(PutValue(*store, Table::kKeks, "kek-1", "k").has_value());
@@ -175,10 +174,11 @@ TEST(Store, WriteTxnSeesItsOwnChanges) {
     SR_RETURN_IF_ERROR(txn.Delete(Table::kBindings, "b/1"));
     EXPECT_EQ(txn.Get(Table::kBindings, "b/1").error().code(), StatusCode::kNotFound);
     std::vector<std::string> keys;
-    SR_RETURN_IF_ERROR(txn.Scan(Table::kBindings, "b/", "", [&](std::string_view key, const Record&) {
+    auto collect = [&](std::string_view key, const Record&) {
       keys.emplace_back(key);
       return true;
-    }));
+    };
+    SR_RETURN_IF_ERROR(txn.Scan(Table::kBindings, "b/", "", collect));
     EXPECT_EQ(keys, std::vector<std::string>{"b/2"});
     SR_RETURN_IF_ERROR(txn.PutMeta("note", AsBytes("n")));
     SR_ASSIGN_OR_RETURN(Bytes note, txn.GetMeta("note"));

@@ -42,9 +42,40 @@ std::uint64_t CountRecords(const ReadTxn& read, Table table) {
   return count;
 }
 
+constexpr int kThreads = 8;
+constexpr int kWritesPerThread = 200;
+
+std::string WriterKey(int thread, int i) {
+  return "w" + std::to_string(thread) + "/" + std::to_string(i);
+}
+
+// ExpectContiguousFromOne checks the receipts of all threads are exactly
+// 1..N, each thread's in increasing order.
+void ExpectContiguousFromOne(const std::vector<std::vector<std::uint64_t>>& receipts) {
+  std::vector<std::uint64_t> all;
+  for (const auto& r : receipts) {
+    EXPECT_TRUE(std::is_sorted(r.begin(), r.end()));  // one caller's writes stay in order
+    all.insert(all.end(), r.begin(), r.end());
+  }
+  std::sort(all.begin(), all.end());
+  ASSERT_EQ(all.size(), std::size_t{kThreads * kWritesPerThread});
+  for (std::size_t i = 0; i < all.size(); ++i) ASSERT_EQ(all[i], i + 1);
+}
+
+void ExpectEveryWriterRecord(Store& store) {
+  StatusOr<ReadTxn> read = store.BeginRead();
+  ASSERT_TRUE(read.has_value()) << read.error();
+  EXPECT_EQ(read->resource_version(), std::uint64_t{kThreads * kWritesPerThread});
+  for (int t = 0; t < kThreads; ++t) {
+    for (int i = 0; i < kWritesPerThread; ++i) {
+      StatusOr<Record> record = read->Get(Table::kSecureValues, WriterKey(t, i));
+      ASSERT_TRUE(record.has_value()) << WriterKey(t, i) << ": " << record.error();
+      EXPECT_EQ(ValueOf(*record), "v:" + WriterKey(t, i));
+    }
+  }
+}
+
 TEST(WriterConcurrency, ManyWritersGetDistinctContiguousReceiptsInFewerCommits) {
-  constexpr int kThreads = 8;
-  constexpr int kWritesPerThread = 200;
   TempDir dir;
   auto store = OpenTestStore(TestOptions(dir));
   ASSERT_NE(store, nullptr);
@@ -76,7 +107,7 @@ TEST(WriterConcurrency, ManyWritersGetDistinctContiguousReceiptsInFewerCommits) 
   for (int t = 0; t < kThreads; ++t) {
     writers.emplace_back([&, t] {
       for (int i = 0; i < kWritesPerThread; ++i) {
-        std::string key = "w" + std::to_string(t) + "/" + std::to_string(i);
+        std::string key = WriterKey(t, i);
         StatusOr<WriteReceipt> receipt = PutValue(*store, Table::kSecureValues, key, "v:" + key);
         ASSERT_TRUE(receipt.has_value()) << receipt.error();
         receipts[t].push_back(receipt->resource_version);
@@ -87,30 +118,27 @@ TEST(WriterConcurrency, ManyWritersGetDistinctContiguousReceiptsInFewerCommits) 
   done.store(true);
   reader.join();
 
-  std::vector<std::uint64_t> all;
-  for (const auto& r : receipts) {
-    EXPECT_TRUE(std::is_sorted(r.begin(), r.end()));  // one caller's writes stay in order
-    all.insert(all.end(), r.begin(), r.end());
-  }
-  std::sort(all.begin(), all.end());
-  ASSERT_EQ(all.size(), std::size_t{kThreads * kWritesPerThread});
-  for (std::size_t i = 0; i < all.size(); ++i) ASSERT_EQ(all[i], i + 1);
-
-  StatusOr<ReadTxn> read = store->BeginRead();
-  EXPECT_EQ(read->resource_version(), all.size());
-  for (int t = 0; t < kThreads; ++t) {
-    for (int i = 0; i < kWritesPerThread; ++i) {
-      std::string key = "w" + std::to_string(t) + "/" + std::to_string(i);
-      StatusOr<Record> record = read->Get(Table::kSecureValues, key);
-      ASSERT_TRUE(record.has_value()) << key << ": " << record.error();
-      EXPECT_EQ(ValueOf(*record), "v:" + key);
-    }
-  }
+  ExpectContiguousFromOne(receipts);
+  ExpectEveryWriterRecord(*store);
   EXPECT_EQ(staged_total.load(), kThreads * kWritesPerThread);
   EXPECT_LT(commits.load(), kThreads * kWritesPerThread);
   EXPECT_GT(snapshots.load(), 0);
   std::printf("%d writes in %d commits, %d snapshots checked\n", kThreads * kWritesPerThread,
               commits.load(), snapshots.load());
+}
+
+// ExpectExactlyVersionsUpTo checks `read` holds the records of writes 1..v
+// (v = its resource_version) and nothing else: a whole, untorn snapshot.
+void ExpectExactlyVersionsUpTo(const ReadTxn& read) {
+  std::uint64_t expected = 1;
+  Status scan = read.Scan(Table::kTokens, "", "", [&](std::string_view key, const Record& record) {
+    EXPECT_EQ(key, VersionKey(expected));
+    EXPECT_EQ(ValueOf(record), "v:" + std::string(key));
+    ++expected;
+    return true;
+  });
+  ASSERT_TRUE(scan.ok()) << scan;
+  EXPECT_EQ(expected - 1, read.resource_version());
 }
 
 TEST(WriterConcurrency, BackupWhileWritesContinueIsAConsistentSnapshot) {
@@ -128,19 +156,22 @@ TEST(WriterConcurrency, BackupWhileWritesContinueIsAConsistentSnapshot) {
           SR_RETURN_IF_ERROR(txn.Put(Table::kTokens, key, AsBytes("v:" + key)));
           return Status::Ok();
         });
-        ASSERT_TRUE(receipt.has_value()) << receipt.error();
-        acknowledged.store(receipt->resource_version);
+        EXPECT_TRUE(receipt.has_value()) << receipt.error();
+        if (!receipt.has_value()) stop.store(true);  // never leave the main thread waiting
+        if (receipt.has_value()) acknowledged.store(receipt->resource_version);
       }
     });
   }
-  while (acknowledged.load() < 100) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  auto wait_for = [&](std::uint64_t version) {
+    while (!stop.load() && acknowledged.load() < version) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  };
+  wait_for(100);
   const std::string backup_dir = dir.Join("backup");
   ASSERT_EQ(::mkdir(backup_dir.c_str(), 0700), 0);
   Status backup = store->Backup(backup_dir);
-  std::uint64_t after_backup = acknowledged.load();
-  while (acknowledged.load() < after_backup + 50) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  wait_for(acknowledged.load() + 50);
   stop.store(true);
   for (std::thread& writer : writers) writer.join();
   ASSERT_TRUE(backup.ok()) << backup;
@@ -152,19 +183,9 @@ TEST(WriterConcurrency, BackupWhileWritesContinueIsAConsistentSnapshot) {
   auto copy = OpenTestStore(restored);
   ASSERT_NE(copy, nullptr);
   StatusOr<ReadTxn> read = copy->BeginRead();
-  const std::uint64_t version = read->resource_version();
-  EXPECT_GE(version, 100u);
-  EXPECT_LT(version, final_version);
-  // Exactly the writes up to the snapshot's version, nothing torn.
-  std::uint64_t expected = 1;
-  Status scan = read->Scan(Table::kTokens, "", "", [&](std::string_view key, const Record& record) {
-    EXPECT_EQ(key, VersionKey(expected));
-    EXPECT_EQ(ValueOf(record), "v:" + std::string(key));
-    ++expected;
-    return true;
-  });
-  ASSERT_TRUE(scan.ok()) << scan;
-  EXPECT_EQ(expected - 1, version);
+  EXPECT_GE(read->resource_version(), 100u);
+  EXPECT_LT(read->resource_version(), final_version);
+  ExpectExactlyVersionsUpTo(*read);
 }
 
 TEST(WriterConcurrency, ReadTxnMayMoveBetweenThreads) {
