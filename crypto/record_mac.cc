@@ -27,15 +27,23 @@ StatusOr<storage::RecordTag> HmacRecordAuthenticator::Tag(storage::Table table,
                                                           ByteSpan value) const {
   EvpMacCtxPtr ctx(EVP_MAC_CTX_dup(keyed_.get()));
   if (!ctx) return std::unexpected(OpenSslError("HMAC dup"));
-  ByteWriter header;
-  header.Raw(AsBytes("strongroom.record.v1"));
-  header.U8(static_cast<std::uint8_t>(table));
-  header.Str32(AsBytes(key));
-  header.U64(generation);
-  header.U64(value.size());
+  // Length-prefixed fields, fed piece by piece (no copy of the value).
+  static constexpr char kDomain[] = "strongroom.record.v1";
+  std::uint8_t fixed[1 + 4];
+  fixed[0] = static_cast<std::uint8_t>(table);
+  auto key_len = static_cast<std::uint32_t>(key.size());
+  for (int i = 0; i < 4; ++i) fixed[1 + i] = static_cast<std::uint8_t>(key_len >> (24 - 8 * i));
+  std::uint8_t numbers[16];
+  for (int i = 0; i < 8; ++i) {
+    numbers[i] = static_cast<std::uint8_t>(generation >> (56 - 8 * i));
+    numbers[8 + i] = static_cast<std::uint8_t>(static_cast<std::uint64_t>(value.size()) >> (56 - 8 * i));
+  }
   storage::RecordTag tag{};
   std::size_t len = 0;
-  if (EVP_MAC_update(ctx.get(), header.bytes().data(), header.bytes().size()) != 1 ||
+  if (EVP_MAC_update(ctx.get(), reinterpret_cast<const std::uint8_t*>(kDomain), sizeof kDomain - 1) != 1 ||
+      EVP_MAC_update(ctx.get(), fixed, sizeof fixed) != 1 ||
+      EVP_MAC_update(ctx.get(), reinterpret_cast<const std::uint8_t*>(key.data()), key.size()) != 1 ||
+      EVP_MAC_update(ctx.get(), numbers, sizeof numbers) != 1 ||
       EVP_MAC_update(ctx.get(), value.data(), value.size()) != 1 ||
       EVP_MAC_final(ctx.get(), tag.data(), &len, tag.size()) != 1 || len != tag.size()) {
     return std::unexpected(OpenSslError("HMAC"));
