@@ -20,6 +20,7 @@ constexpr std::size_t kMinBlock = 32;          // order 0; holds two list pointe
 constexpr std::size_t kMinArena = 64u << 10;   // 64 KiB
 constexpr std::size_t kMaxArena = 1u << 30;    // 1 GiB
 constexpr std::size_t kMaxShards = 4;
+constexpr std::size_t kQuickListLength = 32;  // per order and shard
 
 std::atomic<SecureArena*> g_process_arena{nullptr};
 std::mutex g_install_mutex;
@@ -40,7 +41,8 @@ class SecureArena::Shard {
       : base_(base), size_(size),
         max_order_(OrderFor(size)),
         free_heads_(max_order_ + 1, nullptr),
-        free_order_(size / kMinBlock, 0) {
+        free_order_(size / kMinBlock, 0),
+        quick_(max_order_ + 1) {
     PushFree(0, max_order_);
   }
 
@@ -48,8 +50,18 @@ class SecureArena::Shard {
     if (size == 0 || size > size_) return nullptr;
     unsigned want = OrderFor(size);
     std::lock_guard<std::mutex> lock(mu_);
+    if (!quick_[want].empty()) {  // a wiped block of exactly this size
+      std::size_t index = quick_[want].back();
+      quick_[want].pop_back();
+      in_use_ += BlockBytes(want);
+      return base_ + index * kMinBlock;
+    }
     unsigned order = want;
     while (order <= max_order_ && free_heads_[order] == nullptr) ++order;
+    if (order > max_order_ && DrainQuickLists()) {
+      order = want;
+      while (order <= max_order_ && free_heads_[order] == nullptr) ++order;
+    }
     if (order > max_order_) return nullptr;
     std::size_t index = IndexOf(free_heads_[order]);
     RemoveFree(index, order);
@@ -58,8 +70,11 @@ class SecureArena::Shard {
       PushFree(index + (std::size_t{1} << order), order);
     }
     in_use_ += BlockBytes(want);
+    // Free blocks are wiped on Free and hold only their list header, which
+    // RemoveFree nulls: the block is already zero. Clear the header again in
+    // case pointers are not all-zero bits.
     void* p = base_ + index * kMinBlock;
-    std::memset(p, 0, BlockBytes(want));
+    std::memset(p, 0, sizeof(FreeNode));
     return p;
   }
 
@@ -70,10 +85,23 @@ class SecureArena::Shard {
 
   void Free(void* p, std::size_t size) {
     unsigned order = OrderFor(size);
-    OPENSSL_cleanse(p, BlockBytes(order));
+    // explicit_bzero: a wipe the compiler may not elide, at memset speed.
+    explicit_bzero(p, BlockBytes(order));
     std::size_t index = IndexOf(p);
     std::lock_guard<std::mutex> lock(mu_);
     in_use_ -= BlockBytes(order);
+    // Small blocks wait in a per-size list first: a request/response loop
+    // of one value size then costs no split and no merge.
+    if (order < max_order_ && quick_[order].size() < kQuickListLength) {
+      quick_[order].push_back(index);
+      return;
+    }
+    Coalesce(index, order);
+  }
+
+  // Coalesce returns a wiped block to the buddy lists, merging with free
+  // buddies. REQUIRES: mu_ held.
+  void Coalesce(std::size_t index, unsigned order) {
     while (order < max_order_) {
       std::size_t buddy = index ^ (std::size_t{1} << order);
       if (free_order_[buddy] != order + 1) break;
@@ -82,6 +110,18 @@ class SecureArena::Shard {
       ++order;
     }
     PushFree(index, order);
+  }
+
+  // DrainQuickLists gives every quick-list block back to the buddy lists;
+  // returns whether there was any. REQUIRES: mu_ held.
+  bool DrainQuickLists() {
+    bool any = false;
+    for (unsigned order = 0; order <= max_order_; ++order) {
+      for (std::size_t index : quick_[order]) Coalesce(index, order);
+      any = any || !quick_[order].empty();
+      quick_[order].clear();
+    }
+    return any;
   }
 
   std::size_t size() const { return size_; }
@@ -128,6 +168,7 @@ class SecureArena::Shard {
   mutable std::mutex mu_;
   std::vector<FreeNode*> free_heads_;       // guarded by mu_
   std::vector<std::uint8_t> free_order_;    // per min-block: order+1 if a free block starts here
+  std::vector<std::vector<std::size_t>> quick_;  // per order: wiped free blocks, guarded by mu_
   std::size_t in_use_ = 0;                  // guarded by mu_
 };
 

@@ -4,9 +4,12 @@
 // which draws the nonce and builds the AAD itself.
 //
 // Thread-safety: the functions are thread-safe. Each thread keeps one cipher
-// context for 96-bit IVs (allocating and freeing a context per call is a
-// measurable part of a 1 KiB decrypt); other IV lengths get a context of
-// their own per call.
+// context for 96-bit IVs and re-keys it per call (allocating and freeing
+// OpenSSL's state per call is a measurable part of a 1 KiB decrypt); other IV
+// lengths get a context of their own per call.
+// SECURITY: after a successful call the thread's context still holds that
+// call's AES key schedule in OpenSSL's heap, outside the secure arena, until
+// the thread's next call or its exit (see CipherContext in aes_gcm.cc).
 #pragma once
 
 #include <cstddef>
@@ -55,7 +58,7 @@ Status AesGcmEncryptRaw(ByteSpan key, ByteSpan iv, ByteSpan aad, ByteSpan plaint
 // byte of plaintext and leaves no arena block allocated.
 // REQUIRES: the tag length is fixed by the caller's format, never taken from
 // the input (a 4-byte tag is only 32 bits of authenticity).
-StatusOr<SecretBytes> AesGcmDecryptRaw(ByteSpan key, ByteSpan iv, ByteSpan aad,
-                                       ByteSpan ciphertext, ByteSpan tag);
+StatusOr<SecretBytes> AesGcmDecryptRaw(ByteSpan key, ByteSpan iv, ByteSpan aad, ByteSpan ciphertext,
+                                       ByteSpan tag);
 
 }  // namespace strongroom::crypto

@@ -192,10 +192,9 @@ StatusOr<Bytes> SealEnvelope(const SecretBytes& data_key, const EnvelopeContext&
   std::span<std::uint8_t> out(w.bytes());
 
   Aad aad(context);
-  SR_RETURN_IF_ERROR(AesGcmEncryptRaw(data_key.RevealSecret(),
-                                      out.subspan(nonce_at, kEnvelopeNonceBytes), aad.span(),
-                                      plaintext, out.subspan(ciphertext_at, plaintext.size()),
-                                      out.subspan(ciphertext_at + plaintext.size())));
+  SR_RETURN_IF_ERROR(AesGcmEncryptRaw(
+      data_key.RevealSecret(), out.subspan(nonce_at, kEnvelopeNonceBytes), aad.span(), plaintext,
+      out.subspan(ciphertext_at, plaintext.size()), out.subspan(ciphertext_at + plaintext.size())));
   return w.Take();
 }
 
@@ -211,8 +210,8 @@ StatusOr<SecretBytes> OpenEnvelope(const SecretBytes& data_key, const EnvelopeCo
   Aad aad(context);
   // The primitive wipes and releases the partially decrypted output unless
   // the tag verifies.
-  StatusOr<SecretBytes> plaintext = AesGcmDecryptRaw(
-      data_key.RevealSecret(), parsed.nonce, aad.span(), parsed.ciphertext, parsed.tag);
+  StatusOr<SecretBytes> plaintext = AesGcmDecryptRaw(data_key.RevealSecret(), parsed.nonce,
+                                                     aad.span(), parsed.ciphertext, parsed.tag);
   if (!plaintext.has_value() && plaintext.error().code() == StatusCode::kIntegrityError) {
     return std::unexpected(Status::IntegrityError("envelope failed authentication"));
   }

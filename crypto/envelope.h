@@ -66,7 +66,7 @@ StatusOr<Bytes> SealEnvelope(const SecretBytes& data_key, const EnvelopeContext&
 // envelope is malformed, truncated, over-long, names another data key than
 // context.data_key_id, or its tag does not verify; the partially decrypted
 // output is wiped before returning. kResourceExhausted when the secure arena
-// is full.
+// is full; kInternal when OpenSSL itself fails.
 StatusOr<SecretBytes> OpenEnvelope(const SecretBytes& data_key, const EnvelopeContext& context,
                                    ByteSpan envelope);
 

@@ -26,11 +26,17 @@ configure_release() {
     -DSTRONGROOM_SANITIZE= -DSTRONGROOM_BUILD_BENCH=ON >/dev/null
 }
 
+# Repetitions run in random interleaving and the summary uses their median,
+# so a burst of load on the machine does not land on one side of a pair.
+# Later arguments override these.
+MICRO_DEFAULTS=(--benchmark_repetitions=5 --benchmark_enable_random_interleaving=true
+                --benchmark_report_aggregates_only=true)
+
 run_micro() {
   scripts/setup.sh
   configure_release
   cmake --build "$BUILD_DIR" -j"$JOBS" --target crypto_bench
-  "$BUILD_DIR/bench/crypto_bench" "$@"
+  "$BUILD_DIR/bench/crypto_bench" "${MICRO_DEFAULTS[@]}" "$@"
 }
 
 if [ "$#" -lt 1 ]; then

@@ -6,9 +6,11 @@
 #include <gtest/gtest.h>
 #include <openssl/rand.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/bytes.h"
@@ -67,6 +69,18 @@ Bytes Seal(const SecretBytes& key, const EnvelopeContext& context, ByteSpan plai
     return ::testing::AssertionFailure() << "wrong error: " << opened.error();
   }
   return ::testing::AssertionSuccess();
+}
+
+// RefusedUnder seals a value under `sealed_under` and checks that, with the
+// same key, it opens there but is refused under `opened_under`.
+::testing::AssertionResult RefusedUnder(const EnvelopeContext& sealed_under,
+                                        const EnvelopeContext& opened_under) {
+  SecretBytes key = RandomKey();
+  Bytes sealed = Seal(key, sealed_under, Payload(32));
+  if (!OpenEnvelope(key, sealed_under, sealed).has_value()) {
+    return ::testing::AssertionFailure() << "does not open under its own context";
+  }
+  return FailsIntegrity(OpenEnvelope(key, opened_under, sealed));
 }
 
 TEST(Envelope, RoundTripsEmptySmallAndLargeValues) {
@@ -176,31 +190,22 @@ TEST(Envelope, RejectsAppendedBytes) {
 }
 
 TEST(Envelope, RejectsCiphertextMovedToAnotherName) {
-  SecretBytes key = RandomKey();
-  EnvelopeContext context = TestContext();
-  Bytes sealed = Seal(key, context, Payload(32));
-  EnvelopeContext moved = context;
+  EnvelopeContext moved = TestContext();
   moved.name = "api-token";
-  EXPECT_TRUE(FailsIntegrity(OpenEnvelope(key, moved, sealed)));
+  EXPECT_TRUE(RefusedUnder(TestContext(), moved));
 }
 
 TEST(Envelope, RejectsCiphertextMovedToAnotherNamespace) {
-  SecretBytes key = RandomKey();
-  EnvelopeContext context = TestContext();
-  Bytes sealed = Seal(key, context, Payload(32));
-  EnvelopeContext moved = context;
+  EnvelopeContext moved = TestContext();
   moved.namespace_name = "team-billing";
-  EXPECT_TRUE(FailsIntegrity(OpenEnvelope(key, moved, sealed)));
+  EXPECT_TRUE(RefusedUnder(TestContext(), moved));
 }
 
 TEST(Envelope, RejectsCiphertextMovedToARecordWithAnotherUid) {
-  SecretBytes key = RandomKey();
-  EnvelopeContext context = TestContext();
-  Bytes sealed = Seal(key, context, Payload(32));
   // Same namespace and name: the record was deleted and re-created.
-  EnvelopeContext recreated = context;
+  EnvelopeContext recreated = TestContext();
   recreated.uid = "4f0c5e2a-8d1b-4c6e-9a57-1b2c3d4e5f61";
-  EXPECT_TRUE(FailsIntegrity(OpenEnvelope(key, recreated, sealed)));
+  EXPECT_TRUE(RefusedUnder(TestContext(), recreated));
 }
 
 TEST(Envelope, RejectsAnOlderValuePutBackUnderANewerGeneration) {
@@ -219,12 +224,9 @@ TEST(Envelope, RejectsAnOlderValuePutBackUnderANewerGeneration) {
 }
 
 TEST(Envelope, RejectsAnotherDataKeyId) {
-  SecretBytes key = RandomKey();
-  EnvelopeContext context = TestContext();
-  Bytes sealed = Seal(key, context, Payload(32));
-  EnvelopeContext other = context;
+  EnvelopeContext other = TestContext();
   other.data_key_id = "team-payments.2025-02-01.1";
-  EXPECT_TRUE(FailsIntegrity(OpenEnvelope(key, other, sealed)));
+  EXPECT_TRUE(RefusedUnder(TestContext(), other));
 }
 
 TEST(Envelope, RejectsAHeaderRelabelledToAnotherDataKeyId) {
@@ -243,15 +245,13 @@ TEST(Envelope, RejectsAHeaderRelabelledToAnotherDataKeyId) {
 }
 
 TEST(Envelope, RejectsContextsThatOnlyMoveAFieldBoundary) {
-  SecretBytes key = RandomKey();
   EnvelopeContext context = TestContext();
   context.namespace_name = "ab";
   context.name = "c";
-  Bytes sealed = Seal(key, context, Payload(32));
   EnvelopeContext shifted = context;
   shifted.namespace_name = "a";
   shifted.name = "bc";
-  EXPECT_TRUE(FailsIntegrity(OpenEnvelope(key, shifted, sealed)));
+  EXPECT_TRUE(RefusedUnder(context, shifted));
 }
 
 TEST(Envelope, RejectsAWrongKey) {
@@ -268,13 +268,16 @@ TEST(Envelope, RejectsAForgedCiphertextLengthWithoutCrashing) {
   Bytes sealed = Seal(key, context, Payload(32));
   const std::size_t at = LengthOffset(context.data_key_id);
   const std::uint32_t forged_lengths[] = {
-      33,                                                      // one more than present
-      32 + kEnvelopeTagBytes,                                  // swallows the tag
-      static_cast<std::uint32_t>(sealed.size()),               // > remaining
-      static_cast<std::uint32_t>(kMaxEnvelopePlaintext),       // at the limit, > remaining
-      static_cast<std::uint32_t>(kMaxEnvelopePlaintext + 1),   // over the limit
-      0x7fffffffu, 0x80000000u, 0xffffffffu,                   // int overflow bait
-      31, 0,                                                   // leaves trailing bytes
+      33,                                                     // one more than present
+      32 + kEnvelopeTagBytes,                                 // swallows the tag
+      static_cast<std::uint32_t>(sealed.size()),              // > remaining
+      static_cast<std::uint32_t>(kMaxEnvelopePlaintext),      // at the limit, > remaining
+      static_cast<std::uint32_t>(kMaxEnvelopePlaintext + 1),  // over the limit
+      0x7fffffffu,                                            // int overflow bait
+      0x80000000u,                                            // int overflow bait
+      0xffffffffu,                                            // int overflow bait
+      31,                                                     // leaves a trailing byte
+      0,                                                      // leaves trailing bytes
   };
   for (std::uint32_t length : forged_lengths) {
     Bytes forged = sealed;
@@ -342,6 +345,36 @@ TEST(Envelope, ReturnsNoPlaintextAndHoldsNoArenaBlockWhenTheTagFails) {
   EXPECT_EQ(arena->bytes_in_use(), in_use_before);
 }
 
+TEST(Envelope, SealsAndOpensOnManyThreadsAtOnce) {
+  // Each thread re-keys its own cipher context; interleaving seals, opens
+  // and failed opens under different keys must never mix their state.
+  constexpr int kThreads = 4;
+  constexpr int kRounds = 200;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([t, &failures] {
+      SecretBytes key = RandomKey();
+      SecretBytes other_key = RandomKey();
+      EnvelopeContext context = TestContext();
+      context.generation = static_cast<std::uint64_t>(t);
+      for (int round = 0; round < kRounds; ++round) {
+        Bytes plaintext = Payload(static_cast<std::size_t>(round * 7 + t));
+        StatusOr<Bytes> sealed = SealEnvelope(key, context, plaintext);
+        if (!sealed.has_value()) {
+          ++failures;
+          continue;
+        }
+        if (OpenEnvelope(other_key, context, *sealed).has_value()) ++failures;
+        StatusOr<SecretBytes> opened = OpenEnvelope(key, context, *sealed);
+        if (!opened.has_value() || !opened->ConstantTimeEquals(plaintext)) ++failures;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+}
+
 TEST(Envelope, SealRejectsAKeyThatIsNot32Bytes) {
   SecretBytes short_key = RandomKey(16);
   EnvelopeContext context = TestContext();
@@ -359,9 +392,9 @@ TEST(Envelope, SealRejectsAKeyThatIsNot32Bytes) {
 TEST(Envelope, SealRejectsAnInvalidDataKeyId) {
   SecretBytes key = RandomKey();
   std::string too_long(kMaxDataKeyIdBytes + 1, 'k');
-  for (std::string_view id : {std::string_view(""), std::string_view("has space"),
-                              std::string_view("a/b"), std::string_view("nul\0id", 6),
-                              std::string_view(too_long)}) {
+  for (std::string_view id :
+       {std::string_view(""), std::string_view("has space"), std::string_view("a/b"),
+        std::string_view("nul\0id", 6), std::string_view(too_long)}) {
     EnvelopeContext context = TestContext();
     context.data_key_id = id;
     StatusOr<Bytes> sealed = SealEnvelope(key, context, Payload(8));

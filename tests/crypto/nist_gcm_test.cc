@@ -2,8 +2,6 @@
 // against the NIST CAVP vectors that Debian's python3-cryptography-vectors
 // installs. Nothing is copied into the repository: a missing file fails the
 // test and says how to install it.
-#include "crypto/aes_gcm.h"
-
 #include <gtest/gtest.h>
 
 #include <cstddef>
@@ -19,6 +17,7 @@
 #include "base/secret_bytes.h"
 #include "base/secure_arena.h"
 #include "base/status.h"
+#include "crypto/aes_gcm.h"
 
 namespace strongroom::crypto {
 namespace {
@@ -38,7 +37,8 @@ struct CavpRecord {
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -142,8 +142,8 @@ TEST(NistAesGcm, EncryptMatchesEveryVectorOfTheExtIv256File) {
   for (const CavpRecord* r : Interleaved(records)) {
     ASSERT_EQ(SectionBits(*r, "Keylen"), 256u) << "line " << r->line;
     std::size_t tag_bits = SectionBits(*r, "Taglen");
-    Bytes key = Hex(*r, "Key"), iv = Hex(*r, "IV"), plaintext = Hex(*r, "PT"),
-          aad = Hex(*r, "AAD"), ciphertext = Hex(*r, "CT"), tag = Hex(*r, "Tag");
+    Bytes key = Hex(*r, "Key"), iv = Hex(*r, "IV"), plaintext = Hex(*r, "PT"), aad = Hex(*r, "AAD"),
+          ciphertext = Hex(*r, "CT"), tag = Hex(*r, "Tag");
     ASSERT_EQ(iv.size() * 8, SectionBits(*r, "IVlen")) << "line " << r->line;
     ASSERT_EQ(tag.size() * 8, tag_bits) << "line " << r->line;
 
@@ -152,9 +152,8 @@ TEST(NistAesGcm, EncryptMatchesEveryVectorOfTheExtIv256File) {
     Status status = AesGcmEncryptRaw(key, iv, aad, plaintext, ciphertext_out, tag_out);
     if (!status.ok() || ciphertext_out != ciphertext || tag_out != tag) {
       ++failures;
-      ADD_FAILURE() << "line " << r->line << " (Count " << r->fields.at("Count")
-                    << "): " << status << " ciphertext " << HexEncode(ciphertext_out) << " tag "
-                    << HexEncode(tag_out);
+      ADD_FAILURE() << "line " << r->line << " (Count " << r->fields.at("Count") << "): " << status
+                    << " ciphertext " << HexEncode(ciphertext_out) << " tag " << HexEncode(tag_out);
     }
     ++checked_by_iv_bits[iv.size() * 8];
     ++checked_by_tag_bits[tag_bits];
@@ -201,8 +200,8 @@ TEST(NistAesGcm, DecryptMatchesOrRejectsEveryVectorOfTheDecrypt256File) {
     if (!ok) {
       ++failures;
       ADD_FAILURE() << "line " << r->line << " (Count " << r->fields.at("Count") << ", "
-                    << (r->fail ? "FAIL" : "valid") << "): "
-                    << (plaintext.has_value() ? Status() : plaintext.error());
+                    << (r->fail ? "FAIL" : "valid")
+                    << "): " << (plaintext.has_value() ? Status() : plaintext.error());
     }
     ++checked_by_iv_bits[iv.size() * 8];
   }
@@ -213,8 +212,9 @@ TEST(NistAesGcm, DecryptMatchesOrRejectsEveryVectorOfTheDecrypt256File) {
   EXPECT_GE(rejected, kMinDecryptFailVectors);
   int total = 0;
   for (const auto& [bits, count] : checked_by_iv_bits) total += count;
-  std::printf("[ vectors  ] decrypt: %d checked (%d with 96-bit IVs, %d marked FAIL), %d failures\n",
-              total, checked_by_iv_bits[96], rejected, failures);
+  std::printf(
+      "[ vectors  ] decrypt: %d checked (%d with 96-bit IVs, %d marked FAIL), %d failures\n", total,
+      checked_by_iv_bits[96], rejected, failures);
 }
 
 TEST(NistAesGcm, ParserReadsSectionsRecordsAndFailMarks) {
