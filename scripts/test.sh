@@ -16,8 +16,12 @@ if [ "${CI:-}" = "true" ]; then WERROR=ON; fi
 build_and_test() {  # <dir> <sanitizer> <ctest args...>
   local dir="$1" san="$2"
   shift 2
+  # -Werror only without sanitizers: GCC 12 reports false
+  # -Wmaybe-uninitialized inside libstdc++ when instrumenting.
+  local werror="$WERROR"
+  if [ -n "$san" ]; then werror=OFF; fi
   cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DSTRONGROOM_SANITIZE="$san" -DSTRONGROOM_WERROR="$WERROR" \
+    -DSTRONGROOM_SANITIZE="$san" -DSTRONGROOM_WERROR="$werror" \
     -DSTRONGROOM_BUILD_BENCH=$([ -z "$san" ] && echo ON || echo OFF) >/dev/null
   cmake --build "$dir" -j"$JOBS"
   (cd "$dir" && ctest --output-on-failure -j"$JOBS" "$@")

@@ -8,6 +8,7 @@
 
 #include "crypto/audit_signing_key.h"
 #include "crypto/pkcs11_objects.h"
+#include "tests/crypto/token_options.h"
 #include "tests/support/test_token.h"
 
 namespace strongroom::crypto {
@@ -18,11 +19,7 @@ using testing_support::TestToken;
 class KekTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    TokenOptions o;
-    o.module = test_token_.module_path();
-    o.token_uri = test_token_.token_uri();
-    o.pin_file = test_token_.pin_file();
-    auto token = Token::Open(o);
+    auto token = Token::Open(TokenOptionsFor(test_token_));
     ASSERT_TRUE(token.has_value()) << token.error();
     token_ = std::move(*token);
   }

@@ -9,6 +9,7 @@
 #include "crypto/keyring.h"
 #include "storage/storage.h"
 #include "tests/support/temp_dir.h"
+#include "tests/crypto/token_options.h"
 #include "tests/support/test_token.h"
 
 namespace strongroom::crypto {
@@ -20,11 +21,7 @@ class KeyringFixture : public ::testing::Test {
         clock_(TimePoint(std::chrono::seconds(1795478399))) {}  // 2026-11-23T23:59:59Z
 
   void SetUp() override {
-    TokenOptions o;
-    o.module = test_token_.module_path();
-    o.token_uri = test_token_.token_uri();
-    o.pin_file = test_token_.pin_file();
-    auto token = Token::Open(o);
+    auto token = Token::Open(TokenOptionsFor(test_token_));
     ASSERT_TRUE(token.has_value()) << token.error();
     token_ = std::move(*token);
     OpenStore();

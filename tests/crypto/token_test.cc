@@ -8,6 +8,7 @@
 
 #include "crypto/kek.h"
 #include "crypto/pin_file.h"
+#include "tests/crypto/token_options.h"
 #include "tests/support/fault_module.h"
 #include "tests/support/test_token.h"
 
@@ -19,13 +20,7 @@ using testing_support::TestToken;
 using testing_support::TestTokenOptions;
 using testing_support::WriteFileBytes;
 
-TokenOptions OptionsFor(const TestToken& t) {
-  TokenOptions o;
-  o.module = t.module_path();
-  o.token_uri = t.token_uri();
-  o.pin_file = t.pin_file();
-  return o;
-}
+TokenOptions OptionsFor(const TestToken& t) { return TokenOptionsFor(t); }
 
 TEST(PinFile, AcceptsAnOwnerOnlyFileAndStripsTheNewline) {
   testing_support::TempDir dir;
