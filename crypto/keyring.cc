@@ -61,6 +61,7 @@ StatusOr<std::unique_ptr<Keyring>> Keyring::Open(Token& token, storage::Store& s
                                                      WrappedKeyType::kHmacSha256));
   SR_ASSIGN_OR_RETURN(auto authenticator, HmacRecordAuthenticator::Create(std::move(mac_key)));
   store.SetAuthenticator(authenticator);
+  if (options.verify_store_at_open) SR_RETURN_IF_ERROR(store.VerifyIntegrity());
   std::unique_ptr<Keyring> keyring(new Keyring(token, store, options));
   keyring->authenticator_ = authenticator;
   SR_ASSIGN_OR_RETURN(keyring->current_kek_id_, ReadCurrentKekId(store));

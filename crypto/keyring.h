@@ -47,6 +47,10 @@ struct KeyringOptions {
   // A data key is retired once this many encryptions were reserved.
   // Default 2^31 - 2^16: below 2^31 with a block to spare.
   std::uint64_t max_encryptions_per_data_key = (1ull << 31) - (1ull << 16);
+  // Open runs storage::Store::VerifyIntegrity (a full scan) and refuses a
+  // store modified outside Strongroom. Default true; tests of read-time
+  // checks turn it off.
+  bool verify_store_at_open = true;
 };
 
 // What `strongroom init` created (false: it existed already).
@@ -119,9 +123,11 @@ class Keyring {
                                          const Clock* clock = Clock::Real());
 
   // Open unwraps the MAC key, installs the record authenticator into
-  // `store`, and loads the current KEK id. kFailedPrecondition when the
-  // store was never initialised; kNotFound when a KEK it needs is missing
-  // from the token. `token` and `store` must outlive the Keyring.
+  // `store`, verifies the whole store (options.verify_store_at_open) and
+  // loads the current KEK id. kFailedPrecondition when the store was never
+  // initialised; kNotFound when a KEK it needs is missing from the token;
+  // kIntegrityError when a record was edited, removed, added or an old one
+  // put back outside Strongroom. `token` and `store` must outlive the Keyring.
   static StatusOr<std::unique_ptr<Keyring>> Open(Token& token, storage::Store& store,
                                                  KeyringOptions options = {});
 

@@ -2,6 +2,7 @@
 
 #include <openssl/crypto.h>
 
+#include <algorithm>
 #include <string>
 #include <tuple>
 
@@ -44,6 +45,13 @@ StatusOr<Record> DecodeVerifiedRecord(const RecordAuthenticator& authenticator, 
         Status::IntegrityError(DescribeRecord(table, key) + " failed MAC verification"));
   }
   return Record{Bytes(value.begin(), value.end()), generation};
+}
+
+std::optional<RecordTag> StoredTag(ByteSpan stored) {
+  if (stored.size() < kRecordOverhead) return std::nullopt;
+  RecordTag tag{};
+  std::copy(stored.end() - tag.size(), stored.end(), tag.begin());
+  return tag;
 }
 
 }  // namespace strongroom::storage

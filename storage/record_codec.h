@@ -16,6 +16,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "base/bytes.h"
@@ -39,5 +40,10 @@ StatusOr<Bytes> EncodeRecord(const RecordAuthenticator& authenticator, Table tab
 // cannot compute a tag.
 StatusOr<Record> DecodeVerifiedRecord(const RecordAuthenticator& authenticator, Table table,
                                       std::string_view key, ByteSpan stored);
+
+// StoredTag returns the MAC bytes of a stored record (its last 32 bytes),
+// unverified, or nullopt when `stored` is shorter than kRecordOverhead. The
+// store digest (store_digest.h) sums these.
+std::optional<RecordTag> StoredTag(ByteSpan stored);
 
 }  // namespace strongroom::storage

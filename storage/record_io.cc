@@ -5,6 +5,7 @@
 
 #include "storage/lmdb_env.h"
 #include "storage/record_codec.h"
+#include "storage/store_digest.h"
 #include "storage/tables.h"
 
 namespace strongroom::storage {
@@ -106,23 +107,60 @@ StatusOr<std::uint64_t> NextGeneration(const TxnContext& ctx, Table table, std::
 }
 
 StatusOr<std::uint64_t> PutRecord(const TxnContext& ctx, Table table, std::string_view key,
-                                  ByteSpan value) {
+                                  ByteSpan value, DigestDelta& digest) {
   SR_ASSIGN_OR_RETURN(const RecordAuthenticator* authenticator, Authenticator(ctx, table));
-  SR_ASSIGN_OR_RETURN(std::uint64_t generation, NextGeneration(ctx, table, key));
+  SR_ASSIGN_OR_RETURN(std::optional<ByteSpan> current, RawGet(ctx, table, key));
+  std::uint64_t generation = 1;
+  std::optional<RecordTag> replaced_tag;
+  if (current) {
+    // SECURITY: a tampered record is never silently overwritten (see
+    // NextGeneration), so the tag subtracted below is one Strongroom wrote.
+    SR_ASSIGN_OR_RETURN(Record verified,
+                        DecodeVerifiedRecord(*authenticator, table, key, *current));
+    generation = verified.generation + 1;
+    replaced_tag = StoredTag(*current);  // copied: RawPut may move the page
+  }
   SR_ASSIGN_OR_RETURN(Bytes stored, EncodeRecord(*authenticator, table, key, generation, value));
   SR_RETURN_IF_ERROR(RawPut(ctx, table, key, stored));
+  if (replaced_tag) digest.Subtract(*replaced_tag);
+  digest.Add(*StoredTag(stored));  // EncodeRecord's output always holds a tag
   return generation;
 }
 
-Status DeleteRecord(const TxnContext& ctx, Table table, std::string_view key) {
+Status DeleteRecord(const TxnContext& ctx, Table table, std::string_view key, DigestDelta& digest) {
   if (!IsAuthenticated(table)) {
     return Status::InvalidArgument("Delete of table meta is not allowed");
   }
-  SR_RETURN_IF_ERROR(CheckKey(ctx, table, key));
+  // Required although nothing is verified: a change of D must be followed
+  // by a refresh of its MAC, which needs the authenticator.
+  SR_RETURN_IF_ERROR(Authenticator(ctx, table));
+  SR_ASSIGN_OR_RETURN(std::optional<ByteSpan> current, RawGet(ctx, table, key));
+  if (!current) return Status::NotFound("no " + DescribeRecord(table, key));
+  std::optional<RecordTag> removed_tag = StoredTag(*current);
   MDB_val k = ToVal(key);
   int rc = mdb_del(ctx.txn, Dbi(ctx, table), &k, nullptr);
   if (rc == MDB_NOTFOUND) return Status::NotFound("no " + DescribeRecord(table, key));
-  return LmdbStatus(rc, "cannot delete " + DescribeRecord(table, key), ctx.map_size_bytes);
+  SR_RETURN_IF_ERROR(
+      LmdbStatus(rc, "cannot delete " + DescribeRecord(table, key), ctx.map_size_bytes));
+  if (removed_tag) digest.Subtract(*removed_tag);
+  return Status::Ok();
+}
+
+Status SumRecordTags(const TxnContext& ctx, Table table, std::array<std::uint8_t, 32>& sum,
+                     std::uint64_t& count) {
+  SR_ASSIGN_OR_RETURN(const RecordAuthenticator* authenticator, Authenticator(ctx, table));
+  SR_ASSIGN_OR_RETURN(LmdbCursor cursor, LmdbCursor::Open(ctx.txn, Dbi(ctx, table)));
+  MDB_val k{};
+  MDB_val v{};
+  int rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_FIRST);
+  for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_NEXT)) {
+    ByteSpan stored = AsBytes(FromVal(v));
+    SR_RETURN_IF_ERROR(DecodeVerifiedRecord(*authenticator, table, FromVal(k), stored));
+    AddTag(sum, *StoredTag(stored));  // verified, so long enough to hold a tag
+    ++count;
+  }
+  if (rc == MDB_NOTFOUND) return Status::Ok();
+  return LmdbStatus(rc, "cannot scan table " + std::string(TableName(table)));
 }
 
 StatusOr<Bytes> GetMetaValue(const TxnContext& ctx, std::string_view key) {

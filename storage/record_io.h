@@ -18,6 +18,8 @@
 
 namespace strongroom::storage {
 
+class DigestDelta;  // store_digest.h
+
 // TableHandles holds one LMDB database handle per Table, indexed by value.
 using TableHandles = std::array<MDB_dbi, kTableCount>;
 
@@ -42,13 +44,23 @@ Status ScanRecords(const TxnContext& ctx, Table table, std::string_view prefix,
 // generation + 1 (kIntegrityError when the stored record does not verify:
 // SECURITY: a tampered record is never silently overwritten).
 StatusOr<std::uint64_t> NextGeneration(const TxnContext& ctx, Table table, std::string_view key);
-// PutRecord stores `value` under the next generation and returns it.
-// REQUIRES: a write transaction.
+// PutRecord stores `value` under the next generation and returns it. Once
+// stored, the replaced record's tag is subtracted from `digest` and the new
+// one added (on an error `digest` is unchanged). REQUIRES: a write
+// transaction.
 StatusOr<std::uint64_t> PutRecord(const TxnContext& ctx, Table table, std::string_view key,
-                                  ByteSpan value);
-// DeleteRecord removes `key`; kNotFound when absent. REQUIRES: a write
-// transaction; table != kMeta.
-Status DeleteRecord(const TxnContext& ctx, Table table, std::string_view key);
+                                  ByteSpan value, DigestDelta& digest);
+// DeleteRecord removes `key`; kNotFound when absent. Once removed, its
+// stored tag is subtracted from `digest` (nothing for a record too short to
+// hold one). The record is not verified, so a tampered one can be deleted;
+// SECURITY: D then still counts the tag Strongroom wrote, so the store keeps
+// failing VerifyIntegrity. kFailedPrecondition when no authenticator is set
+// (D's MAC could not be refreshed). REQUIRES: a write transaction.
+Status DeleteRecord(const TxnContext& ctx, Table table, std::string_view key, DigestDelta& digest);
+// SumRecordTags verifies every record of `table` (kIntegrityError at the
+// first that fails, as Scan) and adds its tag to `sum` and 1 to `count`.
+Status SumRecordTags(const TxnContext& ctx, Table table, std::array<std::uint8_t, 32>& sum,
+                     std::uint64_t& count);
 
 // GetMetaValue returns a kMeta value (kNotFound when absent).
 StatusOr<Bytes> GetMetaValue(const TxnContext& ctx, std::string_view key);

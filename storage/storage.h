@@ -7,7 +7,8 @@
 // (the record-MAC key lives in crypto/, which implements the interface), and
 // every read checks it. kMeta holds only the bootstrap values that cannot be
 // MAC'd by a key they contain (schema version, resourceVersion, cache
-// generations, the wrapped MAC key).
+// generations, the wrapped MAC key) and the store digest with its MAC
+// (Store::VerifyIntegrity).
 //
 // Writes: one writer thread applies queued Write() calls in batches: each
 // call runs in its own nested LMDB transaction (so one failing call discards
@@ -155,11 +156,13 @@ class WriteTxn {
   // kInternal fails the whole Write even if `fn` ignores it.
   // REQUIRES: table != kMeta.
   StatusOr<std::uint64_t> Put(Table table, std::string_view key, ByteSpan value);
-  // Delete removes `key`: kNotFound when absent.
+  // Delete removes `key`: kNotFound when absent, kFailedPrecondition when
+  // no authenticator is set. The record is not verified first, so a
+  // tampered record can be removed (VerifyIntegrity keeps reporting it).
   Status Delete(Table table, std::string_view key);
   // PutMeta stores an unauthenticated kMeta value. kInvalidArgument for the
   // keys the store maintains ("schema_version", "resource_version",
-  // "generation/...").
+  // "generation/...", "store_digest", "store_digest_mac").
   Status PutMeta(std::string_view key, ByteSpan value);
   // BumpGeneration makes every server cache of `kind` reload.
   void BumpGeneration(CacheKind kind);
@@ -218,6 +221,34 @@ class Store {
   // aborts the batch.
   using PreCommitHook = std::function<Status(std::span<const StagedWrite>)>;
   void SetPreCommitHook(PreCommitHook hook);
+
+  // VerifyIntegrity checks, in one snapshot, that the live records are
+  // exactly the ones Strongroom wrote last: it verifies every record's MAC
+  // (as reads do), sums their tags into D and compares D with the stored
+  // store digest, whose MAC binds it to the resourceVersion. Returns OK;
+  // kIntegrityError when a record fails its MAC or the store was modified
+  // outside Strongroom (an old record put back, a record removed or added,
+  // the digest or its MAC edited or removed) — the message names keys and
+  // counters only, never a value; kFailedPrecondition when no authenticator
+  // is set. A store that never held an authenticated record may lack the
+  // digest and its MAC. Cost: reads every record (O(records)); meant for
+  // start-up and an administrator's check, not per request.
+  // SECURITY: D is the sum modulo 2^256 (big-endian) of the MAC tags of all
+  // live authenticated records, kept in kMeta "store_digest" and changed by
+  // every Put and Delete in the same nested transaction as the record (an
+  // aborted write leaves it untouched); "store_digest_mac" =
+  // Tag(kMeta, "store_digest", resourceVersion, D) is refreshed once per
+  // committed batch before the pre-commit hook. A valid old record swapped
+  // back in changes the sum of the tags, so it is detected here although
+  // its own MAC verifies. Not detected by this alone: the whole store,
+  // kMeta included, replaced by an older consistent copy (the signed audit
+  // checkpoints are to carry resourceVersion and D for that), nor
+  // tampering while the server runs until the next call. A record modified outside
+  // Strongroom keeps this failing even after it is deleted: D still counts
+  // the tag Strongroom wrote. A kMeta-only write without an authenticator
+  // to a store that holds records leaves the MAC stale (reported here), so
+  // install the authenticator before writing once records exist.
+  Status VerifyIntegrity() const;
 
   // Backup writes a consistent compacting copy of the environment (taken
   // while writes continue) to `<dest_dir>/data.mdb`. dest_dir must exist and

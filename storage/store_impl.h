@@ -18,6 +18,7 @@
 #include "storage/record_io.h"
 #include "storage/server_lock.h"
 #include "storage/storage.h"
+#include "storage/store_digest.h"
 #include "storage/store_env.h"
 #include "storage/write_queue.h"
 
@@ -41,6 +42,8 @@ struct WriteTxn::Impl {
   TxnContext context;                 // the nested transaction of one Write()
   std::uint64_t resource_version = 0;  // what this write commits as
   std::array<bool, kCacheKindCount> bumps{};
+  // The change this write makes to the store digest (store_digest.h).
+  DigestDelta digest_delta;
   // The first storage failure of a mutation: LMDB may have marked the
   // transaction unusable, so the write fails even if `fn` ignored it.
   Status first_failure;
@@ -50,8 +53,8 @@ struct WriteTxn::Impl {
 
   // Remember records `status` when it is a storage failure and returns it.
   Status Remember(Status status);
-  // Finish writes the resourceVersion and bumped generations into kMeta, or
-  // returns `first_failure`.
+  // Finish writes the resourceVersion, bumped generations and the changed
+  // store digest into kMeta, or returns `first_failure`.
   Status Finish();
 };
 

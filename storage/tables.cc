@@ -31,7 +31,8 @@ std::string_view GenerationKey(CacheKind kind) {
 }
 
 bool IsReservedMetaKey(std::string_view key) {
-  return key == kSchemaVersionKey || key == kResourceVersionKey || key.starts_with("generation/");
+  return key == kSchemaVersionKey || key == kResourceVersionKey || key == kStoreDigestKey ||
+         key == kStoreDigestMacKey || key.starts_with("generation/");
 }
 
 std::string DescribeRecord(Table table, std::string_view key) {

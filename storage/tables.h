@@ -30,10 +30,13 @@ static_assert(AllTablesInValueOrder());
 // but kMeta).
 inline bool IsAuthenticated(Table table) { return table != Table::kMeta; }
 
-// Reserved kMeta keys. Their values are big-endian integers written only by
-// the store; PutMeta refuses them.
+// Reserved kMeta keys, written only by the store; PutMeta refuses them. The
+// counters are big-endian integers.
 inline constexpr std::string_view kSchemaVersionKey = "schema_version";      // u32
 inline constexpr std::string_view kResourceVersionKey = "resource_version";  // u64
+// The store digest and its MAC (32 bytes each; store_digest.h).
+inline constexpr std::string_view kStoreDigestKey = "store_digest";
+inline constexpr std::string_view kStoreDigestMacKey = "store_digest_mac";
 // GenerationKey returns the kMeta key of one cache generation counter (u64),
 // "generation/<kind>".
 std::string_view GenerationKey(CacheKind kind);

@@ -89,6 +89,18 @@ Status Store::Impl::StageAndCommit(std::vector<std::unique_ptr<PendingWrite>>& b
   }
   if (staged.empty()) return Status::Ok();  // nothing to commit; `parent` aborts
 
+  // SECURITY: bind the store digest to the resourceVersion this batch
+  // commits as, before the hook sees (and audits) the batch. Without an
+  // authenticator only kMeta can have changed (Put and Delete need one); a
+  // store without authenticated records needs no digest MAC
+  // (VerifyIntegrity).
+  if (authenticator != nullptr) {
+    Status sealed = RefreshDigestMac(parent_context, resource_version);
+    if (!sealed.ok()) {
+      return BatchFailure(sealed.WithContext("cannot refresh the store digest MAC"));
+    }
+  }
+
   if (hook) {
     Status hooked = Call("pre-commit hook", hook, std::span<const StagedWrite>(staged));
     if (!hooked.ok()) {

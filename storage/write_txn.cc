@@ -26,6 +26,8 @@ Status WriteTxn::Impl::Finish() {
     SR_ASSIGN_OR_RETURN(std::uint64_t generation, GetMetaU64(context, key));
     SR_RETURN_IF_ERROR(PutMetaU64(context, key, generation + 1));
   }
+  // In this write's own nested transaction: if it aborts, D is untouched.
+  if (digest_delta.changed()) SR_RETURN_IF_ERROR(ApplyDigestDelta(context, digest_delta));
   return Status::Ok();
 }
 
@@ -48,13 +50,14 @@ StatusOr<std::uint64_t> WriteTxn::NextGeneration(Table table, std::string_view k
 
 StatusOr<std::uint64_t> WriteTxn::Put(Table table, std::string_view key, ByteSpan value) {
   if (!impl_->low_space.ok()) return std::unexpected(impl_->Remember(impl_->low_space));
-  StatusOr<std::uint64_t> generation = PutRecord(impl_->context, table, key, value);
+  StatusOr<std::uint64_t> generation =
+      PutRecord(impl_->context, table, key, value, impl_->digest_delta);
   if (!generation.has_value()) return std::unexpected(impl_->Remember(generation.error()));
   return generation;
 }
 
 Status WriteTxn::Delete(Table table, std::string_view key) {
-  return impl_->Remember(DeleteRecord(impl_->context, table, key));
+  return impl_->Remember(DeleteRecord(impl_->context, table, key, impl_->digest_delta));
 }
 
 Status WriteTxn::PutMeta(std::string_view key, ByteSpan value) {

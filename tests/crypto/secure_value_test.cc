@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <lmdb.h>
 
+#include <functional>
 #include <set>
 
 #include "storage/secure_value_record.h"
@@ -109,10 +110,67 @@ TEST_F(SecureValueTest, AddingANameToDecryptersInTheFileMakesTheNextReadFail) {
     mdb_env_close(env);
   }
   OpenStore();
+  auto refused = Keyring::Open(*token_, *store_, options_);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code(), StatusCode::kIntegrityError) << refused.error();
+  options_.verify_store_at_open = false;
   OpenKeyring();
   auto read = Decrypt("a", "db");
   ASSERT_FALSE(read.has_value());
   EXPECT_EQ(read.error().code(), StatusCode::kIntegrityError) << read.error();
+}
+
+TEST_F(SecureValueTest, AnOldWholeRecordPutBackIsRefusedAtOpen) {
+  Store("a", "db", "value");
+  std::string key = storage::SecureValueKey("a", "db");
+  auto raw_value = [&](MDB_env* env, std::string* out, const std::string* put) {
+    MDB_txn* txn = nullptr;
+    ASSERT_EQ(mdb_txn_begin(env, nullptr, put ? 0 : MDB_RDONLY, &txn), 0);
+    MDB_dbi dbi;
+    ASSERT_EQ(mdb_dbi_open(txn, "secure_values", 0, &dbi), 0);
+    MDB_val k{key.size(), key.data()}, v;
+    if (put != nullptr) {
+      MDB_val nv{put->size(), const_cast<char*>(put->data())};
+      ASSERT_EQ(mdb_put(txn, dbi, &k, &nv, 0), 0);
+      ASSERT_EQ(mdb_txn_commit(txn), 0);
+    } else {
+      ASSERT_EQ(mdb_get(txn, dbi, &k, &v), 0);
+      out->assign(static_cast<char*>(v.mv_data), v.mv_size);
+      mdb_txn_abort(txn);
+    }
+  };
+  auto with_env = [&](const std::function<void(MDB_env*)>& fn) {
+    MDB_env* env = nullptr;
+    ASSERT_EQ(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 32);
+    ASSERT_EQ(mdb_env_open(env, data_dir_.Join("store").c_str(), 0, 0600), 0);
+    fn(env);
+    mdb_env_close(env);
+  };
+  keyring_.reset();
+  store_.reset();
+  std::string old_bytes;
+  with_env([&](MDB_env* env) { raw_value(env, &old_bytes, nullptr); });
+  ASSERT_FALSE(old_bytes.empty());
+  // The owner narrows the allowlist to nobody...
+  OpenStore();
+  OpenKeyring();
+  auto narrowed = store_->Write("test:narrow", [&](storage::WriteTxn& txn) -> Status {
+    SR_ASSIGN_OR_RETURN(storage::Record r, txn.Get(Table::kSecureValues, key));
+    SR_ASSIGN_OR_RETURN(storage::SecureValueRecord rec, storage::DecodeSecureValueRecord(r.value));
+    rec.decrypters.clear();
+    return ToStatus(txn.Put(Table::kSecureValues, key, storage::EncodeSecureValueRecord(rec)));
+  });
+  ASSERT_TRUE(narrowed.has_value()) << narrowed.error();
+  keyring_.reset();
+  store_.reset();
+  // ...and an attacker puts the old record (with its valid old MAC) back.
+  with_env([&](MDB_env* env) { raw_value(env, nullptr, &old_bytes); });
+  OpenStore();
+  auto refused = Keyring::Open(*token_, *store_, options_);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code(), StatusCode::kIntegrityError) << refused.error();
+  EXPECT_NE(refused.error().message().find("modified outside Strongroom"), std::string::npos);
 }
 
 }  // namespace

@@ -115,4 +115,17 @@ bool RawStoreFile::Put(std::string_view db, std::string_view key, std::string_vi
   return mdb_txn_commit(txn) == MDB_SUCCESS;
 }
 
+bool RawStoreFile::Delete(std::string_view db, std::string_view key) {
+  MDB_txn* txn = nullptr;
+  if (env_ == nullptr || mdb_txn_begin(env_, nullptr, 0, &txn) != MDB_SUCCESS) return false;
+  MDB_dbi dbi = 0;
+  MDB_val k{key.size(), const_cast<char*>(key.data())};
+  if (mdb_dbi_open(txn, std::string(db).c_str(), 0, &dbi) != MDB_SUCCESS ||
+      mdb_del(txn, dbi, &k, nullptr) != MDB_SUCCESS) {
+    mdb_txn_abort(txn);
+    return false;
+  }
+  return mdb_txn_commit(txn) == MDB_SUCCESS;
+}
+
 }  // namespace strongroom::storage::testing

@@ -59,6 +59,8 @@ class RawStoreFile {
   std::optional<std::string> Get(std::string_view db, std::string_view key);
   // Put replaces the stored bytes; returns false on an LMDB error.
   bool Put(std::string_view db, std::string_view key, std::string_view value);
+  // Delete removes the key; returns false on an LMDB error or when absent.
+  bool Delete(std::string_view db, std::string_view key);
 
  private:
   MDB_env* env_ = nullptr;

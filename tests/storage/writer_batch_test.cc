@@ -144,6 +144,8 @@ TEST(WriterBatch, FailingWriteDiscardsOnlyItsOwnChanges) {
   EXPECT_EQ(read->GetMeta("b-was-here").error().code(), StatusCode::kNotFound);
   EXPECT_EQ(read->generation(CacheKind::kCredentials), 1u);
   EXPECT_EQ(read->generation(CacheKind::kPolicy), 0u);
+  // b's aborted Puts left the store digest untouched.
+  EXPECT_TRUE(store->VerifyIntegrity().ok()) << store->VerifyIntegrity();
 }
 
 TEST(WriterBatch, FailingPreCommitHookChangesNothingAndFailsTheWholeBatch) {
@@ -187,6 +189,7 @@ TEST(WriterBatch, FailingPreCommitHookChangesNothingAndFailsTheWholeBatch) {
   ASSERT_TRUE(later.has_value()) << later.error();
   EXPECT_EQ(later->resource_version, 2u);
   EXPECT_EQ(store->BeginRead()->Get(Table::kUsers, "a")->generation, 1u);
+  EXPECT_TRUE(store->VerifyIntegrity().ok()) << store->VerifyIntegrity();
 }
 
 TEST(WriterBatch, HookIsNotCalledWhenNothingIsStaged) {
