@@ -225,7 +225,38 @@ SecureArena::~SecureArena() {
   }
 }
 
+// ThreadBlockCache parks one wiped block per size class for the calling
+// thread (process arena only), and gives them back when the thread exits.
+constexpr unsigned kCachedOrders = 11;  // 32 B .. 32 KiB
+
+struct ThreadBlockCache {
+  void* blocks[kCachedOrders] = {};
+  ~ThreadBlockCache() {
+    SecureArena* arena = SecureArena::Process();
+    if (arena == nullptr) return;
+    for (unsigned order = 0; order < kCachedOrders; ++order) {
+      if (blocks[order] == nullptr) continue;
+      std::size_t size = kMinBlock << order;
+      arena->thread_cached_bytes_.fetch_sub(size, std::memory_order_relaxed);
+      arena->FreeToShard(blocks[order], size);
+    }
+  }
+};
+
+thread_local ThreadBlockCache t_block_cache;
+
 void* SecureArena::Allocate(std::size_t size) {
+  if (size == 0) return nullptr;
+  unsigned order = OrderFor(size);
+  if (order < kCachedOrders && this == Process()) {
+    void*& slot = t_block_cache.blocks[order];
+    if (slot != nullptr) {  // wiped when it was parked
+      void* p = slot;
+      slot = nullptr;
+      thread_cached_bytes_.fetch_sub(kMinBlock << order, std::memory_order_relaxed);
+      return p;
+    }
+  }
   std::size_t n = shards_.size();
   std::size_t first = std::hash<std::thread::id>{}(std::this_thread::get_id()) % n;
   for (std::size_t i = 0; i < n; ++i) {
@@ -236,6 +267,20 @@ void* SecureArena::Allocate(std::size_t size) {
 
 void SecureArena::Free(void* p, std::size_t size) {
   if (p == nullptr) return;
+  unsigned order = OrderFor(size);
+  if (order < kCachedOrders && this == Process()) {
+    void*& slot = t_block_cache.blocks[order];
+    if (slot == nullptr) {
+      explicit_bzero(p, kMinBlock << order);
+      slot = p;
+      thread_cached_bytes_.fetch_add(kMinBlock << order, std::memory_order_relaxed);
+      return;
+    }
+  }
+  FreeToShard(p, size);
+}
+
+void SecureArena::FreeToShard(void* p, std::size_t size) {
   for (auto& shard : shards_) {
     if (shard->Owns(p)) {
       shard->Free(p, size);
@@ -249,7 +294,8 @@ std::size_t SecureArena::capacity() const { return region_size_; }
 std::size_t SecureArena::bytes_in_use() const {
   std::size_t total = 0;
   for (const auto& shard : shards_) total += shard->in_use();
-  return total;
+  std::size_t cached = thread_cached_bytes_.load(std::memory_order_relaxed);
+  return total > cached ? total - cached : 0;
 }
 
 Status SecureArena::InstallProcessArena(const SecureArenaOptions& options) {

@@ -4,9 +4,14 @@
 // The arena is sized once at start. Its pages are locked in RAM (mlock) and
 // excluded from core dumps (MADV_DONTDUMP); every block is wiped when freed.
 // It is split into shards (a buddy allocator each, with its own mutex) so
-// that threads do not all contend on one lock. Thread-safe.
+// that threads do not all contend on one lock, and each thread keeps one
+// wiped block per size class of the process arena for reuse without any
+// lock (a decrypt allocates and frees one value per request). At most one
+// block per size class and thread is parked that way; a thread's blocks go
+// back to the arena when it exits. Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <mutex>
@@ -57,11 +62,17 @@ class SecureArena {
  private:
   class Shard;
   SecureArena() = default;
+  void FreeToShard(void* p, std::size_t size);
 
   void* region_ = nullptr;
   std::size_t region_size_ = 0;
   bool locked_ = false;
   std::vector<std::unique_ptr<Shard>> shards_;
+  // Bytes parked in threads' one-block-per-size caches (process arena only):
+  // still allocated from a shard, free from the caller's point of view.
+  std::atomic<std::size_t> thread_cached_bytes_{0};
+
+  friend struct ThreadBlockCache;
 };
 
 }  // namespace strongroom

@@ -29,7 +29,7 @@ configure_release() {
 # Repetitions run in random interleaving and the summary uses their median,
 # so a burst of load on the machine does not land on one side of a pair.
 # Later arguments override these.
-MICRO_DEFAULTS=(--benchmark_repetitions=5 --benchmark_enable_random_interleaving=true
+MICRO_DEFAULTS=(--benchmark_repetitions=21 --benchmark_enable_random_interleaving=true
                 --benchmark_report_aggregates_only=true)
 
 run_micro() {
