@@ -3,7 +3,6 @@
 #include "crypto/keyring.h"
 
 #include <gtest/gtest.h>
-#include <lmdb.h>
 
 #include <map>
 #include <set>
@@ -12,6 +11,7 @@
 #include "crypto/kek.h"
 #include "crypto/keyring_store.h"
 #include "tests/crypto/keyring_fixture.h"
+#include "tests/storage/storage_test_util.h"
 #include "tests/support/fault_module.h"
 
 namespace strongroom::crypto {
@@ -154,38 +154,22 @@ TEST_F(KeyringTest, ADataKeyIsRetiredBeforeItsEncryptionLimitAndCountersSurviveR
   for (const Sealed& s : sealed) ExpectOpens(s);
 }
 
-// Opens the raw LMDB environment and applies `edit` to one table.
-void EditRaw(const std::string& store_dir, const char* table,
-             const std::function<void(MDB_txn*, MDB_dbi)>& edit) {
-  MDB_env* env = nullptr;
-  ASSERT_EQ(mdb_env_create(&env), 0);
-  mdb_env_set_maxdbs(env, 32);
-  ASSERT_EQ(mdb_env_open(env, store_dir.c_str(), 0, 0600), 0);
-  MDB_txn* txn = nullptr;
-  ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
-  MDB_dbi dbi;
-  ASSERT_EQ(mdb_dbi_open(txn, table, 0, &dbi), 0);
-  edit(txn, dbi);
-  ASSERT_EQ(mdb_txn_commit(txn), 0);
-  mdb_env_close(env);
-}
-
 TEST_F(KeyringTest, ADataKeyRowEditedInTheFileIsRefusedWithAnIntegrityError) {
   Sealed s = SealOne("a", "x", "value");
   std::string id = ParseEnvelope(s.envelope)->data_key_id;
   keyring_.reset();
   store_.reset();
-  EditRaw(data_dir_.Join("store"), "data_keys", [&](MDB_txn* txn, MDB_dbi dbi) {
-    MDB_val key{id.size(), id.data()}, value;
-    ASSERT_EQ(mdb_get(txn, dbi, &key, &value), 0);
-    std::string bytes(static_cast<char*>(value.mv_data), value.mv_size);
+  {
+    storage::testing::RawStoreFile raw(data_dir_.path());
+    ASSERT_TRUE(raw.ok());
+    std::optional<std::string> bytes = raw.Get("data_keys", id);
+    ASSERT_TRUE(bytes.has_value());
     // Point the row at another namespace: the MAC no longer matches.
-    std::size_t at = bytes.find("\x00\x01" "a", 0);
+    std::size_t at = bytes->find("\x00\x01" "a", 0);
     ASSERT_NE(at, std::string::npos);
-    bytes[at + 2] = 'b';
-    MDB_val edited{bytes.size(), bytes.data()};
-    ASSERT_EQ(mdb_put(txn, dbi, &key, &edited, 0), 0);
-  });
+    (*bytes)[at + 2] = 'b';
+    ASSERT_TRUE(raw.Put("data_keys", id, *bytes));
+  }
   OpenStore();
   // Opening verifies the whole store and refuses it...
   auto refused = Keyring::Open(*token_, *store_, options_);

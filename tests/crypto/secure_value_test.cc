@@ -2,13 +2,12 @@
 // keys in bounded batches, and a record whose `decrypters` is edited in the
 // LMDB file is refused.
 #include <gtest/gtest.h>
-#include <lmdb.h>
 
-#include <functional>
 #include <set>
 
 #include "storage/secure_value_record.h"
 #include "tests/crypto/keyring_fixture.h"
+#include "tests/storage/storage_test_util.h"
 
 namespace strongroom::crypto {
 namespace {
@@ -88,26 +87,16 @@ TEST_F(SecureValueTest, AddingANameToDecryptersInTheFileMakesTheNextReadFail) {
   keyring_.reset();
   store_.reset();
   {
-    MDB_env* env = nullptr;
-    ASSERT_EQ(mdb_env_create(&env), 0);
-    mdb_env_set_maxdbs(env, 32);
-    ASSERT_EQ(mdb_env_open(env, data_dir_.Join("store").c_str(), 0, 0600), 0);
-    MDB_txn* txn = nullptr;
-    ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
-    MDB_dbi dbi;
-    ASSERT_EQ(mdb_dbi_open(txn, "secure_values", 0, &dbi), 0);
+    storage::testing::RawStoreFile raw(data_dir_.path());
+    ASSERT_TRUE(raw.ok());
     std::string key = storage::SecureValueKey("a", "db");
-    MDB_val k{key.size(), key.data()}, v;
-    ASSERT_EQ(mdb_get(txn, dbi, &k, &v), 0);
-    std::string bytes(static_cast<char*>(v.mv_data), v.mv_size);
+    std::optional<std::string> bytes = raw.Get("secure_values", key);
+    ASSERT_TRUE(bytes.has_value());
     // The attacker renames the allowed decrypter "svc-a" to "evil!".
-    std::size_t at = bytes.find("svc-a");
+    std::size_t at = bytes->find("svc-a");
     ASSERT_NE(at, std::string::npos);
-    bytes.replace(at, 5, "evil!");
-    MDB_val edited{bytes.size(), bytes.data()};
-    ASSERT_EQ(mdb_put(txn, dbi, &k, &edited, 0), 0);
-    ASSERT_EQ(mdb_txn_commit(txn), 0);
-    mdb_env_close(env);
+    bytes->replace(at, 5, "evil!");
+    ASSERT_TRUE(raw.Put("secure_values", key, *bytes));
   }
   OpenStore();
   auto refused = Keyring::Open(*token_, *store_, options_);
@@ -123,35 +112,11 @@ TEST_F(SecureValueTest, AddingANameToDecryptersInTheFileMakesTheNextReadFail) {
 TEST_F(SecureValueTest, AnOldWholeRecordPutBackIsRefusedAtOpen) {
   Store("a", "db", "value");
   std::string key = storage::SecureValueKey("a", "db");
-  auto raw_value = [&](MDB_env* env, std::string* out, const std::string* put) {
-    MDB_txn* txn = nullptr;
-    ASSERT_EQ(mdb_txn_begin(env, nullptr, put ? 0 : MDB_RDONLY, &txn), 0);
-    MDB_dbi dbi;
-    ASSERT_EQ(mdb_dbi_open(txn, "secure_values", 0, &dbi), 0);
-    MDB_val k{key.size(), key.data()}, v;
-    if (put != nullptr) {
-      MDB_val nv{put->size(), const_cast<char*>(put->data())};
-      ASSERT_EQ(mdb_put(txn, dbi, &k, &nv, 0), 0);
-      ASSERT_EQ(mdb_txn_commit(txn), 0);
-    } else {
-      ASSERT_EQ(mdb_get(txn, dbi, &k, &v), 0);
-      out->assign(static_cast<char*>(v.mv_data), v.mv_size);
-      mdb_txn_abort(txn);
-    }
-  };
-  auto with_env = [&](const std::function<void(MDB_env*)>& fn) {
-    MDB_env* env = nullptr;
-    ASSERT_EQ(mdb_env_create(&env), 0);
-    mdb_env_set_maxdbs(env, 32);
-    ASSERT_EQ(mdb_env_open(env, data_dir_.Join("store").c_str(), 0, 0600), 0);
-    fn(env);
-    mdb_env_close(env);
-  };
   keyring_.reset();
   store_.reset();
-  std::string old_bytes;
-  with_env([&](MDB_env* env) { raw_value(env, &old_bytes, nullptr); });
-  ASSERT_FALSE(old_bytes.empty());
+  std::optional<std::string> old_bytes =
+      storage::testing::RawStoreFile(data_dir_.path()).Get("secure_values", key);
+  ASSERT_TRUE(old_bytes.has_value());
   // The owner narrows the allowlist to nobody...
   OpenStore();
   OpenKeyring();
@@ -165,7 +130,7 @@ TEST_F(SecureValueTest, AnOldWholeRecordPutBackIsRefusedAtOpen) {
   keyring_.reset();
   store_.reset();
   // ...and an attacker puts the old record (with its valid old MAC) back.
-  with_env([&](MDB_env* env) { raw_value(env, nullptr, &old_bytes); });
+  ASSERT_TRUE(storage::testing::RawStoreFile(data_dir_.path()).Put("secure_values", key, *old_bytes));
   OpenStore();
   auto refused = Keyring::Open(*token_, *store_, options_);
   ASSERT_FALSE(refused.has_value());
