@@ -20,7 +20,7 @@ struct Candidate {
 struct Prepared {
   std::string key;
   std::uint64_t expected_generation;  // the generation the new envelope is bound to
-  Bytes value;
+  storage::SecureValueRecord record;  // with the new envelope
 };
 
 // ReadBatch loads up to `limit` records after `after` and says, for each,
@@ -78,8 +78,7 @@ StatusOr<ReencryptReport> Keyring::ReencryptSecrets(std::size_t batch_size) {
       new_binding.generation = c.generation + 1;
       SR_ASSIGN_OR_RETURN(SealedValue sealed, Seal(new_binding, plaintext.RevealSecret()));
       c.record.envelope = std::move(sealed.envelope);
-      prepared.push_back(Prepared{c.key, c.generation + 1, {}});
-      prepared.back().value = storage::EncodeSecureValueRecord(c.record);
+      prepared.push_back(Prepared{c.key, c.generation + 1, std::move(c.record)});
     }
     if (prepared.empty()) continue;
     std::size_t written = 0, skipped = 0;
@@ -88,16 +87,15 @@ StatusOr<ReencryptReport> Keyring::ReencryptSecrets(std::size_t batch_size) {
       for (Prepared& p : prepared) {
         StatusOr<std::uint64_t> next = txn.NextGeneration(Table::kSecureValues, p.key);
         if (!next.has_value()) return next.error();
-        StatusOr<storage::Record> still = txn.Get(Table::kSecureValues, p.key);
-        if (*next != p.expected_generation || !still.has_value()) {
+        // A deleted record would give 1; expected_generation is at least 2.
+        if (*next != p.expected_generation) {
           ++skipped;  // replaced or deleted meanwhile
           continue;
         }
         // Keep the record's resourceVersion current: this write changes it.
-        StatusOr<storage::SecureValueRecord> rec = storage::DecodeSecureValueRecord(p.value);
-        if (!rec.has_value()) return rec.error();
-        rec->resource_version = txn.resource_version();
-        SR_RETURN_IF_ERROR(txn.Put(Table::kSecureValues, p.key, storage::EncodeSecureValueRecord(*rec)));
+        p.record.resource_version = txn.resource_version();
+        SR_RETURN_IF_ERROR(
+            txn.Put(Table::kSecureValues, p.key, storage::EncodeSecureValueRecord(p.record)));
         ++written;
       }
       return Status::Ok();
