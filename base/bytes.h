@@ -69,4 +69,21 @@ class ByteReader {
   std::size_t pos_ = 0;
 };
 
+// DecodeStored parses one stored row: runs `decode(reader, out)`, requires
+// the whole input to be consumed, and reports any defect as kIntegrityError
+// "malformed <what>: <detail>" (stored bytes are only malformed when
+// something other than Strongroom wrote them).
+template <typename T, typename Decode>
+StatusOr<T> DecodeStored(ByteSpan bytes, std::string_view what, Decode decode) {
+  ByteReader reader(bytes);
+  T out{};
+  Status status = decode(reader, out);
+  if (status.ok()) status = reader.ExpectEnd(what);
+  if (!status.ok()) {
+    return std::unexpected(
+        Status::IntegrityError("malformed " + std::string(what) + ": " + status.message()));
+  }
+  return out;
+}
+
 }  // namespace strongroom

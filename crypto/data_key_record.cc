@@ -20,11 +20,9 @@ Bytes EncodeDataKeyRecord(const DataKeyRecord& r) {
 }
 
 StatusOr<DataKeyRecord> DecodeDataKeyRecord(ByteSpan bytes) {
-  ByteReader r(bytes);
-  DataKeyRecord out;
-  auto decode = [&]() -> Status {
+  return DecodeStored<DataKeyRecord>(bytes, "data key row", [](ByteReader& r, DataKeyRecord& out) -> Status {
     SR_ASSIGN_OR_RETURN(std::uint8_t format, r.U8("format"));
-    if (format != kFormat) return Status::InvalidArgument("unknown data key row format");
+    if (format != kFormat) return Status::InvalidArgument("unknown format");
     SR_ASSIGN_OR_RETURN(out.id, r.Str16("id"));
     SR_ASSIGN_OR_RETURN(out.namespace_name, r.Str16("namespace"));
     SR_ASSIGN_OR_RETURN(out.day, r.Str16("day"));
@@ -36,11 +34,8 @@ StatusOr<DataKeyRecord> DecodeDataKeyRecord(ByteSpan bytes) {
     SR_ASSIGN_OR_RETURN(std::uint8_t active, r.U8("active"));
     out.active = active == 1;
     SR_ASSIGN_OR_RETURN(out.reserved_encryptions, r.U64("reserved"));
-    return r.ExpectEnd("data key row");
-  };
-  Status s = decode();
-  if (!s.ok()) return std::unexpected(Status::IntegrityError("malformed data key row: " + s.message()));
-  return out;
+    return Status::Ok();
+  });
 }
 
 std::string ActiveDataKeyIndexKey(std::string_view namespace_name) {

@@ -13,17 +13,17 @@ StatusOr<std::optional<WrappedMacKey>> ReadWrappedMacKey(storage::Store& store) 
     if (raw.error().code() == StatusCode::kNotFound) return std::optional<WrappedMacKey>();
     return std::unexpected(raw.error());
   }
-  ByteReader r(*raw);
-  WrappedMacKey out;
-  auto format = r.U8("format");
-  auto kek = r.Str16("kek id");
-  auto wrapped = r.Str32("wrapped", 64);
-  if (!format || *format != kFormat || !kek || !wrapped || !r.ExpectEnd("mac key").ok()) {
-    return std::unexpected(Status::IntegrityError("the stored record-MAC key is malformed"));
-  }
-  out.kek_id = *kek;
-  out.wrapped.assign(wrapped->begin(), wrapped->end());
-  return std::optional<WrappedMacKey>(std::move(out));
+  SR_ASSIGN_OR_RETURN(
+      WrappedMacKey key,
+      DecodeStored<WrappedMacKey>(*raw, "record-MAC key", [](ByteReader& r, WrappedMacKey& out) -> Status {
+        SR_ASSIGN_OR_RETURN(std::uint8_t format, r.U8("format"));
+        if (format != kFormat) return Status::InvalidArgument("unknown format");
+        SR_ASSIGN_OR_RETURN(out.kek_id, r.Str16("kek id"));
+        SR_ASSIGN_OR_RETURN(ByteSpan wrapped, r.Str32("wrapped", 64));
+        out.wrapped.assign(wrapped.begin(), wrapped.end());
+        return Status::Ok();
+      }));
+  return std::optional<WrappedMacKey>(std::move(key));
 }
 
 Status WriteWrappedMacKey(storage::Store& store, const WrappedMacKey& key) {
@@ -78,13 +78,13 @@ StatusOr<DataKeyRecord> ReadDataKeyRecord(storage::Store& store, const std::stri
 }
 
 StatusOr<std::int64_t> DecodeKekCreated(ByteSpan value) {
-  ByteReader r(value);
-  auto format = r.U8("format");
-  auto created = r.U64("created");
-  if (!format || *format != kFormat || !created) {
-    return std::unexpected(Status::IntegrityError("malformed KEK row"));
-  }
-  return static_cast<std::int64_t>(*created);
+  return DecodeStored<std::int64_t>(value, "KEK row", [](ByteReader& r, std::int64_t& created) -> Status {
+    SR_ASSIGN_OR_RETURN(std::uint8_t format, r.U8("format"));
+    if (format != kFormat) return Status::InvalidArgument("unknown format");
+    SR_ASSIGN_OR_RETURN(std::uint64_t micros, r.U64("created"));
+    created = static_cast<std::int64_t>(micros);
+    return Status::Ok();
+  });
 }
 
 }  // namespace strongroom::crypto

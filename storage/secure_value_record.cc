@@ -36,39 +36,35 @@ Bytes EncodeSecureValueRecord(const SecureValueRecord& r) {
 }
 
 StatusOr<SecureValueRecord> DecodeSecureValueRecord(ByteSpan bytes) {
-  ByteReader r(bytes);
-  SecureValueRecord out;
-  auto decode = [&]() -> Status {
-    SR_ASSIGN_OR_RETURN(std::uint8_t format, r.U8("format"));
-    if (format != kFormat) return Status::InvalidArgument("unknown secure value row format");
-    SR_ASSIGN_OR_RETURN(out.namespace_name, r.Str16("namespace"));
-    SR_ASSIGN_OR_RETURN(out.name, r.Str16("name"));
-    SR_ASSIGN_OR_RETURN(out.uid, r.Str16("uid"));
-    SR_ASSIGN_OR_RETURN(out.description, r.Str16("description"));
-    SR_ASSIGN_OR_RETURN(std::uint16_t labels, r.U16("labels"));
-    if (labels > kMaxItems) return Status::InvalidArgument("too many labels");
-    for (std::uint16_t i = 0; i < labels; ++i) {
-      SR_ASSIGN_OR_RETURN(std::string k, r.Str16("label key"));
-      SR_ASSIGN_OR_RETURN(std::string v, r.Str16("label value"));
-      out.labels.emplace_back(std::move(k), std::move(v));
-    }
-    SR_ASSIGN_OR_RETURN(std::uint16_t decrypters, r.U16("decrypters"));
-    if (decrypters > kMaxItems) return Status::InvalidArgument("too many decrypters");
-    for (std::uint16_t i = 0; i < decrypters; ++i) {
-      SR_ASSIGN_OR_RETURN(std::string d, r.Str16("decrypter"));
-      out.decrypters.push_back(std::move(d));
-    }
-    SR_ASSIGN_OR_RETURN(std::uint64_t created, r.U64("created"));
-    out.created_micros = static_cast<std::int64_t>(created);
-    SR_ASSIGN_OR_RETURN(out.created_by, r.Str16("created by"));
-    SR_ASSIGN_OR_RETURN(out.resource_version, r.U64("resource version"));
-    SR_ASSIGN_OR_RETURN(ByteSpan envelope, r.Str32("envelope", kMaxEnvelope));
-    out.envelope.assign(envelope.begin(), envelope.end());
-    return r.ExpectEnd("secure value row");
-  };
-  Status s = decode();
-  if (!s.ok()) return std::unexpected(Status::IntegrityError("malformed secure value row: " + s.message()));
-  return out;
+  return DecodeStored<SecureValueRecord>(
+      bytes, "secure value row", [](ByteReader& r, SecureValueRecord& out) -> Status {
+        SR_ASSIGN_OR_RETURN(std::uint8_t format, r.U8("format"));
+        if (format != kFormat) return Status::InvalidArgument("unknown format");
+        SR_ASSIGN_OR_RETURN(out.namespace_name, r.Str16("namespace"));
+        SR_ASSIGN_OR_RETURN(out.name, r.Str16("name"));
+        SR_ASSIGN_OR_RETURN(out.uid, r.Str16("uid"));
+        SR_ASSIGN_OR_RETURN(out.description, r.Str16("description"));
+        SR_ASSIGN_OR_RETURN(std::uint16_t labels, r.U16("labels"));
+        if (labels > kMaxItems) return Status::InvalidArgument("too many labels");
+        for (std::uint16_t i = 0; i < labels; ++i) {
+          SR_ASSIGN_OR_RETURN(std::string k, r.Str16("label key"));
+          SR_ASSIGN_OR_RETURN(std::string v, r.Str16("label value"));
+          out.labels.emplace_back(std::move(k), std::move(v));
+        }
+        SR_ASSIGN_OR_RETURN(std::uint16_t decrypters, r.U16("decrypters"));
+        if (decrypters > kMaxItems) return Status::InvalidArgument("too many decrypters");
+        for (std::uint16_t i = 0; i < decrypters; ++i) {
+          SR_ASSIGN_OR_RETURN(std::string d, r.Str16("decrypter"));
+          out.decrypters.push_back(std::move(d));
+        }
+        SR_ASSIGN_OR_RETURN(std::uint64_t created, r.U64("created"));
+        out.created_micros = static_cast<std::int64_t>(created);
+        SR_ASSIGN_OR_RETURN(out.created_by, r.Str16("created by"));
+        SR_ASSIGN_OR_RETURN(out.resource_version, r.U64("resource version"));
+        SR_ASSIGN_OR_RETURN(ByteSpan envelope, r.Str32("envelope", kMaxEnvelope));
+        out.envelope.assign(envelope.begin(), envelope.end());
+        return Status::Ok();
+      });
 }
 
 }  // namespace strongroom::storage

@@ -19,11 +19,9 @@ Bytes EncodeUserRecord(const UserRecord& u) {
 }
 
 StatusOr<UserRecord> DecodeUserRecord(ByteSpan bytes) {
-  ByteReader r(bytes);
-  UserRecord u;
-  auto decode = [&]() -> Status {
+  return DecodeStored<UserRecord>(bytes, "user row", [](ByteReader& r, UserRecord& u) -> Status {
     SR_ASSIGN_OR_RETURN(std::uint8_t format, r.U8("format"));
-    if (format != kFormat) return Status::InvalidArgument("unknown user row format");
+    if (format != kFormat) return Status::InvalidArgument("unknown format");
     SR_ASSIGN_OR_RETURN(u.id, r.Str16("id"));
     SR_ASSIGN_OR_RETURN(u.login, r.Str16("login"));
     SR_ASSIGN_OR_RETURN(u.name, r.Str16("name"));
@@ -33,11 +31,8 @@ StatusOr<UserRecord> DecodeUserRecord(ByteSpan bytes) {
     u.server_admin = admin == 1;
     SR_ASSIGN_OR_RETURN(std::uint64_t created, r.U64("created"));
     u.created_micros = static_cast<std::int64_t>(created);
-    return r.ExpectEnd("user row");
-  };
-  Status s = decode();
-  if (!s.ok()) return std::unexpected(Status::IntegrityError("malformed user row: " + s.message()));
-  return u;
+    return Status::Ok();
+  });
 }
 
 }  // namespace strongroom::storage
