@@ -23,12 +23,7 @@ Attributes KeyMatch(CK_OBJECT_CLASS klass) {
 CK_RV FindOne(CK_FUNCTION_LIST* fns, CK_SESSION_HANDLE session, CK_OBJECT_CLASS klass,
               CK_OBJECT_HANDLE* out) {
   Attributes match = KeyMatch(klass);
-  std::vector<CK_OBJECT_HANDLE> found;
-  CK_RV rv = FindObjects(fns, session, match, &found, 2);
-  if (rv != CKR_OK) return rv;
-  if (found.size() != 1) return CKR_KEY_HANDLE_INVALID;
-  *out = found[0];
-  return CKR_OK;
+  return FindOneObject(fns, session, match, out);
 }
 
 // EcPointFromDer strips the DER OCTET STRING around CKA_EC_POINT.

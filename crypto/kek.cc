@@ -43,12 +43,7 @@ Attributes KekMatch(std::string_view kek_id) {
 CK_RV FindKek(CK_FUNCTION_LIST* fns, CK_SESSION_HANDLE session, std::string_view kek_id,
               CK_OBJECT_HANDLE* kek) {
   Attributes match = KekMatch(kek_id);
-  std::vector<CK_OBJECT_HANDLE> found;
-  CK_RV rv = FindObjects(fns, session, match, &found, 2);
-  if (rv != CKR_OK) return rv;
-  if (found.size() != 1) return CKR_KEY_HANDLE_INVALID;
-  *kek = found[0];
-  return CKR_OK;
+  return FindOneObject(fns, session, match, kek);
 }
 
 Status KekStatus(CK_RV rv, std::string_view what, std::string_view kek_id) {

@@ -48,6 +48,16 @@ CK_RV FindObjects(CK_FUNCTION_LIST* fns, CK_SESSION_HANDLE session, Attributes& 
   return CKR_OK;
 }
 
+CK_RV FindOneObject(CK_FUNCTION_LIST* fns, CK_SESSION_HANDLE session, Attributes& match,
+                    CK_OBJECT_HANDLE* out) {
+  std::vector<CK_OBJECT_HANDLE> found;
+  CK_RV rv = FindObjects(fns, session, match, &found, 2);
+  if (rv != CKR_OK) return rv;
+  if (found.size() != 1) return CKR_KEY_HANDLE_INVALID;
+  *out = found[0];
+  return CKR_OK;
+}
+
 CK_RV GetBytesAttribute(CK_FUNCTION_LIST* fns, CK_SESSION_HANDLE session,
                         CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYPE type, Bytes* out) {
   CK_ATTRIBUTE attr{type, nullptr, 0};

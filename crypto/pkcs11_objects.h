@@ -34,6 +34,11 @@ class Attributes {
 CK_RV FindObjects(CK_FUNCTION_LIST* fns, CK_SESSION_HANDLE session, Attributes& match,
                   std::vector<CK_OBJECT_HANDLE>* out, CK_ULONG max = 64);
 
+// FindOneObject sets `out` to the single object matching `match`;
+// CKR_KEY_HANDLE_INVALID when there is none or more than one.
+CK_RV FindOneObject(CK_FUNCTION_LIST* fns, CK_SESSION_HANDLE session, Attributes& match,
+                    CK_OBJECT_HANDLE* out);
+
 // GetBytesAttribute reads one variable-length attribute.
 CK_RV GetBytesAttribute(CK_FUNCTION_LIST* fns, CK_SESSION_HANDLE session,
                         CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYPE type, Bytes* out);
