@@ -86,7 +86,7 @@ TEST_F(CliTest, InitTwiceSucceedsAndCreatesKeysOnce) {
   ASSERT_EQ(first.exit_code, 0) << first.out;
   EXPECT_NE(first.out.find("created"), std::string::npos);
   std::string fingerprint = ValueAfter(first.out, "fingerprint: ");
-  ASSERT_EQ(fingerprint.size(), 64u) << first.out;
+  ASSERT_EQ(fingerprint.size(), 64u) << "no audit key fingerprint in the init output";
   std::string password = ValueAfter(first.out, "shown once, store it now): ");
   ASSERT_EQ(password.size(), 24u);
   Result second = Cmd({"init"});
