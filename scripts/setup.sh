@@ -14,13 +14,23 @@ PACKAGES=(
   nlohmann-json3-dev
   libcli11-dev
   libpistache-dev
+  # commented config file for `strongroom serve`
+  libtomlplusplus-dev
   # token for development and tests
   softhsm2 opensc
   # tests and benchmarks
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   python3 python3-cryptography-vectors
   curl
+  # HTTPS client for end-to-end tests
+  libcurl4-openssl-dev
 )
+# A real Kubernetes client for the discovery test: Debian's kubernetes-client,
+# unless the machine already has a kubectl of its own (dpkg refuses to
+# overwrite another package's /usr/bin/kubectl).
+if ! command -v kubectl >/dev/null 2>&1; then
+  PACKAGES+=(kubernetes-client)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
