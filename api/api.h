@@ -1,7 +1,65 @@
-// api/api.h — the TLS front, HTTP routes, request/response mapping and
-// authentication (SPEC section 6). Read this first.
+// api/api.h — Strongroom's HTTP API over TLS (SPEC section 6). Read this
+// first.
 //
-// Not built yet: the server arrives with its own issue. This library exists
-// now so that the dependency direction (appliance -> api -> policies, crypto,
-// storage) is fixed from the start; it exports nothing.
+// ApiServer wires the TLS front (http_server.h: own acceptor, non-blocking
+// handshakes, HTTP/1.1 keep-alive, deadlines and caps; docs/tls-front.md)
+// to the routes: health, Kubernetes discovery, the SecureValue API and the
+// key-lifecycle admin endpoints. Requests are authenticated by
+// authenticator.h (users, API tokens, certificates; SPEC 4) and authorised
+// by authorizer.h on top of policies/ (SPEC 7). accounts.h holds the user,
+// binding and token operations the CLI shares.
+//
+// Thread-safety: Start/Shutdown from one controlling thread; ReloadPolicy
+// from any thread.
 #pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "api/accounts.h"
+#include "api/authenticator.h"
+#include "api/http_server.h"
+#include "api/tls_context.h"
+#include "base/clock.h"
+#include "base/status.h"
+#include "crypto/crypto.h"
+#include "storage/storage.h"
+
+namespace strongroom::api {
+
+struct ApiOptions {
+  ServerOptions server;
+  TlsOptions tls;
+  std::string policy_dir;  // JSON policy files (policies/README.md)
+  AuthenticatorOptions authentication;
+  bool memory_locked = true;  // reported by /readyz
+};
+
+class ApiServer {
+ public:
+  // Start loads the TLS files and the policy (refusing a malformed one with
+  // file, line and reason), builds the routes and starts serving. `token`,
+  // `store`, `keyring` and `clock` must outlive the server.
+  static StatusOr<std::unique_ptr<ApiServer>> Start(const ApiOptions& options, crypto::Token& token,
+                                                    storage::Store& store, crypto::Keyring& keyring,
+                                                    const Clock& clock);
+  ~ApiServer();
+  ApiServer(const ApiServer&) = delete;
+  ApiServer& operator=(const ApiServer&) = delete;
+
+  std::uint16_t port() const;
+  // ReloadPolicy re-reads the policy directory; on error the old policy
+  // stays and the error names the file and line.
+  Status ReloadPolicy();
+  // Shutdown stops accepting and lets in-flight requests finish.
+  void Shutdown();
+  ServerCounters counters() const;
+
+ private:
+  struct Impl;
+  explicit ApiServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace strongroom::api

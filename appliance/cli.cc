@@ -63,6 +63,71 @@ int RunStrongroom(int argc, char** argv) {
   AddCommonFlags(restore, &flags);
   restore->add_option("--from", restore_from, "Backup directory")->required();
 
+  ServeFlags serve_flags;
+  CLI::App* serve = app.add_subcommand("serve", "Run the server (foreground; SIGTERM/SIGINT stop it, SIGHUP reloads policies)");
+  serve->add_option("--config", serve_flags.config_path, "Configuration file (TOML)")->capture_default_str();
+  serve->add_option("--listen", serve_flags.listen, "Override: listen address host:port (port 0: any)");
+  serve->add_option("--port-file", serve_flags.port_file, "Override: write the bound port here once serving");
+  serve->add_option("--policy-dir", serve_flags.policy_dir, "Override: policy directory");
+  serve->add_option("--data-dir", serve_flags.data_dir, "Override: data directory");
+  serve->add_option("--module", serve_flags.module, "Override: PKCS#11 module");
+  serve->add_option("--token-uri", serve_flags.token_uri, "Override: token URI");
+  serve->add_option("--pin-file", serve_flags.pin_file, "Override: PIN file");
+  serve->add_flag("--allow-unlocked-memory", serve_flags.allow_unlocked_memory,
+                  "Start even if secure memory cannot be locked");
+
+  AccountFlags account;
+  auto add_policy_dir = [&account](CLI::App* cmd) {
+    cmd->add_option("--policy-dir", account.policy_dir,
+                    "Policy directory (custom roles); built-in roles only if it does not exist")
+        ->capture_default_str();
+  };
+  CLI::App* user = app.add_subcommand("user", "Manage users (works while the server runs)");
+  user->require_subcommand(1);
+  CLI::App* user_add = user->add_subcommand("add", "Create a user (password from --password-file or stdin)");
+  AddCommonFlags(user_add, &flags);
+  add_policy_dir(user_add);
+  user_add->add_option("login", account.login, "Login")->required();
+  user_add->add_option("--name", account.name, "Display name");
+  user_add->add_option("--email", account.email, "E-mail address");
+  user_add->add_option("--password-file", account.password_file, "Owner-only file holding the password");
+  user_add->add_flag("--server-admin", account.server_admin, "Grant server-admin rights");
+  user_add->add_option("--role", account.role, "Bind this role (Viewer, Editor, Admin, Auditor, ...)");
+  user_add->add_option("--namespace", account.namespace_name, "Namespace of the binding ('*': all)")
+      ->capture_default_str();
+  CLI::App* user_bind = user->add_subcommand("bind", "Bind a role to a user in a namespace");
+  AddCommonFlags(user_bind, &flags);
+  add_policy_dir(user_bind);
+  user_bind->add_option("login", account.login, "Login")->required();
+  user_bind->add_option("--role", account.role, "Role")->required();
+  user_bind->add_option("--namespace", account.namespace_name, "Namespace ('*': all)")->required();
+  CLI::App* user_passwd = user->add_subcommand("passwd", "Change a user's password (from --password-file or stdin)");
+  AddCommonFlags(user_passwd, &flags);
+  user_passwd->add_option("login", account.login, "Login")->required();
+  user_passwd->add_option("--password-file", account.password_file, "Owner-only file holding the password");
+  CLI::App* user_del = user->add_subcommand("del", "Delete a user, its bindings, and (in effect) its tokens");
+  AddCommonFlags(user_del, &flags);
+  user_del->add_option("login", account.login, "Login")->required();
+  CLI::App* user_list = user->add_subcommand("list", "List users");
+  AddCommonFlags(user_list, &flags);
+
+  CLI::App* token = app.add_subcommand("token", "Manage API tokens (works while the server runs)");
+  token->require_subcommand(1);
+  CLI::App* token_create = token->add_subcommand("create", "Create an API token; printed once on stdout");
+  AddCommonFlags(token_create, &flags);
+  add_policy_dir(token_create);
+  token_create->add_option("--user", account.login, "Owner (the token never exceeds the owner's rights)")->required();
+  token_create->add_option("--role", account.role, "The token's role")->required();
+  token_create->add_option("--namespace", account.namespace_name, "Namespace of the role ('*': all)")->required();
+  token_create->add_option("--ttl", account.ttl, "Lifetime: 3600, 90m, 12h, 30d (default: no expiry)");
+  token_create->add_option("--description", account.description, "What the token is for");
+  CLI::App* token_list = token->add_subcommand("list", "List tokens (never their secrets)");
+  AddCommonFlags(token_list, &flags);
+  token_list->add_option("--user", account.login, "Only this owner's tokens");
+  CLI::App* token_revoke = token->add_subcommand("revoke", "Revoke a token by id");
+  AddCommonFlags(token_revoke, &flags);
+  token_revoke->add_option("id", account.token_id, "Token id")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -70,7 +135,16 @@ int RunStrongroom(int argc, char** argv) {
   }
 
   HardenProcess();
+  if (serve->parsed()) return Report(RunServe(serve_flags));
   if (Status s = InstallArena(flags); !s.ok()) return Report(s);
+  if (user_add->parsed()) return Report(RunUserAdd(flags, account));
+  if (user_bind->parsed()) return Report(RunUserBind(flags, account));
+  if (user_passwd->parsed()) return Report(RunUserPasswd(flags, account));
+  if (user_del->parsed()) return Report(RunUserDel(flags, account));
+  if (user_list->parsed()) return Report(RunUserList(flags));
+  if (token_create->parsed()) return Report(RunTokenCreate(flags, account));
+  if (token_list->parsed()) return Report(RunTokenList(flags, account));
+  if (token_revoke->parsed()) return Report(RunTokenRevoke(flags, account));
   if (init->parsed()) return Report(RunInit(flags, admin_password_file));
   if (keys_list->parsed()) return Report(RunKeysList(flags));
   if (backup->parsed()) return Report(RunBackup(flags, backup_to));

@@ -53,13 +53,14 @@ StatusOr<std::unique_ptr<crypto::Token>> OpenToken(const CommonFlags& flags) {
 }
 
 StatusOr<Environment> OpenEnvironment(const CommonFlags& flags, bool create_if_missing,
-                                      bool with_keyring) {
+                                      bool with_keyring, bool hold_server_lock) {
   SR_RETURN_IF_ERROR(CheckDataDirOwner(flags.data_dir));
   Environment env;
   SR_ASSIGN_OR_RETURN(env.token, OpenToken(flags));
   storage::StoreOptions store_options;
   store_options.data_dir = flags.data_dir;
   store_options.create_if_missing = create_if_missing;
+  store_options.hold_server_lock = hold_server_lock;
   SR_ASSIGN_OR_RETURN(env.store, storage::Store::Open(store_options));
   if (with_keyring) {
     SR_ASSIGN_OR_RETURN(env.keyring, crypto::Keyring::Open(*env.token, *env.store));

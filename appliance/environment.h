@@ -47,7 +47,9 @@ StatusOr<std::unique_ptr<crypto::Token>> OpenToken(const CommonFlags& flags);
 
 // OpenEnvironment opens token, store (create_if_missing as given) and, when
 // `with_keyring`, the keyring (which needs an initialised store).
+// OpenEnvironment opens token, store and (with_keyring) keyring. The server
+// passes hold_server_lock so the CLI can tell it runs (storage.h).
 StatusOr<Environment> OpenEnvironment(const CommonFlags& flags, bool create_if_missing,
-                                      bool with_keyring);
+                                      bool with_keyring, bool hold_server_lock = false);
 
 }  // namespace strongroom::appliance

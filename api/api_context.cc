@@ -1,0 +1,53 @@
+#include "api/api_context.h"
+
+#include "api/authorizer.h"
+
+namespace strongroom::api {
+
+std::variant<Session, HttpResponse> StartSession(ApiContext& context, const HttpRequest& request) {
+  StatusOr<storage::ReadTxn> txn = context.store.BeginRead();
+  if (!txn.has_value()) return ErrorFromStatus(request.path, txn.error(), request.request_id);
+  StatusOr<Principal> principal = context.authenticator.Authenticate(request, *txn);
+  if (!principal.has_value()) {
+    const Status& error = principal.error();
+    if (error.code() == StatusCode::kResourceExhausted) {
+      HttpResponse throttled = ErrorResponse(request.path, 429, error.message());
+      throttled.headers.emplace_back("Retry-After", "1");
+      return throttled;
+    }
+    HttpResponse response = ErrorFromStatus(request.path, error, request.request_id);
+    if (response.status == 401) {
+      response.headers.emplace_back("WWW-Authenticate", "Basic realm=\"strongroom\"");
+    }
+    return response;
+  }
+  return Session{std::move(*txn), std::move(*principal), context.policy.Get()};
+}
+
+std::optional<HttpResponse> Check(ApiContext& context, const HttpRequest& request,
+                                  const Session& session, const policies::AccessRequest& access) {
+  (void)context;
+  StatusOr<bool> allowed = Authorize(*session.policy, session.txn, session.principal, access);
+  if (!allowed.has_value())
+    return ErrorFromStatus(request.path, allowed.error(), request.request_id);
+  if (*allowed) return std::nullopt;
+  return ErrorResponse(request.path, 403,
+                       std::string(session.principal.KindName()) + " '" + session.principal.name +
+                           "' may not " + std::string(access.action) + " in namespace '" +
+                           std::string(access.namespace_name) + "'");
+}
+
+std::optional<HttpResponse> RequireJson(const HttpRequest& request) {
+  std::optional<std::string> type = request.Header("Content-Type");
+  if (type) {
+    std::string_view media = *type;
+    media = media.substr(0, media.find(';'));
+    while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
+    std::string lower(media);
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (lower == "application/json") return std::nullopt;
+  }
+  return ErrorResponse(request.path, 415, "Content-Type must be application/json");
+}
+
+}  // namespace strongroom::api

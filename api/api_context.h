@@ -1,0 +1,62 @@
+// api/api_context.h — what every route handler shares (private to api/):
+// the engine, the policy, the authenticator, and the helpers that start a
+// request (snapshot + authentication) the same way everywhere.
+// Thread-safety: the members are thread-safe.
+#pragma once
+
+#include <atomic>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "api/authenticator.h"
+#include "api/errors.h"
+#include "api/list_cursor.h"
+#include "api/policy_holder.h"
+#include "api/principal.h"
+#include "api/router.h"
+#include "base/clock.h"
+#include "crypto/crypto.h"
+#include "storage/storage.h"
+
+namespace strongroom::api {
+
+struct ApiContext {
+  storage::Store& store;
+  crypto::Keyring& keyring;
+  crypto::Token& token;
+  PolicyHolder& policy;
+  Authenticator& authenticator;
+  const Clock& clock;
+  ListCursorCodec cursors;
+  bool memory_locked = true;
+  std::string listen_address;
+};
+
+// Session is an authenticated request: its snapshot and its principal.
+struct Session {
+  storage::ReadTxn txn;
+  Principal principal;
+  std::shared_ptr<const policies::Policy> policy;
+};
+
+// StartSession opens the request's snapshot and authenticates it; on
+// failure returns the response to send (401, 429, 503, 500).
+std::variant<Session, HttpResponse> StartSession(ApiContext& context, const HttpRequest& request);
+
+// Check returns the 403 response when `principal` may not do `access`,
+// nullopt when it may (or the 500 when a record failed its check).
+std::optional<HttpResponse> Check(ApiContext& context, const HttpRequest& request,
+                                  const Session& session, const policies::AccessRequest& access);
+
+// RequireJson returns 415 unless the request's Content-Type is
+// application/json (parameters such as charset allowed).
+std::optional<HttpResponse> RequireJson(const HttpRequest& request);
+
+// Route registration, one function per resource family.
+void AddHealthRoutes(Router& router, ApiContext& context);
+void AddDiscoveryRoutes(Router& router, ApiContext& context);
+void AddSecureValueRoutes(Router& router, ApiContext& context);
+void AddAdminEncryptionRoutes(Router& router, ApiContext& context);
+
+}  // namespace strongroom::api

@@ -1,0 +1,63 @@
+#include "api/api.h"
+#include "api/api_context.h"
+#include "api/errors.h"
+#include "api/log.h"
+
+namespace strongroom::api {
+
+struct ApiServer::Impl {
+  std::unique_ptr<PolicyHolder> policy;
+  std::unique_ptr<Authenticator> authenticator;
+  std::unique_ptr<ApiContext> context;
+  std::optional<TlsContext> tls;
+  Router router;
+  std::unique_ptr<HttpServer> server;
+};
+
+ApiServer::ApiServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ApiServer::~ApiServer() { Shutdown(); }
+
+StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const ApiOptions& options,
+                                                      crypto::Token& token, storage::Store& store,
+                                                      crypto::Keyring& keyring,
+                                                      const Clock& clock) {
+  auto impl = std::make_unique<Impl>();
+  impl->policy = std::make_unique<PolicyHolder>(options.policy_dir);
+  SR_RETURN_IF_ERROR(impl->policy->Load());
+  SR_ASSIGN_OR_RETURN(impl->authenticator,
+                      Authenticator::Create(store, *impl->policy, clock, options.authentication));
+  SR_ASSIGN_OR_RETURN(TlsContext tls, TlsContext::Create(options.tls));
+  impl->tls.emplace(std::move(tls));
+  SR_ASSIGN_OR_RETURN(ListCursorCodec cursors, ListCursorCodec::Create());
+  impl->context.reset(new ApiContext{
+      store, keyring, token, *impl->policy, *impl->authenticator, clock, std::move(cursors),
+      options.memory_locked, options.server.host + ":" + std::to_string(options.server.port)});
+  AddHealthRoutes(impl->router, *impl->context);
+  AddDiscoveryRoutes(impl->router, *impl->context);
+  AddSecureValueRoutes(impl->router, *impl->context);
+  AddAdminEncryptionRoutes(impl->router, *impl->context);
+  auto errors = [](int status, std::string_view message, std::string_view path) {
+    return ErrorResponse(path, status, message);
+  };
+  SR_ASSIGN_OR_RETURN(impl->server,
+                      HttpServer::Start(options.server, *impl->tls, impl->router, errors));
+  return std::unique_ptr<ApiServer>(new ApiServer(std::move(impl)));
+}
+
+std::uint16_t ApiServer::port() const { return impl_->server->port(); }
+
+Status ApiServer::ReloadPolicy() {
+  Status loaded = impl_->policy->Load();
+  LogEvent(loaded.ok() ? LogLevel::kInfo : LogLevel::kError,
+           loaded.ok() ? "policy reloaded" : "policy reload refused; previous policy kept",
+           {{"policy_dir", impl_->policy->directory()}, {"detail", loaded.message()}});
+  return loaded;
+}
+
+void ApiServer::Shutdown() {
+  if (impl_ && impl_->server) impl_->server->Shutdown();
+}
+
+ServerCounters ApiServer::counters() const { return impl_->server->counters(); }
+
+}  // namespace strongroom::api

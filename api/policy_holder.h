@@ -1,0 +1,30 @@
+// api/policy_holder.h — the current RBAC policy (SPEC section 7), replaced
+// as a whole on reload so a request sees one consistent policy.
+// Thread-safety: thread-safe.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "base/status.h"
+#include "policies/policies.h"
+
+namespace strongroom::api {
+
+class PolicyHolder {
+ public:
+  explicit PolicyHolder(std::string directory) : directory_(std::move(directory)) {}
+  // Load reads the policy directory; on error the previous policy stays and
+  // the error names file, line and reason.
+  Status Load();
+  std::shared_ptr<const policies::Policy> Get() const;
+  const std::string& directory() const { return directory_; }
+
+ private:
+  const std::string directory_;
+  mutable std::mutex mu_;
+  std::shared_ptr<const policies::Policy> policy_;  // guarded by mu_
+};
+
+}  // namespace strongroom::api

@@ -1,0 +1,60 @@
+// api/router.h — maps (method, path) to a route handler through Pistache's
+// route tree (Rest::SegmentTreeNode: fixed segments, ":param" segments).
+//
+// Thread-safety: routes are added before the server starts; Find is then
+// const and safe from every thread.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api/http_message.h"
+
+namespace strongroom::api {
+
+// Execution says where a handler runs. kInline handlers run on the I/O
+// thread that parsed the request and must not block (no password hashing,
+// no token round trip that is not cached, no store write); kBlocking ones
+// run on the bounded handler pool.
+enum class Execution { kInline, kBlocking };
+
+using RouteHandler = std::function<HttpResponse(HttpRequest&)>;
+
+struct Route {
+  Execution execution = Execution::kBlocking;
+  RouteHandler handler;
+  std::string pattern;
+};
+
+class Router {
+ public:
+  Router();
+  ~Router();
+  Router(Router&&) noexcept;
+  Router& operator=(Router&&) noexcept;
+
+  // Add registers `pattern` ("/apis/x/namespaces/:ns/things/:name").
+  // REQUIRES: the pattern is not registered for `method` yet.
+  void Add(Pistache::Http::Method method, std::string_view pattern, Execution execution,
+           RouteHandler handler);
+
+  struct Match {
+    const Route* route = nullptr;  // nullptr: no route for this method
+    std::vector<std::pair<std::string, std::string>> params;
+    bool path_known = false;                      // some method has a route for the path (405)
+    std::vector<Pistache::Http::Method> allowed;  // methods registered for the path
+  };
+  // Find looks up `path` (starting with '/', no query). A path with an empty
+  // segment or a "." / ".." segment matches nothing.
+  Match Find(Pistache::Http::Method method, std::string_view path) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace strongroom::api

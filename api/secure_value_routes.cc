@@ -1,0 +1,334 @@
+// The SecureValue API (SPEC 6.1): create, list, get, replace, delete under
+// /apis/secret.grafana.app/v1beta1/namespaces/{ns}/securevalues.
+#include <openssl/rand.h>
+
+#include <cstdio>
+
+#include "api/api_context.h"
+#include "api/authorizer.h"
+#include "api/k8s_names.h"
+#include "api/k8s_status.h"
+#include "api/label_selector.h"
+#include "api/query_string.h"
+#include "api/secure_value_json.h"
+#include "storage/secure_value_record.h"
+
+namespace strongroom::api {
+namespace {
+
+using Pistache::Http::Method;
+using storage::Table;
+
+constexpr std::string_view kCollection =
+    "/apis/secret.grafana.app/v1beta1/namespaces/:ns/securevalues";
+constexpr std::string_view kItem =
+    "/apis/secret.grafana.app/v1beta1/namespaces/:ns/securevalues/:name";
+constexpr std::string_view kKind = "securevalues";
+constexpr std::size_t kDefaultListLimit = 500;
+constexpr int kWriteAttempts = 3;
+
+StatusOr<std::string> NewUid() {
+  unsigned char b[16];
+  if (RAND_bytes(b, sizeof(b)) != 1) return std::unexpected(Status::Internal("RAND_bytes failed"));
+  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);  // version 4
+  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  char text[37];
+  std::snprintf(text, sizeof(text),
+                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+                b[15]);
+  return std::string(text);
+}
+
+// PathChecks validates the namespace (and name) taken from the path.
+std::optional<HttpResponse> CheckPath(const HttpRequest& request, bool with_name) {
+  if (Status ns = ValidateNamespaceName(request.Param("ns")); !ns.ok()) {
+    return ErrorResponse(request.path, 400, ns.message());
+  }
+  if (with_name) {
+    if (Status name = ValidateObjectName(request.Param("name"), "name"); !name.ok()) {
+      return ErrorResponse(request.path, 400, name.message());
+    }
+  }
+  return std::nullopt;
+}
+
+HttpResponse NotFound(const HttpRequest& request) {
+  std::string name(request.Param("name"));
+  return ErrorResponse(request.path, 404, "securevalues \"" + name + "\" not found", "NotFound",
+                       name, kKind);
+}
+
+HttpResponse Create(ApiContext& context, HttpRequest& request) {
+  if (auto bad = CheckPath(request, false)) return *bad;
+  auto started = StartSession(context, request);
+  if (auto* response = std::get_if<HttpResponse>(&started)) return *response;
+  Session& session = std::get<Session>(started);
+  std::string ns(request.Param("ns"));
+  StatusOr<bool> may = AuthorizeSomeName(*session.policy, session.txn, session.principal,
+                                         "secret.securevalues:create", ns);
+  if (!may.has_value()) return ErrorFromStatus(request.path, may.error(), request.request_id);
+  if (!*may) return *Check(context, request, session, {"secret.securevalues:create", ns, ""});
+  if (auto bad = RequireJson(request)) return *bad;
+  StatusOr<SecureValueInput> input = ParseSecureValue(request.body(), ns, true, "");
+  if (!input.has_value()) return ErrorFromStatus(request.path, input.error(), request.request_id);
+  if (input->name.empty()) {
+    StatusOr<std::string> generated = GenerateObjectName(input->generate_name);
+    if (!generated.has_value())
+      return ErrorFromStatus(request.path, generated.error(), request.request_id);
+    input->name = *generated;
+  }
+  if (auto denied =
+          Check(context, request, session, {"secret.securevalues:create", ns, input->name})) {
+    return *denied;
+  }
+  storage::SecureValueRecord record;
+  record.namespace_name = ns;
+  record.name = input->name;
+  StatusOr<std::string> uid = NewUid();
+  if (!uid.has_value()) return ErrorFromStatus(request.path, uid.error(), request.request_id);
+  record.uid = *uid;
+  record.description = input->description;
+  record.labels = input->labels;
+  record.decrypters = input->decrypters;
+  record.created_micros = UnixMicros(context.clock.Now());
+  record.created_by = std::string(session.principal.KindName()) + ":" + session.principal.name;
+  StatusOr<crypto::SealedValue> sealed =
+      context.keyring.Seal(crypto::ValueBinding{record.namespace_name, record.name, record.uid, 1},
+                           input->value.RevealSecret());
+  if (!sealed.has_value()) return ErrorFromStatus(request.path, sealed.error(), request.request_id);
+  record.envelope = std::move(sealed->envelope);
+  std::string key = storage::SecureValueKey(ns, record.name);
+  StatusOr<storage::WriteReceipt> written =
+      context.store.Write(request.request_id, [&](storage::WriteTxn& txn) -> Status {
+        SR_ASSIGN_OR_RETURN(std::uint64_t next, txn.NextGeneration(Table::kSecureValues, key));
+        if (next != 1)
+          return Status::AlreadyExists("securevalues \"" + record.name + "\" already exists");
+        record.resource_version = txn.resource_version();
+        return ToStatus(
+            txn.Put(Table::kSecureValues, key, storage::EncodeSecureValueRecord(record)));
+      });
+  if (!written.has_value()) {
+    return ErrorFromStatus(request.path, written.error(), request.request_id, record.name, kKind);
+  }
+  return JsonResponse(201, RenderSecureValue(record));
+}
+
+StatusOr<storage::SecureValueRecord> Load(const storage::ReadTxn& txn, std::string_view ns,
+                                          std::string_view name, std::uint64_t* generation) {
+  SR_ASSIGN_OR_RETURN(storage::Record raw,
+                      txn.Get(Table::kSecureValues, storage::SecureValueKey(ns, name)));
+  if (generation != nullptr) *generation = raw.generation;
+  return storage::DecodeSecureValueRecord(raw.value);
+}
+
+HttpResponse Get(ApiContext& context, HttpRequest& request) {
+  if (auto bad = CheckPath(request, true)) return *bad;
+  auto started = StartSession(context, request);
+  if (auto* response = std::get_if<HttpResponse>(&started)) return *response;
+  Session& session = std::get<Session>(started);
+  std::string ns(request.Param("ns"));
+  std::string name(request.Param("name"));
+  if (auto denied = Check(context, request, session, {"secret.securevalues:read", ns, name}))
+    return *denied;
+  StatusOr<storage::SecureValueRecord> record = Load(session.txn, ns, name, nullptr);
+  if (!record.has_value()) {
+    if (record.error().code() == StatusCode::kNotFound) return NotFound(request);
+    return ErrorFromStatus(request.path, record.error(), request.request_id);
+  }
+  return JsonResponse(200, RenderSecureValue(*record));
+}
+
+// QueryValue returns the percent-decoded query parameter, or an error.
+StatusOr<std::optional<std::string>> QueryValue(const HttpRequest& request,
+                                                const std::string& name) {
+  std::optional<std::string> raw = request.message.query().get(name);
+  if (!raw) return std::optional<std::string>();
+  SR_ASSIGN_OR_RETURN(std::string decoded, PercentDecode(*raw));
+  return std::optional<std::string>(std::move(decoded));
+}
+
+HttpResponse List(ApiContext& context, HttpRequest& request) {
+  if (auto bad = CheckPath(request, false)) return *bad;
+  auto started = StartSession(context, request);
+  if (auto* response = std::get_if<HttpResponse>(&started)) return *response;
+  Session& session = std::get<Session>(started);
+  std::string ns(request.Param("ns"));
+  StatusOr<bool> may = AuthorizeSomeName(*session.policy, session.txn, session.principal,
+                                         "secret.securevalues:read", ns);
+  if (!may.has_value()) return ErrorFromStatus(request.path, may.error(), request.request_id);
+  if (!*may) return *Check(context, request, session, {"secret.securevalues:read", ns, ""});
+
+  auto bad_query = [&](const Status& status) {
+    return ErrorResponse(request.path, 400, status.message());
+  };
+  StatusOr<std::optional<std::string>> selector_text = QueryValue(request, "labelSelector");
+  if (!selector_text.has_value()) return bad_query(selector_text.error());
+  StatusOr<LabelSelector> selector = LabelSelector::Parse(selector_text->value_or(""));
+  if (!selector.has_value()) return bad_query(selector.error());
+  std::size_t limit = kDefaultListLimit;
+  StatusOr<std::optional<std::string>> limit_text = QueryValue(request, "limit");
+  if (!limit_text.has_value()) return bad_query(limit_text.error());
+  if (*limit_text) {
+    char* end = nullptr;
+    long long parsed = std::strtoll((*limit_text)->c_str(), &end, 10);
+    if ((*limit_text)->empty() || *end != '\0' || parsed < 0) {
+      return ErrorResponse(request.path, 400, "limit must be a non-negative integer");
+    }
+    if (parsed > 0)
+      limit = std::min<std::size_t>(static_cast<std::size_t>(parsed), kDefaultListLimit);
+  }
+  std::string after;
+  StatusOr<std::optional<std::string>> continue_text = QueryValue(request, "continue");
+  if (!continue_text.has_value()) return bad_query(continue_text.error());
+  if (*continue_text && !(*continue_text)->empty()) {
+    StatusOr<std::string> last = context.cursors.Decode(**continue_text, kKind, ns);
+    if (!last.has_value()) return bad_query(last.error());
+    after = *last;
+  }
+
+  std::vector<storage::SecureValueRecord> items;
+  std::string last_key;
+  bool more = false;
+  Status failure = Status::Ok();
+  std::string prefix = storage::SecureValueKey(ns, "");
+  Status scanned = session.txn.Scan(
+      Table::kSecureValues, prefix, after.empty() ? "" : storage::SecureValueKey(ns, after),
+      [&](std::string_view key, const storage::Record& raw) {
+        StatusOr<storage::SecureValueRecord> record = storage::DecodeSecureValueRecord(raw.value);
+        if (!record.has_value()) {
+          failure = record.error();
+          return false;
+        }
+        if (!selector->Matches(record->labels)) return true;
+        StatusOr<bool> visible = Authorize(*session.policy, session.txn, session.principal,
+                                           {"secret.securevalues:read", ns, record->name});
+        if (!visible.has_value()) {
+          failure = visible.error();
+          return false;
+        }
+        if (!*visible) return true;
+        if (items.size() == limit) {
+          more = true;
+          return false;
+        }
+        last_key = std::string(key.substr(prefix.size()));
+        items.push_back(std::move(*record));
+        return true;
+      });
+  if (!scanned.ok()) return ErrorFromStatus(request.path, scanned, request.request_id);
+  if (!failure.ok()) return ErrorFromStatus(request.path, failure, request.request_id);
+  std::string continue_token = more ? context.cursors.Encode(kKind, ns, last_key) : "";
+  return JsonResponse(200,
+                      RenderSecureValueList(items, session.txn.resource_version(), continue_token));
+}
+
+HttpResponse Replace(ApiContext& context, HttpRequest& request) {
+  if (auto bad = CheckPath(request, true)) return *bad;
+  auto started = StartSession(context, request);
+  if (auto* response = std::get_if<HttpResponse>(&started)) return *response;
+  Session& session = std::get<Session>(started);
+  std::string ns(request.Param("ns"));
+  std::string name(request.Param("name"));
+  if (auto denied = Check(context, request, session, {"secret.securevalues:write", ns, name}))
+    return *denied;
+  if (auto bad = RequireJson(request)) return *bad;
+  StatusOr<SecureValueInput> input = ParseSecureValue(request.body(), ns, false, name);
+  if (!input.has_value()) return ErrorFromStatus(request.path, input.error(), request.request_id);
+  std::string key = storage::SecureValueKey(ns, name);
+  for (int attempt = 0; attempt < kWriteAttempts; ++attempt) {
+    StatusOr<storage::ReadTxn> txn = context.store.BeginRead();
+    if (!txn.has_value()) return ErrorFromStatus(request.path, txn.error(), request.request_id);
+    std::uint64_t generation = 0;
+    StatusOr<storage::SecureValueRecord> record = Load(*txn, ns, name, &generation);
+    if (!record.has_value()) {
+      if (record.error().code() == StatusCode::kNotFound) return NotFound(request);
+      return ErrorFromStatus(request.path, record.error(), request.request_id);
+    }
+    if (input->resource_version &&
+        *input->resource_version != std::to_string(record->resource_version)) {
+      return ErrorResponse(request.path, 409,
+                           "the object has been modified; please apply your changes to the latest "
+                           "version and try again",
+                           "Conflict", name, kKind);
+    }
+    record->description = input->description;
+    record->labels = input->labels;
+    record->decrypters = input->decrypters;
+    StatusOr<crypto::SealedValue> sealed = context.keyring.Seal(
+        crypto::ValueBinding{ns, name, record->uid, generation + 1}, input->value.RevealSecret());
+    if (!sealed.has_value())
+      return ErrorFromStatus(request.path, sealed.error(), request.request_id);
+    record->envelope = std::move(sealed->envelope);
+    bool raced = false;
+    StatusOr<storage::WriteReceipt> written =
+        context.store.Write(request.request_id, [&](storage::WriteTxn& write) -> Status {
+          SR_ASSIGN_OR_RETURN(std::uint64_t next, write.NextGeneration(Table::kSecureValues, key));
+          if (next != generation + 1) {
+            raced = true;
+            return Status::Aborted("changed concurrently");
+          }
+          record->resource_version = write.resource_version();
+          return ToStatus(
+              write.Put(Table::kSecureValues, key, storage::EncodeSecureValueRecord(*record)));
+        });
+    if (written.has_value()) return JsonResponse(200, RenderSecureValue(*record));
+    if (!raced || input->resource_version) {
+      if (raced) {
+        return ErrorResponse(request.path, 409, "the object has been modified concurrently",
+                             "Conflict", name, kKind);
+      }
+      return ErrorFromStatus(request.path, written.error(), request.request_id, name, kKind);
+    }
+  }
+  return ErrorResponse(request.path, 409, "the object kept changing; try again", "Conflict", name,
+                       kKind);
+}
+
+HttpResponse Delete(ApiContext& context, HttpRequest& request) {
+  if (auto bad = CheckPath(request, true)) return *bad;
+  auto started = StartSession(context, request);
+  if (auto* response = std::get_if<HttpResponse>(&started)) return *response;
+  Session& session = std::get<Session>(started);
+  std::string ns(request.Param("ns"));
+  std::string name(request.Param("name"));
+  if (auto denied = Check(context, request, session, {"secret.securevalues:delete", ns, name}))
+    return *denied;
+  std::string key = storage::SecureValueKey(ns, name);
+  std::string uid;
+  StatusOr<storage::WriteReceipt> written =
+      context.store.Write(request.request_id, [&](storage::WriteTxn& txn) -> Status {
+        StatusOr<storage::Record> raw = txn.Get(Table::kSecureValues, key);
+        if (raw.has_value()) {
+          if (auto record = storage::DecodeSecureValueRecord(raw->value); record.has_value()) {
+            uid = record->uid;
+          }
+        }
+        return txn.Delete(Table::kSecureValues, key);
+      });
+  if (!written.has_value()) {
+    if (written.error().code() == StatusCode::kNotFound) return NotFound(request);
+    return ErrorFromStatus(request.path, written.error(), request.request_id, name, kKind);
+  }
+  StatusDetails details{name, std::string(kSecretGroup), std::string(kKind)};
+  return JsonResponse(200, KubernetesSuccessBody(details));
+}
+
+}  // namespace
+
+void AddSecureValueRoutes(Router& router, ApiContext& context) {
+  ApiContext* c = &context;
+  // Reads authenticate with at most a cached password check; they run on
+  // the handler pool anyway because Basic auth may need scrypt.
+  router.Add(Method::Post, kCollection, Execution::kBlocking,
+             [c](HttpRequest& r) { return Create(*c, r); });
+  router.Add(Method::Get, kCollection, Execution::kBlocking,
+             [c](HttpRequest& r) { return List(*c, r); });
+  router.Add(Method::Get, kItem, Execution::kBlocking, [c](HttpRequest& r) { return Get(*c, r); });
+  router.Add(Method::Put, kItem, Execution::kBlocking,
+             [c](HttpRequest& r) { return Replace(*c, r); });
+  router.Add(Method::Delete, kItem, Execution::kBlocking,
+             [c](HttpRequest& r) { return Delete(*c, r); });
+}
+
+}  // namespace strongroom::api

@@ -1,0 +1,117 @@
+// `strongroom serve`: loads the configuration, opens the token, store and
+// keyring (holding the server lock), starts the API, and runs until SIGTERM
+// or SIGINT (graceful: in-flight requests finish, the store closes
+// cleanly). SIGHUP reloads the policy files.
+#include <pthread.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "api/api.h"
+#include "api/log.h"
+#include "appliance/commands.h"
+#include "appliance/server_config.h"
+#include "base/secure_arena.h"
+
+namespace strongroom::appliance {
+namespace {
+
+Status WritePortFile(const std::string& path, std::uint16_t port) {
+  std::string temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    out << port << "\n";
+    if (!out) return Status::Internal("cannot write port file " + temporary);
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    return Status::Internal("cannot rename port file to " + path);
+  }
+  return Status::Ok();
+}
+
+// RaiseFileLimit lifts the soft descriptor limit to the hard one: every
+// open connection costs one.
+void RaiseFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    (void)setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+}  // namespace
+
+StatusOr<ServerConfig> ResolveServeConfig(const ServeFlags& flags) {
+  SR_ASSIGN_OR_RETURN(ServerConfig config, LoadServerConfig(flags.config_path));
+  if (!flags.listen.empty()) config.listen = flags.listen;
+  if (!flags.port_file.empty()) config.port_file = flags.port_file;
+  if (!flags.policy_dir.empty()) config.policy_dir = flags.policy_dir;
+  if (!flags.data_dir.empty()) config.common.data_dir = flags.data_dir;
+  if (!flags.module.empty()) config.common.module = flags.module;
+  if (!flags.token_uri.empty()) config.common.token_uri = flags.token_uri;
+  if (!flags.pin_file.empty()) config.common.pin_file = flags.pin_file;
+  if (flags.allow_unlocked_memory) config.common.allow_unlocked_memory = true;
+  std::string host;
+  std::uint16_t port = 0;
+  if (Status s = SplitListen(config.listen, &host, &port); !s.ok()) {
+    return std::unexpected(Status::InvalidArgument("--listen: " + s.message()));
+  }
+  return config;
+}
+
+Status RunServe(const ServeFlags& flags) {
+  SR_ASSIGN_OR_RETURN(ServerConfig config, ResolveServeConfig(flags));
+  // Signals are taken by sigwait below: block them before any thread starts
+  // so every thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  RaiseFileLimit();
+  SR_RETURN_IF_ERROR(InstallArena(config.common));
+  SR_ASSIGN_OR_RETURN(Environment env, OpenEnvironment(config.common, /*create_if_missing=*/false,
+                                                       /*with_keyring=*/true,
+                                                       /*hold_server_lock=*/true));
+  api::ApiOptions options;
+  SR_RETURN_IF_ERROR(SplitListen(config.listen, &options.server.host, &options.server.port));
+  options.server.limits = config.limits;
+  options.tls = config.tls;
+  options.policy_dir = config.policy_dir;
+  options.authentication = config.authentication;
+  options.memory_locked = SecureArena::Process()->locked();
+  SR_ASSIGN_OR_RETURN(
+      std::unique_ptr<api::ApiServer> server,
+      api::ApiServer::Start(options, *env.token, *env.store, *env.keyring, *Clock::Real()));
+  if (!config.port_file.empty())
+    SR_RETURN_IF_ERROR(WritePortFile(config.port_file, server->port()));
+  api::LogEvent(api::LogLevel::kInfo, "serving",
+                {{"listen", options.server.host + ":" + std::to_string(server->port())},
+                 {"data_dir", config.common.data_dir},
+                 {"policy_dir", config.policy_dir},
+                 {"memory", options.memory_locked ? "locked" : "unlocked"}});
+  for (;;) {
+    int signal_number = 0;
+    if (sigwait(&signals, &signal_number) != 0) continue;
+    if (signal_number == SIGHUP) {
+      (void)server->ReloadPolicy();
+      continue;
+    }
+    api::LogEvent(api::LogLevel::kInfo, "shutting down",
+                  {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    break;
+  }
+  server->Shutdown();
+  server.reset();
+  env.keyring.reset();
+  env.store.reset();  // drains queued writes, closes LMDB
+  env.token.reset();
+  api::LogEvent(api::LogLevel::kInfo, "stopped");
+  return Status::Ok();
+}
+
+}  // namespace strongroom::appliance

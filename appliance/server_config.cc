@@ -1,0 +1,156 @@
+#include "appliance/server_config.h"
+
+#include <toml++/toml.h>
+
+#include <functional>
+#include <map>
+#include <set>
+
+namespace strongroom::appliance {
+namespace {
+
+Status Bad(const std::string& path, const std::string& key, const std::string& problem) {
+  return Status::InvalidArgument(path + ": " + key + ": " + problem);
+}
+
+// Setter applies one key's value; returns a problem description or "".
+using Setter = std::function<std::string(const toml::node&)>;
+
+Setter String(std::string* out) {
+  return [out](const toml::node& node) -> std::string {
+    if (!node.is_string()) return "must be a string";
+    *out = node.value<std::string>().value_or("");
+    return "";
+  };
+}
+
+Setter Bool(bool* out) {
+  return [out](const toml::node& node) -> std::string {
+    if (!node.is_boolean()) return "must be true or false";
+    *out = node.value<bool>().value_or(false);
+    return "";
+  };
+}
+
+template <typename T>
+Setter Integer(T* out, std::int64_t min, std::int64_t max) {
+  return [out, min, max](const toml::node& node) -> std::string {
+    if (!node.is_integer()) return "must be an integer";
+    std::int64_t value = node.value<std::int64_t>().value_or(0);
+    if (value < min || value > max) {
+      return "must be between " + std::to_string(min) + " and " + std::to_string(max);
+    }
+    *out = static_cast<T>(value);
+    return "";
+  };
+}
+
+Setter Millis(std::chrono::milliseconds* out, std::int64_t min, std::int64_t max) {
+  return [out, min, max](const toml::node& node) -> std::string {
+    std::int64_t value = 0;
+    std::string problem = Integer(&value, min, max)(node);
+    if (problem.empty()) *out = std::chrono::milliseconds(value);
+    return problem;
+  };
+}
+
+std::map<std::string, Setter> Keys(ServerConfig& c) {
+  api::ServerLimits& l = c.limits;
+  return {
+      {"listen", String(&c.listen)},
+      {"data_dir", String(&c.common.data_dir)},
+      {"policy_dir", String(&c.policy_dir)},
+      {"port_file", String(&c.port_file)},
+      {"token.module", String(&c.common.module)},
+      {"token.uri", String(&c.common.token_uri)},
+      {"token.pin_file", String(&c.common.pin_file)},
+      {"tls.certificate", String(&c.tls.certificate_path)},
+      {"tls.private_key", String(&c.tls.private_key_path)},
+      {"tls.client_ca", String(&c.tls.client_ca_path)},
+      {"tls.crl", String(&c.tls.crl_path)},
+      {"memory.arena_mib", Integer(&c.common.arena_mib, 1, 1024)},
+      {"memory.allow_unlocked", Bool(&c.common.allow_unlocked_memory)},
+      {"limits.io_threads", Integer(&l.io_threads, 1, 64)},
+      {"limits.handler_threads", Integer(&l.blocking_threads, 1, 256)},
+      {"limits.max_queued_requests", Integer(&l.max_queued_requests, 1, 1'000'000)},
+      {"limits.max_connections", Integer(&l.max_connections, 1, 1'000'000)},
+      {"limits.max_handshakes", Integer(&l.max_handshakes, 1, 1'000'000)},
+      {"limits.handshake_timeout_ms", Millis(&l.handshake_timeout, 10, 600'000)},
+      {"limits.header_timeout_ms", Millis(&l.header_timeout, 10, 600'000)},
+      {"limits.body_timeout_ms", Millis(&l.body_timeout, 10, 600'000)},
+      {"limits.idle_timeout_ms", Millis(&l.idle_timeout, 10, 3'600'000)},
+      {"limits.shutdown_grace_ms", Millis(&l.shutdown_grace, 0, 600'000)},
+      {"limits.max_requests_per_connection",
+       Integer(&l.max_requests_per_connection, 1, 100'000'000)},
+      {"limits.max_header_bytes", Integer(&l.request.max_header_bytes, 1024, 1 << 20)},
+      {"limits.max_body_bytes", Integer(&l.request.max_body_bytes, 1024, 16 << 20)},
+      {"limits.password_checks", Integer(&c.authentication.max_concurrent_password_checks, 1, 64)},
+  };
+}
+
+void Flatten(const toml::table& table, const std::string& prefix,
+             std::vector<std::pair<std::string, const toml::node*>>& out) {
+  for (const auto& [key, node] : table) {
+    std::string name =
+        prefix.empty() ? std::string(key.str()) : prefix + "." + std::string(key.str());
+    if (const toml::table* child = node.as_table()) {
+      Flatten(*child, name, out);
+    } else {
+      out.emplace_back(name, &node);
+    }
+  }
+}
+
+}  // namespace
+
+StatusOr<ServerConfig> LoadServerConfig(const std::string& path) {
+  ServerConfig config;
+  config.common.arena_mib = 4;
+  // Debian's toml++ is built with exceptions: parse errors are thrown.
+  toml::table parsed;
+  try {
+    parsed = toml::parse_file(path);
+  } catch (const toml::parse_error& error) {
+    return std::unexpected(Status::InvalidArgument(path + ":" +
+                                                   std::to_string(error.source().begin.line) +
+                                                   ": " + std::string(error.description())));
+  }
+  std::map<std::string, Setter> keys = Keys(config);
+  std::vector<std::pair<std::string, const toml::node*>> values;
+  Flatten(parsed, "", values);
+  for (const auto& [key, node] : values) {
+    auto it = keys.find(key);
+    if (it == keys.end()) return std::unexpected(Bad(path, key, "unknown key"));
+    if (std::string problem = it->second(*node); !problem.empty())
+      return std::unexpected(Bad(path, key, problem));
+  }
+  for (const auto& [key, value] :
+       {std::pair<const char*, const std::string*>{"tls.certificate", &config.tls.certificate_path},
+        {"tls.private_key", &config.tls.private_key_path},
+        {"tls.client_ca", &config.tls.client_ca_path}}) {
+    if (value->empty()) return std::unexpected(Bad(path, key, "is required"));
+  }
+  std::string host;
+  std::uint16_t port = 0;
+  if (Status listen = SplitListen(config.listen, &host, &port); !listen.ok()) {
+    return std::unexpected(Bad(path, "listen", listen.message()));
+  }
+  return config;
+}
+
+Status SplitListen(const std::string& listen, std::string* host, std::uint16_t* port) {
+  std::size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon + 1 == listen.size()) {
+    return Status::InvalidArgument("must be host:port, e.g. 127.0.0.1:8443");
+  }
+  std::string h = listen.substr(0, colon);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  char* end = nullptr;
+  long p = std::strtol(listen.c_str() + colon + 1, &end, 10);
+  if (*end != '\0' || p < 0 || p > 65535) return Status::InvalidArgument("port must be 0..65535");
+  *host = h;
+  *port = static_cast<std::uint16_t>(p);
+  return Status::Ok();
+}
+
+}  // namespace strongroom::appliance

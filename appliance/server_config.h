@@ -1,0 +1,33 @@
+// appliance/server_config.h — `strongroom serve`'s configuration: a
+// commented TOML file (docs/strongroom.example.toml) whose values command
+// line flags may override. A bad file gives one line naming the key and the
+// problem. Private to appliance/.
+#pragma once
+
+#include <string>
+
+#include "api/api.h"
+#include "appliance/environment.h"
+#include "base/status.h"
+
+namespace strongroom::appliance {
+
+struct ServerConfig {
+  CommonFlags common;  // data_dir, [token], [memory]
+  std::string listen = "127.0.0.1:8443";
+  std::string policy_dir = "/etc/strongroom/policies";
+  std::string port_file;  // written with the bound port once serving
+  api::TlsOptions tls;
+  api::ServerLimits limits;
+  api::AuthenticatorOptions authentication;
+};
+
+// LoadServerConfig reads `path` over the defaults. kInvalidArgument
+// "<path>: <key>: <problem>" for unknown keys, wrong types, out-of-range
+// values, or a TOML syntax error (with its line).
+StatusOr<ServerConfig> LoadServerConfig(const std::string& path);
+
+// SplitListen parses "host:port" / "[v6]:port". kInvalidArgument.
+Status SplitListen(const std::string& listen, std::string* host, std::uint16_t* port);
+
+}  // namespace strongroom::appliance

@@ -1,0 +1,17 @@
+// policies/fingerprint.h — the one spelling of a certificate's SHA-256
+// fingerprint that identity entries are compared in.
+// Thread-safety: pure function.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace strongroom::policies {
+
+// NormalizeFingerprint returns `text` as 64 lowercase hex digits, accepting
+// upper or lower case and colons between digits ("AB:CD:..."); nullopt when
+// it is not 32 bytes of hex.
+std::optional<std::string> NormalizeFingerprint(std::string_view text);
+
+}  // namespace strongroom::policies

@@ -1,0 +1,91 @@
+#include "api/request_reader.h"
+
+#include <gtest/gtest.h>
+
+namespace strongroom::api {
+namespace {
+
+using Outcome = RequestReader::Outcome;
+
+RequestReader::Result ReadAll(std::string_view bytes, RequestLimits limits = {}) {
+  RequestReader reader(limits);
+  return reader.Next(bytes);
+}
+
+TEST(RequestReader, ParsesAGetWithoutBody) {
+  auto r = ReadAll("GET /livez?x=1 HTTP/1.1\r\nHost: a\r\n\r\n");
+  ASSERT_EQ(r.outcome, Outcome::kComplete) << r.message;
+  EXPECT_EQ(r.request.resource(), "/livez");
+  EXPECT_EQ(r.request.query().get("x").value_or(""), "1");
+  EXPECT_EQ(r.consumed, 36u);
+}
+
+TEST(RequestReader, WaitsForTheWholeHeaderBlockAndBody) {
+  RequestReader reader(RequestLimits{});
+  std::string request = "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello";
+  for (std::size_t n = 1; n < request.size(); ++n) {
+    EXPECT_EQ(reader.Next(std::string_view(request).substr(0, n)).outcome, Outcome::kNeedMore) << n;
+  }
+  auto r = reader.Next(request);
+  ASSERT_EQ(r.outcome, Outcome::kComplete) << r.message;
+  EXPECT_EQ(r.request.body(), "hello");
+  EXPECT_EQ(r.consumed, request.size());
+}
+
+TEST(RequestReader, KeepsPipelinedRequestsApart) {
+  std::string two =
+      "POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhiGET /b HTTP/1.1\r\nHost: "
+      "a\r\n\r\n";
+  RequestReader reader(RequestLimits{});
+  auto first = reader.Next(two);
+  ASSERT_EQ(first.outcome, Outcome::kComplete);
+  EXPECT_EQ(first.request.resource(), "/a");
+  EXPECT_EQ(first.request.body(), "hi");
+  auto second = reader.Next(std::string_view(two).substr(first.consumed));
+  ASSERT_EQ(second.outcome, Outcome::kComplete);
+  EXPECT_EQ(second.request.resource(), "/b");
+  EXPECT_EQ(first.consumed + second.consumed, two.size());
+}
+
+TEST(RequestReader, RefusesRequestSmugglingShapes) {
+  struct Case {
+    const char* text;
+    int status;
+  } cases[] = {
+      {"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", 400},
+      {"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+       400},
+      {"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n", 411},
+      {"GET / HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n", 400},
+      {"GET / HTTP/1.1\r\nHost : a\r\n\r\n", 400},
+      {"GET / HTTP/1.1\r\nHost: a\x01\r\n\r\n", 400},
+      {"GET / HTTP/1.1\r\nX-A: b\r\n\r\n", 400},  // no Host
+      {"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: abc\r\n\r\n", 400},
+      {"BREW / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+      {"GET / HTTP/9.9\r\nHost: a\r\n\r\n", 400},
+  };
+  for (const Case& c : cases) {
+    auto r = ReadAll(c.text);
+    EXPECT_EQ(r.outcome, Outcome::kError) << c.text;
+    EXPECT_EQ(r.status, c.status) << c.text;
+  }
+}
+
+TEST(RequestReader, EnforcesHeaderAndBodyLimitsOnBothSides) {
+  RequestLimits limits;
+  limits.max_header_bytes = 1024;
+  limits.max_body_bytes = 100;
+  std::string head = "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: ";
+  auto at_limit = ReadAll(head + "100\r\n\r\n" + std::string(100, 'x'), limits);
+  EXPECT_EQ(at_limit.outcome, Outcome::kComplete);
+  auto over = ReadAll(head + "101\r\n\r\n", limits);
+  EXPECT_EQ(over.status, 413);
+  std::string big = "GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + std::string(2000, 'b') + "\r\n\r\n";
+  EXPECT_EQ(ReadAll(big, limits).status, 431);
+  std::string many = "GET / HTTP/1.1\r\nHost: a\r\n";
+  for (int i = 0; i < 101; ++i) many += "X-" + std::to_string(i) + ": 1\r\n";
+  EXPECT_EQ(ReadAll(many + "\r\n").status, 431);
+}
+
+}  // namespace
+}  // namespace strongroom::api
