@@ -246,6 +246,9 @@ void IoWorker::DoHandshake(Connection& c) {
 
 void IoWorker::ReadAvailable(Connection& c) {
   if (c.closed) return;
+  // A previous SSL_read may have asked for EPOLLOUT (WANT_WRITE); drop it so
+  // an idle connection does not wake the loop on every writable event.
+  if (c.interest != EPOLLIN) SetInterest(c, EPOLLIN);
   const RequestLimits& limits = shared_.options.limits.request;
   const std::size_t cap = limits.max_header_bytes + limits.max_body_bytes + kReadChunk;
   char buffer[kReadChunk];

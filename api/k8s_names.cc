@@ -57,9 +57,11 @@ bool IsLabelName(std::string_view name) {
 
 Status ValidateObjectName(std::string_view name, std::string_view field) {
   if (name.empty()) {
-    return Status::InvalidArgument(std::string(field) + " is required: must be 1 to 253 characters");
+    return Status::InvalidArgument(std::string(field) +
+                                   " is required: must be 1 to 253 characters");
   }
-  if (name.size() > kMaxObjectName) return Invalid(field, name, "must be no more than 253 characters");
+  if (name.size() > kMaxObjectName)
+    return Invalid(field, name, "must be no more than 253 characters");
   if (!IsDns1123Subdomain(name)) {
     return Invalid(field, name,
                    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "

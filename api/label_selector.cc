@@ -154,10 +154,9 @@ StatusOr<LabelSelector> LabelSelector::Parse(std::string_view text) {
 
 bool LabelSelector::Matches(std::span<const std::pair<std::string, std::string>> labels) const {
   for (const Requirement& requirement : requirements_) {
-    auto it = std::lower_bound(labels.begin(), labels.end(), requirement.key,
-                               [](const auto& label, const std::string& key) {
-                                 return label.first < key;
-                               });
+    auto it = std::lower_bound(
+        labels.begin(), labels.end(), requirement.key,
+        [](const auto& label, const std::string& key) { return label.first < key; });
     const bool has_key = it != labels.end() && it->first == requirement.key;
     const bool value_listed =
         has_key && std::find(requirement.values.begin(), requirement.values.end(), it->second) !=

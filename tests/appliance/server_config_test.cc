@@ -1,0 +1,68 @@
+#include "appliance/server_config.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/support/temp_dir.h"
+
+namespace strongroom::appliance {
+namespace {
+
+using strongroom::testing_support::TempDir;
+using strongroom::testing_support::WriteFileBytes;
+
+std::string Write(const TempDir& dir, const std::string& text) {
+  std::string path = dir.Join("config.toml");
+  EXPECT_TRUE(WriteFileBytes(path, text));
+  return path;
+}
+
+constexpr const char* kTls =
+    "[tls]\ncertificate = \"s.pem\"\nprivate_key = \"s.key\"\nclient_ca = \"ca.pem\"\n";
+
+TEST(ServerConfig, TheShippedExampleLoads) {
+  StatusOr<ServerConfig> config = LoadServerConfig(SR_SOURCE_DIR "/docs/strongroom.example.toml");
+  ASSERT_TRUE(config.has_value()) << config.error();
+  EXPECT_EQ(config->listen, "127.0.0.1:8443");
+  EXPECT_EQ(config->limits.request.max_body_bytes, 163840u);
+  EXPECT_EQ(config->authentication.max_concurrent_password_checks, 2u);
+}
+
+TEST(ServerConfig, ValuesOverrideDefaults) {
+  TempDir dir;
+  auto config = LoadServerConfig(Write(dir, std::string("listen = \"[::1]:0\"\n") + kTls +
+                                                "[limits]\nidle_timeout_ms = 500\nio_threads = 3\n"));
+  ASSERT_TRUE(config.has_value()) << config.error();
+  EXPECT_EQ(config->limits.idle_timeout.count(), 500);
+  EXPECT_EQ(config->limits.io_threads, 3u);
+  std::string host;
+  std::uint16_t port = 1;
+  ASSERT_TRUE(SplitListen(config->listen, &host, &port).ok());
+  EXPECT_EQ(host, "::1");
+  EXPECT_EQ(port, 0);
+}
+
+TEST(ServerConfig, ABadFileGivesOneLineNamingTheKey) {
+  TempDir dir;
+  struct Case {
+    std::string text;
+    std::string expected;
+  } cases[] = {
+      {std::string(kTls) + "[limits]\nidle_timeout = 5\n", "limits.idle_timeout: unknown key"},
+      {std::string(kTls) + "[limits]\nio_threads = \"two\"\n", "limits.io_threads: must be an integer"},
+      {std::string(kTls) + "[limits]\nio_threads = 0\n", "limits.io_threads: must be between 1 and 64"},
+      {std::string("listen = 8443\n") + kTls, "listen: must be a string"},
+      {std::string("listen = \"localhost\"\n") + kTls, "listen: must be host:port"},
+      {"[tls]\ncertificate = \"s.pem\"\n", "tls.private_key: is required"},
+      {"listen = \n", ":1:"},
+  };
+  for (const Case& c : cases) {
+    auto config = LoadServerConfig(Write(dir, c.text));
+    ASSERT_FALSE(config.has_value()) << c.text;
+    EXPECT_NE(config.error().message().find(c.expected), std::string::npos)
+        << config.error().message();
+    EXPECT_EQ(config.error().message().find('\n'), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace strongroom::appliance
