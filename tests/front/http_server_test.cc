@@ -1,0 +1,203 @@
+// The TLS front in-process (api/http_server.h): keep-alive, blocking
+// handlers, overload, graceful shutdown and concurrent clients. The
+// concurrency test also runs under ThreadSanitizer (label concurrency).
+#include "api/http_server.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "api/errors.h"
+#include "tests/support/https_client.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/test_pki.h"
+
+namespace strongroom::api {
+namespace {
+
+using Pistache::Http::Method;
+using testing_support::HttpsClient;
+using testing_support::HttpsResponse;
+using testing_support::IssuedCertificate;
+using testing_support::TempDir;
+using testing_support::TestPki;
+
+class HttpServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    pki_ = std::make_unique<TestPki>(dir_.path());
+    server_cert_ = pki_->IssueServer();
+    client_cert_ = pki_->IssueClient("client", {.common_name = "svc-a"});
+    router_.Add(Method::Get, "/inline", Execution::kInline,
+                [](HttpRequest&) { return JsonResponse(200, R"({"where":"inline"})"); });
+    router_.Add(Method::Get, "/blocking", Execution::kBlocking, [this](HttpRequest&) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(blocking_ms_.load()));
+      return JsonResponse(200, R"({"where":"pool"})");
+    });
+    router_.Add(Method::Get, "/whoami", Execution::kInline, [](HttpRequest& request) {
+      std::string cn = request.peer->certificate ? request.peer->certificate->common_name : "";
+      return JsonResponse(200, "{\"cn\":\"" + cn + "\"}");
+    });
+  }
+
+  void Start(ServerLimits limits = {}) {
+    auto tls = TlsContext::Create({server_cert_.cert_path, server_cert_.key_path,
+                                   pki_->ca_cert_path(), ""});
+    ASSERT_TRUE(tls.has_value()) << tls.error();
+    tls_.emplace(std::move(*tls));
+    ServerOptions options;
+    options.port = 0;
+    options.limits = limits;
+    auto server = HttpServer::Start(options, *tls_, router_,
+                                    [](int status, std::string_view message, std::string_view path) {
+                                      return ErrorResponse(path, status, message);
+                                    });
+    ASSERT_TRUE(server.has_value()) << server.error();
+    server_ = std::move(*server);
+  }
+
+  HttpsClient Client() {
+    return HttpsClient("https://127.0.0.1:" + std::to_string(server_->port()), pki_->ca_cert_path());
+  }
+
+  TempDir dir_;
+  std::unique_ptr<TestPki> pki_;
+  IssuedCertificate server_cert_, client_cert_;
+  Router router_;
+  std::optional<TlsContext> tls_;
+  std::unique_ptr<HttpServer> server_;
+  std::atomic<int> blocking_ms_{0};
+};
+
+TEST_F(HttpServerTest, KeepsAConnectionOpenWithoutAConnectionHeader) {
+  Start();
+  HttpsClient client = Client();
+  EXPECT_EQ(client.Request("GET", "/inline").status, 200);
+  EXPECT_EQ(client.Request("GET", "/blocking").status, 200);
+  EXPECT_EQ(client.Request("GET", "/inline").status, 200);
+  EXPECT_EQ(client.new_connections(), 1);
+  EXPECT_EQ(server_->counters().handshakes_completed, 1u);
+  EXPECT_EQ(server_->counters().requests, 3u);
+}
+
+TEST_F(HttpServerTest, ClosesWhenTheClientAsksAndAfterTheRequestCap) {
+  ServerLimits limits;
+  limits.max_requests_per_connection = 2;
+  Start(limits);
+  HttpsClient client = Client();
+  client.SetHeader("Connection", "close");
+  HttpsResponse closed = client.Request("GET", "/inline");
+  EXPECT_EQ(closed.headers["connection"], "close");
+  client.SetHeader("Connection", "");
+  EXPECT_EQ(client.Request("GET", "/inline").headers.count("connection"), 0u);
+  EXPECT_EQ(client.Request("GET", "/inline").headers["connection"], "close");  // 2nd on this one
+  EXPECT_EQ(client.Request("GET", "/inline").status, 200);
+  EXPECT_EQ(client.new_connections(), 3);
+}
+
+TEST_F(HttpServerTest, GivesHandlersTheVerifiedClientCertificate) {
+  Start();
+  HttpsClient anonymous = Client();
+  EXPECT_EQ(anonymous.Request("GET", "/whoami").body, R"({"cn":""})");
+  HttpsClient client = Client();
+  client.SetClientCertificate(client_cert_.cert_path, client_cert_.key_path);
+  EXPECT_EQ(client.Request("GET", "/whoami").body, R"({"cn":"svc-a"})");
+}
+
+TEST_F(HttpServerTest, AnswersUnknownPathsAndMethodsWithTheRightStatus) {
+  Start();
+  HttpsClient client = Client();
+  EXPECT_EQ(client.Request("GET", "/nowhere").status, 404);
+  HttpsResponse wrong_method = client.Request("DELETE", "/inline");
+  EXPECT_EQ(wrong_method.status, 405);
+  EXPECT_EQ(wrong_method.headers["allow"], "GET");
+  HttpsResponse k8s = client.Request("GET", "/apis/nothing/here");
+  EXPECT_EQ(k8s.status, 404);
+  EXPECT_NE(k8s.body.find("\"kind\":\"Status\""), std::string::npos);
+}
+
+TEST_F(HttpServerTest, AFullHandlerQueueAnswers503InsteadOfWaiting) {
+  ServerLimits limits;
+  limits.blocking_threads = 1;
+  limits.max_queued_requests = 1;
+  Start(limits);
+  blocking_ms_ = 1500;
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0}, busy{0};
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] {
+      HttpsClient client = Client();
+      long status = client.Request("GET", "/blocking").status;
+      if (status == 200) ++ok;
+      if (status == 503) ++busy;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_GE(ok.load(), 1);
+  EXPECT_GE(busy.load(), 1);
+  EXPECT_EQ(ok.load() + busy.load(), 4);
+}
+
+TEST_F(HttpServerTest, ShutdownLetsInFlightRequestsFinish) {
+  Start();
+  blocking_ms_ = 500;
+  HttpsResponse response;
+  std::thread slow([&] {
+    HttpsClient client = Client();
+    response = client.Request("GET", "/blocking");
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  server_->Shutdown();
+  slow.join();
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.headers["connection"], "close");
+  HttpsClient late = Client();
+  EXPECT_EQ(late.Request("GET", "/inline").status, 0);  // no longer listening
+}
+
+TEST(HttpServerConcurrency, ManyClientsMixingInlineAndPoolHandlers) {
+  TempDir dir;
+  TestPki pki(dir.path());
+  IssuedCertificate cert = pki.IssueServer();
+  Router router;
+  std::atomic<int> handled{0};
+  router.Add(Method::Get, "/inline", Execution::kInline, [&](HttpRequest&) {
+    ++handled;
+    return JsonResponse(200, "{}");
+  });
+  router.Add(Method::Post, "/pool", Execution::kBlocking, [&](HttpRequest& request) {
+    ++handled;
+    return JsonResponse(200, "{\"length\":" + std::to_string(request.body().size()) + "}");
+  });
+  auto tls = TlsContext::Create({cert.cert_path, cert.key_path, pki.ca_cert_path(), ""});
+  ASSERT_TRUE(tls.has_value()) << tls.error();
+  ServerOptions options;
+  options.port = 0;
+  auto server = HttpServer::Start(options, *tls, router, [](int status, std::string_view m, std::string_view p) {
+    return ErrorResponse(p, status, m);
+  });
+  ASSERT_TRUE(server.has_value()) << server.error();
+  constexpr int kClients = 6, kRequests = 40;
+  std::atomic<int> good{0};
+  std::vector<std::thread> clients;
+  for (int i = 0; i < kClients; ++i) {
+    clients.emplace_back([&, i] {
+      HttpsClient client("https://127.0.0.1:" + std::to_string((*server)->port()), pki.ca_cert_path());
+      for (int r = 0; r < kRequests; ++r) {
+        HttpsResponse response = (r + i) % 2 ? client.Request("GET", "/inline")
+                                             : client.Request("POST", "/pool", std::string(100 + r, 'x'));
+        if (response.status == 200) ++good;
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  (*server)->Shutdown();
+  EXPECT_EQ(good.load(), kClients * kRequests);
+  EXPECT_EQ(handled.load(), kClients * kRequests);
+  EXPECT_EQ((*server)->counters().handshakes_completed, static_cast<std::uint64_t>(kClients));
+}
+
+}  // namespace
+}  // namespace strongroom::api
