@@ -1,14 +1,8 @@
 #include "api/query_string.h"
 
+#include "base/bytes.h"
+
 namespace strongroom::api {
-namespace {
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-}  // namespace
 
 StatusOr<std::string> PercentDecode(std::string_view text, bool plus_is_space) {
   std::string out;
@@ -16,12 +10,11 @@ StatusOr<std::string> PercentDecode(std::string_view text, bool plus_is_space) {
   for (std::size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
     if (c == '%') {
-      int high = i + 1 < text.size() ? HexValue(text[i + 1]) : -1;
-      int low = i + 2 < text.size() ? HexValue(text[i + 2]) : -1;
-      if (high < 0 || low < 0) {
+      StatusOr<Bytes> byte = HexDecode(text.substr(i + 1, 2));
+      if (!byte.has_value() || byte->size() != 1) {
         return std::unexpected(Status::InvalidArgument("malformed percent-escape in query"));
       }
-      out.push_back(static_cast<char>(high * 16 + low));
+      out.push_back(static_cast<char>((*byte)[0]));
       i += 2;
     } else if (c == '+' && plus_is_space) {
       out.push_back(' ');

@@ -59,16 +59,41 @@ HttpResponse NotFound(const HttpRequest& request) {
                        name, kKind);
 }
 
-HttpResponse Create(ApiContext& context, HttpRequest& request) {
-  if (auto bad = CheckPath(request, false)) return *bad;
+// Begun is a request past path validation, authentication and the
+// permission check of its action.
+struct Begun {
+  Session session;
+  std::string ns, name;
+};
+
+// Begin validates the path, authenticates, and checks `action`: on the
+// named item, or (collection) on at least one name of the namespace, so a
+// caller without any grant there gets 403 before its body is looked at.
+std::variant<Begun, HttpResponse> Begin(ApiContext& context, HttpRequest& request,
+                                        std::string_view action, bool with_name) {
+  if (auto bad = CheckPath(request, with_name)) return *bad;
   auto started = StartSession(context, request);
   if (auto* response = std::get_if<HttpResponse>(&started)) return *response;
-  Session& session = std::get<Session>(started);
-  std::string ns(request.Param("ns"));
-  StatusOr<bool> may = AuthorizeSomeName(*session.policy, session.txn, session.principal,
-                                         "secret.securevalues:create", ns);
+  Begun begun{std::move(std::get<Session>(started)), std::string(request.Param("ns")),
+              std::string(request.Param("name"))};
+  if (with_name) {
+    if (auto denied = Check(context, request, begun.session, {action, begun.ns, begun.name})) {
+      return *denied;
+    }
+    return begun;
+  }
+  StatusOr<bool> may = AuthorizeSomeName(*begun.session.policy, begun.session.txn,
+                                         begun.session.principal, action, begun.ns);
   if (!may.has_value()) return ErrorFromStatus(request.path, may.error(), request.request_id);
-  if (!*may) return *Check(context, request, session, {"secret.securevalues:create", ns, ""});
+  if (!*may) return *Check(context, request, begun.session, {action, begun.ns, ""});
+  return begun;
+}
+
+HttpResponse Create(ApiContext& context, HttpRequest& request) {
+  auto begun = Begin(context, request, "secret.securevalues:create", false);
+  if (auto* response = std::get_if<HttpResponse>(&begun)) return *response;
+  Session& session = std::get<Begun>(begun).session;
+  const std::string& ns = std::get<Begun>(begun).ns;
   if (auto bad = RequireJson(request)) return *bad;
   StatusOr<SecureValueInput> input = ParseSecureValue(request.body(), ns, true, "");
   if (!input.has_value()) return ErrorFromStatus(request.path, input.error(), request.request_id);
@@ -123,14 +148,9 @@ StatusOr<storage::SecureValueRecord> Load(const storage::ReadTxn& txn, std::stri
 }
 
 HttpResponse Get(ApiContext& context, HttpRequest& request) {
-  if (auto bad = CheckPath(request, true)) return *bad;
-  auto started = StartSession(context, request);
-  if (auto* response = std::get_if<HttpResponse>(&started)) return *response;
-  Session& session = std::get<Session>(started);
-  std::string ns(request.Param("ns"));
-  std::string name(request.Param("name"));
-  if (auto denied = Check(context, request, session, {"secret.securevalues:read", ns, name}))
-    return *denied;
+  auto begun = Begin(context, request, "secret.securevalues:read", true);
+  if (auto* response = std::get_if<HttpResponse>(&begun)) return *response;
+  auto& [session, ns, name] = std::get<Begun>(begun);
   StatusOr<storage::SecureValueRecord> record = Load(session.txn, ns, name, nullptr);
   if (!record.has_value()) {
     if (record.error().code() == StatusCode::kNotFound) return NotFound(request);
@@ -149,15 +169,10 @@ StatusOr<std::optional<std::string>> QueryValue(const HttpRequest& request,
 }
 
 HttpResponse List(ApiContext& context, HttpRequest& request) {
-  if (auto bad = CheckPath(request, false)) return *bad;
-  auto started = StartSession(context, request);
-  if (auto* response = std::get_if<HttpResponse>(&started)) return *response;
-  Session& session = std::get<Session>(started);
-  std::string ns(request.Param("ns"));
-  StatusOr<bool> may = AuthorizeSomeName(*session.policy, session.txn, session.principal,
-                                         "secret.securevalues:read", ns);
-  if (!may.has_value()) return ErrorFromStatus(request.path, may.error(), request.request_id);
-  if (!*may) return *Check(context, request, session, {"secret.securevalues:read", ns, ""});
+  auto begun = Begin(context, request, "secret.securevalues:read", false);
+  if (auto* response = std::get_if<HttpResponse>(&begun)) return *response;
+  Session& session = std::get<Begun>(begun).session;
+  const std::string& ns = std::get<Begun>(begun).ns;
 
   auto bad_query = [&](const Status& status) {
     return ErrorResponse(request.path, 400, status.message());
@@ -224,14 +239,9 @@ HttpResponse List(ApiContext& context, HttpRequest& request) {
 }
 
 HttpResponse Replace(ApiContext& context, HttpRequest& request) {
-  if (auto bad = CheckPath(request, true)) return *bad;
-  auto started = StartSession(context, request);
-  if (auto* response = std::get_if<HttpResponse>(&started)) return *response;
-  Session& session = std::get<Session>(started);
-  std::string ns(request.Param("ns"));
-  std::string name(request.Param("name"));
-  if (auto denied = Check(context, request, session, {"secret.securevalues:write", ns, name}))
-    return *denied;
+  auto begun = Begin(context, request, "secret.securevalues:write", true);
+  if (auto* response = std::get_if<HttpResponse>(&begun)) return *response;
+  auto& [session, ns, name] = std::get<Begun>(begun);
   if (auto bad = RequireJson(request)) return *bad;
   StatusOr<SecureValueInput> input = ParseSecureValue(request.body(), ns, false, name);
   if (!input.has_value()) return ErrorFromStatus(request.path, input.error(), request.request_id);
@@ -286,14 +296,9 @@ HttpResponse Replace(ApiContext& context, HttpRequest& request) {
 }
 
 HttpResponse Delete(ApiContext& context, HttpRequest& request) {
-  if (auto bad = CheckPath(request, true)) return *bad;
-  auto started = StartSession(context, request);
-  if (auto* response = std::get_if<HttpResponse>(&started)) return *response;
-  Session& session = std::get<Session>(started);
-  std::string ns(request.Param("ns"));
-  std::string name(request.Param("name"));
-  if (auto denied = Check(context, request, session, {"secret.securevalues:delete", ns, name}))
-    return *denied;
+  auto begun = Begin(context, request, "secret.securevalues:delete", true);
+  if (auto* response = std::get_if<HttpResponse>(&begun)) return *response;
+  auto& [session, ns, name] = std::get<Begun>(begun);
   std::string key = storage::SecureValueKey(ns, name);
   std::string uid;
   StatusOr<storage::WriteReceipt> written =
