@@ -4,6 +4,7 @@
 #include <openssl/err.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -16,6 +17,13 @@ using Clock = std::chrono::steady_clock;
 constexpr std::uint64_t kWakeTag = 0;
 constexpr std::chrono::milliseconds kSweepInterval{100};
 constexpr std::size_t kReadChunk = 16 * 1024;
+// After the last response on a connection the server stops sending and
+// discards what the client still sends (for example the rest of a body it
+// refused with 413) for a short while before closing: closing a socket
+// with unread data makes the kernel send a reset that can destroy the
+// response before the client reads it.
+constexpr std::chrono::milliseconds kLingerTime{1000};
+constexpr std::size_t kLingerBytes = 1 << 20;
 
 // Wipe overwrites bytes that may hold a request body (a secret value)
 // before they are released.
@@ -54,6 +62,7 @@ struct IoWorker::Connection {
   bool detached = false;    // removed from epoll while a handler runs (peer hung up)
   bool processing = false;  // inside ProcessBuffered (responses continue its loop)
   bool closed = false;      // socket closed; destroyed by ReapClosed
+  std::size_t lingered = 0;  // bytes discarded while lingering
 };
 
 IoWorker::IoWorker(ServerShared& shared, unsigned index) : shared_(shared), index_(index) {}
@@ -216,6 +225,9 @@ void IoWorker::OnEvent(Connection& c, std::uint32_t events) {
     case State::kWriting:
       FlushWrites(c);
       break;
+    case State::kLingering:
+      Linger(c);
+      break;
     case State::kHandling:
       break;
   }
@@ -299,7 +311,7 @@ void IoWorker::ProcessRequests(Connection& c) {
     if (result.outcome == RequestReader::Outcome::kError) {
       Wipe(c.in, c.in.size());
       c.in.clear();
-      RespondError(c, result.status, result.message, "");
+      RespondError(c, result.status, result.message, result.path);
       return;
     }
     Wipe(c.in, result.consumed);
@@ -406,7 +418,11 @@ void IoWorker::FlushWrites(Connection& c) {
   if (c.close_after_write) {
     SSL_shutdown(c.ssl.get());  // best effort close_notify; never waits
     ERR_clear_error();
-    return Close(c);
+    ::shutdown(c.fd, SHUT_WR);
+    c.state = State::kLingering;
+    c.deadline = Clock::now() + kLingerTime;
+    SetInterest(c, EPOLLIN);
+    return Linger(c);
   }
   c.state = State::kReading;
   c.deadline_kind = Deadline::kIdle;
@@ -415,6 +431,20 @@ void IoWorker::FlushWrites(Connection& c) {
   // A pipelined request may already be buffered: inside ProcessBuffered its
   // loop takes it (no recursion per request); otherwise start it here.
   if (!c.processing) ReadAvailable(c);
+}
+
+void IoWorker::Linger(Connection& c) {
+  char buffer[kReadChunk];
+  for (;;) {
+    ssize_t n = ::recv(c.fd, buffer, sizeof(buffer), MSG_DONTWAIT);
+    if (n > 0) {
+      c.lingered += static_cast<std::size_t>(n);
+      if (c.lingered > kLingerBytes) return Close(c);
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+    return Close(c);  // the client closed too, or an error
+  }
 }
 
 void IoWorker::Close(Connection& c) {

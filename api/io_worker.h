@@ -66,7 +66,7 @@ class IoWorker {
     bool keep_alive;
     std::string request_id;
   };
-  enum class State { kHandshake, kReading, kHandling, kWriting };
+  enum class State { kHandshake, kReading, kHandling, kWriting, kLingering };
   enum class Deadline { kHandshake, kIdle, kHeader, kBody, kWrite };
 
   void DrainInbox();
@@ -81,6 +81,7 @@ class IoWorker {
                      std::string_view request_id);
   void RespondError(Connection& c, int status, std::string_view message, std::string_view path);
   void FlushWrites(Connection& c);
+  void Linger(Connection& c);
   void SetInterest(Connection& c, std::uint32_t events);
   void Close(Connection& c);
   void SweepDeadlines();

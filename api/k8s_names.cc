@@ -36,11 +36,18 @@ Status Invalid(std::string_view field, std::string_view value, std::string_view 
 
 bool IsDns1123Subdomain(std::string_view name) {
   if (name.empty() || name.size() > kMaxObjectName) return false;
-  if (!IsLowerAlnum(name.front()) || !IsLowerAlnum(name.back())) return false;
-  for (char c : name) {
-    if (!IsLowerAlnum(c) && c != '-' && c != '.') return false;
+  // Kubernetes: dot-separated labels, each [a-z0-9]([-a-z0-9]*[a-z0-9])?
+  std::size_t start = 0;
+  while (true) {
+    std::size_t dot = name.find('.', start);
+    std::string_view label = name.substr(start, dot == std::string_view::npos ? name.npos : dot - start);
+    if (label.empty() || !IsLowerAlnum(label.front()) || !IsLowerAlnum(label.back())) return false;
+    for (char c : label) {
+      if (!IsLowerAlnum(c) && c != '-') return false;
+    }
+    if (dot == std::string_view::npos) return true;
+    start = dot + 1;
   }
-  return true;
 }
 
 // IsLabelName: 1..63 of [A-Za-z0-9-_.], alphanumeric at both ends.
@@ -65,7 +72,8 @@ Status ValidateObjectName(std::string_view name, std::string_view field) {
   if (!IsDns1123Subdomain(name)) {
     return Invalid(field, name,
                    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
-                   "characters, '-' or '.', and must start and end with an alphanumeric character");
+                   "characters, '-' or '.', and each dot-separated part must start and end with an "
+                   "alphanumeric character");
   }
   return Status::Ok();
 }

@@ -121,6 +121,8 @@ RequestReader::Result RequestReader::Fail(int status, std::string message) {
   result.outcome = Outcome::kError;
   result.status = status;
   result.message = std::move(message);
+  result.path = std::move(path_);
+  path_.clear();
   return result;
 }
 
@@ -142,6 +144,7 @@ RequestReader::Result RequestReader::Next(std::string_view buffered) {
       if (!parser_->feed(buffered.data(), header_length)) return Fail(431, "request too large");
       State state = parser_->parse();
       const Pistache::Http::Request& request = parser_->request;
+      path_ = request.resource();
       if (request.version() == Pistache::Http::Version::Http11 && !check.has_host) {
         return Fail(400, "HTTP/1.1 request without a Host header");
       }
@@ -170,6 +173,7 @@ RequestReader::Result RequestReader::Next(std::string_view buffered) {
     result.consumed = header_length_ + body_length_;
     result.request = std::move(parser_->request);
     parser_->reset();
+    path_.clear();
     header_length_ = body_length_ = 0;
     return result;
   } catch (const std::exception&) {

@@ -36,6 +36,7 @@ class RequestReader {
     std::size_t consumed = 0;         // kComplete: bytes of `buffered` this request used
     int status = 0;                   // kError: 400, 411, 413, 431, 505 ...
     std::string message;              // kError: safe to show (never echoes header values)
+    std::string path;                 // kError: the request's path once its header block parsed
     Pistache::Http::Request request;  // kComplete
   };
 
@@ -56,6 +57,7 @@ class RequestReader {
   std::unique_ptr<Pistache::Http::RequestParser> parser_;
   std::size_t header_length_ = 0;  // 0 until the header block is parsed
   std::size_t body_length_ = 0;
+  std::string path_;  // of the request being read, once its header block parsed
 };
 
 }  // namespace strongroom::api

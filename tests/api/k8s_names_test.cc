@@ -42,6 +42,14 @@ TEST(ObjectName, RefusesNonAlphanumericEnds) {
   EXPECT_FALSE(ValidateObjectName("abc.").ok());
 }
 
+TEST(ObjectName, RefusesEmptyOrDashEdgedDotSeparatedParts) {
+  for (const char* name : {"dot..dot", "label.-dash", "dash-.label", "a.-b.c"}) {
+    EXPECT_FALSE(ValidateObjectName(name).ok()) << name;
+  }
+  EXPECT_TRUE(ValidateObjectName("provisioning.grafana.app").ok());
+  EXPECT_TRUE(ValidateObjectName("a-b.c-d.e").ok());
+}
+
 TEST(ObjectName, MessageNamesFieldAndRule) {
   Status status = ValidateObjectName("Bad", "metadata.name");
   EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);

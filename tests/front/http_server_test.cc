@@ -36,6 +36,8 @@ class HttpServerTest : public ::testing::Test {
       std::this_thread::sleep_for(std::chrono::milliseconds(blocking_ms_.load()));
       return JsonResponse(200, R"({"where":"pool"})");
     });
+    router_.Add(Method::Post, "/apis/g/v1/things", Execution::kBlocking,
+                [](HttpRequest&) { return JsonResponse(201, "{}"); });
     router_.Add(Method::Get, "/whoami", Execution::kInline, [](HttpRequest& request) {
       std::string cn = request.peer->certificate ? request.peer->certificate->common_name : "";
       return JsonResponse(200, "{\"cn\":\"" + cn + "\"}");
@@ -116,6 +118,21 @@ TEST_F(HttpServerTest, AnswersUnknownPathsAndMethodsWithTheRightStatus) {
   HttpsResponse k8s = client.Request("GET", "/apis/nothing/here");
   EXPECT_EQ(k8s.status, 404);
   EXPECT_NE(k8s.body.find("\"kind\":\"Status\""), std::string::npos);
+}
+
+TEST_F(HttpServerTest, AnOversizedBodyGets413WithTheBodyTypeOfItsPathEveryTime) {
+  Start();
+  std::string body(RequestLimits{}.max_body_bytes + 40000, 'x');
+  for (int i = 0; i < 20; ++i) {
+    HttpsClient client = Client();
+    HttpsResponse k8s = client.Request("POST", "/apis/g/v1/things", body);
+    ASSERT_EQ(k8s.status, 413) << k8s.error;  // never a reset instead of the answer
+    EXPECT_NE(k8s.body.find("\"kind\":\"Status\""), std::string::npos);
+  }
+  HttpsClient client = Client();
+  HttpsResponse plain = client.Request("POST", "/inline", body);
+  EXPECT_EQ(plain.status, 413);
+  EXPECT_EQ(plain.body.find("\"kind\""), std::string::npos);
 }
 
 TEST_F(HttpServerTest, AFullHandlerQueueAnswers503InsteadOfWaiting) {
