@@ -133,6 +133,22 @@ Status DeleteUser(storage::Store& store, std::string_view login) {
                                   return true;
                                 }));
     for (const std::string& key : bindings) SR_RETURN_IF_ERROR(txn.Delete(Table::kBindings, key));
+    // Revoke the user's tokens in the same write: a later user with the same
+    // login must not inherit them.
+    std::int64_t now = UnixMicros(Clock::Real()->Now());
+    std::vector<storage::TokenRecord> tokens;
+    SR_RETURN_IF_ERROR(
+        txn.Scan(Table::kTokens, "", "", [&](std::string_view, const storage::Record& r) {
+          StatusOr<storage::TokenRecord> t = storage::DecodeTokenRecord(r.value);
+          if (t.has_value() && t->owner_login == login && t->revoked_micros == 0)
+            tokens.push_back(*t);
+          return true;
+        }));
+    for (storage::TokenRecord& token : tokens) {
+      token.revoked_micros = now;
+      SR_RETURN_IF_ERROR(
+          ToStatus(txn.Put(Table::kTokens, token.id, storage::EncodeTokenRecord(token))));
+    }
     txn.BumpGeneration(storage::CacheKind::kCredentials);
     txn.BumpGeneration(storage::CacheKind::kTokens);
     txn.BumpGeneration(storage::CacheKind::kPolicy);

@@ -45,8 +45,9 @@ StatusOr<storage::UserRecord> CreateUser(storage::Store& store, const NewUser& u
 Status SetPassword(storage::Store& store, std::string_view login, const SecretBytes& password);
 // SetServerAdmin grants or removes server-admin rights. kNotFound.
 Status SetServerAdmin(storage::Store& store, std::string_view login, bool server_admin);
-// DeleteUser removes the user and its stored bindings; its tokens stop
-// working at once (their owner is gone). kNotFound.
+// DeleteUser removes the user and its stored bindings and revokes its
+// tokens, in one write (a later user of the same login inherits nothing).
+// kNotFound.
 Status DeleteUser(storage::Store& store, std::string_view login);
 StatusOr<storage::UserRecord> FindUser(const storage::ReadTxn& txn, std::string_view login);
 // FindUserById scans the users (ids are few). kNotFound.

@@ -1,5 +1,8 @@
 #include "api/api_context.h"
 
+#include <algorithm>
+#include <cstdlib>
+
 #include "api/authorizer.h"
 
 namespace strongroom::api {
@@ -12,7 +15,13 @@ std::variant<Session, HttpResponse> StartSession(ApiContext& context, const Http
     const Status& error = principal.error();
     if (error.code() == StatusCode::kResourceExhausted) {
       HttpResponse throttled = ErrorResponse(request.path, 429, error.message());
-      throttled.headers.emplace_back("Retry-After", "1");
+      // The authenticator's message ends "retry in N s" (authenticator.h).
+      std::string seconds = "1";
+      if (std::size_t at = error.message().rfind("retry in "); at != std::string::npos) {
+        seconds = std::to_string(
+            std::max(1L, std::strtol(error.message().c_str() + at + 9, nullptr, 10)));
+      }
+      throttled.headers.emplace_back("Retry-After", seconds);
       return throttled;
     }
     HttpResponse response = ErrorFromStatus(request.path, error, request.request_id);

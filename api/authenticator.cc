@@ -202,8 +202,11 @@ StatusOr<Principal> Authenticator::Token(std::string_view presented, const stora
     return std::unexpected(Status::Unauthenticated(std::string(kInvalidCredentials)));
   }
   StatusOr<storage::UserRecord> owner = FindUser(txn, token.owner_login);
-  if (!owner.has_value())
+  // A token older than its owner's account belongs to an earlier user of
+  // the same login (deleted and re-created): refuse it.
+  if (!owner.has_value() || token.created_micros < owner->created_micros) {
     return std::unexpected(Status::Unauthenticated(std::string(kInvalidCredentials)));
+  }
   Principal principal;
   principal.kind = Principal::Kind::kToken;
   principal.name = token.owner_login;

@@ -51,7 +51,8 @@ class Authenticator {
   // kUnauthenticated (401: no credentials, or wrong ones: one uniform
   // message whether or not the user exists), kUnavailable (503: too many
   // password checks at once), kResourceExhausted (429: throttled; the
-  // message carries no detail), kIntegrityError (a stored record failed its
+  // message is "too many failed attempts; retry in N s", nothing more),
+  // kIntegrityError (a stored record failed its
   // MAC). `txn` is the request's read snapshot: caches are checked against
   // its generation counters.
   StatusOr<Principal> Authenticate(const HttpRequest& request, const storage::ReadTxn& txn);

@@ -131,6 +131,11 @@ void HttpsClient::ClearAuth() {
 
 void HttpsClient::SetTimeoutMs(long ms) { timeout_ms_ = ms; }
 
+void HttpsClient::SetSourceAddress(std::string address) {
+  // "host!" makes curl treat the value as an address, never an interface name.
+  source_address_ = address.empty() ? "" : "host!" + address;
+}
+
 std::vector<std::string> HttpsClient::HeaderLines(const std::string& content_type) const {
   std::vector<std::string> lines;
   auto ours = [&](const char* lower_name, std::string line) {
@@ -166,6 +171,7 @@ CURLcode HttpsClient::SetOptions(const std::string& url, const std::string& meth
     set(CURLOPT_SSLCERT, cert_path_.c_str());
     set(CURLOPT_SSLKEY, key_path_.c_str());
   }
+  if (!source_address_.empty()) set(CURLOPT_INTERFACE, source_address_.c_str());
   if (!basic_user_.empty()) {
     set(CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
     set(CURLOPT_USERNAME, basic_user_.c_str());

@@ -67,6 +67,12 @@ class HttpsClient {
   // SetTimeoutMs bounds each whole transfer (connect, handshake, request,
   // response). Default 10,000 ms.
   void SetTimeoutMs(long ms);
+  // SetSourceAddress binds later connections' local end to this IP address
+  // (CURLOPT_INTERFACE "host!<address>"), e.g. "127.0.0.2", so a test can
+  // talk to a loopback server from several client addresses. Empty: the
+  // system's choice (default). Connections are only reused from the same
+  // address.
+  void SetSourceAddress(std::string address);
 
   // Request sends `method` to base_url + `path` (appended verbatim: curl is
   // told not to normalise "/../" or dot segments, and nothing is escaped)
@@ -104,6 +110,7 @@ class HttpsClient {
   std::string basic_user_;
   std::string basic_password_;
   std::string bearer_token_;
+  std::string source_address_;  // "host!<ip>" for CURLOPT_INTERFACE, or empty
   // extra_headers_ maps a lower-case name to the name as given and its value.
   std::map<std::string, std::pair<std::string, std::string>> extra_headers_;
   long timeout_ms_ = 10'000;

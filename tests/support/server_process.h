@@ -82,6 +82,9 @@ class ServerProcess {
   int port() const { return port_; }
   std::string base_url() const;
   const TestPki& pki() const { return *pki_; }
+  // pki (non-const) lets a test issue more client certificates from the
+  // server's client CA (TestPki::IssueClient) while the server runs.
+  TestPki& pki() { return *pki_; }
   const std::string& ca_path() const { return pki_->ca_cert_path(); }
   const IssuedCertificate& admin_cert() const { return admin_cert_; }
   const IssuedCertificate& decrypter_cert() const { return decrypter_cert_; }
