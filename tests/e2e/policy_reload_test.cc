@@ -1,8 +1,7 @@
 // Policy files at start and at reload (SPEC 7): a malformed file is refused
 // with file, line and reason; on reload (SIGHUP) the old policy is kept.
-#include <signal.h>
-
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <chrono>
 #include <thread>
@@ -41,12 +40,14 @@ TEST(PolicyReload, SighupLoadsNewBindingsAndKeepsTheOldPolicyWhenAFileIsMalforme
   ASSERT_EQ(added.exit_code, 0) << added.err;
   EXPECT_EQ(ListStatusAs(*server, password), 403);
 
-  ASSERT_TRUE(WriteFileBytes(server->policy_dir() + "/team.json",
-                             R"({"bindings": [{"user": "bob", "role": "Viewer", "namespace": "team-a"}]})"));
+  ASSERT_TRUE(WriteFileBytes(
+      server->policy_dir() + "/team.json",
+      R"({"bindings": [{"user": "bob", "role": "Viewer", "namespace": "team-a"}]})"));
   ASSERT_EQ(::kill(server->pid(), SIGHUP), 0);
   EXPECT_EQ(WaitForStatus(*server, password, 200), 200);
 
-  ASSERT_TRUE(WriteFileBytes(server->policy_dir() + "/broken.json", "{\n  \"bindings\": [\n    {\"user\": }\n  ]\n}\n"));
+  ASSERT_TRUE(WriteFileBytes(server->policy_dir() + "/broken.json",
+                             "{\n  \"bindings\": [\n    {\"user\": }\n  ]\n}\n"));
   ASSERT_EQ(::kill(server->pid(), SIGHUP), 0);
   std::string log;
   for (int i = 0; i < 50 && log.find("policy reload refused") == std::string::npos; ++i) {
@@ -64,7 +65,8 @@ TEST(PolicyReload, AMalformedFileIsRefusedAtStartWithFileLineAndReason) {
   ASSERT_NE(server, nullptr);
   ASSERT_EQ(server->Stop(), 0);
   ASSERT_TRUE(WriteFileBytes(server->policy_dir() + "/roles-bad.json",
-                             "{\n  \"roles\": [\n    {\"name\": \"X\", \"permissions\": [{\"action\": \"no:such\", \"scope\": \"*\"}]}\n  ]\n}\n"));
+                             "{\n  \"roles\": [\n    {\"name\": \"X\", \"permissions\": "
+                             "[{\"action\": \"no:such\", \"scope\": \"*\"}]}\n  ]\n}\n"));
   auto started = server->RunCli({"serve", "--config", server->dir() + "/strongroom.toml"});
   EXPECT_EQ(started.exit_code, 1);
   EXPECT_NE(started.err.find("roles-bad.json:3"), std::string::npos) << started.err;
