@@ -58,6 +58,29 @@ Status UpdateUser(storage::Store& store, std::string_view login, std::string tag
   }));
 }
 
+// RevokeOwnedTokens marks every live token of `owner` revoked at `now`
+// inside `txn` and bumps the token cache generation.
+Status RevokeOwnedTokens(storage::WriteTxn& txn, std::string_view owner, std::int64_t now,
+                         std::size_t* revoked) {
+  *revoked = 0;
+  std::vector<storage::TokenRecord> tokens;
+  SR_RETURN_IF_ERROR(
+      txn.Scan(Table::kTokens, "", "", [&](std::string_view, const storage::Record& r) {
+        StatusOr<storage::TokenRecord> t = storage::DecodeTokenRecord(r.value);
+        if (t.has_value() && t->owner_login == owner && t->revoked_micros == 0)
+          tokens.push_back(*t);
+        return true;
+      }));
+  for (storage::TokenRecord& token : tokens) {
+    token.revoked_micros = now;
+    SR_RETURN_IF_ERROR(
+        ToStatus(txn.Put(Table::kTokens, token.id, storage::EncodeTokenRecord(token))));
+    ++*revoked;
+  }
+  txn.BumpGeneration(storage::CacheKind::kTokens);
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status ValidateLogin(std::string_view login) {
@@ -135,20 +158,8 @@ Status DeleteUser(storage::Store& store, std::string_view login) {
     for (const std::string& key : bindings) SR_RETURN_IF_ERROR(txn.Delete(Table::kBindings, key));
     // Revoke the user's tokens in the same write: a later user with the same
     // login must not inherit them.
-    std::int64_t now = UnixMicros(Clock::Real()->Now());
-    std::vector<storage::TokenRecord> tokens;
-    SR_RETURN_IF_ERROR(
-        txn.Scan(Table::kTokens, "", "", [&](std::string_view, const storage::Record& r) {
-          StatusOr<storage::TokenRecord> t = storage::DecodeTokenRecord(r.value);
-          if (t.has_value() && t->owner_login == login && t->revoked_micros == 0)
-            tokens.push_back(*t);
-          return true;
-        }));
-    for (storage::TokenRecord& token : tokens) {
-      token.revoked_micros = now;
-      SR_RETURN_IF_ERROR(
-          ToStatus(txn.Put(Table::kTokens, token.id, storage::EncodeTokenRecord(token))));
-    }
+    std::size_t revoked = 0;
+    SR_RETURN_IF_ERROR(RevokeOwnedTokens(txn, login, UnixMicros(Clock::Real()->Now()), &revoked));
     txn.BumpGeneration(storage::CacheKind::kCredentials);
     txn.BumpGeneration(storage::CacheKind::kTokens);
     txn.BumpGeneration(storage::CacheKind::kPolicy);
@@ -302,26 +313,9 @@ StatusOr<std::size_t> RevokeTokensOf(storage::Store& store, std::string_view own
                                      const Clock& clock) {
   std::int64_t now = UnixMicros(clock.Now());
   std::size_t revoked = 0;
-  SR_RETURN_IF_ERROR(
-      ToStatus(store.Write("token:revoke-all", [&](storage::WriteTxn& txn) -> Status {
-        revoked = 0;
-        std::vector<storage::TokenRecord> tokens;
-        SR_RETURN_IF_ERROR(
-            txn.Scan(Table::kTokens, "", "", [&](std::string_view, const storage::Record& r) {
-              StatusOr<storage::TokenRecord> t = storage::DecodeTokenRecord(r.value);
-              if (t.has_value() && t->owner_login == owner && t->revoked_micros == 0)
-                tokens.push_back(*t);
-              return true;
-            }));
-        for (storage::TokenRecord& token : tokens) {
-          token.revoked_micros = now;
-          SR_RETURN_IF_ERROR(
-              ToStatus(txn.Put(Table::kTokens, token.id, storage::EncodeTokenRecord(token))));
-          ++revoked;
-        }
-        txn.BumpGeneration(storage::CacheKind::kTokens);
-        return Status::Ok();
-      })));
+  SR_RETURN_IF_ERROR(ToStatus(store.Write("token:revoke-all", [&](storage::WriteTxn& txn) {
+    return RevokeOwnedTokens(txn, owner, now, &revoked);
+  })));
   return revoked;
 }
 
