@@ -222,6 +222,16 @@ class Store {
   using PreCommitHook = std::function<Status(std::span<const StagedWrite>)>;
   void SetPreCommitHook(PreCommitHook hook);
 
+  // CommitOutcomeHook runs on the writer thread after every LMDB commit
+  // attempted once the pre-commit hook accepted the batch, with the
+  // commit's result (so the audit log can cancel records of a batch that
+  // did not commit).
+  // SECURITY: a resourceVersion staged for a batch that did not commit is
+  // never handed out again by this Store, so an audit record names one
+  // write only.
+  using CommitOutcomeHook = std::function<void(const Status& committed)>;
+  void SetCommitOutcomeHook(CommitOutcomeHook hook);
+
   // VerifyIntegrity checks, in one snapshot, that the live records are
   // exactly the ones Strongroom wrote last: it verifies every record's MAC
   // (as reads do), sums their tags into D and compares D with the stored

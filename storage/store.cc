@@ -89,6 +89,11 @@ void Store::SetAuthenticator(std::shared_ptr<const RecordAuthenticator> authenti
   impl_->authenticator = std::move(authenticator);
 }
 
+void Store::SetCommitOutcomeHook(CommitOutcomeHook hook) {
+  std::lock_guard lock(impl_->config_mutex);
+  impl_->commit_outcome_hook = std::move(hook);
+}
+
 void Store::SetPreCommitHook(PreCommitHook hook) {
   std::lock_guard lock(impl_->config_mutex);
   impl_->pre_commit_hook = std::move(hook);

@@ -92,6 +92,10 @@ struct Store::Impl {
   mutable std::mutex config_mutex;
   std::shared_ptr<const RecordAuthenticator> authenticator;  // guarded by config_mutex
   PreCommitHook pre_commit_hook;                             // guarded by config_mutex
+  CommitOutcomeHook commit_outcome_hook;                     // guarded by config_mutex
+  // The highest resourceVersion staged for a batch that did not commit
+  // (writer thread only): later batches start above it.
+  std::uint64_t abandoned_version = 0;
 
   WriteQueue queue;
   std::thread writer;

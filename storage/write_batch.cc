@@ -6,6 +6,7 @@
 // returned, so an acknowledged write is on disk (LMDB syncs at commit). When
 // the hook or the commit fails nothing of the batch is stored and every
 // caller whose write was staged gets an error.
+#include <algorithm>
 #include <exception>
 #include <string>
 #include <utility>
@@ -64,10 +65,12 @@ Status Store::Impl::StageAndCommit(std::vector<std::unique_ptr<PendingWrite>>& b
                                    std::vector<StatusOr<WriteReceipt>>& results) {
   std::shared_ptr<const RecordAuthenticator> authenticator;
   PreCommitHook hook;
+  CommitOutcomeHook outcome_hook;
   {
     std::lock_guard lock(config_mutex);
     authenticator = this->authenticator;
     hook = pre_commit_hook;
+    outcome_hook = commit_outcome_hook;
   }
   const std::size_t map_size = env->map_size_bytes();
   const Status low_space = LowSpace();
@@ -77,7 +80,9 @@ Status Store::Impl::StageAndCommit(std::vector<std::unique_ptr<PendingWrite>>& b
   StatusOr<std::uint64_t> version = GetMetaU64(parent_context, kResourceVersionKey);
   if (!version.has_value()) return BatchFailure(version.error());
 
-  std::uint64_t resource_version = *version;
+  // Versions staged for a batch that was audited but not committed are not
+  // reused: each audit record names one write.
+  std::uint64_t resource_version = std::max(*version, abandoned_version);
   std::vector<StagedWrite> staged;
   staged.reserve(batch.size());
   for (std::size_t i = 0; i < batch.size(); ++i) {
@@ -104,11 +109,14 @@ Status Store::Impl::StageAndCommit(std::vector<std::unique_ptr<PendingWrite>>& b
   if (hook) {
     Status hooked = Call("pre-commit hook", hook, std::span<const StagedWrite>(staged));
     if (!hooked.ok()) {
+      abandoned_version = resource_version;
       return Status::Unavailable("the write was not committed: pre-commit hook failed: " +
                                  hooked.message());
     }
   }
   Status committed = parent->Commit(map_size);
+  if (!committed.ok()) abandoned_version = resource_version;
+  if (hook && outcome_hook) outcome_hook(committed);
   if (!committed.ok()) return BatchFailure(committed);
   return Status::Ok();
 }

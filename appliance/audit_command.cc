@@ -1,0 +1,2 @@
+// `strongroom audit verify|show` (placeholder; filled in by the audit CLI work).
+namespace strongroom::appliance {}

@@ -1,0 +1,189 @@
+// audit/audit_log.h — the append-only, hash-chained audit log with signed
+// checkpoints (SPEC section 8), written by one sequencer thread.
+//
+// Callers hand in Events; the sequencer numbers them, chains them, writes
+// many with one write(2) and one fdatasync (group commit) and only then
+// answers their callers. Store writes are audited through the store's
+// pre-commit hook (AttachTo): their records are durable before LMDB
+// commits, and a `not-committed` record follows any whose commit did not
+// happen. Checkpoints, signed by the token's audit key, seal the chain at
+// least every second of activity, every 1,000 records, at rotation and at
+// Close.
+//
+// Several processes may append (the server and the CLI): each group is
+// written under flock(2) on `audit/.lock`, after adopting what another
+// process appended. A file that shrank is never adopted: the chain goes on
+// from the head this process knows, so the cut stays visible.
+//
+// Thread-safety: AuditLog is thread-safe.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "audit/audit_sink.h"
+#include "audit/record.h"
+#include "audit/verifier.h"
+#include "base/clock.h"
+#include "base/status.h"
+#include "storage/storage.h"
+
+namespace strongroom::audit {
+
+// CheckpointSigner signs checkpoints with the token's audit key.
+// SECURITY: the private key never leaves the token; only Sign uses it.
+class CheckpointSigner {
+ public:
+  virtual ~CheckpointSigner() = default;
+  // public_key_pem is the audit public key (SubjectPublicKeyInfo PEM).
+  virtual const std::string& public_key_pem() const = 0;
+  // key_sha256 is its fingerprint (hex SHA-256 of the DER).
+  virtual const std::string& key_sha256() const = 0;
+  // Sign returns ECDSA P-256 raw r‖s over SHA-256(message).
+  virtual StatusOr<std::array<std::uint8_t, 64>> Sign(ByteSpan message) = 0;
+};
+
+// StoreState is the store's committed state a checkpoint carries.
+struct StoreState {
+  std::uint64_t resource_version = 0;
+  std::string digest_hex;  // "" when the store has no digest yet
+};
+using StoreStateSource = std::function<StatusOr<StoreState>()>;
+
+// StoreStateOf reads `store`'s committed resourceVersion and digest.
+// REQUIRES: `store` outlives the returned function.
+StoreStateSource StoreStateOf(const storage::Store& store);
+
+struct AuditLogOptions {
+  // The log directory (`<data_dir>/audit`), created 0700 if missing.
+  std::string dir;
+  // Rotate current.jsonl once it holds this many bytes. Default 64 MiB.
+  std::uint64_t max_file_bytes = std::uint64_t{64} << 20;
+  // Checkpoint after this many records. Default 1,000.
+  std::uint64_t checkpoint_every_records = 1000;
+  // Checkpoint when the oldest unsealed record is this old. Default 1 s.
+  std::chrono::milliseconds checkpoint_interval{1000};
+  // A caller waits at most this long for its record (SPEC: 503 within 2 s).
+  // Default 1.5 s.
+  std::chrono::milliseconds answer_within{1500};
+  // false: one fdatasync per record (the baseline group commit is measured
+  // against). Default true.
+  bool group_commit = true;
+  // Warn (and report in stats) when the file system holding the log has
+  // less free space than this. Default 256 MiB.
+  std::uint64_t free_space_watermark_bytes = std::uint64_t{256} << 20;
+  // The actor of records the log writes itself (server start, recovery).
+  Actor process_actor{"system", "strongroom", "", "", ""};
+  // Refuse to open when the store is older than the last checkpoint
+  // (SPEC section 4). Only `strongroom restore` turns this off.
+  bool check_rollback = true;
+  // Receives warnings (never a secret). Default: none.
+  std::function<void(const std::string&)> warn;
+};
+
+// AuditStats are counters for health and metrics.
+struct AuditStats {
+  std::uint64_t records = 0;  // written by this process
+  std::uint64_t groups = 0;   // write(2)+fdatasync groups
+  std::uint64_t fsyncs = 0;
+  std::uint64_t checkpoints = 0;
+  std::uint64_t failures = 0;  // groups that failed
+  std::uint64_t last_group_size = 0;
+  std::uint64_t fsync_micros_total = 0;
+  std::uint64_t free_bytes = 0;  // at the last check
+  bool low_space = false;
+};
+
+// PendingWrite tracks the record a store write will get from the hook.
+class PendingWrite;
+
+class AuditLog {
+ public:
+  // Open recovers the log in options.dir and starts the sequencer:
+  //  - an incomplete final line (a crash mid-write) is moved into
+  //    `quarantine-<micros>.partial` and recorded;
+  //  - any other invalid line refuses with kIntegrityError naming the file
+  //    and line;
+  //  - the last checkpoint must verify under `signer`'s key, and (unless
+  //    check_rollback is false) the store must not be older than it:
+  //    kFailedPrecondition otherwise;
+  //  - records whose resourceVersion is above the store's get
+  //    `not-committed` records;
+  //  - a new log starts with kLogCreatedAction carrying the key's
+  //    fingerprint.
+  // `sink` null means the real file sink.
+  static StatusOr<std::unique_ptr<AuditLog>> Open(AuditLogOptions options,
+                                                  std::unique_ptr<CheckpointSigner> signer,
+                                                  StoreStateSource store_state,
+                                                  std::unique_ptr<AuditSink> sink,
+                                                  const Clock& clock);
+  // ~AuditLog calls Close().
+  ~AuditLog();
+  AuditLog(const AuditLog&) = delete;
+  AuditLog& operator=(const AuditLog&) = delete;
+
+  // Record appends `event` and returns once it is durable: OK, or
+  // kUnavailable when the log failed or did not confirm within
+  // answer_within (the caller must then not report success).
+  Status Record(Event event);
+
+  // RecordLater appends `event` without waiting (events whose request has
+  // already been answered).
+  void RecordLater(Event event);
+
+  // AuthenticationFailed counts a failed authentication; the sequencer
+  // writes one record per (address, reason) per second with the count.
+  void AuthenticationFailed(const std::string& address, const std::string& reason);
+
+  // ExpectWrite announces that the next store Write tagged `tag` is the
+  // change `event` describes; the pre-commit hook records it with the
+  // resourceVersion it commits. Tags must be unique among writes in flight.
+  std::shared_ptr<PendingWrite> ExpectWrite(const std::string& tag, Event event);
+  // Forget withdraws an expectation the hook did not use (the write
+  // function failed). Returns true if the hook had already recorded it.
+  bool Forget(const std::shared_ptr<PendingWrite>& pending);
+
+  // AttachTo installs the pre-commit and commit-outcome hooks on `store`.
+  // Writes with no expectation are recorded as system events named by
+  // their tag. REQUIRES: this log outlives the store's use of the hooks.
+  void AttachTo(storage::Store& store);
+
+  // head is the last record this process knows was written.
+  Head head() const;
+  // healthy is false while the last write failed or one has been pending
+  // for over a second; problem() says why ("" when healthy).
+  bool healthy() const;
+  std::string problem() const;
+  AuditStats stats() const;
+  const std::string& public_key_pem() const;
+  const std::string& key_sha256() const;
+  const std::string& dir() const;
+
+  // VerifyNow verifies the files as they are, expecting this process's
+  // head (so a cut at a record boundary is found). kUnavailable when the
+  // sequencer is stuck in a write for over a second.
+  StatusOr<VerifyReport> VerifyNow();
+
+  // Close writes what is queued and a final checkpoint, then stops the
+  // sequencer. Idempotent. Waits at most a few seconds for a stuck sink.
+  Status Close();
+
+  struct State;
+
+ private:
+  explicit AuditLog(std::shared_ptr<State> state);
+  std::shared_ptr<State> state_;
+};
+
+// NewTokenSigner signs with the audit key pair of the token that
+// `sign` reaches; see appliance/ for the wiring.
+std::unique_ptr<CheckpointSigner> NewCheckpointSigner(
+    std::string public_key_pem, std::string key_sha256,
+    std::function<StatusOr<std::array<std::uint8_t, 64>>(ByteSpan)> sign);
+
+}  // namespace strongroom::audit

@@ -1,0 +1,125 @@
+// audit/audit_log_state.h — private to audit/: the state AuditLog shares
+// with its sequencer thread. The thread holds a shared_ptr to it, so a
+// sequencer stuck in a write can be abandoned at shutdown safely.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <span>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "audit/audit_log.h"
+
+namespace strongroom::audit {
+
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+// Fate of one queued record.
+enum class Fate { kQueued, kWritten, kFailed };
+
+// Entry is one record on its way to the file.
+struct Entry {
+  RecordType type = RecordType::kEvent;
+  Event event;
+  std::shared_ptr<Entry> target;  // kNotCommitted: the record it cancels
+  // Written by the sequencer under State::mutex:
+  Fate fate = Fate::kQueued;
+  std::uint64_t seq = 0;
+  Status error;
+  bool abandoned = false;  // its waiter gave up before the sequencer took it
+  SteadyTime queued_at = std::chrono::steady_clock::now();
+};
+
+}  // namespace strongroom::audit
+
+namespace strongroom::audit {
+
+class PendingWrite {
+ public:
+  PendingWrite(std::string tag, std::shared_ptr<Entry> entry)
+      : tag(std::move(tag)), entry(std::move(entry)) {}
+  std::string tag;
+  std::shared_ptr<Entry> entry;
+  bool consumed = false;  // taken by the pre-commit hook (under State::mutex)
+};
+
+// Coalesced authentication failures of one (address, reason) window.
+struct FailureWindow {
+  SteadyTime started;
+  std::uint64_t count = 0;
+};
+
+struct AuditLog::State {
+  AuditLogOptions options;
+  std::unique_ptr<CheckpointSigner> signer;
+  StoreStateSource store_state;
+  std::unique_ptr<AuditSink> sink;
+  const Clock* clock = nullptr;
+
+  // --- shared, under `mutex` ---
+  mutable std::mutex mutex;
+  std::condition_variable work;  // the sequencer waits here
+  std::condition_variable done;  // callers wait here
+  std::deque<std::shared_ptr<Entry>> queue;
+  std::map<std::string, std::shared_ptr<PendingWrite>> expected_writes;
+  std::map<std::pair<std::string, std::string>, FailureWindow> failures;
+  bool closing = false;
+  bool stopped = false;
+  bool failed = false;  // the last group failed
+  std::string failure;
+  Head head;
+  AuditStats stats;
+  std::optional<SteadyTime> writing_since;  // a group is in write/fsync
+  // The entries of the store batch between its two hooks (the store's
+  // writer thread calls them one after the other).
+  std::vector<std::shared_ptr<Entry>> committing;
+
+  // --- the sequencer's own (and Open's, before it starts) ---
+  std::timed_mutex io_mutex;  // held while a group is written; VerifyNow takes it
+  int lock_fd = -1;
+  int current_fd = -1;
+  std::uint64_t current_size = 0;
+  std::uint64_t current_first_seq = 0;
+  Head written_head;  // head of the file as this process wrote it
+  bool head_is_checkpoint = false;
+  std::uint64_t unsealed = 0;  // records since the last checkpoint
+  std::optional<SteadyTime> oldest_unsealed;
+  std::uint64_t failed_groups = 0;  // since the last success, for the resume record
+  SteadyTime next_space_check{};
+  std::thread thread;
+
+  ~State();
+  // Sequencer loop and its steps (audit_sequencer.cc).
+  void Run();
+  void WriteGroup(std::vector<std::shared_ptr<Entry>>& batch);
+  Status AppendLines(const std::vector<std::string>& lines);
+  Status WriteCheckpoint();
+  Status RotateIfFull();
+  Status AdoptOtherWriters();
+  Status LockFile();
+  void UnlockFile();
+  void CheckFreeSpace();
+  std::vector<std::shared_ptr<Entry>> TakeWork(bool* stop);
+  std::string Now() const;
+  bool CheckpointDue(SteadyTime now) const;
+  // Enqueue adds entries and wakes the sequencer (takes `mutex`).
+  void Enqueue(std::vector<std::shared_ptr<Entry>> entries);
+  // Await waits for `entry` until `deadline`: OK once written, kUnavailable
+  // when it failed or the deadline passed.
+  Status Await(const std::shared_ptr<Entry>& entry, SteadyTime deadline);
+  // NotCommitted returns the record that cancels `target`.
+  std::shared_ptr<Entry> NotCommitted(const std::shared_ptr<Entry>& target,
+                                      std::string reason) const;
+  Status PreCommit(std::span<const storage::StagedWrite> staged);
+  void CommitOutcome(const Status& committed);
+  // Recover reads the files at Open (audit_recovery.cc) and returns the
+  // records to write before anything else.
+  StatusOr<std::vector<std::shared_ptr<Entry>>> Recover();
+};
+
+}  // namespace strongroom::audit

@@ -1,0 +1,366 @@
+// The sequencer: the one thread that numbers, chains, writes and syncs
+// audit records (SPEC section 8's one global serialisation point), and
+// seals them with checkpoints.
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "audit/audit_log_state.h"
+#include "audit/tail_reader.h"
+
+namespace strongroom::audit {
+namespace {
+
+constexpr std::size_t kMaxGroup = 4096;
+constexpr auto kIdleTick = std::chrono::milliseconds(500);
+constexpr auto kSpaceCheckEvery = std::chrono::seconds(5);
+
+std::string Base64(ByteSpan bytes) {
+  std::string out(((bytes.size() + 2) / 3) * 4 + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), bytes.data(),
+                          static_cast<int>(bytes.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+Status Errno(const std::string& what) {
+  return Status::Unavailable(what + ": " + std::strerror(errno));
+}
+
+}  // namespace
+
+AuditLog::State::~State() {
+  if (current_fd >= 0) ::close(current_fd);
+  if (lock_fd >= 0) ::close(lock_fd);
+  if (thread.joinable()) thread.detach();
+}
+
+std::string AuditLog::State::Now() const { return Rfc3339Micros(clock->Now()); }
+
+bool AuditLog::State::CheckpointDue(SteadyTime now) const {
+  if (unsealed == 0) return false;
+  if (unsealed >= options.checkpoint_every_records) return true;
+  return oldest_unsealed && now - *oldest_unsealed >= options.checkpoint_interval;
+}
+
+std::vector<std::shared_ptr<Entry>> AuditLog::State::TakeWork(bool* stop) {
+  std::unique_lock lock(mutex);
+  SteadyTime now = std::chrono::steady_clock::now();
+  SteadyTime wake = now + kIdleTick;
+  if (oldest_unsealed) wake = std::min(wake, *oldest_unsealed + options.checkpoint_interval);
+  for (const auto& [key, window] : failures) {
+    wake = std::min(wake, window.started + std::chrono::seconds(1));
+  }
+  work.wait_until(lock, wake, [&] { return !queue.empty() || closing; });
+  now = std::chrono::steady_clock::now();
+  std::vector<std::shared_ptr<Entry>> batch;
+  // Authentication failures whose second is over become one record each.
+  for (auto it = failures.begin(); it != failures.end();) {
+    if (!closing && now - it->second.started < std::chrono::seconds(1)) {
+      ++it;
+      continue;
+    }
+    auto entry = std::make_shared<Entry>();
+    entry->event.action = "authenticate";
+    entry->event.actor = Actor{"anonymous", "", "", "", it->first.first};
+    entry->event.outcome = Outcome::kDenied;
+    entry->event.http_status = 401;
+    entry->event.reason = it->first.second;
+    entry->event.count = it->second.count;
+    batch.push_back(std::move(entry));
+    it = failures.erase(it);
+  }
+  while (!queue.empty() && batch.size() < kMaxGroup) {
+    std::shared_ptr<Entry> entry = std::move(queue.front());
+    queue.pop_front();
+    // SECURITY: a caller that gave up was answered 503; its record must not
+    // claim the request succeeded. (Store writes are cancelled by a
+    // not-committed record instead.)
+    if (entry->abandoned && entry->type == RecordType::kEvent && !entry->event.resource_version) {
+      entry->event.outcome = Outcome::kFailed;
+      entry->event.http_status = 503;
+      entry->event.reason = "audit_unavailable";
+    }
+    batch.push_back(std::move(entry));
+  }
+  *stop = closing && queue.empty();
+  return batch;
+}
+
+void AuditLog::State::Run() {
+  for (;;) {
+    bool stop = false;
+    std::vector<std::shared_ptr<Entry>> batch = TakeWork(&stop);
+    bool retry;
+    {
+      std::lock_guard lock(mutex);
+      retry = failed;
+    }
+    if (!batch.empty() || retry) WriteGroup(batch);
+    bool failing;
+    {
+      std::lock_guard lock(mutex);
+      failing = failed;
+    }
+    if (!failing &&
+        (CheckpointDue(std::chrono::steady_clock::now()) || (stop && !head_is_checkpoint))) {
+      std::lock_guard io(io_mutex);
+      if (LockFile().ok()) {
+        Status sealed = AdoptOtherWriters();
+        if (sealed.ok()) sealed = WriteCheckpoint();
+        if (!sealed.ok() && options.warn)
+          options.warn("audit checkpoint failed: " + sealed.message());
+        UnlockFile();
+      }
+    }
+    CheckFreeSpace();
+    if (stop) {
+      std::lock_guard lock(mutex);
+      stopped = true;
+      done.notify_all();
+      return;
+    }
+  }
+}
+
+void AuditLog::State::WriteGroup(std::vector<std::shared_ptr<Entry>>& batch) {
+  std::lock_guard io(io_mutex);
+  {
+    std::lock_guard lock(mutex);
+    writing_since = std::chrono::steady_clock::now();
+  }
+  Status status = LockFile();
+  if (status.ok()) status = AdoptOtherWriters();
+  if (status.ok()) status = RotateIfFull();
+  if (status.ok() && failed_groups > 0) {
+    // The first record after an outage says how long writing failed.
+    auto resumed = std::make_shared<Entry>();
+    resumed->event.action = "audit.resumed";
+    resumed->event.actor = options.process_actor;
+    resumed->event.reason = "ok";
+    resumed->event.details.emplace_back("failed_attempts", std::to_string(failed_groups));
+    batch.insert(batch.begin(), std::move(resumed));
+  }
+  Head head_after = written_head;
+  std::vector<std::string> lines;
+  std::vector<std::pair<Entry*, std::uint64_t>> numbered;
+  if (status.ok()) {
+    for (const std::shared_ptr<Entry>& entry : batch) {
+      std::optional<std::uint64_t> refers_to;
+      if (entry->type == RecordType::kNotCommitted) {
+        const Entry* target = entry->target.get();
+        for (const auto& [e, seq] : numbered) {
+          if (e == target) refers_to = seq;
+        }
+        if (!refers_to && target->fate == Fate::kWritten) refers_to = target->seq;
+        if (!refers_to) continue;  // its record was never written: nothing to cancel
+      }
+      std::string hash;
+      lines.push_back(EncodeLine(head_after.seq + 1, Now(), entry->type, &entry->event, nullptr,
+                                 refers_to, head_after.hash, &hash));
+      head_after = Head{head_after.seq + 1, hash};
+      numbered.emplace_back(entry.get(), head_after.seq);
+    }
+    status = AppendLines(lines);
+  }
+  {
+    std::lock_guard lock(mutex);
+    writing_since.reset();
+    for (const std::shared_ptr<Entry>& entry : batch) {
+      entry->fate = status.ok() ? Fate::kWritten : Fate::kFailed;
+      entry->error = status;
+    }
+    if (status.ok()) {
+      for (const auto& [e, seq] : numbered) e->seq = seq;
+      // A skipped not-committed record has no seq and no waiter.
+      written_head = head_after;
+      head = head_after;
+      if (!lines.empty()) {
+        head_is_checkpoint = false;
+        unsealed += lines.size();
+        if (!oldest_unsealed) oldest_unsealed = std::chrono::steady_clock::now();
+      }
+      stats.records += lines.size();
+      stats.groups += 1;
+      stats.last_group_size = lines.size();
+      failed = false;
+      failure.clear();
+      failed_groups = 0;
+    } else {
+      failed = true;
+      failure = status.message();
+      ++failed_groups;
+      ++stats.failures;
+    }
+  }
+  done.notify_all();
+  if (!status.ok()) {
+    if (options.warn && failed_groups == 1)
+      options.warn("audit log write failed: " + status.message());
+  } else if (CheckpointDue(std::chrono::steady_clock::now())) {
+    Status sealed = WriteCheckpoint();
+    if (!sealed.ok() && options.warn) options.warn("audit checkpoint failed: " + sealed.message());
+  }
+  UnlockFile();
+}
+
+Status AuditLog::State::AppendLines(const std::vector<std::string>& lines) {
+  if (lines.empty()) return Status::Ok();
+  const std::uint64_t good_size = current_size;
+  auto sync = [&]() -> Status {
+    auto started = std::chrono::steady_clock::now();
+    Status synced = sink->Sync(current_fd);
+    auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - started);
+    std::lock_guard lock(mutex);
+    ++stats.fsyncs;
+    stats.fsync_micros_total += static_cast<std::uint64_t>(micros.count());
+    return synced;
+  };
+  Status status = Status::Ok();
+  std::uint64_t size = current_size;
+  if (options.group_commit) {
+    std::string all;
+    for (const std::string& line : lines) all += line;
+    status = sink->WriteAll(current_fd, AsBytes(all));
+    if (status.ok()) status = sync();
+    size += all.size();
+  } else {
+    for (const std::string& line : lines) {
+      status = sink->WriteAll(current_fd, AsBytes(line));
+      if (status.ok()) status = sync();
+      if (!status.ok()) break;
+      size += line.size();
+    }
+  }
+  if (!status.ok()) {
+    // Take back a partly written group so the chain stays whole; if even
+    // that fails, start-up recovery quarantines the incomplete line.
+    if (::ftruncate(current_fd, static_cast<off_t>(good_size)) != 0 && options.warn) {
+      options.warn(std::string("cannot truncate a failed audit write: ") + std::strerror(errno));
+    }
+    return status;
+  }
+  current_size = size;
+  return Status::Ok();
+}
+
+Status AuditLog::State::WriteCheckpoint() {
+  CheckpointBody body;
+  body.head_seq = written_head.seq;
+  body.head_hash = written_head.hash;
+  if (store_state) {
+    SR_ASSIGN_OR_RETURN(StoreState store, store_state());
+    body.resource_version = store.resource_version;
+    body.store_digest = store.digest_hex;
+  }
+  body.key_sha256 = signer->key_sha256();
+  SR_ASSIGN_OR_RETURN(auto signature, signer->Sign(AsBytes(CheckpointMessage(body))));
+  body.signature = Base64(signature);
+  std::string hash;
+  std::string line = EncodeLine(written_head.seq + 1, Now(), RecordType::kCheckpoint, nullptr,
+                                &body, std::nullopt, written_head.hash, &hash);
+  SR_RETURN_IF_ERROR(AppendLines({line}));
+  std::lock_guard lock(mutex);
+  written_head = Head{written_head.seq + 1, hash};
+  head = written_head;
+  head_is_checkpoint = true;
+  unsealed = 0;
+  oldest_unsealed.reset();
+  ++stats.checkpoints;
+  ++stats.records;
+  return Status::Ok();
+}
+
+Status AuditLog::State::RotateIfFull() {
+  if (current_size < options.max_file_bytes) return Status::Ok();
+  if (!head_is_checkpoint) SR_RETURN_IF_ERROR(WriteCheckpoint());
+  const std::string current = options.dir + "/" + std::string(kCurrentFileName);
+  const std::string rotated = options.dir + "/" + RotatedFileName(current_first_seq);
+  if (::rename(current.c_str(), rotated.c_str()) != 0) return Errno("cannot rotate the audit log");
+  int fd = ::open(current.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return Errno("cannot create a new audit file");
+  ::close(current_fd);
+  current_fd = fd;
+  current_size = 0;
+  current_first_seq = written_head.seq + 1;
+  return SyncDirectory(options.dir);
+}
+
+Status AuditLog::State::LockFile() {
+  while (::flock(lock_fd, LOCK_EX) != 0) {
+    if (errno != EINTR) return Errno("cannot lock the audit log");
+  }
+  return Status::Ok();
+}
+
+void AuditLog::State::UnlockFile() { ::flock(lock_fd, LOCK_UN); }
+
+Status AuditLog::State::AdoptOtherWriters() {
+  const std::string current = options.dir + "/" + std::string(kCurrentFileName);
+  struct stat on_disk, mine;
+  if (::fstat(current_fd, &mine) != 0) return Errno("cannot stat the audit log");
+  bool same_file = ::stat(current.c_str(), &on_disk) == 0 && on_disk.st_ino == mine.st_ino &&
+                   on_disk.st_dev == mine.st_dev;
+  if (same_file && static_cast<std::uint64_t>(mine.st_size) == current_size) return Status::Ok();
+  if (same_file && static_cast<std::uint64_t>(mine.st_size) < current_size) {
+    // SECURITY: records were cut from the end while we ran. Never adopt the
+    // shorter head: the next record links to the one we wrote, so the gap
+    // stays visible to every verifier.
+    if (options.warn) {
+      options.warn("the audit file shrank from " + std::to_string(current_size) + " to " +
+                   std::to_string(mine.st_size) + " bytes while the server ran; the gap is kept");
+    }
+    current_size = static_cast<std::uint64_t>(mine.st_size);
+    return Status::Ok();
+  }
+  if (!same_file) {
+    // Another process rotated (or created) the file.
+    int fd = ::open(current.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return Errno("cannot reopen the audit log");
+    ::close(current_fd);
+    current_fd = fd;
+    if (::fstat(current_fd, &mine) != 0) return Errno("cannot stat the audit log");
+  }
+  SR_ASSIGN_OR_RETURN(TailState tail, ReadTailState(options.dir));
+  std::lock_guard lock(mutex);
+  current_size = static_cast<std::uint64_t>(mine.st_size);
+  current_first_seq = tail.current_first_seq;
+  written_head = tail.head;
+  head = tail.head;
+  head_is_checkpoint = tail.head_is_checkpoint;
+  unsealed = tail.head_is_checkpoint ? 0 : 1;
+  if (unsealed > 0 && !oldest_unsealed) oldest_unsealed = std::chrono::steady_clock::now();
+  return Status::Ok();
+}
+
+void AuditLog::State::CheckFreeSpace() {
+  SteadyTime now = std::chrono::steady_clock::now();
+  if (now < next_space_check) return;
+  next_space_check = now + kSpaceCheckEvery;
+  struct statvfs fs;
+  if (::fstatvfs(current_fd, &fs) != 0) return;
+  std::uint64_t free_bytes = static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
+  bool low = free_bytes < options.free_space_watermark_bytes;
+  bool was_low;
+  {
+    std::lock_guard lock(mutex);
+    was_low = stats.low_space;
+    stats.free_bytes = free_bytes;
+    stats.low_space = low;
+  }
+  if (low && !was_low && options.warn) {
+    options.warn("the audit log's file system has " + std::to_string(free_bytes >> 20) +
+                 " MiB free, below the watermark of " +
+                 std::to_string(options.free_space_watermark_bytes >> 20) +
+                 " MiB: archive rotated audit files before it fills");
+  }
+}
+
+}  // namespace strongroom::audit

@@ -1,0 +1,2 @@
+// audit/query.h — placeholder (filled in by the audit query work).
+#pragma once

@@ -1,0 +1,131 @@
+// audit/record.h — one audit record: what an event says, and the exact bytes
+// of its line in the log (SPEC section 8), so an auditor can re-implement
+// the verifier from this file alone.
+//
+// A line is one compact JSON object followed by "\n". Its members, in this
+// order (absent ones are omitted):
+//   seq, time, type ("event" | "checkpoint" | "not-committed"), action,
+//   actor {kind, name, token_id, certificate_sha256, address},
+//   resource {namespace, kind, name},
+//   outcome {result ("allowed" | "denied" | "failed"), status, reason},
+//   request_id, resource_version, count, refers_to, details {..},
+//   checkpoint {head_seq, head_hash, resource_version, store_digest,
+//               key_sha256, signature},
+//   prev, hash.
+// hash = hex(SHA-256(prev ‖ B)) where prev is the previous record's hash as
+// 64 lowercase hex characters (64 "0" before the first record) and B is the
+// line's bytes before `,"hash":`. A checkpoint's signature is ECDSA P-256
+// over SHA-256(CheckpointMessage(...)), raw r‖s, base64.
+// Thread-safety: plain values and functions.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "base/bytes.h"
+#include "base/status.h"
+
+namespace strongroom::audit {
+
+// kLogCreatedAction is the action of a log's first record; its details
+// carry "key_sha256", the fingerprint of the audit key that seals the log.
+inline constexpr std::string_view kLogCreatedAction = "audit.log.created";
+
+// kZeroHash is the "previous hash" of the first record of a log.
+inline constexpr std::string_view kZeroHash =
+    "0000000000000000000000000000000000000000000000000000000000000000";
+
+// Actor is who did it. kind: "user", "token", "service", "system" or
+// "anonymous". SECURITY: never a password, token secret or PIN; token_id is
+// the token's public id.
+struct Actor {
+  std::string kind;
+  std::string name;
+  std::string token_id;
+  std::string certificate_sha256;
+  std::string address;
+};
+
+struct Resource {
+  std::string namespace_name;
+  std::string kind;
+  std::string name;
+};
+
+enum class Outcome { kAllowed, kDenied, kFailed };
+std::string_view OutcomeName(Outcome outcome);
+
+// Event is what a caller asks to record.
+struct Event {
+  std::string action;  // "secret.securevalues:create", "server.start", ...
+  Actor actor;
+  Resource resource;
+  Outcome outcome = Outcome::kAllowed;
+  int http_status = 0;  // 0: not an HTTP request
+  std::string reason;   // a short code: "ok", "forbidden", "not_found", ...
+  std::string request_id;
+  std::optional<std::uint64_t> resource_version;  // the one a write commits
+  std::uint64_t count = 0;                        // coalesced events (> 0 written)
+  // details: extra safe strings (a key fingerprint, a file name). SECURITY:
+  // never a secret value, password, token or PIN.
+  std::vector<std::pair<std::string, std::string>> details;
+};
+
+// CheckpointBody is what a checkpoint signs.
+struct CheckpointBody {
+  std::uint64_t head_seq = 0;          // the record just before the checkpoint
+  std::string head_hash;               // its hash (hex)
+  std::uint64_t resource_version = 0;  // the store's committed resourceVersion
+  std::string store_digest;            // hex of the store digest at that version ("" if none)
+  std::string key_sha256;              // fingerprint of the signing key
+  std::string signature;               // base64 raw r‖s
+};
+
+// CheckpointMessage is the exact byte string a checkpoint signs:
+// "strongroom-audit-checkpoint-v1\n<head_seq>\n<head_hash>\n<resource_version>\n<store_digest>\n".
+std::string CheckpointMessage(const CheckpointBody& body);
+
+// RecordType names the three kinds of line.
+enum class RecordType { kEvent, kCheckpoint, kNotCommitted };
+
+// EncodeLine returns the full line (with its trailing "\n") for a record
+// numbered `seq` written at `time` after the record whose hash is `prev`,
+// and sets `*hash` to its hash. For kNotCommitted, `refers_to` is the seq of
+// the record whose change was not committed.
+std::string EncodeLine(std::uint64_t seq, std::string_view time, RecordType type,
+                       const Event* event, const CheckpointBody* checkpoint,
+                       std::optional<std::uint64_t> refers_to, std::string_view prev,
+                       std::string* hash);
+
+// ChainHash returns hex(SHA-256(prev ‖ body)).
+std::string ChainHash(std::string_view prev, std::string_view body);
+
+// ParsedLine is one line read back, checked only on its own: valid JSON, a
+// final `,"hash":"<64 hex>"}` that matches ChainHash(prev, body), and the
+// members the chain needs. Links to neighbours are the verifier's job.
+struct ParsedLine {
+  std::uint64_t seq = 0;
+  std::string time;
+  RecordType type = RecordType::kEvent;
+  std::string prev;
+  std::string hash;
+  std::string action;
+  std::string actor_kind, actor_name;
+  std::string namespace_name;
+  std::string outcome;  // "allowed" | "denied" | "failed" | ""
+  std::string request_id;
+  std::optional<std::uint64_t> resource_version;
+  std::optional<std::uint64_t> refers_to;
+  std::string key_sha256;  // details.key_sha256, on the record that opens a log
+  std::optional<CheckpointBody> checkpoint;
+};
+
+// ParseLine checks one line (without its "\n") on its own. kIntegrityError
+// with a short reason ("not JSON", "hash does not match its contents", ...).
+StatusOr<ParsedLine> ParseLine(std::string_view line);
+
+}  // namespace strongroom::audit

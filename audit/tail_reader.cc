@@ -1,0 +1,103 @@
+#include "audit/tail_reader.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "audit/log_files.h"
+
+namespace strongroom::audit {
+namespace {
+
+constexpr std::size_t kTailBytes = 1 << 16;  // records are far shorter
+
+StatusOr<std::string> ReadRange(int fd, std::uint64_t offset, std::size_t length) {
+  std::string out(length, '\0');
+  std::size_t done = 0;
+  while (done < length) {
+    ssize_t n = ::pread(fd, out.data() + done, length - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0)
+      return std::unexpected(
+          Status::Unavailable(std::string("cannot read the audit log: ") + std::strerror(errno)));
+    if (n == 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  out.resize(done);
+  return out;
+}
+
+StatusOr<std::optional<ParsedLine>> FirstRecordOf(const std::string& path) {
+  OpenFile file(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (file.get() < 0) return std::unexpected(Status::Unavailable("cannot open " + path));
+  SR_ASSIGN_OR_RETURN(std::string head, ReadRange(file.get(), 0, kTailBytes));
+  std::size_t end = head.find('\n');
+  if (end == std::string::npos) return std::optional<ParsedLine>();
+  SR_ASSIGN_OR_RETURN(ParsedLine first, ParseLine(std::string_view(head).substr(0, end)));
+  return std::optional<ParsedLine>(std::move(first));
+}
+
+}  // namespace
+
+StatusOr<std::optional<ParsedLine>> LastRecordOf(const std::string& path) {
+  OpenFile file(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (file.get() < 0) return std::unexpected(Status::Unavailable("cannot open " + path));
+  struct stat st;
+  if (::fstat(file.get(), &st) != 0)
+    return std::unexpected(Status::Unavailable("cannot stat " + path));
+  std::uint64_t size = static_cast<std::uint64_t>(st.st_size);
+  if (size == 0) return std::optional<ParsedLine>();
+  std::uint64_t offset = size > kTailBytes ? size - kTailBytes : 0;
+  SR_ASSIGN_OR_RETURN(std::string tail,
+                      ReadRange(file.get(), offset, static_cast<std::size_t>(size - offset)));
+  if (tail.empty() || tail.back() != '\n') {
+    return std::unexpected(Status::Unavailable(path + " ends with an incomplete line"));
+  }
+  tail.pop_back();
+  std::size_t start = tail.rfind('\n');
+  start = start == std::string::npos ? 0 : start + 1;
+  if (start == 0 && offset != 0) {
+    return std::unexpected(Status::IntegrityError(path + ": its last line is too long"));
+  }
+  SR_ASSIGN_OR_RETURN(ParsedLine last, ParseLine(std::string_view(tail).substr(start)));
+  return std::optional<ParsedLine>(std::move(last));
+}
+
+StatusOr<TailState> ReadTailState(const std::string& dir) {
+  TailState state;
+  const std::string current = dir + "/" + std::string(kCurrentFileName);
+  SR_ASSIGN_OR_RETURN(std::optional<ParsedLine> last, LastRecordOf(current));
+  if (!last) {
+    SR_ASSIGN_OR_RETURN(std::vector<LogFileSource> files, OpenLogFiles(dir));
+    for (auto it = files.rbegin(); it != files.rend(); ++it) {
+      if (it->name == kCurrentFileName) continue;
+      SR_ASSIGN_OR_RETURN(last, LastRecordOf(dir + "/" + it->name));
+      break;
+    }
+    if (last) {
+      state.head = Head{last->seq, last->hash};
+      state.head_is_checkpoint = last->type == RecordType::kCheckpoint;
+    }
+    state.current_first_seq = state.head.seq + 1;
+    return state;
+  }
+  state.head = Head{last->seq, last->hash};
+  state.head_is_checkpoint = last->type == RecordType::kCheckpoint;
+  SR_ASSIGN_OR_RETURN(std::optional<ParsedLine> first, FirstRecordOf(current));
+  state.current_first_seq = first ? first->seq : state.head.seq + 1;
+  return state;
+}
+
+Status SyncDirectory(const std::string& dir) {
+  OpenFile handle(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (handle.get() < 0 || ::fsync(handle.get()) != 0) {
+    return Status::Unavailable("cannot sync the directory " + dir + ": " + std::strerror(errno));
+  }
+  return Status::Ok();
+}
+
+}  // namespace strongroom::audit

@@ -1,0 +1,245 @@
+#include "audit/verifier.h"
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include <charconv>
+
+#include "audit/record.h"
+#include "base/bytes.h"
+#include "base/openssl_ptr.h"
+#include "crypto/audit_signing_key.h"
+
+namespace strongroom::audit {
+namespace {
+
+StatusOr<Bytes> DecodeSignature(std::string_view text) {
+  // 64 raw bytes are 88 base64 characters ending in "==".
+  if (text.size() != 88 || !text.ends_with("==")) {
+    return std::unexpected(Status::IntegrityError("the signature is not 64 bytes of base64"));
+  }
+  Bytes out(66, 0);
+  int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(text.data()),
+                          static_cast<int>(text.size()));
+  if (n != 66) return std::unexpected(Status::IntegrityError("the signature is not valid base64"));
+  out.resize(64);
+  return out;
+}
+
+// Walk holds the state of one verification.
+class Walk {
+ public:
+  Walk(const VerifyOptions& options, std::string fingerprint)
+      : options_(options), fingerprint_(std::move(fingerprint)) {}
+
+  // Line checks one complete line; false stops the walk (report_ says why).
+  bool Line(const std::string& file, std::uint64_t line_number, std::string_view text) {
+    StatusOr<ParsedLine> parsed = ParseLine(text);
+    const std::uint64_t expected = report_.last_seq + 1;
+    if (!parsed.has_value()) return Fail(expected, file, line_number, parsed.error().message());
+    const ParsedLine& r = *parsed;
+    if (r.seq != expected) {
+      std::string what = r.seq > expected ? "record " + std::to_string(expected) +
+                                                " is missing (found " + std::to_string(r.seq) + ")"
+                                          : "record " + std::to_string(r.seq) +
+                                                " is out of order or repeated (expected " +
+                                                std::to_string(expected) + ")";
+      return Fail(expected, file, line_number, what);
+    }
+    const std::string& previous = report_.records == 0 ? std::string(kZeroHash) : report_.head_hash;
+    if (r.prev != previous) {
+      return Fail(r.seq, file, line_number,
+                  "its prev does not match the hash of the record before it");
+    }
+    if (r.seq == 1) {
+      if (r.action != kLogCreatedAction) {
+        return Fail(r.seq, file, line_number, "the first record does not open the log");
+      }
+      if (r.key_sha256 != fingerprint_) {
+        return Fail(r.seq, file, line_number,
+                    "the log was opened for audit key " + r.key_sha256 + ", not the given key " +
+                        fingerprint_);
+      }
+    }
+    if (r.checkpoint) {
+      if (!CheckpointHolds(r)) return Fail(r.seq, file, line_number, problem_);
+      ++report_.checkpoints;
+      last_checkpoint_ = r.seq;
+    }
+    if (report_.records == 0) {
+      report_.first_seq = r.seq;
+      report_.first_time = r.time;
+    }
+    ++report_.records;
+    report_.last_seq = r.seq;
+    report_.last_time = r.time;
+    report_.head_hash = r.hash;
+    if (options_.expect_head && options_.expect_head->seq == r.seq &&
+        options_.expect_head->hash != r.hash) {
+      return Fail(r.seq, file, line_number, "it is not the record of the expected head");
+    }
+    positions_.last_file = file;
+    positions_.last_line = line_number;
+    if (last_checkpoint_ + 1 == r.seq) {
+      positions_.first_pending_file = file;
+      positions_.first_pending_line = line_number;
+    }
+    return true;
+  }
+
+  bool Partial(const std::string& file, std::uint64_t line_number) {
+    return Fail(report_.last_seq + 1, file, line_number,
+                "the line is incomplete (no newline at its end)");
+  }
+
+  bool Fail(std::uint64_t seq, const std::string& file, std::uint64_t line, std::string what) {
+    report_.ok = false;
+    report_.bad_seq = seq;
+    report_.bad_file = file;
+    report_.bad_line = line;
+    report_.problem = std::move(what);
+    failed_ = true;
+    return false;
+  }
+
+  // Finish applies the checks that need the whole chain.
+  VerifyReport Finish() {
+    if (failed_) return report_;
+    report_.pending = report_.last_seq - last_checkpoint_;
+    if (report_.records == 0) {
+      Fail(1, std::string(kCurrentFileName), 0, "the log is empty");
+      return report_;
+    }
+    if (options_.expect_head && report_.last_seq < options_.expect_head->seq) {
+      Fail(report_.last_seq + 1, positions_.last_file, positions_.last_line + 1,
+           "the log ends at record " + std::to_string(report_.last_seq) +
+               " but the expected head is record " + std::to_string(options_.expect_head->seq) +
+               ": records were removed from its end");
+      return report_;
+    }
+    if (options_.require_sealed && report_.pending > 0) {
+      Fail(last_checkpoint_ + 1, positions_.first_pending_file, positions_.first_pending_line,
+           std::to_string(report_.pending) + " record(s) after the last checkpoint are not sealed");
+      return report_;
+    }
+    report_.ok = true;
+    return report_;
+  }
+
+ private:
+  bool CheckpointHolds(const ParsedLine& r) {
+    const CheckpointBody& body = *r.checkpoint;
+    if (body.head_seq + 1 != r.seq || body.head_hash != r.prev) {
+      problem_ = "the checkpoint does not cover the record before it";
+      return false;
+    }
+    if (body.key_sha256 != fingerprint_) {
+      problem_ = "the checkpoint is signed by another key (" + body.key_sha256 + ")";
+      return false;
+    }
+    StatusOr<Bytes> signature = DecodeSignature(body.signature);
+    if (!signature.has_value()) {
+      problem_ = signature.error().message();
+      return false;
+    }
+    std::string message = CheckpointMessage(body);
+    if (!crypto::VerifyAuditSignature(options_.public_key_pem, AsBytes(message), *signature).ok()) {
+      problem_ = "the checkpoint's signature does not verify";
+      return false;
+    }
+    return true;
+  }
+
+  struct Positions {
+    std::string last_file, first_pending_file;
+    std::uint64_t last_line = 0, first_pending_line = 0;
+  };
+
+  const VerifyOptions& options_;
+  std::string fingerprint_;
+  VerifyReport report_;
+  Positions positions_;
+  std::uint64_t last_checkpoint_ = 0;
+  std::string problem_;
+  bool failed_ = false;
+};
+
+}  // namespace
+
+StatusOr<Head> ParseHead(std::string_view text) {
+  std::size_t colon = text.find(':');
+  Head head;
+  if (colon == std::string_view::npos) {
+    return std::unexpected(Status::InvalidArgument("a head is SEQ:HASH"));
+  }
+  auto [end, ec] = std::from_chars(text.data(), text.data() + colon, head.seq);
+  head.hash = std::string(text.substr(colon + 1));
+  if (ec != std::errc() || end != text.data() + colon || head.seq == 0 || head.hash.size() != 64 ||
+      !HexDecode(head.hash).has_value()) {
+    return std::unexpected(Status::InvalidArgument("a head is SEQ:HASH (64 hex characters)"));
+  }
+  return head;
+}
+
+std::string VerifyReport::Summary() const {
+  if (!ok) {
+    return "FAIL seq=" + std::to_string(bad_seq) + " file=" + bad_file +
+           " line=" + std::to_string(bad_line) + ": " + problem;
+  }
+  return "OK records=" + std::to_string(records) + " checkpoints=" + std::to_string(checkpoints) +
+         " pending=" + std::to_string(pending) + " from=" + first_time + " to=" + last_time +
+         " head=" + std::to_string(last_seq) + ":" + head_hash;
+}
+
+StatusOr<std::string> PublicKeyFingerprint(std::string_view public_key_pem) {
+  BioPtr bio(BIO_new_mem_buf(public_key_pem.data(), static_cast<int>(public_key_pem.size())));
+  EvpPkeyPtr key(bio ? PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+  if (!key) {
+    (void)OpenSslError("reading the audit public key");
+    return std::unexpected(Status::InvalidArgument("the audit public key is not a PEM public key"));
+  }
+  int length = i2d_PUBKEY(key.get(), nullptr);
+  if (length <= 0) return std::unexpected(OpenSslError("encoding the audit public key"));
+  Bytes der(static_cast<std::size_t>(length));
+  std::uint8_t* p = der.data();
+  i2d_PUBKEY(key.get(), &p);
+  std::uint8_t digest[EVP_MAX_MD_SIZE];
+  unsigned int digest_length = 0;
+  if (EVP_Digest(der.data(), der.size(), digest, &digest_length, EVP_sha256(), nullptr) != 1) {
+    return std::unexpected(OpenSslError("hashing the audit public key"));
+  }
+  return HexEncode(ByteSpan(digest, digest_length));
+}
+
+VerifyReport Verify(const std::vector<LogFileSource>& files, const VerifyOptions& options) {
+  StatusOr<std::string> fingerprint = PublicKeyFingerprint(options.public_key_pem);
+  Walk walk(options, fingerprint.value_or(""));
+  if (!fingerprint.has_value()) {
+    walk.Fail(0, "", 0, fingerprint.error().message());
+    return walk.Finish();
+  }
+  for (const LogFileSource& file : files) {
+    StatusOr<FileLines> lines = ReadLines(file);
+    if (!lines.has_value()) {
+      walk.Fail(0, file.name, 0, lines.error().message());
+      return walk.Finish();
+    }
+    for (std::size_t i = 0; i < lines->lines.size(); ++i) {
+      if (!walk.Line(file.name, i + 1, lines->Line(i))) return walk.Finish();
+    }
+    if (lines->partial && !walk.Partial(file.name, lines->lines.size() + 1)) return walk.Finish();
+  }
+  return walk.Finish();
+}
+
+VerifyReport VerifyDirectory(const std::string& dir, const VerifyOptions& options) {
+  StatusOr<std::vector<LogFileSource>> files = OpenLogFiles(dir);
+  if (!files.has_value()) {
+    VerifyReport report;
+    report.problem = files.error().message();
+    return report;
+  }
+  return Verify(*files, options);
+}
+
+}  // namespace strongroom::audit
