@@ -12,8 +12,9 @@ using nlohmann::json;
 using Pistache::Http::Method;
 
 // AdminSession authenticates and checks the keys:rotate permission.
-std::variant<Session, HttpResponse> AdminSession(ApiContext& context, const HttpRequest& request) {
-  auto started = StartSession(context, request);
+std::variant<Session, HttpResponse> AdminSession(ApiContext& context, const HttpRequest& request,
+                                                 AuditScope& scope) {
+  auto started = StartSession(context, request, &scope);
   if (std::holds_alternative<HttpResponse>(started)) return started;
   Session& session = std::get<Session>(started);
   if (session.principal.kind == Principal::Kind::kToken) {
@@ -25,13 +26,19 @@ std::variant<Session, HttpResponse> AdminSession(ApiContext& context, const Http
 
 using Operation = std::function<HttpResponse(ApiContext&, const HttpRequest&)>;
 
+// AddAdmin registers one key-lifecycle operation, audited as
+// "keys:<last path segment>" (the keyring's own store writes are recorded
+// too, as system events named by their tag).
 void AddAdmin(Router& router, ApiContext& context, std::string_view path, Operation operation) {
   ApiContext* c = &context;
-  router.Add(Method::Post, path, Execution::kBlocking, [c, operation](HttpRequest& request) {
-    auto started = AdminSession(*c, request);
-    if (auto* response = std::get_if<HttpResponse>(&started)) return *response;
-    return operation(*c, request);
-  });
+  std::string action = "keys:" + std::string(path.substr(path.rfind('/') + 1));
+  router.Add(Method::Post, path, Execution::kBlocking,
+             AuditedRoute(context, [c, operation, action](HttpRequest& request, AuditScope& scope) {
+               scope.Describe(action, "", "encryption", "");
+               auto started = AdminSession(*c, request, scope);
+               if (auto* response = std::get_if<HttpResponse>(&started)) return *response;
+               return operation(*c, request);
+             }));
 }
 
 }  // namespace

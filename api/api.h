@@ -21,6 +21,7 @@
 #include "api/authenticator.h"
 #include "api/http_server.h"
 #include "api/tls_context.h"
+#include "audit/audit.h"
 #include "base/clock.h"
 #include "base/status.h"
 #include "crypto/crypto.h"
@@ -42,6 +43,7 @@ class ApiServer {
   // file, line and reason), builds the routes and starts serving. `token`,
   // `store`, `keyring` and `clock` must outlive the server.
   static StatusOr<std::unique_ptr<ApiServer>> Start(const ApiOptions& options, crypto::Token& token,
+                                                    audit::AuditLog& audit,
                                                     storage::Store& store, crypto::Keyring& keyring,
                                                     const Clock& clock);
   ~ApiServer();

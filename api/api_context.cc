@@ -7,12 +7,18 @@
 
 namespace strongroom::api {
 
-std::variant<Session, HttpResponse> StartSession(ApiContext& context, const HttpRequest& request) {
+std::variant<Session, HttpResponse> StartSession(ApiContext& context, const HttpRequest& request,
+                                                 AuditScope* scope) {
   StatusOr<storage::ReadTxn> txn = context.store.BeginRead();
   if (!txn.has_value()) return ErrorFromStatus(request.path, txn.error(), request.request_id);
   StatusOr<Principal> principal = context.authenticator.Authenticate(request, *txn);
+  if (principal.has_value() && scope != nullptr) scope->SetActor(*principal);
   if (!principal.has_value()) {
     const Status& error = principal.error();
+    if (scope != nullptr && (error.code() == StatusCode::kUnauthenticated ||
+                             error.code() == StatusCode::kResourceExhausted)) {
+      scope->authentication_failure = AuthenticationFailureReason(request, error);
+    }
     if (error.code() == StatusCode::kResourceExhausted) {
       HttpResponse throttled = ErrorResponse(request.path, 429, error.message());
       // The authenticator's message ends "retry in N s" (authenticator.h).

@@ -9,12 +9,14 @@
 #include <string>
 #include <variant>
 
+#include "api/audit_scope.h"
 #include "api/authenticator.h"
 #include "api/errors.h"
 #include "api/list_cursor.h"
 #include "api/policy_holder.h"
 #include "api/principal.h"
 #include "api/router.h"
+#include "audit/audit.h"
 #include "base/clock.h"
 #include "crypto/crypto.h"
 #include "storage/storage.h"
@@ -27,6 +29,7 @@ struct ApiContext {
   crypto::Token& token;
   PolicyHolder& policy;
   Authenticator& authenticator;
+  audit::AuditLog& audit;
   const Clock& clock;
   ListCursorCodec cursors;
   bool memory_locked = true;
@@ -41,8 +44,10 @@ struct Session {
 };
 
 // StartSession opens the request's snapshot and authenticates it; on
-// failure returns the response to send (401, 429, 503, 500).
-std::variant<Session, HttpResponse> StartSession(ApiContext& context, const HttpRequest& request);
+// failure returns the response to send (401, 429, 503, 500). With a
+// `scope`, it records the actor, or why authentication failed.
+std::variant<Session, HttpResponse> StartSession(ApiContext& context, const HttpRequest& request,
+                                                 AuditScope* scope = nullptr);
 
 // Check returns the 403 response when `principal` may not do `access`,
 // nullopt when it may (or the 500 when a record failed its check).
@@ -58,5 +63,6 @@ void AddHealthRoutes(Router& router, ApiContext& context);
 void AddDiscoveryRoutes(Router& router, ApiContext& context);
 void AddSecureValueRoutes(Router& router, ApiContext& context);
 void AddAdminEncryptionRoutes(Router& router, ApiContext& context);
+void AddAuditRoutes(Router& router, ApiContext& context);
 
 }  // namespace strongroom::api

@@ -18,7 +18,8 @@ ApiServer::ApiServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ApiServer::~ApiServer() { Shutdown(); }
 
 StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const ApiOptions& options,
-                                                      crypto::Token& token, storage::Store& store,
+                                                      crypto::Token& token,
+                                                      audit::AuditLog& audit, storage::Store& store,
                                                       crypto::Keyring& keyring,
                                                       const Clock& clock) {
   auto impl = std::make_unique<Impl>();
@@ -30,12 +31,13 @@ StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const ApiOptions& options,
   impl->tls.emplace(std::move(tls));
   SR_ASSIGN_OR_RETURN(ListCursorCodec cursors, ListCursorCodec::Create());
   impl->context.reset(new ApiContext{
-      store, keyring, token, *impl->policy, *impl->authenticator, clock, std::move(cursors),
+      store, keyring, token, *impl->policy, *impl->authenticator, audit, clock, std::move(cursors),
       options.memory_locked, options.server.host + ":" + std::to_string(options.server.port)});
   AddHealthRoutes(impl->router, *impl->context);
   AddDiscoveryRoutes(impl->router, *impl->context);
   AddSecureValueRoutes(impl->router, *impl->context);
   AddAdminEncryptionRoutes(impl->router, *impl->context);
+  AddAuditRoutes(impl->router, *impl->context);
   auto errors = [](int status, std::string_view message, std::string_view path) {
     return ErrorResponse(path, status, message);
   };
@@ -48,6 +50,13 @@ std::uint16_t ApiServer::port() const { return impl_->server->port(); }
 
 Status ApiServer::ReloadPolicy() {
   Status loaded = impl_->policy->Load();
+  audit::Event event;
+  event.action = "policy.reload";
+  event.actor = audit::Actor{"system", "strongroom", "", "", ""};
+  event.resource.kind = "policies";
+  event.outcome = loaded.ok() ? audit::Outcome::kAllowed : audit::Outcome::kFailed;
+  event.reason = loaded.ok() ? "ok" : "invalid_policy";
+  impl_->context->audit.RecordLater(std::move(event));
   LogEvent(loaded.ok() ? LogLevel::kInfo : LogLevel::kError,
            loaded.ok() ? "policy reloaded" : "policy reload refused; previous policy kept",
            {{"policy_dir", impl_->policy->directory()}, {"detail", loaded.message()}});

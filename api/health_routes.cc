@@ -23,6 +23,11 @@ void AddHealthRoutes(Router& router, ApiContext& context) {
     checks["store"] = txn.has_value() ? "ok" : "unavailable";
     ready = ready && txn.has_value();
     checks["policy"] = c->policy.Get() ? "ok" : "unavailable";
+    // SECURITY: audited requests fail closed while the log cannot be
+    // written, so the appliance is not ready then (SPEC section 8).
+    std::string audit_problem = c->audit.problem();
+    checks["audit"] = audit_problem.empty() ? "ok" : audit_problem;
+    ready = ready && audit_problem.empty();
     checks["memory"] = c->memory_locked ? "locked" : "unlocked (--allow-unlocked-memory)";
     nlohmann::ordered_json body{{"status", ready ? "ok" : "unavailable"}, {"checks", checks}};
     return JsonResponse(ready ? 200 : 503, body.dump());

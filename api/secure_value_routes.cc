@@ -70,9 +70,12 @@ struct Begun {
 // named item, or (collection) on at least one name of the namespace, so a
 // caller without any grant there gets 403 before its body is looked at.
 std::variant<Begun, HttpResponse> Begin(ApiContext& context, HttpRequest& request,
-                                        std::string_view action, bool with_name) {
+                                        AuditScope& scope, std::string_view action,
+                                        bool with_name, std::string_view audit_action = {}) {
+  scope.Describe(audit_action.empty() ? action : audit_action, request.Param("ns"), kKind,
+                 with_name ? request.Param("name") : "");
   if (auto bad = CheckPath(request, with_name)) return *bad;
-  auto started = StartSession(context, request);
+  auto started = StartSession(context, request, &scope);
   if (auto* response = std::get_if<HttpResponse>(&started)) return *response;
   Begun begun{std::move(std::get<Session>(started)), std::string(request.Param("ns")),
               std::string(request.Param("name"))};
@@ -89,8 +92,8 @@ std::variant<Begun, HttpResponse> Begin(ApiContext& context, HttpRequest& reques
   return begun;
 }
 
-HttpResponse Create(ApiContext& context, HttpRequest& request) {
-  auto begun = Begin(context, request, "secret.securevalues:create", false);
+HttpResponse Create(ApiContext& context, HttpRequest& request, AuditScope& scope) {
+  auto begun = Begin(context, request, scope, "secret.securevalues:create", false);
   if (auto* response = std::get_if<HttpResponse>(&begun)) return *response;
   Session& session = std::get<Begun>(begun).session;
   const std::string& ns = std::get<Begun>(begun).ns;
@@ -103,6 +106,7 @@ HttpResponse Create(ApiContext& context, HttpRequest& request) {
       return ErrorFromStatus(request.path, generated.error(), request.request_id);
     input->name = *generated;
   }
+  scope.event.resource.name = input->name;
   if (auto denied =
           Check(context, request, session, {"secret.securevalues:create", ns, input->name})) {
     return *denied;
@@ -125,7 +129,7 @@ HttpResponse Create(ApiContext& context, HttpRequest& request) {
   record.envelope = std::move(sealed->envelope);
   std::string key = storage::SecureValueKey(ns, record.name);
   StatusOr<storage::WriteReceipt> written =
-      context.store.Write(request.request_id, [&](storage::WriteTxn& txn) -> Status {
+      AuditedWrite(context, scope, 201, [&](storage::WriteTxn& txn) -> Status {
         SR_ASSIGN_OR_RETURN(std::uint64_t next, txn.NextGeneration(Table::kSecureValues, key));
         if (next != 1)
           return Status::AlreadyExists("securevalues \"" + record.name + "\" already exists");
@@ -147,8 +151,8 @@ StatusOr<storage::SecureValueRecord> Load(const storage::ReadTxn& txn, std::stri
   return storage::DecodeSecureValueRecord(raw.value);
 }
 
-HttpResponse Get(ApiContext& context, HttpRequest& request) {
-  auto begun = Begin(context, request, "secret.securevalues:read", true);
+HttpResponse Get(ApiContext& context, HttpRequest& request, AuditScope& scope) {
+  auto begun = Begin(context, request, scope, "secret.securevalues:read", true);
   if (auto* response = std::get_if<HttpResponse>(&begun)) return *response;
   auto& [session, ns, name] = std::get<Begun>(begun);
   StatusOr<storage::SecureValueRecord> record = Load(session.txn, ns, name, nullptr);
@@ -168,8 +172,9 @@ StatusOr<std::optional<std::string>> QueryValue(const HttpRequest& request,
   return std::optional<std::string>(std::move(decoded));
 }
 
-HttpResponse List(ApiContext& context, HttpRequest& request) {
-  auto begun = Begin(context, request, "secret.securevalues:read", false);
+HttpResponse List(ApiContext& context, HttpRequest& request, AuditScope& scope) {
+  auto begun = Begin(context, request, scope, "secret.securevalues:read", false,
+                     "secret.securevalues:list");
   if (auto* response = std::get_if<HttpResponse>(&begun)) return *response;
   Session& session = std::get<Begun>(begun).session;
   const std::string& ns = std::get<Begun>(begun).ns;
@@ -238,8 +243,8 @@ HttpResponse List(ApiContext& context, HttpRequest& request) {
                       RenderSecureValueList(items, session.txn.resource_version(), continue_token));
 }
 
-HttpResponse Replace(ApiContext& context, HttpRequest& request) {
-  auto begun = Begin(context, request, "secret.securevalues:write", true);
+HttpResponse Replace(ApiContext& context, HttpRequest& request, AuditScope& scope) {
+  auto begun = Begin(context, request, scope, "secret.securevalues:write", true);
   if (auto* response = std::get_if<HttpResponse>(&begun)) return *response;
   auto& [session, ns, name] = std::get<Begun>(begun);
   if (auto bad = RequireJson(request)) return *bad;
@@ -272,7 +277,7 @@ HttpResponse Replace(ApiContext& context, HttpRequest& request) {
     record->envelope = std::move(sealed->envelope);
     bool raced = false;
     StatusOr<storage::WriteReceipt> written =
-        context.store.Write(request.request_id, [&](storage::WriteTxn& write) -> Status {
+        AuditedWrite(context, scope, 200, [&](storage::WriteTxn& write) -> Status {
           SR_ASSIGN_OR_RETURN(std::uint64_t next, write.NextGeneration(Table::kSecureValues, key));
           if (next != generation + 1) {
             raced = true;
@@ -295,14 +300,14 @@ HttpResponse Replace(ApiContext& context, HttpRequest& request) {
                        kKind);
 }
 
-HttpResponse Delete(ApiContext& context, HttpRequest& request) {
-  auto begun = Begin(context, request, "secret.securevalues:delete", true);
+HttpResponse Delete(ApiContext& context, HttpRequest& request, AuditScope& scope) {
+  auto begun = Begin(context, request, scope, "secret.securevalues:delete", true);
   if (auto* response = std::get_if<HttpResponse>(&begun)) return *response;
   auto& [session, ns, name] = std::get<Begun>(begun);
   std::string key = storage::SecureValueKey(ns, name);
   std::string uid;
   StatusOr<storage::WriteReceipt> written =
-      context.store.Write(request.request_id, [&](storage::WriteTxn& txn) -> Status {
+      AuditedWrite(context, scope, 200, [&](storage::WriteTxn& txn) -> Status {
         StatusOr<storage::Record> raw = txn.Get(Table::kSecureValues, key);
         if (raw.has_value()) {
           if (auto record = storage::DecodeSecureValueRecord(raw->value); record.has_value()) {
@@ -322,18 +327,15 @@ HttpResponse Delete(ApiContext& context, HttpRequest& request) {
 }  // namespace
 
 void AddSecureValueRoutes(Router& router, ApiContext& context) {
-  ApiContext* c = &context;
   // Reads authenticate with at most a cached password check; they run on
-  // the handler pool anyway because Basic auth may need scrypt.
-  router.Add(Method::Post, kCollection, Execution::kBlocking,
-             [c](HttpRequest& r) { return Create(*c, r); });
-  router.Add(Method::Get, kCollection, Execution::kBlocking,
-             [c](HttpRequest& r) { return List(*c, r); });
-  router.Add(Method::Get, kItem, Execution::kBlocking, [c](HttpRequest& r) { return Get(*c, r); });
-  router.Add(Method::Put, kItem, Execution::kBlocking,
-             [c](HttpRequest& r) { return Replace(*c, r); });
-  router.Add(Method::Delete, kItem, Execution::kBlocking,
-             [c](HttpRequest& r) { return Delete(*c, r); });
+  // the handler pool anyway because Basic auth may need scrypt. Every
+  // request here is audited (SPEC section 8), reads of metadata included.
+  auto audited = [&context](AuditedFunction handler) { return AuditedRoute(context, handler); };
+  router.Add(Method::Post, kCollection, Execution::kBlocking, audited(Create));
+  router.Add(Method::Get, kCollection, Execution::kBlocking, audited(List));
+  router.Add(Method::Get, kItem, Execution::kBlocking, audited(Get));
+  router.Add(Method::Put, kItem, Execution::kBlocking, audited(Replace));
+  router.Add(Method::Delete, kItem, Execution::kBlocking, audited(Delete));
 }
 
 }  // namespace strongroom::api

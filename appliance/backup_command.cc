@@ -60,6 +60,9 @@ Status RunBackup(const CommonFlags& flags, const std::string& to_dir) {
     resource_version = txn.resource_version();
   }
   TimePoint now = Clock::Real()->Now();
+  SR_RETURN_IF_ERROR(AuditCliEvent(env, "store.backup", {"", "store", ""},
+                                   {{"to", to_dir},
+                                    {"resource_version_at_least", std::to_string(resource_version)}}));
   SR_RETURN_IF_ERROR(env.store->Backup(to_dir));
   SR_RETURN_IF_ERROR(CopyAuditFiles(flags.data_dir + "/audit", to_dir + "/audit"));
   nlohmann::json manifest = {
@@ -112,22 +115,36 @@ Status RunRestore(const CommonFlags& flags, const std::string& from_dir) {
     }
   }
   SR_RETURN_IF_ERROR(storage::Store::InstallBackup(from_dir, flags.data_dir));
-  SR_RETURN_IF_ERROR(CopyAuditFiles(from_dir + "/audit", flags.data_dir + "/audit"));
+  // The live audit log is kept (it is append-only); the backup's copy of
+  // it stays in the backup as an archive.
+  Environment env;
+  env.token = std::move(token);
   storage::StoreOptions store_options;
   store_options.data_dir = flags.data_dir;
   store_options.create_if_missing = false;
-  SR_ASSIGN_OR_RETURN(std::unique_ptr<storage::Store> store, storage::Store::Open(store_options));
-  SR_ASSIGN_OR_RETURN(std::unique_ptr<crypto::Keyring> keyring, crypto::Keyring::Open(*token, *store));
+  SR_ASSIGN_OR_RETURN(env.store, storage::Store::Open(store_options));
+  SR_ASSIGN_OR_RETURN(env.keyring, crypto::Keyring::Open(*env.token, *env.store));
+  // SECURITY: a restore is the one deliberate rollback. It is recorded, and
+  // the checkpoint written when the log closes seals the restored store's
+  // resourceVersion, so the next start accepts it; any other rollback is
+  // refused there.
+  SR_RETURN_IF_ERROR(OpenAuditLog(flags, env, "cli", /*check_rollback=*/false));
+  SR_RETURN_IF_ERROR(AuditCliEvent(
+      env, "store.restore", {"", "store", ""},
+      {{"from", from_dir},
+       {"resource_version",
+        std::to_string(manifest.value("resource_version_at_least", std::uint64_t{0}))}}));
   // SECURITY: every API token that existed when the backup was taken may
   // have been revoked since; refuse them all.
   std::int64_t now = UnixMicros(Clock::Real()->Now());
   ByteWriter w;
   w.U64(static_cast<std::uint64_t>(now));
-  SR_RETURN_IF_ERROR(store->Write("restore", [&](storage::WriteTxn& txn) -> Status {
+  SR_RETURN_IF_ERROR(env.store->Write("store.restore:revoke-api-tokens", [&](storage::WriteTxn& txn) -> Status {
     SR_RETURN_IF_ERROR(txn.Put(storage::Table::kSystem, kTokensValidAfterKey, w.bytes()));
     txn.BumpGeneration(storage::CacheKind::kTokens);
     return Status::Ok();
   }));
+  SR_RETURN_IF_ERROR(env.audit->Close());
   std::cout << "restored " << from_dir << " into " << flags.data_dir
             << "; API tokens issued before now are revoked\n";
   return Status::Ok();

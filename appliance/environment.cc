@@ -4,11 +4,13 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include <cstdio>
 
 #include "base/secure_arena.h"
+#include "crypto/audit_signing_key.h"
 
 namespace strongroom::appliance {
 
@@ -64,8 +66,63 @@ StatusOr<Environment> OpenEnvironment(const CommonFlags& flags, bool create_if_m
   SR_ASSIGN_OR_RETURN(env.store, storage::Store::Open(store_options));
   if (with_keyring) {
     SR_ASSIGN_OR_RETURN(env.keyring, crypto::Keyring::Open(*env.token, *env.store));
+    SR_RETURN_IF_ERROR(OpenAuditLog(flags, env, hold_server_lock ? "server" : "cli"));
   }
   return env;
+}
+
+namespace {
+
+std::string OsUser() {
+  const passwd* pw = ::getpwuid(::geteuid());
+  return pw != nullptr ? std::string(pw->pw_name) : "uid " + std::to_string(::geteuid());
+}
+
+audit::Actor ProcessActor(const std::string& actor_name) {
+  if (actor_name == "server") return audit::Actor{"system", "strongroom server", "", "", ""};
+  return audit::Actor{"system", actor_name + " (" + OsUser() + ")", "", "", "local"};
+}
+
+}  // namespace
+
+Status OpenAuditLog(const CommonFlags& flags, Environment& env, const std::string& actor_name,
+                    bool check_rollback) {
+  SR_ASSIGN_OR_RETURN(crypto::AuditPublicKey key, crypto::GetAuditPublicKey(*env.token));
+  crypto::Token* token = env.token.get();
+  auto signer = audit::NewCheckpointSigner(
+      key.pem, key.fingerprint_sha256,
+      [token](ByteSpan message) { return crypto::SignWithAuditKey(*token, message); });
+  audit::AuditLogOptions options;
+  options.dir = flags.data_dir + "/audit";
+  options.max_file_bytes = flags.audit.max_file_mib << 20;
+  options.free_space_watermark_bytes = flags.audit.free_space_watermark_mib << 20;
+  options.group_commit = flags.audit.group_commit;
+  options.process_actor = ProcessActor(actor_name);
+  options.check_rollback = check_rollback;
+  options.warn = [](const std::string& message) {
+    std::fprintf(stderr, "strongroom: warning: %s\n", message.c_str());
+  };
+  std::unique_ptr<audit::AuditSink> sink;
+  if (!flags.audit.test_full_disk_trigger.empty()) {
+    sink = audit::NewTriggeredFullDiskSink(flags.audit.test_full_disk_trigger);
+  }
+  SR_ASSIGN_OR_RETURN(env.audit,
+                      audit::AuditLog::Open(std::move(options), std::move(signer),
+                                            audit::StoreStateOf(*env.store), std::move(sink),
+                                            *Clock::Real()));
+  env.audit->AttachTo(*env.store);
+  return Status::Ok();
+}
+
+Status AuditCliEvent(Environment& env, std::string action, audit::Resource resource,
+                     std::vector<std::pair<std::string, std::string>> details) {
+  audit::Event event;
+  event.action = std::move(action);
+  event.actor = ProcessActor("cli");
+  event.resource = std::move(resource);
+  event.reason = "ok";
+  event.details = std::move(details);
+  return env.audit->Record(std::move(event));
 }
 
 }  // namespace strongroom::appliance

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "audit/audit.h"
 #include "base/status.h"
 #include "crypto/keyring.h"
 #include "crypto/token.h"
@@ -22,6 +23,13 @@ struct CommonFlags {
   std::string pin_file;
   std::size_t arena_mib = 4;
   bool allow_unlocked_memory = false;
+  // [audit] in the server's configuration (docs/strongroom.example.toml).
+  struct Audit {
+    std::uint64_t max_file_mib = 64;
+    std::uint64_t free_space_watermark_mib = 256;
+    bool group_commit = true;
+    std::string test_full_disk_trigger;  // tests only: ENOSPC while this file exists
+  } audit;
 };
 
 // HardenProcess disables core dumps (RLIMIT_CORE 0, PR_SET_DUMPABLE 0) and
@@ -40,15 +48,31 @@ struct Environment {
   std::unique_ptr<crypto::Token> token;
   std::unique_ptr<storage::Store> store;
   std::unique_ptr<crypto::Keyring> keyring;  // null for OpenForInit
+  // Declared last, so it closes first (its final checkpoint needs the
+  // token and the store). Null until OpenAuditLog.
+  std::unique_ptr<audit::AuditLog> audit;
 };
+
+// OpenAuditLog opens `<data_dir>/audit` for this process, attaches it to
+// env.store (every store write is then audited) and sets env.audit.
+// `actor_name` names this process in the records it writes ("server",
+// "cli"). `check_rollback` false only for restore. Warnings go to stderr.
+// REQUIRES: env.token holds the audit key pair (after init).
+Status OpenAuditLog(const CommonFlags& flags, Environment& env, const std::string& actor_name,
+                    bool check_rollback = true);
+
+// AuditCliEvent records one CLI operation (actor: the CLI and its OS
+// user) and waits until it is durable.
+Status AuditCliEvent(Environment& env, std::string action, audit::Resource resource,
+                     std::vector<std::pair<std::string, std::string>> details = {});
 
 // OpenToken opens the token named by the flags.
 StatusOr<std::unique_ptr<crypto::Token>> OpenToken(const CommonFlags& flags);
 
 // OpenEnvironment opens token, store (create_if_missing as given) and, when
-// `with_keyring`, the keyring (which needs an initialised store).
-// OpenEnvironment opens token, store and (with_keyring) keyring. The server
-// passes hold_server_lock so the CLI can tell it runs (storage.h).
+// `with_keyring`, the keyring (which needs an initialised store) and the
+// audit log (OpenAuditLog, as "cli"; the server reopens it as itself). The
+// server passes hold_server_lock so the CLI can tell it runs (storage.h).
 StatusOr<Environment> OpenEnvironment(const CommonFlags& flags, bool create_if_missing,
                                       bool with_keyring, bool hold_server_lock = false);
 

@@ -79,8 +79,18 @@ Status RunInit(const CommonFlags& flags, const std::string& admin_password_file)
                                                        /*with_keyring=*/false));
   SR_ASSIGN_OR_RETURN(crypto::InitReport report, crypto::Keyring::Initialize(*env.token, *env.store));
   SR_ASSIGN_OR_RETURN(crypto::AuditPublicKey audit_key, crypto::GetAuditPublicKey(*env.token));
+  // From here on every change is audited; a new log's first record carries
+  // the audit key's fingerprint.
+  SR_RETURN_IF_ERROR(OpenAuditLog(flags, env, "cli"));
   SecretBytes generated;
   SR_ASSIGN_OR_RETURN(bool created_admin, EnsureAdmin(*env.store, admin_password_file, &generated));
+  SR_RETURN_IF_ERROR(AuditCliEvent(
+      env, "appliance.init", {"", "appliance", ""},
+      {{"kek_id", report.kek_id},
+       {"created_kek", report.created_kek ? "true" : "false"},
+       {"created_audit_key", report.created_audit_key ? "true" : "false"},
+       {"created_admin", created_admin ? "true" : "false"},
+       {"key_sha256", audit_key.fingerprint_sha256}}));
 
   auto said = [](bool created) { return created ? "created" : "exists, unchanged"; };
   std::cout << "data directory:      " << flags.data_dir << "\n"

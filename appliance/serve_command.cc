@@ -42,6 +42,16 @@ void RaiseFileLimit() {
   }
 }
 
+// RecordServerEvent writes a server lifecycle record and waits for it.
+Status RecordServerEvent(audit::AuditLog& log, std::string action, const std::string& listen) {
+  audit::Event event;
+  event.action = std::move(action);
+  event.actor = audit::Actor{"system", "strongroom server", "", "", ""};
+  event.reason = "ok";
+  event.details = {{"listen", listen}, {"key_sha256", log.key_sha256()}};
+  return log.Record(std::move(event));
+}
+
 }  // namespace
 
 StatusOr<ServerConfig> ResolveServeConfig(const ServeFlags& flags) {
@@ -86,11 +96,14 @@ Status RunServe(const ServeFlags& flags) {
   options.memory_locked = SecureArena::Process()->locked();
   SR_ASSIGN_OR_RETURN(
       std::unique_ptr<api::ApiServer> server,
-      api::ApiServer::Start(options, *env.token, *env.store, *env.keyring, *Clock::Real()));
+      api::ApiServer::Start(options, *env.token, *env.audit, *env.store, *env.keyring,
+                            *Clock::Real()));
+  const std::string listen = options.server.host + ":" + std::to_string(server->port());
+  SR_RETURN_IF_ERROR(RecordServerEvent(*env.audit, "server.start", listen));
   if (!config.port_file.empty())
     SR_RETURN_IF_ERROR(WritePortFile(config.port_file, server->port()));
   api::LogEvent(api::LogLevel::kInfo, "serving",
-                {{"listen", options.server.host + ":" + std::to_string(server->port())},
+                {{"listen", listen},
                  {"data_dir", config.common.data_dir},
                  {"policy_dir", config.policy_dir},
                  {"memory", options.memory_locked ? "locked" : "unlocked"}});
@@ -107,6 +120,12 @@ Status RunServe(const ServeFlags& flags) {
   }
   server->Shutdown();
   server.reset();
+  (void)RecordServerEvent(*env.audit, "server.stop", listen);
+  // The final checkpoint seals the log while token and store are open.
+  if (Status closed = env.audit->Close(); !closed.ok()) {
+    api::LogEvent(api::LogLevel::kError, "audit log not closed cleanly", {{"detail", closed.message()}});
+  }
+  env.audit.reset();
   env.keyring.reset();
   env.store.reset();  // drains queued writes, closes LMDB
   env.token.reset();

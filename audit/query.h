@@ -1,2 +1,46 @@
-// audit/query.h — placeholder (filled in by the audit query work).
+// audit/query.h — filtering records for GET /api/audit/events and
+// `strongroom audit show`. Reads the files directly (no index): cost is
+// proportional to the files at or after the cursor.
+// Thread-safety: plain functions.
 #pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+
+namespace strongroom::audit {
+
+struct EventFilter {
+  std::optional<std::string> since, until;  // RFC 3339 (UTC, "Z"), inclusive
+  std::optional<std::string> actor;          // actor.name
+  std::optional<std::string> action;         // exact
+  std::optional<std::string> namespace_name;
+  std::optional<std::string> outcome;        // allowed | denied | failed
+  std::uint64_t after_seq = 0;               // records with seq > after_seq
+  std::size_t limit = 100;                   // 1..1000
+};
+
+// EventPage is one page: the raw JSON lines (without "\n") in seq order,
+// and the cursor for the next page when more may follow.
+struct EventPage {
+  std::vector<std::string> records;
+  std::optional<std::uint64_t> next_after_seq;
+};
+
+// ParseEventFilter reads the query parameters "since", "until", "actor",
+// "action", "namespace", "outcome", "limit" and "continue" (an after_seq)
+// through `param`. kInvalidArgument with a clear message for a bad value.
+StatusOr<EventFilter> ParseEventFilter(
+    const std::function<std::optional<std::string>(std::string_view)>& param);
+
+// QueryEvents returns the records of the log in `dir` that match. A filter
+// on actor, action, namespace or outcome matches events and
+// not-committed records only (checkpoints have none of them).
+StatusOr<EventPage> QueryEvents(const std::string& dir, const EventFilter& filter);
+
+}  // namespace strongroom::audit

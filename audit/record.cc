@@ -120,7 +120,8 @@ std::string EncodeLine(std::uint64_t seq, std::string_view time, RecordType type
   record["time"] = std::string(time);
   record["type"] = TypeName(type);
   if (event != nullptr) {
-    for (auto& [key, value] : EventMembers(*event).items()) record[key] = value;
+    Json members = EventMembers(*event);
+    for (auto& [key, value] : members.items()) record[key] = std::move(value);
   }
   if (refers_to) record["refers_to"] = *refers_to;
   if (event != nullptr && !event->details.empty()) {

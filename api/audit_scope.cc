@@ -1,0 +1,121 @@
+#include "api/audit_scope.h"
+
+#include "api/api_context.h"
+#include "api/errors.h"
+#include "api/principal.h"
+
+namespace strongroom::api {
+namespace {
+
+std::string_view ReasonForStatus(int status) {
+  if (status >= 200 && status < 300) return "ok";
+  switch (status) {
+    case 400: return "invalid_request";
+    case 403: return "forbidden";
+    case 404: return "not_found";
+    case 409: return "conflict";
+    case 413: return "too_large";
+    case 415: return "unsupported_media_type";
+    case 422: return "invalid_object";
+    case 429: return "throttled";
+    case 503: return "unavailable";
+    default: return status >= 500 ? "internal_error" : "rejected";
+  }
+}
+
+audit::Outcome OutcomeForStatus(int status) {
+  if (status >= 200 && status < 300) return audit::Outcome::kAllowed;
+  if (status == 403) return audit::Outcome::kDenied;
+  return audit::Outcome::kFailed;
+}
+
+// AddressOnly drops the port: failures are coalesced per client address.
+std::string AddressOnly(const std::string& address) {
+  std::size_t colon = address.rfind(':');
+  return colon == std::string::npos ? address : address.substr(0, colon);
+}
+
+}  // namespace
+
+void AuditScope::Describe(std::string_view action, std::string_view namespace_name,
+                          std::string_view kind, std::string_view name) {
+  audited = true;
+  event.action = std::string(action);
+  event.resource = audit::Resource{std::string(namespace_name), std::string(kind), std::string(name)};
+}
+
+void AuditScope::SetActor(const Principal& principal) {
+  event.actor.kind = std::string(principal.KindName());
+  event.actor.name = principal.name;
+  event.actor.token_id = principal.token_id;
+  event.actor.certificate_sha256 = principal.certificate_fingerprint;
+  if (!principal.address.empty()) event.actor.address = AddressOnly(principal.address);
+}
+
+std::string AuthenticationFailureReason(const HttpRequest& request, const Status& error) {
+  if (error.code() == StatusCode::kResourceExhausted) return "throttled";
+  const std::string& message = error.message();
+  if (message.find("certificate") != std::string::npos) return "certificate_without_identity";
+  if (message.find("unsupported") != std::string::npos) return "unsupported_scheme";
+  std::optional<std::string> authorization = request.Header("Authorization");
+  if (!authorization) return "missing_credentials";
+  if (authorization->starts_with("Basic ") || authorization->starts_with("basic ")) {
+    return "invalid_password";
+  }
+  return "invalid_token";
+}
+
+RouteHandler AuditedRoute(ApiContext& context, AuditedHandler handler) {
+  ApiContext* c = &context;
+  return [c, handler = std::move(handler)](HttpRequest& request) {
+    AuditScope scope;
+    scope.event.request_id = request.request_id;
+    scope.event.actor.kind = "anonymous";
+    if (request.peer != nullptr) scope.event.actor.address = AddressOnly(request.peer->address);
+    HttpResponse response = handler(request, scope);
+    if (scope.authentication_failure) {
+      c->audit.AuthenticationFailed(scope.event.actor.address, *scope.authentication_failure);
+      return response;
+    }
+    if (!scope.audited) return response;
+    // The hook recorded the write (and cancels it if the commit failed).
+    if (scope.pending && c->audit.Forget(scope.pending)) return response;
+    scope.event.outcome = OutcomeForStatus(response.status);
+    scope.event.http_status = response.status;
+    if (scope.event.reason.empty() || response.status >= 300) {
+      scope.event.reason = std::string(ReasonForStatus(response.status));
+    }
+    scope.event.resource_version.reset();
+    Status recorded = c->audit.Record(std::move(scope.event));
+    if (!recorded.ok()) {
+      // SECURITY: nothing audited is answered without its record.
+      HttpResponse refused = ErrorFromStatus(request.path, recorded, request.request_id);
+      refused.headers.emplace_back("Retry-After", "1");
+      return refused;
+    }
+    return response;
+  };
+}
+
+RouteHandler AuditedRoute(ApiContext& context, AuditedFunction handler) {
+  ApiContext* c = &context;
+  return AuditedRoute(context, [c, handler](HttpRequest& request, AuditScope& scope) {
+    return handler(*c, request, scope);
+  });
+}
+
+StatusOr<storage::WriteReceipt> AuditedWrite(ApiContext& context, AuditScope& scope,
+                                             int success_status,
+                                             std::function<Status(storage::WriteTxn&)> fn) {
+  // A request may write more than once (a retried replace): one tag each.
+  std::string tag = scope.event.request_id + "#" + std::to_string(++scope.writes);
+  if (scope.pending) context.audit.Forget(scope.pending);
+  audit::Event event = scope.event;
+  event.outcome = audit::Outcome::kAllowed;
+  event.http_status = success_status;
+  event.reason = "ok";
+  scope.pending = context.audit.ExpectWrite(tag, std::move(event));
+  return context.store.Write(tag, std::move(fn));
+}
+
+}  // namespace strongroom::api
