@@ -242,6 +242,7 @@ std::string ServerProcess::WriteConfig() const {
     text << "\n[limits]\n";
     for (const std::string& line : options_.extra_config_lines) text << line << "\n";
   }
+  if (!options_.extra_config_text.empty()) text << "\n" << options_.extra_config_text << "\n";
   const std::string path = dir_.Join("strongroom.toml");
   if (!WriteFileBytes(path, text.str(), 0600)) return "cannot write " + path;
   return "";

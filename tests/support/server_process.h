@@ -46,6 +46,9 @@ struct ServerProcessOptions {
   // extra_config_lines are appended to the configuration under [limits],
   // verbatim (for example "idle_timeout_ms = 500"). Default none.
   std::vector<std::string> extra_config_lines;
+  // extra_config_text is appended to the configuration verbatim, after the
+  // [limits] lines (for whole sections such as "[audit]\n..."). Default "".
+  std::string extra_config_text;
   // extra_policy_files are written into the policy directory: file name ->
   // content (JSON). A name "identities.json" replaces the default mapping.
   std::map<std::string, std::string> extra_policy_files;
