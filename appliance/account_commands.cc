@@ -58,6 +58,9 @@ std::string Time(std::int64_t micros) {
   return Rfc3339Micros(TimePoint(std::chrono::microseconds(micros)));
 }
 
+// BindingName names a binding in audit records: "<login>:<role>".
+std::string BindingName(const AccountFlags& account) { return account.login + ":" + account.role; }
+
 }  // namespace
 
 Status RunUserAdd(const CommonFlags& flags, const AccountFlags& account) {
@@ -70,11 +73,13 @@ Status RunUserAdd(const CommonFlags& flags, const AccountFlags& account) {
   SR_ASSIGN_OR_RETURN(SecretBytes password, ReadPassword(account));
   SR_ASSIGN_OR_RETURN(Environment env, OpenEnvironment(flags, false, true));
   api::NewUser user{account.login, account.name, account.email, &password, account.server_admin};
+  ExpectCliWrite(env, "user:create", {"", "users", account.login});
   SR_ASSIGN_OR_RETURN(storage::UserRecord created,
                       api::CreateUser(*env.store, user, *Clock::Real()));
   std::cout << "created user " << created.login << " (id " << created.id << ")"
             << (created.server_admin ? ", server admin" : "") << "\n";
   if (!account.role.empty()) {
+    ExpectCliWrite(env, "binding:add", {account.namespace_name, "bindings", BindingName(account)});
     SR_RETURN_IF_ERROR(api::AddBinding(
         *env.store, *policy, {"user", account.login, account.role, account.namespace_name, 0},
         *Clock::Real()));
@@ -89,6 +94,7 @@ Status RunUserBind(const CommonFlags& flags, const AccountFlags& account) {
   SR_ASSIGN_OR_RETURN(Environment env, OpenEnvironment(flags, false, true));
   SR_ASSIGN_OR_RETURN(storage::ReadTxn txn, env.store->BeginRead());
   SR_RETURN_IF_ERROR(ToStatus(api::FindUser(txn, account.login)));
+  ExpectCliWrite(env, "binding:add", {account.namespace_name, "bindings", BindingName(account)});
   SR_RETURN_IF_ERROR(api::AddBinding(
       *env.store, *policy, {"user", account.login, account.role, account.namespace_name, 0},
       *Clock::Real()));
@@ -100,6 +106,7 @@ Status RunUserBind(const CommonFlags& flags, const AccountFlags& account) {
 Status RunUserPasswd(const CommonFlags& flags, const AccountFlags& account) {
   SR_ASSIGN_OR_RETURN(SecretBytes password, ReadPassword(account));
   SR_ASSIGN_OR_RETURN(Environment env, OpenEnvironment(flags, false, true));
+  ExpectCliWrite(env, "user:password", {"", "users", account.login});
   SR_RETURN_IF_ERROR(api::SetPassword(*env.store, account.login, password));
   std::cout << "password changed for " << account.login << "\n";
   return Status::Ok();
@@ -107,6 +114,7 @@ Status RunUserPasswd(const CommonFlags& flags, const AccountFlags& account) {
 
 Status RunUserDel(const CommonFlags& flags, const AccountFlags& account) {
   SR_ASSIGN_OR_RETURN(Environment env, OpenEnvironment(flags, false, true));
+  ExpectCliWrite(env, "user:delete", {"", "users", account.login});
   SR_RETURN_IF_ERROR(api::DeleteUser(*env.store, account.login));
   std::cout << "deleted user " << account.login << "\n";
   return Status::Ok();
@@ -130,6 +138,7 @@ Status RunTokenCreate(const CommonFlags& flags, const AccountFlags& account) {
   SR_ASSIGN_OR_RETURN(Environment env, OpenEnvironment(flags, false, true));
   api::NewToken request{account.login, account.role, account.namespace_name, account.description,
                         ttl};
+  ExpectCliWrite(env, "token:create", {account.namespace_name, "tokens", account.login});
   SR_ASSIGN_OR_RETURN(api::IssuedToken issued,
                       api::CreateToken(*env.store, *policy, request, *Clock::Real()));
   std::fprintf(stderr, "token %s for %s: role %s in namespace %s, expires %s (shown once)\n",
@@ -160,6 +169,7 @@ Status RunTokenList(const CommonFlags& flags, const AccountFlags& account) {
 
 Status RunTokenRevoke(const CommonFlags& flags, const AccountFlags& account) {
   SR_ASSIGN_OR_RETURN(Environment env, OpenEnvironment(flags, false, true));
+  ExpectCliWrite(env, "token:revoke", {"", "tokens", account.token_id});
   SR_RETURN_IF_ERROR(api::RevokeToken(*env.store, account.token_id, *Clock::Real()));
   std::cout << "revoked token " << account.token_id << "\n";
   return Status::Ok();

@@ -114,13 +114,26 @@ Status OpenAuditLog(const CommonFlags& flags, Environment& env, const std::strin
   return Status::Ok();
 }
 
-Status AuditCliEvent(Environment& env, std::string action, audit::Resource resource,
-                     std::vector<std::pair<std::string, std::string>> details) {
+namespace {
+
+audit::Event CliEvent(std::string action, audit::Resource resource) {
   audit::Event event;
   event.action = std::move(action);
   event.actor = ProcessActor("cli");
   event.resource = std::move(resource);
   event.reason = "ok";
+  return event;
+}
+
+}  // namespace
+
+void ExpectCliWrite(Environment& env, const std::string& tag, audit::Resource resource) {
+  (void)env.audit->ExpectWrite(tag, CliEvent(tag, std::move(resource)));
+}
+
+Status AuditCliEvent(Environment& env, std::string action, audit::Resource resource,
+                     std::vector<std::pair<std::string, std::string>> details) {
+  audit::Event event = CliEvent(std::move(action), std::move(resource));
   event.details = std::move(details);
   return env.audit->Record(std::move(event));
 }

@@ -61,6 +61,11 @@ struct Environment {
 Status OpenAuditLog(const CommonFlags& flags, Environment& env, const std::string& actor_name,
                     bool check_rollback = true);
 
+// ExpectCliWrite describes the CLI's next store write tagged `tag` (the
+// tags of api/accounts.cc: "user:create", "user:password", ...), so its
+// audit record names the resource; the record's action is the tag.
+void ExpectCliWrite(Environment& env, const std::string& tag, audit::Resource resource);
+
 // AuditCliEvent records one CLI operation (actor: the CLI and its OS
 // user) and waits until it is durable.
 Status AuditCliEvent(Environment& env, std::string action, audit::Resource resource,
