@@ -17,5 +17,6 @@
 #include "audit/audit_log.h"
 #include "audit/audit_sink.h"
 #include "audit/log_files.h"
+#include "audit/query.h"
 #include "audit/record.h"
 #include "audit/verifier.h"

@@ -260,7 +260,9 @@ Status AuditLog::Close() {
     stopped = state_->done.wait_for(lock, kCloseWait, [&] { return state_->stopped; });
   }
   if (!stopped) {
-    // A stuck sink: the thread keeps its own reference to the state.
+    // A stuck sink: the thread keeps its own reference to the state, and
+    // stops touching the token and the store.
+    state_->detached = true;
     state_->thread.detach();
     return Status::Unavailable("the audit sequencer did not stop; the final checkpoint is missing");
   }

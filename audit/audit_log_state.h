@@ -70,6 +70,10 @@ struct AuditLog::State {
   std::map<std::pair<std::string, std::string>, FailureWindow> failures;
   bool closing = false;
   bool stopped = false;
+  // Close gave up on a stuck sink and detached the sequencer: once the
+  // sink lets go, it must not touch the token or the store (their owners
+  // may be gone); it only finishes the write it was in.
+  std::atomic<bool> detached{false};
   bool failed = false;  // the last group failed
   std::string failure;
   Head head;

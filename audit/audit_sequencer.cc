@@ -95,6 +95,7 @@ std::vector<std::shared_ptr<Entry>> AuditLog::State::TakeWork(bool* stop) {
 
 void AuditLog::State::Run() {
   for (;;) {
+    if (detached) return;
     bool stop = false;
     std::vector<std::shared_ptr<Entry>> batch = TakeWork(&stop);
     bool retry;
@@ -252,6 +253,7 @@ Status AuditLog::State::AppendLines(const std::vector<std::string>& lines) {
 }
 
 Status AuditLog::State::WriteCheckpoint() {
+  if (detached) return Status::Unavailable("the audit log was abandoned at shutdown");
   CheckpointBody body;
   body.head_seq = written_head.seq;
   body.head_hash = written_head.hash;
