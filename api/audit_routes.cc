@@ -52,7 +52,8 @@ HttpResponse Events(ApiContext& context, HttpRequest& request, AuditScope& scope
     body += page->records[i];
   }
   body += "]";
-  if (page->next_after_seq) body += ",\"continue\":\"" + std::to_string(*page->next_after_seq) + "\"";
+  if (page->next_after_seq)
+    body += ",\"continue\":\"" + std::to_string(*page->next_after_seq) + "\"";
   body += "}";
   return JsonResponse(200, std::move(body));
 }

@@ -10,16 +10,26 @@ namespace {
 std::string_view ReasonForStatus(int status) {
   if (status >= 200 && status < 300) return "ok";
   switch (status) {
-    case 400: return "invalid_request";
-    case 403: return "forbidden";
-    case 404: return "not_found";
-    case 409: return "conflict";
-    case 413: return "too_large";
-    case 415: return "unsupported_media_type";
-    case 422: return "invalid_object";
-    case 429: return "throttled";
-    case 503: return "unavailable";
-    default: return status >= 500 ? "internal_error" : "rejected";
+    case 400:
+      return "invalid_request";
+    case 403:
+      return "forbidden";
+    case 404:
+      return "not_found";
+    case 409:
+      return "conflict";
+    case 413:
+      return "too_large";
+    case 415:
+      return "unsupported_media_type";
+    case 422:
+      return "invalid_object";
+    case 429:
+      return "throttled";
+    case 503:
+      return "unavailable";
+    default:
+      return status >= 500 ? "internal_error" : "rejected";
   }
 }
 
@@ -41,7 +51,8 @@ void AuditScope::Describe(std::string_view action, std::string_view namespace_na
                           std::string_view kind, std::string_view name) {
   audited = true;
   event.action = std::string(action);
-  event.resource = audit::Resource{std::string(namespace_name), std::string(kind), std::string(name)};
+  event.resource =
+      audit::Resource{std::string(namespace_name), std::string(kind), std::string(name)};
 }
 
 void AuditScope::SetActor(const Principal& principal) {

@@ -17,12 +17,12 @@ namespace strongroom::audit {
 
 struct EventFilter {
   std::optional<std::string> since, until;  // RFC 3339 (UTC, "Z"), inclusive
-  std::optional<std::string> actor;          // actor.name
-  std::optional<std::string> action;         // exact
+  std::optional<std::string> actor;         // actor.name
+  std::optional<std::string> action;        // exact
   std::optional<std::string> namespace_name;
-  std::optional<std::string> outcome;        // allowed | denied | failed
-  std::uint64_t after_seq = 0;               // records with seq > after_seq
-  std::size_t limit = 100;                   // 1..1000
+  std::optional<std::string> outcome;  // allowed | denied | failed
+  std::uint64_t after_seq = 0;         // records with seq > after_seq
+  std::size_t limit = 100;             // 1..1000
 };
 
 // EventPage is one page: the raw JSON lines (without "\n") in seq order,

@@ -31,12 +31,13 @@
 #include <vector>
 
 #include "base/bytes.h"
-#include "crypto/kek.h"
-#include "crypto/token.h"
 #include "base/openssl_ptr.h"
 #include "base/secret_bytes.h"
 #include "base/secure_arena.h"
+#include "bench/bench_support.h"
 #include "crypto/envelope.h"
+#include "crypto/kek.h"
+#include "crypto/token.h"
 
 namespace strongroom::crypto {
 namespace {
@@ -213,9 +214,9 @@ BENCHMARK(BM_EnvelopeSeal)->MinTime(kMinSeconds);
 // directory (its own SOFTHSM2_CONF, never the system token directory), with
 // one KEK and one wrapped data key.
 struct BenchToken {
-  std::string dir;
-  std::unique_ptr<Token> token;
+  std::unique_ptr<bench::BenchTokenDir> owned;
   Bytes wrapped;
+  Token* token = nullptr;
 
   // Get creates the token on first use (only when an unwrap benchmark runs).
   static BenchToken* Get() {
@@ -230,38 +231,14 @@ struct BenchToken {
 
   static BenchToken* Create() {
     auto* t = new BenchToken();
-    char pattern[] = "/tmp/strongroom-bench-XXXXXX";
-    if (mkdtemp(pattern) == nullptr) return nullptr;
-    t->dir = pattern;
-    std::string conf = t->dir + "/softhsm2.conf";
-    std::ofstream(conf) << "directories.tokendir = " << t->dir << "/tokens\n"
-                        << "objectstore.backend = file\nlog.level = ERROR\n";
-    ::mkdir((t->dir + "/tokens").c_str(), 0700);
-    ::setenv("SOFTHSM2_CONF", conf.c_str(), 1);
-    std::string command = "softhsm2-util --init-token --free --label strongroom-bench --pin 123456 "
-                          "--so-pin 654321 >/dev/null 2>&1";
-    if (std::system(command.c_str()) != 0) return nullptr;
-    std::string pin_file = t->dir + "/pin";
-    std::ofstream(pin_file) << "123456";
-    ::chmod(pin_file.c_str(), 0600);
-    TokenOptions options;
-    options.module = "/usr/lib/softhsm/libsofthsm2.so";
-    options.token_uri = "pkcs11:token=strongroom-bench";
-    options.pin_file = pin_file;
-    auto token = Token::Open(options);
-    if (!token.has_value()) return nullptr;
-    t->token = std::move(*token);
+    t->owned = bench::BenchTokenDir::Create("strongroom-bench");
+    if (t->owned == nullptr) return nullptr;
+    t->token = t->owned->token.get();
     if (!GenerateKek(*t->token, "kek-bench").ok()) return nullptr;
     auto generated = GenerateWrappedKey(*t->token, "kek-bench", WrappedKeyType::kAes256);
     if (!generated.has_value()) return nullptr;
     t->wrapped = std::move(generated->wrapped);
     return t;
-  }
-
-  ~BenchToken() {
-    token.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
   }
 };
 
@@ -351,19 +328,7 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
 
   // As in the appliance and the tests, secrets live in the secure arena.
-  // Unlocked memory is allowed so the benchmark runs under any
-  // RLIMIT_MEMLOCK (locking does not change the timing of resident pages);
-  // a note says when that happened.
-  strongroom::SecureArenaOptions options;
-  options.allow_unlocked = true;
-  strongroom::Status status = strongroom::SecureArena::InstallProcessArena(options);
-  if (!status.ok()) {
-    std::fprintf(stderr, "cannot install the secure arena: %s\n", status.ToString().c_str());
-    return 2;
-  }
-  if (!strongroom::SecureArena::Process()->locked()) {
-    std::fprintf(stderr, "note: secure arena is not locked (RLIMIT_MEMLOCK)\n");
-  }
+  if (!strongroom::bench::InstallBenchArena()) return 2;
 
   strongroom::crypto::SummaryReporter reporter(isatty(STDOUT_FILENO)
                                                    ? benchmark::ConsoleReporter::OO_ColorTabular

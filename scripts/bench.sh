@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # Runs Strongroom's benchmarks.
 #   scripts/bench.sh micro [benchmark args...]
-#       installs what is needed (scripts/setup.sh), builds crypto_bench in
-#       Release in build-bench/ and runs it; extra arguments go to the
-#       binary (e.g. --benchmark_filter=Open --benchmark_repetitions=5).
+#       installs what is needed (scripts/setup.sh), builds crypto_bench and
+#       audit_bench in Release in build-bench/ and runs both; extra
+#       arguments go to crypto_bench (e.g. --benchmark_filter=Open
+#       --benchmark_repetitions=5).
+#   scripts/bench.sh audit [benchmark args...]
+#       only audit_bench: audited writes from 8 clients, group commit
+#       against one fdatasync per record; ends with
+#       audited_writes_per_s=N fsync_per_record_writes_per_s=N ratio=R
 # Figures are only comparable within one run: the summary lines printed at
 # the end compare each envelope operation with bare OpenSSL, side by side.
 set -euo pipefail
@@ -17,7 +22,8 @@ usage() {
   cat >&2 <<'USAGE'
 usage: scripts/bench.sh <mode> [args...]
 modes:
-  micro   Google Benchmark micro-benchmarks (crypto_bench), Release build
+  micro   Google Benchmark micro-benchmarks (crypto_bench, audit_bench), Release build
+  audit   audit_bench only (group commit vs one fdatasync per record)
 USAGE
 }
 
@@ -35,8 +41,16 @@ MICRO_DEFAULTS=(--benchmark_repetitions=21 --benchmark_enable_random_interleavin
 run_micro() {
   scripts/setup.sh
   configure_release
-  cmake --build "$BUILD_DIR" -j"$JOBS" --target crypto_bench
+  cmake --build "$BUILD_DIR" -j"$JOBS" --target crypto_bench audit_bench
   "$BUILD_DIR/bench/crypto_bench" "${MICRO_DEFAULTS[@]}" "$@"
+  "$BUILD_DIR/bench/audit_bench"
+}
+
+run_audit() {
+  scripts/setup.sh
+  configure_release
+  cmake --build "$BUILD_DIR" -j"$JOBS" --target audit_bench
+  "$BUILD_DIR/bench/audit_bench" "$@"
 }
 
 if [ "$#" -lt 1 ]; then
@@ -47,6 +61,7 @@ mode="$1"
 shift
 case "$mode" in
   micro) run_micro "$@" ;;
+  audit) run_audit "$@" ;;
   # http) run_http "$@" ;;   (wrk against a running appliance; added with api/)
   -h|--help|help) usage; exit 0 ;;
   *)

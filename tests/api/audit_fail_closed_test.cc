@@ -111,8 +111,8 @@ class AuditFailClosed : public ::testing::Test {
     options.tls.private_key_path = cert.key_path;
     options.tls.client_ca_path = pki_.ca_cert_path();
     options.policy_dir = policy_dir_.path();
-    auto server = api::ApiServer::Start(options, *token_, *audit_, *store_, *keyring_,
-                                        *Clock::Real());
+    auto server =
+        api::ApiServer::Start(options, *token_, *audit_, *store_, *keyring_, *Clock::Real());
     ASSERT_TRUE(server.has_value()) << server.error();
     server_ = std::move(*server);
   }
@@ -191,8 +191,8 @@ TEST_F(AuditFailClosed, ABlockedSinkGives503WithinTwoSecondsAndServiceResumesAft
     auto record = audit::ParseLine(line);
     ASSERT_TRUE(record.has_value());
     if (record->type == audit::RecordType::kEvent &&
-        record->action == "secret.securevalues:create" && line.find("\"during\"") != std::string::npos &&
-        record->outcome == "allowed") {
+        record->action == "secret.securevalues:create" &&
+        line.find("\"during\"") != std::string::npos && record->outcome == "allowed") {
       during_seq = record->seq;
     }
     if (record->type == audit::RecordType::kNotCommitted && record->refers_to == during_seq &&
