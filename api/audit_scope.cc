@@ -51,8 +51,11 @@ void AuditScope::Describe(std::string_view action, std::string_view namespace_na
                           std::string_view kind, std::string_view name) {
   audited = true;
   event.action = std::string(action);
-  event.resource =
-      audit::Resource{std::string(namespace_name), std::string(kind), std::string(name)};
+  // Names come from the path and may not be valid yet: bounded, so a
+  // record stays small.
+  constexpr std::size_t kMaxName = 253;
+  event.resource = audit::Resource{std::string(namespace_name.substr(0, kMaxName)),
+                                   std::string(kind), std::string(name.substr(0, kMaxName))};
 }
 
 void AuditScope::SetActor(const Principal& principal) {

@@ -74,9 +74,12 @@ std::variant<Begun, HttpResponse> Begin(ApiContext& context, HttpRequest& reques
                                         bool with_name, std::string_view audit_action = {}) {
   scope.Describe(audit_action.empty() ? action : audit_action, request.Param("ns"), kKind,
                  with_name ? request.Param("name") : "");
-  if (auto bad = CheckPath(request, with_name)) return *bad;
+  // Authenticate first: a request refused before authentication would be
+  // an audit record anyone could make, so those are only counted
+  // (coalesced authentication failures).
   auto started = StartSession(context, request, &scope);
   if (auto* response = std::get_if<HttpResponse>(&started)) return *response;
+  if (auto bad = CheckPath(request, with_name)) return *bad;
   Begun begun{std::move(std::get<Session>(started)), std::string(request.Param("ns")),
               std::string(request.Param("name"))};
   if (with_name) {

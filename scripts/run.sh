@@ -154,6 +154,14 @@ Get one (created by run.sh; its value is never returned):
 Rotate data keys (server admin):
   $CURL -X POST -w '%{http_code}\n' $BASE/api/admin/encryption/rotate-data-keys
 
+Audit log (Auditor or server admin): the last records, the server-side check, the public key:
+  $CURL "$BASE/api/audit/events?limit=5"
+  $CURL $BASE/api/audit/verify
+  $CURL $BASE/api/audit/public-key > $DEV/audit-key.pem
+
+Verify the audit files offline (no token, store or server needed):
+  $BIN audit verify --log $DEV/data/audit --public-key $DEV/audit-key.pem
+
 Readiness (no authentication):
   curl -sS --cacert $DEV/pki/ca.pem $BASE/readyz
 USAGE
