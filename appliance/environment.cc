@@ -99,6 +99,9 @@ Status OpenAuditLog(const CommonFlags& flags, Environment& env, const std::strin
   options.group_commit = flags.audit.group_commit;
   options.process_actor = ProcessActor(actor_name);
   options.check_rollback = check_rollback;
+  // Only the server (the store's one long-lived writer) cancels records
+  // whose change is missing: a CLI could race a commit still under way.
+  options.cancel_uncommitted_at_open = actor_name == "server";
   options.warn = [](const std::string& message) {
     std::fprintf(stderr, "strongroom: warning: %s\n", message.c_str());
   };

@@ -82,6 +82,11 @@ struct AuditLogOptions {
   // Refuse to open when the store is older than the last checkpoint
   // (SPEC section 4). Only `strongroom restore` turns this off.
   bool check_rollback = true;
+  // Write not-committed records at Open for changes the store does not
+  // have. Only a process that is the store's sole writer may (the server,
+  // holding the server lock): another process's record may be durable but
+  // its commit still on the way. Default true.
+  bool cancel_uncommitted_at_open = true;
   // Receives warnings (never a secret). Default: none.
   std::function<void(const std::string&)> warn;
 };
@@ -113,7 +118,7 @@ class AuditLog {
   //    check_rollback is false) the store must not be older than it:
   //    kFailedPrecondition otherwise;
   //  - records whose resourceVersion is above the store's get
-  //    `not-committed` records;
+  //    `not-committed` records (cancel_uncommitted_at_open);
   //  - a new log starts with kLogCreatedAction carrying the key's
   //    fingerprint.
   // `sink` null means the real file sink.

@@ -170,6 +170,7 @@ StatusOr<std::vector<std::shared_ptr<Entry>>> AuditLog::State::Recover() {
     }
   }
   for (const ParsedLine& write : writes) {
+    if (!options.cancel_uncommitted_at_open) break;
     if (*write.resource_version <= store.resource_version || cancelled.contains(write.seq))
       continue;
     auto target = std::make_shared<Entry>();
