@@ -93,6 +93,11 @@ StatusOr<std::vector<std::shared_ptr<Entry>>> AuditLog::State::Recover() {
       return std::unexpected(
           Refuse(std::string(kCurrentFileName), i + 1, parsed.error().message()));
     }
+    // Rotated files archived away entirely: the chain here starts where
+    // current.jsonl starts (offline verification needs the archive).
+    if (i == 0 && head_before.seq == 0 && parsed->seq > 1) {
+      head_now = Head{parsed->seq - 1, parsed->prev};
+    }
     if (parsed->seq != head_now.seq + 1 || parsed->prev != head_now.hash) {
       return std::unexpected(Refuse(std::string(kCurrentFileName), i + 1,
                                     "record " + std::to_string(parsed->seq) +
