@@ -154,7 +154,7 @@ Get one (created by run.sh; its value is never returned):
 Rotate data keys (server admin):
   $CURL -X POST -w '%{http_code}\n' $BASE/api/admin/encryption/rotate-data-keys
 
-Audit log (Auditor or server admin): the last records, the server-side check, the public key:
+Audit log (Auditor or server admin): records oldest first (page on with &continue=N), the server-side check, the public key:
   $CURL "$BASE/api/audit/events?limit=5"
   $CURL $BASE/api/audit/verify
   $CURL $BASE/api/audit/public-key > $DEV/audit-key.pem
