@@ -1,7 +1,7 @@
 // The `strongroom` command tree.
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
+#include <utility>
 
 #include "appliance/appliance.h"
 #include "appliance/commands.h"
@@ -18,8 +18,9 @@ void AddCommonFlags(CLI::App* cmd, CommonFlags* flags) {
   cmd->add_option("--token-uri", flags->token_uri,
                   "Token as an RFC 7512 PKCS#11 URI (pin-value is refused)")
       ->capture_default_str();
-  cmd->add_option("--pin-file", flags->pin_file,
-                  "File holding the token user PIN: owned by you, mode 0600 (or pin-source in the URI)");
+  cmd->add_option(
+      "--pin-file", flags->pin_file,
+      "File holding the token user PIN: owned by you, mode 0600 (or pin-source in the URI)");
   cmd->add_option("--arena-mib", flags->arena_mib, "Locked secure memory, MiB")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
@@ -42,20 +43,24 @@ int RunStrongroom(int argc, char** argv) {
 
   std::string admin_password_file;
   CLI::App* init = app.add_subcommand(
-      "init", "Create the token keys (KEK, audit key pair), the store and the admin user; idempotent");
+      "init",
+      "Create the token keys (KEK, audit key pair), the store and the admin user; idempotent");
   AddCommonFlags(init, &flags);
-  init->add_option("--admin-password-file", admin_password_file,
-                   "Owner-only file with the admin password (else one is generated and printed once)");
+  init->add_option(
+      "--admin-password-file", admin_password_file,
+      "Owner-only file with the admin password (else one is generated and printed once)");
 
   CLI::App* keys = app.add_subcommand("keys", "Key management");
   keys->require_subcommand(1);
-  CLI::App* keys_list = keys->add_subcommand("list", "List KEKs and data keys (never key material)");
+  CLI::App* keys_list =
+      keys->add_subcommand("list", "List KEKs and data keys (never key material)");
   AddCommonFlags(keys_list, &flags);
 
   std::string backup_to;
   CLI::App* backup = app.add_subcommand("backup", "Write a consistent online backup");
   AddCommonFlags(backup, &flags);
-  backup->add_option("--to", backup_to, "Backup directory (created; must not hold a backup)")->required();
+  backup->add_option("--to", backup_to, "Backup directory (created; must not hold a backup)")
+      ->required();
 
   std::string restore_from;
   CLI::App* restore = app.add_subcommand(
@@ -64,10 +69,14 @@ int RunStrongroom(int argc, char** argv) {
   restore->add_option("--from", restore_from, "Backup directory")->required();
 
   ServeFlags serve_flags;
-  CLI::App* serve = app.add_subcommand("serve", "Run the server (foreground; SIGTERM/SIGINT stop it, SIGHUP reloads policies)");
-  serve->add_option("--config", serve_flags.config_path, "Configuration file (TOML)")->capture_default_str();
-  serve->add_option("--listen", serve_flags.listen, "Override: listen address host:port (port 0: any)");
-  serve->add_option("--port-file", serve_flags.port_file, "Override: write the bound port here once serving");
+  CLI::App* serve = app.add_subcommand(
+      "serve", "Run the server (foreground; SIGTERM/SIGINT stop it, SIGHUP reloads policies)");
+  serve->add_option("--config", serve_flags.config_path, "Configuration file (TOML)")
+      ->capture_default_str();
+  serve->add_option("--listen", serve_flags.listen,
+                    "Override: listen address host:port (port 0: any)");
+  serve->add_option("--port-file", serve_flags.port_file,
+                    "Override: write the bound port here once serving");
   serve->add_option("--policy-dir", serve_flags.policy_dir, "Override: policy directory");
   serve->add_option("--data-dir", serve_flags.data_dir, "Override: data directory");
   serve->add_option("--module", serve_flags.module, "Override: PKCS#11 module");
@@ -84,15 +93,18 @@ int RunStrongroom(int argc, char** argv) {
   };
   CLI::App* user = app.add_subcommand("user", "Manage users (works while the server runs)");
   user->require_subcommand(1);
-  CLI::App* user_add = user->add_subcommand("add", "Create a user (password from --password-file or stdin)");
+  CLI::App* user_add =
+      user->add_subcommand("add", "Create a user (password from --password-file or stdin)");
   AddCommonFlags(user_add, &flags);
   add_policy_dir(user_add);
   user_add->add_option("login", account.login, "Login")->required();
   user_add->add_option("--name", account.name, "Display name");
   user_add->add_option("--email", account.email, "E-mail address");
-  user_add->add_option("--password-file", account.password_file, "Owner-only file holding the password");
+  user_add->add_option("--password-file", account.password_file,
+                       "Owner-only file holding the password");
   user_add->add_flag("--server-admin", account.server_admin, "Grant server-admin rights");
-  user_add->add_option("--role", account.role, "Bind this role (Viewer, Editor, Admin, Auditor, ...)");
+  user_add->add_option("--role", account.role,
+                       "Bind this role (Viewer, Editor, Admin, Auditor, ...)");
   user_add->add_option("--namespace", account.namespace_name, "Namespace of the binding ('*': all)")
       ->capture_default_str();
   CLI::App* user_bind = user->add_subcommand("bind", "Bind a role to a user in a namespace");
@@ -101,11 +113,14 @@ int RunStrongroom(int argc, char** argv) {
   user_bind->add_option("login", account.login, "Login")->required();
   user_bind->add_option("--role", account.role, "Role")->required();
   user_bind->add_option("--namespace", account.namespace_name, "Namespace ('*': all)")->required();
-  CLI::App* user_passwd = user->add_subcommand("passwd", "Change a user's password (from --password-file or stdin)");
+  CLI::App* user_passwd =
+      user->add_subcommand("passwd", "Change a user's password (from --password-file or stdin)");
   AddCommonFlags(user_passwd, &flags);
   user_passwd->add_option("login", account.login, "Login")->required();
-  user_passwd->add_option("--password-file", account.password_file, "Owner-only file holding the password");
-  CLI::App* user_del = user->add_subcommand("del", "Delete a user, its bindings, and (in effect) its tokens");
+  user_passwd->add_option("--password-file", account.password_file,
+                          "Owner-only file holding the password");
+  CLI::App* user_del =
+      user->add_subcommand("del", "Delete a user, its bindings, and (in effect) its tokens");
   AddCommonFlags(user_del, &flags);
   user_del->add_option("login", account.login, "Login")->required();
   CLI::App* user_list = user->add_subcommand("list", "List users");
@@ -113,13 +128,19 @@ int RunStrongroom(int argc, char** argv) {
 
   CLI::App* token = app.add_subcommand("token", "Manage API tokens (works while the server runs)");
   token->require_subcommand(1);
-  CLI::App* token_create = token->add_subcommand("create", "Create an API token; printed once on stdout");
+  CLI::App* token_create =
+      token->add_subcommand("create", "Create an API token; printed once on stdout");
   AddCommonFlags(token_create, &flags);
   add_policy_dir(token_create);
-  token_create->add_option("--user", account.login, "Owner (the token never exceeds the owner's rights)")->required();
+  token_create
+      ->add_option("--user", account.login, "Owner (the token never exceeds the owner's rights)")
+      ->required();
   token_create->add_option("--role", account.role, "The token's role")->required();
-  token_create->add_option("--namespace", account.namespace_name, "Namespace of the role ('*': all)")->required();
-  token_create->add_option("--ttl", account.ttl, "Lifetime: 3600, 90m, 12h, 30d (default: no expiry)");
+  token_create
+      ->add_option("--namespace", account.namespace_name, "Namespace of the role ('*': all)")
+      ->required();
+  token_create->add_option("--ttl", account.ttl,
+                           "Lifetime: 3600, 90m, 12h, 30d (default: no expiry)");
   token_create->add_option("--description", account.description, "What the token is for");
   CLI::App* token_list = token->add_subcommand("list", "List tokens (never their secrets)");
   AddCommonFlags(token_list, &flags);
@@ -127,6 +148,41 @@ int RunStrongroom(int argc, char** argv) {
   CLI::App* token_revoke = token->add_subcommand("revoke", "Revoke a token by id");
   AddCommonFlags(token_revoke, &flags);
   token_revoke->add_option("id", account.token_id, "Token id")->required();
+
+  CLI::App* audit =
+      app.add_subcommand("audit", "Read and verify the audit log (no token or server needed)");
+  audit->require_subcommand(1);
+  AuditVerifyFlags verify_flags;
+  CLI::App* audit_verify = audit->add_subcommand(
+      "verify", "Verify the hash chain and checkpoint signatures; exit 0 only when all verify");
+  audit_verify->add_option("--log", verify_flags.log_dir, "Audit log directory")
+      ->capture_default_str();
+  audit_verify
+      ->add_option("--public-key", verify_flags.public_key_file,
+                   "The audit public key (PEM) you pinned, e.g. from GET /api/audit/public-key")
+      ->required();
+  audit_verify->add_option(
+      "--expect-head", verify_flags.expect_head,
+      "SEQ:HASH of a head seen earlier: detects a log cut at a record boundary");
+  audit_verify->add_flag("--require-sealed", verify_flags.require_sealed,
+                         "Fail if records follow the last signed checkpoint");
+  AuditShowFlags show_flags;
+  CLI::App* audit_show = audit->add_subcommand("show", "Print records (oldest first), filtered");
+  audit_show->add_option("--log", show_flags.log_dir, "Audit log directory")->capture_default_str();
+  const std::pair<const char*, const char*> show_filters[] = {
+      {"since", "Records at or after this time (RFC 3339 UTC)"},
+      {"until", "Records at or before this time (RFC 3339 UTC)"},
+      {"actor", "Records by this actor name"},
+      {"action", "Records of this action, e.g. secret.securevalues:create"},
+      {"namespace", "Records about this namespace"},
+      {"outcome", "allowed, denied or failed"}};
+  for (const auto& [name, help] : show_filters) {
+    audit_show->add_option(std::string("--") + name, show_flags.filters[name], help);
+  }
+  audit_show->add_option("--limit", show_flags.limit, "At most this many records")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000000));
+  audit_show->add_flag("--json", show_flags.json, "One JSON record per line, as stored");
 
   try {
     app.parse(argc, argv);
@@ -136,6 +192,8 @@ int RunStrongroom(int argc, char** argv) {
 
   HardenProcess();
   if (serve->parsed()) return Report(RunServe(serve_flags));
+  if (audit_verify->parsed()) return Report(RunAuditVerify(verify_flags));
+  if (audit_show->parsed()) return Report(RunAuditShow(show_flags));
   if (Status s = InstallArena(flags); !s.ok()) return Report(s);
   if (user_add->parsed()) return Report(RunUserAdd(flags, account));
   if (user_bind->parsed()) return Report(RunUserBind(flags, account));

@@ -2,6 +2,8 @@
 // whose message cli.cc prints on stderr. Private to appliance/.
 #pragma once
 
+#include <cstddef>
+#include <map>
 #include <string>
 
 #include "appliance/environment.h"
@@ -38,5 +40,24 @@ Status RunUserList(const CommonFlags& flags);
 Status RunTokenCreate(const CommonFlags& flags, const AccountFlags& account);
 Status RunTokenList(const CommonFlags& flags, const AccountFlags& account);
 Status RunTokenRevoke(const CommonFlags& flags, const AccountFlags& account);
+
+// `audit verify` and `audit show` read only the log directory (and the
+// pinned public key): no token, no store, no server.
+struct AuditVerifyFlags {
+  std::string log_dir = "/var/lib/strongroom/audit";
+  std::string public_key_file, expect_head;
+  bool require_sealed = false;
+};
+Status RunAuditVerify(const AuditVerifyFlags& flags);
+
+struct AuditShowFlags {
+  std::string log_dir = "/var/lib/strongroom/audit";
+  // Filters by the API's query parameter names: since, until, actor,
+  // action, namespace, outcome (empty values are ignored).
+  std::map<std::string, std::string> filters;
+  std::size_t limit = 100;
+  bool json = false;
+};
+Status RunAuditShow(const AuditShowFlags& flags);
 
 }  // namespace strongroom::appliance

@@ -157,10 +157,12 @@ Rotate data keys (server admin):
 Audit log (Auditor or server admin): records oldest first (page on with &continue=N), the server-side check, the public key:
   $CURL "$BASE/api/audit/events?limit=5"
   $CURL $BASE/api/audit/verify
-  $CURL $BASE/api/audit/public-key > $DEV/audit-key.pem
+  $CURL $BASE/api/audit/public-key
 
-Verify the audit files offline (no token, store or server needed):
+Verify the audit files offline (no token, store or server needed; run.sh saved the key above in
+$DEV/audit-key.pem), and print records as a table (oldest first; --since, --action, ... filter):
   $BIN audit verify --log $DEV/data/audit --public-key $DEV/audit-key.pem
+  $BIN audit show --log $DEV/data/audit --limit 20
 
 Readiness (no authentication):
   curl -sS --cacert $DEV/pki/ca.pem $BASE/readyz
@@ -182,6 +184,8 @@ ensure_sample() {
       -d '{"metadata":{"name":"demo-db-password","labels":{"app":"demo"}},"spec":{"description":"Demo database password","value":"not-a-real-password","decrypters":["demo-service"]}}' \
       "$SV"
   fi
+  # The auditor's pinned copy of the audit public key, for `audit verify`.
+  $CURL -o "$DEV/audit-key.pem" "$BASE/api/audit/public-key"
 }
 
 if pid="$(running_pid)"; then
