@@ -6,12 +6,11 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
 
 #include "api/api.h"
 #include "audit/audit.h"
 #include "crypto/crypto.h"
+#include "tests/audit/blocking_sink.h"
 #include "tests/crypto/token_options.h"
 #include "tests/support/https_client.h"
 #include "tests/support/temp_dir.h"
@@ -26,30 +25,7 @@ using testing_support::HttpsResponse;
 
 constexpr char kPassword[] = "fail-closed-admin-password";
 
-// BlockingSink writes for real unless blocked; a blocked write waits until
-// the test releases it.
-class BlockingSink final : public audit::AuditSink {
- public:
-  explicit BlockingSink(std::unique_ptr<audit::AuditSink> real) : real_(std::move(real)) {}
-  Status WriteAll(int fd, ByteSpan bytes) override {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return !blocked_; });
-    lock.unlock();
-    return real_->WriteAll(fd, bytes);
-  }
-  Status Sync(int fd) override { return real_->Sync(fd); }
-  void Block(bool blocked) {
-    std::lock_guard lock(mu_);
-    blocked_ = blocked;
-    cv_.notify_all();
-  }
-
- private:
-  std::unique_ptr<audit::AuditSink> real_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool blocked_ = false;
-};
+using testing_support::BlockingSink;
 
 class AuditFailClosed : public ::testing::Test {
  protected:
