@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "crypto/audit_signing_key.h"
 #include "crypto/kek.h"
 #include "crypto/token.h"
 #include "storage/storage.h"
@@ -69,8 +70,9 @@ Result RunStrongroom(const std::vector<std::string>& args) {
 class CliTest : public ::testing::Test {
  protected:
   std::vector<std::string> Common() {
-    return {"--data-dir", data_.Join("data"), "--module", token_.module_path(), "--token-uri",
-            token_.token_uri(), "--pin-file", token_.pin_file(), "--allow-unlocked-memory"};
+    return {"--data-dir",         data_.Join("data"), "--module",
+            token_.module_path(), "--token-uri",      token_.token_uri(),
+            "--pin-file",         token_.pin_file(),  "--allow-unlocked-memory"};
   }
   Result Cmd(std::vector<std::string> head, std::vector<std::string> tail = {}) {
     for (auto& c : Common()) head.push_back(c);
@@ -91,7 +93,8 @@ TEST_F(CliTest, InitTwiceSucceedsAndCreatesKeysOnce) {
   ASSERT_EQ(password.size(), 24u);
   Result second = Cmd({"init"});
   ASSERT_EQ(second.exit_code, 0) << second.out;
-  EXPECT_NE(second.out.find("already initialised: nothing changed"), std::string::npos) << second.out;
+  EXPECT_NE(second.out.find("already initialised: nothing changed"), std::string::npos)
+      << second.out;
   EXPECT_EQ(second.out.find(password), std::string::npos) << "password printed twice";
   EXPECT_NE(second.out.find(fingerprint), std::string::npos);
 
@@ -143,10 +146,10 @@ TEST_F(CliTest, RestoreIsRefusedWhenAKekOfTheBackupIsMissingFromTheToken) {
   ASSERT_EQ(Cmd({"init"}).exit_code, 0);
   ASSERT_EQ(Cmd({"backup"}, {"--to", data_.Join("backup")}).exit_code, 0);
   TestToken other;  // a fresh token without that KEK
-  std::vector<std::string> args = {"restore", "--from", data_.Join("backup"), "--data-dir",
-                                   data_.Join("data"), "--module", other.module_path(),
-                                   "--token-uri", other.token_uri(), "--pin-file", other.pin_file(),
-                                   "--allow-unlocked-memory"};
+  std::vector<std::string> args = {
+      "restore",          "--from",     data_.Join("backup"), "--data-dir",
+      data_.Join("data"), "--module",   other.module_path(),  "--token-uri",
+      other.token_uri(),  "--pin-file", other.pin_file(),     "--allow-unlocked-memory"};
   Result restore = RunStrongroom(args);
   EXPECT_EQ(restore.exit_code, 1);
   EXPECT_NE(restore.out.find("not in the token"), std::string::npos) << restore.out;
@@ -156,16 +159,23 @@ TEST_F(CliTest, BadFlagsAndBadPinFilesFailWithAClearMessage) {
   Result unknown = RunStrongroom({"frobnicate"});
   EXPECT_EQ(unknown.exit_code, 2);
   testing_support::WriteFileBytes(data_.Join("open-pin"), token_.pin(), 0644);
-  std::vector<std::string> args = {"init", "--data-dir", data_.Join("data"), "--module",
-                                   token_.module_path(), "--token-uri", token_.token_uri(),
-                                   "--pin-file", data_.Join("open-pin"), "--allow-unlocked-memory"};
+  std::vector<std::string> args = {"init",
+                                   "--data-dir",
+                                   data_.Join("data"),
+                                   "--module",
+                                   token_.module_path(),
+                                   "--token-uri",
+                                   token_.token_uri(),
+                                   "--pin-file",
+                                   data_.Join("open-pin"),
+                                   "--allow-unlocked-memory"};
   Result open_pin = RunStrongroom(args);
   EXPECT_EQ(open_pin.exit_code, 1);
   EXPECT_NE(open_pin.out.find("chmod 600"), std::string::npos) << open_pin.out;
   EXPECT_EQ(open_pin.out.find(token_.pin()), std::string::npos) << "PIN echoed";
-  Result with_value = RunStrongroom({"init", "--data-dir", data_.Join("data"), "--module", token_.module_path(),
-                           "--token-uri", token_.token_uri() + "?pin-value=" + token_.pin(),
-                           "--allow-unlocked-memory"});
+  Result with_value = RunStrongroom(
+      {"init", "--data-dir", data_.Join("data"), "--module", token_.module_path(), "--token-uri",
+       token_.token_uri() + "?pin-value=" + token_.pin(), "--allow-unlocked-memory"});
   EXPECT_EQ(with_value.exit_code, 1);
   EXPECT_EQ(with_value.out.find(token_.pin()), std::string::npos) << "PIN echoed";
   for (const char* cmd : {"init", "keys", "backup", "restore"}) {
@@ -173,6 +183,121 @@ TEST_F(CliTest, BadFlagsAndBadPinFilesFailWithAClearMessage) {
     EXPECT_EQ(help.exit_code, 0) << cmd;
     EXPECT_NE(help.out.find("Usage"), std::string::npos) << cmd;
   }
+}
+
+// SplitLines returns the non-empty lines of `text`.
+std::vector<std::string> SplitLines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    if (end > start) lines.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return lines;
+}
+
+class AuditCliTest : public CliTest {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(Cmd({"init"}).exit_code, 0);
+    ASSERT_EQ(Cmd({"backup"}, {"--to", data_.Join("backup")}).exit_code, 0);
+    crypto::TokenOptions o{token_.module_path(), token_.token_uri(), token_.pin_file()};
+    auto token = crypto::Token::Open(o);
+    ASSERT_TRUE(token.has_value()) << token.error();
+    auto key = crypto::GetAuditPublicKey(**token);
+    ASSERT_TRUE(key.has_value()) << key.error();
+    ASSERT_TRUE(testing_support::WriteFileBytes(KeyFile(), key->pem));
+  }
+  std::string LogDir() { return data_.Join("data/audit"); }
+  std::string KeyFile() { return data_.Join("audit-key.pem"); }
+  void RemoveKeyFile() { ::unlink(KeyFile().c_str()); }
+  Result Verify(std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"audit",  "verify",       "--log",
+                                     LogDir(), "--public-key", KeyFile()};
+    for (auto& e : extra) args.push_back(e);
+    return RunStrongroom(args);
+  }
+};
+
+TEST_F(AuditCliTest, VerifyNeedsOnlyTheFilesAndTheKeyAndNamesTheFirstBadRecord) {
+  Result ok = Verify({"--require-sealed"});
+  ASSERT_EQ(ok.exit_code, 0) << ok.out;
+  EXPECT_EQ(ok.out.rfind("OK records=", 0), 0u) << ok.out;
+  EXPECT_NE(ok.out.find(" checkpoints="), std::string::npos) << ok.out;
+  EXPECT_NE(ok.out.find(" from=20"), std::string::npos) << ok.out;
+  std::string head = ValueAfter(ok.out, "head=");
+  ASSERT_GT(head.size(), 64u) << ok.out;
+
+  // Cut the last record (the closing checkpoint) at its line boundary.
+  const std::string current = LogDir() + "/current.jsonl";
+  const std::string original = testing_support::ReadFileBytes(current);
+  std::vector<std::string> lines = SplitLines(original);
+  std::string shorter;
+  for (std::size_t i = 0; i + 1 < lines.size(); ++i) shorter += lines[i] + "\n";
+  ASSERT_TRUE(testing_support::WriteFileBytes(current, shorter));
+  Result cut = Verify();
+  EXPECT_EQ(cut.exit_code, 0) << "without a known head a clean cut looks valid: " << cut.out;
+  EXPECT_NE(cut.out.find("pending=1"), std::string::npos) << cut.out;
+  Result against_head = Verify({"--expect-head", head});
+  EXPECT_EQ(against_head.exit_code, 1) << against_head.out;
+  EXPECT_NE(against_head.out.find("FAIL seq=" + std::to_string(lines.size())), std::string::npos)
+      << against_head.out;
+  Result unsealed = Verify({"--require-sealed"});
+  EXPECT_EQ(unsealed.exit_code, 1) << unsealed.out;
+
+  std::string tampered = original;
+  std::size_t second_line = tampered.find('\n') + 1;
+  tampered[second_line + 20] ^= 0x01;
+  ASSERT_TRUE(testing_support::WriteFileBytes(current, tampered));
+  Result bad = Verify();
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.out.find("FAIL seq=2 file=current.jsonl line=2: "), std::string::npos) << bad.out;
+}
+
+TEST_F(AuditCliTest, VerifyRefusesAMissingOrWrongKeyClearly) {
+  RemoveKeyFile();
+  Result missing = Verify();
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.out.find("cannot read public key file"), std::string::npos) << missing.out;
+  ASSERT_TRUE(testing_support::WriteFileBytes(KeyFile(), "not a key"));
+  Result garbage = Verify();
+  EXPECT_EQ(garbage.exit_code, 1);
+  EXPECT_NE(garbage.out.find("is not a PEM public key"), std::string::npos) << garbage.out;
+  Result bad_head = Verify({"--expect-head", "12"});
+  EXPECT_EQ(bad_head.exit_code, 1);
+  Result no_key = RunStrongroom({"audit", "verify", "--log", LogDir()});
+  EXPECT_EQ(no_key.exit_code, 2) << no_key.out;
+}
+
+TEST_F(AuditCliTest, ShowPrintsFilteredRecordsAsATableOrAsStoredJson) {
+  Result table = RunStrongroom({"audit", "show", "--log", LogDir()});
+  ASSERT_EQ(table.exit_code, 0) << table.out;
+  EXPECT_EQ(table.out.rfind("SEQ ", 0), 0u) << table.out;
+  EXPECT_NE(table.out.find("appliance.init"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("store.backup"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("(checkpoint)"), std::string::npos) << table.out;
+
+  Result json =
+      RunStrongroom({"audit", "show", "--log", LogDir(), "--action", "store.backup", "--json"});
+  ASSERT_EQ(json.exit_code, 0) << json.out;
+  std::vector<std::string> lines = SplitLines(json.out);
+  ASSERT_EQ(lines.size(), 1u) << json.out;
+  EXPECT_EQ(lines[0].rfind("{\"seq\":", 0), 0u);
+  EXPECT_NE(lines[0].find("\"action\":\"store.backup\""), std::string::npos);
+  std::string on_disk = testing_support::ReadFileBytes(LogDir() + "/current.jsonl");
+  EXPECT_NE(on_disk.find(lines[0] + "\n"), std::string::npos) << "--json prints records as stored";
+
+  Result limited = RunStrongroom({"audit", "show", "--log", LogDir(), "--limit", "1"});
+  EXPECT_EQ(SplitLines(limited.out).size(), 2u) << limited.out;  // header + one record
+  Result none = RunStrongroom({"audit", "show", "--log", LogDir(), "--actor", "nobody", "--json"});
+  EXPECT_EQ(none.exit_code, 0);
+  EXPECT_TRUE(none.out.empty()) << none.out;
+  Result bad = RunStrongroom({"audit", "show", "--log", LogDir(), "--outcome", "ok"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.out.find("outcome must be allowed, denied or failed"), std::string::npos)
+      << bad.out;
 }
 
 }  // namespace
