@@ -84,7 +84,7 @@ struct AuditLog::State {
   std::vector<std::shared_ptr<Entry>> committing;
 
   // --- the sequencer's own (and Open's, before it starts) ---
-  std::timed_mutex io_mutex;  // held while a group is written; VerifyNow takes it
+  std::mutex io_mutex;  // held while a group is written; VerifyNow takes it
   int lock_fd = -1;
   int current_fd = -1;
   std::uint64_t current_size = 0;
