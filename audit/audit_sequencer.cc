@@ -70,8 +70,8 @@ std::vector<std::shared_ptr<Entry>> AuditLog::State::TakeWork(bool* stop) {
     entry->event.action = "authenticate";
     entry->event.actor = Actor{"anonymous", "", "", "", it->first.first};
     entry->event.outcome = Outcome::kDenied;
-    entry->event.http_status = 401;
     entry->event.reason = it->first.second;
+    entry->event.http_status = entry->event.reason == "throttled" ? 429 : 401;
     entry->event.count = it->second.count;
     batch.push_back(std::move(entry));
     it = failures.erase(it);
