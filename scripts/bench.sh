@@ -9,6 +9,11 @@
 #       only audit_bench: audited writes from 8 clients, group commit
 #       against one fdatasync per record; ends with
 #       audited_writes_per_s=N fsync_per_record_writes_per_s=N ratio=R
+#   scripts/bench.sh creates [benchmark args...]
+#       create_load_bench: two real servers (group commit, one fdatasync per
+#       record) and 8 HTTPS clients creating SecureValues, alternating
+#       windows; ends with
+#       audited_creates_per_s=N fsync_per_record_creates_per_s=N ratio=R
 # Figures are only comparable within one run: the summary lines printed at
 # the end compare each envelope operation with bare OpenSSL, side by side.
 set -euo pipefail
@@ -24,6 +29,7 @@ usage: scripts/bench.sh <mode> [args...]
 modes:
   micro   Google Benchmark micro-benchmarks (crypto_bench, audit_bench), Release build
   audit   audit_bench only (group commit vs one fdatasync per record)
+  creates audited creates over HTTPS at 8 clients (group commit vs one fdatasync per record)
 USAGE
 }
 
@@ -53,6 +59,13 @@ run_audit() {
   "$BUILD_DIR/bench/audit_bench" "$@"
 }
 
+run_creates() {
+  scripts/setup.sh
+  configure_release
+  cmake --build "$BUILD_DIR" -j"$JOBS" --target create_load_bench
+  "$BUILD_DIR/bench/create_load_bench" "$@"
+}
+
 if [ "$#" -lt 1 ]; then
   usage
   exit 2
@@ -62,6 +75,7 @@ shift
 case "$mode" in
   micro) run_micro "$@" ;;
   audit) run_audit "$@" ;;
+  creates) run_creates "$@" ;;
   # http) run_http "$@" ;;   (wrk against a running appliance; added with api/)
   -h|--help|help) usage; exit 0 ;;
   *)
