@@ -34,7 +34,8 @@ struct ApiOptions {
   TlsOptions tls;
   std::string policy_dir;  // JSON policy files (policies/README.md)
   AuthenticatorOptions authentication;
-  bool memory_locked = true;  // reported by /readyz
+  bool memory_locked = true;           // reported by /readyz
+  std::size_t max_bulk_secrets = 500;  // Dapr bulk: 413 beyond (SPEC 6.2)
 };
 
 class ApiServer {
@@ -43,9 +44,8 @@ class ApiServer {
   // file, line and reason), builds the routes and starts serving. `token`,
   // `store`, `keyring` and `clock` must outlive the server.
   static StatusOr<std::unique_ptr<ApiServer>> Start(const ApiOptions& options, crypto::Token& token,
-                                                    audit::AuditLog& audit,
-                                                    storage::Store& store, crypto::Keyring& keyring,
-                                                    const Clock& clock);
+                                                    audit::AuditLog& audit, storage::Store& store,
+                                                    crypto::Keyring& keyring, const Clock& clock);
   ~ApiServer();
   ApiServer(const ApiServer&) = delete;
   ApiServer& operator=(const ApiServer&) = delete;

@@ -39,6 +39,22 @@ std::variant<Session, HttpResponse> StartSession(ApiContext& context, const Http
   return Session{std::move(*txn), std::move(*principal), context.policy.Get()};
 }
 
+std::variant<Session, HttpResponse> StartServiceSession(ApiContext& context,
+                                                        const HttpRequest& request,
+                                                        AuditScope& scope) {
+  StatusOr<Principal> principal = context.authenticator.AuthenticateService(request);
+  if (!principal.has_value()) {
+    scope.authentication_failure =
+        request.peer->certificate ? "certificate_not_a_service" : "missing_certificate";
+    HttpResponse response = ErrorFromStatus(request.path, principal.error(), request.request_id);
+    return response;
+  }
+  scope.SetActor(*principal);
+  StatusOr<storage::ReadTxn> txn = context.store.BeginRead();
+  if (!txn.has_value()) return ErrorFromStatus(request.path, txn.error(), request.request_id);
+  return Session{std::move(*txn), std::move(*principal), context.policy.Get()};
+}
+
 std::optional<HttpResponse> Check(ApiContext& context, const HttpRequest& request,
                                   const Session& session, const policies::AccessRequest& access) {
   (void)context;

@@ -34,6 +34,8 @@ struct ApiContext {
   ListCursorCodec cursors;
   bool memory_locked = true;
   std::string listen_address;
+  // Dapr bulk reads answer 413 beyond this many secrets (SPEC 6.2).
+  std::size_t max_bulk_secrets = 500;
 };
 
 // Session is an authenticated request: its snapshot and its principal.
@@ -48,6 +50,13 @@ struct Session {
 // `scope`, it records the actor, or why authentication failed.
 std::variant<Session, HttpResponse> StartSession(ApiContext& context, const HttpRequest& request,
                                                  AuditScope* scope = nullptr);
+
+// StartServiceSession is StartSession for the decrypt endpoints: the
+// principal is the service of the verified client certificate
+// (Authenticator::AuthenticateService), else 401.
+std::variant<Session, HttpResponse> StartServiceSession(ApiContext& context,
+                                                        const HttpRequest& request,
+                                                        AuditScope& scope);
 
 // Check returns the 403 response when `principal` may not do `access`,
 // nullopt when it may (or the 500 when a record failed its check).
@@ -64,5 +73,6 @@ void AddDiscoveryRoutes(Router& router, ApiContext& context);
 void AddSecureValueRoutes(Router& router, ApiContext& context);
 void AddAdminEncryptionRoutes(Router& router, ApiContext& context);
 void AddAuditRoutes(Router& router, ApiContext& context);
+void AddDecryptRoutes(Router& router, ApiContext& context);
 
 }  // namespace strongroom::api

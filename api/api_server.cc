@@ -18,8 +18,8 @@ ApiServer::ApiServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ApiServer::~ApiServer() { Shutdown(); }
 
 StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const ApiOptions& options,
-                                                      crypto::Token& token,
-                                                      audit::AuditLog& audit, storage::Store& store,
+                                                      crypto::Token& token, audit::AuditLog& audit,
+                                                      storage::Store& store,
                                                       crypto::Keyring& keyring,
                                                       const Clock& clock) {
   auto impl = std::make_unique<Impl>();
@@ -33,11 +33,13 @@ StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const ApiOptions& options,
   impl->context.reset(new ApiContext{
       store, keyring, token, *impl->policy, *impl->authenticator, audit, clock, std::move(cursors),
       options.memory_locked, options.server.host + ":" + std::to_string(options.server.port)});
+  impl->context->max_bulk_secrets = options.max_bulk_secrets;
   AddHealthRoutes(impl->router, *impl->context);
   AddDiscoveryRoutes(impl->router, *impl->context);
   AddSecureValueRoutes(impl->router, *impl->context);
   AddAdminEncryptionRoutes(impl->router, *impl->context);
   AddAuditRoutes(impl->router, *impl->context);
+  AddDecryptRoutes(impl->router, *impl->context);
   auto errors = [](int status, std::string_view message, std::string_view path) {
     return ErrorResponse(path, status, message);
   };

@@ -91,12 +91,20 @@ RouteHandler AuditedRoute(ApiContext& context, AuditedHandler handler) {
       c->audit.AuthenticationFailed(scope.event.actor.address, *scope.authentication_failure);
       return response;
     }
+    if (!scope.events.empty()) {
+      Status recorded = c->audit.RecordAll(std::move(scope.events));
+      if (recorded.ok()) return response;
+      // SECURITY: the body may hold decrypted values; it is dropped.
+      HttpResponse refused = ErrorFromStatus(request.path, recorded, request.request_id);
+      refused.headers.emplace_back("Retry-After", "1");
+      return refused;
+    }
     if (!scope.audited) return response;
     // The hook recorded the write (and cancels it if the commit failed).
     if (scope.pending && c->audit.Forget(scope.pending)) return response;
     scope.event.outcome = OutcomeForStatus(response.status);
     scope.event.http_status = response.status;
-    if (scope.event.reason.empty() || response.status >= 300) {
+    if (scope.event.reason.empty()) {
       scope.event.reason = std::string(ReasonForStatus(response.status));
     }
     scope.event.resource_version.reset();

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "api/router.h"
 #include "audit/audit.h"
@@ -31,6 +32,10 @@ struct AuditScope {
   std::optional<std::string> authentication_failure;
   std::shared_ptr<audit::PendingWrite> pending;
   int writes = 0;
+  // When not empty (the decrypt endpoints: one record per name, each with
+  // its own outcome and reason), these records are written instead of
+  // `event`, all durable before the response leaves.
+  std::vector<audit::Event> events;
 
   // Describe marks the request as audited and names its action and resource.
   void Describe(std::string_view action, std::string_view namespace_name, std::string_view kind,

@@ -120,6 +120,24 @@ StatusOr<Principal> Authenticator::Authenticate(const HttpRequest& request,
   return principal;
 }
 
+StatusOr<Principal> Authenticator::AuthenticateService(const HttpRequest& request) const {
+  const PeerInfo& peer = *request.peer;
+  if (!peer.certificate) {
+    return std::unexpected(Status::Unauthenticated("a client certificate is required"));
+  }
+  policies::CertificateIdentity identity = policy_.Get()->IdentifyCertificate(*peer.certificate);
+  if (identity.kind != policies::CertificateIdentity::Kind::kService) {
+    return std::unexpected(
+        Status::Unauthenticated(identity.kind == policies::CertificateIdentity::Kind::kUser
+                                    ? "certificate is not a service's: users never decrypt"
+                                    : "certificate has no identity: " + identity.reason));
+  }
+  Principal principal{Principal::Kind::kService, identity.name, false};
+  principal.address = peer.address;
+  principal.certificate_fingerprint = peer.certificate->fingerprint_sha256;
+  return principal;
+}
+
 StatusOr<Principal> Authenticator::Basic(std::string_view encoded, const std::string& address,
                                          const storage::ReadTxn& txn) {
   SR_ASSIGN_OR_RETURN(SecretBytes decoded, DecodeBase64(encoded));

@@ -57,6 +57,12 @@ class Authenticator {
   // its generation counters.
   StatusOr<Principal> Authenticate(const HttpRequest& request, const storage::ReadTxn& txn);
 
+  // AuthenticateService returns the service a decrypt request comes from
+  // (SPEC 4 and 6.2): only a verified client certificate that identifies a
+  // service counts; an Authorization header is ignored, and a certificate
+  // mapped to a user or with no identity is kUnauthenticated.
+  StatusOr<Principal> AuthenticateService(const HttpRequest& request) const;
+
   // Throttled seconds to wait for (address) is exposed for Retry-After.
   std::uint64_t password_checks() const { return password_checks_.load(); }
 

@@ -23,10 +23,15 @@ std::string SerializeResponse(const HttpResponse& response, std::string_view req
   out += std::to_string(response.status);
   out += ' ';
   out += Pistache::Http::codeString(static_cast<Pistache::Http::Code>(response.status));
-  out += "\r\nContent-Type: ";
-  out += response.content_type;
-  out += "\r\nContent-Length: ";
-  out += std::to_string(response.body.size());
+  if (!response.content_type.empty()) {
+    out += "\r\nContent-Type: ";
+    out += response.content_type;
+  }
+  // RFC 9110 8.6: no Content-Length in a 204 (it never has a body).
+  if (response.status != 204) {
+    out += "\r\nContent-Length: ";
+    out += std::to_string(response.body.size());
+  }
   out += "\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nX-Request-Id: ";
   out += request_id;
   if (!keep_alive) out += "\r\nConnection: close";

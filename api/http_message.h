@@ -54,7 +54,8 @@ struct HttpResponse {
 };
 
 // SerializeResponse writes the status line, headers and body. Every
-// response carries Content-Length, `Cache-Control: no-store`,
+// response carries Content-Type (unless empty), Content-Length (except a
+// 204), `Cache-Control: no-store`,
 // `X-Content-Type-Options: nosniff` and X-Request-Id; `Connection: close`
 // when !keep_alive.
 std::string SerializeResponse(const HttpResponse& response, std::string_view request_id,

@@ -93,11 +93,11 @@ Status RunServe(const ServeFlags& flags) {
   options.tls = config.tls;
   options.policy_dir = config.policy_dir;
   options.authentication = config.authentication;
+  options.max_bulk_secrets = config.max_bulk_secrets;
   options.memory_locked = SecureArena::Process()->locked();
-  SR_ASSIGN_OR_RETURN(
-      std::unique_ptr<api::ApiServer> server,
-      api::ApiServer::Start(options, *env.token, *env.audit, *env.store, *env.keyring,
-                            *Clock::Real()));
+  SR_ASSIGN_OR_RETURN(std::unique_ptr<api::ApiServer> server,
+                      api::ApiServer::Start(options, *env.token, *env.audit, *env.store,
+                                            *env.keyring, *Clock::Real()));
   const std::string listen = options.server.host + ":" + std::to_string(server->port());
   SR_RETURN_IF_ERROR(RecordServerEvent(*env.audit, "server.start", listen));
   if (!config.port_file.empty())
@@ -123,7 +123,8 @@ Status RunServe(const ServeFlags& flags) {
   (void)RecordServerEvent(*env.audit, "server.stop", listen);
   // The final checkpoint seals the log while token and store are open.
   if (Status closed = env.audit->Close(); !closed.ok()) {
-    api::LogEvent(api::LogLevel::kError, "audit log not closed cleanly", {{"detail", closed.message()}});
+    api::LogEvent(api::LogLevel::kError, "audit log not closed cleanly",
+                  {{"detail", closed.message()}});
   }
   env.audit.reset();
   env.keyring.reset();

@@ -84,9 +84,11 @@ std::map<std::string, Setter> Keys(ServerConfig& c) {
        Integer(&l.max_requests_per_connection, 1, 100'000'000)},
       {"limits.max_header_bytes", Integer(&l.request.max_header_bytes, 1024, 1 << 20)},
       {"limits.max_body_bytes", Integer(&l.request.max_body_bytes, 1024, 16 << 20)},
+      {"limits.max_bulk_secrets", Integer(&c.max_bulk_secrets, 1, 100'000)},
       {"limits.password_checks", Integer(&c.authentication.max_concurrent_password_checks, 1, 64)},
       {"audit.max_file_mib", Integer(&c.common.audit.max_file_mib, 1, 65536)},
-      {"audit.free_space_watermark_mib", Integer(&c.common.audit.free_space_watermark_mib, 0, 1 << 30)},
+      {"audit.free_space_watermark_mib",
+       Integer(&c.common.audit.free_space_watermark_mib, 0, 1 << 30)},
       {"audit.group_commit", Bool(&c.common.audit.group_commit)},
       {"audit.test_full_disk_trigger", String(&c.common.audit.test_full_disk_trigger)},
   };

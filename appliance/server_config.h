@@ -20,6 +20,7 @@ struct ServerConfig {
   api::TlsOptions tls;
   api::ServerLimits limits;
   api::AuthenticatorOptions authentication;
+  std::size_t max_bulk_secrets = 500;  // limits.max_bulk_secrets
 };
 
 // LoadServerConfig reads `path` over the defaults. kInvalidArgument

@@ -160,6 +160,28 @@ Status AuditLog::Record(Event event) {
   return state_->Await(entry, std::chrono::steady_clock::now() + state_->options.answer_within);
 }
 
+Status AuditLog::RecordAll(std::vector<Event> events) {
+  if (events.empty()) return Status::Ok();
+  std::vector<std::shared_ptr<Entry>> entries;
+  entries.reserve(events.size());
+  for (Event& event : events) {
+    auto entry = std::make_shared<Entry>();
+    entry->event = std::move(event);
+    entries.push_back(std::move(entry));
+  }
+  {
+    std::lock_guard lock(state_->mutex);
+    if (state_->closing || state_->stopped) return Status::Unavailable("the audit log is closed");
+  }
+  std::vector<std::shared_ptr<Entry>> awaited = entries;
+  state_->Enqueue(std::move(entries));
+  const auto deadline = std::chrono::steady_clock::now() + state_->options.answer_within;
+  for (const std::shared_ptr<Entry>& entry : awaited) {
+    SR_RETURN_IF_ERROR(state_->Await(entry, deadline));
+  }
+  return Status::Ok();
+}
+
 void AuditLog::RecordLater(Event event) {
   auto entry = std::make_shared<Entry>();
   entry->event = std::move(event);

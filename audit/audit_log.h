@@ -25,6 +25,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "audit/audit_sink.h"
 #include "audit/record.h"
@@ -136,6 +137,11 @@ class AuditLog {
   // kUnavailable when the log failed or did not confirm within
   // answer_within (the caller must then not report success).
   Status Record(Event event);
+
+  // RecordAll appends `events` in order (one request's records, e.g. one
+  // per name of a batch decrypt) and returns once all are durable; any
+  // failure is returned as Record's.
+  Status RecordAll(std::vector<Event> events);
 
   // RecordLater appends `event` without waiting (events whose request has
   // already been answered).

@@ -236,6 +236,7 @@ std::string ServerProcess::WriteConfig() const {
                           {"client_ca", pki_->ca_cert_path()}}},
       {"memory", toml::table{{"arena_mib", 16}, {"allow_unlocked", true}}},
   };
+  if (!crl_path_.empty()) config["tls"].as_table()->insert_or_assign("crl", crl_path_);
   std::ostringstream text;
   text << "# Written by tests/support/server_process.cc for one test.\n" << config << "\n";
   if (!options_.extra_config_lines.empty()) {
@@ -296,7 +297,8 @@ int ServerProcess::Stop() {
 
 int ServerProcess::Restart() {
   Stop();
-  std::string error = Launch();
+  std::string error = WriteConfig();
+  if (error.empty()) error = Launch();
   if (error.empty()) error = WaitReady();
   if (error.empty()) return 0;
   FailWithLog(error);

@@ -74,9 +74,15 @@ class ServerProcess {
   // returns the status it had; one never started returns -1.
   int Stop();
   // Restart stops the server and starts it again on the same data, token,
-  // PKI and policies (the port may change). Returns 0 once it is ready, -1
+  // PKI and policies (the port may change), with the configuration written
+  // again (UseCrl). Returns 0 once it is ready, -1
   // after recording a test failure.
   int Restart();
+
+  // UseCrl makes later Restart()s start the server with `crl_path` as its
+  // client CA's CRL (`[tls] crl`); "" for none (default). A CRL can only
+  // revoke certificates issued after Start(), so it comes with a restart.
+  void UseCrl(std::string crl_path) { crl_path_ = std::move(crl_path); }
 
   // pid is the server's process id while it runs, else -1 (for tests that
   // signal it themselves, e.g. SIGKILL; Stop() then reaps it).
@@ -147,6 +153,7 @@ class ServerProcess {
   pid_t pid_ = -1;
   int last_status_ = -1;
   int port_ = 0;
+  std::string crl_path_;
 };
 
 }  // namespace strongroom::testing_support

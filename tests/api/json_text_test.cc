@@ -1,0 +1,43 @@
+// AppendJsonString (api/json_text.h): what the decrypt responses are built
+// with. Every escape, every control character, multi-byte UTF-8 and the
+// byte-exact round trip through a real JSON parser.
+#include "api/json_text.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+namespace strongroom::api {
+namespace {
+
+std::string Quoted(std::string_view text) {
+  std::string out;
+  AppendJsonString(out, text);
+  return out;
+}
+
+TEST(AppendJsonString, EscapesQuotesBackslashesAndControlCharactersOnly) {
+  EXPECT_EQ(Quoted(""), "\"\"");
+  EXPECT_EQ(Quoted("plain text / slash"), "\"plain text / slash\"");
+  EXPECT_EQ(Quoted("a\"b\\c"), "\"a\\\"b\\\\c\"");
+  EXPECT_EQ(Quoted("\b\f\n\r\t"), "\"\\b\\f\\n\\r\\t\"");
+  EXPECT_EQ(Quoted(std::string("\0\x01\x1f", 3)), "\"\\u0000\\u0001\\u001f\"");
+  EXPECT_EQ(Quoted("\x7f"), "\"\x7f\"") << "DEL needs no escape";
+  EXPECT_EQ(Quoted("\xc3\xa9\xe2\x82\xac\xf0\x9f\x94\x91"),
+            "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x94\x91\"");
+}
+
+TEST(AppendJsonString, AppendsAndEveryByteRoundTripsThroughAJsonParser) {
+  std::string every;
+  for (int c = 0; c < 0x80; ++c) every += static_cast<char>(c);
+  every += "\xc2\x80\xdf\xbf\xe0\xa0\x80\xef\xbf\xbf\xf0\x90\x80\x80\xf4\x8f\xbf\xbf";
+  std::string out = "{\"v\":";
+  AppendJsonString(out, every);
+  out += "}";
+  nlohmann::json parsed = nlohmann::json::parse(out, nullptr, false);
+  ASSERT_FALSE(parsed.is_discarded()) << out;
+  EXPECT_EQ(parsed["v"].get<std::string>(), every);
+}
+
+}  // namespace
+}  // namespace strongroom::api
