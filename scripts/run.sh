@@ -151,6 +151,12 @@ List secure values:
 Get one (created by run.sh; its value is never returned):
   $CURL $SV/demo-db-password
 
+Decrypt as the service demo-service (its client certificate; only a service certificate counts
+on these paths, and the value's decrypters must list the service):
+  curl -sS --fail-with-body --cacert $DEV/pki/ca.pem --cert $DEV/pki/decrypter.pem --key $DEV/pki/decrypter.key -X POST $SV/demo-db-password/decrypt
+  curl -sS --fail-with-body --cacert $DEV/pki/ca.pem --cert $DEV/pki/decrypter.pem --key $DEV/pki/decrypter.key $BASE/v1.0/secrets/default/demo-db-password
+  curl -sS --fail-with-body --cacert $DEV/pki/ca.pem --cert $DEV/pki/decrypter.pem --key $DEV/pki/decrypter.key $BASE/v1.0/secrets/default/bulk
+
 Rotate data keys (server admin):
   $CURL -X POST -w '%{http_code}\n' $BASE/api/admin/encryption/rotate-data-keys
 
