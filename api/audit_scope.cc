@@ -1,5 +1,7 @@
 #include "api/audit_scope.h"
 
+#include <openssl/crypto.h>
+
 #include "api/api_context.h"
 #include "api/errors.h"
 #include "api/principal.h"
@@ -79,43 +81,89 @@ std::string AuthenticationFailureReason(const HttpRequest& request, const Status
   return "invalid_token";
 }
 
+namespace {
+
+// Begin is a fresh scope for `request`.
+AuditScope Begin(const HttpRequest& request) {
+  AuditScope scope;
+  scope.event.request_id = request.request_id;
+  scope.event.actor.kind = "anonymous";
+  if (request.peer != nullptr) scope.event.actor.address = AddressOnly(request.peer->address);
+  return scope;
+}
+
+// RecordsToWrite turns a finished scope into its records: the per-name
+// records, or the one event with the outcome its status implies, or none.
+std::vector<audit::Event> RecordsToWrite(AuditScope& scope, int status) {
+  if (!scope.events.empty()) return std::move(scope.events);
+  if (!scope.audited) return {};
+  scope.event.outcome = OutcomeForStatus(status);
+  scope.event.http_status = status;
+  if (scope.event.reason.empty()) scope.event.reason = std::string(ReasonForStatus(status));
+  scope.event.resource_version.reset();
+  std::vector<audit::Event> records;
+  records.push_back(std::move(scope.event));
+  return records;
+}
+
+// Refused replaces a response whose records could not be written.
+// SECURITY: nothing audited is answered without its record, and the
+// response's body (decrypted values) is wiped.
+HttpResponse Refused(const HttpRequest& request, HttpResponse& response, const Status& recorded) {
+  OPENSSL_cleanse(response.body.data(), response.body.size());
+  HttpResponse refused = ErrorFromStatus(request.path, recorded, request.request_id);
+  refused.headers.emplace_back("Retry-After", "1");
+  return refused;
+}
+
+}  // namespace
+
 RouteHandler AuditedRoute(ApiContext& context, AuditedHandler handler) {
   ApiContext* c = &context;
   return [c, handler = std::move(handler)](HttpRequest& request) {
-    AuditScope scope;
-    scope.event.request_id = request.request_id;
-    scope.event.actor.kind = "anonymous";
-    if (request.peer != nullptr) scope.event.actor.address = AddressOnly(request.peer->address);
+    AuditScope scope = Begin(request);
     HttpResponse response = handler(request, scope);
     if (scope.authentication_failure) {
       c->audit.AuthenticationFailed(scope.event.actor.address, *scope.authentication_failure);
       return response;
     }
-    if (!scope.events.empty()) {
-      Status recorded = c->audit.RecordAll(std::move(scope.events));
-      if (recorded.ok()) return response;
-      // SECURITY: the body may hold decrypted values; it is dropped.
-      HttpResponse refused = ErrorFromStatus(request.path, recorded, request.request_id);
-      refused.headers.emplace_back("Retry-After", "1");
-      return refused;
-    }
-    if (!scope.audited) return response;
     // The hook recorded the write (and cancels it if the commit failed).
-    if (scope.pending && c->audit.Forget(scope.pending)) return response;
-    scope.event.outcome = OutcomeForStatus(response.status);
-    scope.event.http_status = response.status;
-    if (scope.event.reason.empty()) {
-      scope.event.reason = std::string(ReasonForStatus(response.status));
+    if (scope.events.empty() && scope.audited && scope.pending && c->audit.Forget(scope.pending)) {
+      return response;
     }
-    scope.event.resource_version.reset();
-    Status recorded = c->audit.Record(std::move(scope.event));
-    if (!recorded.ok()) {
-      // SECURITY: nothing audited is answered without its record.
-      HttpResponse refused = ErrorFromStatus(request.path, recorded, request.request_id);
-      refused.headers.emplace_back("Retry-After", "1");
-      return refused;
-    }
+    std::vector<audit::Event> records = RecordsToWrite(scope, response.status);
+    if (records.empty()) return response;
+    Status recorded = c->audit.RecordAll(std::move(records));
+    if (!recorded.ok()) return Refused(request, response, recorded);
     return response;
+  };
+}
+
+DeferredHandler DeferredAuditedRoute(ApiContext& context, AuditedFunction handler) {
+  ApiContext* c = &context;
+  return [c, handler](std::shared_ptr<HttpRequest> request, Responder respond) {
+    AuditScope scope = Begin(*request);
+    HttpResponse response = handler(*c, *request, scope);
+    if (scope.authentication_failure) {
+      c->audit.AuthenticationFailed(scope.event.actor.address, *scope.authentication_failure);
+      respond(std::move(response));
+      return;
+    }
+    std::vector<audit::Event> records = RecordsToWrite(scope, response.status);
+    if (records.empty()) {
+      respond(std::move(response));
+      return;
+    }
+    // Answered once the records are durable (group-committed with other
+    // connections' records), from the sequencer or the watchdog thread.
+    c->audit.RecordAllAsync(std::move(records), [request, respond, response = std::move(response)](
+                                                    Status recorded) mutable {
+      if (recorded.ok()) {
+        respond(std::move(response));
+      } else {
+        respond(Refused(*request, response, recorded));
+      }
+    });
   };
 }
 

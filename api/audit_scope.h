@@ -58,6 +58,12 @@ RouteHandler AuditedRoute(ApiContext& context, AuditedHandler handler);
 using AuditedFunction = HttpResponse (*)(ApiContext&, HttpRequest&, AuditScope&);
 RouteHandler AuditedRoute(ApiContext& context, AuditedFunction handler);
 
+// DeferredAuditedRoute is AuditedRoute for a kDeferred route: `handler`
+// runs on the I/O thread (it must not block), and the response is sent once
+// its records are durable (AuditLog::RecordAllAsync), or replaced by a 503
+// when they cannot be written within the log's answer_within.
+DeferredHandler DeferredAuditedRoute(ApiContext& context, AuditedFunction handler);
+
 // AuditedWrite runs `fn` as a store write whose audit record (the scope's
 // event, allowed with `success_status`, and the resourceVersion it
 // commits) is written by the pre-commit hook before LMDB commits.

@@ -400,14 +400,19 @@ HttpResponse DaprBulk(ApiContext& context, HttpRequest& request, AuditScope& sco
 }  // namespace
 
 void AddDecryptRoutes(Router& router, ApiContext& context) {
-  auto audited = [&context](AuditedFunction handler) { return AuditedRoute(context, handler); };
-  router.Add(Method::Post,
-             "/apis/secret.grafana.app/v1beta1/namespaces/:ns/securevalues/:name/decrypt",
-             Execution::kBlocking, audited(DecryptOne));
-  router.Add(Method::Post, "/apis/secret.grafana.app/v1beta1/namespaces/:ns/decrypt",
-             Execution::kBlocking, audited(DecryptBatch));
-  router.Add(Method::Get, "/v1.0/secrets/:store/bulk", Execution::kBlocking, audited(DaprBulk));
-  router.Add(Method::Get, "/v1.0/secrets/:store/:name", Execution::kBlocking, audited(DaprGet));
+  // Deferred: checked and unsealed on the I/O thread (no password hashing
+  // here; a data key not in the cache costs one token unwrap), answered
+  // when the records are group-committed.
+  auto audited = [&context](AuditedFunction handler) {
+    return DeferredAuditedRoute(context, handler);
+  };
+  router.AddDeferred(Method::Post,
+                     "/apis/secret.grafana.app/v1beta1/namespaces/:ns/securevalues/:name/decrypt",
+                     audited(DecryptOne));
+  router.AddDeferred(Method::Post, "/apis/secret.grafana.app/v1beta1/namespaces/:ns/decrypt",
+                     audited(DecryptBatch));
+  router.AddDeferred(Method::Get, "/v1.0/secrets/:store/bulk", audited(DaprBulk));
+  router.AddDeferred(Method::Get, "/v1.0/secrets/:store/:name", audited(DaprGet));
 }
 
 }  // namespace strongroom::api

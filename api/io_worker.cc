@@ -73,9 +73,24 @@ IoWorker::~IoWorker() {
     Wipe(c->in, c->in.size());
   }
   if (epoll_fd_ >= 0) ::close(epoll_fd_);
+  {
+    std::lock_guard lock(mailbox_->mu);
+    mailbox_->wake_fd = -1;  // late completions are dropped from now on
+    mailbox_->completions.clear();
+  }
   if (wake_fd_ >= 0) ::close(wake_fd_);
   std::lock_guard lock(inbox_mu_);
   for (auto& [fd, address] : new_connections_) ::close(fd);
+}
+
+void IoWorker::Mailbox::Post(Completion completion) {
+  std::lock_guard lock(mu);
+  if (wake_fd < 0) return;  // the worker is gone
+  completions.push_back(std::move(completion));
+  if (wake_pending) return;
+  wake_pending = true;
+  std::uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = ::write(wake_fd, &one, sizeof(one));
 }
 
 Status IoWorker::Init() {
@@ -90,6 +105,8 @@ Status IoWorker::Init() {
   if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &event) != 0) {
     return Status::Internal(std::string("epoll_ctl: ") + std::strerror(errno));
   }
+  std::lock_guard lock(mailbox_->mu);
+  mailbox_->wake_fd = wake_fd_;
   return Status::Ok();
 }
 
@@ -108,12 +125,8 @@ void IoWorker::AddConnection(int fd, std::string address) {
 
 void IoWorker::PostCompletion(std::uint64_t connection_id, HttpResponse response, bool keep_alive,
                               std::string request_id) {
-  {
-    std::lock_guard lock(inbox_mu_);
-    completions_.push_back(
-        Completion{connection_id, std::move(response), keep_alive, std::move(request_id)});
-  }
-  Wake();
+  mailbox_->Post(
+      Completion{connection_id, std::move(response), keep_alive, std::move(request_id)});
 }
 
 void IoWorker::Run() {
@@ -157,7 +170,11 @@ void IoWorker::DrainInbox() {
   {
     std::lock_guard lock(inbox_mu_);
     accepted.swap(new_connections_);
-    completions.swap(completions_);
+  }
+  {
+    std::lock_guard lock(mailbox_->mu);
+    completions.swap(mailbox_->completions);
+    mailbox_->wake_pending = false;
   }
   for (auto& [fd, address] : accepted) {
     std::uint64_t id = shared_.next_connection_id.fetch_add(1);
@@ -367,6 +384,21 @@ void IoWorker::Dispatch(Connection& c, Pistache::Http::Request message) {
   c.state = State::kHandling;
   SetInterest(c, EPOLLRDHUP);  // only hang-ups while the handler runs
   std::uint64_t id = c.peer.connection_id;
+  if (route->execution == Execution::kDeferred) {
+    Responder respond = [mailbox = mailbox_, id, keep_alive, request](HttpResponse response) {
+      // The body may hold a secret value (SPEC 4: outside the locked arena).
+      std::string& body = const_cast<std::string&>(request->body());
+      OPENSSL_cleanse(body.data(), body.size());
+      mailbox->Post(Completion{id, std::move(response), keep_alive, request->request_id});
+    };
+    try {
+      route->deferred(request, respond);
+    } catch (const std::exception&) {
+      // A handler that throws has not answered (handlers answer last).
+      respond(shared_.errors(500, "internal error", request->path));
+    }
+    return;
+  }
   bool queued = shared_.pool->Submit([this, id, run, keep_alive, request]() mutable {
     HttpResponse response = run();
     PostCompletion(id, std::move(response), keep_alive, request->request_id);

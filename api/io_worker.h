@@ -53,7 +53,7 @@ class IoWorker {
   // AddConnection hands an accepted, non-blocking socket to this worker,
   // which owns it from now on.
   void AddConnection(int fd, std::string address);
-  // PostCompletion delivers a blocking handler's response.
+  // PostCompletion delivers a blocking or deferred handler's response.
   void PostCompletion(std::uint64_t connection_id, HttpResponse response, bool keep_alive,
                       std::string request_id);
   void Wake();
@@ -99,9 +99,21 @@ class IoWorker {
   std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
   std::vector<std::uint64_t> closed_;  // closed this iteration, destroyed by ReapClosed
 
+  // Mailbox takes completions from other threads. Deferred handlers hold it
+  // past this worker's life (a late answer after shutdown is dropped): it
+  // is shared, and the worker detaches it (wake_fd -1) before closing the
+  // eventfd. One eventfd write per batch of completions (wake_pending).
+  struct Mailbox {
+    std::mutex mu;
+    std::vector<Completion> completions;  // guarded by mu
+    int wake_fd = -1;                     // guarded by mu
+    bool wake_pending = false;            // guarded by mu
+    void Post(Completion completion);
+  };
+
   std::mutex inbox_mu_;
   std::vector<std::pair<int, std::string>> new_connections_;  // guarded by inbox_mu_
-  std::vector<Completion> completions_;                       // guarded by inbox_mu_
+  std::shared_ptr<Mailbox> mailbox_ = std::make_shared<Mailbox>();
 };
 
 }  // namespace strongroom::api

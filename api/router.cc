@@ -56,9 +56,15 @@ void Router::Add(Pistache::Http::Method method, std::string_view pattern, Execut
   // The tree keeps string_views into this buffer; it owns the buffer.
   std::shared_ptr<char> storage(new char[trimmed->size()], std::default_delete<char[]>());
   std::memcpy(storage.get(), trimmed->data(), trimmed->size());
-  impl_->routes.push_back(Route{execution, std::move(handler), std::string(pattern)});
+  impl_->routes.push_back(Route{execution, std::move(handler), nullptr, std::string(pattern)});
   impl_->trees[method].addRoute(std::string_view(storage.get(), trimmed->size()),
                                 RouteTag{impl_->routes.size() - 1}, storage);
+}
+
+void Router::AddDeferred(Pistache::Http::Method method, std::string_view pattern,
+                         DeferredHandler handler) {
+  Add(method, pattern, Execution::kDeferred, nullptr);
+  impl_->routes.back().deferred = std::move(handler);
 }
 
 Router::Match Router::Find(Pistache::Http::Method method, std::string_view path) const {

@@ -19,14 +19,22 @@ namespace strongroom::api {
 // Execution says where a handler runs. kInline handlers run on the I/O
 // thread that parsed the request and must not block (no password hashing,
 // no token round trip that is not cached, no store write); kBlocking ones
-// run on the bounded handler pool.
-enum class Execution { kInline, kBlocking };
+// run on the bounded handler pool. kDeferred handlers start on the I/O
+// thread like kInline ones and answer later, from any thread, through
+// their Responder (the decrypt path: its audit records are group-committed
+// while the I/O thread serves other connections).
+enum class Execution { kInline, kBlocking, kDeferred };
 
 using RouteHandler = std::function<HttpResponse(HttpRequest&)>;
+// Responder delivers a kDeferred handler's response: call it exactly once,
+// from any thread, when the handler is done with the request.
+using Responder = std::function<void(HttpResponse)>;
+using DeferredHandler = std::function<void(std::shared_ptr<HttpRequest>, Responder)>;
 
 struct Route {
   Execution execution = Execution::kBlocking;
-  RouteHandler handler;
+  RouteHandler handler;      // kInline, kBlocking
+  DeferredHandler deferred;  // kDeferred
   std::string pattern;
 };
 
@@ -41,6 +49,9 @@ class Router {
   // REQUIRES: the pattern is not registered for `method` yet.
   void Add(Pistache::Http::Method method, std::string_view pattern, Execution execution,
            RouteHandler handler);
+  // AddDeferred registers a kDeferred route.
+  void AddDeferred(Pistache::Http::Method method, std::string_view pattern,
+                   DeferredHandler handler);
 
   struct Match {
     const Route* route = nullptr;  // nullptr: no route for this method

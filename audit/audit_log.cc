@@ -277,6 +277,13 @@ StatusOr<VerifyReport> AuditLog::VerifyNow() {
 }
 
 Status AuditLog::Close() {
+  Status closed = CloseSequencer();
+  // After the sequencer: whatever it did not write is answered now.
+  state_->StopWatchdog();
+  return closed;
+}
+
+Status AuditLog::CloseSequencer() {
   {
     std::lock_guard lock(state_->mutex);
     if (!state_->thread.joinable()) return Status::Ok();

@@ -143,6 +143,14 @@ class AuditLog {
   // failure is returned as Record's.
   Status RecordAll(std::vector<Event> events);
 
+  // RecordAllAsync is RecordAll for a caller that must not block (an I/O
+  // thread): it returns at once, and `done` is called exactly once, from
+  // the sequencer or the log's watchdog thread, with OK when every record
+  // is durable, or kUnavailable when one could not be written, was not
+  // confirmed within answer_within, or the log closed. `done` must be
+  // quick and must not call into this log.
+  void RecordAllAsync(std::vector<Event> events, std::function<void(Status)> done);
+
   // RecordLater appends `event` without waiting (events whose request has
   // already been answered).
   void RecordLater(Event event);
@@ -188,6 +196,7 @@ class AuditLog {
 
  private:
   explicit AuditLog(std::shared_ptr<State> state);
+  Status CloseSequencer();
   std::shared_ptr<State> state_;
 };
 

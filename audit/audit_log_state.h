@@ -6,6 +6,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <span>
@@ -22,6 +23,14 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 // Fate of one queued record.
 enum class Fate { kQueued, kWritten, kFailed };
 
+// AsyncWaiter is the caller of RecordAllAsync waiting for its entries
+// (all under State::mutex).
+struct AsyncWaiter {
+  std::size_t remaining = 0;  // entries not yet written
+  bool fired = false;         // `done` was taken to be called
+  std::function<void(Status)> done;
+};
+
 // Entry is one record on its way to the file.
 struct Entry {
   RecordType type = RecordType::kEvent;
@@ -31,7 +40,8 @@ struct Entry {
   Fate fate = Fate::kQueued;
   std::uint64_t seq = 0;
   Status error;
-  bool abandoned = false;  // its waiter gave up before the sequencer took it
+  bool abandoned = false;               // its waiter gave up before the sequencer took it
+  std::shared_ptr<AsyncWaiter> waiter;  // RecordAllAsync's, else null
   SteadyTime queued_at = std::chrono::steady_clock::now();
 };
 
@@ -97,7 +107,25 @@ struct AuditLog::State {
   SteadyTime next_space_check{};
   std::thread thread;
 
+  // --- RecordAllAsync (audit_async.cc), under `mutex` ---
+  // Entries with a waiter, oldest first; the watchdog fails the ones not
+  // written within answer_within (the sequencer may be stuck in a write).
+  std::deque<std::shared_ptr<Entry>> async_entries;
+  std::condition_variable watch;
+  bool watchdog_stop = false;
+  std::thread watchdog;
+
   ~State();
+  // A fired waiter's callback and what to tell it, called outside `mutex`.
+  using Firing = std::pair<std::function<void(Status)>, Status>;
+  // Resolve notes that `entry` was written (or failed with `status`) and
+  // adds its waiter's callback to `fire` when that settles the waiter.
+  // REQUIRES: `mutex` held.
+  static void Resolve(Entry& entry, const Status& status, std::vector<Firing>& fire);
+  // Watch is the watchdog thread's body; StopWatchdog ends it, failing
+  // every waiter still pending (Close).
+  void Watch();
+  void StopWatchdog();
   // Sequencer loop and its steps (audit_sequencer.cc).
   void Run();
   void WriteGroup(std::vector<std::shared_ptr<Entry>>& batch);

@@ -227,6 +227,7 @@ StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(AuditLogOptions options,
   if (!initial.has_value()) return std::unexpected(initial.error());
   State* raw = state.get();
   state->thread = std::thread([keep = state, raw] { raw->Run(); });
+  state->watchdog = std::thread([raw] { raw->Watch(); });  // joined by Close
   std::unique_ptr<AuditLog> log(new AuditLog(state));
   const auto deadline = std::chrono::steady_clock::now() + state->options.answer_within;
   state->Enqueue(*initial);

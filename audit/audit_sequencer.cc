@@ -36,6 +36,7 @@ Status Errno(const std::string& what) {
 }  // namespace
 
 AuditLog::State::~State() {
+  if (watchdog.joinable()) StopWatchdog();  // normally Close did
   if (current_fd >= 0) ::close(current_fd);
   if (lock_fd >= 0) ::close(lock_fd);
   if (thread.joinable()) thread.detach();
@@ -170,15 +171,26 @@ void AuditLog::State::WriteGroup(std::vector<std::shared_ptr<Entry>>& batch) {
     }
     status = AppendLines(lines);
   }
+  std::vector<Firing> fire;
   {
     std::lock_guard lock(mutex);
     writing_since.reset();
     for (const std::shared_ptr<Entry>& entry : batch) {
       entry->fate = status.ok() ? Fate::kWritten : Fate::kFailed;
       entry->error = status;
+      Resolve(*entry, status, fire);
     }
     if (status.ok()) {
       for (const auto& [e, seq] : numbered) e->seq = seq;
+      // SECURITY: a caller that gave up while its record was being written
+      // was answered 503; a not-committed record says the allowed request
+      // did not complete. (Store writes are cancelled by CommitOutcome.)
+      for (const std::shared_ptr<Entry>& entry : batch) {
+        if (entry->abandoned && entry->type == RecordType::kEvent &&
+            !entry->event.resource_version && entry->event.outcome == Outcome::kAllowed) {
+          queue.push_front(NotCommitted(entry, "audit_unavailable"));
+        }
+      }
       // A skipped not-committed record has no seq and no waiter.
       written_head = head_after;
       head = head_after;
@@ -201,6 +213,11 @@ void AuditLog::State::WriteGroup(std::vector<std::shared_ptr<Entry>>& batch) {
     }
   }
   done.notify_all();
+  for (auto& [callback, outcome] : fire) {
+    callback(outcome.ok()
+                 ? outcome
+                 : Status::Unavailable("the audit log cannot be written: " + outcome.message()));
+  }
   if (!status.ok()) {
     if (options.warn && failed_groups == 1)
       options.warn("audit log write failed: " + status.message());

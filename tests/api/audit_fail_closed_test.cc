@@ -5,7 +5,10 @@
 // produced for real, hence the one injected fault.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
+#include <thread>
+#include <vector>
 
 #include "api/api.h"
 #include "audit/audit.h"
@@ -48,6 +51,9 @@ class AuditFailClosed : public ::testing::Test {
     ASSERT_TRUE(password.has_value());
     ASSERT_TRUE(api::CreateUser(*store_, {"admin", "Admin", "", &*password, true}, *Clock::Real())
                     .has_value());
+    ASSERT_TRUE(testing_support::WriteFileBytes(
+        policy_dir_.Join("decrypt.json"),
+        R"({"bindings": [{"service": "svc", "role": "Decrypter", "namespace": "default"}]})"));
     StartServer();
   }
 
@@ -93,6 +99,16 @@ class AuditFailClosed : public ::testing::Test {
     server_ = std::move(*server);
   }
 
+  // Service is a client presenting the certificate of the service "svc".
+  HttpsClient Service() {
+    if (service_cert_.cert_path.empty()) {
+      service_cert_ = pki_.IssueClient("svc", {.common_name = "svc"});
+    }
+    HttpsClient client("https://127.0.0.1:" + std::to_string(server_->port()), pki_.ca_cert_path());
+    client.SetClientCertificate(service_cert_.cert_path, service_cert_.key_path);
+    return client;
+  }
+
   HttpsClient Admin() {
     HttpsClient client("https://127.0.0.1:" + std::to_string(server_->port()), pki_.ca_cert_path());
     client.SetBasicAuth("admin", kPassword);
@@ -119,6 +135,7 @@ class AuditFailClosed : public ::testing::Test {
   std::unique_ptr<audit::AuditLog> audit_;
   std::unique_ptr<api::ApiServer> server_;
   std::string public_key_pem_;
+  testing_support::IssuedCertificate service_cert_;
 };
 
 TEST_F(AuditFailClosed, ABlockedSinkGives503WithinTwoSecondsAndServiceResumesAfterwards) {
@@ -179,6 +196,72 @@ TEST_F(AuditFailClosed, ABlockedSinkGives503WithinTwoSecondsAndServiceResumesAft
   if (during_seq != 0) {
     EXPECT_TRUE(cancelled) << "the uncommitted create has no not-committed record";
   }
+}
+
+TEST_F(AuditFailClosed, DecryptsAnsweredOnlyOnceRecordedAndA503WithinTwoSecondsWhenBlocked) {
+  HttpsClient admin = Admin();
+  ASSERT_EQ(admin.Request("POST", Path(), Body("sec")).status, 201);
+  const std::string decrypt = Path("sec") + "/decrypt";
+  // Concurrent decrypts share group commits; every one is answered 200.
+  std::vector<std::thread> clients;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < 8; ++t) {
+    clients.emplace_back([&] {
+      HttpsClient client = Service();
+      for (int i = 0; i < 25; ++i) {
+        HttpsResponse r = client.Request("POST", decrypt);
+        if (r.status == 200 && r.body.find("\"v-123\"") != std::string::npos) ++ok;
+      }
+    });
+  }
+  for (std::thread& client : clients) client.join();
+  EXPECT_EQ(ok.load(), 200);
+
+  HttpsClient service = Service();
+  sink_->Block(true);
+  auto started = std::chrono::steady_clock::now();
+  HttpsResponse refused = service.Request("POST", decrypt);
+  auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_EQ(refused.status, 503) << refused.body;
+  EXPECT_EQ(refused.body.find("v-123"), std::string::npos) << "a value left unrecorded";
+  EXPECT_LT(took, std::chrono::seconds(2));
+  const std::string refused_id = refused.headers["x-request-id"];
+  sink_->Block(false);
+  int status = 0;
+  for (int i = 0; i < 50 && status != 200; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    status = static_cast<int>(service.Request("POST", decrypt).status);
+  }
+  EXPECT_EQ(status, 200) << "decrypts resume without a restart";
+
+  server_.reset();
+  ASSERT_TRUE(audit_->Close().ok());
+  audit::EventFilter filter;
+  filter.limit = 1000;
+  filter.action = "secret.securevalues:decrypt";
+  auto page = audit::QueryEvents(dir_.Join("audit"), filter);
+  ASSERT_TRUE(page.has_value()) << page.error();
+  int allowed = 0;
+  std::uint64_t refused_seq = 0;
+  bool refused_cancelled = false;
+  for (const std::string& line : page->records) {
+    auto record = audit::ParseLine(line);
+    ASSERT_TRUE(record.has_value());
+    if (line.find(refused_id) != std::string::npos) {
+      if (record->type == audit::RecordType::kEvent && record->outcome == "allowed") {
+        refused_seq = record->seq;
+      }
+      if (record->type == audit::RecordType::kNotCommitted && record->refers_to == refused_seq) {
+        refused_cancelled = true;
+      }
+    } else if (record->type == audit::RecordType::kEvent && record->outcome == "allowed") {
+      ++allowed;
+    }
+  }
+  if (refused_seq != 0) {
+    EXPECT_TRUE(refused_cancelled) << "the refused decrypt is recorded as allowed, uncancelled";
+  }
+  EXPECT_GE(allowed, 201) << "every decrypt answered 200 has its record";
 }
 
 TEST_F(AuditFailClosed, NothingHangsWhenTheSinkStaysBlockedAtShutdown) {

@@ -8,7 +8,10 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <csignal>
+#include <functional>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -177,6 +180,88 @@ TEST_F(AuditWriteTest, ABlockedSinkFailsWithinTwoSecondsAndWritingResumesByItsel
   ASSERT_NE(late, nullptr);
   const ParsedLine* cancel = Find(records, "req-blocked", RecordType::kNotCommitted);
   ASSERT_NE(cancel, nullptr);
+  EXPECT_EQ(cancel->refers_to, late->seq);
+  EXPECT_TRUE(VerifyLog().ok) << VerifyLog().Summary();
+}
+
+// AsyncOutcome collects what RecordAllAsync's callback was told.
+struct AsyncOutcome {
+  std::mutex mu;
+  std::condition_variable changed;
+  std::vector<Status> calls;
+  std::function<void(Status)> Callback() {
+    return [this](Status status) {
+      std::lock_guard lock(mu);
+      calls.push_back(std::move(status));
+      changed.notify_all();
+    };
+  }
+  // Wait waits (at most `limit`) for a first call and returns the calls.
+  std::vector<Status> Wait(std::chrono::milliseconds limit = std::chrono::seconds(5)) {
+    std::unique_lock lock(mu);
+    changed.wait_for(lock, limit, [&] { return !calls.empty(); });
+    return calls;
+  }
+};
+
+TEST_F(AuditWriteTest, AsyncRecordsAnswerOnceDurableAndWithin2sWhenTheSinkBlocks) {
+  auto sink = std::make_unique<BlockingSink>(audit::NewFileSink());
+  BlockingSink* blocking = sink.get();
+  auto log = Open(Options(), FixedState(0), std::move(sink));
+  ASSERT_TRUE(log.has_value()) << log.error();
+
+  // Many callers at once: each told OK exactly once, every record written.
+  constexpr int kCallers = 64;
+  std::vector<std::unique_ptr<AsyncOutcome>> outcomes;
+  for (int i = 0; i < kCallers; ++i) {
+    outcomes.push_back(std::make_unique<AsyncOutcome>());
+    audit::Event first = UserEvent("secret.securevalues:decrypt");
+    first.request_id = "req-async-" + std::to_string(i) + "-a";
+    audit::Event second = first;
+    second.request_id = "req-async-" + std::to_string(i) + "-b";
+    (*log)->RecordAllAsync({first, second}, outcomes.back()->Callback());
+  }
+  for (auto& outcome : outcomes) {
+    std::vector<Status> calls = outcome->Wait();
+    ASSERT_EQ(calls.size(), 1u);
+    EXPECT_TRUE(calls[0].ok()) << calls[0];
+  }
+
+  // A blocked sink: the caller is told kUnavailable within 2 s, and the
+  // record, written once the sink lets go, does not claim success.
+  blocking->Block(true);
+  AsyncOutcome blocked;
+  audit::Event stuck = UserEvent("secret.securevalues:decrypt");
+  stuck.request_id = "req-async-stuck";
+  auto started = steady_clock::now();
+  (*log)->RecordAllAsync({stuck}, blocked.Callback());
+  std::vector<Status> calls = blocked.Wait();
+  EXPECT_LT(steady_clock::now() - started, std::chrono::seconds(2));
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].code(), StatusCode::kUnavailable);
+  blocking->Block(false);
+  EXPECT_TRUE(WaitFor([&] { return (*log)->healthy(); }));
+  ASSERT_TRUE((*log)->Close().ok());
+  EXPECT_EQ(blocked.calls.size(), 1u) << "answered exactly once";
+
+  // After Close: told at once.
+  AsyncOutcome closed;
+  (*log)->RecordAllAsync({UserEvent("secret.securevalues:decrypt")}, closed.Callback());
+  calls = closed.Wait(std::chrono::milliseconds(0));
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].code(), StatusCode::kUnavailable);
+
+  std::vector<ParsedLine> records = Records();
+  for (int i = 0; i < kCallers; ++i) {
+    EXPECT_NE(Find(records, "req-async-" + std::to_string(i) + "-a"), nullptr) << i;
+    EXPECT_NE(Find(records, "req-async-" + std::to_string(i) + "-b"), nullptr) << i;
+  }
+  // The stuck record was in the blocked write: it reached the file when the
+  // sink let go, and a not-committed record says the caller got no answer.
+  const ParsedLine* late = Find(records, "req-async-stuck");
+  ASSERT_NE(late, nullptr);
+  const ParsedLine* cancel = Find(records, "req-async-stuck", RecordType::kNotCommitted);
+  ASSERT_NE(cancel, nullptr) << "a 503 left recorded as allowed";
   EXPECT_EQ(cancel->refers_to, late->seq);
   EXPECT_TRUE(VerifyLog().ok) << VerifyLog().Summary();
 }

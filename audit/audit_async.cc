@@ -1,0 +1,108 @@
+// AuditLog::RecordAllAsync and its watchdog (audit_log.h): records whose
+// caller does not wait on a thread. The sequencer settles them when it
+// writes them; the watchdog fails the ones a stuck sink holds beyond
+// answer_within, so a caller is always answered in time.
+#include "audit/audit_log_state.h"
+
+namespace strongroom::audit {
+namespace {
+
+constexpr std::chrono::milliseconds kWatchInterval{50};
+
+void CallAll(std::vector<AuditLog::State::Firing>& fire) {
+  for (auto& [done, status] : fire) done(status);
+  fire.clear();
+}
+
+}  // namespace
+
+void AuditLog::State::Resolve(Entry& entry, const Status& status, std::vector<Firing>& fire) {
+  AsyncWaiter* waiter = entry.waiter.get();
+  if (waiter == nullptr || waiter->fired) return;
+  if (!status.ok()) {
+    waiter->fired = true;
+    fire.emplace_back(std::move(waiter->done), status);
+    return;
+  }
+  if (--waiter->remaining == 0) {
+    waiter->fired = true;
+    fire.emplace_back(std::move(waiter->done), Status::Ok());
+  }
+}
+
+void AuditLog::RecordAllAsync(std::vector<Event> events, std::function<void(Status)> done) {
+  if (events.empty()) {
+    done(Status::Ok());
+    return;
+  }
+  auto waiter = std::make_shared<AsyncWaiter>();
+  waiter->remaining = events.size();
+  waiter->done = std::move(done);
+  std::vector<std::shared_ptr<Entry>> entries;
+  entries.reserve(events.size());
+  for (Event& event : events) {
+    auto entry = std::make_shared<Entry>();
+    entry->event = std::move(event);
+    entry->waiter = waiter;
+    entries.push_back(std::move(entry));
+  }
+  {
+    std::lock_guard lock(state_->mutex);
+    if (!state_->closing && !state_->stopped && !state_->watchdog_stop) {
+      for (const auto& entry : entries) {
+        state_->async_entries.push_back(entry);
+        state_->queue.push_back(entry);
+      }
+      entries.clear();
+    } else {
+      waiter->fired = true;
+    }
+  }
+  if (!entries.empty()) {
+    waiter->done(Status::Unavailable("the audit log is closed"));
+    return;
+  }
+  state_->work.notify_one();
+}
+
+void AuditLog::State::Watch() {
+  std::vector<Firing> fire;
+  std::unique_lock lock(mutex);
+  for (;;) {
+    watch.wait_for(lock, kWatchInterval, [&] { return watchdog_stop; });
+    const SteadyTime now = std::chrono::steady_clock::now();
+    while (!async_entries.empty()) {
+      Entry& oldest = *async_entries.front();
+      if (oldest.fate != Fate::kQueued || oldest.waiter->fired) {
+        async_entries.pop_front();
+        continue;
+      }
+      if (!watchdog_stop && now - oldest.queued_at < options.answer_within) break;
+      // SECURITY: the caller is answered 503; if the record is written
+      // later it says so (TakeWork), never that the request succeeded.
+      oldest.abandoned = true;
+      Resolve(
+          oldest,
+          Status::Unavailable(watchdog_stop ? "the audit log is closed"
+                                            : "the audit log did not confirm the record in time"),
+          fire);
+      async_entries.pop_front();
+    }
+    const bool stop = watchdog_stop;
+    lock.unlock();
+    CallAll(fire);
+    if (stop) return;
+    lock.lock();
+  }
+}
+
+void AuditLog::State::StopWatchdog() {
+  {
+    std::lock_guard lock(mutex);
+    watchdog_stop = true;
+  }
+  watch.notify_all();
+  if (watchdog.joinable()) watchdog.join();
+}
+
+}  // namespace strongroom::audit
