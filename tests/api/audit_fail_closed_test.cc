@@ -55,6 +55,7 @@ class AuditFailClosed : public ::testing::Test {
         policy_dir_.Join("decrypt.json"),
         R"({"bindings": [{"service": "svc", "role": "Decrypter", "namespace": "default"}]})"));
     StartServer();
+    service_cert_ = pki_.IssueClient("svc", {.common_name = "svc"});
   }
 
   void TearDown() override {
@@ -99,11 +100,9 @@ class AuditFailClosed : public ::testing::Test {
     server_ = std::move(*server);
   }
 
-  // Service is a client presenting the certificate of the service "svc".
+  // Service is a client presenting the certificate of the service "svc"
+  // (issued in SetUp: TestPki is not thread-safe). Thread-safe.
   HttpsClient Service() {
-    if (service_cert_.cert_path.empty()) {
-      service_cert_ = pki_.IssueClient("svc", {.common_name = "svc"});
-    }
     HttpsClient client("https://127.0.0.1:" + std::to_string(server_->port()), pki_.ca_cert_path());
     client.SetClientCertificate(service_cert_.cert_path, service_cert_.key_path);
     return client;
