@@ -144,13 +144,12 @@ std::string Forbidden(const Principal& service, std::string_view ns, std::string
 // validates the namespace (and name) from the path.
 std::variant<Session, HttpResponse> StartDecrypt(ApiContext& context, HttpRequest& request,
                                                  AuditScope& scope, std::string_view ns,
-                                                 std::string_view name, bool with_name,
-                                                 int bad_path_status = 400) {
+                                                 std::string_view name, bool with_name) {
   scope.Describe(kAction, ns, kKind, name);
   auto started = StartServiceSession(context, request, scope);
   if (std::holds_alternative<HttpResponse>(started)) return started;
   if (Status valid = ValidateNamespaceName(ns); !valid.ok()) {
-    return ErrorResponse(request.path, bad_path_status, valid.message());
+    return ErrorResponse(request.path, 400, valid.message());
   }
   if (with_name) {
     if (Status valid = ValidateObjectName(name, "name"); !valid.ok()) {

@@ -150,14 +150,9 @@ AuditLog::AuditLog(std::shared_ptr<State> state) : state_(std::move(state)) {}
 AuditLog::~AuditLog() { (void)Close(); }
 
 Status AuditLog::Record(Event event) {
-  auto entry = std::make_shared<Entry>();
-  entry->event = std::move(event);
-  {
-    std::lock_guard lock(state_->mutex);
-    if (state_->closing || state_->stopped) return Status::Unavailable("the audit log is closed");
-  }
-  state_->Enqueue({entry});
-  return state_->Await(entry, std::chrono::steady_clock::now() + state_->options.answer_within);
+  std::vector<Event> one;
+  one.push_back(std::move(event));
+  return RecordAll(std::move(one));
 }
 
 Status AuditLog::RecordAll(std::vector<Event> events) {
