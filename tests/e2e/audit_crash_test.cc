@@ -16,6 +16,7 @@
 
 #include "tests/e2e/audit_test_support.h"
 #include "tests/e2e/auth_test_support.h"
+#include "tests/e2e/securevalue_api_client.h"
 
 namespace strongroom::testing_support {
 namespace {
@@ -30,12 +31,7 @@ constexpr auto kMaxLoad = milliseconds(1'500);  // per round
 
 // CreateBody is a create body for `name` (the value is not a secret here).
 std::string CreateBody(const std::string& name) {
-  nlohmann::json body = {{"apiVersion", "secret.grafana.app/v1beta1"},
-                         {"kind", "SecureValue"},
-                         {"metadata", {{"name", name}}},
-                         {"spec", {{"description", "crash"}, {"value", "crash-value-" + name}}}};
-  body["spec"]["decrypters"] = {"demo-service"};
-  return body.dump();
+  return ToBody({.name = name, .value = "crash-value-" + name});
 }
 
 // LoadAndKill runs kClients clients creating unique names "r<round>-c<i>-<n>"

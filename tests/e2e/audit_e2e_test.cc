@@ -12,6 +12,7 @@
 
 #include "tests/e2e/audit_test_support.h"
 #include "tests/e2e/auth_test_support.h"
+#include "tests/e2e/securevalue_api_client.h"
 #include "tests/support/temp_dir.h"
 
 namespace strongroom::testing_support {
@@ -23,12 +24,7 @@ const std::string kSv = "/securevalues/";
 
 // SecretBody is a create/replace body for `name` holding `value`.
 std::string SecretBody(const std::string& name, const std::string& value) {
-  nlohmann::json body = {{"apiVersion", "secret.grafana.app/v1beta1"},
-                         {"kind", "SecureValue"},
-                         {"metadata", {{"name", name}}},
-                         {"spec", {{"description", "audit e2e"}, {"value", value}}}};
-  body["spec"]["decrypters"] = {"demo-service"};
-  return body.dump();
+  return ToBody({.name = name, .value = value});
 }
 
 // Sent is one request and the X-Request-Id its response carried.

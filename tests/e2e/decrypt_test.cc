@@ -9,6 +9,7 @@
 
 #include "tests/e2e/audit_test_support.h"
 #include "tests/e2e/auth_test_support.h"
+#include "tests/e2e/securevalue_api_client.h"
 #include "tests/support/temp_dir.h"
 
 namespace strongroom::testing_support {
@@ -41,12 +42,7 @@ std::string DaprPath(const std::string& ns, const std::string& name) {
 // Body is a create body for `name` with `value` and `decrypters`.
 std::string Body(const std::string& name, const std::string& value,
                  const std::vector<std::string>& decrypters) {
-  nlohmann::json body = {{"apiVersion", "secret.grafana.app/v1beta1"},
-                         {"kind", "SecureValue"},
-                         {"metadata", {{"name", name}}},
-                         {"spec", {{"description", "decrypt e2e"}, {"value", value}}}};
-  body["spec"]["decrypters"] = decrypters;
-  return body.dump();
+  return ToBody({.name = name, .value = value, .decrypters = decrypters});
 }
 
 class DecryptTest : public ::testing::Test {
