@@ -16,7 +16,7 @@
 
 #include "api/api_context.h"
 #include "api/authorizer.h"
-#include "api/json_text.h"
+#include "base/json_text.h"
 #include "api/k8s_names.h"
 #include "storage/secure_value_record.h"
 

@@ -8,7 +8,7 @@
 #include <set>
 
 #include "api/k8s_names.h"
-#include "api/utf8.h"
+#include "base/utf8.h"
 
 namespace strongroom::api {
 namespace {

@@ -153,6 +153,9 @@ void AuditLog::State::WriteGroup(std::vector<std::shared_ptr<Entry>>& batch) {
   std::vector<std::string> lines;
   std::vector<std::pair<Entry*, std::uint64_t>> numbered;
   if (status.ok()) {
+    // One group is written at one instant: one time for all its records.
+    const std::string now = Now();
+    lines.reserve(batch.size());
     for (const std::shared_ptr<Entry>& entry : batch) {
       std::optional<std::uint64_t> refers_to;
       if (entry->type == RecordType::kNotCommitted) {
@@ -164,7 +167,7 @@ void AuditLog::State::WriteGroup(std::vector<std::shared_ptr<Entry>>& batch) {
         if (!refers_to) continue;  // its record was never written: nothing to cancel
       }
       std::string hash;
-      lines.push_back(EncodeLine(head_after.seq + 1, Now(), entry->type, &entry->event, nullptr,
+      lines.push_back(EncodeLine(head_after.seq + 1, now, entry->type, &entry->event, nullptr,
                                  refers_to, head_after.hash, &hash));
       head_after = Head{head_after.seq + 1, hash};
       numbered.emplace_back(entry.get(), head_after.seq);

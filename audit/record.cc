@@ -2,12 +2,15 @@
 
 #include <openssl/evp.h>
 
+#include <charconv>
 #include <nlohmann/json.hpp>
+
+#include "base/json_text.h"
+#include "base/openssl_ptr.h"
 
 namespace strongroom::audit {
 namespace {
 
-using Json = nlohmann::ordered_json;
 constexpr std::string_view kHashMarker = ",\"hash\":\"";
 
 std::string_view TypeName(RecordType type) {
@@ -22,34 +25,74 @@ std::string_view TypeName(RecordType type) {
   return "event";
 }
 
-void PutIfSet(Json& object, const char* key, const std::string& value) {
-  if (!value.empty()) object[key] = value;
-}
+// LineWriter appends a compact JSON object's members in the order given;
+// the record format is fixed (record.h), so no document is built.
+class LineWriter {
+ public:
+  explicit LineWriter(std::string& out) : out_(out) {}
+  void Open() {
+    out_.push_back('{');
+    first_ = true;
+  }
+  void Close() {
+    out_.push_back('}');
+    first_ = false;
+  }
+  void Key(std::string_view key) {
+    if (!first_) out_.push_back(',');
+    first_ = false;
+    AppendJsonString(out_, key);
+    out_.push_back(':');
+  }
+  void Text(std::string_view key, std::string_view value) {
+    Key(key);
+    AppendJsonString(out_, value);
+  }
+  void TextIfSet(std::string_view key, std::string_view value) {
+    if (!value.empty()) Text(key, value);
+  }
+  void Number(std::string_view key, std::uint64_t value) {
+    Key(key);
+    char digits[24];
+    auto [end, error] = std::to_chars(digits, digits + sizeof digits, value);
+    out_.append(digits, end);
+  }
+  // Object opens a nested object as the value of `key`.
+  void Object(std::string_view key) {
+    Key(key);
+    Open();
+  }
 
-Json EventMembers(const Event& event) {
-  Json out = Json::object();
-  out["action"] = event.action;
-  Json actor = Json::object();
-  PutIfSet(actor, "kind", event.actor.kind);
-  PutIfSet(actor, "name", event.actor.name);
-  PutIfSet(actor, "token_id", event.actor.token_id);
-  PutIfSet(actor, "certificate_sha256", event.actor.certificate_sha256);
-  PutIfSet(actor, "address", event.actor.address);
-  out["actor"] = std::move(actor);
-  Json resource = Json::object();
-  PutIfSet(resource, "namespace", event.resource.namespace_name);
-  PutIfSet(resource, "kind", event.resource.kind);
-  PutIfSet(resource, "name", event.resource.name);
-  if (!resource.empty()) out["resource"] = std::move(resource);
-  Json outcome = Json::object();
-  outcome["result"] = OutcomeName(event.outcome);
-  if (event.http_status != 0) outcome["status"] = event.http_status;
-  PutIfSet(outcome, "reason", event.reason);
-  out["outcome"] = std::move(outcome);
-  PutIfSet(out, "request_id", event.request_id);
-  if (event.resource_version) out["resource_version"] = *event.resource_version;
-  if (event.count > 0) out["count"] = event.count;
-  return out;
+ private:
+  std::string& out_;
+  bool first_ = true;
+};
+
+void AppendEventMembers(LineWriter& line, const Event& event) {
+  line.Text("action", event.action);
+  line.Object("actor");
+  line.TextIfSet("kind", event.actor.kind);
+  line.TextIfSet("name", event.actor.name);
+  line.TextIfSet("token_id", event.actor.token_id);
+  line.TextIfSet("certificate_sha256", event.actor.certificate_sha256);
+  line.TextIfSet("address", event.actor.address);
+  line.Close();
+  const Resource& resource = event.resource;
+  if (!resource.namespace_name.empty() || !resource.kind.empty() || !resource.name.empty()) {
+    line.Object("resource");
+    line.TextIfSet("namespace", resource.namespace_name);
+    line.TextIfSet("kind", resource.kind);
+    line.TextIfSet("name", resource.name);
+    line.Close();
+  }
+  line.Object("outcome");
+  line.Text("result", OutcomeName(event.outcome));
+  if (event.http_status != 0) line.Number("status", static_cast<std::uint64_t>(event.http_status));
+  line.TextIfSet("reason", event.reason);
+  line.Close();
+  line.TextIfSet("request_id", event.request_id);
+  if (event.resource_version) line.Number("resource_version", *event.resource_version);
+  if (event.count > 0) line.Number("count", event.count);
 }
 
 bool IsLowerHex64(std::string_view s) {
@@ -99,13 +142,17 @@ std::string CheckpointMessage(const CheckpointBody& body) {
 }
 
 std::string ChainHash(std::string_view prev, std::string_view body) {
-  // One buffer, one EVP_Digest: no context to leak on an error path.
-  std::string input;
-  input.reserve(prev.size() + body.size());
-  input.append(prev).append(body);
+  // Fetched once: EVP_sha256() would look the digest up on every call
+  // (OpenSSL 3), and this runs once per audit record.
+  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  thread_local const EvpMdCtxPtr context(EVP_MD_CTX_new());
   std::uint8_t digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  if (EVP_Digest(input.data(), input.size(), digest, &length, EVP_sha256(), nullptr) != 1) {
+  if (sha256 == nullptr || context == nullptr ||
+      EVP_DigestInit_ex2(context.get(), sha256, nullptr) != 1 ||
+      EVP_DigestUpdate(context.get(), prev.data(), prev.size()) != 1 ||
+      EVP_DigestUpdate(context.get(), body.data(), body.size()) != 1 ||
+      EVP_DigestFinal_ex(context.get(), digest, &length) != 1) {
     return std::string();  // never matches a 64-hex hash: fails closed
   }
   return HexEncode(ByteSpan(digest, length));
@@ -115,34 +162,32 @@ std::string EncodeLine(std::uint64_t seq, std::string_view time, RecordType type
                        const Event* event, const CheckpointBody* checkpoint,
                        std::optional<std::uint64_t> refers_to, std::string_view prev,
                        std::string* hash) {
-  Json record = Json::object();
-  record["seq"] = seq;
-  record["time"] = std::string(time);
-  record["type"] = TypeName(type);
-  if (event != nullptr) {
-    Json members = EventMembers(*event);
-    for (auto& [key, value] : members.items()) record[key] = std::move(value);
-  }
-  if (refers_to) record["refers_to"] = *refers_to;
+  std::string text;
+  text.reserve(512);
+  LineWriter line(text);
+  line.Open();
+  line.Number("seq", seq);
+  line.Text("time", time);
+  line.Text("type", TypeName(type));
+  if (event != nullptr) AppendEventMembers(line, *event);
+  if (refers_to) line.Number("refers_to", *refers_to);
   if (event != nullptr && !event->details.empty()) {
-    Json details = Json::object();
-    for (const auto& [key, value] : event->details) details[key] = value;
-    record["details"] = std::move(details);
+    line.Object("details");
+    for (const auto& [key, value] : event->details) line.Text(key, value);
+    line.Close();
   }
   if (checkpoint != nullptr) {
-    Json body = Json::object();
-    body["head_seq"] = checkpoint->head_seq;
-    body["head_hash"] = checkpoint->head_hash;
-    body["resource_version"] = checkpoint->resource_version;
-    body["store_digest"] = checkpoint->store_digest;
-    body["key_sha256"] = checkpoint->key_sha256;
-    body["signature"] = checkpoint->signature;
-    record["checkpoint"] = std::move(body);
+    line.Object("checkpoint");
+    line.Number("head_seq", checkpoint->head_seq);
+    line.Text("head_hash", checkpoint->head_hash);
+    line.Number("resource_version", checkpoint->resource_version);
+    line.Text("store_digest", checkpoint->store_digest);
+    line.Text("key_sha256", checkpoint->key_sha256);
+    line.Text("signature", checkpoint->signature);
+    line.Close();
   }
-  record["prev"] = std::string(prev);
-  // Invalid UTF-8 (an odd certificate subject) is replaced, never thrown.
-  std::string text = record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  text.pop_back();  // the closing '}'
+  line.Text("prev", prev);
+  // The closing '}' comes after the hash, which covers the bytes so far.
   *hash = ChainHash(prev, text);
   text.append(kHashMarker);
   text.append(*hash);

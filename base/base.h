@@ -7,13 +7,17 @@
 //   clock.h         injectable UTC clock (ManualClock for tests).
 //   bytes.h         big-endian binary writer/reader and hex.
 //   openssl_ptr.h   unique_ptr owners for OpenSSL handles, OpenSslError().
+//   utf8.h          strict UTF-8 validation.
+//   json_text.h     JSON string literals written directly (hot paths).
 //
 // base/ depends on the C++ standard library and OpenSSL only.
 #pragma once
 
 #include "base/bytes.h"
 #include "base/clock.h"
+#include "base/json_text.h"
 #include "base/openssl_ptr.h"
 #include "base/secret_bytes.h"
 #include "base/secure_arena.h"
 #include "base/status.h"
+#include "base/utf8.h"

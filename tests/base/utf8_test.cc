@@ -1,10 +1,10 @@
-#include "api/utf8.h"
+#include "base/utf8.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-namespace strongroom::api {
+namespace strongroom {
 namespace {
 
 TEST(IsValidUtf8, AcceptsAsciiEmptyAndEveryLength) {
@@ -59,4 +59,4 @@ TEST(IsValidUtf8, RefusesTruncatedAndStraySequences) {
 }
 
 }  // namespace
-}  // namespace strongroom::api
+}  // namespace strongroom

@@ -1,13 +1,13 @@
-// AppendJsonString (api/json_text.h): what the decrypt responses are built
+// AppendJsonString (base/json_text.h): what the decrypt responses are built
 // with. Every escape, every control character, multi-byte UTF-8 and the
 // byte-exact round trip through a real JSON parser.
-#include "api/json_text.h"
+#include "base/json_text.h"
 
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
-namespace strongroom::api {
+namespace strongroom {
 namespace {
 
 std::string Quoted(std::string_view text) {
@@ -39,5 +39,24 @@ TEST(AppendJsonString, AppendsAndEveryByteRoundTripsThroughAJsonParser) {
   EXPECT_EQ(parsed["v"].get<std::string>(), every);
 }
 
+TEST(AppendJsonString, ReplacesEachByteThatStartsNoValidSequence) {
+  EXPECT_EQ(Quoted("a\x80"
+                   "b"),
+            "\"a\xEF\xBF\xBD"
+            "b\"")
+      << "lone continuation byte";
+  EXPECT_EQ(Quoted("\xF0\x9F\x94"), "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"")
+      << "a truncated sequence: each of its bytes";
+  EXPECT_EQ(Quoted("\xED\xA0\x80"), "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"") << "surrogate";
+  EXPECT_EQ(Quoted("\xC0\xAF\"\xFF"), "\"\xEF\xBF\xBD\xEF\xBF\xBD\\\"\xEF\xBF\xBD\"")
+      << "overlong '/', a quote, 0xFF";
+  std::string out = "[";
+  AppendJsonString(out, "x\xC3(\xE2\x82\xAC\x80\n");
+  out += "]";
+  nlohmann::json parsed = nlohmann::json::parse(out, nullptr, false);
+  ASSERT_FALSE(parsed.is_discarded()) << "the output is valid JSON";
+  EXPECT_EQ(parsed[0].get<std::string>(), "x\xEF\xBF\xBD(\xE2\x82\xAC\xEF\xBF\xBD\n");
+}
+
 }  // namespace
-}  // namespace strongroom::api
+}  // namespace strongroom
