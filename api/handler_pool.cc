@@ -1,9 +1,15 @@
 #include "api/handler_pool.h"
 
+#include <pthread.h>
+
 namespace strongroom::api {
 
 HandlerPool::HandlerPool(unsigned threads, std::size_t max_queued) : max_queued_(max_queued) {
-  for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
+  for (unsigned i = 0; i < threads; ++i)
+    threads_.emplace_back([this] {
+      pthread_setname_np(pthread_self(), "sr-handler");
+      Run();
+    });
 }
 
 HandlerPool::~HandlerPool() { Stop(); }

@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -140,10 +141,16 @@ StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const ServerOptions& opt
     impl->workers.push_back(std::move(worker));
   }
   for (auto& worker : impl->workers) {
-    impl->worker_threads.emplace_back([w = worker.get()] { w->Run(); });
+    impl->worker_threads.emplace_back([w = worker.get()] {
+      pthread_setname_np(pthread_self(), "sr-io");
+      w->Run();
+    });
   }
   Impl* raw = impl.get();
-  impl->acceptor = std::thread([raw] { raw->Accept(); });
+  impl->acceptor = std::thread([raw] {
+    pthread_setname_np(pthread_self(), "sr-accept");
+    raw->Accept();
+  });
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }
 

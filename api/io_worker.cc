@@ -17,6 +17,9 @@ using Clock = std::chrono::steady_clock;
 constexpr std::uint64_t kWakeTag = 0;
 constexpr std::chrono::milliseconds kSweepInterval{100};
 constexpr std::size_t kReadChunk = 16 * 1024;
+// Connections wait for input and hang-ups with one interest set, kept from
+// the handshake through every request: changing it costs an epoll_ctl.
+constexpr std::uint32_t kReadInterest = EPOLLIN | EPOLLRDHUP;
 // After the last response on a connection the server stops sending and
 // discards what the client still sends (for example the rest of a body it
 // refused with 413) for a short while before closing: closing a socket
@@ -59,9 +62,9 @@ struct IoWorker::Connection {
   Clock::time_point deadline{};
   std::size_t requests = 0;
   bool close_after_write = false;
-  bool detached = false;    // removed from epoll while a handler runs (peer hung up)
-  bool processing = false;  // inside ProcessBuffered (responses continue its loop)
-  bool closed = false;      // socket closed; destroyed by ReapClosed
+  bool detached = false;     // removed from epoll while a handler runs (peer hung up)
+  bool processing = false;   // inside ProcessBuffered (responses continue its loop)
+  bool closed = false;       // socket closed; destroyed by ReapClosed
   std::size_t lingered = 0;  // bytes discarded while lingering
 };
 
@@ -125,8 +128,7 @@ void IoWorker::AddConnection(int fd, std::string address) {
 
 void IoWorker::PostCompletion(std::uint64_t connection_id, HttpResponse response, bool keep_alive,
                               std::string request_id) {
-  mailbox_->Post(
-      Completion{connection_id, std::move(response), keep_alive, std::move(request_id)});
+  mailbox_->Post(Completion{connection_id, std::move(response), keep_alive, std::move(request_id)});
 }
 
 void IoWorker::Run() {
@@ -192,7 +194,7 @@ void IoWorker::DrainInbox() {
     c->deadline = Clock::now() + shared_.options.limits.handshake_timeout;
     Connection& ref = *c;
     connections_.emplace(id, std::move(c));
-    SetInterest(ref, EPOLLIN);
+    SetInterest(ref, kReadInterest);
     DoHandshake(ref);
   }
   for (Completion& done : completions) {
@@ -223,9 +225,15 @@ void IoWorker::SetInterest(Connection& c, std::uint32_t events) {
 
 void IoWorker::OnEvent(Connection& c, std::uint32_t events) {
   if (c.state == State::kHandling) {
-    // Only hang-ups arrive while a handler runs; the response is dropped.
-    c.detached = true;
-    SetInterest(c, 0);
+    if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+      // The client hung up while its handler runs: the response is dropped.
+      c.detached = true;
+      SetInterest(c, 0);
+      return;
+    }
+    // Pipelined bytes: they wait in the socket until the response is out;
+    // until then only a hang-up may wake the loop (level-triggered).
+    SetInterest(c, EPOLLRDHUP);
     return;
   }
   if ((events & (EPOLLERR | EPOLLHUP)) && !(events & EPOLLIN)) {
@@ -259,12 +267,12 @@ void IoWorker::DoHandshake(Connection& c) {
     c.state = State::kReading;
     c.deadline_kind = Deadline::kIdle;
     c.deadline = Clock::now() + shared_.options.limits.idle_timeout;
-    SetInterest(c, EPOLLIN);
+    SetInterest(c, kReadInterest);
     ReadAvailable(c);  // TLS 1.3 clients often send the request with Finished
     return;
   }
   int error = SSL_get_error(c.ssl.get(), rc);
-  if (error == SSL_ERROR_WANT_READ) return SetInterest(c, EPOLLIN);
+  if (error == SSL_ERROR_WANT_READ) return SetInterest(c, kReadInterest);
   if (error == SSL_ERROR_WANT_WRITE) return SetInterest(c, EPOLLOUT);
   // Plain HTTP, a refused protocol version or cipher, a certificate that
   // does not verify: the handshake fails and the socket is closed.
@@ -277,7 +285,7 @@ void IoWorker::ReadAvailable(Connection& c) {
   if (c.closed) return;
   // A previous SSL_read may have asked for EPOLLOUT (WANT_WRITE); drop it so
   // an idle connection does not wake the loop on every writable event.
-  if (c.interest != EPOLLIN) SetInterest(c, EPOLLIN);
+  SetInterest(c, kReadInterest);
   const RequestLimits& limits = shared_.options.limits.request;
   const std::size_t cap = limits.max_header_bytes + limits.max_body_bytes + kReadChunk;
   char buffer[kReadChunk];
@@ -286,12 +294,16 @@ void IoWorker::ReadAvailable(Connection& c) {
     if (n > 0) {
       c.in.append(buffer, static_cast<std::size_t>(n));
       OPENSSL_cleanse(buffer, static_cast<std::size_t>(n));
+      // A short read with nothing buffered in OpenSSL took what had
+      // arrived; more wakes the (level-triggered) loop again. Asking now
+      // would cost a read() that returns EAGAIN.
+      if (static_cast<std::size_t>(n) < sizeof(buffer) && SSL_has_pending(c.ssl.get()) == 0) break;
       continue;
     }
     int error = SSL_get_error(c.ssl.get(), n);
     if (error == SSL_ERROR_WANT_READ) break;
     if (error == SSL_ERROR_WANT_WRITE) {
-      SetInterest(c, EPOLLIN | EPOLLOUT);
+      SetInterest(c, kReadInterest | EPOLLOUT);
       break;
     }
     ERR_clear_error();
@@ -381,8 +393,7 @@ void IoWorker::Dispatch(Connection& c, Pistache::Http::Request message) {
     HttpResponse response = run();
     return StartResponse(c, response, keep_alive, request->request_id);
   }
-  c.state = State::kHandling;
-  SetInterest(c, EPOLLRDHUP);  // only hang-ups while the handler runs
+  c.state = State::kHandling;  // the read interest stays (OnEvent)
   std::uint64_t id = c.peer.connection_id;
   if (route->execution == Execution::kDeferred) {
     Responder respond = [mailbox = mailbox_, id, keep_alive, request](HttpResponse response) {
@@ -440,7 +451,7 @@ void IoWorker::FlushWrites(Connection& c) {
     }
     int error = SSL_get_error(c.ssl.get(), n);
     if (error == SSL_ERROR_WANT_WRITE) return SetInterest(c, EPOLLOUT);
-    if (error == SSL_ERROR_WANT_READ) return SetInterest(c, EPOLLIN);
+    if (error == SSL_ERROR_WANT_READ) return SetInterest(c, kReadInterest);
     ERR_clear_error();
     return Close(c);  // the client went away mid-response
   }
@@ -453,16 +464,19 @@ void IoWorker::FlushWrites(Connection& c) {
     ::shutdown(c.fd, SHUT_WR);
     c.state = State::kLingering;
     c.deadline = Clock::now() + kLingerTime;
-    SetInterest(c, EPOLLIN);
+    SetInterest(c, kReadInterest);
     return Linger(c);
   }
   c.state = State::kReading;
   c.deadline_kind = Deadline::kIdle;
   c.deadline = Clock::now() + shared_.options.limits.idle_timeout;
-  SetInterest(c, EPOLLIN);
+  SetInterest(c, kReadInterest);
   // A pipelined request may already be buffered: inside ProcessBuffered its
-  // loop takes it (no recursion per request); otherwise start it here.
-  if (!c.processing) ReadAvailable(c);
+  // loop takes it (no recursion per request); otherwise start it here. Bytes
+  // still in the socket wake the loop; only OpenSSL's buffer needs a read.
+  if (c.processing) return;
+  if (SSL_has_pending(c.ssl.get()) != 0) return ReadAvailable(c);
+  ProcessBuffered(c);
 }
 
 void IoWorker::Linger(Connection& c) {

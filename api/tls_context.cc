@@ -99,6 +99,9 @@ StatusOr<TlsContext> TlsContext::Create(const TlsOptions& options) {
   // required for resumption when client certificates are requested.
   SSL_CTX_set_session_id_context(c, kSessionContext, sizeof(kSessionContext) - 1);
   SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_SERVER);
+  // Read what the socket holds in one read(), not a record header and then
+  // its body in two (the I/O threads check SSL_has_pending).
+  SSL_CTX_set_read_ahead(c, 1);
   ClearOpenSslErrors();
   return TlsContext(std::move(ctx));
 }

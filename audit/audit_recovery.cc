@@ -3,6 +3,7 @@
 // and the store against it, and starting the sequencer.
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -226,8 +227,14 @@ StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(AuditLogOptions options,
   state->UnlockFile();
   if (!initial.has_value()) return std::unexpected(initial.error());
   State* raw = state.get();
-  state->thread = std::thread([keep = state, raw] { raw->Run(); });
-  state->watchdog = std::thread([raw] { raw->Watch(); });  // joined by Close
+  state->thread = std::thread([keep = state, raw] {
+    pthread_setname_np(pthread_self(), "sr-audit");
+    raw->Run();
+  });
+  state->watchdog = std::thread([raw] {  // joined by Close
+    pthread_setname_np(pthread_self(), "sr-audit-watch");
+    raw->Watch();
+  });
   std::unique_ptr<AuditLog> log(new AuditLog(state));
   const auto deadline = std::chrono::steady_clock::now() + state->options.answer_within;
   state->Enqueue(*initial);

@@ -6,6 +6,8 @@
 #       with the same certificates, driven by wrk; installs nginx-light and
 #       wrk (never starting the system nginx); ends with
 #       decrypt_rps=N nginx_mtls_rps=N ratio=R decrypt_p99_ms=N decrypt_c8_rps=N ratio_c8=R create_per_s=N
+#       BENCH_PERF=FILE also installs linux-perf and writes a profile of the
+#       server during the first 64-connection run to FILE.
 #   scripts/bench.sh micro [benchmark args...]
 #       installs what is needed (scripts/setup.sh), builds crypto_bench and
 #       audit_bench in Release in build-bench/ and runs both; extra
@@ -77,7 +79,12 @@ run_creates() {
 # start the system's nginx service: a policy-rc.d that refuses service
 # starts is in place while apt-get runs (unless the machine has one).
 install_http_tools() {
-  if command -v nginx >/dev/null 2>&1 && command -v wrk >/dev/null 2>&1; then return 0; fi
+  local packages="nginx-light wrk"
+  if [ -n "${BENCH_PERF:-}" ]; then packages="$packages linux-perf"; fi
+  if command -v nginx >/dev/null 2>&1 && command -v wrk >/dev/null 2>&1 &&
+    { [ -z "${BENCH_PERF:-}" ] || command -v perf >/dev/null 2>&1; }; then
+    return 0
+  fi
   local sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
   local guard=/usr/sbin/policy-rc.d made_guard=false
@@ -87,7 +94,7 @@ install_http_tools() {
     made_guard=true
   fi
   $sudo apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q nginx-light wrk || {
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q $packages || {
     if [ "$made_guard" = true ]; then $sudo rm -f "$guard"; fi
     return 1
   }

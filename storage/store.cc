@@ -1,6 +1,8 @@
 // Store: opening the environment, snapshots (ReadTxn), and the caller's side
 // of Write(). The writer thread is in write_batch.cc, WriteTxn in
 // write_txn.cc, Backup/InstallBackup in backup.cc.
+#include <pthread.h>
+
 #include <utility>
 
 #include "storage/posix_files.h"
@@ -79,7 +81,10 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   }
   SR_ASSIGN_OR_RETURN(impl->env, StoreEnv::Open(dir, options));
   Impl* raw = impl.get();
-  impl->writer = std::thread([raw] { raw->WriterLoop(); });
+  impl->writer = std::thread([raw] {
+    pthread_setname_np(pthread_self(), "sr-store");
+    raw->WriterLoop();
+  });
   impl->writer_id = impl->writer.get_id();
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }

@@ -22,6 +22,8 @@
 #   decrypt_rps=N nginx_mtls_rps=N ratio=R decrypt_p99_ms=N decrypt_c8_rps=N ratio_c8=R create_per_s=N
 # (the first four at 64 connections; each figure the mean of its runs).
 # Everything it started is stopped and the directory removed on exit.
+# With BENCH_PERF=FILE, `perf record` samples the server (with call graphs)
+# during the first 64-connection run and its report goes to FILE.
 #   bench/http/http_bench.sh STRONGROOM_BIN SHIM_SO
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -185,10 +187,25 @@ echo "nginx: $NGINX_URL"
 run_wrk() {
   local name="$1" url="$2" connections="$3" script="$4" cert="$5" key="$6"
   local out="$WORK/wrk-$name.txt"
+  local perf_pid=""
+  if [ -n "${BENCH_PERF:-}" ] && [ "$name" = server-c64-1 ]; then
+    perf record -q -F 1999 -g -p "$SERVER_PID" -o "$WORK/perf.data" -- sleep "$SECONDS_PER_RUN" \
+      >/dev/null 2>&1 &
+    perf_pid=$!
+  fi
   LD_PRELOAD="$SHIM" WRK_CLIENT_CERT="$cert" WRK_CLIENT_KEY="$key" BENCH_SECRETS="$SECRETS" \
     BENCH_PREFIX="$name" \
     wrk -t1 -c"$connections" -d"${SECONDS_PER_RUN}s" --latency -s "$script" "$url" >"$out" 2>&1 ||
     fail "wrk failed: $(cat "$out")"
+  if [ -n "$perf_pid" ]; then
+    wait "$perf_pid" || true
+    perf report -i "$WORK/perf.data" --no-children --stdio -g none --sort dso \
+      >"$BENCH_PERF" 2>/dev/null || true
+    perf report -i "$WORK/perf.data" --no-children --percent-limit 0.4 --stdio -g none \
+      --sort dso,symbol >>"$BENCH_PERF" 2>/dev/null || true
+    perf report -i "$WORK/perf.data" --children --percent-limit 2 --stdio -g none \
+      --sort symbol >>"$BENCH_PERF" 2>/dev/null || true
+  fi
   sed "s/^/  [$name] /" "$out"
   if grep -q "Non-2xx or 3xx responses" "$out"; then fail "$name: non-2xx answers"; fi
   if grep -q "Socket errors" "$out"; then fail "$name: socket errors"; fi

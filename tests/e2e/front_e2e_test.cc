@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <vector>
 
 #include "tests/support/server_process.h"
 #include "tests/support/temp_dir.h"
@@ -99,6 +100,31 @@ class TlsClient {
     }
     ERR_clear_error();
     return out;
+  }
+  // ReadResponses reads until `count` whole responses (each framed by its
+  // Content-Length) arrived, the peer closes, or 5 s pass; returns them in
+  // the order received.
+  std::vector<std::string> ReadResponses(std::size_t count) {
+    std::vector<std::string> responses;
+    std::string in;
+    char buffer[16384];
+    while (responses.size() < count) {
+      std::size_t end = in.find("\r\n\r\n");
+      std::size_t cl = in.find("Content-Length: ");
+      if (end != std::string::npos && cl != std::string::npos && cl < end) {
+        std::size_t size = end + 4 + std::stoul(in.substr(cl + 16));
+        if (in.size() >= size) {
+          responses.push_back(in.substr(0, size));
+          in.erase(0, size);
+          continue;
+        }
+      }
+      int n = SSL_read(ssl_, buffer, sizeof(buffer));
+      if (n <= 0) break;
+      in.append(buffer, static_cast<std::size_t>(n));
+    }
+    ERR_clear_error();
+    return responses;
   }
 
  private:
@@ -282,6 +308,36 @@ TEST(FrontE2e, PlainHttpAndVanishingClientsDoNotHarmTheServer) {
   }
   EXPECT_EQ(admin.Request("GET", "/readyz").status, 200);
   EXPECT_EQ(admin.Request("GET", kSecureValues + "?limit=1").status, 200);
+  EXPECT_EQ(server->Stop(), 0);
+}
+
+TEST(FrontE2e, PipelinedRequestsAreAnsweredInOrderOnOneConnection) {
+  auto server = ServerProcess::Start();
+  ASSERT_NE(server, nullptr);
+  TlsClient client(server->port(), server->ca_path(),
+                   {.cert = server->admin_cert().cert_path, .key = server->admin_cert().key_path});
+  ASSERT_TRUE(client.connected());
+  const std::string livez = "GET /livez HTTP/1.1\r\nHost: x\r\n\r\n";
+  const std::string list = "GET " + kSecureValues + " HTTP/1.1\r\nHost: x\r\n\r\n";
+  const std::string missing = "GET " + kSecureValues + "/nothing-here HTTP/1.1\r\nHost: x\r\n\r\n";
+  // Four requests in one TLS record: inline, pool, pool (404), inline.
+  ASSERT_TRUE(client.Send(livez + list + missing + livez));
+  std::vector<std::string> responses = client.ReadResponses(4);
+  ASSERT_EQ(responses.size(), 4u);
+  EXPECT_EQ(StatusOf(responses[0]), 200);
+  EXPECT_NE(BodyOf(responses[1]).find("SecureValueList"), std::string::npos) << responses[1];
+  EXPECT_EQ(StatusOf(responses[2]), 404);
+  EXPECT_EQ(StatusOf(responses[3]), 200);
+  // A request that arrives, in its own record, while the one before it is
+  // still in the pool: held until that response is out, then answered.
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(client.Send(list));
+    ASSERT_TRUE(client.Send(missing));
+    responses = client.ReadResponses(2);
+    ASSERT_EQ(responses.size(), 2u) << "round " << i;
+    EXPECT_EQ(StatusOf(responses[0]), 200);
+    EXPECT_EQ(StatusOf(responses[1]), 404);
+  }
   EXPECT_EQ(server->Stop(), 0);
 }
 
