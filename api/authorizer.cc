@@ -1,5 +1,7 @@
 #include "api/authorizer.h"
 
+#include <unordered_map>
+
 #include "api/accounts.h"
 
 namespace strongroom::api {
@@ -22,8 +24,47 @@ StatusOr<std::vector<Binding>> SubjectBindings(const policies::Policy& policy,
 
 struct Resolved {
   SubjectKind kind = SubjectKind::kUser;
-  std::vector<Binding> bindings;
+  std::shared_ptr<const std::vector<Binding>> bindings;  // set when valid
   bool valid = false;
+};
+
+// ServiceBindings caches, per thread, the bindings of the services it
+// served: a decrypt would otherwise copy the policy's bindings and scan the
+// stored ones on every request. An entry holds while the policy object and
+// the store's policy generation (bumped by every binding change) are the
+// ones it was resolved under. Per thread, so no lock is shared.
+class ServiceBindings {
+ public:
+  using Bindings = std::shared_ptr<const std::vector<Binding>>;
+
+  StatusOr<Bindings> Get(const policies::Policy& policy, const storage::ReadTxn& txn,
+                         const std::string& name) {
+    const std::uint64_t generation = txn.generation(storage::CacheKind::kPolicy);
+    auto it = entries_.find(name);
+    if (it != entries_.end() && it->second.policy.get() == &policy &&
+        it->second.generation == generation) {
+      return it->second.bindings;
+    }
+    SR_ASSIGN_OR_RETURN(std::vector<Binding> resolved,
+                        SubjectBindings(policy, txn, {SubjectKind::kService, name}, false));
+    auto bindings = std::make_shared<const std::vector<Binding>>(std::move(resolved));
+    // The entry keeps its policy alive, so the address it compares is never
+    // a newer policy's. A policy not owned by a shared_ptr is not cached.
+    std::shared_ptr<const policies::Policy> keep = policy.weak_from_this().lock();
+    if (keep == nullptr) return bindings;
+    if (entries_.size() >= kMaxEntries) entries_.clear();
+    entries_[name] = Entry{std::move(keep), generation, bindings};
+    return bindings;
+  }
+
+ private:
+  static constexpr std::size_t kMaxEntries = 1024;
+  struct Entry {
+    std::shared_ptr<const policies::Policy> policy;
+    std::uint64_t generation = 0;
+    Bindings bindings;
+  };
+  std::unordered_map<std::string, Entry> entries_;
 };
 
 StatusOr<Resolved> Resolve(const policies::Policy& policy, const storage::ReadTxn& txn,
@@ -33,10 +74,9 @@ StatusOr<Resolved> Resolve(const policies::Policy& policy, const storage::ReadTx
     case Principal::Kind::kAnonymous:
       return resolved;
     case Principal::Kind::kService: {
+      thread_local ServiceBindings cache;
       resolved.kind = SubjectKind::kService;
-      SR_ASSIGN_OR_RETURN(
-          resolved.bindings,
-          SubjectBindings(policy, txn, {SubjectKind::kService, principal.name}, false));
+      SR_ASSIGN_OR_RETURN(resolved.bindings, cache.Get(policy, txn, principal.name));
       break;
     }
     case Principal::Kind::kUser:
@@ -48,8 +88,9 @@ StatusOr<Resolved> Resolve(const policies::Policy& policy, const storage::ReadTx
         return std::unexpected(user.error());
       }
       SR_ASSIGN_OR_RETURN(
-          resolved.bindings,
+          std::vector<Binding> bindings,
           SubjectBindings(policy, txn, {SubjectKind::kUser, principal.name}, user->server_admin));
+      resolved.bindings = std::make_shared<const std::vector<Binding>>(std::move(bindings));
       break;
     }
   }
@@ -63,7 +104,7 @@ StatusOr<bool> Authorize(const policies::Policy& policy, const storage::ReadTxn&
                          const Principal& principal, const policies::AccessRequest& request) {
   SR_ASSIGN_OR_RETURN(Resolved resolved, Resolve(policy, txn, principal));
   if (!resolved.valid) return false;
-  if (!policies::Allows(policy, resolved.kind, resolved.bindings, request)) return false;
+  if (!policies::Allows(policy, resolved.kind, *resolved.bindings, request)) return false;
   if (principal.kind == Principal::Kind::kToken) {
     return policies::RoleAllows(policy, principal.token_role, principal.token_namespace, request);
   }
@@ -75,7 +116,8 @@ StatusOr<bool> AuthorizeSomeName(const policies::Policy& policy, const storage::
                                  std::string_view namespace_name) {
   SR_ASSIGN_OR_RETURN(Resolved resolved, Resolve(policy, txn, principal));
   if (!resolved.valid) return false;
-  if (!policies::AllowsSomeName(policy, resolved.kind, resolved.bindings, action, namespace_name)) {
+  if (!policies::AllowsSomeName(policy, resolved.kind, *resolved.bindings, action,
+                                namespace_name)) {
     return false;
   }
   if (principal.kind == Principal::Kind::kToken) {

@@ -1,12 +1,12 @@
 // api/policy_holder.h — the current RBAC policy (SPEC section 7), replaced
 // as a whole on reload so a request sees one consistent policy.
-// Thread-safety: thread-safe.
+// Thread-safety: thread-safe; Get takes no lock.
 #pragma once
 
 #include <memory>
-#include <mutex>
 #include <string>
 
+#include "base/shared_snapshot.h"
 #include "base/status.h"
 #include "policies/policies.h"
 
@@ -23,8 +23,8 @@ class PolicyHolder {
 
  private:
   const std::string directory_;
-  mutable std::mutex mu_;
-  std::shared_ptr<const policies::Policy> policy_;  // guarded by mu_
+  // Read by every request without a lock (base/shared_snapshot.h).
+  SharedSnapshot<policies::Policy> policy_;
 };
 
 }  // namespace strongroom::api

@@ -9,6 +9,7 @@
 //   openssl_ptr.h   unique_ptr owners for OpenSSL handles, OpenSslError().
 //   utf8.h          strict UTF-8 validation.
 //   json_text.h     JSON string literals written directly (hot paths).
+//   shared_snapshot.h  a replaceable value read without a lock.
 //
 // base/ depends on the C++ standard library and OpenSSL only.
 #pragma once
@@ -19,5 +20,6 @@
 #include "base/openssl_ptr.h"
 #include "base/secret_bytes.h"
 #include "base/secure_arena.h"
+#include "base/shared_snapshot.h"
 #include "base/status.h"
 #include "base/utf8.h"

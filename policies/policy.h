@@ -21,7 +21,9 @@
 
 namespace strongroom::policies {
 
-class Policy {
+// Policies are shared (std::shared_ptr<const Policy>): a cache keyed on one
+// can keep it alive (weak_from_this) so its address is never another's.
+class Policy : public std::enable_shared_from_this<Policy> {
  public:
   // LoadDirectory reads every regular file named *.json directly in `dir`, in
   // name order (see policies/default/README.md for the format) and returns

@@ -90,8 +90,7 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
 }
 
 void Store::SetAuthenticator(std::shared_ptr<const RecordAuthenticator> authenticator) {
-  std::lock_guard lock(impl_->config_mutex);
-  impl_->authenticator = std::move(authenticator);
+  impl_->authenticator.Set(std::move(authenticator));
 }
 
 void Store::SetCommitOutcomeHook(CommitOutcomeHook hook) {

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/shared_snapshot.h"
 #include "storage/lmdb_env.h"
 #include "storage/record_io.h"
 #include "storage/server_lock.h"
@@ -39,7 +40,7 @@ struct ReadTxn::Impl {
 };
 
 struct WriteTxn::Impl {
-  TxnContext context;                 // the nested transaction of one Write()
+  TxnContext context;                  // the nested transaction of one Write()
   std::uint64_t resource_version = 0;  // what this write commits as
   std::array<bool, kCacheKindCount> bumps{};
   // The change this write makes to the store digest (store_digest.h).
@@ -79,10 +80,8 @@ struct Store::Impl {
   // map has room beyond the reserve).
   Status LowSpace() const;
 
-  std::shared_ptr<const RecordAuthenticator> Authenticator() const {
-    std::lock_guard lock(config_mutex);
-    return authenticator;
-  }
+  // Authenticator is read by every snapshot without a lock.
+  std::shared_ptr<const RecordAuthenticator> Authenticator() const { return authenticator.Get(); }
 
   StoreOptions options;
   // Declared first: released last, after LMDB is closed.
@@ -90,9 +89,9 @@ struct Store::Impl {
   std::shared_ptr<const StoreEnv> env;
 
   mutable std::mutex config_mutex;
-  std::shared_ptr<const RecordAuthenticator> authenticator;  // guarded by config_mutex
-  PreCommitHook pre_commit_hook;                             // guarded by config_mutex
-  CommitOutcomeHook commit_outcome_hook;                     // guarded by config_mutex
+  SharedSnapshot<RecordAuthenticator> authenticator;
+  PreCommitHook pre_commit_hook;          // guarded by config_mutex
+  CommitOutcomeHook commit_outcome_hook;  // guarded by config_mutex
   // The highest resourceVersion staged for a batch that did not commit
   // (writer thread only): later batches start above it.
   std::uint64_t abandoned_version = 0;

@@ -63,12 +63,11 @@ void Store::Impl::RunBatch(std::vector<std::unique_ptr<PendingWrite>>& batch) {
 
 Status Store::Impl::StageAndCommit(std::vector<std::unique_ptr<PendingWrite>>& batch,
                                    std::vector<StatusOr<WriteReceipt>>& results) {
-  std::shared_ptr<const RecordAuthenticator> authenticator;
+  std::shared_ptr<const RecordAuthenticator> authenticator = Authenticator();
   PreCommitHook hook;
   CommitOutcomeHook outcome_hook;
   {
     std::lock_guard lock(config_mutex);
-    authenticator = this->authenticator;
     hook = pre_commit_hook;
     outcome_hook = commit_outcome_hook;
   }
