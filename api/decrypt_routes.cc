@@ -16,8 +16,8 @@
 
 #include "api/api_context.h"
 #include "api/authorizer.h"
-#include "base/json_text.h"
 #include "api/k8s_names.h"
+#include "base/json_text.h"
 #include "storage/secure_value_record.h"
 
 namespace strongroom::api {
@@ -92,11 +92,11 @@ Decision Decide(ApiContext& context, const Session& session, std::string_view ns
   return Open(context, session.principal, ns, name, *raw);
 }
 
-// NameEvent is the audit record of one name: the request's actor and
-// request id, this name, and its own outcome.
-audit::Event NameEvent(const AuditScope& scope, std::string_view ns, std::string_view name,
-                       int status, const Decision& decision) {
-  audit::Event event = scope.event;
+// NameEvent is the audit record of one name: the request's event (actor,
+// request id) given as `event`, with this name and its own outcome. A
+// single-name request moves its scope's event in; batch and bulk copy it.
+audit::Event NameEvent(audit::Event event, std::string_view ns, std::string_view name, int status,
+                       const Decision& decision) {
   event.resource = audit::Resource{std::string(ns), std::string(kKind), std::string(name)};
   event.http_status = status;
   event.reason = decision.reason;
@@ -166,7 +166,7 @@ HttpResponse DecryptOne(ApiContext& context, HttpRequest& request, AuditScope& s
   const Session& session = std::get<Session>(started);
   Decision decision = Decide(context, session, ns, name);
   const int status = GrafanaStatus(decision);
-  scope.events.push_back(NameEvent(scope, ns, name, status, decision));
+  scope.events.push_back(NameEvent(std::move(scope.event), ns, name, status, decision));
   switch (decision.verdict) {
     case Verdict::kAllowed: {
       std::string body = "{\"name\":";
@@ -238,7 +238,7 @@ HttpResponse DecryptBatch(ApiContext& context, HttpRequest& request, AuditScope&
   for (const std::string& name : *names) {
     Decision decision = Decide(context, session, ns, name);
     const int status = GrafanaStatus(decision);
-    scope.events.push_back(NameEvent(scope, ns, name, status, decision));
+    scope.events.push_back(NameEvent(scope.event, ns, name, status, decision));
     if (!first) body += ",";
     first = false;
     AppendJsonString(body, name);
@@ -293,7 +293,7 @@ HttpResponse DaprGet(ApiContext& context, HttpRequest& request, AuditScope& scop
   int status = GrafanaStatus(decision);
   if (decision.verdict == Verdict::kUnknown)
     status = decision.reason == "unknown_namespace" ? 400 : 204;
-  scope.events.push_back(NameEvent(scope, ns, name, status, decision));
+  scope.events.push_back(NameEvent(std::move(scope.event), ns, name, status, decision));
   switch (decision.verdict) {
     case Verdict::kAllowed: {
       std::string body = "{";
@@ -379,10 +379,10 @@ HttpResponse DaprBulk(ApiContext& context, HttpRequest& request, AuditScope& sco
     if (decision.verdict != Verdict::kAllowed) {
       // Checked above; only a failure to unseal gets here. Nothing is
       // returned and every name unsealed so far is recorded.
-      scope.events.push_back(NameEvent(scope, ns, name, 500, decision));
+      scope.events.push_back(NameEvent(scope.event, ns, name, 500, decision));
       return AsDapr(ErrorFromStatus(request.path, decision.error, request.request_id));
     }
-    scope.events.push_back(NameEvent(scope, ns, name, 200, decision));
+    scope.events.push_back(NameEvent(scope.event, ns, name, 200, decision));
     if (i > 0) body += ",";
     AppendJsonString(body, name);
     body += ":{";

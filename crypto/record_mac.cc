@@ -2,10 +2,40 @@
 
 #include <openssl/core_names.h>
 
+#include <atomic>
+
 namespace strongroom::crypto {
 
-StatusOr<std::shared_ptr<HmacRecordAuthenticator>> HmacRecordAuthenticator::Create(SecretBytes key) {
-  if (key.size() != 32) return std::unexpected(Status::InvalidArgument("record-MAC key must be 32 bytes"));
+namespace {
+
+std::uint64_t NextAuthenticatorId() {
+  static std::atomic<std::uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+HmacRecordAuthenticator::HmacRecordAuthenticator() : id_(NextAuthenticatorId()) {}
+
+EVP_MAC_CTX* HmacRecordAuthenticator::KeyedContext() const {
+  struct Slot {
+    std::uint64_t owner = 0;
+    EvpMacCtxPtr context;
+  };
+  thread_local Slot slot;
+  if (slot.owner == id_ && slot.context != nullptr) {
+    // A NULL key restarts HMAC with the key it was given.
+    if (EVP_MAC_init(slot.context.get(), nullptr, 0, nullptr) == 1) return slot.context.get();
+  }
+  slot.context.reset(EVP_MAC_CTX_dup(keyed_.get()));
+  slot.owner = slot.context != nullptr ? id_ : 0;
+  return slot.context.get();
+}
+
+StatusOr<std::shared_ptr<HmacRecordAuthenticator>> HmacRecordAuthenticator::Create(
+    SecretBytes key) {
+  if (key.size() != 32)
+    return std::unexpected(Status::InvalidArgument("record-MAC key must be 32 bytes"));
   std::shared_ptr<HmacRecordAuthenticator> out(new HmacRecordAuthenticator());
   out->key_ = std::move(key);
   out->mac_.reset(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
@@ -25,8 +55,8 @@ StatusOr<storage::RecordTag> HmacRecordAuthenticator::Tag(storage::Table table,
                                                           std::string_view key,
                                                           std::uint64_t generation,
                                                           ByteSpan value) const {
-  EvpMacCtxPtr ctx(EVP_MAC_CTX_dup(keyed_.get()));
-  if (!ctx) return std::unexpected(OpenSslError("HMAC dup"));
+  EVP_MAC_CTX* ctx = KeyedContext();
+  if (ctx == nullptr) return std::unexpected(OpenSslError("HMAC dup"));
   // Length-prefixed fields, fed piece by piece (no copy of the value).
   static constexpr char kDomain[] = "strongroom.record.v1";
   std::uint8_t fixed[1 + 4];
@@ -36,16 +66,18 @@ StatusOr<storage::RecordTag> HmacRecordAuthenticator::Tag(storage::Table table,
   std::uint8_t numbers[16];
   for (int i = 0; i < 8; ++i) {
     numbers[i] = static_cast<std::uint8_t>(generation >> (56 - 8 * i));
-    numbers[8 + i] = static_cast<std::uint8_t>(static_cast<std::uint64_t>(value.size()) >> (56 - 8 * i));
+    numbers[8 + i] =
+        static_cast<std::uint8_t>(static_cast<std::uint64_t>(value.size()) >> (56 - 8 * i));
   }
   storage::RecordTag tag{};
   std::size_t len = 0;
-  if (EVP_MAC_update(ctx.get(), reinterpret_cast<const std::uint8_t*>(kDomain), sizeof kDomain - 1) != 1 ||
-      EVP_MAC_update(ctx.get(), fixed, sizeof fixed) != 1 ||
-      EVP_MAC_update(ctx.get(), reinterpret_cast<const std::uint8_t*>(key.data()), key.size()) != 1 ||
-      EVP_MAC_update(ctx.get(), numbers, sizeof numbers) != 1 ||
-      EVP_MAC_update(ctx.get(), value.data(), value.size()) != 1 ||
-      EVP_MAC_final(ctx.get(), tag.data(), &len, tag.size()) != 1 || len != tag.size()) {
+  if (EVP_MAC_update(ctx, reinterpret_cast<const std::uint8_t*>(kDomain), sizeof kDomain - 1) !=
+          1 ||
+      EVP_MAC_update(ctx, fixed, sizeof fixed) != 1 ||
+      EVP_MAC_update(ctx, reinterpret_cast<const std::uint8_t*>(key.data()), key.size()) != 1 ||
+      EVP_MAC_update(ctx, numbers, sizeof numbers) != 1 ||
+      EVP_MAC_update(ctx, value.data(), value.size()) != 1 ||
+      EVP_MAC_final(ctx, tag.data(), &len, tag.size()) != 1 || len != tag.size()) {
     return std::unexpected(OpenSslError("HMAC"));
   }
   return tag;

@@ -4,9 +4,11 @@
 // SECURITY: the tag is HMAC-SHA256 over a length-prefixed encoding of
 // (table, key, generation, value), so a record moved to another table or
 // key, or an older generation put back, fails. The key is held unwrapped in
-// locked memory only. Thread-safe.
+// locked memory only; each thread that computes tags also keeps a keyed
+// HMAC context (OpenSSL's heap) while it runs. Thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 
 #include "base/openssl_ptr.h"
@@ -23,10 +25,15 @@ class HmacRecordAuthenticator final : public storage::RecordAuthenticator {
                                    std::uint64_t generation, ByteSpan value) const override;
 
  private:
-  HmacRecordAuthenticator() = default;
+  HmacRecordAuthenticator();
+  // KeyedContext returns this thread's copy of `keyed_`, restarted: one
+  // EVP_MAC_CTX_dup per thread, not per record read.
+  EVP_MAC_CTX* KeyedContext() const;
+
+  const std::uint64_t id_;  // never reused: tells the threads' copies apart
   SecretBytes key_;
   EvpMacPtr mac_;
-  EvpMacCtxPtr keyed_;  // a keyed context, duplicated per call
+  EvpMacCtxPtr keyed_;  // a keyed context, copied once per thread
 };
 
 }  // namespace strongroom::crypto
