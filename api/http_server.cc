@@ -178,6 +178,7 @@ ServerCounters HttpServer::counters() const {
   c.refused_over_capacity = s.refused_over_capacity.load();
   c.requests = s.requests.load();
   c.open_connections = s.open_connections.load();
+  c.idle_buffers_released = s.idle_buffers_released.load();
   return c;
 }
 

@@ -70,6 +70,7 @@ struct ServerCounters {
   std::uint64_t refused_over_capacity = 0;
   std::uint64_t requests = 0;
   std::uint64_t open_connections = 0;
+  std::uint64_t idle_buffers_released = 0;  // idle connections that gave back TLS buffers
 };
 
 class HttpServer {

@@ -16,6 +16,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr std::uint64_t kWakeTag = 0;
 constexpr std::chrono::milliseconds kSweepInterval{100};
+// A connection idle this long gives its TLS record buffers (about 34 KB)
+// back; OpenSSL allocates them again when the client sends.
+constexpr std::chrono::seconds kReleaseBuffersAfter{1};
 constexpr std::size_t kReadChunk = 16 * 1024;
 // Connections wait for input and hang-ups with one interest set, kept from
 // the handshake through every request: changing it costs an epoll_ctl.
@@ -62,10 +65,12 @@ struct IoWorker::Connection {
   Clock::time_point deadline{};
   std::size_t requests = 0;
   bool close_after_write = false;
-  bool detached = false;     // removed from epoll while a handler runs (peer hung up)
-  bool processing = false;   // inside ProcessBuffered (responses continue its loop)
-  bool closed = false;       // socket closed; destroyed by ReapClosed
-  std::size_t lingered = 0;  // bytes discarded while lingering
+  bool detached = false;           // removed from epoll while a handler runs (peer hung up)
+  bool processing = false;         // inside ProcessBuffered (responses continue its loop)
+  bool closed = false;             // socket closed; destroyed by ReapClosed
+  std::size_t lingered = 0;        // bytes discarded while lingering
+  Clock::time_point idle_since{};  // kReading with nothing buffered since then
+  bool buffers_held = true;        // OpenSSL may hold record buffers
 };
 
 IoWorker::IoWorker(ServerShared& shared, unsigned index) : shared_(shared), index_(index) {}
@@ -266,7 +271,8 @@ void IoWorker::DoHandshake(Connection& c) {
     c.peer.certificate = PeerCertificateFacts(c.ssl.get());
     c.state = State::kReading;
     c.deadline_kind = Deadline::kIdle;
-    c.deadline = Clock::now() + shared_.options.limits.idle_timeout;
+    c.idle_since = Clock::now();
+    c.deadline = c.idle_since + shared_.options.limits.idle_timeout;
     SetInterest(c, kReadInterest);
     ReadAvailable(c);  // TLS 1.3 clients often send the request with Finished
     return;
@@ -283,6 +289,7 @@ void IoWorker::DoHandshake(Connection& c) {
 
 void IoWorker::ReadAvailable(Connection& c) {
   if (c.closed) return;
+  c.buffers_held = true;
   // A previous SSL_read may have asked for EPOLLOUT (WANT_WRITE); drop it so
   // an idle connection does not wake the loop on every writable event.
   SetInterest(c, kReadInterest);
@@ -469,7 +476,8 @@ void IoWorker::FlushWrites(Connection& c) {
   }
   c.state = State::kReading;
   c.deadline_kind = Deadline::kIdle;
-  c.deadline = Clock::now() + shared_.options.limits.idle_timeout;
+  c.idle_since = Clock::now();
+  c.deadline = c.idle_since + shared_.options.limits.idle_timeout;
   SetInterest(c, kReadInterest);
   // A pipelined request may already be buffered: inside ProcessBuffered its
   // loop takes it (no recursion per request); otherwise start it here. Bytes
@@ -511,6 +519,14 @@ void IoWorker::SweepDeadlines() {
   for (auto& [id, c] : connections_) {
     if (!c->closed && c->state != State::kHandling && now >= c->deadline) {
       expired.push_back(c.get());
+    } else if (c->buffers_held && c->state == State::kReading &&
+               c->deadline_kind == Deadline::kIdle && c->in.empty() &&
+               now - c->idle_since >= kReleaseBuffersAfter) {
+      // Frees nothing while OpenSSL holds unread bytes; tried again later.
+      c->buffers_held = SSL_free_buffers(c->ssl.get()) != 1;
+      if (!c->buffers_held) {
+        shared_.idle_buffers_released.fetch_add(1, std::memory_order_relaxed);
+      }
     }
   }
   for (Connection* c : expired) {

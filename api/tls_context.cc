@@ -67,8 +67,10 @@ StatusOr<TlsContext> TlsContext::Create(const TlsOptions& options) {
   }
   SSL_CTX_set_options(c, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
                              SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_TICKET);
-  SSL_CTX_set_mode(c, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-                          SSL_MODE_RELEASE_BUFFERS);
+  // No SSL_MODE_RELEASE_BUFFERS: it frees and reallocates both 17 KB record
+  // buffers on every read and write. The I/O threads free them instead on
+  // a connection idle for a second (SSL_free_buffers).
+  SSL_CTX_set_mode(c, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   if (SSL_CTX_use_certificate_chain_file(c, options.certificate_path.c_str()) != 1) {
     return std::unexpected(FileError("cannot load server certificate", options.certificate_path));
   }

@@ -247,7 +247,10 @@ Status AuditLog::State::AppendLines(const std::vector<std::string>& lines) {
   Status status = Status::Ok();
   std::uint64_t size = current_size;
   if (options.group_commit) {
+    std::size_t total = 0;
+    for (const std::string& line : lines) total += line.size();
     std::string all;
+    all.reserve(total);
     for (const std::string& line : lines) all += line;
     status = sink->WriteAll(current_fd, AsBytes(all));
     if (status.ok()) status = sync();

@@ -163,7 +163,7 @@ std::string EncodeLine(std::uint64_t seq, std::string_view time, RecordType type
                        std::optional<std::uint64_t> refers_to, std::string_view prev,
                        std::string* hash) {
   std::string text;
-  text.reserve(512);
+  text.reserve(1024);  // a decrypt record is about 600 bytes: one allocation
   LineWriter line(text);
   line.Open();
   line.Number("seq", seq);

@@ -45,23 +45,24 @@ class HttpServerTest : public ::testing::Test {
   }
 
   void Start(ServerLimits limits = {}) {
-    auto tls = TlsContext::Create({server_cert_.cert_path, server_cert_.key_path,
-                                   pki_->ca_cert_path(), ""});
+    auto tls = TlsContext::Create(
+        {server_cert_.cert_path, server_cert_.key_path, pki_->ca_cert_path(), ""});
     ASSERT_TRUE(tls.has_value()) << tls.error();
     tls_.emplace(std::move(*tls));
     ServerOptions options;
     options.port = 0;
     options.limits = limits;
-    auto server = HttpServer::Start(options, *tls_, router_,
-                                    [](int status, std::string_view message, std::string_view path) {
-                                      return ErrorResponse(path, status, message);
-                                    });
+    auto server = HttpServer::Start(
+        options, *tls_, router_, [](int status, std::string_view message, std::string_view path) {
+          return ErrorResponse(path, status, message);
+        });
     ASSERT_TRUE(server.has_value()) << server.error();
     server_ = std::move(*server);
   }
 
   HttpsClient Client() {
-    return HttpsClient("https://127.0.0.1:" + std::to_string(server_->port()), pki_->ca_cert_path());
+    return HttpsClient("https://127.0.0.1:" + std::to_string(server_->port()),
+                       pki_->ca_cert_path());
   }
 
   TempDir dir_;
@@ -82,6 +83,22 @@ TEST_F(HttpServerTest, KeepsAConnectionOpenWithoutAConnectionHeader) {
   EXPECT_EQ(client.new_connections(), 1);
   EXPECT_EQ(server_->counters().handshakes_completed, 1u);
   EXPECT_EQ(server_->counters().requests, 3u);
+}
+
+TEST_F(HttpServerTest, AConnectionIdleLongEnoughToGiveBackItsTlsBuffersKeepsWorking) {
+  Start();
+  HttpsClient client = Client();
+  EXPECT_EQ(client.Request("GET", "/inline").status, 200);
+  // Idle past the one second after which the TLS record buffers are freed.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_EQ(server_->counters().idle_buffers_released, 1u);
+  EXPECT_EQ(client.Request("POST", "/apis/g/v1/things", std::string(60000, 'x')).status, 201);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_EQ(server_->counters().idle_buffers_released, 2u);
+  HttpsResponse again = client.Request("GET", "/inline");
+  EXPECT_EQ(again.status, 200);
+  EXPECT_EQ(again.body, R"({"where":"inline"})");
+  EXPECT_EQ(client.new_connections(), 1);
 }
 
 TEST_F(HttpServerTest, ClosesWhenTheClientAsksAndAfterTheRequestCap) {
@@ -192,19 +209,22 @@ TEST(HttpServerConcurrency, ManyClientsMixingInlineAndPoolHandlers) {
   ASSERT_TRUE(tls.has_value()) << tls.error();
   ServerOptions options;
   options.port = 0;
-  auto server = HttpServer::Start(options, *tls, router, [](int status, std::string_view m, std::string_view p) {
-    return ErrorResponse(p, status, m);
-  });
+  auto server = HttpServer::Start(options, *tls, router,
+                                  [](int status, std::string_view m, std::string_view p) {
+                                    return ErrorResponse(p, status, m);
+                                  });
   ASSERT_TRUE(server.has_value()) << server.error();
   constexpr int kClients = 6, kRequests = 40;
   std::atomic<int> good{0};
   std::vector<std::thread> clients;
   for (int i = 0; i < kClients; ++i) {
     clients.emplace_back([&, i] {
-      HttpsClient client("https://127.0.0.1:" + std::to_string((*server)->port()), pki.ca_cert_path());
+      HttpsClient client("https://127.0.0.1:" + std::to_string((*server)->port()),
+                         pki.ca_cert_path());
       for (int r = 0; r < kRequests; ++r) {
-        HttpsResponse response = (r + i) % 2 ? client.Request("GET", "/inline")
-                                             : client.Request("POST", "/pool", std::string(100 + r, 'x'));
+        HttpsResponse response = (r + i) % 2
+                                     ? client.Request("GET", "/inline")
+                                     : client.Request("POST", "/pool", std::string(100 + r, 'x'));
         if (response.status == 200) ++good;
       }
     });
