@@ -43,6 +43,7 @@ void AuditLog::RecordAllAsync(std::vector<Event> events, std::function<void(Stat
   for (Event& event : events) {
     auto entry = std::make_shared<Entry>();
     entry->event = std::move(event);
+    entry->body = EncodeEventBody(entry->event);
     entry->waiter = waiter;
     entries.push_back(std::move(entry));
   }

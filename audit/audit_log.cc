@@ -162,6 +162,7 @@ Status AuditLog::RecordAll(std::vector<Event> events) {
   for (Event& event : events) {
     auto entry = std::make_shared<Entry>();
     entry->event = std::move(event);
+    entry->body = EncodeEventBody(entry->event);
     entries.push_back(std::move(entry));
   }
   {

@@ -35,6 +35,9 @@ struct AsyncWaiter {
 struct Entry {
   RecordType type = RecordType::kEvent;
   Event event;
+  // EncodeEventBody(event), encoded by the caller's thread so the sequencer
+  // only numbers, chains and hashes; empty: encoded when written.
+  std::string body;
   std::shared_ptr<Entry> target;  // kNotCommitted: the record it cancels
   // Written by the sequencer under State::mutex:
   Fate fate = Fate::kQueued;

@@ -87,6 +87,7 @@ std::vector<std::shared_ptr<Entry>> AuditLog::State::TakeWork(bool* stop) {
       entry->event.outcome = Outcome::kFailed;
       entry->event.http_status = 503;
       entry->event.reason = "audit_unavailable";
+      entry->body.clear();  // encoded again, as changed
     }
     batch.push_back(std::move(entry));
   }
@@ -167,8 +168,13 @@ void AuditLog::State::WriteGroup(std::vector<std::shared_ptr<Entry>>& batch) {
         if (!refers_to) continue;  // its record was never written: nothing to cancel
       }
       std::string hash;
-      lines.push_back(EncodeLine(head_after.seq + 1, now, entry->type, &entry->event, nullptr,
-                                 refers_to, head_after.hash, &hash));
+      if (entry->type == RecordType::kEvent && !entry->body.empty()) {
+        lines.push_back(
+            EncodeEventLine(head_after.seq + 1, now, entry->body, head_after.hash, &hash));
+      } else {
+        lines.push_back(EncodeLine(head_after.seq + 1, now, entry->type, &entry->event, nullptr,
+                                   refers_to, head_after.hash, &hash));
+      }
       head_after = Head{head_after.seq + 1, hash};
       numbered.emplace_back(entry.get(), head_after.seq);
     }

@@ -29,7 +29,9 @@ std::string_view TypeName(RecordType type) {
 // the record format is fixed (record.h), so no document is built.
 class LineWriter {
  public:
-  explicit LineWriter(std::string& out) : out_(out) {}
+  // `continuing`: `out` already holds members of the open object, so the
+  // first key is preceded by a comma.
+  explicit LineWriter(std::string& out, bool continuing = false) : out_(out), first_(!continuing) {}
   void Open() {
     out_.push_back('{');
     first_ = true;
@@ -65,7 +67,7 @@ class LineWriter {
 
  private:
   std::string& out_;
-  bool first_ = true;
+  bool first_;
 };
 
 void AppendEventMembers(LineWriter& line, const Event& event) {
@@ -158,6 +160,54 @@ std::string ChainHash(std::string_view prev, std::string_view body) {
   return HexEncode(ByteSpan(digest, length));
 }
 
+namespace {
+
+void AppendDetails(LineWriter& line, const Event& event) {
+  if (event.details.empty()) return;
+  line.Object("details");
+  for (const auto& [key, value] : event.details) line.Text(key, value);
+  line.Close();
+}
+
+// Head opens a line: {"seq":N,"time":"T","type":"..."
+void AppendHead(LineWriter& line, std::uint64_t seq, std::string_view time, RecordType type) {
+  line.Open();
+  line.Number("seq", seq);
+  line.Text("time", time);
+  line.Text("type", TypeName(type));
+}
+
+// Finish adds prev, then the hash of everything before it, and the end.
+std::string Finish(std::string& text, std::string_view prev, std::string* hash) {
+  LineWriter(text, true).Text("prev", prev);
+  *hash = ChainHash(prev, text);
+  text.append(kHashMarker);
+  text.append(*hash);
+  text.append("\"}\n");
+  return std::move(text);
+}
+
+}  // namespace
+
+std::string EncodeEventBody(const Event& event) {
+  std::string body;
+  body.reserve(512);
+  LineWriter line(body, true);
+  AppendEventMembers(line, event);
+  AppendDetails(line, event);
+  return body;
+}
+
+std::string EncodeEventLine(std::uint64_t seq, std::string_view time, std::string_view body,
+                            std::string_view prev, std::string* hash) {
+  std::string text;
+  text.reserve(body.size() + 320);
+  LineWriter line(text);
+  AppendHead(line, seq, time, RecordType::kEvent);
+  text.append(body);
+  return Finish(text, prev, hash);
+}
+
 std::string EncodeLine(std::uint64_t seq, std::string_view time, RecordType type,
                        const Event* event, const CheckpointBody* checkpoint,
                        std::optional<std::uint64_t> refers_to, std::string_view prev,
@@ -165,17 +215,10 @@ std::string EncodeLine(std::uint64_t seq, std::string_view time, RecordType type
   std::string text;
   text.reserve(1024);  // a decrypt record is about 600 bytes: one allocation
   LineWriter line(text);
-  line.Open();
-  line.Number("seq", seq);
-  line.Text("time", time);
-  line.Text("type", TypeName(type));
+  AppendHead(line, seq, time, type);
   if (event != nullptr) AppendEventMembers(line, *event);
   if (refers_to) line.Number("refers_to", *refers_to);
-  if (event != nullptr && !event->details.empty()) {
-    line.Object("details");
-    for (const auto& [key, value] : event->details) line.Text(key, value);
-    line.Close();
-  }
+  if (event != nullptr) AppendDetails(line, *event);
   if (checkpoint != nullptr) {
     line.Object("checkpoint");
     line.Number("head_seq", checkpoint->head_seq);
@@ -186,13 +229,8 @@ std::string EncodeLine(std::uint64_t seq, std::string_view time, RecordType type
     line.Text("signature", checkpoint->signature);
     line.Close();
   }
-  line.Text("prev", prev);
   // The closing '}' comes after the hash, which covers the bytes so far.
-  *hash = ChainHash(prev, text);
-  text.append(kHashMarker);
-  text.append(*hash);
-  text.append("\"}\n");
-  return text;
+  return Finish(text, prev, hash);
 }
 
 StatusOr<ParsedLine> ParseLine(std::string_view line) {

@@ -101,6 +101,17 @@ std::string EncodeLine(std::uint64_t seq, std::string_view time, RecordType type
                        std::optional<std::uint64_t> refers_to, std::string_view prev,
                        std::string* hash);
 
+// EncodeEventBody returns the members of an event record between "type"
+// and "prev" (action through details, each preceded by a comma), for
+// EncodeEventLine. The sequencer is the one serial point of the log, so
+// callers encode this part on their own threads before queueing.
+std::string EncodeEventBody(const Event& event);
+
+// EncodeEventLine is EncodeLine for a kEvent record without refers_to whose
+// members `body` came from EncodeEventBody: the same bytes.
+std::string EncodeEventLine(std::uint64_t seq, std::string_view time, std::string_view body,
+                            std::string_view prev, std::string* hash);
+
 // ChainHash returns hex(SHA-256(prev ‖ body)).
 std::string ChainHash(std::string_view prev, std::string_view body);
 

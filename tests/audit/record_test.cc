@@ -72,6 +72,22 @@ TEST(EncodeLine, OmitsWhatIsNotSetAndWritesCheckpointsAndRefersTo) {
   EXPECT_EQ(parsed->checkpoint->signature, "c2ln");
 }
 
+TEST(EncodeLine, ABodyEncodedAheadGivesTheSameLine) {
+  Event bare;
+  bare.action = "server.start";
+  Event no_details = FullEvent();
+  no_details.details.clear();
+  for (const Event& event : {FullEvent(), bare, no_details}) {
+    std::string hash_a, hash_b;
+    const std::string whole = EncodeLine(12, "2026-12-04T00:00:00.000001Z", RecordType::kEvent,
+                                         &event, nullptr, std::nullopt, kZeroHash, &hash_a);
+    const std::string ahead = EncodeEventLine(12, "2026-12-04T00:00:00.000001Z",
+                                              EncodeEventBody(event), kZeroHash, &hash_b);
+    EXPECT_EQ(ahead, whole);
+    EXPECT_EQ(hash_b, hash_a);
+  }
+}
+
 TEST(EncodeLine, InvalidUtf8InACertificateNameStillMakesAValidLine) {
   Event event;
   event.action = "authenticate";
