@@ -39,11 +39,11 @@ namespace strongroom::storage {
 inline constexpr std::uint32_t kSchemaVersion = 1;
 
 enum class Table : std::uint8_t {
-  kMeta = 0,        // unauthenticated bootstrap values (see above)
-  kSystem,          // authenticated settings: current KEK id, token not-before, ...
-  kKeks,            // KEK id -> KEK description (label, created)
-  kDataKeys,        // data-key id -> wrapped data key row
-  kSecureValues,    // "namespace/name" -> secure value (metadata + envelope)
+  kMeta = 0,      // unauthenticated bootstrap values (see above)
+  kSystem,        // authenticated settings: current KEK id, token not-before, ...
+  kKeks,          // KEK id -> KEK description (label, created)
+  kDataKeys,      // data-key id -> wrapped data key row
+  kSecureValues,  // "namespace/name" -> secure value (metadata + envelope)
   kUsers,
   kTokens,
   kBindings,
@@ -106,6 +106,7 @@ class Store;
 
 // ReadTxn is a consistent snapshot. Aborted (released) on destruction. It
 // may outlive its Store (the environment closes after the last snapshot).
+// Thread-safety: one thread at a time (it may move between threads).
 class ReadTxn {
  public:
   ReadTxn(ReadTxn&&) noexcept;
@@ -127,6 +128,10 @@ class ReadTxn {
   StatusOr<Bytes> GetMeta(std::string_view key) const;
   // resource_version is the store's resourceVersion in this snapshot.
   std::uint64_t resource_version() const;
+  // generation is a cache generation counter in this snapshot, read on
+  // first use (most requests need none). If it cannot be read, a value
+  // that equals no counter and no other such value, so a cache keyed on it
+  // misses instead of serving a stale entry.
   std::uint64_t generation(CacheKind kind) const;
 
  private:

@@ -3,6 +3,7 @@
 // write_txn.cc, Backup/InstallBackup in backup.cc.
 #include <pthread.h>
 
+#include <atomic>
 #include <utility>
 
 #include "storage/posix_files.h"
@@ -49,7 +50,18 @@ StatusOr<Bytes> ReadTxn::GetMeta(std::string_view key) const {
 std::uint64_t ReadTxn::resource_version() const { return impl_->resource_version; }
 
 std::uint64_t ReadTxn::generation(CacheKind kind) const {
-  return impl_->generations[static_cast<std::size_t>(kind)];
+  std::optional<std::uint64_t>& cached = impl_->generations[static_cast<std::size_t>(kind)];
+  if (!cached) {
+    StatusOr<std::uint64_t> read = GetMetaU64(impl_->Context(), GenerationKey(kind));
+    if (!read.has_value()) {
+      // Counters count from 0 by one; this range is never reached, and no
+      // value in it is handed out twice.
+      static std::atomic<std::uint64_t> unknown{std::uint64_t{1} << 63};
+      return unknown.fetch_add(1, std::memory_order_relaxed);
+    }
+    cached = *read;
+  }
+  return *cached;
 }
 
 // ---- Store ----
@@ -108,14 +120,9 @@ StatusOr<ReadTxn> Store::BeginRead() const {
   impl->env = impl_->env;
   impl->authenticator = impl_->Authenticator();
   SR_ASSIGN_OR_RETURN(impl->txn, LmdbTxn::Begin(impl_->env->env(), nullptr, MDB_RDONLY));
-  // The counters are read once, from this snapshot, so a request sees the
-  // same values as the records it reads.
-  TxnContext context = impl->Context();
-  SR_ASSIGN_OR_RETURN(impl->resource_version, GetMetaU64(context, kResourceVersionKey));
-  for (std::size_t i = 0; i < impl->generations.size(); ++i) {
-    SR_ASSIGN_OR_RETURN(impl->generations[i],
-                        GetMetaU64(context, GenerationKey(static_cast<CacheKind>(i))));
-  }
+  // Counters come from this snapshot, so a request sees the same values as
+  // the records it reads; the cache generations are read when first asked.
+  SR_ASSIGN_OR_RETURN(impl->resource_version, GetMetaU64(impl->Context(), kResourceVersionKey));
   return ReadTxn(std::move(impl));
 }
 

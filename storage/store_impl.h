@@ -32,7 +32,8 @@ struct ReadTxn::Impl {
   std::shared_ptr<const RecordAuthenticator> authenticator;
   LmdbTxn txn;
   std::uint64_t resource_version = 0;
-  std::array<std::uint64_t, kCacheKindCount> generations{};
+  // Read on first use (ReadTxn::generation), from this snapshot.
+  mutable std::array<std::optional<std::uint64_t>, kCacheKindCount> generations{};
 
   TxnContext Context() const {
     return {txn.get(), &env->tables(), authenticator.get(), env->map_size_bytes()};

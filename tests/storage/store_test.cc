@@ -142,6 +142,29 @@ TEST(Store, CacheGenerationsBumpOncePerWriteAndSurviveReopen) {
   EXPECT_EQ(read->generation(CacheKind::kCredentials), 0u);
 }
 
+TEST(Store, AnUnreadableGenerationNeverMatchesAnything) {
+  TempDir dir;
+  StoreOptions options = TestOptions(dir);
+  {
+    auto store = OpenTestStore(options);
+    ASSERT_NE(store, nullptr);
+  }
+  {
+    testing::RawStoreFile raw(options.data_dir);
+    ASSERT_TRUE(raw.ok());
+    ASSERT_TRUE(raw.Put("meta", "generation/policy", "bad"));  // not 8 bytes
+  }
+  auto store = OpenTestStore(options);
+  ASSERT_NE(store, nullptr);
+  StatusOr<ReadTxn> read = store->BeginRead();
+  ASSERT_TRUE(read.has_value()) << "only the damaged counter is affected";
+  const std::uint64_t first = read->generation(CacheKind::kPolicy);
+  const std::uint64_t second = read->generation(CacheKind::kPolicy);
+  EXPECT_GE(first, std::uint64_t{1} << 63);
+  EXPECT_NE(first, second) << "a cache keyed on it must miss every time";
+  EXPECT_EQ(read->generation(CacheKind::kTokens), 0u);
+}
+
 TEST(Store, ReadTxnIsASnapshotAndMayOutliveTheStore) {
   TempDir dir;
   auto store = OpenTestStore(TestOptions(dir));
