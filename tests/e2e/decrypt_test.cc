@@ -57,14 +57,24 @@ class DecryptTest : public ::testing::Test {
     HttpsClient admin = server_->AdminClient();
     // on-list lists both services; off-list lists neither.
     for (const std::string ns : {"team-a", "team-b"}) {
-      ASSERT_EQ(Create(admin, ns, "on-list", ValueOf(ns, "on-list"), {"svc-a", "svc-none"}), 201);
-      ASSERT_EQ(Create(admin, ns, "off-list", ValueOf(ns, "off-list"), {"someone-else"}), 201);
+      ASSERT_TRUE(Create(admin, ns, "on-list", ValueOf(ns, "on-list"), {"svc-a", "svc-none"}));
+      ASSERT_TRUE(Create(admin, ns, "off-list", ValueOf(ns, "off-list"), {"someone-else"}));
     }
   }
 
-  static long Create(HttpsClient& admin, const std::string& ns, const std::string& name,
-                     const std::string& value, const std::vector<std::string>& decrypters) {
-    return admin.Request("POST", SecureValues(ns), Body(name, value, decrypters)).status;
+  // Create creates a fixture value; on anything but 201 it says what the
+  // server answered and logged (fixture values only, never a real secret).
+  ::testing::AssertionResult Create(HttpsClient& admin, const std::string& ns,
+                                    const std::string& name, const std::string& value,
+                                    const std::vector<std::string>& decrypters) {
+    HttpsResponse created = admin.Request("POST", SecureValues(ns), Body(name, value, decrypters));
+    if (created.status == 201) return ::testing::AssertionSuccess();
+    std::string log = server_->stderr_text();
+    if (log.size() > 2000) log = log.substr(log.size() - 2000);
+    return ::testing::AssertionFailure()
+           << "create " << ns << "/" << name << " answered " << created.status << " "
+           << created.body << created.error << "\n--- server stderr (tail):\n"
+           << log;
   }
   static std::string ValueOf(const std::string& ns, const std::string& name) {
     return "value of " + ns + "/" + name + " \xc3\xa9\xe2\x82\xac";
@@ -207,14 +217,14 @@ TEST_F(DecryptTest, CertificatesFromAnotherCaExpiredOrRevokedAreRefusedAtTheHand
 
 TEST_F(DecryptTest, ASpiffeMappedCertificateDecryptsUnderItsMappedName) {
   HttpsClient admin = server_->AdminClient();
-  ASSERT_EQ(Create(admin, "team-a", "for-billing", "billing-value", {"billing"}), 201);
+  ASSERT_TRUE(Create(admin, "team-a", "for-billing", "billing-value", {"billing"}));
   IssuedCertificate spiffe = server_->pki().IssueClient(
       "billing", {.common_name = "svc-a", .uri_sans = {"spiffe://example.org/ns/prod/sa/billing"}});
   HttpsClient client = server_->CertClient(spiffe);
   HttpsResponse decrypted = client.Request("POST", DecryptPath("team-a", "for-billing"));
   EXPECT_EQ(decrypted.status, 200) << decrypted.body;
   // Its CN (svc-a) is not its name: a value listing only svc-a is refused.
-  ASSERT_EQ(Create(admin, "team-a", "for-svc-a", "svc-a-value", {"svc-a"}), 201);
+  ASSERT_TRUE(Create(admin, "team-a", "for-svc-a", "svc-a-value", {"svc-a"}));
   EXPECT_EQ(client.Request("POST", DecryptPath("team-a", "for-svc-a")).status, 403);
   std::vector<nlohmann::json> records = AuditRecords(*server_);
   std::vector<nlohmann::json> found = WithRequestId(records, decrypted.headers["x-request-id"]);
@@ -224,7 +234,7 @@ TEST_F(DecryptTest, ASpiffeMappedCertificateDecryptsUnderItsMappedName) {
 
 TEST_F(DecryptTest, AnEmptyDecryptersListDeniesEveryone) {
   HttpsClient admin = server_->AdminClient();
-  ASSERT_EQ(Create(admin, "team-a", "nobodys", "nobodys-value", {}), 201);
+  ASSERT_TRUE(Create(admin, "team-a", "nobodys", "nobodys-value", {}));
   HttpsClient client = server_->CertClient(svc_a_);
   HttpsResponse denied = client.Request("POST", DecryptPath("team-a", "nobodys"));
   EXPECT_EQ(denied.status, 403);
@@ -237,7 +247,7 @@ TEST_F(DecryptTest, AnEmptyDecryptersListDeniesEveryone) {
 
 TEST_F(DecryptTest, BulkReturnsExactlyThePermittedSubsetAndBatchAnswersEachName) {
   HttpsClient admin = server_->AdminClient();
-  ASSERT_EQ(Create(admin, "team-a", "second", "second-value", {"svc-a"}), 201);
+  ASSERT_TRUE(Create(admin, "team-a", "second", "second-value", {"svc-a"}));
   HttpsClient client = server_->CertClient(svc_a_);
   HttpsResponse bulk = client.Request("GET", "/v1.0/secrets/team-a/bulk");
   ASSERT_EQ(bulk.status, 200) << bulk.body;
@@ -290,9 +300,12 @@ TEST_F(DecryptTest, ValuesOfEveryUnicodeClassAndOfTheMaximumSizeRoundTripByteFor
   while (largest.size() + 4 <= 24'576) largest += "\xf0\x9f\x94\x91";
   largest += std::string(24'576 - largest.size(), 'x');
   ASSERT_EQ(largest.size(), 24'576u);
-  ASSERT_EQ(Create(admin, "team-a", "every-class", every_class, {"svc-a"}), 201);
-  ASSERT_EQ(Create(admin, "team-a", "largest", largest, {"svc-a"}), 201);
-  EXPECT_EQ(Create(admin, "team-a", "too-large", largest + "x", {"svc-a"}), 400);
+  ASSERT_TRUE(Create(admin, "team-a", "every-class", every_class, {"svc-a"}));
+  ASSERT_TRUE(Create(admin, "team-a", "largest", largest, {"svc-a"}));
+  EXPECT_EQ(
+      admin.Request("POST", SecureValues("team-a"), Body("too-large", largest + "x", {"svc-a"}))
+          .status,
+      400);
   // Invalid UTF-8 cannot reach the server through nlohmann's dump, so it
   // is sent by hand: a lone continuation byte and a truncated sequence.
   for (const std::string bad : {"\x80", "\xe2\x82", "\xed\xa0\x80"}) {
