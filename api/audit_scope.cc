@@ -139,31 +139,58 @@ RouteHandler AuditedRoute(ApiContext& context, AuditedHandler handler) {
   };
 }
 
+namespace {
+
+// FinishDeferred records a deferred handler's outcome and answers once the
+// records are durable (group-committed with other connections' records),
+// from the sequencer or the watchdog thread.
+void FinishDeferred(ApiContext* c, const std::shared_ptr<HttpRequest>& request, AuditScope& scope,
+                    HttpResponse response, const Responder& respond) {
+  if (scope.authentication_failure) {
+    c->audit.AuthenticationFailed(scope.event.actor.address, *scope.authentication_failure);
+    respond(std::move(response));
+    return;
+  }
+  std::vector<audit::Event> records = RecordsToWrite(scope, response.status);
+  if (records.empty()) {
+    respond(std::move(response));
+    return;
+  }
+  c->audit.RecordAllAsync(std::move(records), [request, respond, response = std::move(response)](
+                                                  Status recorded) mutable {
+    if (recorded.ok()) {
+      respond(std::move(response));
+    } else {
+      respond(Refused(*request, response, recorded));
+    }
+  });
+}
+
+}  // namespace
+
 DeferredHandler DeferredAuditedRoute(ApiContext& context, AuditedFunction handler) {
   ApiContext* c = &context;
-  return [c, handler](std::shared_ptr<HttpRequest> request, Responder respond) {
+  return [c, handler](std::shared_ptr<HttpRequest> request, Responder respond,
+                      const Offload& offload) {
     AuditScope scope = Begin(*request);
+    scope.may_block = false;  // on an I/O thread
     HttpResponse response = handler(*c, *request, scope);
-    if (scope.authentication_failure) {
-      c->audit.AuthenticationFailed(scope.event.actor.address, *scope.authentication_failure);
-      respond(std::move(response));
+    if (!scope.needs_blocking) {
+      FinishDeferred(c, request, scope, std::move(response), respond);
       return;
     }
-    std::vector<audit::Event> records = RecordsToWrite(scope, response.status);
-    if (records.empty()) {
-      respond(std::move(response));
-      return;
-    }
-    // Answered once the records are durable (group-committed with other
-    // connections' records), from the sequencer or the watchdog thread.
-    c->audit.RecordAllAsync(std::move(records), [request, respond, response = std::move(response)](
-                                                    Status recorded) mutable {
-      if (recorded.ok()) {
-        respond(std::move(response));
-      } else {
-        respond(Refused(*request, response, recorded));
-      }
+    // The handler stopped before any effect; it runs again, from the
+    // start, where it may wait for the token.
+    const bool queued = offload([c, handler, request, respond] {
+      AuditScope blocking = Begin(*request);
+      HttpResponse answer = handler(*c, *request, blocking);
+      FinishDeferred(c, request, blocking, std::move(answer), respond);
     });
+    if (!queued) {
+      HttpResponse busy = ErrorResponse(request->path, 503, "server busy, retry later");
+      busy.headers.emplace_back("Retry-After", "1");
+      respond(std::move(busy));
+    }
   };
 }
 

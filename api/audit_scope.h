@@ -36,6 +36,12 @@ struct AuditScope {
   // its own outcome and reason), these records are written instead of
   // `event`, all durable before the response leaves.
   std::vector<audit::Event> events;
+  // may_block is false while a kDeferred handler runs on an I/O thread. A
+  // handler that finds it would block (a token round trip) sets
+  // needs_blocking and returns at once, before any effect; it then runs
+  // again from the start on the handler pool.
+  bool may_block = true;
+  bool needs_blocking = false;
 
   // Describe marks the request as audited and names its action and resource.
   void Describe(std::string_view action, std::string_view namespace_name, std::string_view kind,

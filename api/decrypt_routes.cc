@@ -31,7 +31,9 @@ constexpr std::string_view kKind = "securevalues";
 constexpr std::size_t kMaxBatchNames = 100;
 
 // Verdict is the outcome of SPEC 6.2's checks for one name.
-enum class Verdict { kAllowed, kNoPermission, kUnknown, kNotOnAllowlist, kError };
+// kNeedsToken: allowed so far, but the data key must be unwrapped through
+// the token, which an I/O thread may not wait for (AuditScope::may_block).
+enum class Verdict { kAllowed, kNoPermission, kUnknown, kNotOnAllowlist, kError, kNeedsToken };
 
 struct Decision {
   Verdict verdict = Verdict::kError;
@@ -58,9 +60,10 @@ Decision Failed(const Status& error) {
   return Decision{Verdict::kError, std::string(StatusCodeName(error.code())), std::nullopt, error};
 }
 
-// Open checks the allowlist of a stored record and unseals its value.
+// Open checks the allowlist of a stored record and unseals its value
+// (kNeedsToken instead when that would wait for the token and !may_block).
 Decision Open(ApiContext& context, const Principal& service, std::string_view ns,
-              std::string_view name, const storage::Record& raw) {
+              std::string_view name, const storage::Record& raw, bool may_block) {
   StatusOr<storage::SecureValueRecord> record = storage::DecodeSecureValueRecord(raw.value);
   if (!record.has_value()) return Failed(record.error());
   if (record->decrypters.empty()) return {Verdict::kNotOnAllowlist, "empty_allowlist"};
@@ -68,15 +71,26 @@ Decision Open(ApiContext& context, const Principal& service, std::string_view ns
       record->decrypters.end()) {
     return {Verdict::kNotOnAllowlist, "not_on_allowlist"};
   }
-  StatusOr<SecretBytes> value = context.keyring.Unseal(
-      crypto::ValueBinding{ns, name, record->uid, raw.generation}, record->envelope);
+  const crypto::ValueBinding binding{ns, name, record->uid, raw.generation};
+  if (!may_block) {
+    StatusOr<std::optional<SecretBytes>> cached =
+        context.keyring.UnsealIfCached(binding, record->envelope);
+    if (!cached.has_value()) return Failed(cached.error());
+    if (!cached->has_value()) {
+      // Handled by the caller before anything else; an error if ever used.
+      return {Verdict::kNeedsToken, "needs_token", std::nullopt,
+              Status::Internal("a decrypt that needs the token reached an I/O thread's answer")};
+    }
+    return {Verdict::kAllowed, "ok", std::move(**cached)};
+  }
+  StatusOr<SecretBytes> value = context.keyring.Unseal(binding, record->envelope);
   if (!value.has_value()) return Failed(value.error());
   return {Verdict::kAllowed, "ok", std::move(*value)};
 }
 
 // Decide runs the checks after the certificate for `name` in `ns`.
 Decision Decide(ApiContext& context, const Session& session, std::string_view ns,
-                std::string_view name) {
+                std::string_view name, bool may_block) {
   StatusOr<bool> may =
       Authorize(*session.policy, session.txn, session.principal, {kAction, ns, name});
   if (!may.has_value()) return Failed(may.error());
@@ -89,7 +103,15 @@ Decision Decide(ApiContext& context, const Session& session, std::string_view ns
     if (!known.has_value()) return Failed(known.error());
     return {Verdict::kUnknown, *known ? "unknown_secret" : "unknown_namespace"};
   }
-  return Open(context, session.principal, ns, name, *raw);
+  return Open(context, session.principal, ns, name, *raw, may_block);
+}
+
+// Offloaded stops a handler that would wait for the token on an I/O
+// thread: nothing was recorded or answered; it runs again on the pool.
+HttpResponse Offloaded(AuditScope& scope) {
+  scope.needs_blocking = true;
+  scope.events.clear();
+  return HttpResponse{};
 }
 
 // NameEvent is the audit record of one name: the request's event (actor,
@@ -110,6 +132,7 @@ audit::Event NameEvent(audit::Event event, std::string_view ns, std::string_view
       break;
     case Verdict::kUnknown:
     case Verdict::kError:
+    case Verdict::kNeedsToken:
       event.outcome = audit::Outcome::kFailed;
       break;
   }
@@ -127,6 +150,7 @@ int GrafanaStatus(const Decision& decision) {
     case Verdict::kUnknown:
       return 404;
     case Verdict::kError:
+    case Verdict::kNeedsToken:
       break;
   }
   return HttpStatusFor(decision.error.code());
@@ -164,7 +188,8 @@ HttpResponse DecryptOne(ApiContext& context, HttpRequest& request, AuditScope& s
   auto started = StartDecrypt(context, request, scope, ns, name, true);
   if (auto* response = std::get_if<HttpResponse>(&started)) return *response;
   const Session& session = std::get<Session>(started);
-  Decision decision = Decide(context, session, ns, name);
+  Decision decision = Decide(context, session, ns, name, scope.may_block);
+  if (decision.verdict == Verdict::kNeedsToken) return Offloaded(scope);
   const int status = GrafanaStatus(decision);
   scope.events.push_back(NameEvent(std::move(scope.event), ns, name, status, decision));
   switch (decision.verdict) {
@@ -184,6 +209,7 @@ HttpResponse DecryptOne(ApiContext& context, HttpRequest& request, AuditScope& s
       return ErrorResponse(request.path, 404, "securevalues \"" + name + "\" not found", "NotFound",
                            name, kKind);
     case Verdict::kError:
+    case Verdict::kNeedsToken:
       break;
   }
   return ErrorFromStatus(request.path, decision.error, request.request_id, name, kKind);
@@ -236,7 +262,8 @@ HttpResponse DecryptBatch(ApiContext& context, HttpRequest& request, AuditScope&
   std::string body = "{\"results\":{";
   bool first = true;
   for (const std::string& name : *names) {
-    Decision decision = Decide(context, session, ns, name);
+    Decision decision = Decide(context, session, ns, name, scope.may_block);
+    if (decision.verdict == Verdict::kNeedsToken) return Offloaded(scope);
     const int status = GrafanaStatus(decision);
     scope.events.push_back(NameEvent(scope.event, ns, name, status, decision));
     if (!first) body += ",";
@@ -289,7 +316,8 @@ HttpResponse DaprGet(ApiContext& context, HttpRequest& request, AuditScope& scop
   auto started = StartDecrypt(context, request, scope, ns, name, true);
   if (auto* response = std::get_if<HttpResponse>(&started)) return AsDapr(*response);
   const Session& session = std::get<Session>(started);
-  Decision decision = Decide(context, session, ns, name);
+  Decision decision = Decide(context, session, ns, name, scope.may_block);
+  if (decision.verdict == Verdict::kNeedsToken) return Offloaded(scope);
   int status = GrafanaStatus(decision);
   if (decision.verdict == Verdict::kUnknown)
     status = decision.reason == "unknown_namespace" ? 400 : 204;
@@ -313,6 +341,7 @@ HttpResponse DaprGet(ApiContext& context, HttpRequest& request, AuditScope& scop
       return empty;
     }
     case Verdict::kError:
+    case Verdict::kNeedsToken:
       break;
   }
   return AsDapr(ErrorFromStatus(request.path, decision.error, request.request_id));
@@ -375,7 +404,8 @@ HttpResponse DaprBulk(ApiContext& context, HttpRequest& request, AuditScope& sco
   std::string body = "{";
   for (std::size_t i = 0; i < permitted.size(); ++i) {
     const auto& [name, raw] = permitted[i];
-    Decision decision = Open(context, session.principal, ns, name, raw);
+    Decision decision = Open(context, session.principal, ns, name, raw, scope.may_block);
+    if (decision.verdict == Verdict::kNeedsToken) return Offloaded(scope);
     if (decision.verdict != Verdict::kAllowed) {
       // Checked above; only a failure to unseal gets here. Nothing is
       // returned and every name unsealed so far is recorded.

@@ -179,6 +179,7 @@ ServerCounters HttpServer::counters() const {
   c.requests = s.requests.load();
   c.open_connections = s.open_connections.load();
   c.idle_buffers_released = s.idle_buffers_released.load();
+  c.deferred_offloaded = s.deferred_offloaded.load();
   return c;
 }
 

@@ -71,6 +71,7 @@ struct ServerCounters {
   std::uint64_t requests = 0;
   std::uint64_t open_connections = 0;
   std::uint64_t idle_buffers_released = 0;  // idle connections that gave back TLS buffers
+  std::uint64_t deferred_offloaded = 0;     // deferred handlers moved to the pool (Offload)
 };
 
 class HttpServer {

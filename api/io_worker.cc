@@ -409,8 +409,13 @@ void IoWorker::Dispatch(Connection& c, Pistache::Http::Request message) {
       OPENSSL_cleanse(body.data(), body.size());
       mailbox->Post(Completion{id, std::move(response), keep_alive, request->request_id});
     };
+    ServerShared* shared = &shared_;
+    const Offload offload = [shared](std::function<void()> task) {
+      shared->deferred_offloaded.fetch_add(1, std::memory_order_relaxed);
+      return shared->pool->Submit(std::move(task));
+    };
     try {
-      route->deferred(request, respond);
+      route->deferred(request, respond, offload);
     } catch (const std::exception&) {
       // A handler that throws has not answered (handlers answer last).
       respond(shared_.errors(500, "internal error", request->path));

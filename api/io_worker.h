@@ -35,7 +35,7 @@ struct ServerShared {
   std::atomic<std::uint64_t> open_connections{0};
   std::atomic<std::uint64_t> in_handshake{0};
   std::atomic<std::uint64_t> accepted{0}, handshakes_completed{0}, handshakes_failed{0},
-      refused_over_capacity{0}, requests{0}, idle_buffers_released{0};
+      refused_over_capacity{0}, requests{0}, idle_buffers_released{0}, deferred_offloaded{0};
   std::string request_id_prefix;  // random per process
 };
 

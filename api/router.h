@@ -29,7 +29,13 @@ using RouteHandler = std::function<HttpResponse(HttpRequest&)>;
 // Responder delivers a kDeferred handler's response: call it exactly once,
 // from any thread, when the handler is done with the request.
 using Responder = std::function<void(HttpResponse)>;
-using DeferredHandler = std::function<void(std::shared_ptr<HttpRequest>, Responder)>;
+// Offload lets a kDeferred handler that finds it must block after all (a
+// data key not in the cache needs a token round trip) move the rest of its
+// work to the handler pool. Returns false, without running `task`, when
+// the pool's queue is full.
+using Offload = std::function<bool(std::function<void()> task)>;
+using DeferredHandler =
+    std::function<void(std::shared_ptr<HttpRequest>, Responder, const Offload&)>;
 
 struct Route {
   Execution execution = Execution::kBlocking;

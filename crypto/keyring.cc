@@ -54,8 +54,8 @@ StatusOr<std::unique_ptr<Keyring>> Keyring::Open(Token& token, storage::Store& s
                                                  KeyringOptions options) {
   SR_ASSIGN_OR_RETURN(std::optional<WrappedMacKey> wrapped, ReadWrappedMacKey(store));
   if (!wrapped.has_value()) {
-    return std::unexpected(Status::FailedPrecondition(
-        "the store is not initialised; run `strongroom init` first"));
+    return std::unexpected(
+        Status::FailedPrecondition("the store is not initialised; run `strongroom init` first"));
   }
   SR_ASSIGN_OR_RETURN(SecretBytes mac_key, UnwrapKey(token, wrapped->kek_id, wrapped->wrapped,
                                                      WrappedKeyType::kHmacSha256));
@@ -80,17 +80,37 @@ KeyringCounters Keyring::counters() const {
 StatusOr<SealedValue> Keyring::Seal(const ValueBinding& binding, ByteSpan plaintext) {
   SR_ASSIGN_OR_RETURN(std::string id, ReserveActiveKey(binding.namespace_name));
   SR_ASSIGN_OR_RETURN(std::shared_ptr<const SecretBytes> key, DataKey(id));
-  EnvelopeContext context{binding.namespace_name, binding.name, binding.uid, binding.generation, id};
+  EnvelopeContext context{binding.namespace_name, binding.name, binding.uid, binding.generation,
+                          id};
   SR_ASSIGN_OR_RETURN(Bytes envelope, SealEnvelope(*key, context, plaintext));
   return SealedValue{std::move(envelope), std::move(id)};
 }
 
+namespace {
+
+// OpenFor opens `envelope` (whose header is `header`) for `binding`.
+StatusOr<SecretBytes> OpenFor(const SecretBytes& key, const ValueBinding& binding,
+                              const EnvelopeHeader& header, ByteSpan envelope) {
+  EnvelopeContext context{binding.namespace_name, binding.name, binding.uid, binding.generation,
+                          header.data_key_id};
+  return OpenEnvelope(key, context, envelope);
+}
+
+}  // namespace
+
 StatusOr<SecretBytes> Keyring::Unseal(const ValueBinding& binding, ByteSpan envelope) {
   SR_ASSIGN_OR_RETURN(EnvelopeHeader header, ParseEnvelope(envelope));
   SR_ASSIGN_OR_RETURN(std::shared_ptr<const SecretBytes> key, DataKey(header.data_key_id));
-  EnvelopeContext context{binding.namespace_name, binding.name, binding.uid, binding.generation,
-                          header.data_key_id};
-  return OpenEnvelope(*key, context, envelope);
+  return OpenFor(*key, binding, header, envelope);
+}
+
+StatusOr<std::optional<SecretBytes>> Keyring::UnsealIfCached(const ValueBinding& binding,
+                                                             ByteSpan envelope) {
+  SR_ASSIGN_OR_RETURN(EnvelopeHeader header, ParseEnvelope(envelope));
+  StatusOr<std::shared_ptr<const SecretBytes>> key = CacheLookup(header.data_key_id);
+  if (!key.has_value()) return std::optional<SecretBytes>();
+  SR_ASSIGN_OR_RETURN(SecretBytes value, OpenFor(**key, binding, header, envelope));
+  return std::optional<SecretBytes>(std::move(value));
 }
 
 StatusOr<std::shared_ptr<const SecretBytes>> Keyring::CacheLookup(const std::string& id) {
@@ -98,7 +118,8 @@ StatusOr<std::shared_ptr<const SecretBytes>> Keyring::CacheLookup(const std::str
   auto it = cache_.find(id);
   if (it == cache_.end()) return std::unexpected(Status::NotFound(id));
   std::int64_t now = SteadyNanos();
-  std::int64_t ttl = std::chrono::duration_cast<std::chrono::nanoseconds>(options_.data_key_cache_ttl).count();
+  std::int64_t ttl =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(options_.data_key_cache_ttl).count();
   if (now - it->second.last_used->load(std::memory_order_relaxed) > ttl) {
     return std::unexpected(Status::NotFound(id));  // expired; replaced on insert
   }

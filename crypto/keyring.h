@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
@@ -88,7 +89,7 @@ struct KekInfo {
 };
 
 struct RewrapReport {
-  std::size_t rewrapped = 0;      // data keys moved to the current KEK
+  std::size_t rewrapped = 0;  // data keys moved to the current KEK
   std::size_t already_current = 0;
 };
 
@@ -109,7 +110,7 @@ struct ReencryptReport {
 };
 
 struct KeyringCounters {
-  std::uint64_t unwraps = 0;        // data-key unwraps through the token
+  std::uint64_t unwraps = 0;  // data-key unwraps through the token
   std::uint64_t data_keys_created = 0;
   std::uint64_t cache_hits = 0;
 };
@@ -142,6 +143,12 @@ class Keyring {
   // the token cannot be reached.
   StatusOr<SecretBytes> Unseal(const ValueBinding& binding, ByteSpan envelope);
 
+  // UnsealIfCached is Unseal for a caller that must not wait for the token
+  // (an I/O thread): nullopt, having done nothing, when the data key is not
+  // in the cache.
+  StatusOr<std::optional<SecretBytes>> UnsealIfCached(const ValueBinding& binding,
+                                                      ByteSpan envelope);
+
   // RotateDataKeys deactivates every active data key; they keep decrypting.
   // Returns how many were deactivated.
   StatusOr<std::size_t> RotateDataKeys();
@@ -162,7 +169,9 @@ class Keyring {
   StatusOr<std::vector<DataKeyInfo>> ListDataKeys() const;
   StatusOr<std::vector<KekInfo>> ListKeks() const;
   std::string current_kek_id() const;
-  std::shared_ptr<const storage::RecordAuthenticator> authenticator() const { return authenticator_; }
+  std::shared_ptr<const storage::RecordAuthenticator> authenticator() const {
+    return authenticator_;
+  }
   KeyringCounters counters() const;
 
  private:
@@ -174,9 +183,9 @@ class Keyring {
   struct ActiveKey {
     std::string data_key_id;
     std::string day;
-    std::uint64_t generation = 0;   // CacheKind::kDataKeys generation when loaded
-    std::uint64_t next_counter = 0; // next encryption number
-    std::uint64_t reserved = 0;     // encryptions reserved in the store
+    std::uint64_t generation = 0;    // CacheKind::kDataKeys generation when loaded
+    std::uint64_t next_counter = 0;  // next encryption number
+    std::uint64_t reserved = 0;      // encryptions reserved in the store
   };
 
   Keyring(Token& token, storage::Store& store, KeyringOptions options)

@@ -10,132 +10,14 @@
 #include <thread>
 #include <vector>
 
-#include "api/api.h"
-#include "audit/audit.h"
-#include "crypto/crypto.h"
-#include "tests/audit/blocking_sink.h"
-#include "tests/crypto/token_options.h"
-#include "tests/support/https_client.h"
-#include "tests/support/temp_dir.h"
-#include "tests/support/test_pki.h"
-#include "tests/support/test_token.h"
+#include "tests/api/in_process_server.h"
 
 namespace strongroom {
 namespace {
 
 using testing_support::HttpsClient;
 using testing_support::HttpsResponse;
-
-constexpr char kPassword[] = "fail-closed-admin-password";
-
-using testing_support::BlockingSink;
-
-class AuditFailClosed : public ::testing::Test {
- protected:
-  void SetUp() override {
-    auto token = crypto::Token::Open(crypto::TokenOptionsFor(test_token_));
-    ASSERT_TRUE(token.has_value()) << token.error();
-    token_ = std::move(*token);
-    storage::StoreOptions store_options;
-    store_options.data_dir = dir_.path();
-    store_options.map_size_bytes = 64u << 20;
-    auto store = storage::Store::Open(store_options);
-    ASSERT_TRUE(store.has_value()) << store.error();
-    store_ = std::move(*store);
-    ASSERT_TRUE(crypto::Keyring::Initialize(*token_, *store_).has_value());
-    auto keyring = crypto::Keyring::Open(*token_, *store_);
-    ASSERT_TRUE(keyring.has_value()) << keyring.error();
-    keyring_ = std::move(*keyring);
-    OpenAudit();
-    auto password = SecretBytes::CopyFrom(std::string_view(kPassword));
-    ASSERT_TRUE(password.has_value());
-    ASSERT_TRUE(api::CreateUser(*store_, {"admin", "Admin", "", &*password, true}, *Clock::Real())
-                    .has_value());
-    ASSERT_TRUE(testing_support::WriteFileBytes(
-        policy_dir_.Join("decrypt.json"),
-        R"({"bindings": [{"service": "svc", "role": "Decrypter", "namespace": "default"}]})"));
-    StartServer();
-    service_cert_ = pki_.IssueClient("svc", {.common_name = "svc"});
-  }
-
-  void TearDown() override {
-    if (sink_ != nullptr) sink_->Block(false);
-    server_.reset();
-    audit_.reset();
-    keyring_.reset();
-    store_.reset();
-    token_.reset();
-  }
-
-  void OpenAudit() {
-    auto key = crypto::GetAuditPublicKey(*token_);
-    ASSERT_TRUE(key.has_value()) << key.error();
-    public_key_pem_ = key->pem;
-    crypto::Token* token = token_.get();
-    auto signer = audit::NewCheckpointSigner(
-        key->pem, key->fingerprint_sha256,
-        [token](ByteSpan m) { return crypto::SignWithAuditKey(*token, m); });
-    auto sink = std::make_unique<BlockingSink>(audit::NewFileSink());
-    sink_ = sink.get();
-    audit::AuditLogOptions options;
-    options.dir = dir_.Join("audit");
-    auto log = audit::AuditLog::Open(options, std::move(signer), audit::StoreStateOf(*store_),
-                                     std::move(sink), *Clock::Real());
-    ASSERT_TRUE(log.has_value()) << log.error();
-    audit_ = std::move(*log);
-    audit_->AttachTo(*store_);
-  }
-
-  void StartServer() {
-    testing_support::IssuedCertificate cert = pki_.IssueServer();
-    api::ApiOptions options;
-    options.server.port = 0;
-    options.tls.certificate_path = cert.cert_path;
-    options.tls.private_key_path = cert.key_path;
-    options.tls.client_ca_path = pki_.ca_cert_path();
-    options.policy_dir = policy_dir_.path();
-    auto server =
-        api::ApiServer::Start(options, *token_, *audit_, *store_, *keyring_, *Clock::Real());
-    ASSERT_TRUE(server.has_value()) << server.error();
-    server_ = std::move(*server);
-  }
-
-  // Service is a client presenting the certificate of the service "svc"
-  // (issued in SetUp: TestPki is not thread-safe). Thread-safe.
-  HttpsClient Service() {
-    HttpsClient client("https://127.0.0.1:" + std::to_string(server_->port()), pki_.ca_cert_path());
-    client.SetClientCertificate(service_cert_.cert_path, service_cert_.key_path);
-    return client;
-  }
-
-  HttpsClient Admin() {
-    HttpsClient client("https://127.0.0.1:" + std::to_string(server_->port()), pki_.ca_cert_path());
-    client.SetBasicAuth("admin", kPassword);
-    return client;
-  }
-
-  static std::string Path(const std::string& name = "") {
-    std::string path = "/apis/secret.grafana.app/v1beta1/namespaces/default/securevalues";
-    return name.empty() ? path : path + "/" + name;
-  }
-
-  static std::string Body(const std::string& name) {
-    return R"({"metadata":{"name":")" + name +
-           R"("},"spec":{"description":"d","value":"v-123","decrypters":["svc"]}})";
-  }
-
-  testing_support::TestToken test_token_;
-  testing_support::TempDir dir_, pki_dir_, policy_dir_;
-  testing_support::TestPki pki_{pki_dir_.path()};
-  std::unique_ptr<crypto::Token> token_;
-  std::unique_ptr<storage::Store> store_;
-  std::unique_ptr<crypto::Keyring> keyring_;
-  BlockingSink* sink_ = nullptr;
-  std::unique_ptr<audit::AuditLog> audit_;
-  std::unique_ptr<api::ApiServer> server_;
-  std::string public_key_pem_;
-  testing_support::IssuedCertificate service_cert_;
-};
+using AuditFailClosed = InProcessServerTest;
 
 TEST_F(AuditFailClosed, ABlockedSinkGives503WithinTwoSecondsAndServiceResumesAfterwards) {
   HttpsClient admin = Admin();
