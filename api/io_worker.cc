@@ -409,10 +409,24 @@ void IoWorker::Dispatch(Connection& c, Pistache::Http::Request message) {
       OPENSSL_cleanse(body.data(), body.size());
       mailbox->Post(Completion{id, std::move(response), keep_alive, request->request_id});
     };
-    ServerShared* shared = &shared_;
-    const Offload offload = [shared](std::function<void()> task) {
-      shared->deferred_offloaded.fetch_add(1, std::memory_order_relaxed);
-      return shared->pool->Submit(std::move(task));
+    // Offload is only called during route->deferred, so it refers to these
+    // locals (one pointer: no allocation per request).
+    struct OffloadFrom {
+      ServerShared* shared;
+      const Responder* respond;
+      const std::shared_ptr<HttpRequest>* request;
+    } from{&shared_, &respond, &request};
+    const Offload offload = [&from](std::function<void()> task) {
+      from.shared->deferred_offloaded.fetch_add(1, std::memory_order_relaxed);
+      return from.shared->pool->Submit([task = std::move(task), respond = *from.respond,
+                                        request = *from.request, shared = from.shared] {
+        try {
+          task();
+        } catch (const std::exception&) {
+          // A handler that throws has not answered (handlers answer last).
+          respond(shared->errors(500, "internal error", request->path));
+        }
+      });
     };
     try {
       route->deferred(request, respond, offload);

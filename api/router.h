@@ -32,7 +32,8 @@ using Responder = std::function<void(HttpResponse)>;
 // Offload lets a kDeferred handler that finds it must block after all (a
 // data key not in the cache needs a token round trip) move the rest of its
 // work to the handler pool. Returns false, without running `task`, when
-// the pool's queue is full.
+// the pool's queue is full. Call it only while the handler runs (it refers
+// to the request's state on the I/O thread); `task` must answer.
 using Offload = std::function<bool(std::function<void()> task)>;
 using DeferredHandler =
     std::function<void(std::shared_ptr<HttpRequest>, Responder, const Offload&)>;
