@@ -38,15 +38,7 @@ void AuditLog::RecordAllAsync(std::vector<Event> events, std::function<void(Stat
   auto waiter = std::make_shared<AsyncWaiter>();
   waiter->remaining = events.size();
   waiter->done = std::move(done);
-  std::vector<std::shared_ptr<Entry>> entries;
-  entries.reserve(events.size());
-  for (Event& event : events) {
-    auto entry = std::make_shared<Entry>();
-    entry->event = std::move(event);
-    entry->body = EncodeEventBody(entry->event);
-    entry->waiter = waiter;
-    entries.push_back(std::move(entry));
-  }
+  std::vector<std::shared_ptr<Entry>> entries = State::EventEntries(events, waiter);
   {
     std::lock_guard lock(state_->mutex);
     if (!state_->closing && !state_->stopped && !state_->watchdog_stop) {

@@ -72,6 +72,20 @@ Status AuditLog::State::Await(const std::shared_ptr<Entry>& entry, SteadyTime de
   return Status::Unavailable("the audit log did not confirm the record in time");
 }
 
+std::vector<std::shared_ptr<Entry>> AuditLog::State::EventEntries(
+    std::vector<Event>& events, const std::shared_ptr<AsyncWaiter>& waiter) {
+  std::vector<std::shared_ptr<Entry>> entries;
+  entries.reserve(events.size());
+  for (Event& event : events) {
+    auto entry = std::make_shared<Entry>();
+    entry->event = std::move(event);
+    entry->body = EncodeEventBody(entry->event);
+    entry->waiter = waiter;
+    entries.push_back(std::move(entry));
+  }
+  return entries;
+}
+
 std::shared_ptr<Entry> AuditLog::State::NotCommitted(const std::shared_ptr<Entry>& target,
                                                      std::string reason) const {
   auto entry = std::make_shared<Entry>();
@@ -157,14 +171,7 @@ Status AuditLog::Record(Event event) {
 
 Status AuditLog::RecordAll(std::vector<Event> events) {
   if (events.empty()) return Status::Ok();
-  std::vector<std::shared_ptr<Entry>> entries;
-  entries.reserve(events.size());
-  for (Event& event : events) {
-    auto entry = std::make_shared<Entry>();
-    entry->event = std::move(event);
-    entry->body = EncodeEventBody(entry->event);
-    entries.push_back(std::move(entry));
-  }
+  std::vector<std::shared_ptr<Entry>> entries = State::EventEntries(events, nullptr);
   {
     std::lock_guard lock(state_->mutex);
     if (state_->closing || state_->stopped) return Status::Unavailable("the audit log is closed");

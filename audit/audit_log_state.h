@@ -144,6 +144,11 @@ struct AuditLog::State {
   bool CheckpointDue(SteadyTime now) const;
   // Enqueue adds entries and wakes the sequencer (takes `mutex`).
   void Enqueue(std::vector<std::shared_ptr<Entry>> entries);
+  // EventEntries makes one entry per event (moved from `events`), its
+  // body encoded on the calling thread, each waited for by `waiter` (null
+  // for RecordAll, whose caller awaits the entries themselves).
+  static std::vector<std::shared_ptr<Entry>> EventEntries(
+      std::vector<Event>& events, const std::shared_ptr<AsyncWaiter>& waiter);
   // Await waits for `entry` until `deadline`: OK once written, kUnavailable
   // when it failed or the deadline passed.
   Status Await(const std::shared_ptr<Entry>& entry, SteadyTime deadline);

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -84,19 +85,7 @@ class TlsClient {
   // peer closes, or 5 s pass.
   std::string ReadResponse() {
     std::string out;
-    char buffer[16384];
-    for (;;) {
-      std::size_t end = out.find("\r\n\r\n");
-      if (end != std::string::npos) {
-        std::size_t cl = out.find("Content-Length: ");
-        if (cl != std::string::npos && cl < end &&
-            out.size() >= end + 4 + std::stoul(out.substr(cl + 16))) {
-          break;
-        }
-      }
-      int n = SSL_read(ssl_, buffer, sizeof(buffer));
-      if (n <= 0) break;
-      out.append(buffer, static_cast<std::size_t>(n));
+    while (!WholeResponseSize(out) && ReadMore(out)) {
     }
     ERR_clear_error();
     return out;
@@ -107,27 +96,39 @@ class TlsClient {
   std::vector<std::string> ReadResponses(std::size_t count) {
     std::vector<std::string> responses;
     std::string in;
-    char buffer[16384];
     while (responses.size() < count) {
-      std::size_t end = in.find("\r\n\r\n");
-      std::size_t cl = in.find("Content-Length: ");
-      if (end != std::string::npos && cl != std::string::npos && cl < end) {
-        std::size_t size = end + 4 + std::stoul(in.substr(cl + 16));
-        if (in.size() >= size) {
-          responses.push_back(in.substr(0, size));
-          in.erase(0, size);
-          continue;
-        }
+      if (std::optional<std::size_t> size = WholeResponseSize(in)) {
+        responses.push_back(in.substr(0, *size));
+        in.erase(0, *size);
+      } else if (!ReadMore(in)) {
+        break;
       }
-      int n = SSL_read(ssl_, buffer, sizeof(buffer));
-      if (n <= 0) break;
-      in.append(buffer, static_cast<std::size_t>(n));
     }
     ERR_clear_error();
     return responses;
   }
 
  private:
+  // WholeResponseSize is the size of the first response in `in` once all
+  // of it (header block and Content-Length body bytes) has arrived.
+  static std::optional<std::size_t> WholeResponseSize(const std::string& in) {
+    std::size_t end = in.find("\r\n\r\n");
+    std::size_t cl = in.find("Content-Length: ");
+    if (end == std::string::npos || cl == std::string::npos || cl > end) return std::nullopt;
+    std::size_t size = end + 4 + std::stoul(in.substr(cl + 16));
+    if (in.size() < size) return std::nullopt;
+    return size;
+  }
+  // ReadMore appends what one SSL_read returns; false when the peer closed,
+  // failed or timed out.
+  bool ReadMore(std::string& in) {
+    char buffer[16384];
+    int n = SSL_read(ssl_, buffer, sizeof(buffer));
+    if (n <= 0) return false;
+    in.append(buffer, static_cast<std::size_t>(n));
+    return true;
+  }
+
   SSL_CTX* ctx_ = nullptr;
   SSL* ssl_ = nullptr;
   int fd_ = -1;
