@@ -10,6 +10,8 @@
 // secret's `decrypters` allowlist (403; an empty list allows nobody). Each
 // name gets its own audit record with the detailed reason, durable before
 // the response leaves (AuditScope::events).
+#include <openssl/crypto.h>
+
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -108,9 +110,12 @@ Decision Decide(ApiContext& context, const Session& session, std::string_view ns
 
 // Offloaded stops a handler that would wait for the token on an I/O
 // thread: nothing was recorded or answered; it runs again on the pool.
-HttpResponse Offloaded(AuditScope& scope) {
+// SECURITY: `partial_body` (a batch or bulk answer begun with values
+// already unsealed) is wiped, as a refused answer is.
+HttpResponse Offloaded(AuditScope& scope, std::string* partial_body = nullptr) {
   scope.needs_blocking = true;
   scope.events.clear();
+  if (partial_body != nullptr) OPENSSL_cleanse(partial_body->data(), partial_body->size());
   return HttpResponse{};
 }
 
@@ -263,7 +268,7 @@ HttpResponse DecryptBatch(ApiContext& context, HttpRequest& request, AuditScope&
   bool first = true;
   for (const std::string& name : *names) {
     Decision decision = Decide(context, session, ns, name, scope.may_block);
-    if (decision.verdict == Verdict::kNeedsToken) return Offloaded(scope);
+    if (decision.verdict == Verdict::kNeedsToken) return Offloaded(scope, &body);
     const int status = GrafanaStatus(decision);
     scope.events.push_back(NameEvent(scope.event, ns, name, status, decision));
     if (!first) body += ",";
@@ -405,7 +410,7 @@ HttpResponse DaprBulk(ApiContext& context, HttpRequest& request, AuditScope& sco
   for (std::size_t i = 0; i < permitted.size(); ++i) {
     const auto& [name, raw] = permitted[i];
     Decision decision = Open(context, session.principal, ns, name, raw, scope.may_block);
-    if (decision.verdict == Verdict::kNeedsToken) return Offloaded(scope);
+    if (decision.verdict == Verdict::kNeedsToken) return Offloaded(scope, &body);
     if (decision.verdict != Verdict::kAllowed) {
       // Checked above; only a failure to unseal gets here. Nothing is
       // returned and every name unsealed so far is recorded.
