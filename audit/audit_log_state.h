@@ -133,6 +133,10 @@ struct AuditLog::State {
   void Run();
   void WriteGroup(std::vector<std::shared_ptr<Entry>>& batch);
   Status AppendLines(const std::vector<std::string>& lines);
+  // EncodeCheckpoint signs a checkpoint over `over` and returns its line
+  // (its hash in `hash`); WriteCheckpoint writes one over the file's head.
+  StatusOr<std::string> EncodeCheckpoint(const Head& over, const std::string& time,
+                                         std::string* hash);
   Status WriteCheckpoint();
   Status RotateIfFull();
   Status AdoptOtherWriters();
@@ -141,7 +145,10 @@ struct AuditLog::State {
   void CheckFreeSpace();
   std::vector<std::shared_ptr<Entry>> TakeWork(bool* stop);
   std::string Now() const;
-  bool CheckpointDue(SteadyTime now) const;
+  // CheckpointDue tells whether the records written so far, and `more`
+  // about to be, are due a checkpoint (SPEC 8: every N records or after
+  // the interval).
+  bool CheckpointDue(SteadyTime now, std::uint64_t more = 0) const;
   // Enqueue adds entries and wakes the sequencer (takes `mutex`).
   void Enqueue(std::vector<std::shared_ptr<Entry>> entries);
   // EventEntries makes one entry per event (moved from `events`), its

@@ -44,9 +44,9 @@ AuditLog::State::~State() {
 
 std::string AuditLog::State::Now() const { return Rfc3339Micros(clock->Now()); }
 
-bool AuditLog::State::CheckpointDue(SteadyTime now) const {
-  if (unsealed == 0) return false;
-  if (unsealed >= options.checkpoint_every_records) return true;
+bool AuditLog::State::CheckpointDue(SteadyTime now, std::uint64_t more) const {
+  if (unsealed + more == 0) return false;
+  if (unsealed + more >= options.checkpoint_every_records) return true;
   return oldest_unsealed && now - *oldest_unsealed >= options.checkpoint_interval;
 }
 
@@ -151,6 +151,8 @@ void AuditLog::State::WriteGroup(std::vector<std::shared_ptr<Entry>>& batch) {
     batch.insert(batch.begin(), std::move(resumed));
   }
   Head head_after = written_head;
+  bool seal_tried = false;  // a checkpoint was due with this group
+  bool sealed = false;      // and is its last line
   std::vector<std::string> lines;
   std::vector<std::pair<Entry*, std::uint64_t>> numbered;
   if (status.ok()) {
@@ -178,6 +180,22 @@ void AuditLog::State::WriteGroup(std::vector<std::shared_ptr<Entry>>& batch) {
       head_after = Head{head_after.seq + 1, hash};
       numbered.emplace_back(entry.get(), head_after.seq);
     }
+    // A checkpoint due with this group goes into the group's own write,
+    // so sealing costs no write or sync of its own. If it cannot be
+    // signed, the records are written unsealed and the sequencer tries
+    // again after the next group.
+    if (!lines.empty() && CheckpointDue(std::chrono::steady_clock::now(), lines.size())) {
+      seal_tried = true;
+      std::string hash;
+      StatusOr<std::string> checkpoint = EncodeCheckpoint(head_after, now, &hash);
+      if (checkpoint.has_value()) {
+        lines.push_back(std::move(*checkpoint));
+        head_after = Head{head_after.seq + 1, hash};
+        sealed = true;
+      } else if (options.warn) {
+        options.warn("audit checkpoint failed: " + checkpoint.error().message());
+      }
+    }
     status = AppendLines(lines);
   }
   std::vector<Firing> fire;
@@ -203,14 +221,19 @@ void AuditLog::State::WriteGroup(std::vector<std::shared_ptr<Entry>>& batch) {
       // A skipped not-committed record has no seq and no waiter.
       written_head = head_after;
       head = head_after;
-      if (!lines.empty()) {
+      if (sealed) {
+        head_is_checkpoint = true;
+        unsealed = 0;
+        oldest_unsealed.reset();
+        ++stats.checkpoints;
+      } else if (!lines.empty()) {
         head_is_checkpoint = false;
         unsealed += lines.size();
         if (!oldest_unsealed) oldest_unsealed = std::chrono::steady_clock::now();
       }
       stats.records += lines.size();
       stats.groups += 1;
-      stats.last_group_size = lines.size();
+      stats.last_group_size = lines.size() - (sealed ? 1 : 0);
       failed = false;
       failure.clear();
       failed_groups = 0;
@@ -230,7 +253,7 @@ void AuditLog::State::WriteGroup(std::vector<std::shared_ptr<Entry>>& batch) {
   if (!status.ok()) {
     if (options.warn && failed_groups == 1)
       options.warn("audit log write failed: " + status.message());
-  } else if (CheckpointDue(std::chrono::steady_clock::now())) {
+  } else if (!seal_tried && CheckpointDue(std::chrono::steady_clock::now())) {
     Status sealed = WriteCheckpoint();
     if (!sealed.ok() && options.warn) options.warn("audit checkpoint failed: " + sealed.message());
   }
@@ -281,11 +304,13 @@ Status AuditLog::State::AppendLines(const std::vector<std::string>& lines) {
   return Status::Ok();
 }
 
-Status AuditLog::State::WriteCheckpoint() {
-  if (detached) return Status::Unavailable("the audit log was abandoned at shutdown");
+StatusOr<std::string> AuditLog::State::EncodeCheckpoint(const Head& over, const std::string& time,
+                                                        std::string* hash) {
+  if (detached)
+    return std::unexpected(Status::Unavailable("the audit log was abandoned at shutdown"));
   CheckpointBody body;
-  body.head_seq = written_head.seq;
-  body.head_hash = written_head.hash;
+  body.head_seq = over.seq;
+  body.head_hash = over.hash;
   if (store_state) {
     SR_ASSIGN_OR_RETURN(StoreState store, store_state());
     body.resource_version = store.resource_version;
@@ -294,9 +319,13 @@ Status AuditLog::State::WriteCheckpoint() {
   body.key_sha256 = signer->key_sha256();
   SR_ASSIGN_OR_RETURN(auto signature, signer->Sign(AsBytes(CheckpointMessage(body))));
   body.signature = Base64(signature);
+  return EncodeLine(over.seq + 1, time, RecordType::kCheckpoint, nullptr, &body, std::nullopt,
+                    over.hash, hash);
+}
+
+Status AuditLog::State::WriteCheckpoint() {
   std::string hash;
-  std::string line = EncodeLine(written_head.seq + 1, Now(), RecordType::kCheckpoint, nullptr,
-                                &body, std::nullopt, written_head.hash, &hash);
+  SR_ASSIGN_OR_RETURN(std::string line, EncodeCheckpoint(written_head, Now(), &hash));
   SR_RETURN_IF_ERROR(AppendLines({line}));
   std::lock_guard lock(mutex);
   written_head = Head{written_head.seq + 1, hash};

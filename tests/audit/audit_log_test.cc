@@ -92,6 +92,30 @@ TEST_F(AuditLogTest, CheckpointsFollowEveryNRecordsAndCoverTheStoreState) {
   EXPECT_EQ(report.checkpoints, sealed_while_open + 1);
 }
 
+TEST_F(AuditLogTest, ADueCheckpointSharesItsGroupsWriteAndSync) {
+  audit::AuditLogOptions options = Options();
+  options.checkpoint_every_records = 10;
+  options.checkpoint_interval = std::chrono::hours(1);
+  auto log = Open(options, FixedState(7));
+  ASSERT_TRUE(log.has_value()) << log.error();
+  const audit::AuditStats before = (*log)->stats();
+  // One RecordAll is queued at once, so the sequencer takes it as one group.
+  std::vector<audit::Event> events;
+  for (int i = 0; i < 10; ++i) events.push_back(UserEvent("x:y"));
+  ASSERT_TRUE((*log)->RecordAll(std::move(events)).ok());
+  const audit::AuditStats after = (*log)->stats();
+  EXPECT_EQ(after.checkpoints, before.checkpoints + 1);
+  EXPECT_EQ(after.fsyncs, before.fsyncs + 1) << "the checkpoint took a sync of its own";
+  EXPECT_EQ(after.records, before.records + 11);
+  std::vector<ParsedLine> records = Records();
+  ASSERT_EQ(records.back().type, RecordType::kCheckpoint);
+  EXPECT_EQ(records[records.size() - 2].action, "x:y");
+  EXPECT_EQ(records.back().checkpoint->head_seq, records.back().seq - 1);
+  EXPECT_EQ(records.back().checkpoint->head_hash, records[records.size() - 2].hash);
+  EXPECT_EQ(records.back().checkpoint->resource_version, 7u);
+  EXPECT_TRUE(VerifyLog({.require_sealed = true}).ok) << VerifyLog().Summary();
+}
+
 TEST_F(AuditLogTest, ATimedCheckpointSealsActivityWithinAboutASecond) {
   auto log = Open(Options());
   ASSERT_TRUE(log.has_value()) << log.error();
