@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "api/authorizer.h"
+#include "api/query_string.h"
 
 namespace strongroom::api {
 
@@ -66,6 +67,26 @@ std::optional<HttpResponse> Check(ApiContext& context, const HttpRequest& reques
                        std::string(session.principal.KindName()) + " '" + session.principal.name +
                            "' may not " + std::string(access.action) + " in namespace '" +
                            std::string(access.namespace_name) + "'");
+}
+
+StatusOr<std::optional<std::string>> QueryParam(const HttpRequest& request,
+                                                const std::string& name) {
+  std::optional<std::string> raw = request.message.query().get(name);
+  if (!raw) return std::optional<std::string>();
+  SR_ASSIGN_OR_RETURN(std::string decoded, PercentDecode(*raw));
+  return std::optional<std::string>(std::move(decoded));
+}
+
+StatusOr<std::size_t> ListLimit(const HttpRequest& request, std::size_t max) {
+  SR_ASSIGN_OR_RETURN(std::optional<std::string> text, QueryParam(request, "limit"));
+  if (!text) return max;
+  char* end = nullptr;
+  long long parsed = std::strtoll(text->c_str(), &end, 10);
+  if (text->empty() || *end != '\0' || parsed < 0) {
+    return std::unexpected(Status::InvalidArgument("limit must be a non-negative integer"));
+  }
+  if (parsed == 0) return max;
+  return std::min<std::size_t>(static_cast<std::size_t>(parsed), max);
 }
 
 std::optional<HttpResponse> RequireJson(const HttpRequest& request) {

@@ -63,6 +63,15 @@ std::variant<Session, HttpResponse> StartServiceSession(ApiContext& context,
 std::optional<HttpResponse> Check(ApiContext& context, const HttpRequest& request,
                                   const Session& session, const policies::AccessRequest& access);
 
+// QueryParam returns the percent-decoded query parameter `name` (nullopt
+// when absent); kInvalidArgument for a bad escape.
+StatusOr<std::optional<std::string>> QueryParam(const HttpRequest& request,
+                                                const std::string& name);
+
+// ListLimit reads a list's `limit` parameter: absent or 0 gives `max`, a
+// larger one is cut to `max`; kInvalidArgument unless a non-negative integer.
+StatusOr<std::size_t> ListLimit(const HttpRequest& request, std::size_t max);
+
 // RequireJson returns 415 unless the request's Content-Type is
 // application/json (parameters such as charset allowed).
 std::optional<HttpResponse> RequireJson(const HttpRequest& request);
@@ -74,5 +83,8 @@ void AddSecureValueRoutes(Router& router, ApiContext& context);
 void AddAdminEncryptionRoutes(Router& router, ApiContext& context);
 void AddAuditRoutes(Router& router, ApiContext& context);
 void AddDecryptRoutes(Router& router, ApiContext& context);
+void AddSensuSecretRoutes(Router& router, ApiContext& context);
+void AddSensuProviderRoutes(Router& router, ApiContext& context);
+void AddSensuResolveRoute(Router& router, ApiContext& context);
 
 }  // namespace strongroom::api

@@ -40,6 +40,9 @@ StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const ApiOptions& options,
   AddAdminEncryptionRoutes(impl->router, *impl->context);
   AddAuditRoutes(impl->router, *impl->context);
   AddDecryptRoutes(impl->router, *impl->context);
+  AddSensuSecretRoutes(impl->router, *impl->context);
+  AddSensuProviderRoutes(impl->router, *impl->context);
+  AddSensuResolveRoute(impl->router, *impl->context);
   auto errors = [](int status, std::string_view message, std::string_view path) {
     return ErrorResponse(path, status, message);
   };

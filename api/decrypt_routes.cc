@@ -18,6 +18,7 @@
 
 #include "api/api_context.h"
 #include "api/authorizer.h"
+#include "api/decrypt_decision.h"
 #include "api/k8s_names.h"
 #include "base/json_text.h"
 #include "storage/secure_value_record.h"
@@ -32,20 +33,6 @@ constexpr std::string_view kAction = "secret.securevalues:decrypt";
 constexpr std::string_view kKind = "securevalues";
 constexpr std::size_t kMaxBatchNames = 100;
 
-// Verdict is the outcome of SPEC 6.2's checks for one name.
-// kNeedsToken: allowed so far, but the data key must be unwrapped through
-// the token, which an I/O thread may not wait for (AuditScope::may_block).
-enum class Verdict { kAllowed, kNoPermission, kUnknown, kNotOnAllowlist, kError, kNeedsToken };
-
-struct Decision {
-  Verdict verdict = Verdict::kError;
-  // The audit reason: ok, no_permission, unknown_namespace, unknown_secret,
-  // empty_allowlist, not_on_allowlist, or the error's code.
-  std::string reason;
-  std::optional<SecretBytes> value;  // kAllowed only
-  Status error = Status::Ok();       // kError only
-};
-
 // NamespaceHasValues tells an unknown namespace (no secure value at all)
 // from an unknown secret, for the audit reason and Dapr's 400.
 StatusOr<bool> NamespaceHasValues(const storage::ReadTxn& txn, std::string_view ns) {
@@ -56,38 +43,6 @@ StatusOr<bool> NamespaceHasValues(const storage::ReadTxn& txn, std::string_view 
                                 return false;
                               }));
   return found;
-}
-
-Decision Failed(const Status& error) {
-  return Decision{Verdict::kError, std::string(StatusCodeName(error.code())), std::nullopt, error};
-}
-
-// Open checks the allowlist of a stored record and unseals its value
-// (kNeedsToken instead when that would wait for the token and !may_block).
-Decision Open(ApiContext& context, const Principal& service, std::string_view ns,
-              std::string_view name, const storage::Record& raw, bool may_block) {
-  StatusOr<storage::SecureValueRecord> record = storage::DecodeSecureValueRecord(raw.value);
-  if (!record.has_value()) return Failed(record.error());
-  if (record->decrypters.empty()) return {Verdict::kNotOnAllowlist, "empty_allowlist"};
-  if (std::find(record->decrypters.begin(), record->decrypters.end(), service.name) ==
-      record->decrypters.end()) {
-    return {Verdict::kNotOnAllowlist, "not_on_allowlist"};
-  }
-  const crypto::ValueBinding binding{ns, name, record->uid, raw.generation};
-  if (!may_block) {
-    StatusOr<std::optional<SecretBytes>> cached =
-        context.keyring.UnsealIfCached(binding, record->envelope);
-    if (!cached.has_value()) return Failed(cached.error());
-    if (!cached->has_value()) {
-      // Handled by the caller before anything else; an error if ever used.
-      return {Verdict::kNeedsToken, "needs_token", std::nullopt,
-              Status::Internal("a decrypt that needs the token reached an I/O thread's answer")};
-    }
-    return {Verdict::kAllowed, "ok", std::move(**cached)};
-  }
-  StatusOr<SecretBytes> value = context.keyring.Unseal(binding, record->envelope);
-  if (!value.has_value()) return Failed(value.error());
-  return {Verdict::kAllowed, "ok", std::move(*value)};
 }
 
 // Decide runs the checks after the certificate for `name` in `ns`.
@@ -105,43 +60,7 @@ Decision Decide(ApiContext& context, const Session& session, std::string_view ns
     if (!known.has_value()) return Failed(known.error());
     return {Verdict::kUnknown, *known ? "unknown_secret" : "unknown_namespace"};
   }
-  return Open(context, session.principal, ns, name, *raw, may_block);
-}
-
-// Offloaded stops a handler that would wait for the token on an I/O
-// thread: nothing was recorded or answered; it runs again on the pool.
-// SECURITY: `partial_body` (a batch or bulk answer begun with values
-// already unsealed) is wiped, as a refused answer is.
-HttpResponse Offloaded(AuditScope& scope, std::string* partial_body = nullptr) {
-  scope.needs_blocking = true;
-  scope.events.clear();
-  if (partial_body != nullptr) OPENSSL_cleanse(partial_body->data(), partial_body->size());
-  return HttpResponse{};
-}
-
-// NameEvent is the audit record of one name: the request's event (actor,
-// request id) given as `event`, with this name and its own outcome. A
-// single-name request moves its scope's event in; batch and bulk copy it.
-audit::Event NameEvent(audit::Event event, std::string_view ns, std::string_view name, int status,
-                       const Decision& decision) {
-  event.resource = audit::Resource{std::string(ns), std::string(kKind), std::string(name)};
-  event.http_status = status;
-  event.reason = decision.reason;
-  switch (decision.verdict) {
-    case Verdict::kAllowed:
-      event.outcome = audit::Outcome::kAllowed;
-      break;
-    case Verdict::kNoPermission:
-    case Verdict::kNotOnAllowlist:
-      event.outcome = audit::Outcome::kDenied;
-      break;
-    case Verdict::kUnknown:
-    case Verdict::kError:
-    case Verdict::kNeedsToken:
-      event.outcome = audit::Outcome::kFailed;
-      break;
-  }
-  return event;
+  return OpenSecureValue(context, session.principal, ns, name, *raw, may_block);
 }
 
 // GrafanaStatus is the HTTP status of a decision on the Grafana-style paths.
@@ -196,7 +115,7 @@ HttpResponse DecryptOne(ApiContext& context, HttpRequest& request, AuditScope& s
   Decision decision = Decide(context, session, ns, name, scope.may_block);
   if (decision.verdict == Verdict::kNeedsToken) return Offloaded(scope);
   const int status = GrafanaStatus(decision);
-  scope.events.push_back(NameEvent(std::move(scope.event), ns, name, status, decision));
+  scope.events.push_back(NameEvent(std::move(scope.event), ns, kKind, name, status, decision));
   switch (decision.verdict) {
     case Verdict::kAllowed: {
       std::string body = "{\"name\":";
@@ -270,7 +189,7 @@ HttpResponse DecryptBatch(ApiContext& context, HttpRequest& request, AuditScope&
     Decision decision = Decide(context, session, ns, name, scope.may_block);
     if (decision.verdict == Verdict::kNeedsToken) return Offloaded(scope, &body);
     const int status = GrafanaStatus(decision);
-    scope.events.push_back(NameEvent(scope.event, ns, name, status, decision));
+    scope.events.push_back(NameEvent(scope.event, ns, kKind, name, status, decision));
     if (!first) body += ",";
     first = false;
     AppendJsonString(body, name);
@@ -326,7 +245,7 @@ HttpResponse DaprGet(ApiContext& context, HttpRequest& request, AuditScope& scop
   int status = GrafanaStatus(decision);
   if (decision.verdict == Verdict::kUnknown)
     status = decision.reason == "unknown_namespace" ? 400 : 204;
-  scope.events.push_back(NameEvent(std::move(scope.event), ns, name, status, decision));
+  scope.events.push_back(NameEvent(std::move(scope.event), ns, kKind, name, status, decision));
   switch (decision.verdict) {
     case Verdict::kAllowed: {
       std::string body = "{";
@@ -409,15 +328,15 @@ HttpResponse DaprBulk(ApiContext& context, HttpRequest& request, AuditScope& sco
   std::string body = "{";
   for (std::size_t i = 0; i < permitted.size(); ++i) {
     const auto& [name, raw] = permitted[i];
-    Decision decision = Open(context, session.principal, ns, name, raw, scope.may_block);
+    Decision decision = OpenSecureValue(context, session.principal, ns, name, raw, scope.may_block);
     if (decision.verdict == Verdict::kNeedsToken) return Offloaded(scope, &body);
     if (decision.verdict != Verdict::kAllowed) {
       // Checked above; only a failure to unseal gets here. Nothing is
       // returned and every name unsealed so far is recorded.
-      scope.events.push_back(NameEvent(scope.event, ns, name, 500, decision));
+      scope.events.push_back(NameEvent(scope.event, ns, kKind, name, 500, decision));
       return AsDapr(ErrorFromStatus(request.path, decision.error, request.request_id));
     }
-    scope.events.push_back(NameEvent(scope.event, ns, name, 200, decision));
+    scope.events.push_back(NameEvent(scope.event, ns, kKind, name, 200, decision));
     if (i > 0) body += ",";
     AppendJsonString(body, name);
     body += ":{";

@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
-#include <set>
 
+#include "api/json_fields.h"
 #include "api/k8s_names.h"
 #include "base/utf8.h"
 
@@ -20,26 +20,6 @@ Status Invalid(std::string message) { return Status::InvalidArgument(std::move(m
 std::size_t CodePoints(std::string_view text) {
   return static_cast<std::size_t>(
       std::count_if(text.begin(), text.end(), [](char c) { return (c & 0xC0) != 0x80; }));
-}
-
-Status CheckMembers(const json& object, std::string_view where,
-                    std::initializer_list<std::string_view> allowed) {
-  if (!object.is_object()) return Invalid(std::string(where) + " must be an object");
-  for (const auto& item : object.items()) {
-    if (std::find(allowed.begin(), allowed.end(), item.key()) == allowed.end()) {
-      std::string key = item.key().substr(0, 64);
-      return Invalid("unknown field \"" + std::string(where) + "." + key + "\"");
-    }
-  }
-  return Status::Ok();
-}
-
-StatusOr<std::string> OptionalString(const json& object, const char* key, std::string_view where) {
-  auto it = object.find(key);
-  if (it == object.end() || it->is_null()) return std::string();
-  if (!it->is_string())
-    return std::unexpected(Invalid(std::string(where) + "." + key + " must be a string"));
-  return it->get<std::string>();
 }
 
 Status ParseMetadata(const json& metadata, std::string_view namespace_name, SecureValueInput& out) {
@@ -66,15 +46,7 @@ Status ParseMetadata(const json& metadata, std::string_view namespace_name, Secu
     if (!it->is_object() || !it->empty()) return Invalid("metadata.annotations are not supported");
   }
   if (auto it = metadata.find("labels"); it != metadata.end() && !it->is_null()) {
-    if (!it->is_object()) return Invalid("metadata.labels must be an object of strings");
-    if (it->size() > kMaxLabels) return Invalid("metadata.labels: at most 64 labels");
-    for (const auto& label : it->items()) {
-      if (!label.value().is_string()) return Invalid("metadata.labels values must be strings");
-      SR_RETURN_IF_ERROR(ValidateLabelKey(label.key()));
-      SR_RETURN_IF_ERROR(ValidateLabelValue(label.value().get_ref<const std::string&>()));
-      out.labels.emplace_back(label.key(), label.value().get<std::string>());
-    }
-    std::sort(out.labels.begin(), out.labels.end());
+    SR_ASSIGN_OR_RETURN(out.labels, ParseLabels(*it, "metadata.labels"));
   }
   return Status::Ok();
 }
@@ -92,16 +64,7 @@ Status ParseSpec(json& spec, SecureValueInput& out) {
   }
   if (auto decrypters = spec.find("decrypters");
       decrypters != spec.end() && !decrypters->is_null()) {
-    if (!decrypters->is_array()) return Invalid("spec.decrypters must be an array of strings");
-    if (decrypters->size() > kMaxDecrypters) return Invalid("spec.decrypters: at most 64 items");
-    std::set<std::string> seen;
-    for (const json& item : *decrypters) {
-      if (!item.is_string()) return Invalid("spec.decrypters must be an array of strings");
-      const std::string& name = item.get_ref<const std::string&>();
-      SR_RETURN_IF_ERROR(ValidateObjectName(name, "spec.decrypters[]"));
-      if (!seen.insert(name).second) return Invalid("spec.decrypters has a duplicate entry");
-      out.decrypters.push_back(name);
-    }
+    SR_ASSIGN_OR_RETURN(out.decrypters, ParseDecrypters(*decrypters, "spec.decrypters"));
   }
   auto value = spec.find("value");
   if (value == spec.end() || !value->is_string()) {

@@ -20,8 +20,6 @@ inline constexpr std::string_view kSecretGroup = "secret.grafana.app";
 inline constexpr std::string_view kSecretGroupVersion = "secret.grafana.app/v1beta1";
 inline constexpr std::size_t kMaxDescriptionCharacters = 25;
 inline constexpr std::size_t kMaxValueBytes = 24576;
-inline constexpr std::size_t kMaxDecrypters = 64;
-inline constexpr std::size_t kMaxLabels = 64;
 
 struct SecureValueInput {
   std::string name;                             // metadata.name (may be empty on create)

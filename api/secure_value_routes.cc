@@ -9,7 +9,6 @@
 #include "api/k8s_names.h"
 #include "api/k8s_status.h"
 #include "api/label_selector.h"
-#include "api/query_string.h"
 #include "api/secure_value_json.h"
 #include "storage/secure_value_record.h"
 
@@ -70,8 +69,8 @@ struct Begun {
 // named item, or (collection) on at least one name of the namespace, so a
 // caller without any grant there gets 403 before its body is looked at.
 std::variant<Begun, HttpResponse> Begin(ApiContext& context, HttpRequest& request,
-                                        AuditScope& scope, std::string_view action,
-                                        bool with_name, std::string_view audit_action = {}) {
+                                        AuditScope& scope, std::string_view action, bool with_name,
+                                        std::string_view audit_action = {}) {
   scope.Describe(audit_action.empty() ? action : audit_action, request.Param("ns"), kKind,
                  with_name ? request.Param("name") : "");
   // Authenticate first: a request refused before authentication would be
@@ -166,18 +165,9 @@ HttpResponse Get(ApiContext& context, HttpRequest& request, AuditScope& scope) {
   return JsonResponse(200, RenderSecureValue(*record));
 }
 
-// QueryValue returns the percent-decoded query parameter, or an error.
-StatusOr<std::optional<std::string>> QueryValue(const HttpRequest& request,
-                                                const std::string& name) {
-  std::optional<std::string> raw = request.message.query().get(name);
-  if (!raw) return std::optional<std::string>();
-  SR_ASSIGN_OR_RETURN(std::string decoded, PercentDecode(*raw));
-  return std::optional<std::string>(std::move(decoded));
-}
-
 HttpResponse List(ApiContext& context, HttpRequest& request, AuditScope& scope) {
-  auto begun = Begin(context, request, scope, "secret.securevalues:read", false,
-                     "secret.securevalues:list");
+  auto begun =
+      Begin(context, request, scope, "secret.securevalues:read", false, "secret.securevalues:list");
   if (auto* response = std::get_if<HttpResponse>(&begun)) return *response;
   Session& session = std::get<Begun>(begun).session;
   const std::string& ns = std::get<Begun>(begun).ns;
@@ -185,24 +175,14 @@ HttpResponse List(ApiContext& context, HttpRequest& request, AuditScope& scope) 
   auto bad_query = [&](const Status& status) {
     return ErrorResponse(request.path, 400, status.message());
   };
-  StatusOr<std::optional<std::string>> selector_text = QueryValue(request, "labelSelector");
+  StatusOr<std::optional<std::string>> selector_text = QueryParam(request, "labelSelector");
   if (!selector_text.has_value()) return bad_query(selector_text.error());
   StatusOr<LabelSelector> selector = LabelSelector::Parse(selector_text->value_or(""));
   if (!selector.has_value()) return bad_query(selector.error());
-  std::size_t limit = kDefaultListLimit;
-  StatusOr<std::optional<std::string>> limit_text = QueryValue(request, "limit");
-  if (!limit_text.has_value()) return bad_query(limit_text.error());
-  if (*limit_text) {
-    char* end = nullptr;
-    long long parsed = std::strtoll((*limit_text)->c_str(), &end, 10);
-    if ((*limit_text)->empty() || *end != '\0' || parsed < 0) {
-      return ErrorResponse(request.path, 400, "limit must be a non-negative integer");
-    }
-    if (parsed > 0)
-      limit = std::min<std::size_t>(static_cast<std::size_t>(parsed), kDefaultListLimit);
-  }
+  StatusOr<std::size_t> limit = ListLimit(request, kDefaultListLimit);
+  if (!limit.has_value()) return bad_query(limit.error());
   std::string after;
-  StatusOr<std::optional<std::string>> continue_text = QueryValue(request, "continue");
+  StatusOr<std::optional<std::string>> continue_text = QueryParam(request, "continue");
   if (!continue_text.has_value()) return bad_query(continue_text.error());
   if (*continue_text && !(*continue_text)->empty()) {
     StatusOr<std::string> last = context.cursors.Decode(**continue_text, kKind, ns);
@@ -231,7 +211,7 @@ HttpResponse List(ApiContext& context, HttpRequest& request, AuditScope& scope) 
           return false;
         }
         if (!*visible) return true;
-        if (items.size() == limit) {
+        if (items.size() == *limit) {
           more = true;
           return false;
         }

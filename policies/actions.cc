@@ -31,6 +31,7 @@ constexpr ActionInfo kActions[] = {
     {"sensu.secrets:write", kSensuSecrets, {}, false},
     {"sensu.secrets:delete", kSensuSecrets, {}, false},
     {"sensu.secrets:decrypt", kSensuSecrets, {}, true},
+    {"sensu.providers:read", {}, kProviderScopes, false},
     {"sensu.providers:write", {}, kProviderScopes, false},
     {"server.stats:read", {}, {}, false},
     {"audit:read", {}, {}, false},

@@ -65,8 +65,8 @@ std::vector<Role> BuiltInRoles() {
       Add(server_admin, {info.action});
     }
   }
-  Add(server_admin, {"keys:rotate", "settings:read", "provisioning:reload", "sensu.providers:write",
-                     "metrics:read"});
+  Add(server_admin, {"keys:rotate", "settings:read", "provisioning:reload", "sensu.providers:read",
+                     "sensu.providers:write", "metrics:read"});
 
   return {viewer, editor, admin, decrypter, auditor, server_admin};
 }

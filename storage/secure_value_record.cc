@@ -1,10 +1,11 @@
 #include "storage/secure_value_record.h"
 
+#include "storage/record_fields.h"
+
 namespace strongroom::storage {
 namespace {
 constexpr std::uint8_t kFormat = 1;
 constexpr std::size_t kMaxEnvelope = 2u << 20;
-constexpr std::uint16_t kMaxItems = 4096;
 }  // namespace
 
 std::string SecureValueKey(std::string_view namespace_name, std::string_view name) {
@@ -21,13 +22,8 @@ Bytes EncodeSecureValueRecord(const SecureValueRecord& r) {
   w.Str16(r.name);
   w.Str16(r.uid);
   w.Str16(r.description);
-  w.U16(static_cast<std::uint16_t>(r.labels.size()));
-  for (const auto& [k, v] : r.labels) {
-    w.Str16(k);
-    w.Str16(v);
-  }
-  w.U16(static_cast<std::uint16_t>(r.decrypters.size()));
-  for (const auto& d : r.decrypters) w.Str16(d);
+  WriteStringPairs(w, r.labels);
+  WriteStrings(w, r.decrypters);
   w.U64(static_cast<std::uint64_t>(r.created_micros));
   w.Str16(r.created_by);
   w.U64(r.resource_version);
@@ -44,19 +40,8 @@ StatusOr<SecureValueRecord> DecodeSecureValueRecord(ByteSpan bytes) {
         SR_ASSIGN_OR_RETURN(out.name, r.Str16("name"));
         SR_ASSIGN_OR_RETURN(out.uid, r.Str16("uid"));
         SR_ASSIGN_OR_RETURN(out.description, r.Str16("description"));
-        SR_ASSIGN_OR_RETURN(std::uint16_t labels, r.U16("labels"));
-        if (labels > kMaxItems) return Status::InvalidArgument("too many labels");
-        for (std::uint16_t i = 0; i < labels; ++i) {
-          SR_ASSIGN_OR_RETURN(std::string k, r.Str16("label key"));
-          SR_ASSIGN_OR_RETURN(std::string v, r.Str16("label value"));
-          out.labels.emplace_back(std::move(k), std::move(v));
-        }
-        SR_ASSIGN_OR_RETURN(std::uint16_t decrypters, r.U16("decrypters"));
-        if (decrypters > kMaxItems) return Status::InvalidArgument("too many decrypters");
-        for (std::uint16_t i = 0; i < decrypters; ++i) {
-          SR_ASSIGN_OR_RETURN(std::string d, r.Str16("decrypter"));
-          out.decrypters.push_back(std::move(d));
-        }
+        SR_ASSIGN_OR_RETURN(out.labels, ReadStringPairs(r, "labels"));
+        SR_ASSIGN_OR_RETURN(out.decrypters, ReadStrings(r, "decrypters"));
         SR_ASSIGN_OR_RETURN(std::uint64_t created, r.U64("created"));
         out.created_micros = static_cast<std::int64_t>(created);
         SR_ASSIGN_OR_RETURN(out.created_by, r.Str16("created by"));

@@ -25,7 +25,7 @@ const std::set<std::string> kServerAdminExtra = {
     "users.authtoken:list",  "users.authtoken:update",
     "users.logout",          "keys:rotate",
     "settings:read",         "provisioning:reload",
-    "sensu.providers:write"};
+    "sensu.providers:read",  "sensu.providers:write"};
 
 std::set<std::string> Union(std::initializer_list<std::set<std::string>> sets) {
   std::set<std::string> all;
