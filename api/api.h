@@ -57,6 +57,8 @@ class ApiServer {
   // Shutdown stops accepting and lets in-flight requests finish.
   void Shutdown();
   ServerCounters counters() const;
+  // routes lists every route served, as (method, pattern with ":param").
+  std::vector<Router::RouteInfo> routes() const;
 
  private:
   struct Impl;

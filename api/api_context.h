@@ -86,5 +86,8 @@ void AddDecryptRoutes(Router& router, ApiContext& context);
 void AddSensuSecretRoutes(Router& router, ApiContext& context);
 void AddSensuProviderRoutes(Router& router, ApiContext& context);
 void AddSensuResolveRoute(Router& router, ApiContext& context);
+// AddOpenApiRoute serves docs/openapi.yaml (built into the binary) at
+// GET /openapi.yaml, without authentication: it describes the API only.
+void AddOpenApiRoute(Router& router);
 
 }  // namespace strongroom::api

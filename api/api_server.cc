@@ -43,6 +43,7 @@ StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const ApiOptions& options,
   AddSensuSecretRoutes(impl->router, *impl->context);
   AddSensuProviderRoutes(impl->router, *impl->context);
   AddSensuResolveRoute(impl->router, *impl->context);
+  AddOpenApiRoute(impl->router);
   auto errors = [](int status, std::string_view message, std::string_view path) {
     return ErrorResponse(path, status, message);
   };
@@ -73,5 +74,7 @@ void ApiServer::Shutdown() {
 }
 
 ServerCounters ApiServer::counters() const { return impl_->server->counters(); }
+
+std::vector<Router::RouteInfo> ApiServer::routes() const { return impl_->router.Routes(); }
 
 }  // namespace strongroom::api

@@ -42,6 +42,7 @@ std::optional<std::string_view> Trimmed(std::string_view path) {
 struct Router::Impl {
   std::map<Pistache::Http::Method, SegmentTreeNode> trees;
   std::deque<Route> routes;  // stable addresses
+  std::vector<RouteInfo> listing;
 };
 
 Router::Router() : impl_(std::make_unique<Impl>()) {}
@@ -57,6 +58,7 @@ void Router::Add(Pistache::Http::Method method, std::string_view pattern, Execut
   std::shared_ptr<char> storage(new char[trimmed->size()], std::default_delete<char[]>());
   std::memcpy(storage.get(), trimmed->data(), trimmed->size());
   impl_->routes.push_back(Route{execution, std::move(handler), nullptr, std::string(pattern)});
+  impl_->listing.push_back(RouteInfo{method, std::string(pattern)});
   impl_->trees[method].addRoute(std::string_view(storage.get(), trimmed->size()),
                                 RouteTag{impl_->routes.size() - 1}, storage);
 }
@@ -66,6 +68,8 @@ void Router::AddDeferred(Pistache::Http::Method method, std::string_view pattern
   Add(method, pattern, Execution::kDeferred, nullptr);
   impl_->routes.back().deferred = std::move(handler);
 }
+
+std::vector<Router::RouteInfo> Router::Routes() const { return impl_->listing; }
 
 Router::Match Router::Find(Pistache::Http::Method method, std::string_view path) const {
   Match match;

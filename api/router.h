@@ -66,6 +66,15 @@ class Router {
     bool path_known = false;                      // some method has a route for the path (405)
     std::vector<Pistache::Http::Method> allowed;  // methods registered for the path
   };
+  // RouteInfo is one registered (method, pattern) pair.
+  struct RouteInfo {
+    Pistache::Http::Method method;
+    std::string pattern;
+  };
+  // Routes lists every registered route, in registration order (the
+  // OpenAPI document is checked against it).
+  std::vector<RouteInfo> Routes() const;
+
   // Find looks up `path` (starting with '/', no query). A path with an empty
   // segment or a "." / ".." segment matches nothing.
   Match Find(Pistache::Http::Method method, std::string_view path) const;

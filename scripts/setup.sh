@@ -32,6 +32,13 @@ if ! command -v kubectl >/dev/null 2>&1; then
   PACKAGES+=(kubernetes-client)
 fi
 
+# Node and npm for the OpenAPI linter in the tests (tests/api/openapi_lint.sh
+# installs Redocly CLI from the npm registry), unless the machine has an npm
+# of its own (Debian's npm would replace a NodeSource nodejs).
+if ! command -v npm >/dev/null 2>&1; then
+  PACKAGES+=(nodejs npm)
+fi
+
 missing=()
 for p in "${PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
