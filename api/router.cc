@@ -56,7 +56,8 @@ void Router::Add(Pistache::Http::Method method, std::string_view pattern, Execut
   // The tree keeps string_views into this buffer; it owns the buffer.
   std::shared_ptr<char> storage(new char[trimmed->size()], std::default_delete<char[]>());
   std::memcpy(storage.get(), trimmed->data(), trimmed->size());
-  impl_->routes.push_back(Route{execution, std::move(handler), nullptr, std::string(pattern)});
+  impl_->routes.push_back(Route{execution, std::move(handler), nullptr, std::string(pattern),
+                                method, impl_->routes.size()});
   impl_->trees[method].addRoute(std::string_view(storage.get(), trimmed->size()),
                                 RouteTag{impl_->routes.size() - 1}, storage);
 }
@@ -89,5 +90,9 @@ Router::Match Router::Find(Pistache::Http::Method method, std::string_view path)
   }
   return match;
 }
+
+std::size_t Router::route_count() const { return impl_->routes.size(); }
+
+const Route& Router::route_at(std::size_t index) const { return impl_->routes[index]; }
 
 }  // namespace strongroom::api
