@@ -23,6 +23,8 @@
 
 namespace strongroom::api {
 
+class ApiMetrics;
+
 struct ApiContext {
   storage::Store& store;
   crypto::Keyring& keyring;
@@ -36,6 +38,8 @@ struct ApiContext {
   std::string listen_address;
   // Dapr bulk reads answer 413 beyond this many secrets (SPEC 6.2).
   std::size_t max_bulk_secrets = 500;
+  // The metrics (api_metrics.h) the routes count into and /metrics shows.
+  ApiMetrics* metrics = nullptr;
 };
 
 // Session is an authenticated request: its snapshot and its principal.
@@ -74,5 +78,6 @@ void AddSecureValueRoutes(Router& router, ApiContext& context);
 void AddAdminEncryptionRoutes(Router& router, ApiContext& context);
 void AddAuditRoutes(Router& router, ApiContext& context);
 void AddDecryptRoutes(Router& router, ApiContext& context);
+void AddMetricsRoutes(Router& router, ApiContext& context);
 
 }  // namespace strongroom::api
