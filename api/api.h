@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "api/accounts.h"
 #include "api/authenticator.h"
@@ -29,6 +30,19 @@
 
 namespace strongroom::api {
 
+// MetricsOptions says who may scrape GET /metrics besides a principal
+// holding metrics:read (the Auditor and ServerAdmin roles).
+struct MetricsOptions {
+  // Services whose verified client certificate (named as for decrypt: the
+  // CN or the identity mapping) may scrape without a role binding, e.g.
+  // "prometheus". Default none.
+  std::vector<std::string> scrape_services;
+  // Serve /metrics to anyone, without checking credentials. The metrics
+  // hold no secret, but they tell an observer the appliance's traffic.
+  // Default false.
+  bool allow_anonymous = false;
+};
+
 struct ApiOptions {
   ServerOptions server;
   TlsOptions tls;
@@ -36,6 +50,7 @@ struct ApiOptions {
   AuthenticatorOptions authentication;
   bool memory_locked = true;           // reported by /readyz
   std::size_t max_bulk_secrets = 500;  // Dapr bulk: 413 beyond (SPEC 6.2)
+  MetricsOptions metrics;
 };
 
 class ApiServer {

@@ -23,6 +23,8 @@
 
 namespace strongroom::api {
 
+class ApiMetrics;
+
 struct ApiContext {
   storage::Store& store;
   crypto::Keyring& keyring;
@@ -36,6 +38,8 @@ struct ApiContext {
   std::string listen_address;
   // Dapr bulk reads answer 413 beyond this many secrets (SPEC 6.2).
   std::size_t max_bulk_secrets = 500;
+  // The metrics (api_metrics.h) the routes count into and /metrics shows.
+  ApiMetrics* metrics = nullptr;
 };
 
 // Session is an authenticated request: its snapshot and its principal.
@@ -89,5 +93,6 @@ void AddSensuResolveRoute(Router& router, ApiContext& context);
 // AddOpenApiRoute serves docs/openapi.yaml (built into the binary) at
 // GET /openapi.yaml, without authentication: it describes the API only.
 void AddOpenApiRoute(Router& router);
+void AddMetricsRoutes(Router& router, ApiContext& context);
 
 }  // namespace strongroom::api

@@ -1,5 +1,6 @@
 #include "api/api.h"
 #include "api/api_context.h"
+#include "api/api_metrics.h"
 #include "api/errors.h"
 #include "api/log.h"
 
@@ -11,6 +12,7 @@ struct ApiServer::Impl {
   std::unique_ptr<ApiContext> context;
   std::optional<TlsContext> tls;
   Router router;
+  std::unique_ptr<ApiMetrics> metrics;  // outlives the server, which counts into it
   std::unique_ptr<HttpServer> server;
 };
 
@@ -34,6 +36,8 @@ StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const ApiOptions& options,
       store, keyring, token, *impl->policy, *impl->authenticator, audit, clock, std::move(cursors),
       options.memory_locked, options.server.host + ":" + std::to_string(options.server.port)});
   impl->context->max_bulk_secrets = options.max_bulk_secrets;
+  impl->metrics = std::make_unique<ApiMetrics>(options.metrics, audit, store, keyring, token);
+  impl->context->metrics = impl->metrics.get();
   AddHealthRoutes(impl->router, *impl->context);
   AddDiscoveryRoutes(impl->router, *impl->context);
   AddSecureValueRoutes(impl->router, *impl->context);
@@ -44,11 +48,14 @@ StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const ApiOptions& options,
   AddSensuProviderRoutes(impl->router, *impl->context);
   AddSensuResolveRoute(impl->router, *impl->context);
   AddOpenApiRoute(impl->router);
+  AddMetricsRoutes(impl->router, *impl->context);
+  RequestMetrics* request_metrics = impl->metrics->TrackRequests(impl->router);
   auto errors = [](int status, std::string_view message, std::string_view path) {
     return ErrorResponse(path, status, message);
   };
-  SR_ASSIGN_OR_RETURN(impl->server,
-                      HttpServer::Start(options.server, *impl->tls, impl->router, errors));
+  SR_ASSIGN_OR_RETURN(impl->server, HttpServer::Start(options.server, *impl->tls, impl->router,
+                                                      errors, request_metrics));
+  impl->metrics->TrackServer(impl->server.get());
   return std::unique_ptr<ApiServer>(new ApiServer(std::move(impl)));
 }
 

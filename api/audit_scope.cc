@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 
 #include "api/api_context.h"
+#include "api/api_metrics.h"
 #include "api/errors.h"
 #include "api/principal.h"
 
@@ -141,17 +142,41 @@ RouteHandler AuditedRoute(ApiContext& context, AuditedHandler handler) {
 
 namespace {
 
+// IsDecrypt: a decrypt action (secret.securevalues:decrypt, and any other
+// "...:decrypt" permission's records).
+bool IsDecrypt(std::string_view action) { return action.ends_with(":decrypt"); }
+
+// CountDecrypts counts the request's decrypt decisions in the metrics:
+// each name's record, or one refusal when authentication failed. Counted
+// when decided: a decision whose record cannot be written is answered 503
+// instead (visible in the request and audit failure metrics).
+void CountDecrypts(ApiContext* c, const AuditScope& scope,
+                   const std::vector<audit::Event>& records) {
+  if (c->metrics == nullptr) return;
+  if (scope.authentication_failure) {
+    if (IsDecrypt(scope.event.action)) {
+      c->metrics->CountDecrypt(audit::Outcome::kDenied, "unauthenticated");
+    }
+    return;
+  }
+  for (const audit::Event& record : records) {
+    if (IsDecrypt(record.action)) c->metrics->CountDecrypt(record.outcome, record.reason);
+  }
+}
+
 // FinishDeferred records a deferred handler's outcome and answers once the
 // records are durable (group-committed with other connections' records),
 // from the sequencer or the watchdog thread.
 void FinishDeferred(ApiContext* c, const std::shared_ptr<HttpRequest>& request, AuditScope& scope,
                     HttpResponse response, const Responder& respond) {
   if (scope.authentication_failure) {
+    CountDecrypts(c, scope, {});
     c->audit.AuthenticationFailed(scope.event.actor.address, *scope.authentication_failure);
     respond(std::move(response));
     return;
   }
   std::vector<audit::Event> records = RecordsToWrite(scope, response.status);
+  CountDecrypts(c, scope, records);
   if (records.empty()) {
     respond(std::move(response));
     return;

@@ -120,12 +120,14 @@ HttpServer::~HttpServer() { Shutdown(); }
 
 StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const ServerOptions& options,
                                                         const TlsContext& tls, const Router& router,
-                                                        ErrorResponder errors) {
+                                                        ErrorResponder errors,
+                                                        RequestMetrics* metrics) {
   auto impl = std::make_unique<Impl>();
   impl->shared.options = options;
   impl->shared.tls = &tls;
   impl->shared.router = &router;
   impl->shared.errors = std::move(errors);
+  impl->shared.metrics = metrics;
   unsigned char prefix[4];
   if (RAND_bytes(prefix, sizeof(prefix)) != 1)
     return std::unexpected(Status::Internal("RAND_bytes failed"));
@@ -178,6 +180,7 @@ ServerCounters HttpServer::counters() const {
   c.refused_over_capacity = s.refused_over_capacity.load();
   c.requests = s.requests.load();
   c.open_connections = s.open_connections.load();
+  c.handshaking_connections = s.in_handshake.load();
   c.idle_buffers_released = s.idle_buffers_released.load();
   c.deferred_offloaded = s.deferred_offloaded.load();
   return c;

@@ -55,6 +55,8 @@ struct ServerOptions {
   ServerLimits limits;
 };
 
+class RequestMetrics;
+
 // ErrorResponder builds the response for an error the front itself
 // produces (400, 404, 405, 408, 413, 431, 503 ...), for a request whose
 // path is `path` (empty when the request line could not be parsed), so
@@ -70,18 +72,22 @@ struct ServerCounters {
   std::uint64_t refused_over_capacity = 0;
   std::uint64_t requests = 0;
   std::uint64_t open_connections = 0;
-  std::uint64_t idle_buffers_released = 0;  // idle connections that gave back TLS buffers
-  std::uint64_t deferred_offloaded = 0;     // deferred handlers moved to the pool (Offload)
+  std::uint64_t handshaking_connections = 0;  // open and still in the TLS handshake
+  std::uint64_t idle_buffers_released = 0;    // idle connections that gave back TLS buffers
+  std::uint64_t deferred_offloaded = 0;       // deferred handlers moved to the pool (Offload)
 };
 
 class HttpServer {
  public:
   // Start binds (SO_REUSEADDR), listens and starts the threads. The router
-  // and TLS context must outlive the server. kInvalidArgument for a bad
-  // address, kUnavailable when the port cannot be bound.
+  // and TLS context must outlive the server, and so must `metrics` when
+  // given (every response is counted there: request_metrics.h).
+  // kInvalidArgument for a bad address, kUnavailable when the port cannot
+  // be bound.
   static StatusOr<std::unique_ptr<HttpServer>> Start(const ServerOptions& options,
                                                      const TlsContext& tls, const Router& router,
-                                                     ErrorResponder errors);
+                                                     ErrorResponder errors,
+                                                     RequestMetrics* metrics = nullptr);
   // ~HttpServer shuts down (if needed) and joins every thread.
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;

@@ -71,6 +71,10 @@ struct IoWorker::Connection {
   std::size_t lingered = 0;        // bytes discarded while lingering
   Clock::time_point idle_since{};  // kReading with nothing buffered since then
   bool buffers_held = true;        // OpenSSL may hold record buffers
+  // The request being answered, for its metrics: its route (nullptr:
+  // none matched, or it could not be parsed) and when it was parsed.
+  const Route* route = nullptr;
+  Clock::time_point request_parsed{};
 };
 
 IoWorker::IoWorker(ServerShared& shared, unsigned index) : shared_(shared), index_(index) {}
@@ -358,6 +362,8 @@ void IoWorker::ProcessRequests(Connection& c) {
 
 void IoWorker::Dispatch(Connection& c, Pistache::Http::Request message) {
   shared_.requests.fetch_add(1, std::memory_order_relaxed);
+  c.route = nullptr;
+  c.request_parsed = Clock::now();
   ++c.requests;
   bool keep_alive = WantsKeepAlive(message) &&
                     c.requests < shared_.options.limits.max_requests_per_connection &&
@@ -384,6 +390,7 @@ void IoWorker::Dispatch(Connection& c, Pistache::Http::Request message) {
   }
   request->params = std::move(match.params);
   const Route* route = match.route;
+  c.route = route;
   auto run = [route, request, errors = &shared_.errors]() {
     HttpResponse response;
     try {
@@ -451,6 +458,8 @@ void IoWorker::Dispatch(Connection& c, Pistache::Http::Request message) {
 void IoWorker::RespondError(Connection& c, int status, std::string_view message,
                             std::string_view path) {
   HttpResponse response = shared_.errors(status, message, path);
+  c.route = nullptr;
+  c.request_parsed = Clock::now();
   StartResponse(c, response, /*keep_alive=*/false, NextRequestId());
 }
 
@@ -463,7 +472,11 @@ void IoWorker::StartResponse(Connection& c, const HttpResponse& response, bool k
   c.close_after_write = !keep_alive;
   c.state = State::kWriting;
   c.deadline_kind = Deadline::kWrite;
-  c.deadline = Clock::now() + shared_.options.limits.body_timeout;
+  const Clock::time_point now = Clock::now();
+  c.deadline = now + shared_.options.limits.body_timeout;
+  if (shared_.metrics != nullptr) {
+    shared_.metrics->Observe(c.route, response.status, now - c.request_parsed);
+  }
   FlushWrites(c);
 }
 

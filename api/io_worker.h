@@ -20,6 +20,7 @@
 
 #include "api/handler_pool.h"
 #include "api/http_server.h"
+#include "api/request_metrics.h"
 
 namespace strongroom::api {
 
@@ -30,6 +31,7 @@ struct ServerShared {
   const Router* router = nullptr;
   ErrorResponder errors;
   HandlerPool* pool = nullptr;
+  RequestMetrics* metrics = nullptr;  // optional; counts every response
   std::atomic<bool> draining{false};
   std::atomic<std::uint64_t> next_connection_id{1};
   std::atomic<std::uint64_t> open_connections{0};

@@ -42,7 +42,6 @@ std::optional<std::string_view> Trimmed(std::string_view path) {
 struct Router::Impl {
   std::map<Pistache::Http::Method, SegmentTreeNode> trees;
   std::deque<Route> routes;  // stable addresses
-  std::vector<RouteInfo> listing;
 };
 
 Router::Router() : impl_(std::make_unique<Impl>()) {}
@@ -57,8 +56,8 @@ void Router::Add(Pistache::Http::Method method, std::string_view pattern, Execut
   // The tree keeps string_views into this buffer; it owns the buffer.
   std::shared_ptr<char> storage(new char[trimmed->size()], std::default_delete<char[]>());
   std::memcpy(storage.get(), trimmed->data(), trimmed->size());
-  impl_->routes.push_back(Route{execution, std::move(handler), nullptr, std::string(pattern)});
-  impl_->listing.push_back(RouteInfo{method, std::string(pattern)});
+  impl_->routes.push_back(Route{execution, std::move(handler), nullptr, std::string(pattern),
+                                method, impl_->routes.size()});
   impl_->trees[method].addRoute(std::string_view(storage.get(), trimmed->size()),
                                 RouteTag{impl_->routes.size() - 1}, storage);
 }
@@ -69,7 +68,12 @@ void Router::AddDeferred(Pistache::Http::Method method, std::string_view pattern
   impl_->routes.back().deferred = std::move(handler);
 }
 
-std::vector<Router::RouteInfo> Router::Routes() const { return impl_->listing; }
+std::vector<Router::RouteInfo> Router::Routes() const {
+  std::vector<RouteInfo> listing;
+  for (const Route& route : impl_->routes)
+    listing.push_back(RouteInfo{route.method, route.pattern});
+  return listing;
+}
 
 Router::Match Router::Find(Pistache::Http::Method method, std::string_view path) const {
   Match match;
@@ -93,5 +97,9 @@ Router::Match Router::Find(Pistache::Http::Method method, std::string_view path)
   }
   return match;
 }
+
+std::size_t Router::route_count() const { return impl_->routes.size(); }
+
+const Route& Router::route_at(std::size_t index) const { return impl_->routes[index]; }
 
 }  // namespace strongroom::api

@@ -43,6 +43,8 @@ struct Route {
   RouteHandler handler;      // kInline, kBlocking
   DeferredHandler deferred;  // kDeferred
   std::string pattern;
+  Pistache::Http::Method method = Pistache::Http::Method::Get;
+  std::size_t index = 0;  // 0, 1, ... in the order routes were added (route_at)
 };
 
 class Router {
@@ -78,6 +80,12 @@ class Router {
   // Find looks up `path` (starting with '/', no query). A path with an empty
   // segment or a "." / ".." segment matches nothing.
   Match Find(Pistache::Http::Method method, std::string_view path) const;
+
+  // route_count is the number of routes added; route_at(i) is the route
+  // whose index is i (REQUIRES: i < route_count()), for tables kept per
+  // route (request metrics).
+  std::size_t route_count() const;
+  const Route& route_at(std::size_t index) const;
 
  private:
   struct Impl;

@@ -94,6 +94,7 @@ Status RunServe(const ServeFlags& flags) {
   options.policy_dir = config.policy_dir;
   options.authentication = config.authentication;
   options.max_bulk_secrets = config.max_bulk_secrets;
+  options.metrics = config.metrics;
   options.memory_locked = SecureArena::Process()->locked();
   SR_ASSIGN_OR_RETURN(std::unique_ptr<api::ApiServer> server,
                       api::ApiServer::Start(options, *env.token, *env.audit, *env.store,

@@ -32,6 +32,22 @@ Setter Bool(bool* out) {
   };
 }
 
+Setter StringList(std::vector<std::string>* out) {
+  return [out](const toml::node& node) -> std::string {
+    const toml::array* array = node.as_array();
+    if (array == nullptr) return "must be an array of strings";
+    std::vector<std::string> values;
+    for (const toml::node& element : *array) {
+      if (!element.is_string() || element.value<std::string>().value_or("").empty()) {
+        return "must be an array of non-empty strings";
+      }
+      values.push_back(*element.value<std::string>());
+    }
+    *out = std::move(values);
+    return "";
+  };
+}
+
 template <typename T>
 Setter Integer(T* out, std::int64_t min, std::int64_t max) {
   return [out, min, max](const toml::node& node) -> std::string {
@@ -91,6 +107,8 @@ std::map<std::string, Setter> Keys(ServerConfig& c) {
        Integer(&c.common.audit.free_space_watermark_mib, 0, 1 << 30)},
       {"audit.group_commit", Bool(&c.common.audit.group_commit)},
       {"audit.test_full_disk_trigger", String(&c.common.audit.test_full_disk_trigger)},
+      {"metrics.scrape_services", StringList(&c.metrics.scrape_services)},
+      {"metrics.allow_anonymous", Bool(&c.metrics.allow_anonymous)},
   };
 }
 

@@ -21,6 +21,7 @@ struct ServerConfig {
   api::ServerLimits limits;
   api::AuthenticatorOptions authentication;
   std::size_t max_bulk_secrets = 500;  // limits.max_bulk_secrets
+  api::MetricsOptions metrics;         // [metrics]
 };
 
 // LoadServerConfig reads `path` over the defaults. kInvalidArgument

@@ -92,9 +92,16 @@ struct AuditLogOptions {
   std::function<void(const std::string&)> warn;
 };
 
+// kGroupSizeBounds and kFsyncSecondsBounds are the bucket bounds of
+// AuditStats' group-size and fsync-time counts (a metrics histogram each).
+inline constexpr std::array<double, 11> kGroupSizeBounds = {1,  2,   4,   8,   16,  32,
+                                                            64, 128, 256, 512, 1024};
+inline constexpr std::array<double, 12> kFsyncSecondsBounds = {
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1};
+
 // AuditStats are counters for health and metrics.
 struct AuditStats {
-  std::uint64_t records = 0;  // written by this process
+  std::uint64_t records = 0;  // lines written by this process (records and checkpoints)
   std::uint64_t groups = 0;   // write(2)+fdatasync groups
   std::uint64_t fsyncs = 0;
   std::uint64_t checkpoints = 0;
@@ -103,6 +110,13 @@ struct AuditStats {
   std::uint64_t fsync_micros_total = 0;
   std::uint64_t free_bytes = 0;  // at the last check
   bool low_space = false;
+  // group_size_counts[i] counts written groups of up to kGroupSizeBounds[i]
+  // lines (above the previous bound; the last entry: above every bound);
+  // their sizes add up to `records`. fsync_counts does the same for the
+  // time of each fdatasync with kFsyncSecondsBounds; the times add up to
+  // fsync_micros_total.
+  std::array<std::uint64_t, kGroupSizeBounds.size() + 1> group_size_counts{};
+  std::array<std::uint64_t, kFsyncSecondsBounds.size() + 1> fsync_counts{};
 };
 
 // PendingWrite tracks the record a store write will get from the hook.

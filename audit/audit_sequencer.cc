@@ -33,6 +33,14 @@ Status Errno(const std::string& what) {
   return Status::Unavailable(what + ": " + std::strerror(errno));
 }
 
+// BucketOf is the index of the first bound >= value, or bounds.size().
+template <std::size_t N>
+std::size_t BucketOf(const std::array<double, N>& bounds, double value) {
+  std::size_t i = 0;
+  while (i < N && value > bounds[i]) ++i;
+  return i;
+}
+
 }  // namespace
 
 AuditLog::State::~State() {
@@ -233,6 +241,7 @@ void AuditLog::State::WriteGroup(std::vector<std::shared_ptr<Entry>>& batch) {
       }
       stats.records += lines.size();
       stats.groups += 1;
+      ++stats.group_size_counts[BucketOf(kGroupSizeBounds, static_cast<double>(lines.size()))];
       stats.last_group_size = lines.size() - (sealed ? 1 : 0);
       failed = false;
       failure.clear();
@@ -271,6 +280,7 @@ Status AuditLog::State::AppendLines(const std::vector<std::string>& lines) {
     std::lock_guard lock(mutex);
     ++stats.fsyncs;
     stats.fsync_micros_total += static_cast<std::uint64_t>(micros.count());
+    ++stats.fsync_counts[BucketOf(kFsyncSecondsBounds, static_cast<double>(micros.count()) / 1e6)];
     return synced;
   };
   Status status = Status::Ok();

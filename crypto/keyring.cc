@@ -74,7 +74,8 @@ std::string Keyring::current_kek_id() const {
 }
 
 KeyringCounters Keyring::counters() const {
-  return KeyringCounters{unwraps_.load(), created_.load(), cache_hits_.load()};
+  return KeyringCounters{unwraps_.load(), created_.load(), cache_hits_.load(),
+                         cache_misses_.load()};
 }
 
 StatusOr<SealedValue> Keyring::Seal(const ValueBinding& binding, ByteSpan plaintext) {
@@ -116,11 +117,15 @@ StatusOr<std::optional<SecretBytes>> Keyring::UnsealIfCached(const ValueBinding&
 StatusOr<std::shared_ptr<const SecretBytes>> Keyring::CacheLookup(const std::string& id) {
   std::shared_lock<std::shared_mutex> lock(cache_mu_);
   auto it = cache_.find(id);
-  if (it == cache_.end()) return std::unexpected(Status::NotFound(id));
+  if (it == cache_.end()) {
+    cache_misses_.fetch_add(1, std::memory_order_relaxed);
+    return std::unexpected(Status::NotFound(id));
+  }
   std::int64_t now = SteadyNanos();
   std::int64_t ttl =
       std::chrono::duration_cast<std::chrono::nanoseconds>(options_.data_key_cache_ttl).count();
   if (now - it->second.last_used->load(std::memory_order_relaxed) > ttl) {
+    cache_misses_.fetch_add(1, std::memory_order_relaxed);
     return std::unexpected(Status::NotFound(id));  // expired; replaced on insert
   }
   it->second.last_used->store(now, std::memory_order_relaxed);

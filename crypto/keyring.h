@@ -113,6 +113,10 @@ struct KeyringCounters {
   std::uint64_t unwraps = 0;  // data-key unwraps through the token
   std::uint64_t data_keys_created = 0;
   std::uint64_t cache_hits = 0;
+  // Cache lookups that found no usable key (absent or expired). A decrypt
+  // that misses on an I/O thread and moves to the handler pool looks up
+  // (and misses) a second time there.
+  std::uint64_t cache_misses = 0;
 };
 
 class Keyring {
@@ -218,6 +222,7 @@ class Keyring {
   std::atomic<std::uint64_t> unwraps_{0};
   std::atomic<std::uint64_t> created_{0};
   std::atomic<std::uint64_t> cache_hits_{0};
+  std::atomic<std::uint64_t> cache_misses_{0};
 };
 
 }  // namespace strongroom::crypto

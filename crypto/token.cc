@@ -198,6 +198,13 @@ Status Token::RunOnce(std::string_view what, const Operation& op, bool* retry, b
 }
 
 Status Token::Run(std::string_view what, const Operation& op) {
+  operations_.fetch_add(1, std::memory_order_relaxed);
+  Status result = RunWithRetry(what, op);
+  if (!result.ok()) operation_errors_.fetch_add(1, std::memory_order_relaxed);
+  return result;
+}
+
+Status Token::RunWithRetry(std::string_view what, const Operation& op) {
   bool retry = false, recover = false;
   std::uint64_t epoch = 0;
   Status first = RunOnce(what, op, &retry, &recover, &epoch);
@@ -250,8 +257,8 @@ Status Token::Probe() {
 CK_SLOT_ID Token::slot() const { return slot_.load(); }
 
 TokenCounters Token::counters() const {
-  return TokenCounters{sessions_opened_.load(), logins_.load(), recoveries_.load(),
-                       reinitialisations_.load()};
+  return TokenCounters{sessions_opened_.load(),   logins_.load(),     recoveries_.load(),
+                       reinitialisations_.load(), operations_.load(), operation_errors_.load()};
 }
 
 }  // namespace strongroom::crypto

@@ -48,6 +48,8 @@ struct TokenCounters {
   std::uint64_t logins = 0;
   std::uint64_t recoveries = 0;
   std::uint64_t module_reinitialisations = 0;
+  std::uint64_t operations = 0;        // Run / RunCreating calls (Probe included)
+  std::uint64_t operation_errors = 0;  // of those, the ones that returned an error
 };
 
 class Token {
@@ -93,6 +95,8 @@ class Token {
   Status FindSlot();
   StatusOr<CK_SESSION_HANDLE> OpenLoggedInSession();
   Status Recover(std::uint64_t failed_epoch);
+  // RunWithRetry is Run without the operation counters.
+  Status RunWithRetry(std::string_view what, const Operation& op);
   Status RunOnce(std::string_view what, const Operation& op, bool* retry, bool* recover,
                  std::uint64_t* epoch);
 
@@ -112,6 +116,8 @@ class Token {
   std::atomic<std::uint64_t> logins_{0};
   std::atomic<std::uint64_t> recoveries_{0};
   std::atomic<std::uint64_t> reinitialisations_{0};
+  std::atomic<std::uint64_t> operations_{0};
+  std::atomic<std::uint64_t> operation_errors_{0};
 };
 
 }  // namespace strongroom::crypto

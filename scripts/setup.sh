@@ -24,6 +24,8 @@ PACKAGES=(
   curl
   # HTTPS client for end-to-end tests
   libcurl4-openssl-dev
+  # promtool, which checks the /metrics scrape in the end-to-end test
+  prometheus
 )
 # A real Kubernetes client for the discovery test: Debian's kubernetes-client,
 # unless the machine already has a kubectl of its own (dpkg refuses to

@@ -192,6 +192,14 @@ struct WriteReceipt {
   std::uint64_t resource_version;
 };
 
+// MapUsage is how much of the LMDB map the store's data file takes.
+struct MapUsage {
+  std::uint64_t map_size_bytes = 0;  // the map size LMDB uses
+  // Bytes up to the last page in use. Pages on LMDB's freelist count as
+  // used: LMDB reuses them before it takes new ones, so this only grows.
+  std::uint64_t used_bytes = 0;
+};
+
 class Store {
  public:
   // Open opens (or creates) the environment. kFailedPrecondition for a newer
@@ -282,6 +290,10 @@ class Store {
   static Status InstallBackup(const std::string& backup_dir, const std::string& data_dir);
 
   const std::string& data_dir() const;
+
+  // map_usage returns the map's size and use as of the last commit, for
+  // metrics. kInternal when LMDB fails. Cheap: no transaction.
+  StatusOr<MapUsage> map_usage() const;
 
  private:
   struct Impl;

@@ -146,4 +146,12 @@ StatusOr<bool> Store::ServerRunning(const std::string& data_dir) {
 
 const std::string& Store::data_dir() const { return impl_->options.data_dir; }
 
+StatusOr<MapUsage> Store::map_usage() const {
+  MDB_envinfo info{};
+  MDB_stat stat{};
+  SR_RETURN_IF_ERROR(LmdbStatus(mdb_env_info(impl_->env->env(), &info), "mdb_env_info"));
+  SR_RETURN_IF_ERROR(LmdbStatus(mdb_env_stat(impl_->env->env(), &stat), "mdb_env_stat"));
+  return MapUsage{info.me_mapsize, (info.me_last_pgno + 1) * std::uint64_t{stat.ms_psize}};
+}
+
 }  // namespace strongroom::storage

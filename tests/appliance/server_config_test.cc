@@ -25,6 +25,18 @@ TEST(ServerConfig, TheShippedExampleLoads) {
   EXPECT_EQ(config->listen, "127.0.0.1:8443");
   EXPECT_EQ(config->limits.request.max_body_bytes, 163840u);
   EXPECT_EQ(config->authentication.max_concurrent_password_checks, 2u);
+  EXPECT_TRUE(config->metrics.scrape_services.empty());
+  EXPECT_FALSE(config->metrics.allow_anonymous);
+}
+
+TEST(ServerConfig, MetricsKeysSayWhoMayScrape) {
+  TempDir dir;
+  auto config = LoadServerConfig(Write(
+      dir, std::string(kTls) +
+               "[metrics]\nscrape_services = [\"prometheus\", \"vm\"]\nallow_anonymous = true\n"));
+  ASSERT_TRUE(config.has_value()) << config.error();
+  EXPECT_EQ(config->metrics.scrape_services, (std::vector<std::string>{"prometheus", "vm"}));
+  EXPECT_TRUE(config->metrics.allow_anonymous);
 }
 
 TEST(ServerConfig, ValuesOverrideDefaults) {
@@ -54,6 +66,10 @@ TEST(ServerConfig, ABadFileGivesOneLineNamingTheKey) {
       {std::string("listen = \"localhost\"\n") + kTls, "listen: must be host:port"},
       {"[tls]\ncertificate = \"s.pem\"\n", "tls.private_key: is required"},
       {"listen = \n", ":1:"},
+      {std::string(kTls) + "[metrics]\nscrape_services = \"prometheus\"\n",
+       "metrics.scrape_services: must be an array of strings"},
+      {std::string(kTls) + "[metrics]\nscrape_services = [\"\"]\n",
+       "metrics.scrape_services: must be an array of non-empty strings"},
   };
   for (const Case& c : cases) {
     auto config = LoadServerConfig(Write(dir, c.text));
