@@ -58,6 +58,15 @@ std::variant<Session, HttpResponse> StartServiceSession(ApiContext& context,
                                                         const HttpRequest& request,
                                                         AuditScope& scope);
 
+// StartAdminSession is StartSession for /api/admin/* (SPEC 6.4): only a
+// user (Basic auth, or a client certificate mapped to a user) holding
+// `action` (from policies/actions.cc) on every namespace passes. API tokens
+// and services get 403 whatever their grants, as the seed's admin API
+// works only for server admins signed in as themselves.
+std::variant<Session, HttpResponse> StartAdminSession(ApiContext& context,
+                                                      const HttpRequest& request, AuditScope& scope,
+                                                      std::string_view action);
+
 // Check returns the 403 response when `principal` may not do `access`,
 // nullopt when it may (or the 500 when a record failed its check).
 std::optional<HttpResponse> Check(ApiContext& context, const HttpRequest& request,
