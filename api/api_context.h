@@ -81,6 +81,7 @@ void AddHealthRoutes(Router& router, ApiContext& context);
 void AddDiscoveryRoutes(Router& router, ApiContext& context);
 void AddSecureValueRoutes(Router& router, ApiContext& context);
 void AddAdminEncryptionRoutes(Router& router, ApiContext& context);
+void AddAdminUserRoutes(Router& router, ApiContext& context);
 void AddAuditRoutes(Router& router, ApiContext& context);
 void AddDecryptRoutes(Router& router, ApiContext& context);
 

@@ -38,6 +38,7 @@ StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const ApiOptions& options,
   AddDiscoveryRoutes(impl->router, *impl->context);
   AddSecureValueRoutes(impl->router, *impl->context);
   AddAdminEncryptionRoutes(impl->router, *impl->context);
+  AddAdminUserRoutes(impl->router, *impl->context);
   AddAuditRoutes(impl->router, *impl->context);
   AddDecryptRoutes(impl->router, *impl->context);
   auto errors = [](int status, std::string_view message, std::string_view path) {
