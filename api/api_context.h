@@ -36,6 +36,8 @@ struct ApiContext {
   std::string listen_address;
   // Dapr bulk reads answer 413 beyond this many secrets (SPEC 6.2).
   std::size_t max_bulk_secrets = 500;
+  // GET /api/admin/settings answers this (ApiOptions::settings_json).
+  std::string settings_json = "{}";
 };
 
 // Session is an authenticated request: its snapshot and its principal.
@@ -82,6 +84,7 @@ void AddDiscoveryRoutes(Router& router, ApiContext& context);
 void AddSecureValueRoutes(Router& router, ApiContext& context);
 void AddAdminEncryptionRoutes(Router& router, ApiContext& context);
 void AddAdminUserRoutes(Router& router, ApiContext& context);
+void AddAdminServerRoutes(Router& router, ApiContext& context);
 void AddAuditRoutes(Router& router, ApiContext& context);
 void AddDecryptRoutes(Router& router, ApiContext& context);
 

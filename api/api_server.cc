@@ -34,11 +34,13 @@ StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const ApiOptions& options,
       store, keyring, token, *impl->policy, *impl->authenticator, audit, clock, std::move(cursors),
       options.memory_locked, options.server.host + ":" + std::to_string(options.server.port)});
   impl->context->max_bulk_secrets = options.max_bulk_secrets;
+  impl->context->settings_json = options.settings_json;
   AddHealthRoutes(impl->router, *impl->context);
   AddDiscoveryRoutes(impl->router, *impl->context);
   AddSecureValueRoutes(impl->router, *impl->context);
   AddAdminEncryptionRoutes(impl->router, *impl->context);
   AddAdminUserRoutes(impl->router, *impl->context);
+  AddAdminServerRoutes(impl->router, *impl->context);
   AddAuditRoutes(impl->router, *impl->context);
   AddDecryptRoutes(impl->router, *impl->context);
   auto errors = [](int status, std::string_view message, std::string_view path) {
