@@ -5,10 +5,9 @@
 // policies/actions.cc and is audited under it.
 #include <nlohmann/json.hpp>
 
+#include "api/accounts.h"
 #include "api/api_context.h"
 #include "api/log.h"
-#include "storage/token_record.h"
-#include "storage/user_record.h"
 
 namespace strongroom::api {
 namespace {
@@ -38,38 +37,16 @@ StatusOr<json> Stats(ApiContext& context, const storage::ReadTxn& txn) {
     SR_ASSIGN_OR_RETURN(std::uint64_t count, CountRecords(txn, table));
     stats[name] = count;
   }
-  std::uint64_t users = 0, server_admins = 0, tokens = 0, active_tokens = 0;
-  Status decode = Status::Ok();
-  SR_RETURN_IF_ERROR(
-      txn.Scan(Table::kUsers, "", "", [&](std::string_view, const storage::Record& raw) {
-        StatusOr<storage::UserRecord> user = storage::DecodeUserRecord(raw.value);
-        if (!user.has_value()) {
-          decode = user.error();
-          return false;
-        }
-        ++users;
-        if (user->server_admin) ++server_admins;
-        return true;
-      }));
+  SR_ASSIGN_OR_RETURN(std::vector<storage::UserRecord> users, ListUsers(txn));
+  SR_ASSIGN_OR_RETURN(std::vector<storage::TokenRecord> tokens, ListTokens(txn));
   const std::int64_t now = UnixMicros(context.clock.Now());
-  SR_RETURN_IF_ERROR(
-      txn.Scan(Table::kTokens, "", "", [&](std::string_view, const storage::Record& raw) {
-        StatusOr<storage::TokenRecord> token = storage::DecodeTokenRecord(raw.value);
-        if (!token.has_value()) {
-          decode = token.error();
-          return false;
-        }
-        ++tokens;
-        if (token->revoked_micros == 0 &&
-            (token->expires_micros == 0 || token->expires_micros > now))
-          ++active_tokens;
-        return true;
-      }));
-  SR_RETURN_IF_ERROR(decode);
-  stats["users"] = users;
-  stats["serverAdmins"] = server_admins;
-  stats["tokens"] = tokens;
-  stats["activeTokens"] = active_tokens;
+  stats["users"] = users.size();
+  stats["serverAdmins"] =
+      std::count_if(users.begin(), users.end(), [](const auto& user) { return user.server_admin; });
+  stats["tokens"] = tokens.size();
+  stats["activeTokens"] = std::count_if(tokens.begin(), tokens.end(), [now](const auto& token) {
+    return token.revoked_micros == 0 && (token.expires_micros == 0 || token.expires_micros > now);
+  });
   SR_ASSIGN_OR_RETURN(std::vector<crypto::DataKeyInfo> data_keys, context.keyring.ListDataKeys());
   stats["dataKeys"] = data_keys.size();
   stats["activeDataKeys"] =

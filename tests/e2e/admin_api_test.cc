@@ -185,6 +185,8 @@ TEST(AdminApi, CreateUserAnswersTheIdAndRefusesBadBodiesWithoutEchoingThePasswor
   for (const std::string& bad :
        {std::string("not json"), std::string("[]"), json{{"login", "olga"}}.dump(),
         json{{"login", "olga"}, {"password", 123456789012}}.dump(),
+        json{{"login", "olga"}, {"password", ""}}.dump(),
+        json{{"login", "olga"}, {"password", std::string(2000, 'p')}}.dump(),
         json{{"login", 7}, {"password", secret}}.dump(),
         json{{"login", "Olga Upper"}, {"password", secret}}.dump(),
         json{{"login", "olga"}, {"password", secret}, {"role", "Admin"}}.dump(),
