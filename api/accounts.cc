@@ -99,7 +99,7 @@ Status ValidateLogin(std::string_view login) {
 }
 
 StatusOr<storage::UserRecord> CreateUser(storage::Store& store, const NewUser& new_user,
-                                         const Clock& clock) {
+                                         const Clock& clock, std::string tag) {
   SR_RETURN_IF_ERROR(ValidateLogin(new_user.login));
   SR_RETURN_IF_ERROR(CheckPassword(*new_user.password));
   storage::UserRecord user;
@@ -109,7 +109,7 @@ StatusOr<storage::UserRecord> CreateUser(storage::Store& store, const NewUser& n
   user.server_admin = new_user.server_admin;
   user.created_micros = UnixMicros(clock.Now());
   SR_ASSIGN_OR_RETURN(user.password_hash, crypto::HashPassword(*new_user.password));
-  SR_RETURN_IF_ERROR(ToStatus(store.Write("user:create", [&](storage::WriteTxn& txn) -> Status {
+  SR_RETURN_IF_ERROR(ToStatus(store.Write(std::move(tag), [&](storage::WriteTxn& txn) -> Status {
     if (txn.Get(Table::kUsers, user.login).has_value()) {
       return Status::AlreadyExists("user '" + user.login + "' already exists");
     }
@@ -130,24 +130,26 @@ StatusOr<storage::UserRecord> CreateUser(storage::Store& store, const NewUser& n
   return user;
 }
 
-Status SetPassword(storage::Store& store, std::string_view login, const SecretBytes& password) {
+Status SetPassword(storage::Store& store, std::string_view login, const SecretBytes& password,
+                   std::string tag) {
   SR_RETURN_IF_ERROR(CheckPassword(password));
   SR_ASSIGN_OR_RETURN(std::string hash, crypto::HashPassword(password));
-  return UpdateUser(store, login, "user:password", [&](storage::UserRecord& user) {
+  return UpdateUser(store, login, std::move(tag), [&](storage::UserRecord& user) {
     user.password_hash = hash;
     return Status::Ok();
   });
 }
 
-Status SetServerAdmin(storage::Store& store, std::string_view login, bool server_admin) {
-  return UpdateUser(store, login, "user:permissions", [&](storage::UserRecord& user) {
+Status SetServerAdmin(storage::Store& store, std::string_view login, bool server_admin,
+                      std::string tag) {
+  return UpdateUser(store, login, std::move(tag), [&](storage::UserRecord& user) {
     user.server_admin = server_admin;
     return Status::Ok();
   });
 }
 
-Status DeleteUser(storage::Store& store, std::string_view login) {
-  return ToStatus(store.Write("user:delete", [&](storage::WriteTxn& txn) -> Status {
+Status DeleteUser(storage::Store& store, std::string_view login, std::string tag) {
+  return ToStatus(store.Write(std::move(tag), [&](storage::WriteTxn& txn) -> Status {
     SR_RETURN_IF_ERROR(txn.Delete(Table::kUsers, login));
     std::vector<std::string> bindings;
     SR_RETURN_IF_ERROR(txn.Scan(Table::kBindings, storage::BindingPrefix("user", login), "",
@@ -293,15 +295,18 @@ StatusOr<std::vector<storage::TokenRecord>> ListTokens(const storage::ReadTxn& t
   return tokens;
 }
 
-Status RevokeToken(storage::Store& store, std::string_view id, const Clock& clock) {
+Status RevokeToken(storage::Store& store, std::string_view id, const Clock& clock, std::string tag,
+                   std::optional<std::string> owner) {
   std::int64_t now = UnixMicros(clock.Now());
-  return ToStatus(store.Write("token:revoke", [&](storage::WriteTxn& txn) -> Status {
+  return ToStatus(store.Write(std::move(tag), [&](storage::WriteTxn& txn) -> Status {
     StatusOr<storage::Record> raw = txn.Get(Table::kTokens, id);
     if (!raw.has_value()) {
       return raw.error().code() == StatusCode::kNotFound ? Status::NotFound("token not found")
                                                          : raw.error();
     }
     SR_ASSIGN_OR_RETURN(storage::TokenRecord token, storage::DecodeTokenRecord(raw->value));
+    // Checked in the write, so another user's token id is refused as unknown.
+    if (owner && token.owner_login != *owner) return Status::NotFound("token not found");
     if (token.revoked_micros == 0) token.revoked_micros = now;
     SR_RETURN_IF_ERROR(ToStatus(txn.Put(Table::kTokens, id, storage::EncodeTokenRecord(token))));
     txn.BumpGeneration(storage::CacheKind::kTokens);
@@ -310,10 +315,10 @@ Status RevokeToken(storage::Store& store, std::string_view id, const Clock& cloc
 }
 
 StatusOr<std::size_t> RevokeTokensOf(storage::Store& store, std::string_view owner,
-                                     const Clock& clock) {
+                                     const Clock& clock, std::string tag) {
   std::int64_t now = UnixMicros(clock.Now());
   std::size_t revoked = 0;
-  SR_RETURN_IF_ERROR(ToStatus(store.Write("token:revoke-all", [&](storage::WriteTxn& txn) {
+  SR_RETURN_IF_ERROR(ToStatus(store.Write(std::move(tag), [&](storage::WriteTxn& txn) {
     return RevokeOwnedTokens(txn, owner, now, &revoked);
   })));
   return revoked;

@@ -37,18 +37,26 @@ struct NewUser {
 // ValidateLogin: 1..64 characters of [a-z0-9._@-], starting alphanumeric.
 Status ValidateLogin(std::string_view login);
 
+// Write tags: every function below that changes the store makes exactly one
+// storage::Store::Write, tagged `tag`. The CLI keeps the defaults (recorded
+// as system events named by the tag); the admin API passes the request's
+// own unique tag (api/audit_scope.h ExpectAuditedWrite) so the audit log's
+// pre-commit hook records the write as that request's record.
+
 // CreateUser hashes the password (scrypt) and stores the user with the next
 // numeric id. kAlreadyExists, kInvalidArgument (login, password length).
 StatusOr<storage::UserRecord> CreateUser(storage::Store& store, const NewUser& user,
-                                         const Clock& clock);
+                                         const Clock& clock, std::string tag = "user:create");
 // SetPassword replaces the user's password. kNotFound, kInvalidArgument.
-Status SetPassword(storage::Store& store, std::string_view login, const SecretBytes& password);
+Status SetPassword(storage::Store& store, std::string_view login, const SecretBytes& password,
+                   std::string tag = "user:password");
 // SetServerAdmin grants or removes server-admin rights. kNotFound.
-Status SetServerAdmin(storage::Store& store, std::string_view login, bool server_admin);
+Status SetServerAdmin(storage::Store& store, std::string_view login, bool server_admin,
+                      std::string tag = "user:permissions");
 // DeleteUser removes the user and its stored bindings and revokes its
 // tokens, in one write (a later user of the same login inherits nothing).
 // kNotFound.
-Status DeleteUser(storage::Store& store, std::string_view login);
+Status DeleteUser(storage::Store& store, std::string_view login, std::string tag = "user:delete");
 StatusOr<storage::UserRecord> FindUser(const storage::ReadTxn& txn, std::string_view login);
 // FindUserById scans the users (ids are few). kNotFound.
 StatusOr<storage::UserRecord> FindUserById(const storage::ReadTxn& txn, std::string_view id);
@@ -79,11 +87,13 @@ StatusOr<IssuedToken> CreateToken(storage::Store& store, const policies::Policy&
 // ListTokens lists tokens (all, or one owner's). Never includes secrets.
 StatusOr<std::vector<storage::TokenRecord>> ListTokens(const storage::ReadTxn& txn,
                                                        std::optional<std::string> owner = {});
-// RevokeToken marks a token revoked (kNotFound when unknown).
-Status RevokeToken(storage::Store& store, std::string_view id, const Clock& clock);
+// RevokeToken marks a token revoked (kNotFound when unknown, or when
+// `owner` is given and is not the token's owner).
+Status RevokeToken(storage::Store& store, std::string_view id, const Clock& clock,
+                   std::string tag = "token:revoke", std::optional<std::string> owner = {});
 // RevokeTokensOf revokes every token of `owner`; returns how many.
 StatusOr<std::size_t> RevokeTokensOf(storage::Store& store, std::string_view owner,
-                                     const Clock& clock);
+                                     const Clock& clock, std::string tag = "token:revoke-all");
 
 // ParsedToken is a presented token split into id and secret.
 struct ParsedToken {

@@ -11,19 +11,6 @@ namespace {
 using nlohmann::json;
 using Pistache::Http::Method;
 
-// AdminSession authenticates and checks the keys:rotate permission.
-std::variant<Session, HttpResponse> AdminSession(ApiContext& context, const HttpRequest& request,
-                                                 AuditScope& scope) {
-  auto started = StartSession(context, request, &scope);
-  if (std::holds_alternative<HttpResponse>(started)) return started;
-  Session& session = std::get<Session>(started);
-  if (session.principal.kind == Principal::Kind::kToken) {
-    return ErrorResponse(request.path, 403, "API tokens may not use /api/admin endpoints");
-  }
-  if (auto denied = Check(context, request, session, {"keys:rotate", "*", ""})) return *denied;
-  return started;
-}
-
 using Operation = std::function<HttpResponse(ApiContext&, const HttpRequest&)>;
 
 // AddAdmin registers one key-lifecycle operation, audited as
@@ -35,7 +22,7 @@ void AddAdmin(Router& router, ApiContext& context, std::string_view path, Operat
   router.Add(Method::Post, path, Execution::kBlocking,
              AuditedRoute(context, [c, operation, action](HttpRequest& request, AuditScope& scope) {
                scope.Describe(action, "", "encryption", "");
-               auto started = AdminSession(*c, request, scope);
+               auto started = StartAdminSession(*c, request, scope, "keys:rotate");
                if (auto* response = std::get_if<HttpResponse>(&started)) return *response;
                return operation(*c, request);
              }));

@@ -4,7 +4,8 @@
 // ApiServer wires the TLS front (http_server.h: own acceptor, non-blocking
 // handshakes, HTTP/1.1 keep-alive, deadlines and caps; docs/tls-front.md)
 // to the routes: health, Kubernetes discovery, the SecureValue API and the
-// key-lifecycle admin endpoints. Requests are authenticated by
+// admin endpoints (keys, users, tokens, stats, settings,
+// provisioning). Requests are authenticated by
 // authenticator.h (users, API tokens, certificates; SPEC 4) and authorised
 // by authorizer.h on top of policies/ (SPEC 7). accounts.h holds the user,
 // binding and token operations the CLI shares.
@@ -51,6 +52,12 @@ struct ApiOptions {
   bool memory_locked = true;           // reported by /readyz
   std::size_t max_bulk_secrets = 500;  // Dapr bulk: 413 beyond (SPEC 6.2)
   MetricsOptions metrics;
+  // settings_json is what GET /api/admin/settings answers: the effective
+  // configuration as a JSON object, built by appliance/ (the only module
+  // that knows the configuration file). Default "{}".
+  // SECURITY: the caller redacts every secret-bearing field (PIN source,
+  // passwords, key material); the API serves it as given.
+  std::string settings_json = "{}";
 };
 
 class ApiServer {

@@ -56,6 +56,22 @@ std::variant<Session, HttpResponse> StartServiceSession(ApiContext& context,
   return Session{std::move(*txn), std::move(*principal), context.policy.Get()};
 }
 
+std::variant<Session, HttpResponse> StartAdminSession(ApiContext& context,
+                                                      const HttpRequest& request, AuditScope& scope,
+                                                      std::string_view action) {
+  auto started = StartSession(context, request, &scope);
+  if (std::holds_alternative<HttpResponse>(started)) return started;
+  Session& session = std::get<Session>(started);
+  if (session.principal.kind == Principal::Kind::kToken) {
+    return ErrorResponse(request.path, 403, "API tokens may not use /api/admin endpoints");
+  }
+  if (session.principal.kind != Principal::Kind::kUser) {
+    return ErrorResponse(request.path, 403, "only users may use /api/admin endpoints");
+  }
+  if (auto denied = Check(context, request, session, {action, "*", ""})) return *denied;
+  return started;
+}
+
 std::optional<HttpResponse> Check(ApiContext& context, const HttpRequest& request,
                                   const Session& session, const policies::AccessRequest& access) {
   (void)context;

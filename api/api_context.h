@@ -40,6 +40,8 @@ struct ApiContext {
   std::size_t max_bulk_secrets = 500;
   // The metrics (api_metrics.h) the routes count into and /metrics shows.
   ApiMetrics* metrics = nullptr;
+  // GET /api/admin/settings answers this (ApiOptions::settings_json).
+  std::string settings_json = "{}";
 };
 
 // Session is an authenticated request: its snapshot and its principal.
@@ -61,6 +63,15 @@ std::variant<Session, HttpResponse> StartSession(ApiContext& context, const Http
 std::variant<Session, HttpResponse> StartServiceSession(ApiContext& context,
                                                         const HttpRequest& request,
                                                         AuditScope& scope);
+
+// StartAdminSession is StartSession for /api/admin/* (SPEC 6.4): only a
+// user (Basic auth, or a client certificate mapped to a user) holding
+// `action` (from policies/actions.cc) on every namespace passes. API tokens
+// and services get 403 whatever their grants, as the seed's admin API
+// works only for server admins signed in as themselves.
+std::variant<Session, HttpResponse> StartAdminSession(ApiContext& context,
+                                                      const HttpRequest& request, AuditScope& scope,
+                                                      std::string_view action);
 
 // Check returns the 403 response when `principal` may not do `access`,
 // nullopt when it may (or the 500 when a record failed its check).
@@ -85,6 +96,8 @@ void AddHealthRoutes(Router& router, ApiContext& context);
 void AddDiscoveryRoutes(Router& router, ApiContext& context);
 void AddSecureValueRoutes(Router& router, ApiContext& context);
 void AddAdminEncryptionRoutes(Router& router, ApiContext& context);
+void AddAdminUserRoutes(Router& router, ApiContext& context);
+void AddAdminServerRoutes(Router& router, ApiContext& context);
 void AddAuditRoutes(Router& router, ApiContext& context);
 void AddDecryptRoutes(Router& router, ApiContext& context);
 void AddSensuSecretRoutes(Router& router, ApiContext& context);

@@ -38,10 +38,13 @@ StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const ApiOptions& options,
   impl->context->max_bulk_secrets = options.max_bulk_secrets;
   impl->metrics = std::make_unique<ApiMetrics>(options.metrics, audit, store, keyring, token);
   impl->context->metrics = impl->metrics.get();
+  impl->context->settings_json = options.settings_json;
   AddHealthRoutes(impl->router, *impl->context);
   AddDiscoveryRoutes(impl->router, *impl->context);
   AddSecureValueRoutes(impl->router, *impl->context);
   AddAdminEncryptionRoutes(impl->router, *impl->context);
+  AddAdminUserRoutes(impl->router, *impl->context);
+  AddAdminServerRoutes(impl->router, *impl->context);
   AddAuditRoutes(impl->router, *impl->context);
   AddDecryptRoutes(impl->router, *impl->context);
   AddSensuSecretRoutes(impl->router, *impl->context);

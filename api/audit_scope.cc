@@ -226,9 +226,7 @@ RouteHandler AuditedRoute(ApiContext& context, AuditedFunction handler) {
   });
 }
 
-StatusOr<storage::WriteReceipt> AuditedWrite(ApiContext& context, AuditScope& scope,
-                                             int success_status,
-                                             std::function<Status(storage::WriteTxn&)> fn) {
+std::string ExpectAuditedWrite(ApiContext& context, AuditScope& scope, int success_status) {
   // A request may write more than once (a retried replace): one tag each.
   std::string tag = scope.event.request_id + "#" + std::to_string(++scope.writes);
   if (scope.pending) context.audit.Forget(scope.pending);
@@ -237,6 +235,13 @@ StatusOr<storage::WriteReceipt> AuditedWrite(ApiContext& context, AuditScope& sc
   event.http_status = success_status;
   event.reason = "ok";
   scope.pending = context.audit.ExpectWrite(tag, std::move(event));
+  return tag;
+}
+
+StatusOr<storage::WriteReceipt> AuditedWrite(ApiContext& context, AuditScope& scope,
+                                             int success_status,
+                                             std::function<Status(storage::WriteTxn&)> fn) {
+  std::string tag = ExpectAuditedWrite(context, scope, success_status);
   return context.store.Write(tag, std::move(fn));
 }
 

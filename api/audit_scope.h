@@ -77,6 +77,14 @@ StatusOr<storage::WriteReceipt> AuditedWrite(ApiContext& context, AuditScope& sc
                                              int success_status,
                                              std::function<Status(storage::WriteTxn&)> fn);
 
+// ExpectAuditedWrite is AuditedWrite for a write made elsewhere (the
+// account operations of accounts.h, shared with the CLI): it announces the
+// scope's event, allowed with `success_status`, and returns the tag the
+// caller must pass to that one storage::Store::Write.
+// SECURITY: each call returns a new tag ("<request id>#<n>"): the hook
+// matches a record to its write by tag, so two writes must never share one.
+std::string ExpectAuditedWrite(ApiContext& context, AuditScope& scope, int success_status);
+
 // AuthenticationFailureReason names why authentication failed, for the
 // audit record: "missing_credentials", "invalid_password", "invalid_token",
 // "unsupported_scheme", "certificate_without_identity", "throttled".

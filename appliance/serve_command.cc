@@ -96,6 +96,7 @@ Status RunServe(const ServeFlags& flags) {
   options.max_bulk_secrets = config.max_bulk_secrets;
   options.metrics = config.metrics;
   options.memory_locked = SecureArena::Process()->locked();
+  options.settings_json = EffectiveSettingsJson(config);
   SR_ASSIGN_OR_RETURN(std::unique_ptr<api::ApiServer> server,
                       api::ApiServer::Start(options, *env.token, *env.audit, *env.store,
                                             *env.keyring, *Clock::Real()));

@@ -29,6 +29,15 @@ struct ServerConfig {
 // values, or a TOML syntax error (with its line).
 StatusOr<ServerConfig> LoadServerConfig(const std::string& path);
 
+// EffectiveSettingsJson renders `config` (the file with the flags applied)
+// as GET /api/admin/settings answers it: as the seed's settings, a JSON
+// object of sections ("server", "token", "tls", "memory", "limits",
+// "audit") whose keys, named as in the configuration file, hold strings.
+// SECURITY: the token PIN never appears: token.pin_file and the value of
+// any pin-* attribute of token.uri (RFC 7512 pin-source, pin-value) read
+// "************". Key files are named by their paths, never read.
+std::string EffectiveSettingsJson(const ServerConfig& config);
+
 // SplitListen parses "host:port" / "[v6]:port". kInvalidArgument.
 Status SplitListen(const std::string& listen, std::string* host, std::uint16_t* port);
 

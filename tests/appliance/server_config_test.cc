@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "tests/support/temp_dir.h"
 
 namespace strongroom::appliance {
@@ -41,8 +43,9 @@ TEST(ServerConfig, MetricsKeysSayWhoMayScrape) {
 
 TEST(ServerConfig, ValuesOverrideDefaults) {
   TempDir dir;
-  auto config = LoadServerConfig(Write(dir, std::string("listen = \"[::1]:0\"\n") + kTls +
-                                                "[limits]\nidle_timeout_ms = 500\nio_threads = 3\n"));
+  auto config =
+      LoadServerConfig(Write(dir, std::string("listen = \"[::1]:0\"\n") + kTls +
+                                      "[limits]\nidle_timeout_ms = 500\nio_threads = 3\n"));
   ASSERT_TRUE(config.has_value()) << config.error();
   EXPECT_EQ(config->limits.idle_timeout.count(), 500);
   EXPECT_EQ(config->limits.io_threads, 3u);
@@ -60,8 +63,10 @@ TEST(ServerConfig, ABadFileGivesOneLineNamingTheKey) {
     std::string expected;
   } cases[] = {
       {std::string(kTls) + "[limits]\nidle_timeout = 5\n", "limits.idle_timeout: unknown key"},
-      {std::string(kTls) + "[limits]\nio_threads = \"two\"\n", "limits.io_threads: must be an integer"},
-      {std::string(kTls) + "[limits]\nio_threads = 0\n", "limits.io_threads: must be between 1 and 64"},
+      {std::string(kTls) + "[limits]\nio_threads = \"two\"\n",
+       "limits.io_threads: must be an integer"},
+      {std::string(kTls) + "[limits]\nio_threads = 0\n",
+       "limits.io_threads: must be between 1 and 64"},
       {std::string("listen = 8443\n") + kTls, "listen: must be a string"},
       {std::string("listen = \"localhost\"\n") + kTls, "listen: must be host:port"},
       {"[tls]\ncertificate = \"s.pem\"\n", "tls.private_key: is required"},
@@ -78,6 +83,30 @@ TEST(ServerConfig, ABadFileGivesOneLineNamingTheKey) {
         << config.error().message();
     EXPECT_EQ(config.error().message().find('\n'), std::string::npos);
   }
+}
+
+TEST(ServerConfig, EffectiveSettingsNameEveryKeyButNeverThePinOrItsSource) {
+  StatusOr<ServerConfig> config = LoadServerConfig(SR_SOURCE_DIR "/docs/strongroom.example.toml");
+  ASSERT_TRUE(config.has_value()) << config.error();
+  config->common.pin_file = "/secret/place/pin";
+  config->common.token_uri =
+      "pkcs11:token=strongroom;pin-source=file:/secret/other-pin?pin-value=123456&module-name=x";
+  const std::string text = EffectiveSettingsJson(*config);
+  nlohmann::json settings = nlohmann::json::parse(text, nullptr, false);
+  ASSERT_TRUE(settings.is_object()) << text;
+  EXPECT_EQ(settings["token"]["pin_file"], "************");
+  EXPECT_EQ(settings["token"]["uri"],
+            "pkcs11:token=strongroom;pin-source=************?pin-value=************&module-name=x");
+  EXPECT_EQ(text.find("/secret"), std::string::npos) << text;
+  EXPECT_EQ(text.find("123456"), std::string::npos) << text;
+  EXPECT_EQ(settings["tls"]["private_key"], "/etc/strongroom/tls/server.key") << "a path only";
+  EXPECT_EQ(settings["limits"]["max_body_bytes"], "163840");
+  EXPECT_EQ(settings["memory"]["allow_unlocked"], "false");
+  // Every key of the shipped example has a place in the settings.
+  for (const char* section : {"server", "token", "tls", "memory", "limits", "audit"}) {
+    EXPECT_TRUE(settings.contains(section)) << section;
+  }
+  EXPECT_EQ(settings["limits"].size(), 15u);
 }
 
 }  // namespace
