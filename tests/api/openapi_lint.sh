@@ -7,7 +7,7 @@
 #   openapi_lint.sh DOCUMENT TOOLS_DIR
 set -euo pipefail
 DOCUMENT="$(realpath "$1")"
-TOOLS="$2"
+TOOLS="$(mkdir -p "$2" && cd "$2" && pwd)"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 REDOCLY="$TOOLS/node_modules/.bin/redocly"
 
