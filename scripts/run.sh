@@ -157,6 +157,17 @@ on these paths, and the value's decrypters must list the service):
   curl -sS --fail-with-body --cacert $DEV/pki/ca.pem --cert $DEV/pki/decrypter.pem --key $DEV/pki/decrypter.key $BASE/v1.0/secrets/default/demo-db-password
   curl -sS --fail-with-body --cacert $DEV/pki/ca.pem --cert $DEV/pki/decrypter.pem --key $DEV/pki/decrypter.key $BASE/v1.0/secrets/default/bulk
 
+Sensu: store a reference to that value (built-in provider "strongroom"), list, and resolve it as
+demo-service over mutual TLS (an extension; the checks are those of a decrypt):
+  $CURL -X PUT -H 'Content-Type: application/json' -d '{"type":"Secret","api_version":"secrets/v1","metadata":{"name":"demo-db","namespace":"default"},"spec":{"id":"demo-db-password","provider":"strongroom"}}' -w '%{http_code}\n' $BASE/api/enterprise/secrets/v1/namespaces/default/secrets/demo-db
+  $CURL $BASE/api/enterprise/secrets/v1/namespaces/default/secrets
+  curl -sS --fail-with-body --cacert $DEV/pki/ca.pem --cert $DEV/pki/decrypter.pem --key $DEV/pki/decrypter.key $BASE/api/enterprise/secrets/v1/namespaces/default/secrets/demo-db/value
+
+Server statistics, Prometheus metrics and the OpenAPI document:
+  $CURL $BASE/api/admin/stats
+  $CURL $BASE/metrics
+  curl -sS --cacert $DEV/pki/ca.pem $BASE/openapi.yaml
+
 Rotate data keys (server admin):
   $CURL -X POST -w '%{http_code}\n' $BASE/api/admin/encryption/rotate-data-keys
 
