@@ -45,17 +45,43 @@ Status CheckPassword(const SecretBytes& password) {
 }
 
 // UpdateUser applies `change` to the stored user inside one write.
-Status UpdateUser(storage::Store& store, std::string_view login, std::string tag,
-                  const std::function<Status(storage::UserRecord&)>& change) {
+Status UpdateUser(
+    storage::Store& store, std::string_view login, std::string tag,
+    const std::function<Status(const storage::WriteTxn&, storage::UserRecord&)>& change) {
   return ToStatus(store.Write(std::move(tag), [&](storage::WriteTxn& txn) -> Status {
     SR_ASSIGN_OR_RETURN(storage::Record raw, txn.Get(Table::kUsers, login));
     SR_ASSIGN_OR_RETURN(storage::UserRecord user, storage::DecodeUserRecord(raw.value));
-    SR_RETURN_IF_ERROR(change(user));
+    SR_RETURN_IF_ERROR(change(txn, user));
     SR_RETURN_IF_ERROR(ToStatus(txn.Put(Table::kUsers, login, storage::EncodeUserRecord(user))));
     txn.BumpGeneration(storage::CacheKind::kCredentials);
     txn.BumpGeneration(storage::CacheKind::kPolicy);
     return Status::Ok();
   }));
+}
+
+// KeepAServerAdmin refuses a change that leaves no server admin: `login`
+// is about to lose the right (or be deleted).
+Status KeepAServerAdmin(const storage::WriteTxn& txn, std::string_view login) {
+  bool losing = false, another = false;
+  Status decode = Status::Ok();
+  SR_RETURN_IF_ERROR(
+      txn.Scan(Table::kUsers, "", "", [&](std::string_view key, const storage::Record& r) {
+        StatusOr<storage::UserRecord> user = storage::DecodeUserRecord(r.value);
+        if (!user.has_value()) {
+          decode = user.error();
+          return false;
+        }
+        if (!user->server_admin) return true;
+        (key == login ? losing : another) = true;
+        return !another;
+      }));
+  SR_RETURN_IF_ERROR(decode);
+  if (losing && !another) {
+    return Status::FailedPrecondition("'" + std::string(login) +
+                                      "' is the last server admin; make another user a server "
+                                      "admin first");
+  }
+  return Status::Ok();
 }
 
 // RevokeOwnedTokens marks every live token of `owner` revoked at `now`
@@ -134,22 +160,27 @@ Status SetPassword(storage::Store& store, std::string_view login, const SecretBy
                    std::string tag) {
   SR_RETURN_IF_ERROR(CheckPassword(password));
   SR_ASSIGN_OR_RETURN(std::string hash, crypto::HashPassword(password));
-  return UpdateUser(store, login, std::move(tag), [&](storage::UserRecord& user) {
-    user.password_hash = hash;
-    return Status::Ok();
-  });
+  return UpdateUser(store, login, std::move(tag),
+                    [&](const storage::WriteTxn&, storage::UserRecord& user) {
+                      user.password_hash = hash;
+                      return Status::Ok();
+                    });
 }
 
 Status SetServerAdmin(storage::Store& store, std::string_view login, bool server_admin,
                       std::string tag) {
-  return UpdateUser(store, login, std::move(tag), [&](storage::UserRecord& user) {
-    user.server_admin = server_admin;
-    return Status::Ok();
-  });
+  return UpdateUser(store, login, std::move(tag),
+                    [&](const storage::WriteTxn& txn, storage::UserRecord& user) -> Status {
+                      if (!server_admin) SR_RETURN_IF_ERROR(KeepAServerAdmin(txn, login));
+                      user.server_admin = server_admin;
+                      return Status::Ok();
+                    });
 }
 
-Status DeleteUser(storage::Store& store, std::string_view login, std::string tag) {
+Status DeleteUser(storage::Store& store, std::string_view login, const Clock& clock,
+                  std::string tag) {
   return ToStatus(store.Write(std::move(tag), [&](storage::WriteTxn& txn) -> Status {
+    SR_RETURN_IF_ERROR(KeepAServerAdmin(txn, login));
     SR_RETURN_IF_ERROR(txn.Delete(Table::kUsers, login));
     std::vector<std::string> bindings;
     SR_RETURN_IF_ERROR(txn.Scan(Table::kBindings, storage::BindingPrefix("user", login), "",
@@ -161,7 +192,7 @@ Status DeleteUser(storage::Store& store, std::string_view login, std::string tag
     // Revoke the user's tokens in the same write: a later user with the same
     // login must not inherit them.
     std::size_t revoked = 0;
-    SR_RETURN_IF_ERROR(RevokeOwnedTokens(txn, login, UnixMicros(Clock::Real()->Now()), &revoked));
+    SR_RETURN_IF_ERROR(RevokeOwnedTokens(txn, login, UnixMicros(clock.Now()), &revoked));
     txn.BumpGeneration(storage::CacheKind::kCredentials);
     txn.BumpGeneration(storage::CacheKind::kTokens);
     txn.BumpGeneration(storage::CacheKind::kPolicy);

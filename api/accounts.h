@@ -50,13 +50,18 @@ StatusOr<storage::UserRecord> CreateUser(storage::Store& store, const NewUser& u
 // SetPassword replaces the user's password. kNotFound, kInvalidArgument.
 Status SetPassword(storage::Store& store, std::string_view login, const SecretBytes& password,
                    std::string tag = "user:password");
-// SetServerAdmin grants or removes server-admin rights. kNotFound.
+// SetServerAdmin grants or removes server-admin rights. kNotFound;
+// kFailedPrecondition when it would remove the last server admin.
+// SECURITY: the appliance always keeps one server admin, so the admin API
+// cannot lock every administrator out (checked inside the write).
 Status SetServerAdmin(storage::Store& store, std::string_view login, bool server_admin,
                       std::string tag = "user:permissions");
 // DeleteUser removes the user and its stored bindings and revokes its
-// tokens, in one write (a later user of the same login inherits nothing).
-// kNotFound.
-Status DeleteUser(storage::Store& store, std::string_view login, std::string tag = "user:delete");
+// tokens at `clock`'s time, in one write (a later user of the same login
+// inherits nothing). kNotFound; kFailedPrecondition for the last server
+// admin (as SetServerAdmin).
+Status DeleteUser(storage::Store& store, std::string_view login, const Clock& clock,
+                  std::string tag = "user:delete");
 StatusOr<storage::UserRecord> FindUser(const storage::ReadTxn& txn, std::string_view login);
 // FindUserById scans the users (ids are few). kNotFound.
 StatusOr<storage::UserRecord> FindUserById(const storage::ReadTxn& txn, std::string_view id);

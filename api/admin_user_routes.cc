@@ -169,7 +169,8 @@ HttpResponse DeleteUserRoute(ApiContext& context, HttpRequest& request, AuditSco
   auto begun = BeginOnUser(context, request, scope, "users:delete");
   if (auto* response = std::get_if<HttpResponse>(&begun)) return *response;
   const storage::UserRecord& user = std::get<Target>(begun).user;
-  Status deleted = DeleteUser(context.store, user.login, ExpectAuditedWrite(context, scope, 200));
+  Status deleted =
+      DeleteUser(context.store, user.login, context.clock, ExpectAuditedWrite(context, scope, 200));
   if (!deleted.ok()) {
     if (deleted.code() == StatusCode::kNotFound) {
       return ErrorResponse(request.path, 404, "user not found");

@@ -115,7 +115,7 @@ Status RunUserPasswd(const CommonFlags& flags, const AccountFlags& account) {
 Status RunUserDel(const CommonFlags& flags, const AccountFlags& account) {
   SR_ASSIGN_OR_RETURN(Environment env, OpenEnvironment(flags, false, true));
   ExpectCliWrite(env, "user:delete", {"", "users", account.login});
-  SR_RETURN_IF_ERROR(api::DeleteUser(*env.store, account.login));
+  SR_RETURN_IF_ERROR(api::DeleteUser(*env.store, account.login, *Clock::Real()));
   std::cout << "deleted user " << account.login << "\n";
   return Status::Ok();
 }

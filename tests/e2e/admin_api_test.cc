@@ -397,6 +397,32 @@ TEST(AdminApi, ADeletedUserGets401AndTheirTokensDieWithThem) {
   EXPECT_EQ(Field(deletes.front(), "/resource/name"), "dan");
 }
 
+TEST(AdminApi, TheLastServerAdminCanBeNeitherDemotedNorDeleted) {
+  auto server = ServerProcess::Start();
+  ASSERT_NE(server, nullptr);
+  HttpsClient admin = server->AdminClient();
+  const std::string admin_id = "1";  // the bootstrap user `strongroom init` made
+  ASSERT_EQ(admin.Request("GET", UserPath(admin_id) + "/auth-tokens").status, 200);
+  const std::string demote = R"({"isGrafanaAdmin": false})";
+  HttpsResponse demoted = admin.Request("PUT", UserPath(admin_id) + "/permissions", demote);
+  EXPECT_EQ(demoted.status, 400);
+  EXPECT_TRUE(Contains(Message(demoted), "last server admin")) << Message(demoted);
+  HttpsResponse deleted = admin.Request("DELETE", UserPath(admin_id));
+  EXPECT_EQ(deleted.status, 400);
+  EXPECT_EQ(admin.Request("GET", kStats).status, 200) << "still a server admin";
+
+  // With a second server admin, either may go.
+  const std::string ann_id = AddUserWithId(*server, "ann", "", "", true);
+  ASSERT_FALSE(ann_id.empty());
+  EXPECT_EQ(admin.Request("PUT", UserPath(admin_id) + "/permissions", demote).status, 200);
+  EXPECT_EQ(admin.Request("GET", kStats).status, 403) << "demoted";
+  HttpsClient ann = BasicClient(*server, "ann", PasswordOf("ann"));
+  EXPECT_EQ(ann.Request("PUT", UserPath(ann_id) + "/permissions", demote).status, 400)
+      << "ann is now the last one";
+  EXPECT_EQ(ann.Request("DELETE", UserPath(admin_id)).status, 200);
+  EXPECT_EQ(ann.Request("DELETE", UserPath(ann_id)).status, 400);
+}
+
 TEST(AdminApi, StatsCountTheStoreAndTheAuditLog) {
   auto server = ServerProcess::Start();
   ASSERT_NE(server, nullptr);
