@@ -8,17 +8,16 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
 #include <vector>
 
 #include "tests/support/server_process.h"
+#include "tests/support/shell_command.h"
 #include "tests/support/temp_dir.h"
 
 namespace strongroom::testing_support {
@@ -145,24 +144,6 @@ std::string BodyOf(const std::string& response) {
   return end == std::string::npos ? "" : response.substr(end + 4);
 }
 
-struct Command {
-  int exit_code;
-  std::string out;
-};
-
-// Run runs a shell command line (bounded by `timeout`), capturing stdout.
-Command RunShell(const std::string& line) {
-  FILE* pipe = ::popen(("timeout 60 " + line).c_str(), "r");
-  Command result{-1, ""};
-  if (pipe == nullptr) return result;
-  char buffer[4096];
-  std::size_t n;
-  while ((n = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) result.out.append(buffer, n);
-  int status = ::pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
-
 const std::string kSecureValues =
     "/apis/secret.grafana.app/v1beta1/namespaces/default/securevalues";
 
@@ -181,7 +162,7 @@ TEST(FrontE2e, TwoRequestsFromAPlainClientShareOneConnection) {
 
   // The real curl with two URLs in one call, no Connection header.
   std::string url = server->base_url() + kSecureValues;
-  Command curl =
+  ShellResult curl =
       RunShell("curl -sS -o /dev/null -o /dev/null --cacert " + server->ca_path() + " --cert " +
                server->admin_cert().cert_path + " --key " + server->admin_cert().key_path +
                " -w '%{http_code} %{num_connects}\\n' " + url + " " + url);
@@ -480,7 +461,7 @@ TEST(FrontE2e, FiftyMalformedRequestsGet4xxAndChangeNothing) {
 }
 
 TEST(FrontE2e, AnUnmodifiedKubectlListsAndGetsSecureValues) {
-  Command which = RunShell("sh -c 'command -v kubectl'");
+  ShellResult which = RunShell("sh -c 'command -v kubectl'");
   ASSERT_EQ(which.exit_code, 0)
       << "kubectl is not installed (scripts/setup.sh installs kubernetes-client)";
   auto server = ServerProcess::Start();
@@ -498,11 +479,11 @@ TEST(FrontE2e, AnUnmodifiedKubectlListsAndGetsSecureValues) {
                         " --certificate-authority " + server->ca_path() + " --client-certificate " +
                         server->admin_cert().cert_path + " --client-key " +
                         server->admin_cert().key_path;
-  Command list = RunShell(kubectl + " get securevalues.secret.grafana.app -n default 2>&1");
+  ShellResult list = RunShell(kubectl + " get securevalues.secret.grafana.app -n default 2>&1");
   EXPECT_EQ(list.exit_code, 0) << list.out << server->stderr_text();
   EXPECT_NE(list.out.find("kube-one"), std::string::npos) << list.out;
   EXPECT_NE(list.out.find("kube-two"), std::string::npos) << list.out;
-  Command get = RunShell(kubectl + " get securevalue kube-one -n default -o json");
+  ShellResult get = RunShell(kubectl + " get securevalue kube-one -n default -o json");
   ASSERT_EQ(get.exit_code, 0) << get.out;
   nlohmann::json object = nlohmann::json::parse(get.out, nullptr, false);
   ASSERT_FALSE(object.is_discarded()) << get.out;

@@ -2,18 +2,17 @@
 // TLS counts known requests (creates, an allowed, a denied and an
 // unauthenticated decrypt, a 404) where expected, `promtool check
 // metrics` (Debian's prometheus package, installed by scripts/setup.sh)
-// accepts the scrape, and only the identities allowed to scrape may: metrics:read holders, the configured
-// scrape service, and anyone only when anonymous access is configured.
+// accepts the scrape, and only the identities allowed to scrape may: metrics:read holders, the
+// configured scrape service, and anyone only when anonymous access is configured.
 //
 // SECURITY: the fixture values are not secrets, and the scrape holds none;
 // decrypt responses are never printed.
-#include <sys/wait.h>
 
-#include <cstdio>
 #include <cstdlib>
 
 #include "tests/e2e/auth_test_support.h"
 #include "tests/e2e/securevalue_api_client.h"
+#include "tests/support/shell_command.h"
 #include "tests/support/temp_dir.h"
 
 namespace strongroom::testing_support {
@@ -45,25 +44,13 @@ double Value(const std::string& scrape, const std::string& series) {
   return std::strtod(text.c_str() + at + needle.size(), nullptr);
 }
 
-struct Promtool {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
-
-// CheckWithPromtool feeds `scrape` to `promtool check metrics` on stdin.
-Promtool CheckWithPromtool(const std::string& scrape) {
+// CheckWithPromtool feeds `scrape` to `promtool check metrics` on stdin and
+// returns its exit status and output (stdout and stderr).
+ShellResult CheckWithPromtool(const std::string& scrape) {
   TempDir dir;
   const std::string path = dir.Join("scrape.txt");
   EXPECT_TRUE(WriteFileBytes(path, scrape));
-  FILE* pipe = ::popen(("timeout 60 promtool check metrics < " + path + " 2>&1").c_str(), "r");
-  Promtool result;
-  if (pipe == nullptr) return result;
-  char buffer[4096];
-  std::size_t n;
-  while ((n = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) result.output.append(buffer, n);
-  int status = ::pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
+  return RunShell("promtool check metrics < " + path + " 2>&1");
 }
 
 class MetricsTest : public ::testing::Test {
@@ -157,10 +144,10 @@ TEST_F(MetricsTest, CountersMoveByTheKnownRequestsAndPromtoolAcceptsTheScrape) {
   EXPECT_EQ(after.find("metrics-on-list"), std::string::npos);
   EXPECT_EQ(after.find("namespaces/default"), std::string::npos);
 
-  Promtool checked = CheckWithPromtool(after);
+  ShellResult checked = CheckWithPromtool(after);
   EXPECT_EQ(checked.exit_code, 0)
-      << "promtool (Debian package prometheus; scripts/setup.sh installs it): " << checked.output;
-  EXPECT_EQ(checked.output, "");
+      << "promtool (Debian package prometheus; scripts/setup.sh installs it): " << checked.out;
+  EXPECT_EQ(checked.out, "");
 }
 
 TEST_F(MetricsTest, OnlyMetricsReadersAndTheScrapeServiceMayScrape) {
