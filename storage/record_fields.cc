@@ -13,6 +13,13 @@ StatusOr<std::uint16_t> ReadCount(ByteReader& reader, std::string_view what) {
 
 }  // namespace
 
+std::string NamespacedKey(std::string_view namespace_name, std::string_view name) {
+  std::string key(namespace_name);
+  key += '/';
+  key += name;
+  return key;
+}
+
 void WriteStrings(ByteWriter& writer, const std::vector<std::string>& items) {
   writer.U16(static_cast<std::uint16_t>(items.size()));
   for (const std::string& item : items) writer.Str16(item);

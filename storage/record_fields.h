@@ -17,6 +17,11 @@ using StringPairs = std::vector<std::pair<std::string, std::string>>;
 // kMaxListItems bounds a stored list: a longer one is malformed.
 inline constexpr std::uint16_t kMaxListItems = 4096;
 
+// NamespacedKey returns "<namespace>/<name>", the key of a namespaced
+// record (secure values, Sensu secrets); a namespace's records share the
+// prefix NamespacedKey(ns, "").
+std::string NamespacedKey(std::string_view namespace_name, std::string_view name);
+
 // WriteStrings / WriteStringPairs append a list.
 // REQUIRES: at most kMaxListItems items, each at most 65,535 bytes.
 void WriteStrings(ByteWriter& writer, const std::vector<std::string>& items);

@@ -9,10 +9,7 @@ constexpr std::size_t kMaxEnvelope = 2u << 20;
 }  // namespace
 
 std::string SecureValueKey(std::string_view namespace_name, std::string_view name) {
-  std::string key(namespace_name);
-  key += '/';
-  key += name;
-  return key;
+  return NamespacedKey(namespace_name, name);
 }
 
 Bytes EncodeSecureValueRecord(const SecureValueRecord& r) {

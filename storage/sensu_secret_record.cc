@@ -8,10 +8,7 @@ constexpr std::uint8_t kFormat = 1;
 }  // namespace
 
 std::string SensuSecretKey(std::string_view namespace_name, std::string_view name) {
-  std::string key(namespace_name);
-  key += '/';
-  key += name;
-  return key;
+  return NamespacedKey(namespace_name, name);
 }
 
 Bytes EncodeSensuSecretRecord(const SensuSecretRecord& r) {
