@@ -18,6 +18,7 @@
 
 #include "api/accounts.h"
 #include "api/api_context.h"
+#include "api/json_fields.h"
 
 namespace strongroom::api {
 namespace {
@@ -35,30 +36,6 @@ HttpResponse Message(int status, std::string_view message) {
 
 HttpResponse FromStatus(const HttpRequest& request, const Status& status) {
   return ErrorFromStatus(request.path, status, request.request_id);
-}
-
-// ParseObject parses a JSON object body whose members are all in `allowed`.
-// kInvalidArgument otherwise (the message names no member's value).
-StatusOr<json> ParseObject(std::string_view body, std::initializer_list<std::string_view> allowed) {
-  json document = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (document.is_discarded() || !document.is_object()) {
-    return std::unexpected(Status::InvalidArgument("request body must be a JSON object"));
-  }
-  for (const auto& [member, value] : document.items()) {
-    if (std::find(allowed.begin(), allowed.end(), member) == allowed.end()) {
-      return std::unexpected(
-          Status::InvalidArgument("unknown member '" + member.substr(0, 64) + "'"));
-    }
-  }
-  return document;
-}
-
-// StringMember returns the string member `name` ("" when absent or null).
-StatusOr<std::string> StringMember(const json& document, const std::string& name) {
-  auto it = document.find(name);
-  if (it == document.end() || it->is_null()) return std::string();
-  if (!it->is_string()) return std::unexpected(Status::InvalidArgument(name + " must be a string"));
-  return it->get<std::string>();
 }
 
 // TakePassword moves the string member `name` of `document` into locked
@@ -109,7 +86,7 @@ HttpResponse CreateUserRoute(ApiContext& context, HttpRequest& request, AuditSco
   // "OrgId" is the seed's optional organisation: Strongroom has one, so it
   // is accepted and ignored.
   StatusOr<json> body =
-      ParseObject(request.body(), {"name", "email", "login", "password", "OrgId", "orgId"});
+      ParseJsonObject(request.body(), {"name", "email", "login", "password", "OrgId", "orgId"});
   if (!body.has_value()) return FromStatus(request, body.error());
   StatusOr<SecretBytes> password = TakePassword(*body, "password");
   if (!password.has_value()) return FromStatus(request, password.error());
@@ -117,7 +94,7 @@ HttpResponse CreateUserRoute(ApiContext& context, HttpRequest& request, AuditSco
   for (auto [name, out] : {std::pair<const char*, std::string*>{"login", &user.login},
                            {"name", &user.name},
                            {"email", &user.email}}) {
-    StatusOr<std::string> value = StringMember(*body, name);
+    StatusOr<std::string> value = OptionalString(*body, name, "body");
     if (!value.has_value()) return FromStatus(request, value.error());
     *out = std::move(*value);
   }
@@ -138,7 +115,7 @@ HttpResponse SetPasswordRoute(ApiContext& context, HttpRequest& request, AuditSc
   if (auto* response = std::get_if<HttpResponse>(&begun)) return *response;
   const storage::UserRecord& user = std::get<Target>(begun).user;
   if (auto bad = RequireJson(request)) return *bad;
-  StatusOr<json> body = ParseObject(request.body(), {"password"});
+  StatusOr<json> body = ParseJsonObject(request.body(), {"password"});
   if (!body.has_value()) return FromStatus(request, body.error());
   StatusOr<SecretBytes> password = TakePassword(*body, "password");
   if (!password.has_value()) return FromStatus(request, password.error());
@@ -153,7 +130,7 @@ HttpResponse SetPermissionsRoute(ApiContext& context, HttpRequest& request, Audi
   if (auto* response = std::get_if<HttpResponse>(&begun)) return *response;
   const storage::UserRecord& user = std::get<Target>(begun).user;
   if (auto bad = RequireJson(request)) return *bad;
-  StatusOr<json> body = ParseObject(request.body(), {"isGrafanaAdmin"});
+  StatusOr<json> body = ParseJsonObject(request.body(), {"isGrafanaAdmin"});
   if (!body.has_value()) return FromStatus(request, body.error());
   auto admin = body->find("isGrafanaAdmin");
   if (admin == body->end() || !admin->is_boolean()) {
@@ -221,7 +198,7 @@ HttpResponse RevokeTokenRoute(ApiContext& context, HttpRequest& request, AuditSc
   if (auto* response = std::get_if<HttpResponse>(&begun)) return *response;
   const storage::UserRecord& user = std::get<Target>(begun).user;
   if (auto bad = RequireJson(request)) return *bad;
-  StatusOr<json> body = ParseObject(request.body(), {"authTokenId"});
+  StatusOr<json> body = ParseJsonObject(request.body(), {"authTokenId"});
   if (!body.has_value()) return FromStatus(request, body.error());
   auto id = body->find("authTokenId");
   if (id == body->end() || !id->is_string()) {

@@ -12,6 +12,15 @@ Status Invalid(std::string message) { return Status::InvalidArgument(std::move(m
 
 }  // namespace
 
+StatusOr<nlohmann::json> ParseJsonObject(std::string_view body,
+                                         std::initializer_list<std::string_view> allowed) {
+  nlohmann::json document = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (document.is_discarded()) return std::unexpected(Invalid("request body is not valid JSON"));
+  if (!document.is_object()) return std::unexpected(Invalid("request body must be an object"));
+  SR_RETURN_IF_ERROR(CheckMembers(document, "body", allowed));
+  return document;
+}
+
 Status CheckMembers(const nlohmann::json& object, std::string_view where,
                     std::initializer_list<std::string_view> allowed) {
   if (!object.is_object()) return Invalid(std::string(where) + " must be an object");

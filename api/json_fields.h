@@ -19,6 +19,12 @@ namespace strongroom::api {
 inline constexpr std::size_t kMaxDecrypters = 64;
 inline constexpr std::size_t kMaxLabels = 64;
 
+// ParseJsonObject parses a request body that must be a JSON object whose
+// members are all in `allowed` ("request body is not valid JSON", "... must
+// be an object", "unknown field \"body.<name>\"").
+StatusOr<nlohmann::json> ParseJsonObject(std::string_view body,
+                                         std::initializer_list<std::string_view> allowed);
+
 // CheckMembers requires `object` to be an object whose members are all in
 // `allowed`; `where` names it in the error ("metadata").
 Status CheckMembers(const nlohmann::json& object, std::string_view where,

@@ -21,13 +21,6 @@ constexpr std::size_t kMaxAnnotationBytes = 4096;
 
 Status Invalid(std::string message) { return Status::InvalidArgument(std::move(message)); }
 
-StatusOr<json> ParseObject(std::string_view body) {
-  json document = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (document.is_discarded()) return std::unexpected(Invalid("request body is not valid JSON"));
-  if (!document.is_object()) return std::unexpected(Invalid("request body must be an object"));
-  return document;
-}
-
 // CheckHeader checks the optional `type` and `api_version` members.
 Status CheckHeader(const json& document, std::string_view type) {
   SR_ASSIGN_OR_RETURN(std::string given_type, OptionalString(document, "type", "body"));
@@ -181,8 +174,8 @@ Status ValidateSensuName(std::string_view name, std::string_view field) {
 
 StatusOr<SensuSecretInput> ParseSensuSecret(std::string_view body, std::string_view path_namespace,
                                             std::string_view path_name) {
-  SR_ASSIGN_OR_RETURN(json document, ParseObject(body));
-  SR_RETURN_IF_ERROR(CheckMembers(document, "body", {"type", "api_version", "metadata", "spec"}));
+  SR_ASSIGN_OR_RETURN(json document,
+                      ParseJsonObject(body, {"type", "api_version", "metadata", "spec"}));
   SR_RETURN_IF_ERROR(CheckHeader(document, "Secret"));
   SensuSecretInput input;
   if (auto it = document.find("metadata"); it != document.end() && !it->is_null()) {
@@ -205,8 +198,8 @@ std::string RenderSensuSecretList(const std::vector<storage::SensuSecretRecord>&
 }
 
 StatusOr<SensuProviderInput> ParseSensuProvider(std::string_view body, std::string_view path_name) {
-  SR_ASSIGN_OR_RETURN(json document, ParseObject(body));
-  SR_RETURN_IF_ERROR(CheckMembers(document, "body", {"type", "api_version", "metadata", "spec"}));
+  SR_ASSIGN_OR_RETURN(json document,
+                      ParseJsonObject(body, {"type", "api_version", "metadata", "spec"}));
   SR_RETURN_IF_ERROR(CheckHeader(document, "Provider"));
   if (auto it = document.find("metadata"); it != document.end() && !it->is_null()) {
     SR_RETURN_IF_ERROR(CheckMembers(*it, "metadata", {"name", "created_by"}));
