@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "api/authorizer.h"
+#include "api/k8s_names.h"
 #include "api/query_string.h"
 
 namespace strongroom::api {
@@ -70,6 +71,40 @@ std::variant<Session, HttpResponse> StartAdminSession(ApiContext& context,
   }
   if (auto denied = Check(context, request, session, {action, "*", ""})) return *denied;
   return started;
+}
+
+std::variant<NamespacedSession, HttpResponse> StartNamespaced(ApiContext& context,
+                                                              const HttpRequest& request,
+                                                              AuditScope& scope,
+                                                              const NamespacedAccess& access) {
+  const std::string_view ns = request.Param("ns");
+  const std::string_view name = access.with_name ? request.Param("name") : "";
+  scope.Describe(access.audit_action.empty() ? access.action : access.audit_action, ns, access.kind,
+                 name);
+  auto started = StartSession(context, request, &scope);
+  if (auto* response = std::get_if<HttpResponse>(&started)) return *response;
+  if (Status valid = ValidateNamespaceName(ns); !valid.ok()) {
+    return ErrorResponse(request.path, 400, valid.message());
+  }
+  if (access.with_name) {
+    if (Status valid = access.validate_name(name, "name"); !valid.ok()) {
+      return ErrorResponse(request.path, 400, valid.message());
+    }
+  }
+  NamespacedSession begun{std::move(std::get<Session>(started)), std::string(ns),
+                          std::string(request.Param("name"))};
+  if (access.with_name) {
+    if (auto denied =
+            Check(context, request, begun.session, {access.action, begun.ns, begun.name})) {
+      return *denied;
+    }
+    return begun;
+  }
+  StatusOr<bool> may = AuthorizeSomeName(*begun.session.policy, begun.session.txn,
+                                         begun.session.principal, access.action, begun.ns);
+  if (!may.has_value()) return ErrorFromStatus(request.path, may.error(), request.request_id);
+  if (!*may) return *Check(context, request, begun.session, {access.action, begun.ns, ""});
+  return begun;
 }
 
 std::optional<HttpResponse> Check(ApiContext& context, const HttpRequest& request,

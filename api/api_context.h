@@ -73,6 +73,35 @@ std::variant<Session, HttpResponse> StartAdminSession(ApiContext& context,
                                                       const HttpRequest& request, AuditScope& scope,
                                                       std::string_view action);
 
+// NamespacedSession is a request on a namespaced resource
+// (".../namespaces/:ns/<kind>[/:name]") past authentication, path
+// validation and the permission check of its action.
+struct NamespacedSession {
+  Session session;
+  std::string ns, name;
+};
+
+// NamespacedAccess says what StartNamespaced checks.
+struct NamespacedAccess {
+  std::string_view action;        // the permission checked
+  std::string_view audit_action;  // the action recorded; empty: `action`
+  std::string_view kind;          // the audit record's resource kind
+  bool with_name = false;         // an item (":name") rather than the collection
+  // validate_name checks ":name" (kInvalidArgument naming `field`).
+  Status (*validate_name)(std::string_view name, std::string_view field) = nullptr;
+};
+
+// StartNamespaced describes the request for the audit, authenticates it
+// (before anything else: a request refused earlier would be an audit record
+// anyone could make), validates ":ns" and ":name" (400), and checks the
+// action: on the named item, or (collection) on at least one name of the
+// namespace, so a caller without any grant there gets 403 before its body
+// is looked at.
+std::variant<NamespacedSession, HttpResponse> StartNamespaced(ApiContext& context,
+                                                              const HttpRequest& request,
+                                                              AuditScope& scope,
+                                                              const NamespacedAccess& access);
+
 // Check returns the 403 response when `principal` may not do `access`,
 // nullopt when it may (or the 500 when a record failed its check).
 std::optional<HttpResponse> Check(ApiContext& context, const HttpRequest& request,

@@ -12,6 +12,22 @@ Decision Failed(const Status& error) {
   return Decision{Verdict::kError, std::string(StatusCodeName(error.code())), std::nullopt, error};
 }
 
+int DecisionStatus(const Decision& decision) {
+  switch (decision.verdict) {
+    case Verdict::kAllowed:
+      return 200;
+    case Verdict::kNoPermission:
+    case Verdict::kNotOnAllowlist:
+      return 403;
+    case Verdict::kUnknown:
+      return 404;
+    case Verdict::kError:
+    case Verdict::kNeedsToken:
+      break;
+  }
+  return HttpStatusFor(decision.error.code());
+}
+
 Decision OpenSecureValue(ApiContext& context, const Principal& service, std::string_view ns,
                          std::string_view name, const storage::Record& raw, bool may_block) {
   StatusOr<storage::SecureValueRecord> record = storage::DecodeSecureValueRecord(raw.value);

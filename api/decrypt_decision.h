@@ -33,6 +33,10 @@ struct Decision {
 // Failed is the decision for an error (its code name is the reason).
 Decision Failed(const Status& error);
 
+// DecisionStatus is the HTTP status of a decision: 200 allowed, 403 no
+// permission or not on the allowlist, 404 unknown, else the error's.
+int DecisionStatus(const Decision& decision);
+
 // OpenSecureValue checks the allowlist of the stored secure value `raw`
 // (`ns`/`name`) for `service` and unseals its value; with !may_block it
 // answers kNeedsToken instead of waiting for the token.

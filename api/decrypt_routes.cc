@@ -63,23 +63,6 @@ Decision Decide(ApiContext& context, const Session& session, std::string_view ns
   return OpenSecureValue(context, session.principal, ns, name, *raw, may_block);
 }
 
-// GrafanaStatus is the HTTP status of a decision on the Grafana-style paths.
-int GrafanaStatus(const Decision& decision) {
-  switch (decision.verdict) {
-    case Verdict::kAllowed:
-      return 200;
-    case Verdict::kNoPermission:
-    case Verdict::kNotOnAllowlist:
-      return 403;
-    case Verdict::kUnknown:
-      return 404;
-    case Verdict::kError:
-    case Verdict::kNeedsToken:
-      break;
-  }
-  return HttpStatusFor(decision.error.code());
-}
-
 // Forbidden is the one 403 message: the same whether the caller lacks the
 // permission or is not on the allowlist, and never says whether the name
 // exists.
@@ -114,7 +97,7 @@ HttpResponse DecryptOne(ApiContext& context, HttpRequest& request, AuditScope& s
   const Session& session = std::get<Session>(started);
   Decision decision = Decide(context, session, ns, name, scope.may_block);
   if (decision.verdict == Verdict::kNeedsToken) return Offloaded(scope);
-  const int status = GrafanaStatus(decision);
+  const int status = DecisionStatus(decision);
   scope.events.push_back(NameEvent(std::move(scope.event), ns, kKind, name, status, decision));
   switch (decision.verdict) {
     case Verdict::kAllowed: {
@@ -188,7 +171,7 @@ HttpResponse DecryptBatch(ApiContext& context, HttpRequest& request, AuditScope&
   for (const std::string& name : *names) {
     Decision decision = Decide(context, session, ns, name, scope.may_block);
     if (decision.verdict == Verdict::kNeedsToken) return Offloaded(scope, &body);
-    const int status = GrafanaStatus(decision);
+    const int status = DecisionStatus(decision);
     scope.events.push_back(NameEvent(scope.event, ns, kKind, name, status, decision));
     if (!first) body += ",";
     first = false;
@@ -242,7 +225,7 @@ HttpResponse DaprGet(ApiContext& context, HttpRequest& request, AuditScope& scop
   const Session& session = std::get<Session>(started);
   Decision decision = Decide(context, session, ns, name, scope.may_block);
   if (decision.verdict == Verdict::kNeedsToken) return Offloaded(scope);
-  int status = GrafanaStatus(decision);
+  int status = DecisionStatus(decision);
   if (decision.verdict == Verdict::kUnknown)
     status = decision.reason == "unknown_namespace" ? 400 : 204;
   scope.events.push_back(NameEvent(std::move(scope.event), ns, kKind, name, status, decision));
@@ -260,9 +243,7 @@ HttpResponse DaprGet(ApiContext& context, HttpRequest& request, AuditScope& scop
       return DaprError(403, "ERR_PERMISSION_DENIED", Forbidden(session.principal, ns, name));
     case Verdict::kUnknown: {
       if (status == 400) return StoreNotFound(ns);
-      HttpResponse empty = JsonResponse(204, "");
-      empty.content_type.clear();
-      return empty;
+      return EmptyResponse(204);
     }
     case Verdict::kError:
     case Verdict::kNeedsToken:

@@ -73,4 +73,11 @@ HttpResponse ErrorFromStatus(std::string_view path, const Status& status,
   return response;
 }
 
+HttpResponse EmptyResponse(int status) {
+  HttpResponse response;
+  response.status = status;
+  response.content_type.clear();
+  return response;
+}
+
 }  // namespace strongroom::api

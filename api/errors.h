@@ -29,4 +29,8 @@ HttpResponse ErrorFromStatus(std::string_view path, const Status& status,
 // JsonResponse wraps a JSON body.
 HttpResponse JsonResponse(int status, std::string body);
 
+// EmptyResponse is `status` with no body and no Content-Type (a 201 or 204
+// that says nothing more).
+HttpResponse EmptyResponse(int status);
+
 }  // namespace strongroom::api

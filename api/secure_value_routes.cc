@@ -39,59 +39,20 @@ StatusOr<std::string> NewUid() {
   return std::string(text);
 }
 
-// PathChecks validates the namespace (and name) taken from the path.
-std::optional<HttpResponse> CheckPath(const HttpRequest& request, bool with_name) {
-  if (Status ns = ValidateNamespaceName(request.Param("ns")); !ns.ok()) {
-    return ErrorResponse(request.path, 400, ns.message());
-  }
-  if (with_name) {
-    if (Status name = ValidateObjectName(request.Param("name"), "name"); !name.ok()) {
-      return ErrorResponse(request.path, 400, name.message());
-    }
-  }
-  return std::nullopt;
-}
-
 HttpResponse NotFound(const HttpRequest& request) {
   std::string name(request.Param("name"));
   return ErrorResponse(request.path, 404, "securevalues \"" + name + "\" not found", "NotFound",
                        name, kKind);
 }
 
-// Begun is a request past path validation, authentication and the
-// permission check of its action.
-struct Begun {
-  Session session;
-  std::string ns, name;
-};
+using Begun = NamespacedSession;
 
-// Begin validates the path, authenticates, and checks `action`: on the
-// named item, or (collection) on at least one name of the namespace, so a
-// caller without any grant there gets 403 before its body is looked at.
+// Begin starts a request on secure values (StartNamespaced).
 std::variant<Begun, HttpResponse> Begin(ApiContext& context, HttpRequest& request,
                                         AuditScope& scope, std::string_view action, bool with_name,
                                         std::string_view audit_action = {}) {
-  scope.Describe(audit_action.empty() ? action : audit_action, request.Param("ns"), kKind,
-                 with_name ? request.Param("name") : "");
-  // Authenticate first: a request refused before authentication would be
-  // an audit record anyone could make, so those are only counted
-  // (coalesced authentication failures).
-  auto started = StartSession(context, request, &scope);
-  if (auto* response = std::get_if<HttpResponse>(&started)) return *response;
-  if (auto bad = CheckPath(request, with_name)) return *bad;
-  Begun begun{std::move(std::get<Session>(started)), std::string(request.Param("ns")),
-              std::string(request.Param("name"))};
-  if (with_name) {
-    if (auto denied = Check(context, request, begun.session, {action, begun.ns, begun.name})) {
-      return *denied;
-    }
-    return begun;
-  }
-  StatusOr<bool> may = AuthorizeSomeName(*begun.session.policy, begun.session.txn,
-                                         begun.session.principal, action, begun.ns);
-  if (!may.has_value()) return ErrorFromStatus(request.path, may.error(), request.request_id);
-  if (!*may) return *Check(context, request, begun.session, {action, begun.ns, ""});
-  return begun;
+  return StartNamespaced(context, request, scope,
+                         {action, audit_action, kKind, with_name, ValidateObjectName});
 }
 
 HttpResponse Create(ApiContext& context, HttpRequest& request, AuditScope& scope) {

@@ -34,13 +34,6 @@ HttpResponse NotFound(const HttpRequest& request) {
                        "provider \"" + std::string(request.Param("name")) + "\" not found");
 }
 
-HttpResponse Empty(int status) {
-  HttpResponse response;
-  response.status = status;
-  response.content_type.clear();
-  return response;
-}
-
 // Begin authenticates, validates the name (if any) and checks `action`.
 std::variant<Session, HttpResponse> Begin(ApiContext& context, HttpRequest& request,
                                           AuditScope& scope, std::string_view action,
@@ -128,7 +121,7 @@ HttpResponse Put(ApiContext& context, HttpRequest& request, AuditScope& scope) {
       });
   if (!written.has_value())
     return ErrorFromStatus(request.path, written.error(), request.request_id);
-  return Empty(201);
+  return EmptyResponse(201);
 }
 
 HttpResponse Delete(ApiContext& context, HttpRequest& request, AuditScope& scope) {
@@ -144,7 +137,7 @@ HttpResponse Delete(ApiContext& context, HttpRequest& request, AuditScope& scope
     if (written.error().code() == StatusCode::kNotFound) return NotFound(request);
     return ErrorFromStatus(request.path, written.error(), request.request_id);
   }
-  return Empty(204);
+  return EmptyResponse(204);
 }
 
 }  // namespace

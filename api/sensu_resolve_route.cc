@@ -147,23 +147,8 @@ HttpResponse ResolveValue(ApiContext& context, HttpRequest& request, AuditScope&
   Resolution resolution = Resolve(context, session, ns, name, scope.may_block);
   Decision& decision = resolution.decision;
   if (decision.verdict == Verdict::kNeedsToken) return Offloaded(scope);
-  int status = 500;
-  switch (decision.verdict) {
-    case Verdict::kAllowed:
-      status = 200;
-      break;
-    case Verdict::kNoPermission:
-    case Verdict::kNotOnAllowlist:
-      status = 403;
-      break;
-    case Verdict::kUnknown:
-      status = 404;
-      break;
-    case Verdict::kError:
-    case Verdict::kNeedsToken:
-      status = resolution.provider_problem.empty() ? HttpStatusFor(decision.error.code()) : 502;
-      break;
-  }
+  // A provider's failure is the upstream's: 502, naming it.
+  const int status = resolution.provider_problem.empty() ? DecisionStatus(decision) : 502;
   scope.events.push_back(NameEvent(std::move(scope.event), ns, kKind, name, status, decision));
   switch (status) {
     case 200: {

@@ -30,41 +30,14 @@ HttpResponse NotFound(const HttpRequest& request) {
                        "secret \"" + std::string(request.Param("name")) + "\" not found");
 }
 
-struct Begun {
-  Session session;
-  std::string ns, name;
-};
+using Begun = NamespacedSession;
 
-// Begin authenticates, validates the path and checks `action` on the named
-// secret, or (collection) on at least one name of the namespace.
+// Begin starts a request on Sensu secrets (StartNamespaced).
 std::variant<Begun, HttpResponse> Begin(ApiContext& context, HttpRequest& request,
                                         AuditScope& scope, std::string_view action, bool with_name,
                                         std::string_view audit_action = {}) {
-  scope.Describe(audit_action.empty() ? action : audit_action, request.Param("ns"), kKind,
-                 with_name ? request.Param("name") : "");
-  auto started = StartSession(context, request, &scope);
-  if (auto* response = std::get_if<HttpResponse>(&started)) return *response;
-  if (Status ns = ValidateNamespaceName(request.Param("ns")); !ns.ok()) {
-    return ErrorResponse(request.path, 400, ns.message());
-  }
-  if (with_name) {
-    if (Status name = ValidateSensuName(request.Param("name"), "name"); !name.ok()) {
-      return ErrorResponse(request.path, 400, name.message());
-    }
-  }
-  Begun begun{std::move(std::get<Session>(started)), std::string(request.Param("ns")),
-              std::string(request.Param("name"))};
-  if (with_name) {
-    if (auto denied = Check(context, request, begun.session, {action, begun.ns, begun.name})) {
-      return *denied;
-    }
-    return begun;
-  }
-  StatusOr<bool> may = AuthorizeSomeName(*begun.session.policy, begun.session.txn,
-                                         begun.session.principal, action, begun.ns);
-  if (!may.has_value()) return ErrorFromStatus(request.path, may.error(), request.request_id);
-  if (!*may) return *Check(context, request, begun.session, {action, begun.ns, ""});
-  return begun;
+  return StartNamespaced(context, request, scope,
+                         {action, audit_action, kKind, with_name, ValidateSensuName});
 }
 
 StatusOr<storage::SensuSecretRecord> Load(const storage::ReadTxn& txn, std::string_view ns,
@@ -229,10 +202,7 @@ HttpResponse Put(ApiContext& context, HttpRequest& request, AuditScope& scope) {
       });
   if (!written.has_value())
     return ErrorFromStatus(request.path, written.error(), request.request_id);
-  HttpResponse created;
-  created.status = 201;
-  created.content_type.clear();
-  return created;
+  return EmptyResponse(201);
 }
 
 HttpResponse Delete(ApiContext& context, HttpRequest& request, AuditScope& scope) {
@@ -247,10 +217,7 @@ HttpResponse Delete(ApiContext& context, HttpRequest& request, AuditScope& scope
     if (written.error().code() == StatusCode::kNotFound) return NotFound(request);
     return ErrorFromStatus(request.path, written.error(), request.request_id);
   }
-  HttpResponse deleted;
-  deleted.status = 204;
-  deleted.content_type.clear();
-  return deleted;
+  return EmptyResponse(204);
 }
 
 }  // namespace
