@@ -140,6 +140,13 @@ StatusOr<std::size_t> ListLimit(const HttpRequest& request, std::size_t max) {
   return std::min<std::size_t>(static_cast<std::size_t>(parsed), max);
 }
 
+StatusOr<std::string> ListAfter(const ApiContext& context, const HttpRequest& request,
+                                std::string_view kind, std::string_view ns) {
+  SR_ASSIGN_OR_RETURN(std::optional<std::string> text, QueryParam(request, "continue"));
+  if (!text || text->empty()) return std::string();
+  return context.cursors.Decode(*text, kind, ns);
+}
+
 std::optional<HttpResponse> RequireJson(const HttpRequest& request) {
   std::optional<std::string> type = request.Header("Content-Type");
   if (type) {

@@ -116,6 +116,12 @@ StatusOr<std::optional<std::string>> QueryParam(const HttpRequest& request,
 // larger one is cut to `max`; kInvalidArgument unless a non-negative integer.
 StatusOr<std::size_t> ListLimit(const HttpRequest& request, std::size_t max);
 
+// ListAfter reads a list's `continue` parameter for `kind` in `ns`: ""
+// when absent or empty, else the last name of the previous page;
+// kInvalidArgument for a bad escape or a cursor that is not ours.
+StatusOr<std::string> ListAfter(const ApiContext& context, const HttpRequest& request,
+                                std::string_view kind, std::string_view ns);
+
 // RequireJson returns 415 unless the request's Content-Type is
 // application/json (parameters such as charset allowed).
 std::optional<HttpResponse> RequireJson(const HttpRequest& request);

@@ -142,14 +142,8 @@ HttpResponse List(ApiContext& context, HttpRequest& request, AuditScope& scope) 
   if (!selector.has_value()) return bad_query(selector.error());
   StatusOr<std::size_t> limit = ListLimit(request, kDefaultListLimit);
   if (!limit.has_value()) return bad_query(limit.error());
-  std::string after;
-  StatusOr<std::optional<std::string>> continue_text = QueryParam(request, "continue");
-  if (!continue_text.has_value()) return bad_query(continue_text.error());
-  if (*continue_text && !(*continue_text)->empty()) {
-    StatusOr<std::string> last = context.cursors.Decode(**continue_text, kKind, ns);
-    if (!last.has_value()) return bad_query(last.error());
-    after = *last;
-  }
+  StatusOr<std::string> after = ListAfter(context, request, kKind, ns);
+  if (!after.has_value()) return bad_query(after.error());
 
   std::vector<storage::SecureValueRecord> items;
   std::string last_key;
@@ -157,7 +151,7 @@ HttpResponse List(ApiContext& context, HttpRequest& request, AuditScope& scope) 
   Status failure = Status::Ok();
   std::string prefix = storage::SecureValueKey(ns, "");
   Status scanned = session.txn.Scan(
-      Table::kSecureValues, prefix, after.empty() ? "" : storage::SecureValueKey(ns, after),
+      Table::kSecureValues, prefix, after->empty() ? "" : storage::SecureValueKey(ns, *after),
       [&](std::string_view key, const storage::Record& raw) {
         StatusOr<storage::SecureValueRecord> record = storage::DecodeSecureValueRecord(raw.value);
         if (!record.has_value()) {

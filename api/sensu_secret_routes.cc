@@ -84,14 +84,8 @@ HttpResponse List(ApiContext& context, HttpRequest& request, AuditScope& scope) 
   if (!fields.has_value()) return bad_query(fields.error());
   StatusOr<std::size_t> limit = ListLimit(request, kMaxListLimit);
   if (!limit.has_value()) return bad_query(limit.error());
-  StatusOr<std::optional<std::string>> continue_text = QueryParam(request, "continue");
-  if (!continue_text.has_value()) return bad_query(continue_text.error());
-  std::string after;
-  if (*continue_text && !(*continue_text)->empty()) {
-    StatusOr<std::string> last = context.cursors.Decode(**continue_text, kKind, ns);
-    if (!last.has_value()) return bad_query(last.error());
-    after = *last;
-  }
+  StatusOr<std::string> after = ListAfter(context, request, kKind, ns);
+  if (!after.has_value()) return bad_query(after.error());
 
   std::vector<storage::SensuSecretRecord> items;
   std::string last_name;
@@ -99,7 +93,7 @@ HttpResponse List(ApiContext& context, HttpRequest& request, AuditScope& scope) 
   Status failure = Status::Ok();
   const std::string prefix = storage::SensuSecretKey(ns, "");
   Status scanned = session.txn.Scan(
-      Table::kSensuSecrets, prefix, after.empty() ? "" : storage::SensuSecretKey(ns, after),
+      Table::kSensuSecrets, prefix, after->empty() ? "" : storage::SensuSecretKey(ns, *after),
       [&](std::string_view, const storage::Record& raw) {
         StatusOr<storage::SensuSecretRecord> record = storage::DecodeSensuSecretRecord(raw.value);
         if (!record.has_value()) {
