@@ -7,6 +7,8 @@ set -euo pipefail
 PACKAGES=(
   # toolchain
   build-essential g++ cmake ninja-build pkg-config git ca-certificates
+  # compiler cache: a clean clone on the same machine reuses compiled objects
+  ccache
   # libraries (SPEC section 1)
   libssl-dev openssl
   libp11-kit-dev p11-kit

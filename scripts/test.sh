@@ -10,6 +10,16 @@ cd "$ROOT"
 scripts/setup.sh
 
 JOBS="${JOBS:-2}"
+# ccache as the compiler launcher: a clean clone on the same machine reuses
+# the objects an earlier build compiled (paths are made relative to the
+# checkout, so another folder hits the same entries). A bare machine just
+# starts with an empty cache.
+LAUNCHER=()
+if command -v ccache >/dev/null 2>&1; then
+  export CCACHE_BASEDIR="$ROOT" CCACHE_NOHASHDIR=1
+  export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-8G}"
+  LAUNCHER=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+fi
 WERROR=OFF
 if [ "${CI:-}" = "true" ]; then WERROR=ON; fi
 
@@ -21,7 +31,7 @@ build_and_test() {  # <dir> <sanitizer> <ctest args...>
   local werror="$WERROR"
   if [ -n "$san" ]; then werror=OFF; fi
   cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DSTRONGROOM_SANITIZE="$san" -DSTRONGROOM_WERROR="$werror" \
+    -DSTRONGROOM_SANITIZE="$san" -DSTRONGROOM_WERROR="$werror" "${LAUNCHER[@]}" \
     -DSTRONGROOM_BUILD_BENCH=$([ -z "$san" ] && echo ON || echo OFF) >/dev/null
   cmake --build "$dir" -j"$JOBS"
   (cd "$dir" && ctest --output-on-failure -j"$JOBS" "$@")
