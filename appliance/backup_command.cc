@@ -124,11 +124,12 @@ Status RunRestore(const CommonFlags& flags, const std::string& from_dir) {
   store_options.create_if_missing = false;
   SR_ASSIGN_OR_RETURN(env.store, storage::Store::Open(store_options));
   SR_ASSIGN_OR_RETURN(env.keyring, crypto::Keyring::Open(*env.token, *env.store));
-  // SECURITY: a restore is the one deliberate rollback. It is recorded, and
-  // the checkpoint written when the log closes seals the restored store's
-  // resourceVersion, so the next start accepts it; any other rollback is
-  // refused there.
-  SR_RETURN_IF_ERROR(OpenAuditLog(flags, env, "cli", /*check_rollback=*/false));
+  // SECURITY: a restore is the one deliberate rollback. The log must still
+  // reach the token's anchor (it is kept, append-only); the restore is
+  // recorded, and the checkpoint written when the log closes seals the
+  // restored store's resourceVersion and is anchored in the token, so the
+  // next start accepts it; any other rollback is refused there.
+  SR_RETURN_IF_ERROR(OpenAuditLog(flags, env, "cli", audit::AnchorMode::kRestore));
   SR_RETURN_IF_ERROR(AuditCliEvent(
       env, "store.restore", {"", "store", ""},
       {{"from", from_dir},

@@ -68,6 +68,17 @@ int RunStrongroom(int argc, char** argv) {
   AddCommonFlags(restore, &flags);
   restore->add_option("--from", restore_from, "Backup directory")->required();
 
+  CLI::App* anchor = app.add_subcommand(
+      "anchor", "The trust anchor the token holds for the audit log and the store");
+  anchor->require_subcommand(1);
+  CLI::App* anchor_show = anchor->add_subcommand("show", "Print the token's trust anchor");
+  AddCommonFlags(anchor_show, &flags);
+  CLI::App* anchor_adopt = anchor->add_subcommand(
+      "adopt",
+      "Anchor the store and audit log as they are (server stopped; both must verify; audited). "
+      "For stores from before anchors, or after a loss you have looked into");
+  AddCommonFlags(anchor_adopt, &flags);
+
   ServeFlags serve_flags;
   CLI::App* serve = app.add_subcommand(
       "serve", "Run the server (foreground; SIGTERM/SIGINT stop it, SIGHUP reloads policies)");
@@ -207,6 +218,8 @@ int RunStrongroom(int argc, char** argv) {
   if (keys_list->parsed()) return Report(RunKeysList(flags));
   if (backup->parsed()) return Report(RunBackup(flags, backup_to));
   if (restore->parsed()) return Report(RunRestore(flags, restore_from));
+  if (anchor_show->parsed()) return Report(RunAnchorShow(flags));
+  if (anchor_adopt->parsed()) return Report(RunAnchorAdopt(flags));
   return 2;
 }
 

@@ -15,6 +15,10 @@ Status RunInit(const CommonFlags& flags, const std::string& admin_password_file)
 Status RunKeysList(const CommonFlags& flags);
 Status RunBackup(const CommonFlags& flags, const std::string& to_dir);
 Status RunRestore(const CommonFlags& flags, const std::string& from_dir);
+// `anchor show` prints the token's trust anchor; `anchor adopt` makes the
+// store and log as they are the anchored state (anchor_command.cc).
+Status RunAnchorShow(const CommonFlags& flags);
+Status RunAnchorAdopt(const CommonFlags& flags);
 
 // `serve`: flags override the config file's values when non-empty.
 struct ServeFlags {

@@ -55,7 +55,8 @@ StatusOr<std::unique_ptr<crypto::Token>> OpenToken(const CommonFlags& flags) {
 }
 
 StatusOr<Environment> OpenEnvironment(const CommonFlags& flags, bool create_if_missing,
-                                      bool with_keyring, bool hold_server_lock) {
+                                      bool with_keyring, bool hold_server_lock,
+                                      audit::AnchorMode anchor_mode) {
   SR_RETURN_IF_ERROR(CheckDataDirOwner(flags.data_dir));
   Environment env;
   SR_ASSIGN_OR_RETURN(env.token, OpenToken(flags));
@@ -66,7 +67,7 @@ StatusOr<Environment> OpenEnvironment(const CommonFlags& flags, bool create_if_m
   SR_ASSIGN_OR_RETURN(env.store, storage::Store::Open(store_options));
   if (with_keyring) {
     SR_ASSIGN_OR_RETURN(env.keyring, crypto::Keyring::Open(*env.token, *env.store));
-    SR_RETURN_IF_ERROR(OpenAuditLog(flags, env, hold_server_lock ? "server" : "cli"));
+    SR_RETURN_IF_ERROR(OpenAuditLog(flags, env, hold_server_lock ? "server" : "cli", anchor_mode));
   }
   return env;
 }
@@ -86,7 +87,7 @@ audit::Actor ProcessActor(const std::string& actor_name) {
 }  // namespace
 
 Status OpenAuditLog(const CommonFlags& flags, Environment& env, const std::string& actor_name,
-                    bool check_rollback) {
+                    audit::AnchorMode anchor_mode) {
   SR_ASSIGN_OR_RETURN(crypto::AuditPublicKey key, crypto::GetAuditPublicKey(*env.token));
   crypto::Token* token = env.token.get();
   auto signer = audit::NewCheckpointSigner(
@@ -98,7 +99,12 @@ Status OpenAuditLog(const CommonFlags& flags, Environment& env, const std::strin
   options.free_space_watermark_bytes = flags.audit.free_space_watermark_mib << 20;
   options.group_commit = flags.audit.group_commit;
   options.process_actor = ProcessActor(actor_name);
-  options.check_rollback = check_rollback;
+  options.check_rollback = anchor_mode != audit::AnchorMode::kRestore;
+  options.anchor = audit::NewTokenAnchorKeeper(*env.token);
+  options.anchor_mode = anchor_mode;
+  // The CLI writes while the server may run: it seals each of its groups,
+  // so the server can verify and adopt them (audit_log.h).
+  options.seal_every_group = actor_name != "server";
   // Only the server (the store's one long-lived writer) cancels records
   // whose change is missing: a CLI could race a commit still under way.
   options.cancel_uncommitted_at_open = actor_name == "server";

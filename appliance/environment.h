@@ -56,10 +56,12 @@ struct Environment {
 // OpenAuditLog opens `<data_dir>/audit` for this process, attaches it to
 // env.store (every store write is then audited) and sets env.audit.
 // `actor_name` names this process in the records it writes ("server",
-// "cli"). `check_rollback` false only for restore. Warnings go to stderr.
+// "cli"). `anchor_mode` says how the log and the store are checked
+// against the token's trust anchor (audit_log.h); kRestore also turns off
+// the check against the last checkpoint. Warnings go to stderr.
 // REQUIRES: env.token holds the audit key pair (after init).
 Status OpenAuditLog(const CommonFlags& flags, Environment& env, const std::string& actor_name,
-                    bool check_rollback = true);
+                    audit::AnchorMode anchor_mode = audit::AnchorMode::kRequire);
 
 // ExpectCliWrite describes the CLI's next store write tagged `tag` (the
 // tags of api/accounts.cc: "user:create", "user:password", ...), so its
@@ -78,7 +80,8 @@ StatusOr<std::unique_ptr<crypto::Token>> OpenToken(const CommonFlags& flags);
 // `with_keyring`, the keyring (which needs an initialised store) and the
 // audit log (OpenAuditLog, as "cli"; the server reopens it as itself). The
 // server passes hold_server_lock so the CLI can tell it runs (storage.h).
-StatusOr<Environment> OpenEnvironment(const CommonFlags& flags, bool create_if_missing,
-                                      bool with_keyring, bool hold_server_lock = false);
+StatusOr<Environment> OpenEnvironment(
+    const CommonFlags& flags, bool create_if_missing, bool with_keyring,
+    bool hold_server_lock = false, audit::AnchorMode anchor_mode = audit::AnchorMode::kRequire);
 
 }  // namespace strongroom::appliance

@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include "appliance/commands.h"
@@ -75,13 +76,19 @@ StatusOr<bool> EnsureAdmin(storage::Store& store, const std::string& password_fi
 }  // namespace
 
 Status RunInit(const CommonFlags& flags, const std::string& admin_password_file) {
+  // A store this command creates has nothing to check against the token's
+  // anchor, and its first anchor replaces one a reused token may hold. An
+  // existing store is checked as every command checks it.
+  std::error_code ec;
+  const bool new_store = !std::filesystem::exists(flags.data_dir + "/store/data.mdb", ec);
   SR_ASSIGN_OR_RETURN(Environment env, OpenEnvironment(flags, /*create_if_missing=*/true,
                                                        /*with_keyring=*/false));
   SR_ASSIGN_OR_RETURN(crypto::InitReport report, crypto::Keyring::Initialize(*env.token, *env.store));
   SR_ASSIGN_OR_RETURN(crypto::AuditPublicKey audit_key, crypto::GetAuditPublicKey(*env.token));
   // From here on every change is audited; a new log's first record carries
   // the audit key's fingerprint.
-  SR_RETURN_IF_ERROR(OpenAuditLog(flags, env, "cli"));
+  SR_RETURN_IF_ERROR(OpenAuditLog(
+      flags, env, "cli", new_store ? audit::AnchorMode::kNewStore : audit::AnchorMode::kRequire));
   SecretBytes generated;
   SR_ASSIGN_OR_RETURN(bool created_admin, EnsureAdmin(*env.store, admin_password_file, &generated));
   SR_RETURN_IF_ERROR(AuditCliEvent(

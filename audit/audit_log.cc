@@ -235,6 +235,10 @@ Head AuditLog::head() const {
 std::string AuditLog::problem() const {
   std::lock_guard lock(state_->mutex);
   SteadyTime now = std::chrono::steady_clock::now();
+  if (state_->tampered) {
+    return "the audit log was altered outside Strongroom (" + state_->tampering +
+           "); audited requests are refused until an operator has checked the log and restarted";
+  }
   if (state_->stopped || state_->closing) return "the audit log is closed";
   if (state_->failed) return "the audit log cannot be written: " + state_->failure;
   if (state_->writing_since && now - *state_->writing_since > kStuckAfter) {
@@ -283,6 +287,9 @@ Status AuditLog::Close() {
   Status closed = CloseSequencer();
   // After the sequencer: whatever it did not write is answered now.
   state_->StopWatchdog();
+  // The final checkpoint is anchored before the token goes away.
+  state_->StopAnchorThread();
+  state_->SaveAnchor();
   return closed;
 }
 

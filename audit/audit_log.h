@@ -12,8 +12,16 @@
 //
 // Several processes may append (the server and the CLI): each group is
 // written under flock(2) on `audit/.lock`, after adopting what another
-// process appended. A file that shrank is never adopted: the chain goes on
-// from the head this process knows, so the cut stays visible.
+// process appended.
+// SECURITY: lines another process appended are adopted only when they
+// chain from this process's head, every line's hash verifies and they end
+// in a checkpoint valid under the audit key (the CLI seals each of its
+// groups). Anything else, a file that shrank included, is tampering: the
+// log stops writing (callers get kUnavailable, healthy() turns false) and
+// never signs it.
+// SECURITY: the trust anchor (AnchorKeeper) keeps the last sealed head and
+// the store's state in the token, so a log cut, rewritten or removed, or a
+// store rolled back, while this process was not running refuses Open.
 //
 // Thread-safety: AuditLog is thread-safe.
 #pragma once
@@ -32,6 +40,7 @@
 #include "audit/verifier.h"
 #include "base/clock.h"
 #include "base/status.h"
+#include "crypto/trust_anchor.h"
 #include "storage/storage.h"
 
 namespace strongroom::audit {
@@ -55,6 +64,42 @@ struct StoreState {
   std::string digest_hex;  // "" when the store has no digest yet
 };
 using StoreStateSource = std::function<StatusOr<StoreState>()>;
+
+// AnchorKeeper keeps the log's trust anchor in the token (SPEC 8): the
+// last sealed head and the store's state, where someone who can write the
+// data directory but cannot use the token cannot change them.
+class AnchorKeeper {
+ public:
+  virtual ~AnchorKeeper() = default;
+  // Load returns the newest anchor (nullopt when the token holds none).
+  virtual StatusOr<std::optional<crypto::TrustAnchor>> Load() = 0;
+  // Save records `anchor`; one not newer than the token's (by sealed seq)
+  // is ignored. `replace` destroys every other anchor first (a new store,
+  // `strongroom anchor adopt`).
+  virtual Status Save(const crypto::TrustAnchor& anchor, bool replace) = 0;
+};
+
+// NewTokenAnchorKeeper keeps the anchor in `token` (crypto/trust_anchor.h).
+// REQUIRES: `token` outlives the keeper.
+std::shared_ptr<AnchorKeeper> NewTokenAnchorKeeper(crypto::Token& token);
+
+// AnchorMode is what Open checks against the anchor and how it may change.
+enum class AnchorMode {
+  // The server and the CLI: the log must reach the anchored head with the
+  // anchored hash, and the store must not be below the anchored
+  // resourceVersion (nor replaced at it). A store or log with no anchor is
+  // refused unless both are empty.
+  kRequire,
+  // `strongroom restore`: as kRequire, except that the store may be below
+  // the anchor (the restored backup); the next anchor records it.
+  kRestore,
+  // `strongroom init` of a store it has just created: nothing to check;
+  // the first anchor replaces whatever the token held.
+  kNewStore,
+  // `strongroom anchor adopt`: nothing to check (the command verified the
+  // log and the store itself); the first anchor replaces the token's.
+  kAdopt,
+};
 
 // StoreStateOf reads `store`'s committed resourceVersion and digest.
 // REQUIRES: `store` outlives the returned function.
@@ -88,6 +133,20 @@ struct AuditLogOptions {
   // holding the server lock): another process's record may be durable but
   // its commit still on the way. Default true.
   bool cancel_uncommitted_at_open = true;
+  // Seal every group with a checkpoint in the group's own write (a group
+  // whose checkpoint cannot be signed is not written). For a process that
+  // writes while another runs (the CLI beside the server), so the other
+  // can adopt its lines (see "Several processes" above). Default false.
+  bool seal_every_group = false;
+  // Where the trust anchor lives (NewTokenAnchorKeeper); null: no anchor
+  // is read or written (tests of other parts, benchmarks).
+  std::shared_ptr<AnchorKeeper> anchor;
+  AnchorMode anchor_mode = AnchorMode::kRequire;
+  // The anchor is written at most this often (and at rotation and Close),
+  // by a thread of its own so no request waits on the token for it: the
+  // writes a token anchor cannot cover are those after its last update
+  // (README, "Threat model"). Default 1 s.
+  std::chrono::milliseconds anchor_interval{1000};
   // Receives warnings (never a secret). Default: none.
   std::function<void(const std::string&)> warn;
 };
@@ -110,6 +169,11 @@ struct AuditStats {
   std::uint64_t fsync_micros_total = 0;
   std::uint64_t free_bytes = 0;  // at the last check
   bool low_space = false;
+  std::uint64_t anchors_written = 0;  // token anchor updates
+  std::uint64_t anchor_failures = 0;  // token anchor updates that failed
+  // The log was changed by someone else in a way that does not verify
+  // (TamperedWith); writing has stopped.
+  bool tampered = false;
   // group_size_counts[i] counts written groups of up to kGroupSizeBounds[i]
   // lines (above the previous bound; the last entry: above every bound);
   // their sizes add up to `records`. fsync_counts does the same for the
@@ -132,6 +196,12 @@ class AuditLog {
   //  - the last checkpoint must verify under `signer`'s key, and (unless
   //    check_rollback is false) the store must not be older than it:
   //    kFailedPrecondition otherwise;
+  //  - with an anchor keeper, the log and the store are checked against
+  //    the token's anchor as options.anchor_mode says: kFailedPrecondition
+  //    naming what does not match and how to proceed; a refused Open
+  //    writes nothing;
+  //  - records after the last checkpoint (a crash before it was sealed) are
+  //    kept and named in an `audit.recovery.unsealed` record;
   //  - records whose resourceVersion is above the store's get
   //    `not-committed` records (cancel_uncommitted_at_open);
   //  - a new log starts with kLogCreatedAction carrying the key's
@@ -186,10 +256,21 @@ class AuditLog {
   // their tag. REQUIRES: this log outlives the store's use of the hooks.
   void AttachTo(storage::Store& store);
 
+  // AdoptNow reads and verifies what other processes appended (as the
+  // sequencer does before each group) and returns the highest
+  // resourceVersion that a record of this log commits, its own or an
+  // adopted one: a store write at or below it was audited and sealed.
+  // kIntegrityError when the log was tampered with.
+  StatusOr<std::uint64_t> AdoptNow();
+
   // head is the last record this process knows was written.
   Head head() const;
-  // healthy is false while the last write failed or one has been pending
-  // for over a second; problem() says why ("" when healthy).
+  // healthy is false while the last write failed, one has been pending
+  // for over a second, or the log was tampered with (for good: lines that
+  // another process wrote did not chain from this process's head, a hash
+  // did not verify, the segment did not end in a checkpoint valid under
+  // the audit key, or the file shrank); problem() says why ("" when
+  // healthy).
   bool healthy() const;
   std::string problem() const;
   AuditStats stats() const;

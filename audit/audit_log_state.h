@@ -8,6 +8,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <optional>
 #include <mutex>
 #include <span>
 #include <thread>
@@ -89,12 +90,31 @@ struct AuditLog::State {
   std::atomic<bool> detached{false};
   bool failed = false;  // the last group failed
   std::string failure;
+  // Latched by TamperedWith: nothing is written or signed any more.
+  bool tampered = false;
+  std::string tampering;
   Head head;
   AuditStats stats;
   std::optional<SteadyTime> writing_since;  // a group is in write/fsync
   // The entries of the store batch between its two hooks (the store's
   // writer thread calls them one after the other).
   std::vector<std::shared_ptr<Entry>> committing;
+
+  // --- the trust anchor (audit_anchor.cc), under `mutex` ---
+  // log_id: the hash of the log's first record ("" until known).
+  std::string log_id;
+  // The newest sealed state durable in the log and the store, and the
+  // newest the token holds (as far as this process knows).
+  std::optional<crypto::TrustAnchor> to_anchor;
+  std::optional<crypto::TrustAnchor> anchored;
+  bool replace_anchor = false;  // the next Save replaces (kNewStore, kAdopt)
+  bool anchor_urgent = false;   // rotation: write without waiting
+  bool anchor_stop = false;
+  std::condition_variable anchor_wake;
+  std::thread anchor_thread;
+  // The highest resourceVersion a record of this log commits, written by
+  // this process or adopted from another (AdoptNow).
+  std::uint64_t vouched_resource_version = 0;
 
   // --- the sequencer's own (and Open's, before it starts) ---
   std::mutex io_mutex;  // held while a group is written; VerifyNow takes it
@@ -107,6 +127,7 @@ struct AuditLog::State {
   std::uint64_t unsealed = 0;  // records since the last checkpoint
   std::optional<SteadyTime> oldest_unsealed;
   std::uint64_t failed_groups = 0;  // since the last success, for the resume record
+  StoreState sealing_store;         // the store state EncodeCheckpoint sealed last
   SteadyTime next_space_check{};
   std::thread thread;
 
@@ -140,6 +161,26 @@ struct AuditLog::State {
   Status WriteCheckpoint();
   Status RotateIfFull();
   Status AdoptOtherWriters();
+  // TamperedWith latches the tampered state and returns the error.
+  Status TamperedWith(const std::string& what);
+  // ReopenCurrent opens current.jsonl for appending after another process
+  // rotated it (regular file, this user's, not a symlink).
+  Status ReopenCurrent();
+  // --- the trust anchor (audit_anchor.cc) ---
+  // CheckAnchor checks the log and the store against the token's anchor at
+  // Open (options.anchor_mode); `anchored_hash` is the hash Recover found
+  // for the anchored seq ("" when not found).
+  Status CheckAnchor(const std::optional<crypto::TrustAnchor>& anchor, const Head& head_now,
+                     const std::string& first_record_hash, const std::string& anchored_hash,
+                     const StoreState& store);
+  // Sealed notes a checkpoint written at `at` over the store state
+  // `sealing_store` as the next state to anchor. REQUIRES: `mutex` held.
+  void Sealed(const Head& at);
+  // KeepAnchor is the anchor thread's body; SaveAnchor writes `to_anchor`
+  // when newer than `anchored` (Close calls it once more at the end).
+  void KeepAnchor();
+  void SaveAnchor();
+  void StopAnchorThread();
   Status LockFile();
   void UnlockFile();
   void CheckFreeSpace();

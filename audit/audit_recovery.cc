@@ -26,16 +26,6 @@ Status Refuse(const std::string& file, std::size_t line, const std::string& what
                                 "anyone moves it)");
 }
 
-StatusOr<Bytes> Base64Decode(std::string_view text) {
-  if (text.size() != 88) return std::unexpected(Status::IntegrityError("bad signature length"));
-  Bytes out(66, 0);
-  if (EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(text.data()), 88) != 66) {
-    return std::unexpected(Status::IntegrityError("bad signature encoding"));
-  }
-  out.resize(64);
-  return out;
-}
-
 // Quarantine moves the incomplete final line of current.jsonl aside.
 StatusOr<std::string> Quarantine(const std::string& dir, const std::string& bytes, std::size_t from,
                                  int current_fd, const Clock& clock) {
@@ -62,6 +52,19 @@ StatusOr<std::vector<std::shared_ptr<Entry>>> AuditLog::State::Recover() {
   const std::string current = options.dir + "/" + std::string(kCurrentFileName);
   // Where the rotated files end: the chain's head before current.jsonl.
   SR_ASSIGN_OR_RETURN(std::vector<LogFileSource> files, OpenLogFiles(options.dir));
+  std::optional<crypto::TrustAnchor> anchor;
+  if (options.anchor) {
+    SR_ASSIGN_OR_RETURN(anchor, options.anchor->Load());
+  }
+  const std::uint64_t anchored_seq = anchor ? anchor->sealed_seq : 0;
+  std::string anchored_hash;      // the log's hash at anchored_seq, once found
+  std::string first_record_hash;  // the hash of record 1, when the log still has it
+  if (!files.empty() && files.front().name != kCurrentFileName) {
+    StatusOr<std::optional<ParsedLine>> first =
+        FirstRecordOf(options.dir + "/" + files.front().name);
+    if (!first.has_value()) return std::unexpected(Refuse(files.front().name, 1, first.error().message()));
+    if (*first && (*first)->seq == 1) first_record_hash = (*first)->hash;
+  }
   Head head_before{0, std::string(kZeroHash)};
   std::optional<ParsedLine> last_checkpoint;
   for (auto it = files.rbegin(); it != files.rend(); ++it) {
@@ -105,6 +108,11 @@ StatusOr<std::vector<std::shared_ptr<Entry>>> AuditLog::State::Recover() {
                                         " does not follow record " + std::to_string(head_now.seq)));
     }
     if (i == 0) current_first_seq = parsed->seq;
+    if (parsed->seq == 1) first_record_hash = parsed->hash;
+    if (parsed->seq == anchored_seq) anchored_hash = parsed->hash;
+    // The link from the next record proves the anchored hash when the
+    // anchored record is in a rotated file archived away.
+    if (i == 0 && parsed->seq == anchored_seq + 1) anchored_hash = parsed->prev;
     head_now = Head{parsed->seq, parsed->hash};
     head_is_checkpoint = parsed->type == RecordType::kCheckpoint;
     if (head_is_checkpoint) {
@@ -118,6 +126,44 @@ StatusOr<std::vector<std::shared_ptr<Entry>>> AuditLog::State::Recover() {
     if (parsed->type == RecordType::kEvent && parsed->resource_version &&
         parsed->outcome == "allowed") {
       writes.push_back(*parsed);
+    }
+  }
+  if (anchor && anchored_hash.empty() && anchored_seq > 0) {
+    if (anchored_seq == head_before.seq) {
+      anchored_hash = head_before.hash;
+    } else if (anchored_seq < current_first_seq) {
+      StatusOr<std::optional<ParsedLine>> found = FindRotatedRecord(options.dir, anchored_seq);
+      if (!found.has_value()) return std::unexpected(Refuse("a rotated file", 0, found.error().message()));
+      if (*found) anchored_hash = (*found)->hash;
+    }
+  }
+  StoreState store;
+  if (store_state) {
+    SR_ASSIGN_OR_RETURN(store, store_state());
+  }
+  // SECURITY: every check that can refuse runs before anything is written,
+  // so putting the honest files back lets the next start go ahead.
+  SR_RETURN_IF_ERROR(CheckAnchor(anchor, head_now, first_record_hash, anchored_hash, store));
+  if (last_checkpoint) {
+    if (!CheckCheckpoint(*last_checkpoint, signer->public_key_pem(), signer->key_sha256()).ok()) {
+      return std::unexpected(Status::IntegrityError(
+          "the audit log's last checkpoint (record " + std::to_string(last_checkpoint->seq) +
+          ") does not verify under the token's audit key; start-up refused"));
+    }
+  }
+  if (options.check_rollback && last_checkpoint) {
+    const CheckpointBody& body = *last_checkpoint->checkpoint;
+    bool older = store.resource_version < body.resource_version;
+    bool replaced = store.resource_version == body.resource_version && !body.store_digest.empty() &&
+                    store.digest_hex != body.store_digest;
+    if (older || replaced) {
+      return std::unexpected(Status::FailedPrecondition(
+          "the store (resourceVersion " + std::to_string(store.resource_version) + ") is " +
+          (older ? "older than" : "not the one sealed by") +
+          " the audit log's last checkpoint (record " + std::to_string(last_checkpoint->seq) +
+          ", resourceVersion " + std::to_string(body.resource_version) +
+          "): it was rolled back or replaced; start-up refused. Use `strongroom restore` to "
+          "install a backup deliberately"));
     }
   }
   std::vector<std::shared_ptr<Entry>> initial;
@@ -143,38 +189,16 @@ StatusOr<std::vector<std::shared_ptr<Entry>>> AuditLog::State::Recover() {
   written_head = head_now;
   head = head_now;
   if (unsealed > 0) oldest_unsealed = std::chrono::steady_clock::now();
+  if (unsealed > 0 && options.cancel_uncommitted_at_open) {
+    // A crash (or someone else) left records after the last checkpoint:
+    // they are sealed from now on, and this record tells the auditor which
+    // ones no checkpoint of their writer covered.
+    auto entry = system_event("audit.recovery.unsealed");
+    entry->event.details.emplace_back("from_seq", std::to_string(head_now.seq - unsealed + 1));
+    entry->event.details.emplace_back("to_seq", std::to_string(head_now.seq));
+    initial.push_back(std::move(entry));
+  }
 
-  if (last_checkpoint) {
-    const CheckpointBody& body = *last_checkpoint->checkpoint;
-    StatusOr<Bytes> signature = Base64Decode(body.signature);
-    if (!signature.has_value() || body.key_sha256 != signer->key_sha256() ||
-        !crypto::VerifyAuditSignature(signer->public_key_pem(), AsBytes(CheckpointMessage(body)),
-                                      *signature)
-             .ok()) {
-      return std::unexpected(Status::IntegrityError(
-          "the audit log's last checkpoint (record " + std::to_string(last_checkpoint->seq) +
-          ") does not verify under the token's audit key; start-up refused"));
-    }
-  }
-  StoreState store;
-  if (store_state) {
-    SR_ASSIGN_OR_RETURN(store, store_state());
-  }
-  if (options.check_rollback && last_checkpoint) {
-    const CheckpointBody& body = *last_checkpoint->checkpoint;
-    bool older = store.resource_version < body.resource_version;
-    bool replaced = store.resource_version == body.resource_version && !body.store_digest.empty() &&
-                    store.digest_hex != body.store_digest;
-    if (older || replaced) {
-      return std::unexpected(Status::FailedPrecondition(
-          "the store (resourceVersion " + std::to_string(store.resource_version) + ") is " +
-          (older ? "older than" : "not the one sealed by") +
-          " the audit log's last checkpoint (record " + std::to_string(last_checkpoint->seq) +
-          ", resourceVersion " + std::to_string(body.resource_version) +
-          "): it was rolled back or replaced; start-up refused. Use `strongroom restore` to "
-          "install a backup deliberately"));
-    }
-  }
   for (const ParsedLine& write : writes) {
     if (!options.cancel_uncommitted_at_open) break;
     if (*write.resource_version <= store.resource_version || cancelled.contains(write.seq))
@@ -235,6 +259,12 @@ StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(AuditLogOptions options,
     pthread_setname_np(pthread_self(), "sr-audit-watch");
     raw->Watch();
   });
+  if (state->options.anchor) {
+    state->anchor_thread = std::thread([raw] {  // joined by Close
+      pthread_setname_np(pthread_self(), "sr-audit-anchor");
+      raw->KeepAnchor();
+    });
+  }
   std::unique_ptr<AuditLog> log(new AuditLog(state));
   const auto deadline = std::chrono::steady_clock::now() + state->options.answer_within;
   state->Enqueue(*initial);

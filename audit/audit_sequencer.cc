@@ -8,6 +8,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -45,6 +46,7 @@ std::size_t BucketOf(const std::array<double, N>& bounds, double value) {
 
 AuditLog::State::~State() {
   if (watchdog.joinable()) StopWatchdog();  // normally Close did
+  if (anchor_thread.joinable()) StopAnchorThread();
   if (current_fd >= 0) ::close(current_fd);
   if (lock_fd >= 0) ::close(lock_fd);
   if (thread.joinable()) thread.detach();
@@ -54,6 +56,7 @@ std::string AuditLog::State::Now() const { return Rfc3339Micros(clock->Now()); }
 
 bool AuditLog::State::CheckpointDue(SteadyTime now, std::uint64_t more) const {
   if (unsealed + more == 0) return false;
+  if (options.seal_every_group && more > 0) return true;
   if (unsealed + more >= options.checkpoint_every_records) return true;
   return oldest_unsealed && now - *oldest_unsealed >= options.checkpoint_interval;
 }
@@ -161,6 +164,7 @@ void AuditLog::State::WriteGroup(std::vector<std::shared_ptr<Entry>>& batch) {
   Head head_after = written_head;
   bool seal_tried = false;  // a checkpoint was due with this group
   bool sealed = false;      // and is its last line
+  std::string first_hash;   // set when this group starts the log
   std::vector<std::string> lines;
   std::vector<std::pair<Entry*, std::uint64_t>> numbered;
   if (status.ok()) {
@@ -187,6 +191,7 @@ void AuditLog::State::WriteGroup(std::vector<std::shared_ptr<Entry>>& batch) {
       }
       head_after = Head{head_after.seq + 1, hash};
       numbered.emplace_back(entry.get(), head_after.seq);
+      if (head_after.seq == 1) first_hash = hash;  // the log's id
     }
     // A checkpoint due with this group goes into the group's own write,
     // so sealing costs no write or sync of its own. If it cannot be
@@ -200,11 +205,13 @@ void AuditLog::State::WriteGroup(std::vector<std::shared_ptr<Entry>>& batch) {
         lines.push_back(std::move(*checkpoint));
         head_after = Head{head_after.seq + 1, hash};
         sealed = true;
+      } else if (options.seal_every_group) {
+        status = checkpoint.error();  // another process could not adopt it unsealed
       } else if (options.warn) {
         options.warn("audit checkpoint failed: " + checkpoint.error().message());
       }
     }
-    status = AppendLines(lines);
+    if (status.ok()) status = AppendLines(lines);
   }
   std::vector<Firing> fire;
   {
@@ -229,11 +236,18 @@ void AuditLog::State::WriteGroup(std::vector<std::shared_ptr<Entry>>& batch) {
       // A skipped not-committed record has no seq and no waiter.
       written_head = head_after;
       head = head_after;
+      if (!first_hash.empty() && log_id.empty()) log_id = first_hash;
+      for (const auto& [e, seq] : numbered) {
+        if (e->event.resource_version) {
+          vouched_resource_version = std::max(vouched_resource_version, *e->event.resource_version);
+        }
+      }
       if (sealed) {
         head_is_checkpoint = true;
         unsealed = 0;
         oldest_unsealed.reset();
         ++stats.checkpoints;
+        Sealed(head_after);
       } else if (!lines.empty()) {
         head_is_checkpoint = false;
         unsealed += lines.size();
@@ -322,9 +336,9 @@ StatusOr<std::string> AuditLog::State::EncodeCheckpoint(const Head& over, const 
   body.head_seq = over.seq;
   body.head_hash = over.hash;
   if (store_state) {
-    SR_ASSIGN_OR_RETURN(StoreState store, store_state());
-    body.resource_version = store.resource_version;
-    body.store_digest = store.digest_hex;
+    SR_ASSIGN_OR_RETURN(sealing_store, store_state());
+    body.resource_version = sealing_store.resource_version;
+    body.store_digest = sealing_store.digest_hex;
   }
   body.key_sha256 = signer->key_sha256();
   SR_ASSIGN_OR_RETURN(auto signature, signer->Sign(AsBytes(CheckpointMessage(body))));
@@ -345,6 +359,7 @@ Status AuditLog::State::WriteCheckpoint() {
   oldest_unsealed.reset();
   ++stats.checkpoints;
   ++stats.records;
+  Sealed(written_head);
   return Status::Ok();
 }
 
@@ -354,12 +369,19 @@ Status AuditLog::State::RotateIfFull() {
   const std::string current = options.dir + "/" + std::string(kCurrentFileName);
   const std::string rotated = options.dir + "/" + RotatedFileName(current_first_seq);
   if (::rename(current.c_str(), rotated.c_str()) != 0) return Errno("cannot rotate the audit log");
-  int fd = ::open(current.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  int fd = ::open(current.c_str(), O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+                  0600);
   if (fd < 0) return Errno("cannot create a new audit file");
   ::close(current_fd);
   current_fd = fd;
   current_size = 0;
   current_first_seq = written_head.seq + 1;
+  {
+    // Rotation moves the anchored head into another file: anchor now.
+    std::lock_guard lock(mutex);
+    anchor_urgent = true;
+  }
+  anchor_wake.notify_all();
   return SyncDirectory(options.dir);
 }
 
@@ -371,44 +393,6 @@ Status AuditLog::State::LockFile() {
 }
 
 void AuditLog::State::UnlockFile() { ::flock(lock_fd, LOCK_UN); }
-
-Status AuditLog::State::AdoptOtherWriters() {
-  const std::string current = options.dir + "/" + std::string(kCurrentFileName);
-  struct stat on_disk, mine;
-  if (::fstat(current_fd, &mine) != 0) return Errno("cannot stat the audit log");
-  bool same_file = ::stat(current.c_str(), &on_disk) == 0 && on_disk.st_ino == mine.st_ino &&
-                   on_disk.st_dev == mine.st_dev;
-  if (same_file && static_cast<std::uint64_t>(mine.st_size) == current_size) return Status::Ok();
-  if (same_file && static_cast<std::uint64_t>(mine.st_size) < current_size) {
-    // SECURITY: records were cut from the end while we ran. Never adopt the
-    // shorter head: the next record links to the one we wrote, so the gap
-    // stays visible to every verifier.
-    if (options.warn) {
-      options.warn("the audit file shrank from " + std::to_string(current_size) + " to " +
-                   std::to_string(mine.st_size) + " bytes while the server ran; the gap is kept");
-    }
-    current_size = static_cast<std::uint64_t>(mine.st_size);
-    return Status::Ok();
-  }
-  if (!same_file) {
-    // Another process rotated (or created) the file.
-    int fd = ::open(current.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) return Errno("cannot reopen the audit log");
-    ::close(current_fd);
-    current_fd = fd;
-    if (::fstat(current_fd, &mine) != 0) return Errno("cannot stat the audit log");
-  }
-  SR_ASSIGN_OR_RETURN(TailState tail, ReadTailState(options.dir));
-  std::lock_guard lock(mutex);
-  current_size = static_cast<std::uint64_t>(mine.st_size);
-  current_first_seq = tail.current_first_seq;
-  written_head = tail.head;
-  head = tail.head;
-  head_is_checkpoint = tail.head_is_checkpoint;
-  unsealed = tail.head_is_checkpoint ? 0 : 1;
-  if (unsealed > 0 && !oldest_unsealed) oldest_unsealed = std::chrono::steady_clock::now();
-  return Status::Ok();
-}
 
 void AuditLog::State::CheckFreeSpace() {
   SteadyTime now = std::chrono::steady_clock::now();

@@ -31,6 +31,8 @@ StatusOr<std::string> ReadRange(int fd, std::uint64_t offset, std::size_t length
   return out;
 }
 
+}  // namespace
+
 StatusOr<std::optional<ParsedLine>> FirstRecordOf(const std::string& path) {
   OpenFile file(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   if (file.get() < 0) return std::unexpected(Status::Unavailable("cannot open " + path));
@@ -40,8 +42,6 @@ StatusOr<std::optional<ParsedLine>> FirstRecordOf(const std::string& path) {
   SR_ASSIGN_OR_RETURN(ParsedLine first, ParseLine(std::string_view(head).substr(0, end)));
   return std::optional<ParsedLine>(std::move(first));
 }
-
-}  // namespace
 
 StatusOr<std::optional<ParsedLine>> LastRecordOf(const std::string& path) {
   OpenFile file(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
@@ -90,6 +90,24 @@ StatusOr<TailState> ReadTailState(const std::string& dir) {
   SR_ASSIGN_OR_RETURN(std::optional<ParsedLine> first, FirstRecordOf(current));
   state.current_first_seq = first ? first->seq : state.head.seq + 1;
   return state;
+}
+
+StatusOr<std::optional<ParsedLine>> FindRotatedRecord(const std::string& dir, std::uint64_t seq) {
+  SR_ASSIGN_OR_RETURN(std::vector<LogFileSource> files, OpenLogFiles(dir));
+  const LogFileSource* holder = nullptr;
+  for (const LogFileSource& file : files) {
+    if (file.name == kCurrentFileName) break;
+    if (file.name > RotatedFileName(seq)) break;  // 20 digits: names sort as numbers
+    holder = &file;
+  }
+  if (holder == nullptr) return std::optional<ParsedLine>();
+  SR_ASSIGN_OR_RETURN(FileLines lines, ReadLines(*holder));
+  for (std::size_t i = 0; i < lines.lines.size(); ++i) {
+    SR_ASSIGN_OR_RETURN(ParsedLine line, ParseLine(lines.Line(i)));
+    if (line.seq == seq) return std::optional<ParsedLine>(std::move(line));
+    if (line.seq > seq) break;
+  }
+  return std::optional<ParsedLine>();
 }
 
 Status SyncDirectory(const std::string& dir) {

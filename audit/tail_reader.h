@@ -30,6 +30,16 @@ StatusOr<TailState> ReadTailState(const std::string& dir);
 // (nullopt for an empty file).
 StatusOr<std::optional<ParsedLine>> LastRecordOf(const std::string& path);
 
+// FirstRecordOf returns the first record of the file at `path` (nullopt
+// for an empty file).
+StatusOr<std::optional<ParsedLine>> FirstRecordOf(const std::string& path);
+
+// FindRotatedRecord reads the rotated file of `dir` that should hold record
+// `seq` (the last one whose first seq is not above it) and returns that
+// record: nullopt when no file holds it (archived away). kIntegrityError
+// when a line of that file does not parse.
+StatusOr<std::optional<ParsedLine>> FindRotatedRecord(const std::string& dir, std::uint64_t seq);
+
 // SyncDirectory fsyncs `dir` so creations and renames in it are durable.
 Status SyncDirectory(const std::string& dir);
 

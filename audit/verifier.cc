@@ -128,26 +128,9 @@ class Walk {
 
  private:
   bool CheckpointHolds(const ParsedLine& r) {
-    const CheckpointBody& body = *r.checkpoint;
-    if (body.head_seq + 1 != r.seq || body.head_hash != r.prev) {
-      problem_ = "the checkpoint does not cover the record before it";
-      return false;
-    }
-    if (body.key_sha256 != fingerprint_) {
-      problem_ = "the checkpoint is signed by another key (" + body.key_sha256 + ")";
-      return false;
-    }
-    StatusOr<Bytes> signature = DecodeSignature(body.signature);
-    if (!signature.has_value()) {
-      problem_ = signature.error().message();
-      return false;
-    }
-    std::string message = CheckpointMessage(body);
-    if (!crypto::VerifyAuditSignature(options_.public_key_pem, AsBytes(message), *signature).ok()) {
-      problem_ = "the checkpoint's signature does not verify";
-      return false;
-    }
-    return true;
+    Status holds = CheckCheckpoint(r, options_.public_key_pem, fingerprint_);
+    if (!holds.ok()) problem_ = holds.message();
+    return holds.ok();
   }
 
   struct Positions {
@@ -209,6 +192,25 @@ StatusOr<std::string> PublicKeyFingerprint(std::string_view public_key_pem) {
     return std::unexpected(OpenSslError("hashing the audit public key"));
   }
   return HexEncode(ByteSpan(digest, digest_length));
+}
+
+Status CheckCheckpoint(const ParsedLine& line, std::string_view public_key_pem,
+                       std::string_view key_sha256) {
+  if (!line.checkpoint) return Status::IntegrityError("the record is not a checkpoint");
+  const CheckpointBody& body = *line.checkpoint;
+  if (body.head_seq + 1 != line.seq || body.head_hash != line.prev) {
+    return Status::IntegrityError("the checkpoint does not cover the record before it");
+  }
+  if (body.key_sha256 != key_sha256) {
+    return Status::IntegrityError("the checkpoint is signed by another key (" + body.key_sha256 +
+                                  ")");
+  }
+  SR_ASSIGN_OR_RETURN(Bytes signature, DecodeSignature(body.signature));
+  std::string message = CheckpointMessage(body);
+  if (!crypto::VerifyAuditSignature(public_key_pem, AsBytes(message), signature).ok()) {
+    return Status::IntegrityError("the checkpoint's signature does not verify");
+  }
+  return Status::Ok();
 }
 
 VerifyReport Verify(const std::vector<LogFileSource>& files, const VerifyOptions& options) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "audit/log_files.h"
+#include "audit/record.h"
 #include "base/status.h"
 
 namespace strongroom::audit {
@@ -62,6 +63,13 @@ struct VerifyReport {
 // record before it and its signature verifies under the key), and the
 // options. Reading errors are reported as a failed verification.
 VerifyReport Verify(const std::vector<LogFileSource>& files, const VerifyOptions& options);
+
+// CheckCheckpoint checks one parsed checkpoint line: it covers the record
+// before it (head_seq, head_hash = the line's prev), names the key
+// `key_sha256` and its signature verifies under `public_key_pem`. OK, or
+// kIntegrityError saying what does not hold.
+Status CheckCheckpoint(const ParsedLine& line, std::string_view public_key_pem,
+                       std::string_view key_sha256);
 
 // VerifyDirectory opens the log in `dir` and verifies it.
 VerifyReport VerifyDirectory(const std::string& dir, const VerifyOptions& options);

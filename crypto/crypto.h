@@ -5,6 +5,7 @@
 //                        pool that survives lost sessions and devices)
 //   kek.h                KEKs inside the token; wrap, unwrap, re-wrap
 //   audit_signing_key.h  the token's EC P-256 audit key pair
+//   trust_anchor.h       the audit log's and store's anchor, held in the token
 //   keyring.h            current KEK, record-MAC key, data keys per
 //                        namespace and UTC day, cache, rotation
 //   envelope.h           AES-256-GCM envelopes bound to their record
@@ -24,3 +25,4 @@
 #include "crypto/pin_file.h"
 #include "crypto/record_mac.h"
 #include "crypto/token.h"
+#include "crypto/trust_anchor.h"
