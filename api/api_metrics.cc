@@ -147,6 +147,26 @@ void ApiMetrics::AddAuditFamilies(audit::AuditLog& audit) {
       "strongroom_audit_writable",
       "1 while the audit log accepts records (else audited requests get 503), else 0.", {},
       [log] { return log->healthy() ? 1.0 : 0.0; });
+  registry_.AddGaugeFunction(
+      "strongroom_audit_tampered",
+      "1 once the audit log was found altered outside Strongroom (writing and signing stopped "
+      "until restart), else 0.",
+      {}, [log] { return log->stats().tampered ? 1.0 : 0.0; });
+  registry_.AddCounterFunction("strongroom_trust_anchor_writes_total",
+                               "Trust anchor generations written to the token.", {},
+                               stat(&audit::AuditStats::anchors_written));
+  registry_.AddCounterFunction("strongroom_trust_anchor_write_failures_total",
+                               "Trust anchor writes that failed (retried at the next interval).",
+                               {}, stat(&audit::AuditStats::anchor_failures));
+  registry_.AddGaugeFunction(
+      "strongroom_trust_anchor_unanchored_records",
+      "Audit records after the head the token anchors: the window a rollback of files could "
+      "still remove unnoticed.",
+      {}, [log] {
+        audit::AuditStats s = log->stats();
+        std::uint64_t head = log->head().seq;
+        return static_cast<double>(head > s.anchored_seq ? head - s.anchored_seq : 0);
+      });
 }
 
 void ApiMetrics::AddCryptoFamilies(crypto::Keyring& keyring, crypto::Token& token) {

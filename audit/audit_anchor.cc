@@ -102,6 +102,7 @@ Status AuditLog::State::CheckAnchor(const std::optional<crypto::TrustAnchor>& an
   }
   if (log_id.empty()) log_id = anchor->log_id;
   this->anchored = anchor;
+  stats.anchored_seq = anchor->sealed_seq;
   return Status::Ok();
 }
 
@@ -130,6 +131,7 @@ void AuditLog::State::SaveAnchor() {
     anchored = anchor;
     replace_anchor = false;
     ++stats.anchors_written;
+    stats.anchored_seq = anchor->sealed_seq;
   } else {
     ++stats.anchor_failures;
     if (options.warn) options.warn("the token's trust anchor was not updated: " + saved.message());

@@ -171,6 +171,7 @@ struct AuditStats {
   bool low_space = false;
   std::uint64_t anchors_written = 0;  // token anchor updates
   std::uint64_t anchor_failures = 0;  // token anchor updates that failed
+  std::uint64_t anchored_seq = 0;     // the sealed seq the token anchors (0: none known)
   // The log was changed by someone else in a way that does not verify
   // (TamperedWith); writing has stopped.
   bool tampered = false;
