@@ -539,15 +539,23 @@ TEST(Anchor, KillNineWhileTheAnchorIsWrittenUnderLoadNeverRefusesTheNextStart) {
   const std::string public_key = AuditPublicKey(*server);
   ASSERT_FALSE(public_key.empty());
   std::mt19937 random(20261216);
-  // Past one second, so the anchor thread has written under the load.
-  std::uniform_int_distribution<int> kill_after_ms(900, 1'600);
+  // Past the anchor thread's one-second interval, so it writes under the
+  // load and a kill may land inside a write.
+  std::uniform_int_distribution<int> kill_after_ms(1'100, 1'800);
   int created = 0;
+  int anchored_under_load = 0;  // rounds in which the anchor thread wrote before the kill
   for (int round = 0; round < kRounds; ++round) {
     SCOPED_TRACE("round " + std::to_string(round));
+    const audit::Head before_load = AnchoredHead(*server);
     created += LoadThenKill(*server, round, milliseconds(kill_after_ms(random)));
+    const audit::Head at_kill = AnchoredHead(*server);
+    if (at_kill.seq > before_load.seq) ++anchored_under_load;
     ASSERT_EQ(server->Restart(), 0) << "start after SIGKILL";
   }
   EXPECT_GT(created, 0) << "the load made no write";
+  EXPECT_GT(anchored_under_load, 0) << "no kill came after an anchor written under the load";
+  std::printf("%d creates answered 201; the anchor moved under the load in %d of %d rounds\n",
+              created, anchored_under_load, kRounds);
   EXPECT_EQ(Create(*server, "after-the-kills"), 201);
   ASSERT_EQ(server->Stop(), 0);
   ExpectSealedLogVerifies(*server, public_key);
