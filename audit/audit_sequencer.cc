@@ -120,7 +120,7 @@ void AuditLog::State::Run() {
     bool failing;
     {
       std::lock_guard lock(mutex);
-      failing = failed;
+      failing = failed || tampered;  // a tampered log is never sealed
     }
     if (!failing &&
         (CheckpointDue(std::chrono::steady_clock::now()) || (stop && !head_is_checkpoint))) {
