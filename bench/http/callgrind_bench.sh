@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# bench/http/callgrind_bench.sh — instructions per warm decrypt, counted by
+# callgrind, for one binary or two (issue 16); run by `scripts/bench.sh
+# callgrind`, which builds the binaries and installs valgrind first.
+# For each binary (BASE_BIN first when given), in a private temporary
+# directory and with the PKI and policy of the decrypt benchmark
+# (bench_server.sh), but a token and data directory of its own:
+#   1. `init`, then `strongroom serve` under
+#      `valgrind --tool=callgrind --separate-threads=no` on a free loopback
+#      port (slow: up to BENCH_CALLGRIND_START_TIMEOUT, 600 s, to be ready);
+#   2. BENCH_CALLGRIND_SECRETS (30) secure values sv-<i> in bench-<i mod 3>;
+#   3. warm-up: 200 decrypts (every namespace's data key is unwrapped and
+#      cached, the connection paths run once);
+#   4. two batches, N and 2N decrypts (N = BENCH_CALLGRIND_DECRYPTS, 1000),
+#      each one curl process on one keep-alive mutual-TLS connection (the
+#      decrypter certificate), sequential requests cycling over the secrets,
+#      each between `callgrind_control --zero` and `--dump`. A dump counts
+#      the instructions (Ir) of every thread of the process: the HTTP
+#      threads, the audit sequencer and the trust-anchor thread, and the
+#      in-process SoftHSM. The instructions per warm decrypt are
+#      (Ir(2N) - Ir(N)) / N, so the TLS handshake and other fixed costs of
+#      a batch cancel out.
+# Any answer but 200 fails the run. Prints each batch, then one line per
+# binary, and with two binaries the ratio:
+#   base: callgrind_ir_per_decrypt=N
+#   new: callgrind_ir_per_decrypt=N
+#   new_over_base: callgrind_ir=R
+# Caveat: under callgrind a decrypt takes milliseconds of wall time, so work
+# that a server does per second of time (the trust anchor is written at most
+# once a second) weighs more per decrypt here than at full speed; each
+# batch's wall time is printed so this can be judged. With one client
+# connection every decrypt is its own audit group.
+# Everything it started is stopped and the directory removed on exit.
+#   bench/http/callgrind_bench.sh STRONGROOM_BIN [BASE_BIN]
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+HERE="$ROOT/bench/http"
+BIN="$1"
+BASE_BIN="${2:-}"
+DECRYPTS="${BENCH_CALLGRIND_DECRYPTS:-1000}"
+SECRETS="${BENCH_CALLGRIND_SECRETS:-30}"
+START_TIMEOUT="${BENCH_CALLGRIND_START_TIMEOUT:-600}"
+WARM_DECRYPTS=200
+# shellcheck source=bench/http/bench_server.sh
+. "$HERE/bench_server.sh"
+
+WORK="$(mktemp -d /tmp/strongroom-callgrind-bench-XXXXXX)"
+cleanup() {
+  local tag
+  # callgrind writes its last dump at exit: give it time.
+  for tag in "${!SERVER_PIDS[@]}"; do bench_stop_pid "${SERVER_PIDS[$tag]}" 120; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+fail() {
+  echo "callgrind_bench: $*" >&2
+  bench_server_logs
+  exit 1
+}
+
+umask 077
+bench_pki
+
+# decrypt_batch TAG COUNT: COUNT sequential decrypts from one curl process
+# (so one keep-alive connection) cycling over the TAG server's secrets;
+# fails unless every answer is 200. Sets BATCH_CONNECTIONS and BATCH_SECONDS.
+decrypt_batch() {
+  local tag="$1" count="$2" url="${SERVER_URLS[$1]}" config="$WORK/$1/batch.curl" i n
+  local started results answered
+  : > "$config"
+  for ((i = 0; i < count; i++)); do
+    n=$((i % SECRETS))
+    printf 'url = "%s/v1.0/secrets/bench-%d/sv-%d"\noutput = "/dev/null"\n' \
+      "$url" $((n % 3)) "$n" >> "$config"
+  done
+  started=$(date +%s.%N)
+  results="$(timeout 3600 curl -sS --cacert "$PKI/ca.pem" --cert "$PKI/decrypter.pem" \
+    --key "$PKI/decrypter.key" --max-time 120 -w '%{http_code} %{num_connects}\n' \
+    -K "$config")" || fail "$tag: a decrypt batch failed"
+  BATCH_SECONDS="$(awk "BEGIN {printf \"%.1f\", $(date +%s.%N) - $started}")"
+  answered="$(awk '$1 == 200' <<<"$results" | wc -l)"
+  [ "$answered" -eq "$count" ] || fail "$tag: $answered of $count decrypts answered 200"
+  BATCH_CONNECTIONS="$(awk '{s += $2} END {print s}' <<<"$results")"
+}
+
+# measured_batch TAG COUNT: zeroes the TAG server's counters, runs
+# decrypt_batch, dumps; sets BATCH_IR to the dump's total instructions.
+DUMPS=0
+measured_batch() {
+  local tag="$1" count="$2" pid="${SERVER_PIDS[$1]}" dump
+  local said
+  said="$(callgrind_control --zero "$pid" 2>&1)" || fail "$tag: callgrind_control --zero: $said"
+  decrypt_batch "$tag" "$count"
+  said="$(callgrind_control --dump "$pid" 2>&1)" || fail "$tag: callgrind_control --dump: $said"
+  DUMPS=$((DUMPS + 1))
+  dump="$WORK/$tag/callgrind.out.$DUMPS"
+  [ -s "$dump" ] || fail "$tag: no callgrind dump $dump"
+  BATCH_IR="$(awk '$1 == "totals:" {print $2}' "$dump")"
+  [ -n "$BATCH_IR" ] || fail "$tag: no totals in $dump"
+  echo "$tag: $count decrypts: Ir $BATCH_IR in $BATCH_SECONDS s over $BATCH_CONNECTIONS connection(s)"
+}
+
+declare -A IR_PER_DECRYPT
+measure() {
+  local tag="$1" bin="$2" small
+  DUMPS=0
+  bench_start_server "$tag" "$bin" "$START_TIMEOUT" valgrind --tool=callgrind \
+    --separate-threads=no --callgrind-out-file="$WORK/$tag/callgrind.out"
+  echo "server $tag (callgrind): ${SERVER_URLS[$tag]}"
+  bench_populate "$tag" "$SECRETS"
+  decrypt_batch "$tag" "$WARM_DECRYPTS"
+  measured_batch "$tag" "$DECRYPTS"
+  small="$BATCH_IR"
+  measured_batch "$tag" $((2 * DECRYPTS))
+  IR_PER_DECRYPT[$tag]=$(((BATCH_IR - small) / DECRYPTS))
+  bench_stop_pid "${SERVER_PIDS[$tag]}" 120
+}
+
+if [ -n "$BASE_BIN" ]; then
+  measure base "$BASE_BIN"
+  measure new "$BIN"
+  echo "base: callgrind_ir_per_decrypt=${IR_PER_DECRYPT[base]}"
+  echo "new: callgrind_ir_per_decrypt=${IR_PER_DECRYPT[new]}"
+  awk "BEGIN {printf \"new_over_base: callgrind_ir=%.3f\\n\", ${IR_PER_DECRYPT[new]} / ${IR_PER_DECRYPT[base]}}"
+else
+  measure new "$BIN"
+  echo "new: callgrind_ir_per_decrypt=${IR_PER_DECRYPT[new]}"
+fi
