@@ -40,9 +40,11 @@
 #       SoftHSM included) for the current tree, and BASE_REV when given
 #       (argument, else BENCH_BASE_REV); installs valgrind; see
 #       bench/http/callgrind_bench.sh. Ends with
-#       base: callgrind_ir_per_decrypt=N
-#       new: callgrind_ir_per_decrypt=N
-#       new_over_base: callgrind_ir=R
+#       base: callgrind_ir_per_decrypt=N without_anchor_thread=N
+#       new: callgrind_ir_per_decrypt=N without_anchor_thread=N
+#       new_over_base: callgrind_ir=R without_anchor_thread=R
+#       (without_anchor_thread: less the trust-anchor thread, whose token
+#       writes follow wall time, not decrypts)
 #   BASE_REV is built from a detached git worktree in
 #   build-bench-base/src (its build directory inside it, so that with ccache
 #   as the compiler launcher and CCACHE_BASEDIR at each tree the two builds
