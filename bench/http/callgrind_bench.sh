@@ -30,10 +30,14 @@
 # speed: the trust-anchor thread (issue 16) writes the token at most once a
 # second whatever the rate, so under callgrind about once per hundred
 # decrypts, at full speed once per tens of thousands. Its inclusive count
-# (AuditLog::State::KeepAnchor, from callgrind_annotate) is shown for each
-# batch and subtracted in without_anchor_thread, the better figure for what
-# a decrypt itself costs. With one client connection every decrypt is its
-# own audit group.
+# (AuditLog::State::KeepAnchor, from callgrind_annotate) is subtracted in
+# without_anchor_thread, the better figure for what a decrypt itself costs.
+# Each binary's count per decrypt is also split by thread (THREADS below):
+#   new: per decrypt by thread: http=N sequencer=N anchor=N
+# (the other threads, and fixed costs that differ between the two batches,
+# are in the total only).
+# With one client connection every decrypt is its own audit group, mostly:
+# how the sequencer groups varies with timing, and so does its count.
 # BENCH_CALLGRIND_KEEP=DIR keeps each batch's dump as DIR/callgrind.TAG.COUNT
 # (for callgrind_annotate or kcachegrind).
 # Everything it started is stopped and the directory removed on exit.
@@ -47,10 +51,16 @@ DECRYPTS="${BENCH_CALLGRIND_DECRYPTS:-1000}"
 SECRETS="${BENCH_CALLGRIND_SECRETS:-30}"
 START_TIMEOUT="${BENCH_CALLGRIND_START_TIMEOUT:-600}"
 WARM_DECRYPTS=200
-# The trust anchor's thread (issue 16): its instructions grow with wall time
-# (at most one token write a second), not with decrypts, so they are also
-# shown apart. Absent (0) in builds without it.
-ANCHOR_FUNCTION='strongroom::audit::AuditLog::State::KeepAnchor()'
+# Threads shown apart, as label:function (the function each runs, whose
+# inclusive count is its thread's): the HTTP I/O workers, the audit
+# sequencer, and the trust anchor's thread (issue 16), whose instructions
+# grow with wall time (at most one token write a second), not with decrypts.
+# A function a build lacks counts 0.
+THREADS=(
+  'http:strongroom::api::IoWorker::Run()'
+  'sequencer:strongroom::audit::AuditLog::State::Run()'
+  'anchor:strongroom::audit::AuditLog::State::KeepAnchor()'
+)
 # shellcheck source=bench/http/bench_server.sh
 . "$HERE/bench_server.sh"
 
@@ -95,12 +105,20 @@ decrypt_batch() {
   BATCH_CONNECTIONS="$(awk '{s += $2} END {print s}' <<<"$results")"
 }
 
+# inclusive ANNOTATED FUNCTION: FUNCTION's inclusive instructions in a
+# `callgrind_annotate --inclusive=yes` listing (0 when it is absent).
+inclusive() {
+  awk -v f=":$2 [" 'index($0, f) && !found {gsub(/,/, "", $1); print $1; found = 1}
+    END {if (!found) print 0}' "$1"
+}
+
 # measured_batch TAG COUNT: zeroes the TAG server's counters, runs
-# decrypt_batch, dumps; sets BATCH_IR to the dump's total instructions.
+# decrypt_batch, dumps; sets BATCH_IR to the dump's total instructions and
+# BATCH_PART[label] to each thread's (THREADS).
 DUMPS=0
+declare -A BATCH_PART
 measured_batch() {
-  local tag="$1" count="$2" pid="${SERVER_PIDS[$1]}" dump
-  local said
+  local tag="$1" count="$2" pid="${SERVER_PIDS[$1]}" dump said entry parts=""
   said="$(callgrind_control --zero "$pid" 2>&1)" || fail "$tag: callgrind_control --zero: $said"
   decrypt_batch "$tag" "$count"
   said="$(callgrind_control --dump "$pid" 2>&1)" || fail "$tag: callgrind_control --dump: $said"
@@ -109,19 +127,23 @@ measured_batch() {
   [ -s "$dump" ] || fail "$tag: no callgrind dump $dump"
   BATCH_IR="$(awk '$1 == "totals:" {print $2}' "$dump")"
   [ -n "$BATCH_IR" ] || fail "$tag: no totals in $dump"
-  BATCH_ANCHOR_IR="$(callgrind_annotate --inclusive=yes --threshold=100 "$dump" 2>/dev/null |
-    awk -v f=":$ANCHOR_FUNCTION [" 'index($0, f) && !found {gsub(/,/, "", $1); print $1; found = 1}')"
-  BATCH_ANCHOR_IR="${BATCH_ANCHOR_IR:-0}"
+  callgrind_annotate --inclusive=yes --threshold=100 "$dump" >"$dump.annotated" 2>/dev/null ||
+    fail "$tag: callgrind_annotate failed on $dump"
+  for entry in "${THREADS[@]}"; do
+    BATCH_PART[${entry%%:*}]="$(inclusive "$dump.annotated" "${entry#*:}")"
+    parts="$parts ${entry%%:*} ${BATCH_PART[${entry%%:*}]}"
+  done
   if [ -n "${BENCH_CALLGRIND_KEEP:-}" ]; then
     mkdir -p "$BENCH_CALLGRIND_KEEP"
     cp "$dump" "$BENCH_CALLGRIND_KEEP/callgrind.$tag.$count"
   fi
-  echo "$tag: $count decrypts: Ir $BATCH_IR (anchor thread $BATCH_ANCHOR_IR) in $BATCH_SECONDS s over $BATCH_CONNECTIONS connection(s)"
+  echo "$tag: $count decrypts: Ir $BATCH_IR (by thread:$parts) in $BATCH_SECONDS s over $BATCH_CONNECTIONS connection(s)"
 }
 
 declare -A IR_PER_DECRYPT IR_WITHOUT_ANCHOR
 measure() {
-  local tag="$1" bin="$2" small small_anchor
+  local tag="$1" bin="$2" small entry label
+  local -A small_part
   DUMPS=0
   bench_start_server "$tag" "$bin" "$START_TIMEOUT" valgrind --tool=callgrind \
     --separate-threads=no --callgrind-out-file="$WORK/$tag/callgrind.out"
@@ -130,10 +152,16 @@ measure() {
   decrypt_batch "$tag" "$WARM_DECRYPTS"
   measured_batch "$tag" "$DECRYPTS"
   small="$BATCH_IR"
-  small_anchor="$BATCH_ANCHOR_IR"
+  for entry in "${THREADS[@]}"; do small_part[${entry%%:*}]="${BATCH_PART[${entry%%:*}]}"; done
   measured_batch "$tag" $((2 * DECRYPTS))
   IR_PER_DECRYPT[$tag]=$(((BATCH_IR - small) / DECRYPTS))
-  IR_WITHOUT_ANCHOR[$tag]=$(((BATCH_IR - BATCH_ANCHOR_IR - small + small_anchor) / DECRYPTS))
+  IR_WITHOUT_ANCHOR[$tag]=$(((BATCH_IR - BATCH_PART[anchor] - small + small_part[anchor]) / DECRYPTS))
+  local line="$tag: per decrypt by thread:"
+  for entry in "${THREADS[@]}"; do
+    label="${entry%%:*}"
+    line="$line $label=$(((BATCH_PART[$label] - small_part[$label]) / DECRYPTS))"
+  done
+  echo "$line"
   bench_stop_pid "${SERVER_PIDS[$tag]}" 120
 }
 
