@@ -36,8 +36,12 @@
 #   new: per decrypt by thread: http=N sequencer=N anchor=N
 # (the other threads, and fixed costs that differ between the two batches,
 # are in the total only).
-# With one client connection every decrypt is its own audit group, mostly:
-# how the sequencer groups varies with timing, and so does its count.
+# The HTTP workers' count is steady from run to run (within 1%); the
+# sequencer's is not (±10%): with one client connection every decrypt is
+# its own audit group, and a checkpoint is due after so many records or so
+# much time, so under callgrind's slowness it signs more often per decrypt,
+# and how often varies with the machine's load. Compare sequencer costs
+# with the alternating wall-clock benchmark (compare mode), or repeat.
 # BENCH_CALLGRIND_KEEP=DIR keeps each batch's dump as DIR/callgrind.TAG.COUNT
 # (for callgrind_annotate or kcachegrind).
 # Everything it started is stopped and the directory removed on exit.
