@@ -176,10 +176,7 @@ remove_base_tree() {
 # (removed afterwards) and sets BASE_BIN to a copy of it in build-bench-base/.
 build_base() {
   local commit
-  commit="$(git rev-parse --verify "$1^{commit}")" || {
-    echo "bench: unknown revision '$1'" >&2
-    exit 2
-  }
+  commit="$(git rev-parse --verify -q "$1^{commit}")"
   remove_base_tree
   mkdir -p "$ROOT/build-bench-base"
   # -f: a worktree registered at this path but deleted by hand is replaced.
@@ -193,8 +190,16 @@ build_base() {
   remove_base_tree
 }
 
-# base_rev [BASE_REV]: the argument, else $BENCH_BASE_REV, else empty.
-base_rev() { echo "${1:-${BENCH_BASE_REV:-}}"; }
+# base_rev [BASE_REV]: the argument, else $BENCH_BASE_REV, else empty;
+# exits 2 on a revision that is not a commit here, before anything is built.
+base_rev() {
+  local rev="${1:-${BENCH_BASE_REV:-}}"
+  if [ -n "$rev" ] && ! git rev-parse --verify -q "$rev^{commit}" >/dev/null; then
+    echo "bench: unknown revision '$rev'" >&2
+    exit 2
+  fi
+  echo "$rev"
+}
 
 run_callgrind_on() {
   install_tools valgrind:valgrind callgrind_control:valgrind

@@ -33,9 +33,10 @@
 # (AuditLog::State::KeepAnchor, from callgrind_annotate) is subtracted in
 # without_anchor_thread, the better figure for what a decrypt itself costs.
 # Each binary's count per decrypt is also split by thread (THREADS below):
-#   new: per decrypt by thread: http=N sequencer=N anchor=N
-# (the other threads, and fixed costs that differ between the two batches,
-# are in the total only).
+#   new: per decrypt by thread: http=N sequencer=N anchor_mean=N
+# (http and sequencer by the same difference; anchor_mean is the anchor
+# thread's count over both batches divided by their 3N decrypts; the other
+# threads are in the total only).
 # The HTTP workers' count is steady from run to run (within 1%); the
 # sequencer's is not (±10%): with one client connection every decrypt is
 # its own audit group, and a checkpoint is due after so many records or so
@@ -160,10 +161,16 @@ measure() {
   measured_batch "$tag" $((2 * DECRYPTS))
   IR_PER_DECRYPT[$tag]=$(((BATCH_IR - small) / DECRYPTS))
   IR_WITHOUT_ANCHOR[$tag]=$(((BATCH_IR - BATCH_PART[anchor] - small + small_part[anchor]) / DECRYPTS))
+  # The anchor thread's count follows wall time, so a difference of two
+  # batches means nothing (it can be negative): its mean over both is shown.
   local line="$tag: per decrypt by thread:"
   for entry in "${THREADS[@]}"; do
     label="${entry%%:*}"
-    line="$line $label=$(((BATCH_PART[$label] - small_part[$label]) / DECRYPTS))"
+    if [ "$label" = anchor ]; then
+      line="$line anchor_mean=$(((BATCH_PART[anchor] + small_part[anchor]) / (3 * DECRYPTS)))"
+    else
+      line="$line $label=$(((BATCH_PART[$label] - small_part[$label]) / DECRYPTS))"
+    fi
   done
   echo "$line"
   bench_stop_pid "${SERVER_PIDS[$tag]}" 120
