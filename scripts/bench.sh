@@ -22,6 +22,34 @@
 #       record) and 8 HTTPS clients creating SecureValues, alternating
 #       windows; ends with
 #       audited_creates_per_s=N fsync_per_record_creates_per_s=N ratio=R
+#   scripts/bench.sh compare [BASE_REV]
+#       the cost of a change: builds the current tree (build-bench/) and
+#       BASE_REV (argument, else BENCH_BASE_REV; any git revision, e.g.
+#       94f374f) in Release, then runs the decrypt benchmark for both in one
+#       run: each binary on a token and store of its own, base, new and nginx
+#       taking turns in every 64-connection round, then creates, base and new
+#       in turn (BENCH_ROUNDS rounds, 2; BENCH_SECONDS per window, 10); ends
+#       with
+#       nginx_mtls_rps=N
+#       base: decrypt_rps=N ratio=R decrypt_p99_ms=N create_per_s=N
+#       new: decrypt_rps=N ratio=R decrypt_p99_ms=N create_per_s=N
+#       new_over_base: decrypt=R creates=R
+#       BENCH_CALLGRIND=1 also runs the callgrind mode on the same binaries.
+#   scripts/bench.sh callgrind [BASE_REV]
+#       instructions per warm decrypt counted by callgrind (all threads,
+#       SoftHSM included) for the current tree, and BASE_REV when given
+#       (argument, else BENCH_BASE_REV); installs valgrind; see
+#       bench/http/callgrind_bench.sh. Ends with
+#       base: callgrind_ir_per_decrypt=N without_anchor_thread=N
+#       new: callgrind_ir_per_decrypt=N without_anchor_thread=N
+#       new_over_base: callgrind_ir=R without_anchor_thread=R
+#       (without_anchor_thread: less the trust-anchor thread, whose token
+#       writes follow wall time, not decrypts)
+#   BASE_REV is built from a detached git worktree in
+#   build-bench-base/src (its build directory inside it, so that with ccache
+#   as the compiler launcher and CCACHE_BASEDIR at each tree the two builds
+#   share unchanged objects); the worktree is removed once the binary is
+#   copied to build-bench-base/strongroom-<commit>, and on any exit.
 # Figures are only comparable within one run: the summary lines printed at
 # the end compare each envelope operation with bare OpenSSL, side by side.
 set -euo pipefail
@@ -39,12 +67,36 @@ modes:
   micro   Google Benchmark micro-benchmarks (crypto_bench, audit_bench), Release build
   audit   audit_bench only (group commit vs one fdatasync per record)
   creates audited creates over HTTPS at 8 clients (group commit vs one fdatasync per record)
+  compare [BASE_REV]    decrypt and creates of the current tree against BASE_REV, alternating
+  callgrind [BASE_REV]  callgrind instructions per warm decrypt, current tree (and BASE_REV)
+BASE_REV defaults to $BENCH_BASE_REV (required by compare).
 USAGE
 }
 
+# ccache as the compiler launcher when present, with paths relative to the
+# tree being built (as scripts/test.sh), so trees at other paths share
+# entries.
+LAUNCHER=()
+if command -v ccache >/dev/null 2>&1; then
+  LAUNCHER=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+fi
+
+# configure_release [SOURCE_DIR BUILD_DIR]: a Release configuration of
+# SOURCE_DIR (the checkout, in $BUILD_DIR).
 configure_release() {
-  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-    -DSTRONGROOM_SANITIZE= -DSTRONGROOM_BUILD_BENCH=ON >/dev/null
+  local source="${1:-$ROOT}" build="${2:-$BUILD_DIR}"
+  CCACHE_BASEDIR="$source" CCACHE_NOHASHDIR=1 cmake -S "$source" -B "$build" -G Ninja \
+    -DCMAKE_BUILD_TYPE=Release -DSTRONGROOM_SANITIZE= -DSTRONGROOM_BUILD_BENCH=ON \
+    "${LAUNCHER[@]}" >/dev/null
+}
+
+# build_release SOURCE_DIR BUILD_DIR TARGET...: configure_release and build
+# the TARGETs.
+build_release() {
+  local source="$1" build="$2"
+  shift 2
+  configure_release "$source" "$build"
+  CCACHE_BASEDIR="$source" CCACHE_NOHASHDIR=1 cmake --build "$build" -j"$JOBS" --target "$@"
 }
 
 # Repetitions run in random interleaving and the summary uses their median,
@@ -55,58 +107,140 @@ MICRO_DEFAULTS=(--benchmark_repetitions=21 --benchmark_enable_random_interleavin
 
 run_micro() {
   scripts/setup.sh
-  configure_release
-  cmake --build "$BUILD_DIR" -j"$JOBS" --target crypto_bench audit_bench
+  build_release "$ROOT" "$BUILD_DIR" crypto_bench audit_bench
   "$BUILD_DIR/bench/crypto_bench" "${MICRO_DEFAULTS[@]}" "$@"
   "$BUILD_DIR/bench/audit_bench"
 }
 
 run_audit() {
   scripts/setup.sh
-  configure_release
-  cmake --build "$BUILD_DIR" -j"$JOBS" --target audit_bench
+  build_release "$ROOT" "$BUILD_DIR" audit_bench
   "$BUILD_DIR/bench/audit_bench" "$@"
 }
 
 run_creates() {
   scripts/setup.sh
-  configure_release
-  cmake --build "$BUILD_DIR" -j"$JOBS" --target create_load_bench
+  build_release "$ROOT" "$BUILD_DIR" create_load_bench
   "$BUILD_DIR/bench/create_load_bench" "$@"
 }
 
-# install_http_tools installs nginx-light and wrk. Installing nginx would
-# start the system's nginx service: a policy-rc.d that refuses service
-# starts is in place while apt-get runs (unless the machine has one).
-install_http_tools() {
-  local packages="nginx-light wrk"
-  if [ -n "${BENCH_PERF:-}" ]; then packages="$packages linux-perf"; fi
-  if command -v nginx >/dev/null 2>&1 && command -v wrk >/dev/null 2>&1 &&
-    { [ -z "${BENCH_PERF:-}" ] || command -v perf >/dev/null 2>&1; }; then
-    return 0
-  fi
-  local sudo=""
-  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+# install_tools COMMAND:PACKAGE... installs (apt-get) the Debian PACKAGE of
+# every COMMAND not on the PATH. Installing nginx would start the system's
+# nginx service: a policy-rc.d that refuses service starts is in place while
+# apt-get runs (unless the machine has one).
+install_tools() {
+  local pair packages=()
+  for pair in "$@"; do
+    command -v "${pair%%:*}" >/dev/null 2>&1 || packages+=("${pair#*:}")
+  done
+  if [ "${#packages[@]}" -eq 0 ]; then return 0; fi
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then sudo=(sudo); fi
   local guard=/usr/sbin/policy-rc.d made_guard=false
   if [ ! -e "$guard" ]; then
-    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$guard" >/dev/null
-    $sudo chmod 755 "$guard"
+    printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$guard" >/dev/null
+    "${sudo[@]}" chmod 755 "$guard"
     made_guard=true
   fi
-  $sudo apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q $packages || {
-    if [ "$made_guard" = true ]; then $sudo rm -f "$guard"; fi
+  "${sudo[@]}" apt-get update -q
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q "${packages[@]}" || {
+    if [ "$made_guard" = true ]; then "${sudo[@]}" rm -f "$guard"; fi
     return 1
   }
-  if [ "$made_guard" = true ]; then $sudo rm -f "$guard"; fi
+  if [ "$made_guard" = true ]; then "${sudo[@]}" rm -f "$guard"; fi
+}
+
+# install_http_tools installs nginx-light and wrk (and linux-perf with
+# BENCH_PERF).
+install_http_tools() {
+  local tools=(nginx:nginx-light wrk:wrk)
+  if [ -n "${BENCH_PERF:-}" ]; then tools+=(perf:linux-perf); fi
+  install_tools "${tools[@]}"
 }
 
 run_http() {
   scripts/setup.sh
   install_http_tools
-  configure_release
-  cmake --build "$BUILD_DIR" -j"$JOBS" --target strongroom wrk_client_cert
+  build_release "$ROOT" "$BUILD_DIR" strongroom wrk_client_cert
   bench/http/http_bench.sh "$BUILD_DIR/appliance/strongroom" "$BUILD_DIR/bench/libwrk_client_cert.so"
+}
+
+BASE_SRC="$ROOT/build-bench-base/src"
+remove_base_tree() {
+  if [ -e "$BASE_SRC" ]; then
+    git worktree remove --force "$BASE_SRC" 2>/dev/null || rm -rf "$BASE_SRC"
+  fi
+}
+
+# build_base REV: builds strongroom at REV in Release from a detached worktree
+# (removed afterwards) and sets BASE_BIN to a copy of it in build-bench-base/.
+build_base() {
+  local commit
+  commit="$(git rev-parse --verify -q "$1^{commit}")"
+  remove_base_tree
+  mkdir -p "$ROOT/build-bench-base"
+  # -f: a worktree registered at this path but deleted by hand is replaced.
+  git worktree add -f --detach -q "$BASE_SRC" "$commit"
+  echo "bench: building base $(git log -1 --format='%h %s' "$commit" | cut -c1-100)"
+  # The build directory sits where build-bench/ sits in this checkout, so
+  # ccache sees the same relative paths and reuses unchanged objects.
+  build_release "$BASE_SRC" "$BASE_SRC/build-bench" strongroom
+  BASE_BIN="$ROOT/build-bench-base/strongroom-${commit:0:12}"
+  cp "$BASE_SRC/build-bench/appliance/strongroom" "$BASE_BIN"
+  remove_base_tree
+}
+
+# base_rev [BASE_REV]: the argument, else $BENCH_BASE_REV, else empty;
+# exits 2 on a revision that is not a commit here, before anything is built.
+base_rev() {
+  local rev="${1:-${BENCH_BASE_REV:-}}"
+  if [ -n "$rev" ] && ! git rev-parse --verify -q "$rev^{commit}" >/dev/null; then
+    echo "bench: unknown revision '$rev'" >&2
+    exit 2
+  fi
+  echo "$rev"
+}
+
+run_callgrind_on() {
+  install_tools valgrind:valgrind callgrind_control:valgrind
+  bench/http/callgrind_bench.sh "$@"
+}
+
+run_compare() {
+  local rev
+  rev="$(base_rev "$@")"
+  if [ -z "$rev" ]; then
+    echo "bench: compare needs BASE_REV (an argument or BENCH_BASE_REV)" >&2
+    usage
+    exit 2
+  fi
+  scripts/setup.sh
+  install_http_tools
+  trap remove_base_tree EXIT
+  build_release "$ROOT" "$BUILD_DIR" strongroom wrk_client_cert
+  build_base "$rev"
+  echo "bench: base $rev ($BASE_BIN), new $(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ' with local changes')"
+  BENCH_BASE_BIN="$BASE_BIN" bench/http/http_bench.sh "$BUILD_DIR/appliance/strongroom" \
+    "$BUILD_DIR/bench/libwrk_client_cert.so"
+  if [ "${BENCH_CALLGRIND:-0}" = 1 ]; then
+    run_callgrind_on "$BUILD_DIR/appliance/strongroom" "$BASE_BIN"
+  fi
+}
+
+run_callgrind() {
+  local rev
+  rev="$(base_rev "$@")"
+  scripts/setup.sh
+  trap remove_base_tree EXIT
+  build_release "$ROOT" "$BUILD_DIR" strongroom
+  BASE_BIN=""
+  if [ -n "$rev" ]; then build_base "$rev"; fi
+  echo "bench: base ${rev:-none}, new $(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ' with local changes')"
+  if [ -n "$BASE_BIN" ]; then
+    run_callgrind_on "$BUILD_DIR/appliance/strongroom" "$BASE_BIN"
+  else
+    run_callgrind_on "$BUILD_DIR/appliance/strongroom"
+  fi
 }
 
 mode="${1:-http}"
@@ -116,6 +250,8 @@ case "$mode" in
   audit) run_audit "$@" ;;
   creates) run_creates "$@" ;;
   http) run_http "$@" ;;
+  compare) run_compare "$@" ;;
+  callgrind) run_callgrind "$@" ;;
   -h|--help|help) usage; exit 0 ;;
   *)
     echo "bench: unknown mode '$mode'" >&2

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # bench/http/http_bench.sh — the decrypt benchmark (issue 6), run by
-# `scripts/bench.sh` (mode http, the default), which builds what it needs
-# first. From nothing, in a private temporary directory:
-#   1. a fresh SoftHSM token, a development PKI (scripts/dev-pki.sh), a
-#      policy binding the service bench-svc (the PKI's decrypter
-#      certificate, mapped by subject) to Decrypter in bench-0..2, `init`,
-#      and `strongroom serve` on a free loopback port;
+# `scripts/bench.sh` (modes http, the default, and compare), which builds
+# what it needs first. From nothing, in a private temporary directory:
+#   1. a development PKI (scripts/dev-pki.sh), a policy binding the service
+#      bench-svc (the PKI's decrypter certificate, mapped by subject) to
+#      Decrypter in bench-0..2, then a fresh SoftHSM token, `init` and
+#      `strongroom serve` on a free loopback port (bench_server.sh);
 #   2. 10,000 secure values sv-<i> in namespace bench-<i mod 3>, decryptable
 #      by bench-svc (populate.py);
 #   3. nginx (Debian's, with its own configuration here, never the system
@@ -21,10 +21,27 @@
 # each run, then one line:
 #   decrypt_rps=N nginx_mtls_rps=N ratio=R decrypt_p99_ms=N decrypt_c8_rps=N ratio_c8=R create_per_s=N
 # (the first four at 64 connections; each figure the mean of its runs).
+#
+# With BENCH_BASE_BIN=OTHER_STRONGROOM_BIN, two binaries are compared in one
+# run: each gets steps 1 and 2 on a token and data directory of its own (their
+# on-disk formats may differ) and both servers stay up; nginx and the
+# certificates are shared. Each round runs base, new (STRONGROOM_BIN) and
+# nginx in turn at 64 connections; then each round runs audited creates on
+# base and new in turn (8 connections, window names create-base-<round>
+# ...). No 8-connection decrypt runs. Ends with
+#   nginx_mtls_rps=N
+#   base: decrypt_rps=N ratio=R decrypt_p99_ms=N create_per_s=N
+#   new: decrypt_rps=N ratio=R decrypt_p99_ms=N create_per_s=N
+#   new_over_base: decrypt=R creates=R
+# (ratio is each binary's decrypts over the nginx mean of the same run).
+#
+# BENCH_SECONDS (10) is the length of a window, BENCH_ROUNDS (2) the rounds of
+# each kind, BENCH_SECRETS (10000) the secure values per server.
 # Everything it started is stopped and the directory removed on exit.
 # With BENCH_PERF=FILE, `perf record` samples the server (with call graphs)
-# during the first 64-connection run and its report goes to FILE.
-#   bench/http/http_bench.sh STRONGROOM_BIN SHIM_SO
+# during the first 64-connection run (of the new binary when comparing) and
+# its report goes to FILE.
+#   [BENCH_BASE_BIN=BASE_BIN] bench/http/http_bench.sh STRONGROOM_BIN SHIM_SO
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 BIN="$1"
@@ -32,18 +49,21 @@ SHIM="$2"
 HERE="$ROOT/bench/http"
 SECONDS_PER_RUN="${BENCH_SECONDS:-10}"
 SECRETS="${BENCH_SECRETS:-10000}"
+ROUNDS="${BENCH_ROUNDS:-2}"
+BASE_BIN="${BENCH_BASE_BIN:-}"
+if [ -n "$BASE_BIN" ] && [ ! -x "$BASE_BIN" ]; then
+  echo "http_bench: BENCH_BASE_BIN $BASE_BIN is not an executable" >&2
+  exit 2
+fi
+# shellcheck source=bench/http/bench_server.sh
+. "$HERE/bench_server.sh"
 
 WORK="$(mktemp -d /tmp/strongroom-http-bench-XXXXXX)"
-SERVER_PID=""
 NGINX_PID=""
 cleanup() {
-  for pid in "$SERVER_PID" "$NGINX_PID"; do
-    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-      kill -TERM "$pid" 2>/dev/null || true
-      for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-  done
+  local tag
+  for tag in "${!SERVER_PIDS[@]}"; do bench_stop_pid "${SERVER_PIDS[$tag]}" 10; done
+  bench_stop_pid "$NGINX_PID" 10
   wait 2>/dev/null || true
   rm -rf "$WORK"
 }
@@ -51,97 +71,33 @@ trap cleanup EXIT
 
 fail() {
   echo "http_bench: $*" >&2
-  if [ -f "$WORK/server.log" ]; then
-    echo "--- last server log lines:" >&2
-    tail -n 15 "$WORK/server.log" >&2
-  fi
+  bench_server_logs
   exit 1
 }
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-
-# --- token, PKI, policy, configuration ------------------------------------
-export SOFTHSM2_CONF="$WORK/softhsm2.conf"
-mkdir -p "$WORK/tokens" "$WORK/data" "$WORK/policies"
-printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' \
-  "$WORK/tokens" > "$SOFTHSM2_CONF"
+# --- PKI and policy (shared), then each binary's token, store and server -------
 umask 077
-openssl rand -hex 16 | tr -d '\n' > "$WORK/pin"
-openssl rand -hex 16 | tr -d '\n' > "$WORK/so-pin"
-openssl rand -base64 18 | tr -d '\n' > "$WORK/admin-password"
-# softhsm2-util takes PINs only as arguments; this token lives for one run.
-softhsm2-util --init-token --free --label bench --pin "$(cat "$WORK/pin")" \
-  --so-pin "$(cat "$WORK/so-pin")" >/dev/null
-"$ROOT/scripts/dev-pki.sh" "$WORK/pki" >/dev/null
-PKI="$WORK/pki"
-ADMIN_FP="$(openssl x509 -in "$PKI/admin.pem" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d ':' | tr 'A-F' 'a-f')"
-SVC_SUBJECT="$(openssl x509 -in "$PKI/decrypter.pem" -noout -subject -nameopt RFC2253 | sed 's/^subject=//')"
-cat > "$WORK/policies/bench.json" <<JSON
-{
-  "certificates": [ {"sha256": "$ADMIN_FP", "user": "admin"} ],
-  "services": [ {"match": {"subject": "$SVC_SUBJECT"}, "name": "bench-svc"} ],
-  "bindings": [
-    {"service": "bench-svc", "role": "Decrypter", "namespace": "bench-0"},
-    {"service": "bench-svc", "role": "Decrypter", "namespace": "bench-1"},
-    {"service": "bench-svc", "role": "Decrypter", "namespace": "bench-2"}
-  ]
+bench_pki
+start_and_populate() {
+  local tag="$1" bin="$2" label="server" note="" started
+  if [ -n "$BASE_BIN" ]; then label="server $tag"; note=" ($tag)"; fi
+  bench_start_server "$tag" "$bin" 30
+  echo "$label: ${SERVER_URLS[$tag]}"
+  started=$(date +%s.%N)
+  bench_populate "$tag" "$SECRETS"
+  echo "created $SECRETS secure values in $(awk "BEGIN {printf \"%.1f\", $(date +%s.%N) - $started}") s$note"
 }
-JSON
-cp "$ROOT"/policies/default/*.json "$WORK/policies/"
-UNLOCKED=false
-memlock="$(ulimit -l)"
-if [ "$memlock" != "unlimited" ] && [ "$memlock" -lt 8192 ]; then UNLOCKED=true; fi
-cat > "$WORK/strongroom.toml" <<TOML
-listen = "127.0.0.1:0"
-data_dir = "$WORK/data"
-policy_dir = "$WORK/policies"
-port_file = "$WORK/port"
-
-[token]
-module = "/usr/lib/softhsm/libsofthsm2.so"
-uri = "pkcs11:token=bench"
-pin_file = "$WORK/pin"
-
-[tls]
-certificate = "$PKI/server.pem"
-private_key = "$PKI/server.key"
-client_ca = "$PKI/ca.pem"
-
-[memory]
-arena_mib = 16
-allow_unlocked = $UNLOCKED
-TOML
-COMMON=(--data-dir "$WORK/data" --module /usr/lib/softhsm/libsofthsm2.so
-        --token-uri "pkcs11:token=bench" --pin-file "$WORK/pin")
-if [ "$UNLOCKED" = true ]; then COMMON+=(--allow-unlocked-memory); fi
-"$BIN" init "${COMMON[@]}" --admin-password-file "$WORK/admin-password" >/dev/null
-
-# --- the server -------------------------------------------------------------
-"$BIN" serve --config "$WORK/strongroom.toml" >"$WORK/server.log" 2>&1 </dev/null &
-SERVER_PID=$!
-for _ in $(seq 1 300); do
-  [ -s "$WORK/port" ] && break
-  kill -0 "$SERVER_PID" 2>/dev/null || fail "the server exited at start"
-  sleep 0.1
-done
-[ -s "$WORK/port" ] || fail "the server did not write its port"
-SERVER_URL="https://127.0.0.1:$(tr -d '\n' < "$WORK/port")"
-curl -sS --fail --cacert "$PKI/ca.pem" "$SERVER_URL/readyz" >/dev/null || fail "not ready"
-echo "server: $SERVER_URL"
-
-# --- data -----------------------------------------------------------------------
-started=$(date +%s.%N)
-python3 "$HERE/populate.py" "$SERVER_URL" "$PKI/ca.pem" "$PKI/admin.pem" "$PKI/admin.key" \
-  "$SECRETS" || fail "populating failed"
-echo "created $SECRETS secure values in $(awk "BEGIN {printf \"%.1f\", $(date +%s.%N) - $started}") s"
-check="$(curl -sS --fail --cacert "$PKI/ca.pem" --cert "$PKI/decrypter.pem" --key "$PKI/decrypter.key" \
-  "$SERVER_URL/v1.0/secrets/bench-1/sv-1")"
-[ "$check" = '{"sv-1":"bench-value-000001"}' ] || fail "decrypt check answered $check"
+if [ -n "$BASE_BIN" ]; then
+  start_and_populate base "$BASE_BIN"
+  start_and_populate new "$BIN"
+  PERF_TAG=new
+else
+  start_and_populate server "$BIN"
+  PERF_TAG=server
+fi
 
 # --- nginx over mutual TLS, same certificates --------------------------------------
-NGINX_PORT="$(free_port)"
+NGINX_PORT="$(bench_free_port)"
 mkdir -p "$WORK/nginx/tmp"
 BODY="$(printf '%064d' 0)"
 cat > "$WORK/nginx/nginx.conf" <<NGINX
@@ -188,8 +144,8 @@ run_wrk() {
   local name="$1" url="$2" connections="$3" script="$4" cert="$5" key="$6"
   local out="$WORK/wrk-$name.txt"
   local perf_pid=""
-  if [ -n "${BENCH_PERF:-}" ] && [ "$name" = server-c64-1 ]; then
-    perf record -q -F 1999 -g -p "$SERVER_PID" -o "$WORK/perf.data" -- sleep "$SECONDS_PER_RUN" \
+  if [ -n "${BENCH_PERF:-}" ] && [ "$name" = "$PERF_TAG-c64-1" ]; then
+    perf record -q -F 1999 -g -p "${SERVER_PIDS[$PERF_TAG]}" -o "$WORK/perf.data" -- sleep "$SECONDS_PER_RUN" \
       >/dev/null 2>&1 &
     perf_pid=$!
   fi
@@ -211,35 +167,77 @@ run_wrk() {
   if grep -q "Socket errors" "$out"; then fail "$name: socket errors"; fi
   RUN_RPS="$(awk '/^Requests\/sec:/ {print $2}' "$out")"
   RUN_P99="$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us$/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v=v*1000}; print v}' "$out")"
-  [ -n "$RUN_RPS" ] && [ -n "$RUN_P99" ] || fail "$name: no figures in wrk's report"
+  if [ -z "$RUN_RPS" ] || [ -z "$RUN_P99" ]; then fail "$name: no figures in wrk's report"; fi
 }
 
 declare -A RPS P99
-for connections in 64 8; do
-  for round in 1 2; do
-    for target in server nginx; do
-      url="$SERVER_URL"
-      [ "$target" = nginx ] && url="$NGINX_URL"
-      key="$target-c$connections-$round"
-      run_wrk "$key" "$url" "$connections" "$HERE/decrypt.lua" "$PKI/decrypter.pem" \
-        "$PKI/decrypter.key"
-      RPS[$key]="$RUN_RPS"
-      P99[$key]="$RUN_P99"
-      echo "$key: $RUN_RPS req/s, p99 $RUN_P99 ms"
+# mean_of PREFIX: the mean of the figures of rounds 1..ROUNDS of a window name
+# in RPS (or P99 with a second argument).
+mean_of() {
+  local prefix="$1" table="${2:-RPS}" round values=""
+  for round in $(seq 1 "$ROUNDS"); do
+    if [ "$table" = P99 ]; then values="$values ${P99[$prefix-$round]}"
+    else values="$values ${RPS[$prefix-$round]}"; fi
+  done
+  echo "$values" | awk '{s = 0; for (i = 1; i <= NF; i++) s += $i; print s / NF}'
+}
+ratio() { awk "BEGIN {print $1 / $2}"; }
+
+# decrypt_window TARGET CONNECTIONS ROUND: one decrypt window against a
+# server (its tag) or nginx.
+decrypt_window() {
+  local target="$1" connections="$2" round="$3" url key
+  if [ "$target" = nginx ]; then url="$NGINX_URL"; else url="${SERVER_URLS[$target]}"; fi
+  key="$target-c$connections-$round"
+  run_wrk "$key" "$url" "$connections" "$HERE/decrypt.lua" "$PKI/decrypter.pem" \
+    "$PKI/decrypter.key"
+  RPS[$key]="$RUN_RPS"
+  P99[$key]="$RUN_P99"
+  echo "$key: $RUN_RPS req/s, p99 $RUN_P99 ms"
+}
+
+if [ -z "$BASE_BIN" ]; then
+  for connections in 64 8; do
+    for round in $(seq 1 "$ROUNDS"); do
+      for target in server nginx; do decrypt_window "$target" "$connections" "$round"; done
     done
   done
-done
-run_wrk create "$SERVER_URL" 8 "$HERE/create.lua" "$PKI/admin.pem" "$PKI/admin.key"
-create_rps="$RUN_RPS"
-echo "create-c8: $create_rps creates/s"
+  run_wrk create "${SERVER_URLS[server]}" 8 "$HERE/create.lua" "$PKI/admin.pem" "$PKI/admin.key"
+  create_rps="$RUN_RPS"
+  echo "create-c8: $create_rps creates/s"
 
-mean() { awk "BEGIN {print ($1 + $2) / 2}"; }
-ratio() { awk "BEGIN {print $1 / $2}"; }
-decrypt="$(mean "${RPS[server-c64-1]}" "${RPS[server-c64-2]}")"
-nginx_rps="$(mean "${RPS[nginx-c64-1]}" "${RPS[nginx-c64-2]}")"
-p99="$(mean "${P99[server-c64-1]}" "${P99[server-c64-2]}")"
-decrypt_c8="$(mean "${RPS[server-c8-1]}" "${RPS[server-c8-2]}")"
-nginx_c8="$(mean "${RPS[nginx-c8-1]}" "${RPS[nginx-c8-2]}")"
-printf 'decrypt_rps=%.0f nginx_mtls_rps=%.0f ratio=%.2f decrypt_p99_ms=%.2f decrypt_c8_rps=%.0f ratio_c8=%.2f create_per_s=%.0f\n' \
-  "$decrypt" "$nginx_rps" "$(ratio "$decrypt" "$nginx_rps")" "$p99" \
-  "$decrypt_c8" "$(ratio "$decrypt_c8" "$nginx_c8")" "$create_rps"
+  decrypt="$(mean_of server-c64)"
+  nginx_rps="$(mean_of nginx-c64)"
+  p99="$(mean_of server-c64 P99)"
+  decrypt_c8="$(mean_of server-c8)"
+  nginx_c8="$(mean_of nginx-c8)"
+  printf 'decrypt_rps=%.0f nginx_mtls_rps=%.0f ratio=%.2f decrypt_p99_ms=%.2f decrypt_c8_rps=%.0f ratio_c8=%.2f create_per_s=%.0f\n' \
+    "$decrypt" "$nginx_rps" "$(ratio "$decrypt" "$nginx_rps")" "$p99" \
+    "$decrypt_c8" "$(ratio "$decrypt_c8" "$nginx_c8")" "$create_rps"
+  exit 0
+fi
+
+# Two binaries: base, new and nginx take turns within each round, at 64
+# connections; then audited creates, base and new in turn.
+for round in $(seq 1 "$ROUNDS"); do
+  for target in base new nginx; do decrypt_window "$target" 64 "$round"; done
+done
+for round in $(seq 1 "$ROUNDS"); do
+  for target in base new; do
+    key="create-$target-$round"
+    run_wrk "$key" "${SERVER_URLS[$target]}" 8 "$HERE/create.lua" "$PKI/admin.pem" \
+      "$PKI/admin.key"
+    RPS[$key]="$RUN_RPS"
+    echo "$key: $RUN_RPS creates/s"
+  done
+done
+nginx_rps="$(mean_of nginx-c64)"
+printf 'nginx_mtls_rps=%.0f\n' "$nginx_rps"
+for target in base new; do
+  printf '%s: decrypt_rps=%.0f ratio=%.2f decrypt_p99_ms=%.2f create_per_s=%.0f\n' "$target" \
+    "$(mean_of "$target-c64")" "$(ratio "$(mean_of "$target-c64")" "$nginx_rps")" \
+    "$(mean_of "$target-c64" P99)" "$(mean_of "create-$target")"
+done
+printf 'new_over_base: decrypt=%.3f creates=%.3f\n' \
+  "$(ratio "$(mean_of new-c64)" "$(mean_of base-c64)")" \
+  "$(ratio "$(mean_of create-new)" "$(mean_of create-base)")"
