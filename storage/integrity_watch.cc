@@ -21,9 +21,8 @@ Status Unexplained(Table table, std::string_view key, std::string_view why) {
 }
 
 Status RolledBack(std::uint64_t snapshot_rv, std::uint64_t known_rv) {
-  return Status::IntegrityError(
-      "the store was rolled back while the server ran: resourceVersion " +
-      std::to_string(snapshot_rv) + " after " + std::to_string(known_rv));
+  return Status::IntegrityError("the store was rolled back while the server ran: resourceVersion " +
+                                std::to_string(snapshot_rv) + " after " + std::to_string(known_rv));
 }
 
 }  // namespace
@@ -47,9 +46,10 @@ Status IntegrityWatch::problem() const {
 void IntegrityWatch::Latch(const Status& why) {
   std::lock_guard lock(problem_mu_);
   if (failed_.load(std::memory_order_relaxed)) return;
-  problem_ = Status::IntegrityError("store integrity failed; refusing authenticated reads until "
-                                    "restart: " +
-                                    why.message());
+  problem_ = Status::IntegrityError(
+      "store integrity failed; refusing authenticated reads until "
+      "restart: " +
+      why.message());
   failed_.store(true, std::memory_order_release);
 }
 
@@ -64,8 +64,7 @@ TagIndex::Verdict IntegrityWatch::Compare(Table table, std::string_view key,
                                           const ObservedRecord* observed,
                                           std::uint64_t snapshot_rv) const {
   if (observed == nullptr) return index_.CheckAbsent(table, key, snapshot_rv);
-  return index_.CheckPresent(table, key, observed->generation, observed->stored_tag,
-                             snapshot_rv);
+  return index_.CheckPresent(table, key, observed->generation, observed->stored_tag, snapshot_rv);
 }
 
 Status IntegrityWatch::CheckRecord(const RecordAuthenticator* authenticator, Table table,
@@ -143,8 +142,7 @@ Status IntegrityWatch::Vouch(std::uint64_t rv, Table table, std::string_view key
   if (*answer < rv) {
     return Unexplained(table, key,
                        "no verified audit record of another process vouches for resourceVersion " +
-                           std::to_string(rv) + " (vouched up to " + std::to_string(*answer) +
-                           ")");
+                           std::to_string(rv) + " (vouched up to " + std::to_string(*answer) + ")");
   }
   vouched = *answer;
   return Status::Ok();

@@ -142,15 +142,15 @@ class IntegrityWatch {
   mutable std::mutex state_mu_;
   std::condition_variable state_cv_;  // an own commit was published
   // The index's base: the snapshot it was last built from.
-  std::uint64_t base_rv_ = 0;                // guarded by state_mu_
-  std::uint64_t committing_end_rv_ = 0;      // guarded; 0 when no commit runs
-  bool foreign_gap_ = false;                 // guarded; a foreign commit since base
-  std::uint64_t first_foreign_rv_ = 0;       // guarded; lowest such commit
-  std::uint64_t last_foreign_rv_ = 0;        // guarded; highest known such commit
-  std::atomic<std::uint64_t> rebuilds_{0};   // written under publish_mu_
+  std::uint64_t base_rv_ = 0;               // guarded by state_mu_
+  std::uint64_t committing_end_rv_ = 0;     // guarded; 0 when no commit runs
+  bool foreign_gap_ = false;                // guarded; a foreign commit since base
+  std::uint64_t first_foreign_rv_ = 0;      // guarded; lowest such commit
+  std::uint64_t last_foreign_rv_ = 0;       // guarded; highest known such commit
+  std::atomic<std::uint64_t> rebuilds_{0};  // written under publish_mu_
 
-  std::mutex check_mu_;                      // one CheckNow at a time
-  std::uint64_t previous_check_rv_ = 0;      // guarded by check_mu_
+  std::mutex check_mu_;                  // one CheckNow at a time
+  std::uint64_t previous_check_rv_ = 0;  // guarded by check_mu_
 };
 
 // SnapshotWatch is the RecordWatch of one ReadTxn.

@@ -308,11 +308,12 @@ class Store {
   // index is armed, a copy older than what this process saw is refused),
   // nor tampering while the server runs until the next call (the tag index
   // and StartIntegrityWatch cover that). With StoreOptions::tag_index, the
-  // first successful call builds and arms the tag index from the same scan. A record modified outside
-  // Strongroom keeps this failing even after it is deleted: D still counts
-  // the tag Strongroom wrote. A kMeta-only write without an authenticator
-  // to a store that holds records leaves the MAC stale (reported here), so
-  // install the authenticator before writing once records exist.
+  // first successful call builds and arms the tag index from the same scan.
+  // A record modified outside Strongroom keeps this failing even after it is
+  // deleted: D still counts the tag Strongroom wrote. A kMeta-only write
+  // without an authenticator to a store that holds records leaves the MAC
+  // stale (reported here), so install the authenticator before writing once
+  // records exist.
   Status VerifyIntegrity() const;
 
   // ForeignWriteCheck returns the highest resourceVersion R such that every

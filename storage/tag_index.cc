@@ -54,9 +54,8 @@ TagIndex::Verdict TagIndex::CheckPresent(Table table, std::string_view key,
   auto it = shard.map.find(key);
   if (it == shard.map.end()) {
     // A record deleted after this snapshot whose tombstone is already gone.
-    return snapshot_rv < pruned_through_rv_.load(std::memory_order_acquire)
-               ? Verdict::kConsistent
-               : Verdict::kUnexplained;
+    return snapshot_rv < pruned_through_rv_.load(std::memory_order_acquire) ? Verdict::kConsistent
+                                                                            : Verdict::kUnexplained;
   }
   const TagIndexEntry& entry = it->second;
   // Changed after this snapshot was taken: the index no longer holds the

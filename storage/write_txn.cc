@@ -54,8 +54,8 @@ StatusOr<std::uint64_t> WriteTxn::Put(Table table, std::string_view key, ByteSpa
   StatusOr<std::uint64_t> generation =
       PutRecord(impl_->context, table, key, value, impl_->digest_delta, &tag);
   if (!generation.has_value()) return std::unexpected(impl_->Remember(generation.error()));
-  impl_->changes.push_back(TagChange{table, std::string(key), *generation, TruncateTag(tag),
-                                     false, impl_->resource_version});
+  impl_->changes.push_back(TagChange{table, std::string(key), *generation, TruncateTag(tag), false,
+                                     impl_->resource_version});
   return generation;
 }
 

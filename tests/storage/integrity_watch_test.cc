@@ -72,17 +72,16 @@ TEST_F(IntegrityWatchConcurrency, ReadersRacingWritesAndChecksSeeNoFalseIntegrit
     threads.emplace_back([&, w] {
       for (int i = 0; i < kWritesPerWriter; ++i) {
         const std::string key = KeyOf((w * 7 + i) % kKeys);
-        StatusOr<WriteReceipt> written =
-            store_->Write("w", [&](WriteTxn& txn) -> Status {
-              if (i % 5 == 4) {
-                Status deleted = txn.Delete(Table::kUsers, key);
-                if (deleted.code() == StatusCode::kNotFound) return Status::Ok();
-                return deleted;
-              }
-              StatusOr<std::uint64_t> put =
-                  txn.Put(Table::kUsers, key, AsBytes("v" + std::to_string(i)));
-              return put.has_value() ? Status::Ok() : put.error();
-            });
+        StatusOr<WriteReceipt> written = store_->Write("w", [&](WriteTxn& txn) -> Status {
+          if (i % 5 == 4) {
+            Status deleted = txn.Delete(Table::kUsers, key);
+            if (deleted.code() == StatusCode::kNotFound) return Status::Ok();
+            return deleted;
+          }
+          StatusOr<std::uint64_t> put =
+              txn.Put(Table::kUsers, key, AsBytes("v" + std::to_string(i)));
+          return put.has_value() ? Status::Ok() : put.error();
+        });
         if (!written.has_value()) alarm(written.error());
       }
       --writers_left;
@@ -100,9 +99,8 @@ TEST_F(IntegrityWatchConcurrency, ReadersRacingWritesAndChecksSeeNoFalseIntegrit
           if (!record.has_value()) alarm(record.error());
           ++reads;
         }
-        alarm(read->Scan(Table::kUsers, "", "", [](std::string_view, const Record&) {
-          return true;
-        }));
+        alarm(read->Scan(Table::kUsers, "", "",
+                         [](std::string_view, const Record&) { return true; }));
       }
     });
   }

@@ -151,19 +151,19 @@ TEST_P(ReplayInto, ARecordDeletedFromOutsideIsRefusedNotReportedMissing) {
   EXPECT_NE(record.error().message().find(key), std::string::npos) << record.error();
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    EveryTableThatGrantsAccess, ReplayInto,
-    ::testing::Values(TableCase{Table::kSecureValues, "team-a/db-password"},
-                      TableCase{Table::kUsers, "alice"}, TableCase{Table::kTokens, "token-hash-1"},
-                      TableCase{Table::kBindings, "binding-1"},
-                      TableCase{Table::kSensuSecrets, "default/sensu-secret"},
-                      TableCase{Table::kSensuProviders, "vault"},
-                      TableCase{Table::kSystem, "api-tokens-valid-after"},
-                      TableCase{Table::kDataKeys, "team-a.2026-12-01.1"},
-                      TableCase{Table::kKeks, "kek-1"}),
-    [](const ::testing::TestParamInfo<TableCase>& info) {
-      return std::string(TableName(info.param.table));
-    });
+INSTANTIATE_TEST_SUITE_P(EveryTableThatGrantsAccess, ReplayInto,
+                         ::testing::Values(TableCase{Table::kSecureValues, "team-a/db-password"},
+                                           TableCase{Table::kUsers, "alice"},
+                                           TableCase{Table::kTokens, "token-hash-1"},
+                                           TableCase{Table::kBindings, "binding-1"},
+                                           TableCase{Table::kSensuSecrets, "default/sensu-secret"},
+                                           TableCase{Table::kSensuProviders, "vault"},
+                                           TableCase{Table::kSystem, "api-tokens-valid-after"},
+                                           TableCase{Table::kDataKeys, "team-a.2026-12-01.1"},
+                                           TableCase{Table::kKeks, "kek-1"}),
+                         [](const ::testing::TestParamInfo<TableCase>& info) {
+                           return std::string(TableName(info.param.table));
+                         });
 
 TEST_F(RuntimeIntegrity, AReadBeforeArmingIsNotCompared) {
   Put(Table::kUsers, "alice", Value("v1"));
@@ -266,15 +266,13 @@ TEST_F(RuntimeIntegrity, AReplayHiddenBehindAVouchedForeignWriteIsRefusedAndLatc
 TEST_F(RuntimeIntegrity, ABatchThatDoesNotCommitLeavesTheIndexAlone) {
   Put(Table::kUsers, "alice", Value("v1"));
   Arm();
-  store_->SetPreCommitHook([](std::span<const StagedWrite>) {
-    return Status::Unavailable("audit disk full");
-  });
-  EXPECT_TRUE(HasCode(PutValue(*store_, Table::kUsers, "alice", Value("v2")),
-                      StatusCode::kUnavailable));
-  EXPECT_TRUE(HasCode(store_->Write("delete", [](WriteTxn& txn) {
-                        return txn.Delete(Table::kUsers, "alice");
-                      }),
-                      StatusCode::kUnavailable));
+  store_->SetPreCommitHook(
+      [](std::span<const StagedWrite>) { return Status::Unavailable("audit disk full"); });
+  EXPECT_TRUE(
+      HasCode(PutValue(*store_, Table::kUsers, "alice", Value("v2")), StatusCode::kUnavailable));
+  EXPECT_TRUE(HasCode(
+      store_->Write("delete", [](WriteTxn& txn) { return txn.Delete(Table::kUsers, "alice"); }),
+      StatusCode::kUnavailable));
   store_->SetPreCommitHook(nullptr);
   EXPECT_EQ(ReadValue(Table::kUsers, "alice"), Value("v1"));
   Put(Table::kUsers, "alice", Value("v3"));
@@ -288,9 +286,8 @@ TEST_F(RuntimeIntegrity, ASnapshotOlderThanAWriteIsNotRefused) {
   StatusOr<ReadTxn> before = store_->BeginRead();
   ASSERT_TRUE(IsOk(before));
   Put(Table::kUsers, "alice", Value("v2"));
-  ASSERT_TRUE(IsOk(store_->Write("delete", [](WriteTxn& txn) {
-    return txn.Delete(Table::kUsers, "bob");
-  })));
+  ASSERT_TRUE(IsOk(
+      store_->Write("delete", [](WriteTxn& txn) { return txn.Delete(Table::kUsers, "bob"); })));
   Put(Table::kUsers, "carol", Value("c1"));
   StatusOr<Record> alice = before->Get(Table::kUsers, "alice");
   ASSERT_TRUE(IsOk(alice));
@@ -357,9 +354,8 @@ TEST_F(RuntimeIntegrity, TombstonesArePrunedByTheSecondCheckAfterTheDelete) {
   Put(Table::kUsers, "alice", Value("v1"));
   Put(Table::kUsers, "bob", Value("b1"));
   Arm();
-  ASSERT_TRUE(IsOk(store_->Write("delete", [](WriteTxn& txn) {
-    return txn.Delete(Table::kUsers, "bob");
-  })));
+  ASSERT_TRUE(IsOk(
+      store_->Write("delete", [](WriteTxn& txn) { return txn.Delete(Table::kUsers, "bob"); })));
   EXPECT_EQ(store_->tag_index_size().tombstones, 1u);
   ASSERT_TRUE(IsOk(store_->CheckIntegrityNow()));
   EXPECT_EQ(store_->tag_index_size().tombstones, 1u);
