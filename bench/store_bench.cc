@@ -24,7 +24,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -174,48 +173,21 @@ void BM_GetIndexArmed(benchmark::State& state) {
 BENCHMARK(BM_GetIndexNotArmed)->MinTime(kMinSeconds)->Threads(1)->Threads(2);
 BENCHMARK(BM_GetIndexArmed)->MinTime(kMinSeconds)->Threads(1)->Threads(2);
 
-class SummaryReporter : public benchmark::ConsoleReporter {
+class SummaryReporter : public RateReporter {
  public:
-  using ConsoleReporter::ConsoleReporter;
-
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& run : runs) {
-      if (run.error_occurred) continue;
-      auto it = run.counters.find("items_per_second");
-      if (it == run.counters.end()) continue;
-      Rate& rate = rates_[{run.run_name.function_name, run.threads}];
-      if (run.run_type == Run::RT_Aggregate) {
-        if (run.aggregate_name == "median") rate.median = it->second.value;
-      } else {
-        rate.sum += it->second.value;
-        ++rate.count;
-      }
-    }
-    ConsoleReporter::ReportRuns(runs);
-  }
+  using RateReporter::RateReporter;
 
   void Finalize() override {
     ConsoleReporter::Finalize();
     for (int threads : {1, 2}) {
-      auto unarmed = rates_.find({"BM_GetIndexNotArmed", threads});
-      auto armed = rates_.find({"BM_GetIndexArmed", threads});
-      if (unarmed == rates_.end() || armed == rates_.end()) continue;
-      double a = armed->second.value(), u = unarmed->second.value();
-      if (a <= 0 || u <= 0) continue;
-      std::printf("threads=%d get_unarmed_ops=%.0f get_armed_ops=%.0f ratio=%.3f\n", threads, u, a,
-                  a / u);
+      double unarmed = Rate("BM_GetIndexNotArmed", threads);
+      double armed = Rate("BM_GetIndexArmed", threads);
+      if (unarmed <= 0 || armed <= 0) continue;
+      std::printf("threads=%d get_unarmed_ops=%.0f get_armed_ops=%.0f ratio=%.3f\n", threads,
+                  unarmed, armed, armed / unarmed);
     }
     std::fflush(stdout);
   }
-
- private:
-  struct Rate {
-    double median = -1;
-    double sum = 0;
-    int count = 0;
-    double value() const { return median >= 0 ? median : count > 0 ? sum / count : -1; }
-  };
-  std::map<std::pair<std::string, int>, Rate> rates_;
 };
 
 }  // namespace

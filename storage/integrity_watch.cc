@@ -180,16 +180,21 @@ Status IntegrityWatch::Rebuild(const RecordAuthenticator& authenticator,
     if (verified.code() == StatusCode::kIntegrityError) Latch(verified);
     return verified;
   }
-  index_.Replace(std::move(contents), fresh_rv);
+  Install(std::move(contents), fresh_rv);
+  return Status::Ok();
+}
+
+void IntegrityWatch::Install(TagIndexContents contents, std::uint64_t snapshot_rv) {
+  index_.Replace(std::move(contents), snapshot_rv);
   {
     std::lock_guard lock(state_mu_);
-    base_rv_ = fresh_rv;
-    published_rv_.store(std::max(published_rv_.load(), fresh_rv), std::memory_order_release);
+    base_rv_ = snapshot_rv;
+    published_rv_.store(std::max(published_rv_.load(), snapshot_rv), std::memory_order_release);
     foreign_gap_ = false;
     rebuilds_.fetch_add(1);
   }
+  armed_.store(true, std::memory_order_release);
   state_cv_.notify_all();
-  return Status::Ok();
 }
 
 void IntegrityWatch::BeginCommit(std::uint64_t end_rv) {
@@ -247,15 +252,7 @@ StatusOr<std::uint64_t> IntegrityWatch::Verify(const RecordAuthenticator& authen
   }
   TagIndexContents contents;
   SR_RETURN_IF_ERROR(VerifyDigest(context, &contents));
-  index_.Replace(std::move(contents), snapshot_rv);
-  {
-    std::lock_guard lock(state_mu_);
-    base_rv_ = snapshot_rv;
-    published_rv_.store(std::max(published_rv_.load(), snapshot_rv), std::memory_order_release);
-    foreign_gap_ = false;
-    rebuilds_.fetch_add(1);
-  }
-  armed_.store(true, std::memory_order_release);
+  Install(std::move(contents), snapshot_rv);
   return snapshot_rv;
 }
 

@@ -120,6 +120,9 @@ class IntegrityWatch {
   // first.
   Status Rebuild(const RecordAuthenticator& authenticator, std::uint64_t seen_rebuilds,
                  std::uint64_t vouched, Table table, std::string_view key);
+  // Install replaces the index with `contents`, verified in a snapshot at
+  // `snapshot_rv`, and arms it. REQUIRES: rebuild_mu_ and publish_mu_ held.
+  void Install(TagIndexContents contents, std::uint64_t snapshot_rv);
   TagIndex::Verdict Compare(Table table, std::string_view key, const ObservedRecord* observed,
                             std::uint64_t snapshot_rv) const;
 
