@@ -322,8 +322,9 @@ class Store {
   // that cannot be established. Installed by the store's owner (the audit
   // log). It runs on the reading thread (or the writer thread) when a read
   // meets an unexplained change in a snapshot that holds commits of another
-  // process; REQUIRES: it does not call Store::Write, and it is cheap enough
-  // to run once per foreign write.
+  // process; REQUIRES: it neither calls Store::Write nor waits for a write
+  // to commit (it may run while the writer waits to publish a batch), and it
+  // is cheap enough to run once or twice per foreign write.
   // SECURITY: when it vouches (R >= the highest resourceVersion at or below
   // the snapshot's that is not this process's own), the store is
   // re-verified as VerifyIntegrity does in a fresh snapshot (itself
@@ -351,7 +352,8 @@ class Store {
   // StartIntegrityWatch runs CheckIntegrityNow every `every` on a
   // background thread until the Store is destroyed, then calls `observer`
   // (if set) with its result. kInvalidArgument for a non-positive interval;
-  // kFailedPrecondition when already started. The server uses 60 s.
+  // kFailedPrecondition when already started. Meant for the server, every
+  // 60 s.
   // Thread-safety: the thread starts with the first wait, so a check never
   // runs before `every` has passed.
   Status StartIntegrityWatch(std::chrono::milliseconds every,
@@ -359,7 +361,9 @@ class Store {
   // integrity_problem returns OK, or the kIntegrityError latched by a failed
   // periodic check, a detected rollback or a failed re-verification, whose
   // message says why (for /readyz and a metric). Once set it stays set
-  // until restart and every authenticated read and write fails with it.
+  // until restart, and every read of an authenticated table (ReadTxn's and
+  // WriteTxn's, so every Put too) fails with it; Delete and kMeta access
+  // still work.
   // Cheap: one atomic load when OK.
   Status integrity_problem() const;
   // TagIndexSize is the tag index's content, for a metric.
