@@ -64,4 +64,27 @@ bool InstallBenchArena() {
   return true;
 }
 
+void RateReporter::ReportRuns(const std::vector<Run>& runs) {
+  for (const Run& run : runs) {
+    if (run.error_occurred) continue;
+    auto it = run.counters.find("items_per_second");
+    if (it == run.counters.end()) continue;
+    Collected& rate = rates_[{run.run_name.function_name, static_cast<int>(run.threads)}];
+    if (run.run_type == Run::RT_Aggregate) {
+      if (run.aggregate_name == "median") rate.median = it->second.value;
+    } else {
+      rate.sum += it->second.value;
+      ++rate.count;
+    }
+  }
+  ConsoleReporter::ReportRuns(runs);
+}
+
+double RateReporter::Rate(const std::string& function_name, int threads) const {
+  auto it = rates_.find({function_name, threads});
+  if (it == rates_.end()) return -1;
+  const Collected& rate = it->second;
+  return rate.median >= 0 ? rate.median : rate.count > 0 ? rate.sum / rate.count : -1;
+}
+
 }  // namespace strongroom::bench

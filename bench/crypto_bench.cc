@@ -266,25 +266,9 @@ BENCHMARK(BM_TokenUnwrapDataKey)->MinTime(kMinSeconds);
 // SummaryReporter prints the usual console table and, at the end, one line
 // per (envelope, bare EVP) pair measured in this run. With repetitions it
 // uses the median.
-class SummaryReporter : public benchmark::ConsoleReporter {
+class SummaryReporter : public bench::RateReporter {
  public:
-  using ConsoleReporter::ConsoleReporter;
-
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& run : runs) {
-      if (run.error_occurred) continue;
-      auto it = run.counters.find("items_per_second");
-      if (it == run.counters.end()) continue;
-      Rate& rate = rates_[run.run_name.function_name];
-      if (run.run_type == Run::RT_Aggregate) {
-        if (run.aggregate_name == "median") rate.median = it->second.value;
-      } else {
-        rate.sum += it->second.value;
-        ++rate.count;
-      }
-    }
-    ConsoleReporter::ReportRuns(runs);
-  }
+  using RateReporter::RateReporter;
 
   void Finalize() override {
     ConsoleReporter::Finalize();
@@ -292,32 +276,19 @@ class SummaryReporter : public benchmark::ConsoleReporter {
               "BM_BareEvpAes256GcmDecrypt");
     PrintPair("envelope_seal_ops", "BM_EnvelopeSeal", "bare_evp_encrypt_ops",
               "BM_BareEvpAes256GcmEncrypt");
-    auto unwrap = rates_.find("BM_TokenUnwrapDataKey");
-    if (unwrap != rates_.end() && unwrap->second.value() > 0) {
-      std::printf("token_unwrap_ops=%.0f\n", unwrap->second.value());
-    }
+    double unwrap = Rate("BM_TokenUnwrapDataKey");
+    if (unwrap > 0) std::printf("token_unwrap_ops=%.0f\n", unwrap);
   }
 
  private:
-  struct Rate {
-    double median = -1;
-    double sum = 0;
-    int count = 0;
-    double value() const { return median >= 0 ? median : count > 0 ? sum / count : -1; }
-  };
-
   void PrintPair(const char* label, const std::string& name, const char* bare_label,
                  const std::string& bare_name) {
-    auto ours = rates_.find(name), bare = rates_.find(bare_name);
-    if (ours == rates_.end() || bare == rates_.end()) return;
-    double ours_ops = ours->second.value(), bare_ops = bare->second.value();
+    double ours_ops = Rate(name), bare_ops = Rate(bare_name);
     if (ours_ops <= 0 || bare_ops <= 0) return;
     std::printf("%s=%.0f %s=%.0f ratio=%.3f\n", label, ours_ops, bare_label, bare_ops,
                 ours_ops / bare_ops);
     std::fflush(stdout);
   }
-
-  std::map<std::string, Rate> rates_;
 };
 
 }  // namespace

@@ -2,11 +2,13 @@
 
 #include <optional>
 #include <string>
+#include <tuple>
 
 #include "storage/lmdb_env.h"
 #include "storage/record_codec.h"
 #include "storage/store_digest.h"
 #include "storage/tables.h"
+#include "storage/tag_index.h"
 
 namespace strongroom::storage {
 namespace {
@@ -59,6 +61,17 @@ StatusOr<std::optional<ByteSpan>> RawGet(const TxnContext& ctx, Table table, std
   return std::optional<ByteSpan>(AsBytes(FromVal(v)));
 }
 
+// Watch asks ctx.watch about a verified record (`stored` its stored bytes)
+// or, with `record` null, an absent key.
+Status Watch(const TxnContext& ctx, Table table, std::string_view key, const Record* record,
+             ByteSpan stored) {
+  if (ctx.watch == nullptr) return Status::Ok();
+  if (record == nullptr) return ctx.watch->Check(ctx, table, key, nullptr);
+  // Verified, so at least kRecordOverhead long.
+  ObservedRecord observed{record->generation, stored.last(std::tuple_size_v<RecordTag>)};
+  return ctx.watch->Check(ctx, table, key, &observed);
+}
+
 Status RawPut(const TxnContext& ctx, Table table, std::string_view key, ByteSpan value) {
   MDB_val k = ToVal(key);
   MDB_val v = ToVal(AsChars(value));
@@ -71,8 +84,13 @@ Status RawPut(const TxnContext& ctx, Table table, std::string_view key, ByteSpan
 StatusOr<Record> GetRecord(const TxnContext& ctx, Table table, std::string_view key) {
   SR_ASSIGN_OR_RETURN(const RecordAuthenticator* authenticator, Authenticator(ctx, table));
   SR_ASSIGN_OR_RETURN(std::optional<ByteSpan> stored, RawGet(ctx, table, key));
-  if (!stored) return std::unexpected(Status::NotFound("no " + DescribeRecord(table, key)));
-  return DecodeVerifiedRecord(*authenticator, table, key, *stored);
+  if (!stored) {
+    SR_RETURN_IF_ERROR(Watch(ctx, table, key, nullptr, {}));
+    return std::unexpected(Status::NotFound("no " + DescribeRecord(table, key)));
+  }
+  SR_ASSIGN_OR_RETURN(Record record, DecodeVerifiedRecord(*authenticator, table, key, *stored));
+  SR_RETURN_IF_ERROR(Watch(ctx, table, key, &record, *stored));
+  return record;
 }
 
 Status ScanRecords(const TxnContext& ctx, Table table, std::string_view prefix,
@@ -91,8 +109,9 @@ Status ScanRecords(const TxnContext& ctx, Table table, std::string_view prefix,
     std::string key(FromVal(k));
     if (!key.starts_with(prefix)) return Status::Ok();
     if (!after.empty() && key == after) continue;
-    SR_ASSIGN_OR_RETURN(Record record,
-                        DecodeVerifiedRecord(*authenticator, table, key, AsBytes(FromVal(v))));
+    ByteSpan stored = AsBytes(FromVal(v));
+    SR_ASSIGN_OR_RETURN(Record record, DecodeVerifiedRecord(*authenticator, table, key, stored));
+    SR_RETURN_IF_ERROR(Watch(ctx, table, key, &record, stored));
     if (!visit(key, record)) return Status::Ok();
   }
   if (rc == MDB_NOTFOUND) return Status::Ok();
@@ -107,7 +126,7 @@ StatusOr<std::uint64_t> NextGeneration(const TxnContext& ctx, Table table, std::
 }
 
 StatusOr<std::uint64_t> PutRecord(const TxnContext& ctx, Table table, std::string_view key,
-                                  ByteSpan value, DigestDelta& digest) {
+                                  ByteSpan value, DigestDelta& digest, RecordTag* new_tag) {
   SR_ASSIGN_OR_RETURN(const RecordAuthenticator* authenticator, Authenticator(ctx, table));
   SR_ASSIGN_OR_RETURN(std::optional<ByteSpan> current, RawGet(ctx, table, key));
   std::uint64_t generation = 1;
@@ -117,13 +136,20 @@ StatusOr<std::uint64_t> PutRecord(const TxnContext& ctx, Table table, std::strin
     // NextGeneration), so the tag subtracted below is one Strongroom wrote.
     SR_ASSIGN_OR_RETURN(Record verified,
                         DecodeVerifiedRecord(*authenticator, table, key, *current));
+    // SECURITY: nor is a valid old record put back from outside: the new
+    // generation would repeat one Strongroom already used for this key.
+    SR_RETURN_IF_ERROR(Watch(ctx, table, key, &verified, *current));
     generation = verified.generation + 1;
     replaced_tag = StoredTag(*current);  // copied: RawPut may move the page
+  } else {
+    SR_RETURN_IF_ERROR(Watch(ctx, table, key, nullptr, {}));
   }
   SR_ASSIGN_OR_RETURN(Bytes stored, EncodeRecord(*authenticator, table, key, generation, value));
   SR_RETURN_IF_ERROR(RawPut(ctx, table, key, stored));
   if (replaced_tag) digest.Subtract(*replaced_tag);
-  digest.Add(*StoredTag(stored));  // EncodeRecord's output always holds a tag
+  RecordTag tag = *StoredTag(stored);  // EncodeRecord's output always holds a tag
+  digest.Add(tag);
+  if (new_tag != nullptr) *new_tag = tag;
   return generation;
 }
 
@@ -147,7 +173,7 @@ Status DeleteRecord(const TxnContext& ctx, Table table, std::string_view key, Di
 }
 
 Status SumRecordTags(const TxnContext& ctx, Table table, std::array<std::uint8_t, 32>& sum,
-                     std::uint64_t& count) {
+                     std::uint64_t& count, TagIndexContents* collect) {
   SR_ASSIGN_OR_RETURN(const RecordAuthenticator* authenticator, Authenticator(ctx, table));
   SR_ASSIGN_OR_RETURN(LmdbCursor cursor, LmdbCursor::Open(ctx.txn, Dbi(ctx, table)));
   MDB_val k{};
@@ -155,9 +181,12 @@ Status SumRecordTags(const TxnContext& ctx, Table table, std::array<std::uint8_t
   int rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_FIRST);
   for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_NEXT)) {
     ByteSpan stored = AsBytes(FromVal(v));
-    SR_RETURN_IF_ERROR(DecodeVerifiedRecord(*authenticator, table, FromVal(k), stored));
-    AddTag(sum, *StoredTag(stored));  // verified, so long enough to hold a tag
+    SR_ASSIGN_OR_RETURN(Record record,
+                        DecodeVerifiedRecord(*authenticator, table, FromVal(k), stored));
+    RecordTag tag = *StoredTag(stored);  // verified, so long enough to hold a tag
+    AddTag(sum, tag);
     ++count;
+    if (collect != nullptr) collect->Add(table, FromVal(k), record.generation, tag);
   }
   if (rc == MDB_NOTFOUND) return Status::Ok();
   return LmdbStatus(rc, "cannot scan table " + std::string(TableName(table)));

@@ -18,12 +18,31 @@
 
 namespace strongroom::storage {
 
-class DigestDelta;  // store_digest.h
+class DigestDelta;       // store_digest.h
+class TagIndexContents;  // tag_index.h
+struct TxnContext;
 
 // TableHandles holds one LMDB database handle per Table, indexed by value.
 using TableHandles = std::array<MDB_dbi, kTableCount>;
 
 using RecordVisitor = std::function<bool(std::string_view key, const Record& record)>;
+
+// ObservedRecord is what a read found under a key, after its MAC verified.
+struct ObservedRecord {
+  std::uint64_t generation = 0;
+  ByteSpan stored_tag;  // the stored MAC (32 bytes), into the LMDB map
+};
+
+// RecordWatch compares what a transaction reads with what Strongroom last
+// committed (integrity_watch.h). Implementations are per transaction.
+class RecordWatch {
+ public:
+  virtual ~RecordWatch() = default;
+  // Check returns OK, or kIntegrityError when `observed` (null: the key is
+  // absent) is not what Strongroom last committed under (table, key).
+  virtual Status Check(const TxnContext& ctx, Table table, std::string_view key,
+                       const ObservedRecord* observed) const = 0;
+};
 
 // TxnContext is what the functions below need; it borrows everything.
 struct TxnContext {
@@ -33,6 +52,10 @@ struct TxnContext {
   // kFailedPrecondition.
   const RecordAuthenticator* authenticator = nullptr;
   std::size_t map_size_bytes = 0;  // for the map-full message
+  // Null: records are checked by their MAC only. Otherwise GetRecord,
+  // ScanRecords, NextGeneration and PutRecord (the record it replaces) ask
+  // it about every verified record and every absent key they look up.
+  const RecordWatch* watch = nullptr;
 };
 
 // GetRecord returns the verified record (see ReadTxn::Get for the errors).
@@ -46,10 +69,11 @@ Status ScanRecords(const TxnContext& ctx, Table table, std::string_view prefix,
 StatusOr<std::uint64_t> NextGeneration(const TxnContext& ctx, Table table, std::string_view key);
 // PutRecord stores `value` under the next generation and returns it. Once
 // stored, the replaced record's tag is subtracted from `digest` and the new
-// one added (on an error `digest` is unchanged). REQUIRES: a write
-// transaction.
+// one added (on an error `digest` is unchanged); `new_tag`, when non-null,
+// receives the stored tag. REQUIRES: a write transaction.
 StatusOr<std::uint64_t> PutRecord(const TxnContext& ctx, Table table, std::string_view key,
-                                  ByteSpan value, DigestDelta& digest);
+                                  ByteSpan value, DigestDelta& digest,
+                                  RecordTag* new_tag = nullptr);
 // DeleteRecord removes `key`; kNotFound when absent. Once removed, its
 // stored tag is subtracted from `digest` (nothing for a record too short to
 // hold one). The record is not verified, so a tampered one can be deleted;
@@ -58,9 +82,11 @@ StatusOr<std::uint64_t> PutRecord(const TxnContext& ctx, Table table, std::strin
 // (D's MAC could not be refreshed). REQUIRES: a write transaction.
 Status DeleteRecord(const TxnContext& ctx, Table table, std::string_view key, DigestDelta& digest);
 // SumRecordTags verifies every record of `table` (kIntegrityError at the
-// first that fails, as Scan) and adds its tag to `sum` and 1 to `count`.
+// first that fails, as Scan) and adds its tag to `sum` and 1 to `count`,
+// and (when non-null) the record to `collect`. ctx.watch is not asked: this
+// is the scan the watch itself relies on.
 Status SumRecordTags(const TxnContext& ctx, Table table, std::array<std::uint8_t, 32>& sum,
-                     std::uint64_t& count);
+                     std::uint64_t& count, TagIndexContents* collect = nullptr);
 
 // GetMetaValue returns a kMeta value (kNotFound when absent).
 StatusOr<Bytes> GetMetaValue(const TxnContext& ctx, std::string_view key);

@@ -16,12 +16,21 @@
 // committed once (LMDB's fdatasyncs are paid once per batch). A pre-commit
 // hook (the audit log) sees every staged write before the commit.
 //
+// Runtime integrity (StoreOptions::tag_index, SetForeignWriteCheck,
+// StartIntegrityWatch): the server keeps, in memory, the tag and generation
+// it last committed for every record, and every read compares what LMDB
+// returns with it, so a valid old record written back into data.mdb by
+// another process while the server runs is refused at once, not only at the
+// next VerifyIntegrity. A periodic VerifyIntegrity latches a failure
+// (integrity_problem) that fails every later authenticated read.
+//
 // Thread-safety: Store is thread-safe. A ReadTxn is used by one thread at a
 // time (it may move between threads: MDB_NOTLS). A WriteTxn exists only on
 // the writer thread, inside Write().
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -100,6 +109,14 @@ struct StoreOptions {
   // Create the environment if it does not exist. Default true; when false a
   // missing store gives kNotFound.
   bool create_if_missing = true;
+  // When true (the server), the first successful VerifyIntegrity also builds
+  // the in-memory tag index from its scan and arms it: from then on every
+  // read of an authenticated table is compared with it (ReadTxn::Get). The
+  // CLI leaves it false: it reads while the server writes and has no audit
+  // log to explain the server's writes with. Default false.
+  // Cost: about 150 bytes of memory per live record (measured in
+  // bench/store_bench.cc), a hash and a shared lock per record read.
+  bool tag_index = false;
 };
 
 class Store;
@@ -117,11 +134,28 @@ class ReadTxn {
   // kIntegrityError when its MAC does not verify (the record is never
   // returned), kFailedPrecondition when the table is authenticated and no
   // authenticator is set.
+  // Once the tag index is armed (StoreOptions::tag_index) also
+  // kIntegrityError, naming table and key, for an unexplained change: a
+  // record whose tag or generation is not the one Strongroom last
+  // committed, one it does not know, or kNotFound for one it knows exists —
+  // unless a commit by another process explains it (Store::
+  // SetForeignWriteCheck). And kIntegrityError for every read once
+  // integrity_problem() is set.
+  // SECURITY: a snapshot older than a change of the record (a request that
+  // began before a concurrent write) is not compared with that change;
+  // a snapshot older than one this process already saw means the store was
+  // rolled back underneath it: kIntegrityError, and integrity_problem() is
+  // latched.
+  // Cost when armed: a hash of the key and a shared lock of one index shard,
+  // no allocation; the first read after a foreign write re-verifies the
+  // whole store (O(records), one at a time; other readers of changed
+  // records wait).
   StatusOr<Record> Get(Table table, std::string_view key) const;
   // Scan visits, in key order, records whose key starts with `prefix` and is
   // strictly greater than `after` (empty: from the first). `visit` returns
   // false to stop. Stops with kIntegrityError at the first record whose MAC
-  // fails.
+  // fails or that the tag index does not explain (as Get; a record removed
+  // from outside is found by Get and by the periodic check, not by Scan).
   Status Scan(Table table, std::string_view prefix, std::string_view after,
               const std::function<bool(std::string_view key, const Record& record)>& visit) const;
   // GetMeta reads an unauthenticated kMeta value (kNotFound when absent).
@@ -143,6 +177,11 @@ class ReadTxn {
 };
 
 // WriteTxn is the writer thread's view inside one Write() call.
+// Its reads (Get, Scan, NextGeneration, and Put's read of the record it
+// replaces) are checked against the tag index as ReadTxn's are, so a record
+// put back from outside is neither used by a write nor overwritten with a
+// generation Strongroom already used; records this batch already changed
+// are not compared (nothing else writes while the batch holds LMDB's lock).
 class WriteTxn {
  public:
   StatusOr<Record> Get(Table table, std::string_view key) const;
@@ -265,13 +304,76 @@ class Store {
   // back in changes the sum of the tags, so it is detected here although
   // its own MAC verifies. Not detected by this alone: the whole store,
   // kMeta included, replaced by an older consistent copy (the signed audit
-  // checkpoints are to carry resourceVersion and D for that), nor
-  // tampering while the server runs until the next call. A record modified outside
-  // Strongroom keeps this failing even after it is deleted: D still counts
-  // the tag Strongroom wrote. A kMeta-only write without an authenticator
-  // to a store that holds records leaves the MAC stale (reported here), so
-  // install the authenticator before writing once records exist.
+  // checkpoints are to carry resourceVersion and D for that; once the tag
+  // index is armed, a copy older than what this process saw is refused),
+  // nor tampering while the server runs until the next call (the tag index
+  // and StartIntegrityWatch cover that). With StoreOptions::tag_index, the
+  // first successful call builds and arms the tag index from the same scan.
+  // A record modified outside Strongroom keeps this failing even after it is
+  // deleted: D still counts the tag Strongroom wrote. A kMeta-only write
+  // without an authenticator to a store that holds records leaves the MAC
+  // stale (reported here), so install the authenticator before writing once
+  // records exist.
   Status VerifyIntegrity() const;
+
+  // ForeignWriteCheck returns the highest resourceVersion R such that every
+  // commit at or below R made by another process (the CLI, SPEC 5) is
+  // vouched for by a verified audit record of that process; an error when
+  // that cannot be established. Installed by the store's owner (the audit
+  // log). It runs on the reading thread (or the writer thread) when a read
+  // meets an unexplained change in a snapshot that holds commits of another
+  // process; REQUIRES: it neither calls Store::Write nor waits for a write
+  // to commit (it may run while the writer waits to publish a batch), and it
+  // is cheap enough to run once or twice per foreign write.
+  // SECURITY: when it vouches (R >= the highest resourceVersion at or below
+  // the snapshot's that is not this process's own), the store is
+  // re-verified as VerifyIntegrity does in a fresh snapshot (itself
+  // vouched for again) and the tag index rebuilt from that scan; the read
+  // is then checked again. Not vouched, an error, or a failed verification:
+  // the read fails with kIntegrityError (a failed verification also latches
+  // integrity_problem()). Without a check installed, every change by another
+  // process is unexplained.
+  using ForeignWriteCheck = std::function<StatusOr<std::uint64_t>()>;
+  // SetForeignWriteCheck installs (or, with nullptr, removes) the check. It
+  // is dropped when the Store is destroyed; snapshots that outlive the
+  // Store then fail closed on an unexplained change.
+  void SetForeignWriteCheck(ForeignWriteCheck check);
+
+  // CheckIntegrityNow runs VerifyIntegrity once (what the periodic watch
+  // runs). On kIntegrityError it latches integrity_problem() and returns
+  // it; other errors (kFailedPrecondition without an authenticator,
+  // kResourceExhausted when no reader slot is free) are returned, not
+  // latched. Also drops tag-index tombstones of deletions older than the
+  // previous check. Cost: as VerifyIntegrity.
+  Status CheckIntegrityNow();
+  // IntegrityCheckObserver is told the result of every periodic check (for
+  // a metric or a log line); it runs on the watch thread.
+  using IntegrityCheckObserver = std::function<void(const Status& result)>;
+  // StartIntegrityWatch runs CheckIntegrityNow every `every` on a
+  // background thread until the Store is destroyed, then calls `observer`
+  // (if set) with its result. kInvalidArgument for a non-positive interval;
+  // kFailedPrecondition when already started. Meant for the server, every
+  // 60 s.
+  // Thread-safety: the thread starts with the first wait, so a check never
+  // runs before `every` has passed.
+  Status StartIntegrityWatch(std::chrono::milliseconds every,
+                             IntegrityCheckObserver observer = nullptr);
+  // integrity_problem returns OK, or the kIntegrityError latched by a failed
+  // periodic check, a detected rollback or a failed re-verification, whose
+  // message says why (for /readyz and a metric). Once set it stays set
+  // until restart, and every read of an authenticated table (ReadTxn's and
+  // WriteTxn's, so every Put too) fails with it; Delete and kMeta access
+  // still work.
+  // Cheap: one atomic load when OK.
+  Status integrity_problem() const;
+  // TagIndexSize is the tag index's content, for a metric.
+  struct TagIndexSize {
+    bool armed = false;
+    std::uint64_t live_records = 0;
+    std::uint64_t tombstones = 0;  // deleted records remembered until pruned
+  };
+  // tag_index_size counts the index (O(records): for metrics and tests).
+  TagIndexSize tag_index_size() const;
 
   // Backup writes a consistent compacting copy of the environment (taken
   // while writes continue) to `<dest_dir>/data.mdb`. dest_dir must exist and

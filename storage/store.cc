@@ -70,9 +70,22 @@ Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Store::~Store() = default;
 
 Store::Impl::~Impl() {
+  StopWatchThread();
   // Writes queued before this point still run; later ones get kUnavailable.
   queue.Close();
   if (writer.joinable()) writer.join();
+  if (watch != nullptr) watch->Close();
+}
+
+void Store::Impl::StopWatchThread() {
+  std::thread stopping;
+  {
+    std::lock_guard lock(watch_thread_mutex);
+    watch_thread_stop = true;
+    stopping = std::move(watch_thread);
+  }
+  watch_thread_wake.notify_all();
+  if (stopping.joinable()) stopping.join();
 }
 
 StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
@@ -92,6 +105,7 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
     if (!exists) return std::unexpected(Status::NotFound("no store in " + dir));
   }
   SR_ASSIGN_OR_RETURN(impl->env, StoreEnv::Open(dir, options));
+  impl->watch = std::make_shared<IntegrityWatch>(impl->env, options.tag_index);
   Impl* raw = impl.get();
   impl->writer = std::thread([raw] {
     pthread_setname_np(pthread_self(), "sr-store");
@@ -119,11 +133,68 @@ StatusOr<ReadTxn> Store::BeginRead() const {
   auto impl = std::make_unique<ReadTxn::Impl>();
   impl->env = impl_->env;
   impl->authenticator = impl_->Authenticator();
+  // Read before the snapshot begins: the snapshot cannot be older unless
+  // the store went back in time.
+  const std::uint64_t floor = impl_->watch->published_rv();
   SR_ASSIGN_OR_RETURN(impl->txn, LmdbTxn::Begin(impl_->env->env(), nullptr, MDB_RDONLY));
   // Counters come from this snapshot, so a request sees the same values as
   // the records it reads; the cache generations are read when first asked.
   SR_ASSIGN_OR_RETURN(impl->resource_version, GetMetaU64(impl->Context(), kResourceVersionKey));
+  // A rollback latches integrity_problem(), which every authenticated read
+  // of this snapshot then reports; kMeta reads stay possible.
+  (void)impl_->watch->CheckSnapshot(floor, impl->resource_version);
+  impl->watch.emplace(impl_->watch, impl->resource_version);
   return ReadTxn(std::move(impl));
+}
+
+void Store::SetForeignWriteCheck(ForeignWriteCheck check) {
+  impl_->watch->SetForeignWriteCheck(std::move(check));
+}
+
+Status Store::Impl::CheckIntegrity() {
+  std::shared_ptr<const RecordAuthenticator> current = Authenticator();
+  if (current == nullptr) {
+    return Status::FailedPrecondition(
+        "no record authenticator is set; the store's integrity cannot be verified");
+  }
+  return watch->CheckNow(*current);
+}
+
+Status Store::CheckIntegrityNow() { return impl_->CheckIntegrity(); }
+
+Status Store::StartIntegrityWatch(std::chrono::milliseconds every,
+                                  IntegrityCheckObserver observer) {
+  if (every <= std::chrono::milliseconds::zero()) {
+    return Status::InvalidArgument("the integrity check interval must be positive");
+  }
+  std::lock_guard lock(impl_->watch_thread_mutex);
+  if (impl_->watch_thread.joinable() || impl_->watch_thread_stop) {
+    return Status::FailedPrecondition("the integrity watch is already running");
+  }
+  // The thread uses Impl, whose destructor stops and joins it first.
+  Impl* impl = impl_.get();
+  impl->watch_thread = std::thread([impl, every, observer = std::move(observer)] {
+    pthread_setname_np(pthread_self(), "sr-store-watch");
+    std::unique_lock wait_lock(impl->watch_thread_mutex);
+    for (;;) {
+      if (impl->watch_thread_wake.wait_for(wait_lock, every,
+                                           [impl] { return impl->watch_thread_stop; })) {
+        return;
+      }
+      wait_lock.unlock();
+      Status result = impl->CheckIntegrity();
+      if (observer) observer(result);
+      wait_lock.lock();
+    }
+  });
+  return Status::Ok();
+}
+
+Status Store::integrity_problem() const { return impl_->watch->problem(); }
+
+Store::TagIndexSize Store::tag_index_size() const {
+  TagIndexStats stats = impl_->watch->index_stats();
+  return TagIndexSize{impl_->watch->armed(), stats.live, stats.tombstones};
 }
 
 StatusOr<WriteReceipt> Store::Write(std::string tag, std::function<Status(WriteTxn&)> fn) {

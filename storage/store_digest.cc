@@ -82,12 +82,12 @@ Status RefreshDigestMac(const TxnContext& ctx, std::uint64_t resource_version) {
   return PutMetaValue(ctx, kStoreDigestMacKey, mac);
 }
 
-Status VerifyDigest(const TxnContext& ctx) {
+Status VerifyDigest(const TxnContext& ctx, TagIndexContents* collect) {
   StoreDigest computed{};
   std::uint64_t records = 0;
   for (Table table : kAllTables) {
     if (!IsAuthenticated(table)) continue;
-    Status summed = SumRecordTags(ctx, table, computed, records);
+    Status summed = SumRecordTags(ctx, table, computed, records, collect);
     if (summed.code() == StatusCode::kIntegrityError) return Tampered(summed.message());
     SR_RETURN_IF_ERROR(summed);
   }
@@ -125,10 +125,9 @@ Status Store::VerifyIntegrity() const {
     return Status::FailedPrecondition(
         "no record authenticator is set; the store's integrity cannot be verified");
   }
-  SR_ASSIGN_OR_RETURN(LmdbTxn txn, LmdbTxn::Begin(impl_->env->env(), nullptr, MDB_RDONLY));
-  TxnContext context{txn.get(), &impl_->env->tables(), authenticator.get(),
-                     impl_->env->map_size_bytes()};
-  return VerifyDigest(context);
+  StatusOr<std::uint64_t> verified = impl_->watch->Verify(*authenticator);
+  if (!verified.has_value()) return verified.error();
+  return Status::Ok();
 }
 
 }  // namespace strongroom::storage

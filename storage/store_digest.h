@@ -64,8 +64,9 @@ Status ApplyDigestDelta(const TxnContext& ctx, const DigestDelta& delta);
 // (D absent: 0). REQUIRES: a write transaction and ctx.authenticator set.
 Status RefreshDigestMac(const TxnContext& ctx, std::uint64_t resource_version);
 
-// VerifyDigest implements Store::VerifyIntegrity in `ctx`'s snapshot.
-// REQUIRES: ctx.authenticator set.
-Status VerifyDigest(const TxnContext& ctx);
+// VerifyDigest implements Store::VerifyIntegrity in `ctx`'s snapshot; when
+// `collect` is non-null the scan also adds every record to it (the tag
+// index is built from the same scan). REQUIRES: ctx.authenticator set.
+Status VerifyDigest(const TxnContext& ctx, TagIndexContents* collect = nullptr);
 
 }  // namespace strongroom::storage

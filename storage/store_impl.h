@@ -7,6 +7,8 @@
 #pragma once
 
 #include <array>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -15,6 +17,7 @@
 #include <vector>
 
 #include "base/shared_snapshot.h"
+#include "storage/integrity_watch.h"
 #include "storage/lmdb_env.h"
 #include "storage/record_io.h"
 #include "storage/server_lock.h"
@@ -34,9 +37,13 @@ struct ReadTxn::Impl {
   std::uint64_t resource_version = 0;
   // Read on first use (ReadTxn::generation), from this snapshot.
   mutable std::array<std::optional<std::uint64_t>, kCacheKindCount> generations{};
+  // Compares every record read with the tag index (set once the snapshot's
+  // resourceVersion is known).
+  std::optional<SnapshotWatch> watch;
 
   TxnContext Context() const {
-    return {txn.get(), &env->tables(), authenticator.get(), env->map_size_bytes()};
+    return {txn.get(), &env->tables(), authenticator.get(), env->map_size_bytes(),
+            watch ? &*watch : nullptr};
   }
 };
 
@@ -52,6 +59,9 @@ struct WriteTxn::Impl {
   // Set when the batch started with less free map space than the reserve
   // (map_budget.h): Put and PutMeta then fail with this status.
   Status low_space;
+  // The records this write stored or deleted, for the tag index once the
+  // batch commits.
+  std::vector<TagChange> changes;
 
   // Remember records `status` when it is a storage failure and returns it.
   Status Remember(Status status);
@@ -73,10 +83,13 @@ struct Store::Impl {
   Status StageAndCommit(std::vector<std::unique_ptr<PendingWrite>>& batch,
                         std::vector<StatusOr<WriteReceipt>>& results);
   // RunOne runs one write in a child of `parent` as `resource_version`;
-  // `low_space` as in WriteTxn::Impl.
+  // `low_space` as in WriteTxn::Impl; `start_rv` is the stored
+  // resourceVersion the batch started from. A committed write's record
+  // changes are added to `batch`.
   StatusOr<WriteReceipt> RunOne(MDB_txn* parent, PendingWrite& write,
                                 std::uint64_t resource_version,
-                                const RecordAuthenticator* authenticator, const Status& low_space);
+                                const RecordAuthenticator* authenticator, const Status& low_space,
+                                std::uint64_t start_rv, BatchChanges& batch);
   // LowSpace returns the low-space status for the next batch (OK when the
   // map has room beyond the reserve).
   Status LowSpace() const;
@@ -88,6 +101,8 @@ struct Store::Impl {
   // Declared first: released last, after LMDB is closed.
   std::optional<ServerLock> server_lock;
   std::shared_ptr<const StoreEnv> env;
+  // Shared with every ReadTxn (which may outlive the Store).
+  std::shared_ptr<IntegrityWatch> watch;
 
   mutable std::mutex config_mutex;
   SharedSnapshot<RecordAuthenticator> authenticator;
@@ -102,6 +117,16 @@ struct Store::Impl {
   // Set once in Open; Write() compares against it without touching
   // `writer`, which the destructor joins.
   std::thread::id writer_id;
+
+  // The periodic integrity check (StartIntegrityWatch).
+  std::mutex watch_thread_mutex;
+  std::condition_variable watch_thread_wake;
+  bool watch_thread_stop = false;  // guarded by watch_thread_mutex
+  std::thread watch_thread;        // started at most once
+  // StopWatchThread stops and joins the periodic check, if it runs.
+  void StopWatchThread();
+  // CheckIntegrity implements Store::CheckIntegrityNow.
+  Status CheckIntegrity();
 };
 
 }  // namespace strongroom::storage

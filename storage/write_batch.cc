@@ -84,9 +84,10 @@ Status Store::Impl::StageAndCommit(std::vector<std::unique_ptr<PendingWrite>>& b
   std::uint64_t resource_version = std::max(*version, abandoned_version);
   std::vector<StagedWrite> staged;
   staged.reserve(batch.size());
+  BatchChanges changes;
   for (std::size_t i = 0; i < batch.size(); ++i) {
-    results[i] =
-        RunOne(parent->get(), *batch[i], resource_version + 1, authenticator.get(), low_space);
+    results[i] = RunOne(parent->get(), *batch[i], resource_version + 1, authenticator.get(),
+                        low_space, *version, changes);
     if (!results[i].has_value()) continue;
     ++resource_version;
     staged.push_back(StagedWrite{resource_version, batch[i]->tag});
@@ -113,7 +114,11 @@ Status Store::Impl::StageAndCommit(std::vector<std::unique_ptr<PendingWrite>>& b
                                  hooked.message());
     }
   }
+  // The tag index learns the batch's changes only once they are committed;
+  // readers that meet them earlier wait for EndCommit.
+  watch->BeginCommit(resource_version);
   Status committed = parent->Commit(map_size);
+  watch->EndCommit(committed, *version, resource_version, changes.changes);
   if (!committed.ok()) abandoned_version = resource_version;
   if (hook && outcome_hook) outcome_hook(committed);
   if (!committed.ok()) return BatchFailure(committed);
@@ -132,11 +137,13 @@ Status Store::Impl::LowSpace() const {
 StatusOr<WriteReceipt> Store::Impl::RunOne(MDB_txn* parent, PendingWrite& write,
                                            std::uint64_t resource_version,
                                            const RecordAuthenticator* authenticator,
-                                           const Status& low_space) {
+                                           const Status& low_space, std::uint64_t start_rv,
+                                           BatchChanges& batch) {
   const std::size_t map_size = env->map_size_bytes();
   SR_ASSIGN_OR_RETURN(LmdbTxn child, LmdbTxn::Begin(env->env(), parent, 0, map_size));
   WriteTxn::Impl impl;
-  impl.context = TxnContext{child.get(), &env->tables(), authenticator, map_size};
+  WriterWatch writer_watch(watch.get(), start_rv, &batch, &impl.changes);
+  impl.context = TxnContext{child.get(), &env->tables(), authenticator, map_size, &writer_watch};
   impl.resource_version = resource_version;
   impl.low_space = low_space;
   WriteTxn txn(&impl);
@@ -145,6 +152,7 @@ StatusOr<WriteReceipt> Store::Impl::RunOne(MDB_txn* parent, PendingWrite& write,
   // On failure `child` aborts here and takes only this write's changes.
   if (!status.ok()) return std::unexpected(std::move(status));
   SR_RETURN_IF_ERROR(child.Commit(map_size));
+  batch.Add(std::move(impl.changes));
   return WriteReceipt{resource_version};
 }
 

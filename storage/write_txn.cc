@@ -50,14 +50,22 @@ StatusOr<std::uint64_t> WriteTxn::NextGeneration(Table table, std::string_view k
 
 StatusOr<std::uint64_t> WriteTxn::Put(Table table, std::string_view key, ByteSpan value) {
   if (!impl_->low_space.ok()) return std::unexpected(impl_->Remember(impl_->low_space));
+  RecordTag tag{};
   StatusOr<std::uint64_t> generation =
-      PutRecord(impl_->context, table, key, value, impl_->digest_delta);
+      PutRecord(impl_->context, table, key, value, impl_->digest_delta, &tag);
   if (!generation.has_value()) return std::unexpected(impl_->Remember(generation.error()));
+  impl_->changes.push_back(TagChange{table, std::string(key), *generation, TruncateTag(tag), false,
+                                     impl_->resource_version});
   return generation;
 }
 
 Status WriteTxn::Delete(Table table, std::string_view key) {
-  return impl_->Remember(DeleteRecord(impl_->context, table, key, impl_->digest_delta));
+  Status deleted = impl_->Remember(DeleteRecord(impl_->context, table, key, impl_->digest_delta));
+  if (deleted.ok()) {
+    impl_->changes.push_back(
+        TagChange{table, std::string(key), 0, IndexedTag{}, true, impl_->resource_version});
+  }
+  return deleted;
 }
 
 Status WriteTxn::PutMeta(std::string_view key, ByteSpan value) {

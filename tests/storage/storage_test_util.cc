@@ -4,7 +4,15 @@
 #include <openssl/core_names.h>
 #include <openssl/params.h>
 
+#include <cstdlib>
+
 #include "base/bytes.h"
+#include "tests/support/shell_command.h"
+#include "tests/support/temp_dir.h"
+
+#ifndef SR_STORE_TOOL
+#error "SR_STORE_TOOL must name the store_tool binary"
+#endif
 
 namespace strongroom::storage::testing {
 
@@ -66,6 +74,53 @@ StatusOr<WriteReceipt> PutValue(Store& store, Table table, std::string key, std:
 }
 
 std::string ValueOf(const Record& record) { return std::string(AsChars(record.value)); }
+
+namespace {
+// Quote makes `s` one shell word. The tests' names and paths hold no quote.
+std::string Quote(std::string_view s) { return "'" + std::string(s) + "'"; }
+}  // namespace
+
+bool OtherProcess::Run(const std::string& arguments, std::string* out) {
+  testing_support::ShellResult result =
+      testing_support::RunShell(Quote(SR_STORE_TOOL) + " " + arguments + " 2>&1");
+  if (result.exit_code != 0) {
+    ADD_FAILURE() << "store_tool " << arguments << " exited " << result.exit_code << ": "
+                  << result.out;
+    return false;
+  }
+  if (out != nullptr) *out = result.out;
+  return true;
+}
+
+bool OtherProcess::SaveRaw(Table table, std::string_view key, std::string_view name) {
+  return Run("save " + Quote(data_dir_) + " " + Quote(TableName(table)) + " " + Quote(key) + " " +
+             Quote(scratch_dir_ + "/" + std::string(name)));
+}
+
+bool OtherProcess::RestoreRaw(Table table, std::string_view key, std::string_view name) {
+  return Run("restore " + Quote(data_dir_) + " " + Quote(TableName(table)) + " " + Quote(key) +
+             " " + Quote(scratch_dir_ + "/" + std::string(name)));
+}
+
+bool OtherProcess::DeleteRaw(Table table, std::string_view key) {
+  return Run("delete " + Quote(data_dir_) + " " + Quote(TableName(table)) + " " + Quote(key));
+}
+
+std::uint64_t OtherProcess::PutThroughStore(Table table, std::string_view key,
+                                            std::string_view value) {
+  const std::string value_file = scratch_dir_ + "/value-for-other-process";
+  if (!testing_support::WriteFileBytes(value_file, std::string(value))) {
+    ADD_FAILURE() << "cannot write " << value_file;
+    return 0;
+  }
+  std::string out;
+  if (!Run("put " + Quote(data_dir_) + " " + std::to_string(static_cast<int>(table)) + " " +
+               Quote(key) + " " + Quote(value_file),
+           &out)) {
+    return 0;
+  }
+  return std::strtoull(out.c_str(), nullptr, 10);
+}
 
 RawStoreFile::RawStoreFile(const std::string& data_dir, const std::string& subdir) {
   if (mdb_env_create(&env_) != MDB_SUCCESS) {

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "base/openssl_ptr.h"
 #include "storage/storage.h"
@@ -44,6 +45,34 @@ StatusOr<WriteReceipt> PutValue(Store& store, Table table, std::string key, std:
 
 // ValueOf returns the record's value as a string.
 std::string ValueOf(const Record& record);
+
+// OtherProcess runs tests/storage/store_tool in a separate process (fork and
+// exec through /bin/sh) against the store in `data_dir`, which a Store of
+// this process may have open: writes through liblmdb from outside the Store,
+// as an attacker who can write data.mdb makes them, or through a second
+// Store with the same test authenticator, as the CLI makes them. Record
+// bytes travel through files in `scratch_dir`, never through output. Each
+// method returns false (and adds a test failure) when the tool fails.
+class OtherProcess {
+ public:
+  OtherProcess(std::string data_dir, std::string scratch_dir)
+      : data_dir_(std::move(data_dir)), scratch_dir_(std::move(scratch_dir)) {}
+  // SaveRaw copies the stored bytes (value and MAC) of (table, key) into
+  // the scratch file `name`.
+  bool SaveRaw(Table table, std::string_view key, std::string_view name);
+  // RestoreRaw writes the scratch file `name` back as the stored bytes.
+  bool RestoreRaw(Table table, std::string_view key, std::string_view name);
+  // DeleteRaw removes (table, key) with mdb_del.
+  bool DeleteRaw(Table table, std::string_view key);
+  // PutThroughStore writes `value` with Store::Write in the other process and
+  // returns the resourceVersion it committed as (0 on failure).
+  std::uint64_t PutThroughStore(Table table, std::string_view key, std::string_view value);
+
+ private:
+  bool Run(const std::string& arguments, std::string* out = nullptr);
+  std::string data_dir_;
+  std::string scratch_dir_;
+};
 
 // RawStoreFile opens `<data_dir>/<subdir>` with the LMDB C API, bypassing
 // the Store. REQUIRES: no Store is open on that directory in this process.
