@@ -49,4 +49,15 @@ StatusOr<SecureValueRecord> DecodeSecureValueRecord(ByteSpan bytes) {
       });
 }
 
+StatusOr<std::uint64_t> ReplaceSecureValue(WriteTxn& txn, const SecureValueVersion& read,
+                                           SecureValueRecord& replacement) {
+  std::string key = SecureValueKey(replacement.namespace_name, replacement.name);
+  SR_ASSIGN_OR_RETURN(std::uint64_t next, txn.NextGeneration(Table::kSecureValues, key));
+  if (next != read.generation + 1) {
+    return std::unexpected(Status::Aborted("secure value " + key + " changed concurrently"));
+  }
+  replacement.resource_version = txn.resource_version();
+  return txn.Put(Table::kSecureValues, key, EncodeSecureValueRecord(replacement));
+}
+
 }  // namespace strongroom::storage

@@ -12,6 +12,7 @@
 
 #include "base/bytes.h"
 #include "base/status.h"
+#include "storage/storage.h"
 
 namespace strongroom::storage {
 
@@ -34,5 +35,24 @@ std::string SecureValueKey(std::string_view namespace_name, std::string_view nam
 Bytes EncodeSecureValueRecord(const SecureValueRecord& record);
 // DecodeSecureValueRecord returns kIntegrityError for a malformed row.
 StatusOr<SecureValueRecord> DecodeSecureValueRecord(ByteSpan bytes);
+
+// SecureValueVersion identifies the one stored version of a secure value a
+// caller read: which record (its uid; a delete and a create of the same
+// name give a new one) and which write of it (the generation storage gave
+// it, and the resourceVersion of the write that stored it).
+struct SecureValueVersion {
+  std::string uid;
+  std::uint64_t generation = 0;
+  std::uint64_t resource_version = 0;
+};
+
+// ReplaceSecureValue stores `replacement` under its key, inside `txn`, in
+// place of the version `read`, and sets replacement.resource_version to
+// this write's. Returns the generation stored (read.generation + 1).
+// kAborted when the stored record is no longer the one read (changed or
+// deleted meanwhile); errors of WriteTxn::NextGeneration and Put otherwise.
+// REQUIRES: replacement's envelope is bound to read.generation + 1.
+StatusOr<std::uint64_t> ReplaceSecureValue(WriteTxn& txn, const SecureValueVersion& read,
+                                           SecureValueRecord& replacement);
 
 }  // namespace strongroom::storage
