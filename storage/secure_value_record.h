@@ -47,11 +47,19 @@ struct SecureValueVersion {
 };
 
 // ReplaceSecureValue stores `replacement` under its key, inside `txn`, in
-// place of the version `read`, and sets replacement.resource_version to
-// this write's. Returns the generation stored (read.generation + 1).
-// kAborted when the stored record is no longer the one read (changed or
-// deleted meanwhile); errors of WriteTxn::NextGeneration and Put otherwise.
-// REQUIRES: replacement's envelope is bound to read.generation + 1.
+// place of exactly the version `read`, and sets
+// replacement.resource_version to this write's. Returns the generation
+// stored (read.generation + 1). kAborted when the stored record is not that
+// version any more: changed, deleted, or deleted and created again (even
+// at the same generation); kInvalidArgument when replacement.uid differs
+// from read.uid; kIntegrityError for a stored row that does not verify or
+// decode; errors of WriteTxn::Put otherwise.
+// REQUIRES: replacement's envelope is bound to read.uid and
+// read.generation + 1.
+// SECURITY: compares uid, generation and resourceVersion, not the
+// generation alone, so a caller holding a stale read can never overwrite a
+// record re-created under the same name with the old one's identity and
+// value (the ABA of issue 16).
 StatusOr<std::uint64_t> ReplaceSecureValue(WriteTxn& txn, const SecureValueVersion& read,
                                            SecureValueRecord& replacement);
 
