@@ -2,6 +2,7 @@
 
 #include <openssl/crypto.h>
 
+#include "crypto/key_templates.h"
 #include "crypto/pkcs11.h"
 #include "crypto/pkcs11_objects.h"
 
@@ -9,29 +10,10 @@ namespace strongroom::crypto {
 namespace {
 
 constexpr std::string_view kKekLabelPrefix = "strongroom-kek-";
-constexpr CK_ULONG kKeyBytes = 32;
+constexpr CK_ULONG kKeyBytes = kKeyValueBytes;
 constexpr CK_ULONG kWrappedBytes = kKeyBytes + 8;  // RFC 3394 adds one 64-bit block
 
 CK_MECHANISM WrapMechanism() { return CK_MECHANISM{CKM_AES_KEY_WRAP, nullptr, 0}; }
-
-CK_KEY_TYPE KeyTypeOf(WrappedKeyType type) {
-  return type == WrappedKeyType::kAes256 ? CKK_AES : CKK_GENERIC_SECRET;
-}
-
-// SessionKeyTemplate describes a transient copy of a data or MAC key: a
-// session object (gone with the session), extractable so it can be wrapped
-// and its value read, and not usable for anything in the token.
-Attributes SessionKeyTemplate(WrappedKeyType type, bool with_length) {
-  Attributes t;
-  t.Ulong(CKA_CLASS, CKO_SECRET_KEY)
-      .Ulong(CKA_KEY_TYPE, KeyTypeOf(type))
-      .Bool(CKA_TOKEN, false)
-      .Bool(CKA_PRIVATE, true)
-      .Bool(CKA_SENSITIVE, false)
-      .Bool(CKA_EXTRACTABLE, true);
-  if (with_length) t.Ulong(CKA_VALUE_LEN, kKeyBytes);
-  return t;
-}
 
 Attributes KekMatch(std::string_view kek_id) {
   Attributes t;
@@ -74,23 +56,7 @@ Status GenerateKek(Token& token, std::string_view kek_id) {
   if (exists) return Status::AlreadyExists("KEK " + std::string(kek_id) + " already exists");
   std::string label = KekLabel(kek_id);
   return token.RunCreating("generate KEK", [&](CK_FUNCTION_LIST* fns, CK_SESSION_HANDLE session) {
-    Attributes t;
-    t.Ulong(CKA_CLASS, CKO_SECRET_KEY)
-        .Ulong(CKA_KEY_TYPE, CKK_AES)
-        .Ulong(CKA_VALUE_LEN, kKeyBytes)
-        .Text(CKA_LABEL, label)
-        .Text(CKA_ID, kek_id)
-        .Bool(CKA_TOKEN, true)
-        .Bool(CKA_PRIVATE, true)
-        .Bool(CKA_SENSITIVE, true)
-        .Bool(CKA_EXTRACTABLE, false)
-        .Bool(CKA_WRAP, true)
-        .Bool(CKA_UNWRAP, true)
-        .Bool(CKA_ENCRYPT, false)
-        .Bool(CKA_DECRYPT, false)
-        .Bool(CKA_SIGN, false)
-        .Bool(CKA_VERIFY, false)
-        .Bool(CKA_DERIVE, false);
+    Attributes t = KekTemplate(kek_id, label);
     CK_MECHANISM mechanism{CKM_AES_KEY_GEN, nullptr, 0};
     CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
     return fns->C_GenerateKey(session, &mechanism, t.data(), t.size(), &key);
