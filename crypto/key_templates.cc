@@ -31,7 +31,12 @@ Attributes KekTemplate(std::string_view kek_id, std::string_view label) {
       .Bool(CKA_DECRYPT, false)
       .Bool(CKA_SIGN, false)
       .Bool(CKA_VERIFY, false)
-      .Bool(CKA_DERIVE, false);
+      .Bool(CKA_DERIVE, false)
+      // Nothing ever changes a KEK (its label and id name it in the store's
+      // records) and nothing copies it: C_CopyObject could otherwise make
+      // a second KEK with other attributes.
+      .Bool(CKA_MODIFIABLE, false)
+      .Bool(CKA_COPYABLE, false);
   return t;
 }
 
@@ -42,7 +47,22 @@ Attributes SessionKeyTemplate(WrappedKeyType type, bool with_length) {
       .Bool(CKA_TOKEN, false)
       .Bool(CKA_PRIVATE, true)
       .Bool(CKA_SENSITIVE, false)
-      .Bool(CKA_EXTRACTABLE, true);
+      .Bool(CKA_EXTRACTABLE, true)
+      // Strongroom only reads CKA_VALUE and lets a KEK wrap it (which needs
+      // CKA_EXTRACTABLE on this key, CKA_WRAP on the KEK). SoftHSM's defaults
+      // would make it an encrypt/decrypt/wrap/unwrap/sign/verify key while
+      // it exists; every usage is refused instead, and it cannot be copied
+      // (a copy could be made a token object). CKA_MODIFIABLE stays at its
+      // default: SoftHSM 2.6.1 refuses C_UnwrapKey with it false
+      // (CKR_ATTRIBUTE_READ_ONLY, measured).
+      .Bool(CKA_ENCRYPT, false)
+      .Bool(CKA_DECRYPT, false)
+      .Bool(CKA_WRAP, false)
+      .Bool(CKA_UNWRAP, false)
+      .Bool(CKA_SIGN, false)
+      .Bool(CKA_VERIFY, false)
+      .Bool(CKA_DERIVE, false)
+      .Bool(CKA_COPYABLE, false);
   if (with_length) t.Ulong(CKA_VALUE_LEN, kKeyValueBytes);
   return t;
 }
@@ -56,7 +76,13 @@ Attributes AuditPublicKeyTemplate() {
       .Text(CKA_ID, kAuditKeyLabel)
       .Bool(CKA_TOKEN, true)
       .Bool(CKA_PRIVATE, false)
-      .Bool(CKA_VERIFY, true);
+      // Only C_Verify-style use; SoftHSM's defaults would also allow
+      // encrypt, wrap and verify-recover.
+      .Bool(CKA_VERIFY, true)
+      .Bool(CKA_ENCRYPT, false)
+      .Bool(CKA_WRAP, false)
+      .Bool(CKA_VERIFY_RECOVER, false)
+      .Bool(CKA_DERIVE, false);
   return t;
 }
 
@@ -70,10 +96,15 @@ Attributes AuditPrivateKeyTemplate() {
       .Bool(CKA_PRIVATE, true)
       .Bool(CKA_SENSITIVE, true)
       .Bool(CKA_EXTRACTABLE, false)
+      // Only CKM_ECDSA signatures of checkpoints (SoftHSM's default would
+      // also allow sign-recover); never changed, never copied.
       .Bool(CKA_SIGN, true)
+      .Bool(CKA_SIGN_RECOVER, false)
       .Bool(CKA_DECRYPT, false)
       .Bool(CKA_DERIVE, false)
-      .Bool(CKA_UNWRAP, false);
+      .Bool(CKA_UNWRAP, false)
+      .Bool(CKA_MODIFIABLE, false)
+      .Bool(CKA_COPYABLE, false);
   return t;
 }
 

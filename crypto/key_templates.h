@@ -19,8 +19,9 @@ namespace strongroom::crypto {
 inline constexpr CK_ULONG kKeyValueBytes = 32;
 
 // KekTemplate is the template of a new KEK (C_GenerateKey, CKM_AES_KEY_GEN).
-// SECURITY: a token object, private and sensitive, never extractable, and
-// usable only to wrap and unwrap (SPEC section 4).
+// SECURITY: a token object, private and sensitive, never extractable,
+// usable only to wrap and unwrap (SPEC section 4), neither modifiable nor
+// copyable.
 Attributes KekTemplate(std::string_view kek_id, std::string_view label);
 
 // SessionKeyTemplate is the template of a transient copy of a data or MAC
@@ -28,11 +29,16 @@ Attributes KekTemplate(std::string_view kek_id, std::string_view label);
 // (the length comes from the wrapped bytes). A session object (gone with
 // the session), extractable and not sensitive so it can be wrapped and its
 // CKA_VALUE read.
+// SECURITY: every usage attribute (encrypt, decrypt, wrap, unwrap, sign,
+// verify, derive) is false and it cannot be copied: while it exists the
+// token can do nothing with it but wrap it under a KEK.
 Attributes SessionKeyTemplate(WrappedKeyType type, bool with_length);
 
 // AuditPublicKeyTemplate and AuditPrivateKeyTemplate are the two halves of
 // the audit signing key pair (C_GenerateKeyPair, CKM_EC_KEY_PAIR_GEN, P-256).
-// SECURITY: the private key is sensitive and never extractable.
+// SECURITY: the private key is sensitive, never extractable, may only sign
+// (not sign-recover, decrypt, unwrap or derive) and can be neither copied
+// nor modified; the public key may only verify.
 Attributes AuditPublicKeyTemplate();
 Attributes AuditPrivateKeyTemplate();
 
