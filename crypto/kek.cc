@@ -100,7 +100,9 @@ StatusOr<GeneratedKey> GenerateWrappedKey(Token& token, std::string_view kek_id,
   GeneratedKey out;
   SR_ASSIGN_OR_RETURN(out.plaintext, SecretBytes::Allocate(kKeyBytes));
   CK_RV failed_rv = CKR_OK;
-  Status run = token.Run("generate data key", [&](CK_FUNCTION_LIST* fns, CK_SESSION_HANDLE session) {
+  Status run = token.RunWithSessionObjects("generate data key", [&](CK_FUNCTION_LIST* fns,
+                                                                    CK_SESSION_HANDLE session,
+                                                                    SessionObjects& created) {
     CK_OBJECT_HANDLE kek = CK_INVALID_HANDLE;
     CK_RV rv = FindKek(fns, session, kek_id, &kek);
     if (rv != CKR_OK) return failed_rv = rv;
@@ -110,6 +112,7 @@ StatusOr<GeneratedKey> GenerateWrappedKey(Token& token, std::string_view kek_id,
     CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
     rv = fns->C_GenerateKey(session, &gen, t.data(), t.size(), &key);
     if (rv != CKR_OK) return failed_rv = rv;
+    created.Add(key);
     CK_MECHANISM wrap = WrapMechanism();
     out.wrapped.assign(kWrappedBytes, 0);
     CK_ULONG wrapped_len = kWrappedBytes;
@@ -118,8 +121,7 @@ StatusOr<GeneratedKey> GenerateWrappedKey(Token& token, std::string_view kek_id,
       out.wrapped.resize(wrapped_len);
       rv = ReadValue(fns, session, key, &out.plaintext);
     }
-    CK_RV destroyed = fns->C_DestroyObject(session, key);
-    return failed_rv = (rv != CKR_OK ? rv : destroyed);
+    return failed_rv = rv;
   });
   if (!run.ok()) return std::unexpected(failed_rv == CKR_KEY_HANDLE_INVALID ? KekStatus(failed_rv, "", kek_id) : run);
   return out;
@@ -132,7 +134,9 @@ StatusOr<SecretBytes> UnwrapKey(Token& token, std::string_view kek_id, ByteSpan 
   }
   SR_ASSIGN_OR_RETURN(SecretBytes plaintext, SecretBytes::Allocate(kKeyBytes));
   CK_RV failed_rv = CKR_OK;
-  Status run = token.Run("unwrap key", [&](CK_FUNCTION_LIST* fns, CK_SESSION_HANDLE session) {
+  Status run = token.RunWithSessionObjects("unwrap key", [&](CK_FUNCTION_LIST* fns,
+                                                             CK_SESSION_HANDLE session,
+                                                             SessionObjects& created) {
     CK_OBJECT_HANDLE kek = CK_INVALID_HANDLE;
     CK_RV rv = FindKek(fns, session, kek_id, &kek);
     if (rv != CKR_OK) return failed_rv = rv;
@@ -142,9 +146,8 @@ StatusOr<SecretBytes> UnwrapKey(Token& token, std::string_view kek_id, ByteSpan 
     rv = fns->C_UnwrapKey(session, &wrap, kek, const_cast<CK_BYTE*>(wrapped.data()),
                           wrapped.size(), t.data(), t.size(), &key);
     if (rv != CKR_OK) return failed_rv = rv;
-    rv = ReadValue(fns, session, key, &plaintext);
-    CK_RV destroyed = fns->C_DestroyObject(session, key);
-    return failed_rv = (rv != CKR_OK ? rv : destroyed);
+    created.Add(key);
+    return failed_rv = ReadValue(fns, session, key, &plaintext);
   });
   if (!run.ok()) {
     if (failed_rv == CKR_KEY_HANDLE_INVALID) return std::unexpected(KekStatus(failed_rv, "", kek_id));
@@ -166,7 +169,9 @@ StatusOr<Bytes> RewrapKey(Token& token, std::string_view from_kek_id, std::strin
   }
   Bytes rewrapped(kWrappedBytes, 0);
   CK_RV failed_rv = CKR_OK;
-  Status run = token.Run("rewrap key", [&](CK_FUNCTION_LIST* fns, CK_SESSION_HANDLE session) {
+  Status run = token.RunWithSessionObjects("rewrap key", [&](CK_FUNCTION_LIST* fns,
+                                                             CK_SESSION_HANDLE session,
+                                                             SessionObjects& created) {
     CK_OBJECT_HANDLE from = CK_INVALID_HANDLE, to = CK_INVALID_HANDLE;
     CK_RV rv = FindKek(fns, session, from_kek_id, &from);
     if (rv == CKR_OK) rv = FindKek(fns, session, to_kek_id, &to);
@@ -177,11 +182,12 @@ StatusOr<Bytes> RewrapKey(Token& token, std::string_view from_kek_id, std::strin
     rv = fns->C_UnwrapKey(session, &wrap, from, const_cast<CK_BYTE*>(wrapped.data()),
                           wrapped.size(), t.data(), t.size(), &key);
     if (rv != CKR_OK) return failed_rv = rv;
+    created.Add(key);
     CK_ULONG len = kWrappedBytes;
+    rewrapped.assign(kWrappedBytes, 0);
     rv = fns->C_WrapKey(session, &wrap, to, key, rewrapped.data(), &len);
     if (rv == CKR_OK) rewrapped.resize(len);
-    CK_RV destroyed = fns->C_DestroyObject(session, key);
-    return failed_rv = (rv != CKR_OK ? rv : destroyed);
+    return failed_rv = rv;
   });
   if (!run.ok()) {
     if (failed_rv == CKR_KEY_HANDLE_INVALID) {
