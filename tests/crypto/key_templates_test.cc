@@ -11,13 +11,10 @@
 
 #include "crypto/audit_signing_key.h"
 #include "crypto/kek.h"
-#include "tests/crypto/token_options.h"
-#include "tests/support/test_token.h"
+#include "tests/crypto/token_fixture.h"
 
 namespace strongroom::crypto {
 namespace {
-
-using testing_support::TestToken;
 
 // Every usage a secret key can be given; a transient key copy needs none
 // (the token only wraps it and Strongroom reads its CKA_VALUE), nor does
@@ -32,15 +29,8 @@ struct AttributeName {
   const char* name;
 };
 
-class KeyTemplatesTest : public ::testing::Test {
+class KeyTemplatesTest : public TokenFixture {
  protected:
-  void SetUp() override {
-    auto token = Token::Open(TokenOptionsFor(test_token_));
-    ASSERT_TRUE(token.has_value()) << token.error();
-    token_ = std::move(*token);
-  }
-  void TearDown() override { token_.reset(); }
-
   // ReadBools reads `types` of `object` in `session`; a type the object
   // does not have reads as nullopt.
   static std::vector<std::optional<bool>> ReadBools(CK_FUNCTION_LIST* fns,
@@ -70,9 +60,6 @@ class KeyTemplatesTest : public ::testing::Test {
     EXPECT_TRUE(read.ok()) << read;
     return out;
   }
-
-  TestToken test_token_;
-  std::unique_ptr<Token> token_;
 };
 
 std::vector<CK_ATTRIBUTE_TYPE> Usages() {

@@ -39,20 +39,26 @@ class SecureValueTest : public KeyringFixture {
     ASSERT_TRUE(written.has_value()) << written.error();
   }
 
+  // Stored reads the stored record and its generation.
+  StatusOr<std::pair<storage::SecureValueRecord, std::uint64_t>> Stored(const std::string& ns,
+                                                                       const std::string& name) {
+    SR_ASSIGN_OR_RETURN(storage::ReadTxn txn, store_->BeginRead());
+    SR_ASSIGN_OR_RETURN(storage::Record raw, txn.Get(Table::kSecureValues, storage::SecureValueKey(ns, name)));
+    SR_ASSIGN_OR_RETURN(storage::SecureValueRecord r, storage::DecodeSecureValueRecord(raw.value));
+    return std::pair{std::move(r), raw.generation};
+  }
+
   // Update re-seals the stored record with `value` for its next generation.
   void Update(const std::string& ns, const std::string& name, const std::string& value) {
-    auto txn = store_->BeginRead();
-    ASSERT_TRUE(txn.has_value()) << txn.error();
-    auto raw = txn->Get(Table::kSecureValues, storage::SecureValueKey(ns, name));
-    ASSERT_TRUE(raw.has_value()) << raw.error();
-    auto r = storage::DecodeSecureValueRecord(raw->value);
-    ASSERT_TRUE(r.has_value()) << r.error();
-    const storage::SecureValueVersion read{r->uid, raw->generation, r->resource_version};
-    auto sealed = keyring_->Seal(ValueBinding{ns, name, r->uid, raw->generation + 1}, AsBytes(value));
+    auto stored = Stored(ns, name);
+    ASSERT_TRUE(stored.has_value()) << stored.error();
+    auto& [r, generation] = *stored;
+    const storage::SecureValueVersion read{r.uid, generation, r.resource_version};
+    auto sealed = keyring_->Seal(ValueBinding{ns, name, r.uid, generation + 1}, AsBytes(value));
     ASSERT_TRUE(sealed.has_value()) << sealed.error();
-    r->envelope = std::move(sealed->envelope);
+    r.envelope = std::move(sealed->envelope);
     auto written = store_->Write("test:update", [&](storage::WriteTxn& write) {
-      return ToStatus(storage::ReplaceSecureValue(write, read, *r));
+      return ToStatus(storage::ReplaceSecureValue(write, read, r));
     });
     ASSERT_TRUE(written.has_value()) << written.error();
   }
@@ -64,22 +70,10 @@ class SecureValueTest : public KeyringFixture {
     ASSERT_TRUE(removed.has_value()) << removed.error();
   }
 
-  // StoredUid returns the uid and generation of the stored record.
-  std::pair<std::string, std::uint64_t> StoredUid(const std::string& ns, const std::string& name) {
-    auto txn = store_->BeginRead();
-    EXPECT_TRUE(txn.has_value()) << txn.error();
-    auto raw = txn->Get(Table::kSecureValues, storage::SecureValueKey(ns, name));
-    EXPECT_TRUE(raw.has_value()) << raw.error();
-    auto r = storage::DecodeSecureValueRecord(raw->value);
-    EXPECT_TRUE(r.has_value()) << r.error();
-    return {r->uid, raw->generation};
-  }
-
   StatusOr<std::string> Decrypt(const std::string& ns, const std::string& name) {
-    SR_ASSIGN_OR_RETURN(storage::ReadTxn txn, store_->BeginRead());
-    SR_ASSIGN_OR_RETURN(storage::Record raw, txn.Get(Table::kSecureValues, storage::SecureValueKey(ns, name)));
-    SR_ASSIGN_OR_RETURN(storage::SecureValueRecord r, storage::DecodeSecureValueRecord(raw.value));
-    SR_ASSIGN_OR_RETURN(SecretBytes plain, keyring_->Unseal(ValueBinding{ns, name, r.uid, raw.generation}, r.envelope));
+    SR_ASSIGN_OR_RETURN(auto stored, Stored(ns, name));
+    const auto& [r, generation] = stored;
+    SR_ASSIGN_OR_RETURN(SecretBytes plain, keyring_->Unseal(ValueBinding{ns, name, r.uid, generation}, r.envelope));
     return std::string(plain.RevealSecretAsString());
   }
 };
@@ -138,9 +132,10 @@ TEST_F(SecureValueTest, ReencryptSecretsLeavesASecretDeletedAndCreatedAgainMeanw
   ASSERT_TRUE(changed);
   EXPECT_EQ(report->reencrypted, 0u);
   EXPECT_EQ(report->changed_concurrently, 1u);
-  auto [uid, generation] = StoredUid("a", "db");
-  EXPECT_EQ(uid, "uid-new");
-  EXPECT_EQ(generation, 2u);
+  auto stored = Stored("a", "db");
+  ASSERT_TRUE(stored.has_value()) << stored.error();
+  EXPECT_EQ(stored->first.uid, "uid-new");
+  EXPECT_EQ(stored->second, 2u);
   auto value = Decrypt("a", "db");
   ASSERT_TRUE(value.has_value()) << value.error();
   EXPECT_TRUE(*value == "new value 2") << "the recreated secret lost its value";
