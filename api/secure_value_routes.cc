@@ -188,7 +188,6 @@ HttpResponse Replace(ApiContext& context, HttpRequest& request, AuditScope& scop
   if (auto bad = RequireJson(request)) return *bad;
   StatusOr<SecureValueInput> input = ParseSecureValue(request.body(), ns, false, name);
   if (!input.has_value()) return ErrorFromStatus(request.path, input.error(), request.request_id);
-  std::string key = storage::SecureValueKey(ns, name);
   for (int attempt = 0; attempt < kWriteAttempts; ++attempt) {
     StatusOr<storage::ReadTxn> txn = context.store.BeginRead();
     if (!txn.has_value()) return ErrorFromStatus(request.path, txn.error(), request.request_id);
@@ -205,6 +204,7 @@ HttpResponse Replace(ApiContext& context, HttpRequest& request, AuditScope& scop
                            "version and try again",
                            "Conflict", name, kKind);
     }
+    const storage::SecureValueVersion read{record->uid, generation, record->resource_version};
     record->description = input->description;
     record->labels = input->labels;
     record->decrypters = input->decrypters;
@@ -216,14 +216,9 @@ HttpResponse Replace(ApiContext& context, HttpRequest& request, AuditScope& scop
     bool raced = false;
     StatusOr<storage::WriteReceipt> written =
         AuditedWrite(context, scope, 200, [&](storage::WriteTxn& write) -> Status {
-          SR_ASSIGN_OR_RETURN(std::uint64_t next, write.NextGeneration(Table::kSecureValues, key));
-          if (next != generation + 1) {
-            raced = true;
-            return Status::Aborted("changed concurrently");
-          }
-          record->resource_version = write.resource_version();
-          return ToStatus(
-              write.Put(Table::kSecureValues, key, storage::EncodeSecureValueRecord(*record)));
+          StatusOr<std::uint64_t> put = storage::ReplaceSecureValue(write, read, *record);
+          raced = !put.has_value() && put.error().code() == StatusCode::kAborted;
+          return ToStatus(put);
         });
     if (written.has_value()) return JsonResponse(200, RenderSecureValue(*record));
     if (!raced || input->resource_version) {

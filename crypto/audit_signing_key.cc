@@ -5,14 +5,12 @@
 #include <openssl/sha.h>
 
 #include "base/openssl_ptr.h"
+#include "crypto/key_templates.h"
 #include "crypto/pkcs11.h"
 #include "crypto/pkcs11_objects.h"
 
 namespace strongroom::crypto {
 namespace {
-
-// DER of OID 1.2.840.10045.3.1.7 (prime256v1 / P-256).
-constexpr std::uint8_t kP256Params[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
 
 Attributes KeyMatch(CK_OBJECT_CLASS klass) {
   Attributes t;
@@ -77,28 +75,8 @@ StatusOr<bool> EnsureAuditKeyPair(Token& token) {
     CK_RV rv = FindOne(fns, session, CKO_PRIVATE_KEY, &existing);
     if (rv == CKR_OK) return CKR_OK;
     if (rv != CKR_KEY_HANDLE_INVALID) return rv;
-    Attributes pub;
-    pub.Ulong(CKA_CLASS, CKO_PUBLIC_KEY)
-        .Ulong(CKA_KEY_TYPE, CKK_EC)
-        .Data(CKA_EC_PARAMS, ByteSpan(kP256Params, sizeof kP256Params))
-        .Text(CKA_LABEL, kAuditKeyLabel)
-        .Text(CKA_ID, kAuditKeyLabel)
-        .Bool(CKA_TOKEN, true)
-        .Bool(CKA_PRIVATE, false)
-        .Bool(CKA_VERIFY, true);
-    Attributes priv;
-    priv.Ulong(CKA_CLASS, CKO_PRIVATE_KEY)
-        .Ulong(CKA_KEY_TYPE, CKK_EC)
-        .Text(CKA_LABEL, kAuditKeyLabel)
-        .Text(CKA_ID, kAuditKeyLabel)
-        .Bool(CKA_TOKEN, true)
-        .Bool(CKA_PRIVATE, true)
-        .Bool(CKA_SENSITIVE, true)
-        .Bool(CKA_EXTRACTABLE, false)
-        .Bool(CKA_SIGN, true)
-        .Bool(CKA_DECRYPT, false)
-        .Bool(CKA_DERIVE, false)
-        .Bool(CKA_UNWRAP, false);
+    Attributes pub = AuditPublicKeyTemplate();
+    Attributes priv = AuditPrivateKeyTemplate();
     CK_MECHANISM mechanism{CKM_EC_KEY_PAIR_GEN, nullptr, 0};
     CK_OBJECT_HANDLE pub_key = CK_INVALID_HANDLE, priv_key = CK_INVALID_HANDLE;
     rv = fns->C_GenerateKeyPair(session, &mechanism, pub.data(), pub.size(), priv.data(),

@@ -2,6 +2,7 @@
 
 #include <openssl/crypto.h>
 
+#include "crypto/key_templates.h"
 #include "crypto/pkcs11.h"
 #include "crypto/pkcs11_objects.h"
 
@@ -9,29 +10,10 @@ namespace strongroom::crypto {
 namespace {
 
 constexpr std::string_view kKekLabelPrefix = "strongroom-kek-";
-constexpr CK_ULONG kKeyBytes = 32;
+constexpr CK_ULONG kKeyBytes = kKeyValueBytes;
 constexpr CK_ULONG kWrappedBytes = kKeyBytes + 8;  // RFC 3394 adds one 64-bit block
 
 CK_MECHANISM WrapMechanism() { return CK_MECHANISM{CKM_AES_KEY_WRAP, nullptr, 0}; }
-
-CK_KEY_TYPE KeyTypeOf(WrappedKeyType type) {
-  return type == WrappedKeyType::kAes256 ? CKK_AES : CKK_GENERIC_SECRET;
-}
-
-// SessionKeyTemplate describes a transient copy of a data or MAC key: a
-// session object (gone with the session), extractable so it can be wrapped
-// and its value read, and not usable for anything in the token.
-Attributes SessionKeyTemplate(WrappedKeyType type, bool with_length) {
-  Attributes t;
-  t.Ulong(CKA_CLASS, CKO_SECRET_KEY)
-      .Ulong(CKA_KEY_TYPE, KeyTypeOf(type))
-      .Bool(CKA_TOKEN, false)
-      .Bool(CKA_PRIVATE, true)
-      .Bool(CKA_SENSITIVE, false)
-      .Bool(CKA_EXTRACTABLE, true);
-  if (with_length) t.Ulong(CKA_VALUE_LEN, kKeyBytes);
-  return t;
-}
 
 Attributes KekMatch(std::string_view kek_id) {
   Attributes t;
@@ -74,23 +56,7 @@ Status GenerateKek(Token& token, std::string_view kek_id) {
   if (exists) return Status::AlreadyExists("KEK " + std::string(kek_id) + " already exists");
   std::string label = KekLabel(kek_id);
   return token.RunCreating("generate KEK", [&](CK_FUNCTION_LIST* fns, CK_SESSION_HANDLE session) {
-    Attributes t;
-    t.Ulong(CKA_CLASS, CKO_SECRET_KEY)
-        .Ulong(CKA_KEY_TYPE, CKK_AES)
-        .Ulong(CKA_VALUE_LEN, kKeyBytes)
-        .Text(CKA_LABEL, label)
-        .Text(CKA_ID, kek_id)
-        .Bool(CKA_TOKEN, true)
-        .Bool(CKA_PRIVATE, true)
-        .Bool(CKA_SENSITIVE, true)
-        .Bool(CKA_EXTRACTABLE, false)
-        .Bool(CKA_WRAP, true)
-        .Bool(CKA_UNWRAP, true)
-        .Bool(CKA_ENCRYPT, false)
-        .Bool(CKA_DECRYPT, false)
-        .Bool(CKA_SIGN, false)
-        .Bool(CKA_VERIFY, false)
-        .Bool(CKA_DERIVE, false);
+    Attributes t = KekTemplate(kek_id, label);
     CK_MECHANISM mechanism{CKM_AES_KEY_GEN, nullptr, 0};
     CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
     return fns->C_GenerateKey(session, &mechanism, t.data(), t.size(), &key);
@@ -134,7 +100,9 @@ StatusOr<GeneratedKey> GenerateWrappedKey(Token& token, std::string_view kek_id,
   GeneratedKey out;
   SR_ASSIGN_OR_RETURN(out.plaintext, SecretBytes::Allocate(kKeyBytes));
   CK_RV failed_rv = CKR_OK;
-  Status run = token.Run("generate data key", [&](CK_FUNCTION_LIST* fns, CK_SESSION_HANDLE session) {
+  Status run = token.RunWithSessionObjects("generate data key", [&](CK_FUNCTION_LIST* fns,
+                                                                    CK_SESSION_HANDLE session,
+                                                                    SessionObjects& created) {
     CK_OBJECT_HANDLE kek = CK_INVALID_HANDLE;
     CK_RV rv = FindKek(fns, session, kek_id, &kek);
     if (rv != CKR_OK) return failed_rv = rv;
@@ -144,6 +112,7 @@ StatusOr<GeneratedKey> GenerateWrappedKey(Token& token, std::string_view kek_id,
     CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
     rv = fns->C_GenerateKey(session, &gen, t.data(), t.size(), &key);
     if (rv != CKR_OK) return failed_rv = rv;
+    created.Add(key);
     CK_MECHANISM wrap = WrapMechanism();
     out.wrapped.assign(kWrappedBytes, 0);
     CK_ULONG wrapped_len = kWrappedBytes;
@@ -152,8 +121,7 @@ StatusOr<GeneratedKey> GenerateWrappedKey(Token& token, std::string_view kek_id,
       out.wrapped.resize(wrapped_len);
       rv = ReadValue(fns, session, key, &out.plaintext);
     }
-    CK_RV destroyed = fns->C_DestroyObject(session, key);
-    return failed_rv = (rv != CKR_OK ? rv : destroyed);
+    return failed_rv = rv;
   });
   if (!run.ok()) return std::unexpected(failed_rv == CKR_KEY_HANDLE_INVALID ? KekStatus(failed_rv, "", kek_id) : run);
   return out;
@@ -166,7 +134,9 @@ StatusOr<SecretBytes> UnwrapKey(Token& token, std::string_view kek_id, ByteSpan 
   }
   SR_ASSIGN_OR_RETURN(SecretBytes plaintext, SecretBytes::Allocate(kKeyBytes));
   CK_RV failed_rv = CKR_OK;
-  Status run = token.Run("unwrap key", [&](CK_FUNCTION_LIST* fns, CK_SESSION_HANDLE session) {
+  Status run = token.RunWithSessionObjects("unwrap key", [&](CK_FUNCTION_LIST* fns,
+                                                             CK_SESSION_HANDLE session,
+                                                             SessionObjects& created) {
     CK_OBJECT_HANDLE kek = CK_INVALID_HANDLE;
     CK_RV rv = FindKek(fns, session, kek_id, &kek);
     if (rv != CKR_OK) return failed_rv = rv;
@@ -176,9 +146,8 @@ StatusOr<SecretBytes> UnwrapKey(Token& token, std::string_view kek_id, ByteSpan 
     rv = fns->C_UnwrapKey(session, &wrap, kek, const_cast<CK_BYTE*>(wrapped.data()),
                           wrapped.size(), t.data(), t.size(), &key);
     if (rv != CKR_OK) return failed_rv = rv;
-    rv = ReadValue(fns, session, key, &plaintext);
-    CK_RV destroyed = fns->C_DestroyObject(session, key);
-    return failed_rv = (rv != CKR_OK ? rv : destroyed);
+    created.Add(key);
+    return failed_rv = ReadValue(fns, session, key, &plaintext);
   });
   if (!run.ok()) {
     if (failed_rv == CKR_KEY_HANDLE_INVALID) return std::unexpected(KekStatus(failed_rv, "", kek_id));
@@ -200,7 +169,9 @@ StatusOr<Bytes> RewrapKey(Token& token, std::string_view from_kek_id, std::strin
   }
   Bytes rewrapped(kWrappedBytes, 0);
   CK_RV failed_rv = CKR_OK;
-  Status run = token.Run("rewrap key", [&](CK_FUNCTION_LIST* fns, CK_SESSION_HANDLE session) {
+  Status run = token.RunWithSessionObjects("rewrap key", [&](CK_FUNCTION_LIST* fns,
+                                                             CK_SESSION_HANDLE session,
+                                                             SessionObjects& created) {
     CK_OBJECT_HANDLE from = CK_INVALID_HANDLE, to = CK_INVALID_HANDLE;
     CK_RV rv = FindKek(fns, session, from_kek_id, &from);
     if (rv == CKR_OK) rv = FindKek(fns, session, to_kek_id, &to);
@@ -211,11 +182,12 @@ StatusOr<Bytes> RewrapKey(Token& token, std::string_view from_kek_id, std::strin
     rv = fns->C_UnwrapKey(session, &wrap, from, const_cast<CK_BYTE*>(wrapped.data()),
                           wrapped.size(), t.data(), t.size(), &key);
     if (rv != CKR_OK) return failed_rv = rv;
+    created.Add(key);
     CK_ULONG len = kWrappedBytes;
+    rewrapped.assign(kWrappedBytes, 0);
     rv = fns->C_WrapKey(session, &wrap, to, key, rewrapped.data(), &len);
     if (rv == CKR_OK) rewrapped.resize(len);
-    CK_RV destroyed = fns->C_DestroyObject(session, key);
-    return failed_rv = (rv != CKR_OK ? rv : destroyed);
+    return failed_rv = rv;
   });
   if (!run.ok()) {
     if (failed_rv == CKR_KEY_HANDLE_INVALID) {

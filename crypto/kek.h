@@ -8,7 +8,9 @@
 // CKA_UNWRAP allowed: it never leaves the token and cannot C_Decrypt. A data
 // key is unwrapped into a *session* object that is extractable and not
 // sensitive, its CKA_VALUE read into SecretBytes, and the object destroyed
-// in the same session (SPEC section 4). Wrapping uses CKM_AES_KEY_WRAP
+// in the same session (SPEC section 4); if it cannot be destroyed, that
+// session is closed instead of going back to the pool
+// (Token::RunWithSessionObjects). Wrapping uses CKM_AES_KEY_WRAP
 // (RFC 3394), whose integrity check makes a tampered wrapped key fail.
 // Thread-safety: functions are thread-safe (Token is).
 #pragma once

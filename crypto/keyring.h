@@ -17,6 +17,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -52,6 +53,10 @@ struct KeyringOptions {
   // store modified outside Strongroom. Default true; tests of read-time
   // checks turn it off.
   bool verify_store_at_open = true;
+  // Test seam: ReencryptSecrets calls it on its own thread after it has read
+  // and re-sealed a batch and before it writes that batch, so a test can
+  // change records in between without timing. Default: none.
+  std::function<void()> before_reencrypt_write;
 };
 
 // What `strongroom init` created (false: it existed already).

@@ -18,8 +18,7 @@ struct Candidate {
 };
 
 struct Prepared {
-  std::string key;
-  std::uint64_t expected_generation;  // the generation the new envelope is bound to
+  storage::SecureValueVersion read;   // the envelope is bound to read.generation + 1
   storage::SecureValueRecord record;  // with the new envelope
 };
 
@@ -77,25 +76,26 @@ StatusOr<ReencryptReport> Keyring::ReencryptSecrets(std::size_t batch_size) {
       ValueBinding new_binding = old_binding;
       new_binding.generation = c.generation + 1;
       SR_ASSIGN_OR_RETURN(SealedValue sealed, Seal(new_binding, plaintext.RevealSecret()));
+      storage::SecureValueVersion read{c.record.uid, c.generation, c.record.resource_version};
       c.record.envelope = std::move(sealed.envelope);
-      prepared.push_back(Prepared{c.key, c.generation + 1, std::move(c.record)});
+      prepared.push_back(Prepared{std::move(read), std::move(c.record)});
     }
     if (prepared.empty()) continue;
+    if (options_.before_reencrypt_write) options_.before_reencrypt_write();
     std::size_t written = 0, skipped = 0;
     SR_RETURN_IF_ERROR(store_.Write("keyring:reencrypt-secrets", [&](storage::WriteTxn& txn) -> Status {
       written = skipped = 0;
       for (Prepared& p : prepared) {
-        StatusOr<std::uint64_t> next = txn.NextGeneration(Table::kSecureValues, p.key);
-        if (!next.has_value()) return next.error();
-        // A deleted record would give 1; expected_generation is at least 2.
-        if (*next != p.expected_generation) {
-          ++skipped;  // replaced or deleted meanwhile
+        // Only onto the exact version read: a record changed, deleted, or
+        // deleted and created again meanwhile (even back at the same
+        // generation) was written under a current key by its writer, or
+        // will be by the next run; it is skipped, never overwritten.
+        StatusOr<std::uint64_t> put = storage::ReplaceSecureValue(txn, p.read, p.record);
+        if (!put.has_value() && put.error().code() == StatusCode::kAborted) {
+          ++skipped;
           continue;
         }
-        // Keep the record's resourceVersion current: this write changes it.
-        p.record.resource_version = txn.resource_version();
-        SR_RETURN_IF_ERROR(
-            txn.Put(Table::kSecureValues, p.key, storage::EncodeSecureValueRecord(p.record)));
+        SR_RETURN_IF_ERROR(put);
         ++written;
       }
       return Status::Ok();

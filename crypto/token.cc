@@ -163,8 +163,8 @@ StatusOr<CK_SESSION_HANDLE> Token::OpenLoggedInSession() {
   return session;
 }
 
-Status Token::RunOnce(std::string_view what, const Operation& op, bool* retry, bool* recover,
-                      std::uint64_t* epoch) {
+Status Token::RunOnce(std::string_view what, const ObjectOperation& op, bool* retry,
+                      bool* recover, std::uint64_t* epoch) {
   CK_SESSION_HANDLE broken = CK_INVALID_HANDLE;
   Status result;
   {
@@ -175,8 +175,20 @@ Status Token::RunOnce(std::string_view what, const Operation& op, bool* retry, b
       *recover = lease.error().code() == StatusCode::kTokenUnavailable;
       return lease.error().WithContext(what);
     }
-    CK_RV rv = op(functions_, lease->handle);
-    bool session_lost = IsSessionLost(rv), token_lost = IsTokenLost(rv);
+    SessionObjects created;
+    CK_RV rv = op(functions_, lease->handle, created);
+    // Every object is destroyed even if one fails; the first failure is
+    // reported unless the operation already failed.
+    bool stranded = false;
+    for (CK_OBJECT_HANDLE object : created.objects_) {
+      CK_RV destroyed = functions_->C_DestroyObject(lease->handle, object);
+      if (destroyed == CKR_OK) continue;
+      if (!stranded && rv == CKR_OK) rv = destroyed;
+      stranded = true;
+    }
+    // A session still holding an object is treated as lost: closed below
+    // (which destroys its session objects), never returned to the pool.
+    bool session_lost = stranded || IsSessionLost(rv), token_lost = IsTokenLost(rv);
     if (!session_lost && !token_lost) {
       pool_->Release(*lease);
       return CkrStatus(rv, what);
@@ -189,8 +201,9 @@ Status Token::RunOnce(std::string_view what, const Operation& op, bool* retry, b
     result = CkrStatus(rv, what);
   }
   if (broken != CK_INVALID_HANDLE) {
-    // The session may still exist (e.g. only its login was lost); close it
-    // while no other thread is opening one.
+    // The session may still exist (e.g. only its login was lost, or it
+    // holds an object that could not be destroyed); close it while no other
+    // thread is opening one. Its handle has left the pool either way.
     std::unique_lock<std::shared_mutex> lock(module_mu_);
     (void)functions_->C_CloseSession(broken);
   }
@@ -198,13 +211,20 @@ Status Token::RunOnce(std::string_view what, const Operation& op, bool* retry, b
 }
 
 Status Token::Run(std::string_view what, const Operation& op) {
+  return RunWithSessionObjects(
+      what, [&op](CK_FUNCTION_LIST* fns, CK_SESSION_HANDLE session, SessionObjects&) {
+        return op(fns, session);
+      });
+}
+
+Status Token::RunWithSessionObjects(std::string_view what, const ObjectOperation& op) {
   operations_.fetch_add(1, std::memory_order_relaxed);
   Status result = RunWithRetry(what, op);
   if (!result.ok()) operation_errors_.fetch_add(1, std::memory_order_relaxed);
   return result;
 }
 
-Status Token::RunWithRetry(std::string_view what, const Operation& op) {
+Status Token::RunWithRetry(std::string_view what, const ObjectOperation& op) {
   bool retry = false, recover = false;
   std::uint64_t epoch = 0;
   Status first = RunOnce(what, op, &retry, &recover, &epoch);

@@ -17,6 +17,7 @@
 #include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/secret_bytes.h"
 #include "base/status.h"
@@ -24,6 +25,20 @@
 namespace strongroom::crypto {
 
 class TokenSessionPool;
+
+// SessionObjects lists the session objects one Token::RunWithSessionObjects
+// operation created, for the Token to destroy when the operation ends. The
+// handles are borrowed from the operation's session and die with it.
+class SessionObjects {
+ public:
+  // Add records `object`, created by the operation on its session. Call it
+  // as soon as the object exists, before anything that can fail.
+  void Add(CK_OBJECT_HANDLE object) { objects_.push_back(object); }
+
+ private:
+  friend class Token;
+  std::vector<CK_OBJECT_HANDLE> objects_;
+};
 
 struct TokenOptions {
   // A PKCS#11 module: a path (contains '/') loaded with p11_kit_module_load,
@@ -78,6 +93,19 @@ class Token {
   // fail under concurrent creation of token objects.
   Status RunCreating(std::string_view what, const Operation& op);
 
+  // ObjectOperation is an Operation that creates session objects (a
+  // transient copy of a key) and lists each in `created`.
+  using ObjectOperation = std::function<CK_RV(CK_FUNCTION_LIST* fns, CK_SESSION_HANDLE session,
+                                              SessionObjects& created)>;
+  // RunWithSessionObjects is Run for an ObjectOperation: when `op` returns,
+  // whatever it returns, every object in `created` is destroyed on the same
+  // session. Errors as Run; a failed destroy counts as a lost session.
+  // SECURITY: a session on which an object could not be destroyed is closed
+  // (closing a session destroys its session objects) and never returned
+  // to the pool, so key material left in the token cannot outlive the call
+  // on a session that later calls reuse.
+  Status RunWithSessionObjects(std::string_view what, const ObjectOperation& op);
+
   // Probe checks that a session can be used now (C_GetSessionInfo), for
   // readiness. kTokenUnavailable when not.
   Status Probe();
@@ -96,8 +124,8 @@ class Token {
   StatusOr<CK_SESSION_HANDLE> OpenLoggedInSession();
   Status Recover(std::uint64_t failed_epoch);
   // RunWithRetry is Run without the operation counters.
-  Status RunWithRetry(std::string_view what, const Operation& op);
-  Status RunOnce(std::string_view what, const Operation& op, bool* retry, bool* recover,
+  Status RunWithRetry(std::string_view what, const ObjectOperation& op);
+  Status RunOnce(std::string_view what, const ObjectOperation& op, bool* retry, bool* recover,
                  std::uint64_t* epoch);
 
   CK_FUNCTION_LIST** loaded_modules_ = nullptr;  // when loaded by name

@@ -49,4 +49,31 @@ StatusOr<SecureValueRecord> DecodeSecureValueRecord(ByteSpan bytes) {
       });
 }
 
+StatusOr<std::uint64_t> ReplaceSecureValue(WriteTxn& txn, const SecureValueVersion& read,
+                                           SecureValueRecord& replacement) {
+  if (replacement.uid != read.uid) {
+    return std::unexpected(Status::InvalidArgument("a replace keeps the record's uid"));
+  }
+  std::string key = SecureValueKey(replacement.namespace_name, replacement.name);
+  auto changed = [&key] {
+    return std::unexpected(Status::Aborted("secure value " + key + " changed concurrently"));
+  };
+  StatusOr<Record> raw = txn.Get(Table::kSecureValues, key);
+  if (!raw.has_value()) {
+    if (raw.error().code() == StatusCode::kNotFound) return changed();  // deleted meanwhile
+    return std::unexpected(raw.error());
+  }
+  SR_ASSIGN_OR_RETURN(SecureValueRecord stored, DecodeSecureValueRecord(raw->value));
+  // The generation alone is not enough: a record deleted and created again
+  // under the same name starts over at 1 and can climb back to the
+  // generation that was read. The uid tells records apart; the
+  // resourceVersion tells writes apart (each write has its own).
+  if (raw->generation != read.generation || stored.uid != read.uid ||
+      stored.resource_version != read.resource_version) {
+    return changed();
+  }
+  replacement.resource_version = txn.resource_version();
+  return txn.Put(Table::kSecureValues, key, EncodeSecureValueRecord(replacement));
+}
+
 }  // namespace strongroom::storage

@@ -12,6 +12,7 @@
 
 #include "base/bytes.h"
 #include "base/status.h"
+#include "storage/storage.h"
 
 namespace strongroom::storage {
 
@@ -34,5 +35,32 @@ std::string SecureValueKey(std::string_view namespace_name, std::string_view nam
 Bytes EncodeSecureValueRecord(const SecureValueRecord& record);
 // DecodeSecureValueRecord returns kIntegrityError for a malformed row.
 StatusOr<SecureValueRecord> DecodeSecureValueRecord(ByteSpan bytes);
+
+// SecureValueVersion identifies the one stored version of a secure value a
+// caller read: which record (its uid; a delete and a create of the same
+// name give a new one) and which write of it (the generation storage gave
+// it, and the resourceVersion of the write that stored it).
+struct SecureValueVersion {
+  std::string uid;
+  std::uint64_t generation = 0;
+  std::uint64_t resource_version = 0;
+};
+
+// ReplaceSecureValue stores `replacement` under its key, inside `txn`, in
+// place of exactly the version `read`, and sets
+// replacement.resource_version to this write's. Returns the generation
+// stored (read.generation + 1). kAborted when the stored record is not that
+// version any more: changed, deleted, or deleted and created again (even
+// at the same generation); kInvalidArgument when replacement.uid differs
+// from read.uid; kIntegrityError for a stored row that does not verify or
+// decode; errors of WriteTxn::Put otherwise.
+// REQUIRES: replacement's envelope is bound to read.uid and
+// read.generation + 1.
+// SECURITY: compares uid, generation and resourceVersion, not the
+// generation alone, so a caller holding a stale read can never overwrite a
+// record re-created under the same name with the old one's identity and
+// value (the ABA of issue 16).
+StatusOr<std::uint64_t> ReplaceSecureValue(WriteTxn& txn, const SecureValueVersion& read,
+                                           SecureValueRecord& replacement);
 
 }  // namespace strongroom::storage

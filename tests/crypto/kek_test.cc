@@ -8,23 +8,13 @@
 
 #include "crypto/audit_signing_key.h"
 #include "crypto/pkcs11_objects.h"
-#include "tests/crypto/token_options.h"
-#include "tests/support/test_token.h"
+#include "tests/crypto/token_fixture.h"
 
 namespace strongroom::crypto {
 namespace {
 
-using testing_support::TestToken;
-
-class KekTest : public ::testing::Test {
+class KekTest : public TokenFixture {
  protected:
-  void SetUp() override {
-    auto token = Token::Open(TokenOptionsFor(test_token_));
-    ASSERT_TRUE(token.has_value()) << token.error();
-    token_ = std::move(*token);
-  }
-  void TearDown() override { token_.reset(); }
-
   // Reads one attribute of the single object matching `match`.
   CK_RV ReadAttribute(Attributes match, CK_ATTRIBUTE_TYPE type, Bytes* out) {
     CK_RV result = CKR_OK;
@@ -45,9 +35,6 @@ class KekTest : public ::testing::Test {
     EXPECT_EQ(ReadAttribute(std::move(match), type, &value), static_cast<CK_RV>(CKR_OK));
     return value.size() == 1 && value[0] == CK_TRUE;
   }
-
-  TestToken test_token_;
-  std::unique_ptr<Token> token_;
 };
 
 Attributes KekById(std::string_view id) {

@@ -18,11 +18,12 @@ class SecureValueTest : public KeyringFixture {
  protected:
   // Stores a new secure value the way the API will: seal bound to the
   // generation the write will assign, then write if that still holds.
-  void Store(const std::string& ns, const std::string& name, const std::string& value) {
+  void Store(const std::string& ns, const std::string& name, const std::string& value,
+             const std::string& uid = "") {
     storage::SecureValueRecord r;
     r.namespace_name = ns;
     r.name = name;
-    r.uid = "uid-" + ns + "-" + name;
+    r.uid = uid.empty() ? "uid-" + ns + "-" + name : uid;
     r.description = "test";
     r.decrypters = {"svc-a"};
     auto sealed = keyring_->Seal(ValueBinding{ns, name, r.uid, 1}, AsBytes(value));
@@ -38,11 +39,41 @@ class SecureValueTest : public KeyringFixture {
     ASSERT_TRUE(written.has_value()) << written.error();
   }
 
-  StatusOr<std::string> Decrypt(const std::string& ns, const std::string& name) {
+  // Stored reads the stored record and its generation.
+  StatusOr<std::pair<storage::SecureValueRecord, std::uint64_t>> Stored(const std::string& ns,
+                                                                       const std::string& name) {
     SR_ASSIGN_OR_RETURN(storage::ReadTxn txn, store_->BeginRead());
     SR_ASSIGN_OR_RETURN(storage::Record raw, txn.Get(Table::kSecureValues, storage::SecureValueKey(ns, name)));
     SR_ASSIGN_OR_RETURN(storage::SecureValueRecord r, storage::DecodeSecureValueRecord(raw.value));
-    SR_ASSIGN_OR_RETURN(SecretBytes plain, keyring_->Unseal(ValueBinding{ns, name, r.uid, raw.generation}, r.envelope));
+    return std::pair{std::move(r), raw.generation};
+  }
+
+  // Update re-seals the stored record with `value` for its next generation.
+  void Update(const std::string& ns, const std::string& name, const std::string& value) {
+    auto stored = Stored(ns, name);
+    ASSERT_TRUE(stored.has_value()) << stored.error();
+    auto& [r, generation] = *stored;
+    const storage::SecureValueVersion read{r.uid, generation, r.resource_version};
+    auto sealed = keyring_->Seal(ValueBinding{ns, name, r.uid, generation + 1}, AsBytes(value));
+    ASSERT_TRUE(sealed.has_value()) << sealed.error();
+    r.envelope = std::move(sealed->envelope);
+    auto written = store_->Write("test:update", [&](storage::WriteTxn& write) {
+      return ToStatus(storage::ReplaceSecureValue(write, read, r));
+    });
+    ASSERT_TRUE(written.has_value()) << written.error();
+  }
+
+  void Remove(const std::string& ns, const std::string& name) {
+    auto removed = store_->Write("test:delete", [&](storage::WriteTxn& txn) {
+      return txn.Delete(Table::kSecureValues, storage::SecureValueKey(ns, name));
+    });
+    ASSERT_TRUE(removed.has_value()) << removed.error();
+  }
+
+  StatusOr<std::string> Decrypt(const std::string& ns, const std::string& name) {
+    SR_ASSIGN_OR_RETURN(auto stored, Stored(ns, name));
+    const auto& [r, generation] = stored;
+    SR_ASSIGN_OR_RETURN(SecretBytes plain, keyring_->Unseal(ValueBinding{ns, name, r.uid, generation}, r.envelope));
     return std::string(plain.RevealSecretAsString());
   }
 };
@@ -79,6 +110,35 @@ TEST_F(SecureValueTest, ReencryptSecretsMovesEveryValueToCurrentKeysInBoundedBat
     ASSERT_TRUE(v.has_value()) << v.error();
     EXPECT_EQ(*v, "value-" + std::to_string(i));
   }
+}
+
+TEST_F(SecureValueTest, ReencryptSecretsLeavesASecretDeletedAndCreatedAgainMeanwhileAlone) {
+  Store("a", "db", "old value", "uid-old");
+  Update("a", "db", "old value 2");  // generation 2
+  ASSERT_TRUE(keyring_->RotateDataKeys().has_value());
+  // Between re-encryption's read and its write, the name is deleted and
+  // created again (a new uid) and updated until it is back at generation 2.
+  bool changed = false;
+  options_.before_reencrypt_write = [&] {
+    if (changed) return;
+    changed = true;
+    Remove("a", "db");
+    Store("a", "db", "new value", "uid-new");
+    Update("a", "db", "new value 2");
+  };
+  OpenKeyring();
+  auto report = keyring_->ReencryptSecrets(10);
+  ASSERT_TRUE(report.has_value()) << report.error();
+  ASSERT_TRUE(changed);
+  EXPECT_EQ(report->reencrypted, 0u);
+  EXPECT_EQ(report->changed_concurrently, 1u);
+  auto stored = Stored("a", "db");
+  ASSERT_TRUE(stored.has_value()) << stored.error();
+  EXPECT_EQ(stored->first.uid, "uid-new");
+  EXPECT_EQ(stored->second, 2u);
+  auto value = Decrypt("a", "db");
+  ASSERT_TRUE(value.has_value()) << value.error();
+  EXPECT_TRUE(*value == "new value 2") << "the recreated secret lost its value";
 }
 
 TEST_F(SecureValueTest, AddingANameToDecryptersInTheFileMakesTheNextReadFail) {

@@ -6,8 +6,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <functional>
+#include <utility>
+#include <vector>
+
 #include "crypto/kek.h"
 #include "crypto/pin_file.h"
+#include "crypto/pkcs11_objects.h"
 #include "tests/crypto/token_options.h"
 #include "tests/support/fault_module.h"
 #include "tests/support/test_token.h"
@@ -165,6 +170,77 @@ TEST(Token, ALostSessionIsReplacedAndTheCallRetriedOnce) {
   fault->FailNext(CKR_SESSION_HANDLE_INVALID, 2);
   EXPECT_EQ((*token)->Probe().code(), StatusCode::kTokenUnavailable);
   EXPECT_TRUE((*token)->Probe().ok());
+}
+
+// SessionKeyCopies counts the session (non-token) secret keys the token
+// holds, seen from a pooled session: every transient key copy, whichever
+// session made it.
+std::size_t SessionKeyCopies(Token& token) {
+  std::size_t copies = 0;
+  Status counted = token.Run("count", [&](CK_FUNCTION_LIST* fns, CK_SESSION_HANDLE session) {
+    Attributes match;
+    match.Ulong(CKA_CLASS, CKO_SECRET_KEY).Bool(CKA_TOKEN, false);
+    std::vector<CK_OBJECT_HANDLE> found;
+    CK_RV rv = FindObjects(fns, session, match, &found);
+    copies = found.size();
+    return rv;
+  });
+  EXPECT_TRUE(counted.ok()) << counted;
+  return copies;
+}
+
+TEST(Token, AKeyCopyThatCannotBeDestroyedTakesItsSessionOutOfThePool) {
+  TestToken t(TestTokenOptions{.through_fault_module = true});
+  auto token = Token::Open(OptionsFor(t));
+  ASSERT_TRUE(token.has_value()) << token.error();
+  Token& tk = **token;
+  ASSERT_TRUE(GenerateKek(tk, "kek-a").ok());
+  ASSERT_TRUE(GenerateKek(tk, "kek-b").ok());
+  StatusOr<GeneratedKey> data_key = GenerateWrappedKey(tk, "kek-a", WrappedKeyType::kAes256);
+  ASSERT_TRUE(data_key.has_value()) << data_key.error();
+  auto fault = FaultModule::Attach();
+  ASSERT_TRUE(fault.has_value()) << fault.error();
+
+  // Every operation that makes a transient copy of a key.
+  const std::vector<std::pair<const char*, std::function<Status()>>> operations = {
+      {"unwrap",
+       [&] {
+         StatusOr<SecretBytes> key = UnwrapKey(tk, "kek-a", data_key->wrapped, WrappedKeyType::kAes256);
+         if (key.has_value() && !key->ConstantTimeEquals(data_key->plaintext)) {
+           return Status::Internal("unwrapped another key");
+         }
+         return key.has_value() ? Status::Ok() : key.error();
+       }},
+      {"rewrap",
+       [&] {
+         return ToStatus(RewrapKey(tk, "kek-a", "kek-b", data_key->wrapped, WrappedKeyType::kAes256));
+       }},
+      {"generate",
+       [&] { return ToStatus(GenerateWrappedKey(tk, "kek-a", WrappedKeyType::kHmacSha256)); }},
+  };
+  for (const auto& [what, run] : operations) {
+    SCOPED_TRACE(what);
+    // The copy's C_DestroyObject fails once: its session is closed (which
+    // destroys the copy) instead of going back to the pool, and the call is
+    // retried once on a new session.
+    unsigned long closed = fault->Calls("C_CloseSession");
+    ASSERT_TRUE(fault->FailCallsOf("C_DestroyObject", CKR_FUNCTION_FAILED, 1).ok());
+    Status once = run();
+    EXPECT_TRUE(once.ok()) << once;
+    EXPECT_EQ(fault->Calls("C_CloseSession"), closed + 1);
+    EXPECT_EQ(SessionKeyCopies(tk), 0u) << "a key copy survived on a pooled session";
+
+    // It fails on the retry too: the token is reported unavailable, and
+    // neither session keeps a copy.
+    closed = fault->Calls("C_CloseSession");
+    ASSERT_TRUE(fault->FailCallsOf("C_DestroyObject", CKR_FUNCTION_FAILED, 2).ok());
+    Status twice = run();
+    EXPECT_EQ(twice.code(), StatusCode::kTokenUnavailable) << twice;
+    EXPECT_EQ(fault->Calls("C_CloseSession"), closed + 2);
+    EXPECT_EQ(SessionKeyCopies(tk), 0u) << "a key copy survived on a pooled session";
+  }
+  // The pool keeps working.
+  EXPECT_TRUE(tk.Probe().ok());
 }
 
 }  // namespace

@@ -32,6 +32,8 @@ StatusOr<FaultModule> FaultModule::Attach(const std::string& path) {
   }
   if (!LookUp(module.handle_, "sr_fault_set", module.set_) ||
       !LookUp(module.handle_, "sr_fault_fail_next", module.fail_next_) ||
+      !LookUp(module.handle_, "sr_fault_fail_calls_of", module.fail_calls_of_) ||
+      !LookUp(module.handle_, "sr_fault_cancel_calls_of", module.cancel_calls_of_) ||
       !LookUp(module.handle_, "sr_fault_calls", module.calls_) ||
       !LookUp(module.handle_, "sr_fault_reset_counts", module.reset_counts_)) {
     return std::unexpected(Status::Internal(path + " lacks the sr_fault_* control functions"));
@@ -43,6 +45,8 @@ FaultModule::FaultModule(FaultModule&& other) noexcept
     : handle_(std::exchange(other.handle_, nullptr)),
       set_(other.set_),
       fail_next_(other.fail_next_),
+      fail_calls_of_(other.fail_calls_of_),
+      cancel_calls_of_(other.cancel_calls_of_),
       calls_(other.calls_),
       reset_counts_(other.reset_counts_) {}
 
@@ -52,6 +56,8 @@ FaultModule& FaultModule::operator=(FaultModule&& other) noexcept {
     handle_ = std::exchange(other.handle_, nullptr);
     set_ = other.set_;
     fail_next_ = other.fail_next_;
+    fail_calls_of_ = other.fail_calls_of_;
+    cancel_calls_of_ = other.cancel_calls_of_;
     calls_ = other.calls_;
     reset_counts_ = other.reset_counts_;
   }
@@ -68,6 +74,13 @@ void FaultModule::ClearFault() const { set_(CKR_OK); }
 
 void FaultModule::FailNext(CK_RV rv, unsigned long count) const { fail_next_(rv, count); }
 
+Status FaultModule::FailCallsOf(const std::string& function, CK_RV rv, unsigned long count) const {
+  if (fail_calls_of_(function.c_str(), rv, count) != 0) {
+    return Status::InvalidArgument(function + " is not a PKCS#11 function the fault module can fail");
+  }
+  return Status::Ok();
+}
+
 unsigned long FaultModule::Calls(const std::string& function) const { return calls_(function.c_str()); }
 
 void FaultModule::ResetCounts() const { reset_counts_(); }
@@ -75,6 +88,7 @@ void FaultModule::ResetCounts() const { reset_counts_(); }
 void FaultModule::Reset() const {
   set_(CKR_OK);
   fail_next_(CKR_OK, 0);
+  cancel_calls_of_();
   reset_counts_();
 }
 

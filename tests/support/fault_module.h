@@ -57,6 +57,11 @@ class FaultModule {
   // FailNext makes the next `count` session-bearing calls return `rv`
   // (sr_fault_fail_next); count 0 cancels.
   void FailNext(CK_RV rv, unsigned long count) const;
+  // FailCallsOf makes the next `count` calls of `function` alone
+  // ("C_DestroyObject") return `rv` (sr_fault_fail_calls_of); count 0
+  // cancels. Returns kInvalidArgument for a name that is not a slot or
+  // session-bearing PKCS#11 2.40 function.
+  Status FailCallsOf(const std::string& function, CK_RV rv, unsigned long count) const;
   // Calls returns how many times `function` ("C_UnwrapKey") was called since
   // the module was loaded or ResetCounts; kUnknownFunction for a name that
   // is not a PKCS#11 2.40 function.
@@ -64,7 +69,8 @@ class FaultModule {
   static constexpr unsigned long kUnknownFunction = static_cast<unsigned long>(-1);
   // ResetCounts sets every call count to zero; armed faults are unchanged.
   void ResetCounts() const;
-  // Reset disarms every fault (persistent and pending) and zeroes the counts.
+  // Reset disarms every fault (persistent and pending, shared and per
+  // function) and zeroes the counts.
   void Reset() const;
 
  private:
@@ -73,6 +79,8 @@ class FaultModule {
   void* handle_ = nullptr;  // owned: one dlopen reference
   sr_fault_set_fn set_ = nullptr;
   sr_fault_fail_next_fn fail_next_ = nullptr;
+  sr_fault_fail_calls_of_fn fail_calls_of_ = nullptr;
+  sr_fault_cancel_calls_of_fn cancel_calls_of_ = nullptr;
   sr_fault_calls_fn calls_ = nullptr;
   sr_fault_reset_counts_fn reset_counts_ = nullptr;
 };

@@ -328,6 +328,41 @@ TEST(FaultModule, FailNextFailsExactlyThatManySessionCalls) {
   EXPECT_EQ(module.Finalize(), CKR_OK);
 }
 
+TEST(FaultModule, FailCallsOfFailsOnlyTheNamedFunctionThatManyTimes) {
+  TestToken token({.through_fault_module = true});
+  LoadedModule module(token.module_path());
+  ASSERT_EQ(module.init_rv(), CKR_OK) << p11_kit_message();
+  FaultModule fault = AttachFault();
+  CK_SESSION_HANDLE session = 0;
+  OpenUserSession(module, token, &session);
+
+  ASSERT_TRUE(fault.FailCallsOf("C_GenerateRandom", CKR_FUNCTION_FAILED, 2).ok());
+  CK_SESSION_INFO info{};
+  EXPECT_EQ(module->C_GetSessionInfo(session, &info), CKR_OK);  // another function
+  EXPECT_EQ(GenerateRandom(module, session), CKR_FUNCTION_FAILED);
+  EXPECT_EQ(GenerateRandom(module, session), CKR_FUNCTION_FAILED);
+  EXPECT_EQ(GenerateRandom(module, session), CKR_OK);
+
+  // Independent of FailNext: each budget is used by its own calls only.
+  fault.FailNext(CKR_SESSION_HANDLE_INVALID, 1);
+  ASSERT_TRUE(fault.FailCallsOf("C_GenerateRandom", CKR_DEVICE_ERROR, 1).ok());
+  EXPECT_EQ(GenerateRandom(module, session), CKR_DEVICE_ERROR);
+  EXPECT_EQ(module->C_GetSessionInfo(session, &info), CKR_SESSION_HANDLE_INVALID);
+  EXPECT_EQ(GenerateRandom(module, session), CKR_OK);
+
+  // Reset cancels a pending budget; names that cannot be failed are refused.
+  ASSERT_TRUE(fault.FailCallsOf("C_GenerateRandom", CKR_FUNCTION_FAILED, 5).ok());
+  fault.Reset();
+  EXPECT_EQ(GenerateRandom(module, session), CKR_OK);
+  EXPECT_EQ(fault.FailCallsOf("C_NoSuchFunction", CKR_FUNCTION_FAILED, 1).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(fault.FailCallsOf("C_Initialize", CKR_FUNCTION_FAILED, 1).code(),
+            StatusCode::kInvalidArgument);
+
+  EXPECT_EQ(module->C_CloseSession(session), CKR_OK);
+  EXPECT_EQ(module.Finalize(), CKR_OK);
+}
+
 TEST(FaultModule, ControlIsSafeWhileEightThreadsUseTheToken) {
   constexpr int kThreads = 8;
   constexpr int kCallsPerThread = 200;

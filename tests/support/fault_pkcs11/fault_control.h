@@ -59,6 +59,22 @@ SR_FAULT_API void sr_fault_set(unsigned long rv);
  * neither fail nor consume the count. */
 SR_FAULT_API void sr_fault_fail_next(unsigned long rv, unsigned long count);
 
+/* sr_fault_fail_calls_of makes the next `count` calls of the one function
+ * named `function_name` ("C_DestroyObject", ...) return `rv` without
+ * reaching the target; other functions are unaffected and later calls of it
+ * are forwarded again. Only slot and session-bearing calls can be failed
+ * this way. Replaces any pending budget for that function; a count of 0, or
+ * rv CKR_OK, cancels it. Independent of sr_fault_fail_next: a call failed
+ * here does not use up that budget. Not consumed while a persistent fault
+ * is armed. Returns 0, or -1 for NULL, a name that is not an entry of
+ * CK_FUNCTION_LIST, or a module call. */
+SR_FAULT_API int sr_fault_fail_calls_of(const char* function_name, unsigned long rv,
+                                        unsigned long count);
+
+/* sr_fault_cancel_calls_of cancels the pending sr_fault_fail_calls_of budget
+ * of every function. */
+SR_FAULT_API void sr_fault_cancel_calls_of(void);
+
 /* sr_fault_calls returns how many times the PKCS#11 function named
  * `function_name` ("C_OpenSession", "C_Login", "C_UnwrapKey", ...) was called
  * on this module since it was loaded or since sr_fault_reset_counts,
@@ -73,6 +89,9 @@ SR_FAULT_API void sr_fault_reset_counts(void);
 /* Function-pointer types for callers that look these up with dlsym. */
 typedef void (*sr_fault_set_fn)(unsigned long rv);
 typedef void (*sr_fault_fail_next_fn)(unsigned long rv, unsigned long count);
+typedef int (*sr_fault_fail_calls_of_fn)(const char* function_name, unsigned long rv,
+                                         unsigned long count);
+typedef void (*sr_fault_cancel_calls_of_fn)(void);
 typedef unsigned long (*sr_fault_calls_fn)(const char* function_name);
 typedef void (*sr_fault_reset_counts_fn)(void);
 

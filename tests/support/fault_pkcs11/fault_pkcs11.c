@@ -4,8 +4,9 @@
  *
  * Thread-safety: the target is loaded under g_load_mutex in C_Initialize and
  * published through an atomic pointer; call counts and the persistent fault
- * are atomics; the pending-failure budget is guarded by g_fail_next_mutex so
- * that its code and count change together. */
+ * are atomics; the pending-failure budgets (the shared one and the one per
+ * function) are guarded by g_fail_next_mutex so that a code and its count
+ * change together. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <dlfcn.h>
@@ -230,6 +231,9 @@ static atomic_ulong g_fault; /* CKR_OK: none armed */
 static pthread_mutex_t g_fail_next_mutex = PTHREAD_MUTEX_INITIALIZER;
 static CK_RV g_fail_next_rv;
 static unsigned long g_fail_next_remaining;
+/* Per function (sr_fault_fail_calls_of), guarded by g_fail_next_mutex. */
+static CK_RV g_fail_function_rv[FN_COUNT];
+static unsigned long g_fail_function_remaining[FN_COUNT];
 
 static void count_call(enum fault_function function) {
   atomic_fetch_add_explicit(&g_calls[function], 1, memory_order_relaxed);
@@ -254,6 +258,19 @@ static CK_RV take_fail_next(void) {
   return rv;
 }
 
+/* take_fail_function returns the failure code pending for `function` and
+ * uses up one of its budget, or CKR_OK when none is pending. */
+static CK_RV take_fail_function(enum fault_function function) {
+  CK_RV rv = CKR_OK;
+  pthread_mutex_lock(&g_fail_next_mutex);
+  if (g_fail_function_remaining[function] > 0) {
+    --g_fail_function_remaining[function];
+    rv = g_fail_function_rv[function];
+  }
+  pthread_mutex_unlock(&g_fail_next_mutex);
+  return rv;
+}
+
 /* enter counts the call and decides its fate: CKR_OK with *target set means
  * "forward"; anything else is returned to the caller as is. */
 static CK_RV enter(enum fault_function function, enum fault_class class,
@@ -263,6 +280,8 @@ static CK_RV enter(enum fault_function function, enum fault_class class,
   if (*target == NULL) return CKR_CRYPTOKI_NOT_INITIALIZED;
   CK_RV armed = atomic_load_explicit(&g_fault, memory_order_acquire);
   if (armed != CKR_OK) return armed;
+  CK_RV failed = take_fail_function(function);
+  if (failed != CKR_OK) return failed;
   if (class == CLASS_SESSION) return take_fail_next();
   return CKR_OK;
 }
@@ -388,6 +407,40 @@ void sr_fault_fail_next(unsigned long rv, unsigned long count) {
   pthread_mutex_lock(&g_fail_next_mutex);
   g_fail_next_rv = rv;
   g_fail_next_remaining = rv == CKR_OK ? 0 : count;
+  pthread_mutex_unlock(&g_fail_next_mutex);
+}
+
+/* failable[f] says whether sr_fault_fail_calls_of may fail f: only the
+ * forwarders that call enter() (slot and session-bearing calls) can. */
+static const int kFailable[FN_COUNT] = {
+#define SR_FAULT_FAILABLE_SPECIAL 0
+#define SR_FAULT_FAILABLE_SLOT 1
+#define SR_FAULT_FAILABLE_SESSION 1
+#define SR_FAULT_FAILABLE(name, class, params, args) SR_FAULT_FAILABLE_##class,
+    SR_FAULT_FUNCTIONS(SR_FAULT_FAILABLE)
+#undef SR_FAULT_FAILABLE
+#undef SR_FAULT_FAILABLE_SESSION
+#undef SR_FAULT_FAILABLE_SLOT
+#undef SR_FAULT_FAILABLE_SPECIAL
+};
+
+int sr_fault_fail_calls_of(const char* function_name, unsigned long rv, unsigned long count) {
+  if (function_name == NULL) return -1;
+  for (int i = 0; i < FN_COUNT; ++i) {
+    if (strcmp(kFunctionNames[i], function_name) != 0) continue;
+    if (!kFailable[i]) return -1;
+    pthread_mutex_lock(&g_fail_next_mutex);
+    g_fail_function_rv[i] = rv;
+    g_fail_function_remaining[i] = rv == CKR_OK ? 0 : count;
+    pthread_mutex_unlock(&g_fail_next_mutex);
+    return 0;
+  }
+  return -1;
+}
+
+void sr_fault_cancel_calls_of(void) {
+  pthread_mutex_lock(&g_fail_next_mutex);
+  for (int i = 0; i < FN_COUNT; ++i) g_fail_function_remaining[i] = 0;
   pthread_mutex_unlock(&g_fail_next_mutex);
 }
 
