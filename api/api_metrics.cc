@@ -219,6 +219,16 @@ void ApiMetrics::AddStoreFamilies(storage::Store& store) {
       "strongroom_store_map_used_bytes",
       "Bytes of the LMDB map up to its last page in use (freelist pages included).", {},
       usage(&storage::MapUsage::used_bytes));
+  registry_.AddGaugeFunction(
+      "strongroom_store_integrity_failed",
+      "1 once a record was found changed outside Strongroom while the server ran (reads of "
+      "records fail until restart), else 0.",
+      {}, [s] { return s->integrity_problem().ok() ? 0.0 : 1.0; });
+  registry_.AddGaugeFunction("strongroom_store_tag_index_records",
+                             "Records whose tag the server keeps in memory to check every read.",
+                             {}, [s] {
+                               return static_cast<double>(s->tag_index_size().live_records);
+                             });
 }
 
 }  // namespace strongroom::api

@@ -20,8 +20,10 @@ void AddHealthRoutes(Router& router, ApiContext& context) {
     checks["token"] = token.ok() ? "ok" : "unavailable";
     ready = ready && token.ok();
     StatusOr<storage::ReadTxn> txn = c->store.BeginRead();
-    checks["store"] = txn.has_value() ? "ok" : "unavailable";
-    ready = ready && txn.has_value();
+    // SECURITY: a store changed under the server fails every read closed.
+    const bool store_intact = c->store.integrity_problem().ok();
+    checks["store"] = !txn.has_value() ? "unavailable" : store_intact ? "ok" : "integrity failed";
+    ready = ready && txn.has_value() && store_intact;
     checks["policy"] = c->policy.Get() ? "ok" : "unavailable";
     // SECURITY: audited requests fail closed while the log cannot be
     // written, so the appliance is not ready then (SPEC section 8).

@@ -64,10 +64,19 @@ StatusOr<Environment> OpenEnvironment(const CommonFlags& flags, bool create_if_m
   store_options.data_dir = flags.data_dir;
   store_options.create_if_missing = create_if_missing;
   store_options.hold_server_lock = hold_server_lock;
+  // The server keeps every record's tag in memory and refuses a record
+  // changed under it that no verified audit record explains (issue 16).
+  store_options.tag_index = hold_server_lock;
   SR_ASSIGN_OR_RETURN(env.store, storage::Store::Open(store_options));
   if (with_keyring) {
     SR_ASSIGN_OR_RETURN(env.keyring, crypto::Keyring::Open(*env.token, *env.store));
     SR_RETURN_IF_ERROR(OpenAuditLog(flags, env, hold_server_lock ? "server" : "cli", anchor_mode));
+    if (hold_server_lock) {
+      // A change another process (the CLI) committed is accepted only when
+      // the audit log has adopted its verified, sealed record.
+      audit::AuditLog* log = env.audit.get();
+      env.store->SetForeignWriteCheck([log] { return log->AdoptNow(); });
+    }
   }
   return env;
 }

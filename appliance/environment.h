@@ -49,7 +49,9 @@ struct Environment {
   std::unique_ptr<storage::Store> store;
   std::unique_ptr<crypto::Keyring> keyring;  // null for OpenForInit
   // Declared last, so it closes first (its final checkpoint needs the
-  // token and the store). Null until OpenAuditLog.
+  // token and the store). Null until OpenAuditLog. For the server, the
+  // store's foreign-write check calls it: clear that check
+  // (SetForeignWriteCheck(nullptr)) before closing it.
   std::unique_ptr<audit::AuditLog> audit;
 };
 

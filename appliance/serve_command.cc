@@ -101,6 +101,13 @@ Status RunServe(const ServeFlags& flags) {
                       api::ApiServer::Start(options, *env.token, *env.audit, *env.store,
                                             *env.keyring, *Clock::Real()));
   const std::string listen = options.server.host + ":" + std::to_string(server->port());
+  SR_RETURN_IF_ERROR(env.store->StartIntegrityWatch(
+      std::chrono::seconds(config.integrity_check_seconds), [](const Status& result) {
+        if (!result.ok()) {
+          api::LogEvent(api::LogLevel::kError, "store integrity check failed",
+                        {{"detail", result.message()}});
+        }
+      }));
   SR_RETURN_IF_ERROR(RecordServerEvent(*env.audit, "server.start", listen));
   if (!config.port_file.empty())
     SR_RETURN_IF_ERROR(WritePortFile(config.port_file, server->port()));
@@ -122,6 +129,8 @@ Status RunServe(const ServeFlags& flags) {
   }
   server->Shutdown();
   server.reset();
+  // The store's foreign-write check calls the audit log, which closes next.
+  env.store->SetForeignWriteCheck(nullptr);
   (void)RecordServerEvent(*env.audit, "server.stop", listen);
   // The final checkpoint seals the log while token and store are open.
   if (Status closed = env.audit->Close(); !closed.ok()) {

@@ -22,6 +22,9 @@ struct ServerConfig {
   api::AuthenticatorOptions authentication;
   std::size_t max_bulk_secrets = 500;  // limits.max_bulk_secrets
   api::MetricsOptions metrics;         // [metrics]
+  // store.integrity_check_seconds: how often the server re-verifies every
+  // record and the store digest while it runs (issue 16). Default 60.
+  std::uint64_t integrity_check_seconds = 60;
 };
 
 // LoadServerConfig reads `path` over the defaults. kInvalidArgument
