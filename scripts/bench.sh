@@ -9,8 +9,9 @@
 #       BENCH_PERF=FILE also installs linux-perf and writes a profile of the
 #       server during the first 64-connection run to FILE.
 #   scripts/bench.sh micro [benchmark args...]
-#       installs what is needed (scripts/setup.sh), builds crypto_bench and
-#       audit_bench in Release in build-bench/ and runs both; extra
+#       installs what is needed (scripts/setup.sh), builds crypto_bench,
+#       audit_bench and store_bench (the runtime tag index: bytes per record,
+#       a read armed and not) in Release in build-bench/ and runs them; extra
 #       arguments go to crypto_bench (e.g. --benchmark_filter=Open
 #       --benchmark_repetitions=5).
 #   scripts/bench.sh audit [benchmark args...]
@@ -107,9 +108,10 @@ MICRO_DEFAULTS=(--benchmark_repetitions=21 --benchmark_enable_random_interleavin
 
 run_micro() {
   scripts/setup.sh
-  build_release "$ROOT" "$BUILD_DIR" crypto_bench audit_bench
+  build_release "$ROOT" "$BUILD_DIR" crypto_bench audit_bench store_bench
   "$BUILD_DIR/bench/crypto_bench" "${MICRO_DEFAULTS[@]}" "$@"
   "$BUILD_DIR/bench/audit_bench"
+  "$BUILD_DIR/bench/store_bench"
 }
 
 run_audit() {
