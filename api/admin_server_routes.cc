@@ -5,7 +5,7 @@
 // policies/actions.cc and is audited under it.
 #include <nlohmann/json.hpp>
 
-#include "api/accounts.h"
+#include "accounts/accounts.h"
 #include "api/api_context.h"
 #include "api/log.h"
 
@@ -37,8 +37,8 @@ StatusOr<json> Stats(ApiContext& context, const storage::ReadTxn& txn) {
     SR_ASSIGN_OR_RETURN(std::uint64_t count, CountRecords(txn, table));
     stats[name] = count;
   }
-  SR_ASSIGN_OR_RETURN(std::vector<storage::UserRecord> users, ListUsers(txn));
-  SR_ASSIGN_OR_RETURN(std::vector<storage::TokenRecord> tokens, ListTokens(txn));
+  SR_ASSIGN_OR_RETURN(std::vector<storage::UserRecord> users, accounts::ListUsers(txn));
+  SR_ASSIGN_OR_RETURN(std::vector<storage::TokenRecord> tokens, accounts::ListTokens(txn));
   const std::int64_t now = UnixMicros(context.clock.Now());
   stats["users"] = users.size();
   stats["serverAdmins"] =

@@ -16,7 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "api/accounts.h"
+#include "accounts/accounts.h"
 #include "api/api_context.h"
 #include "api/json_fields.h"
 
@@ -67,7 +67,7 @@ std::variant<Target, HttpResponse> BeginOnUser(ApiContext& context, HttpRequest&
   auto started = StartAdminSession(context, request, scope, action);
   if (auto* response = std::get_if<HttpResponse>(&started)) return *response;
   Session& session = std::get<Session>(started);
-  StatusOr<storage::UserRecord> user = FindUserById(session.txn, request.Param("id"));
+  StatusOr<storage::UserRecord> user = accounts::FindUserById(session.txn, request.Param("id"));
   if (!user.has_value()) {
     if (user.error().code() == StatusCode::kNotFound) {
       return ErrorResponse(request.path, 404, "user not found");
@@ -90,7 +90,7 @@ HttpResponse CreateUserRoute(ApiContext& context, HttpRequest& request, AuditSco
   if (!body.has_value()) return FromStatus(request, body.error());
   StatusOr<SecretBytes> password = TakePassword(*body, "password");
   if (!password.has_value()) return FromStatus(request, password.error());
-  NewUser user;
+  accounts::NewUser user;
   for (auto [name, out] : {std::pair<const char*, std::string*>{"login", &user.login},
                            {"name", &user.name},
                            {"email", &user.email}}) {
@@ -102,8 +102,8 @@ HttpResponse CreateUserRoute(ApiContext& context, HttpRequest& request, AuditSco
   if (user.login.empty()) user.login = user.email;
   user.password = &*password;
   scope.event.resource.name = user.login;
-  StatusOr<storage::UserRecord> created =
-      CreateUser(context.store, user, context.clock, ExpectAuditedWrite(context, scope, 200));
+  StatusOr<storage::UserRecord> created = accounts::CreateUser(
+      context.store, user, context.clock, ExpectAuditedWrite(context, scope, 200));
   if (!created.has_value()) return FromStatus(request, created.error());
   return JsonResponse(200, json{{"id", std::strtoull(created->id.c_str(), nullptr, 10)},
                                 {"message", "User created"}}
@@ -119,8 +119,8 @@ HttpResponse SetPasswordRoute(ApiContext& context, HttpRequest& request, AuditSc
   if (!body.has_value()) return FromStatus(request, body.error());
   StatusOr<SecretBytes> password = TakePassword(*body, "password");
   if (!password.has_value()) return FromStatus(request, password.error());
-  Status changed =
-      SetPassword(context.store, user.login, *password, ExpectAuditedWrite(context, scope, 200));
+  Status changed = accounts::SetPassword(context.store, user.login, *password,
+                                         ExpectAuditedWrite(context, scope, 200));
   if (!changed.ok()) return FromStatus(request, changed);
   return Message(200, "User password updated");
 }
@@ -136,8 +136,8 @@ HttpResponse SetPermissionsRoute(ApiContext& context, HttpRequest& request, Audi
   if (admin == body->end() || !admin->is_boolean()) {
     return ErrorResponse(request.path, 400, "isGrafanaAdmin is required and must be true or false");
   }
-  Status changed = SetServerAdmin(context.store, user.login, admin->get<bool>(),
-                                  ExpectAuditedWrite(context, scope, 200));
+  Status changed = accounts::SetServerAdmin(context.store, user.login, admin->get<bool>(),
+                                            ExpectAuditedWrite(context, scope, 200));
   if (!changed.ok()) return FromStatus(request, changed);
   return Message(200, "User permissions updated");
 }
@@ -146,8 +146,8 @@ HttpResponse DeleteUserRoute(ApiContext& context, HttpRequest& request, AuditSco
   auto begun = BeginOnUser(context, request, scope, "users:delete");
   if (auto* response = std::get_if<HttpResponse>(&begun)) return *response;
   const storage::UserRecord& user = std::get<Target>(begun).user;
-  Status deleted =
-      DeleteUser(context.store, user.login, context.clock, ExpectAuditedWrite(context, scope, 200));
+  Status deleted = accounts::DeleteUser(context.store, user.login, context.clock,
+                                        ExpectAuditedWrite(context, scope, 200));
   if (!deleted.ok()) {
     if (deleted.code() == StatusCode::kNotFound) {
       return ErrorResponse(request.path, 404, "user not found");
@@ -178,7 +178,8 @@ HttpResponse ListTokensRoute(ApiContext& context, HttpRequest& request, AuditSco
   auto begun = BeginOnUser(context, request, scope, "users.authtoken:list");
   if (auto* response = std::get_if<HttpResponse>(&begun)) return *response;
   auto& [session, user] = std::get<Target>(begun);
-  StatusOr<std::vector<storage::TokenRecord>> tokens = ListTokens(session.txn, user.login);
+  StatusOr<std::vector<storage::TokenRecord>> tokens =
+      accounts::ListTokens(session.txn, user.login);
   if (!tokens.has_value()) return FromStatus(request, tokens.error());
   const std::int64_t now = UnixMicros(context.clock.Now());
   json list = json::array();
@@ -208,8 +209,8 @@ HttpResponse RevokeTokenRoute(ApiContext& context, HttpRequest& request, AuditSc
   if (!IsTokenId(token_id)) return ErrorResponse(request.path, 404, "auth token not found");
   scope.event.details = {{"token_id", token_id}};
   // The owner is checked inside the write: another user's token is unknown here.
-  Status revoked = RevokeToken(context.store, token_id, context.clock,
-                               ExpectAuditedWrite(context, scope, 200), user.login);
+  Status revoked = accounts::RevokeToken(context.store, token_id, context.clock,
+                                         ExpectAuditedWrite(context, scope, 200), user.login);
   if (!revoked.ok()) {
     if (revoked.code() == StatusCode::kNotFound) {
       return ErrorResponse(request.path, 404, "auth token not found");
@@ -223,8 +224,8 @@ HttpResponse LogoutRoute(ApiContext& context, HttpRequest& request, AuditScope& 
   auto begun = BeginOnUser(context, request, scope, "users.logout");
   if (auto* response = std::get_if<HttpResponse>(&begun)) return *response;
   const storage::UserRecord& user = std::get<Target>(begun).user;
-  StatusOr<std::size_t> revoked = RevokeTokensOf(context.store, user.login, context.clock,
-                                                 ExpectAuditedWrite(context, scope, 200));
+  StatusOr<std::size_t> revoked = accounts::RevokeTokensOf(context.store, user.login, context.clock,
+                                                           ExpectAuditedWrite(context, scope, 200));
   if (!revoked.has_value()) return FromStatus(request, revoked.error());
   return Message(200, "User logged out");
 }

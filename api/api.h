@@ -7,8 +7,8 @@
 // admin endpoints (keys, users, tokens, stats, settings,
 // provisioning). Requests are authenticated by
 // authenticator.h (users, API tokens, certificates; SPEC 4) and authorised
-// by authorizer.h on top of policies/ (SPEC 7). accounts.h holds the user,
-// binding and token operations the CLI shares.
+// by authorizer.h on top of policies/ (SPEC 7). The user, binding and token
+// operations the admin routes share with the CLI live in accounts/.
 //
 // Thread-safety: Start/Shutdown from one controlling thread; ReloadPolicy
 // from any thread.
@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "api/accounts.h"
+#include "accounts/accounts.h"
 #include "api/authenticator.h"
 #include "api/http_server.h"
 #include "api/tls_context.h"

@@ -7,7 +7,7 @@
 
 #include <algorithm>
 
-#include "api/accounts.h"
+#include "accounts/accounts.h"
 #include "crypto/password_hash.h"
 
 namespace strongroom::api {
@@ -154,7 +154,7 @@ StatusOr<Principal> Authenticator::Basic(std::string_view encoded, const std::st
   }
   std::uint64_t generation = txn.generation(storage::CacheKind::kCredentials);
   std::string cache_key = CacheKey(login, password.RevealSecretAsString());
-  StatusOr<storage::UserRecord> user = FindUser(txn, login);
+  StatusOr<storage::UserRecord> user = accounts::FindUser(txn, login);
   if (user.has_value() && options_.credential_cache_ttl.count() > 0) {
     std::lock_guard lock(mu_);
     auto it = credential_cache_.find(cache_key);
@@ -193,7 +193,7 @@ StatusOr<Principal> Authenticator::Basic(std::string_view encoded, const std::st
 }
 
 StatusOr<Principal> Authenticator::Token(std::string_view presented, const storage::ReadTxn& txn) {
-  std::optional<ParsedToken> parsed = ParseToken(presented);
+  std::optional<accounts::ParsedToken> parsed = accounts::ParseToken(presented);
   if (!parsed) return std::unexpected(Status::Unauthenticated(std::string(kInvalidCredentials)));
   StatusOr<storage::Record> raw = txn.Get(storage::Table::kTokens, parsed->id);
   if (!raw.has_value()) {
@@ -203,12 +203,13 @@ StatusOr<Principal> Authenticator::Token(std::string_view presented, const stora
     return std::unexpected(raw.error());
   }
   SR_ASSIGN_OR_RETURN(storage::TokenRecord token, storage::DecodeTokenRecord(raw->value));
-  if (!TokenSecretMatches(token, parsed->secret)) {
+  if (!accounts::TokenSecretMatches(token, parsed->secret)) {
     return std::unexpected(Status::Unauthenticated(std::string(kInvalidCredentials)));
   }
   std::int64_t now = UnixMicros(clock_.Now());
   std::int64_t valid_after = 0;
-  if (StatusOr<storage::Record> cutoff = txn.Get(storage::Table::kSystem, kTokensValidAfterKey);
+  if (StatusOr<storage::Record> cutoff =
+          txn.Get(storage::Table::kSystem, accounts::kTokensValidAfterKey);
       cutoff.has_value()) {
     ByteReader reader(cutoff->value);
     if (StatusOr<std::uint64_t> micros = reader.U64("valid after"); micros.has_value()) {
@@ -219,7 +220,7 @@ StatusOr<Principal> Authenticator::Token(std::string_view presented, const stora
   if (token.revoked_micros != 0 || expired || token.created_micros < valid_after) {
     return std::unexpected(Status::Unauthenticated(std::string(kInvalidCredentials)));
   }
-  StatusOr<storage::UserRecord> owner = FindUser(txn, token.owner_login);
+  StatusOr<storage::UserRecord> owner = accounts::FindUser(txn, token.owner_login);
   // A token older than its owner's account belongs to an earlier user of
   // the same login (deleted and re-created): refuse it.
   if (!owner.has_value() || token.created_micros < owner->created_micros) {
@@ -239,7 +240,7 @@ StatusOr<Principal> Authenticator::Certificate(const policies::CertificateFacts&
   policies::CertificateIdentity identity = policy_.Get()->IdentifyCertificate(facts);
   using Kind = policies::CertificateIdentity::Kind;
   if (identity.kind == Kind::kUser) {
-    StatusOr<storage::UserRecord> user = FindUser(txn, identity.name);
+    StatusOr<storage::UserRecord> user = accounts::FindUser(txn, identity.name);
     if (!user.has_value())
       return std::unexpected(Status::Unauthenticated("certificate maps to no existing user"));
     return Principal{Principal::Kind::kUser, user->login, user->server_admin};

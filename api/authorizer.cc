@@ -2,7 +2,7 @@
 
 #include <unordered_map>
 
-#include "api/accounts.h"
+#include "accounts/accounts.h"
 
 namespace strongroom::api {
 namespace {
@@ -16,7 +16,7 @@ StatusOr<std::vector<Binding>> SubjectBindings(const policies::Policy& policy,
                                                const storage::ReadTxn& txn, const Subject& subject,
                                                bool server_admin) {
   std::vector<Binding> bindings = policy.BindingsFor(subject);
-  SR_ASSIGN_OR_RETURN(std::vector<Binding> stored, StoredBindings(txn, subject));
+  SR_ASSIGN_OR_RETURN(std::vector<Binding> stored, accounts::StoredBindings(txn, subject));
   bindings.insert(bindings.end(), stored.begin(), stored.end());
   if (server_admin) bindings.push_back(Binding{subject, "ServerAdmin", "*", "server-admin"});
   return bindings;
@@ -82,7 +82,7 @@ StatusOr<Resolved> Resolve(const policies::Policy& policy, const storage::ReadTx
     case Principal::Kind::kUser:
     case Principal::Kind::kToken: {
       // Re-read the user: a demoted or deleted owner takes effect at once.
-      StatusOr<storage::UserRecord> user = FindUser(txn, principal.name);
+      StatusOr<storage::UserRecord> user = accounts::FindUser(txn, principal.name);
       if (!user.has_value()) {
         if (user.error().code() == StatusCode::kNotFound) return resolved;
         return std::unexpected(user.error());

@@ -1,4 +1,4 @@
-#include "api/accounts.h"
+#include "accounts/accounts.h"
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -9,7 +9,7 @@
 
 #include "crypto/password_hash.h"
 
-namespace strongroom::api {
+namespace strongroom::accounts {
 namespace {
 
 using storage::Table;
@@ -372,4 +372,4 @@ bool TokenSecretMatches(const storage::TokenRecord& record, std::string_view sec
   return CRYPTO_memcmp(digest.data(), record.secret_sha256.data(), digest.size()) == 0;
 }
 
-}  // namespace strongroom::api
+}  // namespace strongroom::accounts

@@ -1,4 +1,4 @@
-// api/accounts.h — users, role bindings and API tokens as stored records:
+// accounts/accounts.h — users, role bindings and API tokens as stored records:
 // the operations behind `strongroom user|token ...` and the admin API.
 // Every change bumps the cache generation the server checks on the next
 // request (SPEC section 5), so it takes effect at once while the server runs.
@@ -20,7 +20,7 @@
 #include "storage/token_record.h"
 #include "storage/user_record.h"
 
-namespace strongroom::api {
+namespace strongroom::accounts {
 
 // kMinPasswordLength: shorter passwords are refused (kInvalidArgument).
 inline constexpr std::size_t kMinPasswordLength = 12;
@@ -110,4 +110,4 @@ std::optional<ParsedToken> ParseToken(std::string_view presented);
 // TokenSecretMatches compares SHA-256(secret) with the stored hash in constant time.
 bool TokenSecretMatches(const storage::TokenRecord& record, std::string_view secret);
 
-}  // namespace strongroom::api
+}  // namespace strongroom::accounts
