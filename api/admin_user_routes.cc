@@ -18,7 +18,7 @@
 
 #include "accounts/accounts.h"
 #include "api/api_context.h"
-#include "api/json_fields.h"
+#include "api/wire/json_fields.h"
 
 namespace strongroom::api {
 namespace {

@@ -4,8 +4,8 @@
 #include <cstdlib>
 
 #include "api/authorizer.h"
-#include "api/k8s_names.h"
-#include "api/query_string.h"
+#include "api/wire/k8s_names.h"
+#include "api/wire/query_string.h"
 
 namespace strongroom::api {
 

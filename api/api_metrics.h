@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "api/api.h"
-#include "api/metrics_registry.h"
+#include "api/metrics/metrics_registry.h"
 #include "api/request_metrics.h"
 
 namespace strongroom::api {

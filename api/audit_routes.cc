@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/api_context.h"
-#include "api/query_string.h"
+#include "api/wire/query_string.h"
 #include "audit/query.h"
 
 namespace strongroom::api {

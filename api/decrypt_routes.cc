@@ -19,7 +19,7 @@
 #include "api/api_context.h"
 #include "api/authorizer.h"
 #include "api/decrypt_decision.h"
-#include "api/k8s_names.h"
+#include "api/wire/k8s_names.h"
 #include "base/json_text.h"
 #include "storage/secure_value_record.h"
 

@@ -1,7 +1,7 @@
 #include "api/errors.h"
 
-#include "api/k8s_status.h"
 #include "api/log.h"
+#include "api/wire/k8s_status.h"
 
 namespace strongroom::api {
 

@@ -15,7 +15,7 @@
 #include <chrono>
 #include <vector>
 
-#include "api/metrics_registry.h"
+#include "api/metrics/metrics_registry.h"
 #include "api/router.h"
 
 namespace strongroom::api {

@@ -6,8 +6,8 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
-#include "api/json_fields.h"
-#include "api/k8s_names.h"
+#include "api/wire/json_fields.h"
+#include "api/wire/k8s_names.h"
 #include "base/utf8.h"
 
 namespace strongroom::api {

@@ -6,10 +6,10 @@
 
 #include "api/api_context.h"
 #include "api/authorizer.h"
-#include "api/k8s_names.h"
-#include "api/k8s_status.h"
-#include "api/label_selector.h"
 #include "api/secure_value_json.h"
+#include "api/wire/k8s_names.h"
+#include "api/wire/k8s_status.h"
+#include "api/wire/label_selector.h"
 #include "storage/secure_value_record.h"
 
 namespace strongroom::api {

@@ -17,8 +17,8 @@
 
 #include "api/authorizer.h"
 #include "api/decrypt_decision.h"
-#include "api/k8s_names.h"
 #include "api/sensu_json.h"
+#include "api/wire/k8s_names.h"
 #include "base/json_text.h"
 #include "base/utf8.h"
 #include "storage/secure_value_record.h"

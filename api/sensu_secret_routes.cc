@@ -7,9 +7,9 @@
 // (sensu_resolve_route.cc). metadata.created_by is always the actor.
 #include "api/api_context.h"
 #include "api/authorizer.h"
-#include "api/k8s_names.h"
 #include "api/sensu_json.h"
-#include "api/sensu_selector.h"
+#include "api/wire/k8s_names.h"
+#include "api/wire/sensu_selector.h"
 #include "storage/sensu_provider_record.h"
 #include "storage/sensu_secret_record.h"
 

@@ -1,8 +1,8 @@
-#include "api/label_selector.h"
+#include "api/wire/label_selector.h"
 
 #include <algorithm>
 
-#include "api/k8s_names.h"
+#include "api/wire/k8s_names.h"
 
 namespace strongroom::api {
 namespace {

@@ -1,4 +1,4 @@
-// api/query_string.h — decoding of percent-encoded URL text (query parameter
+// api/wire/query_string.h — decoding of percent-encoded URL text (query parameter
 // names and values). Pure function. Thread-safety: may be called from any
 // thread.
 #pragma once

@@ -1,4 +1,4 @@
-// api/json_fields.h — private to api/: the strict reading of request JSON
+// api/wire/json_fields.h — the strict reading of request JSON
 // that several resources share (unknown members refused, optional strings,
 // label maps, decrypter lists). Every error is kInvalidArgument naming the
 // field and the rule, and never echoes a value.

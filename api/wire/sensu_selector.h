@@ -1,4 +1,4 @@
-// api/sensu_selector.h — Sensu's API response filtering (SPEC 6.3):
+// api/wire/sensu_selector.h — Sensu's API response filtering (SPEC 6.3):
 // `labelSelector` and `fieldSelector` expressions such as
 //   secret.provider == env && secret.name matches db
 //   region in [us-west-1, 'us-east-1']

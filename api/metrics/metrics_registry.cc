@@ -1,4 +1,4 @@
-#include "api/metrics_registry.h"
+#include "api/metrics/metrics_registry.h"
 
 #include <charconv>
 #include <cmath>

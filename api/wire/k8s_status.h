@@ -1,4 +1,4 @@
-// api/k8s_status.h — the JSON error and success bodies of the API (SPEC 6):
+// api/wire/k8s_status.h — the JSON error and success bodies of the API (SPEC 6):
 // the Kubernetes `Status` object on /apis/... paths, {"message": ...}
 // elsewhere. Pure functions. Thread-safety: may be called from any thread.
 #pragma once

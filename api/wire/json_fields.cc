@@ -1,9 +1,9 @@
-#include "api/json_fields.h"
+#include "api/wire/json_fields.h"
 
 #include <algorithm>
 #include <set>
 
-#include "api/k8s_names.h"
+#include "api/wire/k8s_names.h"
 
 namespace strongroom::api {
 namespace {

@@ -1,4 +1,4 @@
-// api/metrics_registry.h — a small Prometheus registry: counters and
+// api/metrics/metrics_registry.h — a small Prometheus registry: counters and
 // fixed-bucket histograms updated in place, values read from a function at
 // scrape time (counters, gauges, histograms), and the text exposition
 // format 0.0.4 (`# HELP`, `# TYPE`, escaped label values, cumulative

@@ -1,4 +1,4 @@
-// api/k8s_names.h — the Kubernetes naming rules for object names, namespace
+// api/wire/k8s_names.h — the Kubernetes naming rules for object names, namespace
 // names, generated names and label keys and values (SPEC 6.1: "Kubernetes name
 // rules"). Pure functions with no I/O. Thread-safety: all functions may be
 // called from any thread.

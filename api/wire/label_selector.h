@@ -1,4 +1,4 @@
-// api/label_selector.h — Kubernetes label selectors (kubectl -l, the
+// api/wire/label_selector.h — Kubernetes label selectors (kubectl -l, the
 // ?labelSelector= query parameter of list endpoints, SPEC 6.1). Thread-safety:
 // a parsed LabelSelector is an immutable value; const methods may be called
 // from any thread.

@@ -1,4 +1,4 @@
-// api/list_cursor.h — the opaque `continue` tokens of list endpoints (SPEC
+// api/wire/list_cursor.h — the opaque `continue` tokens of list endpoints (SPEC
 // 6.1). A token carries (resource kind, namespace, last key) and an
 // HMAC-SHA256 over them under a random key drawn when the codec is created,
 // encoded as base64url without padding. A tampered token, one made for another

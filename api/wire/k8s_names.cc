@@ -1,4 +1,4 @@
-#include "api/k8s_names.h"
+#include "api/wire/k8s_names.h"
 
 #include <openssl/rand.h>
 
@@ -40,7 +40,8 @@ bool IsDns1123Subdomain(std::string_view name) {
   std::size_t start = 0;
   while (true) {
     std::size_t dot = name.find('.', start);
-    std::string_view label = name.substr(start, dot == std::string_view::npos ? name.npos : dot - start);
+    std::string_view label =
+        name.substr(start, dot == std::string_view::npos ? name.npos : dot - start);
     if (label.empty() || !IsLowerAlnum(label.front()) || !IsLowerAlnum(label.back())) return false;
     for (char c : label) {
       if (!IsLowerAlnum(c) && c != '-') return false;

@@ -1,4 +1,4 @@
-#include "api/sensu_selector.h"
+#include "api/wire/sensu_selector.h"
 
 #include <algorithm>
 #include <cctype>
