@@ -21,8 +21,8 @@
 
 #include "accounts/accounts.h"
 #include "api/authenticator.h"
-#include "api/http_server.h"
-#include "api/tls_context.h"
+#include "api/http/http_server.h"
+#include "api/http/tls_context.h"
 #include "audit/audit.h"
 #include "base/clock.h"
 #include "base/status.h"

@@ -19,8 +19,8 @@
 #include <vector>
 
 #include "api/api.h"
+#include "api/http/request_metrics.h"
 #include "api/metrics/metrics_registry.h"
-#include "api/request_metrics.h"
 
 namespace strongroom::api {
 

@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "api/router.h"
+#include "api/http/router.h"
 #include "audit/audit.h"
 #include "base/status.h"
 #include "storage/storage.h"

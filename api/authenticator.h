@@ -19,7 +19,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "api/http_message.h"
+#include "api/http/http_message.h"
 #include "api/policy_holder.h"
 #include "api/principal.h"
 #include "base/clock.h"

@@ -6,7 +6,7 @@
 
 #include <string_view>
 
-#include "api/http_message.h"
+#include "api/http/http_message.h"
 #include "base/status.h"
 
 namespace strongroom::api {

@@ -1,7 +1,7 @@
 // The TLS front in-process (api/http_server.h): keep-alive, blocking
 // handlers, overload, graceful shutdown and concurrent clients. The
 // concurrency test also runs under ThreadSanitizer (label concurrency).
-#include "api/http_server.h"
+#include "api/http/http_server.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-// api/request_metrics.h — private to api/: request counts and latency per
+// api/http/request_metrics.h — request counts and latency per
 // route template, method and status class, kept by the TLS front.
 //
 // Every series is made when the table is built, from the router's routes
@@ -15,8 +15,8 @@
 #include <chrono>
 #include <vector>
 
+#include "api/http/router.h"
 #include "api/metrics/metrics_registry.h"
-#include "api/router.h"
 
 namespace strongroom::api {
 

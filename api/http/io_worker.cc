@@ -1,4 +1,4 @@
-#include "api/io_worker.h"
+#include "api/http/io_worker.h"
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>

@@ -1,4 +1,4 @@
-#include "api/request_metrics.h"
+#include "api/http/request_metrics.h"
 
 namespace strongroom::api {
 namespace {

@@ -1,4 +1,4 @@
-#include "api/http_server.h"
+#include "api/http/http_server.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -13,8 +13,8 @@
 #include <thread>
 #include <vector>
 
-#include "api/handler_pool.h"
-#include "api/io_worker.h"
+#include "api/http/handler_pool.h"
+#include "api/http/io_worker.h"
 #include "base/bytes.h"
 
 namespace strongroom::api {

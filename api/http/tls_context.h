@@ -1,4 +1,4 @@
-// api/tls_context.h — the server's TLS configuration (SPEC section 6: TLS 1.2
+// api/http/tls_context.h — the server's TLS configuration (SPEC section 6: TLS 1.2
 // and 1.3, forward secrecy and AEAD only) and what a verified client
 // certificate says about its holder.
 //
@@ -8,12 +8,13 @@
 
 #include <openssl/ssl.h>
 
+#include <optional>
 #include <string>
 
 #include "base/bytes.h"
+#include "base/certificate_facts.h"
 #include "base/openssl_ptr.h"
 #include "base/status.h"
-#include "policies/policies.h"
 
 namespace strongroom::api {
 
@@ -49,6 +50,6 @@ class TlsContext {
 // PeerCertificateFacts returns the facts of the connection's client
 // certificate when one was presented and verified (X509_V_OK), else nullopt.
 // REQUIRES: the handshake of `ssl` completed.
-std::optional<policies::CertificateFacts> PeerCertificateFacts(SSL* ssl);
+std::optional<CertificateFacts> PeerCertificateFacts(SSL* ssl);
 
 }  // namespace strongroom::api

@@ -1,4 +1,4 @@
-// api/http_server.h — Strongroom's TLS front: a listener, I/O threads that
+// api/http/http_server.h — Strongroom's TLS front: a listener, I/O threads that
 // complete TLS handshakes and frame HTTP/1.1 requests without ever
 // blocking, and a bounded pool for handlers that may block. Design and
 // reasons: docs/tls-front.md.
@@ -26,10 +26,10 @@
 #include <memory>
 #include <string>
 
-#include "api/http_message.h"
-#include "api/request_reader.h"
-#include "api/router.h"
-#include "api/tls_context.h"
+#include "api/http/http_message.h"
+#include "api/http/request_reader.h"
+#include "api/http/router.h"
+#include "api/http/tls_context.h"
 #include "base/status.h"
 
 namespace strongroom::api {

@@ -1,4 +1,4 @@
-// api/pistache.h — the one header through which api/ includes Pistache.
+// api/http/pistache.h — the one header through which api/ includes Pistache.
 //
 // Strongroom uses Pistache's HTTP/1.1 request parser (Http::RequestParser),
 // its header and query types, and its route tree (Rest::SegmentTreeNode);

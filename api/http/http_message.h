@@ -1,4 +1,4 @@
-// api/http_message.h — one HTTP request as a route handler sees it, and the
+// api/http/http_message.h — one HTTP request as a route handler sees it, and the
 // response it returns.
 //
 // Thread-safety: a request and its response belong to the one thread that
@@ -12,8 +12,8 @@
 #include <utility>
 #include <vector>
 
-#include "api/pistache.h"
-#include "policies/policies.h"
+#include "api/http/pistache.h"
+#include "base/certificate_facts.h"
 
 namespace strongroom::api {
 
@@ -23,7 +23,7 @@ struct PeerInfo {
   std::string address;  // "ip:port" of the client
   // The client certificate's facts, only when one was presented and
   // verified against the configured client CA during the handshake.
-  std::optional<policies::CertificateFacts> certificate;
+  std::optional<CertificateFacts> certificate;
 };
 
 // HttpRequest is a parsed request. `message` is Pistache's parsed request

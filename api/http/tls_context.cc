@@ -1,4 +1,4 @@
-#include "api/tls_context.h"
+#include "api/http/tls_context.h"
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -108,10 +108,10 @@ StatusOr<TlsContext> TlsContext::Create(const TlsOptions& options) {
   return TlsContext(std::move(ctx));
 }
 
-std::optional<policies::CertificateFacts> PeerCertificateFacts(SSL* ssl) {
+std::optional<CertificateFacts> PeerCertificateFacts(SSL* ssl) {
   X509* cert = SSL_get0_peer_certificate(ssl);
   if (cert == nullptr || SSL_get_verify_result(ssl) != X509_V_OK) return std::nullopt;
-  policies::CertificateFacts facts;
+  CertificateFacts facts;
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int digest_length = 0;
   if (X509_digest(cert, EVP_sha256(), digest, &digest_length) != 1) {

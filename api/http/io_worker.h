@@ -1,4 +1,4 @@
-// api/io_worker.h — one I/O thread of the TLS front (private to api/): an
+// api/http/io_worker.h — one I/O thread of the TLS front (private to api/http): an
 // epoll loop owning its connections from accept to close: non-blocking TLS
 // handshake, request framing, inline handlers, response writes, deadlines.
 //
@@ -18,9 +18,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "api/handler_pool.h"
-#include "api/http_server.h"
-#include "api/request_metrics.h"
+#include "api/http/handler_pool.h"
+#include "api/http/http_server.h"
+#include "api/http/request_metrics.h"
 
 namespace strongroom::api {
 

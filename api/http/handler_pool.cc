@@ -1,4 +1,4 @@
-#include "api/handler_pool.h"
+#include "api/http/handler_pool.h"
 
 #include <pthread.h>
 

@@ -1,4 +1,4 @@
-// api/handler_pool.h — a fixed set of threads running the handlers that may
+// api/http/handler_pool.h — a fixed set of threads running the handlers that may
 // block (password checks, store writes, token operations), with a bounded
 // queue so overload answers 503 instead of growing without limit.
 //

@@ -1,4 +1,4 @@
-// api/request_reader.h — frames HTTP/1.1 requests out of a connection's
+// api/http/request_reader.h — frames HTTP/1.1 requests out of a connection's
 // decrypted byte stream and parses them with Pistache's request parser.
 //
 // Framing is Strongroom's (so pipelined requests are never lost and limits
@@ -16,7 +16,7 @@
 #include <string>
 #include <string_view>
 
-#include "api/pistache.h"
+#include "api/http/pistache.h"
 
 namespace strongroom::api {
 

@@ -1,4 +1,4 @@
-// api/router.h — maps (method, path) to a route handler through Pistache's
+// api/http/router.h — maps (method, path) to a route handler through Pistache's
 // route tree (Rest::SegmentTreeNode: fixed segments, ":param" segments).
 //
 // Thread-safety: routes are added before the server starts; Find is then
@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "api/http_message.h"
+#include "api/http/http_message.h"
 
 namespace strongroom::api {
 
