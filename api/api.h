@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "accounts/accounts.h"
-#include "api/authenticator.h"
+#include "api/auth/authenticator.h"
 #include "api/http/http_server.h"
 #include "api/http/tls_context.h"
 #include "audit/audit.h"

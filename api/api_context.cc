@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 
-#include "api/authorizer.h"
+#include "api/auth/authorizer.h"
 #include "api/wire/k8s_names.h"
 #include "api/wire/query_string.h"
 

@@ -10,11 +10,11 @@
 #include <variant>
 
 #include "api/audit_scope.h"
-#include "api/authenticator.h"
+#include "api/auth/authenticator.h"
+#include "api/auth/policy_holder.h"
+#include "api/auth/principal.h"
 #include "api/errors.h"
 #include "api/http/router.h"
-#include "api/policy_holder.h"
-#include "api/principal.h"
 #include "api/wire/list_cursor.h"
 #include "audit/audit.h"
 #include "base/clock.h"

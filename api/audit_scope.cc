@@ -4,8 +4,8 @@
 
 #include "api/api_context.h"
 #include "api/api_metrics.h"
+#include "api/auth/principal.h"
 #include "api/errors.h"
-#include "api/principal.h"
 
 namespace strongroom::api {
 namespace {

@@ -17,7 +17,7 @@
 #include <set>
 
 #include "api/api_context.h"
-#include "api/authorizer.h"
+#include "api/auth/authorizer.h"
 #include "api/decrypt_decision.h"
 #include "api/wire/k8s_names.h"
 #include "base/json_text.h"

@@ -5,7 +5,7 @@
 #include <cstdio>
 
 #include "api/api_context.h"
-#include "api/authorizer.h"
+#include "api/auth/authorizer.h"
 #include "api/secure_value_json.h"
 #include "api/wire/k8s_names.h"
 #include "api/wire/k8s_status.h"

@@ -15,7 +15,7 @@
 
 #include <algorithm>
 
-#include "api/authorizer.h"
+#include "api/auth/authorizer.h"
 #include "api/decrypt_decision.h"
 #include "api/sensu_json.h"
 #include "api/wire/k8s_names.h"

@@ -6,7 +6,7 @@
 // (provider, id); its value is read only by resolving it over mutual TLS
 // (sensu_resolve_route.cc). metadata.created_by is always the actor.
 #include "api/api_context.h"
-#include "api/authorizer.h"
+#include "api/auth/authorizer.h"
 #include "api/sensu_json.h"
 #include "api/wire/k8s_names.h"
 #include "api/wire/sensu_selector.h"

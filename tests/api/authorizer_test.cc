@@ -1,7 +1,7 @@
 // Authorize (api/authorizer.h) for services, whose resolved bindings are
 // cached per thread: a binding stored at run time and a reloaded policy
 // take effect on the next request, never a stale answer.
-#include "api/authorizer.h"
+#include "api/auth/authorizer.h"
 
 #include <gtest/gtest.h>
 

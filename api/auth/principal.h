@@ -1,4 +1,4 @@
-// api/principal.h — who a request is, once authenticated (SPEC section 4:
+// api/auth/principal.h — who a request is, once authenticated (SPEC section 4:
 // users, API tokens, services; never confused).
 // Thread-safety: values.
 #pragma once

@@ -1,4 +1,4 @@
-// api/authenticator.h — turns a request's credentials into a Principal
+// api/auth/authenticator.h — turns a request's credentials into a Principal
 // (SPEC section 4): Basic auth for users (scrypt, at most N checks at once,
 // throttled per (user, address) and per address, a short-lived cache of
 // verified credentials), API tokens (`Authorization: Bearer` and Sensu's
@@ -19,9 +19,9 @@
 #include <string>
 #include <unordered_map>
 
+#include "api/auth/policy_holder.h"
+#include "api/auth/principal.h"
 #include "api/http/http_message.h"
-#include "api/policy_holder.h"
-#include "api/principal.h"
 #include "base/clock.h"
 #include "base/secret_bytes.h"
 #include "base/status.h"

@@ -1,4 +1,4 @@
-// api/policy_holder.h — the current RBAC policy (SPEC section 7), replaced
+// api/auth/policy_holder.h — the current RBAC policy (SPEC section 7), replaced
 // as a whole on reload so a request sees one consistent policy.
 // Thread-safety: thread-safe; Get takes no lock.
 #pragma once

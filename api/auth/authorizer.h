@@ -1,11 +1,11 @@
-// api/authorizer.h — RBAC decisions for a Principal (SPEC section 7): the
+// api/auth/authorizer.h — RBAC decisions for a Principal (SPEC section 7): the
 // subject's bindings from the policy files and the store, ServerAdmin for
 // server admins, and for an API token the intersection of its own role with
 // its owner's current permissions. Deny by default.
 // Thread-safety: functions.
 #pragma once
 
-#include "api/principal.h"
+#include "api/auth/principal.h"
 #include "base/status.h"
 #include "policies/policies.h"
 #include "storage/storage.h"

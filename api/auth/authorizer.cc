@@ -1,4 +1,4 @@
-#include "api/authorizer.h"
+#include "api/auth/authorizer.h"
 
 #include <unordered_map>
 

@@ -1,4 +1,4 @@
-#include "api/policy_holder.h"
+#include "api/auth/policy_holder.h"
 
 namespace strongroom::api {
 

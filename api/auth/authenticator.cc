@@ -1,4 +1,4 @@
-#include "api/authenticator.h"
+#include "api/auth/authenticator.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
