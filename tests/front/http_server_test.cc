@@ -9,7 +9,7 @@
 #include <chrono>
 #include <thread>
 
-#include "api/errors.h"
+#include "api/core/errors.h"
 #include "tests/support/https_client.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_pki.h"
