@@ -3,6 +3,11 @@
 // Every change bumps the cache generation the server checks on the next
 // request (SPEC section 5), so it takes effect at once while the server runs.
 //
+// accounts/ depends on base/, policies/ (bindings are checked against the
+// policy), storage/ (the records) and crypto/ (password hashes). It knows
+// nothing of HTTP: the admin routes (api/admin) and the CLI (appliance/)
+// both call it.
+//
 // Thread-safety: functions; the Store serialises writes.
 #pragma once
 
@@ -40,7 +45,7 @@ Status ValidateLogin(std::string_view login);
 // Write tags: every function below that changes the store makes exactly one
 // storage::Store::Write, tagged `tag`. The CLI keeps the defaults (recorded
 // as system events named by the tag); the admin API passes the request's
-// own unique tag (api/audit_scope.h ExpectAuditedWrite) so the audit log's
+// own unique tag (api/core/audit_scope.h ExpectAuditedWrite) so the audit log's
 // pre-commit hook records the write as that request's record.
 
 // CreateUser hashes the password (scrypt) and stores the user with the next

@@ -62,7 +62,7 @@ Status OpenAuditLog(const CommonFlags& flags, Environment& env, const std::strin
                     bool check_rollback = true);
 
 // ExpectCliWrite describes the CLI's next store write tagged `tag` (the
-// tags of api/accounts.cc: "user:create", "user:password", ...), so its
+// tags of accounts/accounts.cc: "user:create", "user:password", ...), so its
 // audit record names the resource; the record's action is the tag.
 void ExpectCliWrite(Environment& env, const std::string& tag, audit::Resource resource);
 

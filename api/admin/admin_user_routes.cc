@@ -10,7 +10,7 @@
 // response, an audit record or a log. Every store write is made under the
 // request's own unique tag (ExpectAuditedWrite), so the audit log's
 // pre-commit hook records it as this request's record before LMDB commits.
-// Changes take effect on the next request: accounts.cc bumps the cache
+// Changes take effect on the next request: accounts/accounts.cc bumps the cache
 // generations the authenticator and authorizer check.
 #include <openssl/crypto.h>
 
@@ -188,7 +188,7 @@ HttpResponse ListTokensRoute(ApiContext& context, HttpRequest& request, AuditSco
   return JsonResponse(200, list.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
-// IsTokenId: a token's public id is 16 lower-case hex digits (accounts.h).
+// IsTokenId: a token's public id is 16 lower-case hex digits (accounts/accounts.h).
 bool IsTokenId(std::string_view id) {
   return id.size() == 16 && std::all_of(id.begin(), id.end(), [](char c) {
            return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');

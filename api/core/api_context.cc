@@ -23,7 +23,7 @@ std::variant<Session, HttpResponse> StartSession(ApiContext& context, const Http
     }
     if (error.code() == StatusCode::kResourceExhausted) {
       HttpResponse throttled = ErrorResponse(request.path, 429, error.message());
-      // The authenticator's message ends "retry in N s" (authenticator.h).
+      // The authenticator's message ends "retry in N s" (api/auth/authenticator.h).
       std::string seconds = "1";
       if (std::size_t at = error.message().rfind("retry in "); at != std::string::npos) {
         seconds = std::to_string(

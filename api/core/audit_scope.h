@@ -78,7 +78,7 @@ StatusOr<storage::WriteReceipt> AuditedWrite(ApiContext& context, AuditScope& sc
                                              std::function<Status(storage::WriteTxn&)> fn);
 
 // ExpectAuditedWrite is AuditedWrite for a write made elsewhere (the
-// account operations of accounts.h, shared with the CLI): it announces the
+// account operations of accounts/accounts.h, shared with the CLI): it announces the
 // scope's event, allowed with `success_status`, and returns the tag the
 // caller must pass to that one storage::Store::Write.
 // SECURITY: each call returns a new tag ("<request id>#<n>"): the hook

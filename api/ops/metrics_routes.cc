@@ -1,5 +1,5 @@
 // GET /metrics (SPEC 6.6, issue 7): the Prometheus text exposition
-// (api_metrics.h). Who may scrape: a principal holding metrics:read (the
+// (api/core/api_metrics.h). Who may scrape: a principal holding metrics:read (the
 // Auditor and ServerAdmin roles; users by password or mapped certificate,
 // API tokens per RBAC), or a service whose verified client certificate is
 // listed in MetricsOptions::scrape_services; anyone when

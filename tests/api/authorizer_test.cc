@@ -1,4 +1,4 @@
-// Authorize (api/authorizer.h) for services, whose resolved bindings are
+// Authorize (api/auth/authorizer.h) for services, whose resolved bindings are
 // cached per thread: a binding stored at run time and a reloaded policy
 // take effect on the next request, never a stale answer.
 #include "api/auth/authorizer.h"

@@ -1,4 +1,4 @@
-// The TLS front in-process (api/http_server.h): keep-alive, blocking
+// The TLS front in-process (api/http/http_server.h): keep-alive, blocking
 // handlers, overload, graceful shutdown and concurrent clients. The
 // concurrency test also runs under ThreadSanitizer (label concurrency).
 #include "api/http/http_server.h"
