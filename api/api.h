@@ -1,14 +1,29 @@
 // api/api.h — Strongroom's HTTP API over TLS (SPEC section 6). Read this
 // first.
 //
-// ApiServer wires the TLS front (http_server.h: own acceptor, non-blocking
-// handshakes, HTTP/1.1 keep-alive, deadlines and caps; docs/tls-front.md)
-// to the routes: health, Kubernetes discovery, the SecureValue API and the
-// admin endpoints (keys, users, tokens, stats, settings,
-// provisioning). Requests are authenticated by
-// authenticator.h (users, API tokens, certificates; SPEC 4) and authorised
-// by authorizer.h on top of policies/ (SPEC 7). accounts.h holds the user,
-// binding and token operations the CLI shares.
+// ApiServer wires the TLS front to the routes. The folders, read from the
+// bottom up (each has one header giving its own reading order):
+//   api/wire/wire.h       request-text rules: names, labels, selectors,
+//                         query decoding, list cursors, strict JSON; no I/O
+//   api/metrics/metrics.h the Prometheus registry and exposition; no I/O
+//   api/http/http.h       the TLS front (own acceptor, non-blocking
+//                         handshakes, HTTP/1.1 keep-alive, deadlines and
+//                         caps; docs/tls-front.md), router, handler pool
+//   api/auth/auth.h       authentication (users, API tokens, certificates;
+//                         SPEC 4) and authorisation on top of policies/
+//                         (SPEC 7)
+//   api/core/core.h       the request core: ApiContext, the starts of a
+//                         request, audit scopes, the Status-to-HTTP table
+//   the routes, one folder per seed, each on api/core only:
+//     api/grafana/grafana_routes.h  discovery, SecureValues, decrypt, Dapr
+//     api/sensu/sensu_routes.h      Sensu secrets and providers
+//     api/admin/admin_routes.h      the admin API (keys, users, tokens,
+//                                   stats, settings, provisioning)
+//     api/audit/audit_routes.h      the auditor API
+//     api/ops/ops_routes.h          health, metrics, OpenAPI
+// The user, binding and token operations the admin routes share with the
+// CLI live in accounts/. Which folder may include which is the table in
+// docs/layers.txt, checked by scripts/check-layers.sh.
 //
 // Thread-safety: Start/Shutdown from one controlling thread; ReloadPolicy
 // from any thread.
@@ -19,10 +34,10 @@
 #include <string>
 #include <vector>
 
-#include "api/accounts.h"
-#include "api/authenticator.h"
-#include "api/http_server.h"
-#include "api/tls_context.h"
+#include "api/auth/authenticator.h"
+#include "api/core/api_metrics.h"
+#include "api/http/http_server.h"
+#include "api/http/tls_context.h"
 #include "audit/audit.h"
 #include "base/clock.h"
 #include "base/status.h"
@@ -30,19 +45,6 @@
 #include "storage/storage.h"
 
 namespace strongroom::api {
-
-// MetricsOptions says who may scrape GET /metrics besides a principal
-// holding metrics:read (the Auditor and ServerAdmin roles).
-struct MetricsOptions {
-  // Services whose verified client certificate (named as for decrypt: the
-  // CN or the identity mapping) may scrape without a role binding, e.g.
-  // "prometheus". Default none.
-  std::vector<std::string> scrape_services;
-  // Serve /metrics to anyone, without checking credentials. The metrics
-  // hold no secret, but they tell an observer the appliance's traffic.
-  // Default false.
-  bool allow_anonymous = false;
-};
 
 struct ApiOptions {
   ServerOptions server;

@@ -1,8 +1,13 @@
+#include "api/admin/admin_routes.h"
 #include "api/api.h"
-#include "api/api_context.h"
-#include "api/api_metrics.h"
-#include "api/errors.h"
-#include "api/log.h"
+#include "api/audit/audit_routes.h"
+#include "api/core/api_context.h"
+#include "api/core/api_metrics.h"
+#include "api/core/errors.h"
+#include "api/core/log.h"
+#include "api/grafana/grafana_routes.h"
+#include "api/ops/ops_routes.h"
+#include "api/sensu/sensu_routes.h"
 
 namespace strongroom::api {
 

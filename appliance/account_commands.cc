@@ -9,7 +9,7 @@
 #include <cstdio>
 #include <iostream>
 
-#include "api/accounts.h"
+#include "accounts/accounts.h"
 #include "appliance/commands.h"
 #include "crypto/pin_file.h"
 
@@ -72,15 +72,16 @@ Status RunUserAdd(const CommonFlags& flags, const AccountFlags& account) {
   }
   SR_ASSIGN_OR_RETURN(SecretBytes password, ReadPassword(account));
   SR_ASSIGN_OR_RETURN(Environment env, OpenEnvironment(flags, false, true));
-  api::NewUser user{account.login, account.name, account.email, &password, account.server_admin};
+  accounts::NewUser user{account.login, account.name, account.email, &password,
+                         account.server_admin};
   ExpectCliWrite(env, "user:create", {"", "users", account.login});
   SR_ASSIGN_OR_RETURN(storage::UserRecord created,
-                      api::CreateUser(*env.store, user, *Clock::Real()));
+                      accounts::CreateUser(*env.store, user, *Clock::Real()));
   std::cout << "created user " << created.login << " (id " << created.id << ")"
             << (created.server_admin ? ", server admin" : "") << "\n";
   if (!account.role.empty()) {
     ExpectCliWrite(env, "binding:add", {account.namespace_name, "bindings", BindingName(account)});
-    SR_RETURN_IF_ERROR(api::AddBinding(
+    SR_RETURN_IF_ERROR(accounts::AddBinding(
         *env.store, *policy, {"user", account.login, account.role, account.namespace_name, 0},
         *Clock::Real()));
     std::cout << "bound " << account.login << " to " << account.role << " in namespace "
@@ -93,9 +94,9 @@ Status RunUserBind(const CommonFlags& flags, const AccountFlags& account) {
   SR_ASSIGN_OR_RETURN(std::shared_ptr<const policies::Policy> policy, LoadPolicy(account));
   SR_ASSIGN_OR_RETURN(Environment env, OpenEnvironment(flags, false, true));
   SR_ASSIGN_OR_RETURN(storage::ReadTxn txn, env.store->BeginRead());
-  SR_RETURN_IF_ERROR(ToStatus(api::FindUser(txn, account.login)));
+  SR_RETURN_IF_ERROR(ToStatus(accounts::FindUser(txn, account.login)));
   ExpectCliWrite(env, "binding:add", {account.namespace_name, "bindings", BindingName(account)});
-  SR_RETURN_IF_ERROR(api::AddBinding(
+  SR_RETURN_IF_ERROR(accounts::AddBinding(
       *env.store, *policy, {"user", account.login, account.role, account.namespace_name, 0},
       *Clock::Real()));
   std::cout << "bound " << account.login << " to " << account.role << " in namespace "
@@ -107,7 +108,7 @@ Status RunUserPasswd(const CommonFlags& flags, const AccountFlags& account) {
   SR_ASSIGN_OR_RETURN(SecretBytes password, ReadPassword(account));
   SR_ASSIGN_OR_RETURN(Environment env, OpenEnvironment(flags, false, true));
   ExpectCliWrite(env, "user:password", {"", "users", account.login});
-  SR_RETURN_IF_ERROR(api::SetPassword(*env.store, account.login, password));
+  SR_RETURN_IF_ERROR(accounts::SetPassword(*env.store, account.login, password));
   std::cout << "password changed for " << account.login << "\n";
   return Status::Ok();
 }
@@ -115,7 +116,7 @@ Status RunUserPasswd(const CommonFlags& flags, const AccountFlags& account) {
 Status RunUserDel(const CommonFlags& flags, const AccountFlags& account) {
   SR_ASSIGN_OR_RETURN(Environment env, OpenEnvironment(flags, false, true));
   ExpectCliWrite(env, "user:delete", {"", "users", account.login});
-  SR_RETURN_IF_ERROR(api::DeleteUser(*env.store, account.login, *Clock::Real()));
+  SR_RETURN_IF_ERROR(accounts::DeleteUser(*env.store, account.login, *Clock::Real()));
   std::cout << "deleted user " << account.login << "\n";
   return Status::Ok();
 }
@@ -123,7 +124,7 @@ Status RunUserDel(const CommonFlags& flags, const AccountFlags& account) {
 Status RunUserList(const CommonFlags& flags) {
   SR_ASSIGN_OR_RETURN(Environment env, OpenEnvironment(flags, false, true));
   SR_ASSIGN_OR_RETURN(storage::ReadTxn txn, env.store->BeginRead());
-  SR_ASSIGN_OR_RETURN(std::vector<storage::UserRecord> users, api::ListUsers(txn));
+  SR_ASSIGN_OR_RETURN(std::vector<storage::UserRecord> users, accounts::ListUsers(txn));
   std::printf("%-6s %-24s %-12s %s\n", "ID", "LOGIN", "ADMIN", "CREATED");
   for (const auto& u : users) {
     std::printf("%-6s %-24s %-12s %s\n", u.id.c_str(), u.login.c_str(),
@@ -136,11 +137,11 @@ Status RunTokenCreate(const CommonFlags& flags, const AccountFlags& account) {
   SR_ASSIGN_OR_RETURN(std::shared_ptr<const policies::Policy> policy, LoadPolicy(account));
   SR_ASSIGN_OR_RETURN(std::chrono::seconds ttl, ParseTtl(account.ttl));
   SR_ASSIGN_OR_RETURN(Environment env, OpenEnvironment(flags, false, true));
-  api::NewToken request{account.login, account.role, account.namespace_name, account.description,
-                        ttl};
+  accounts::NewToken request{account.login, account.role, account.namespace_name,
+                             account.description, ttl};
   ExpectCliWrite(env, "token:create", {account.namespace_name, "tokens", account.login});
-  SR_ASSIGN_OR_RETURN(api::IssuedToken issued,
-                      api::CreateToken(*env.store, *policy, request, *Clock::Real()));
+  SR_ASSIGN_OR_RETURN(accounts::IssuedToken issued,
+                      accounts::CreateToken(*env.store, *policy, request, *Clock::Real()));
   std::fprintf(stderr, "token %s for %s: role %s in namespace %s, expires %s (shown once)\n",
                issued.record.id.c_str(), issued.record.owner_login.c_str(),
                issued.record.role.c_str(), issued.record.namespace_name.c_str(),
@@ -156,7 +157,7 @@ Status RunTokenList(const CommonFlags& flags, const AccountFlags& account) {
   SR_ASSIGN_OR_RETURN(storage::ReadTxn txn, env.store->BeginRead());
   std::optional<std::string> owner;
   if (!account.login.empty()) owner = account.login;
-  SR_ASSIGN_OR_RETURN(std::vector<storage::TokenRecord> tokens, api::ListTokens(txn, owner));
+  SR_ASSIGN_OR_RETURN(std::vector<storage::TokenRecord> tokens, accounts::ListTokens(txn, owner));
   std::printf("%-16s %-16s %-12s %-16s %-28s %s\n", "ID", "OWNER", "ROLE", "NAMESPACE", "EXPIRES",
               "REVOKED");
   for (const auto& t : tokens) {
@@ -170,7 +171,7 @@ Status RunTokenList(const CommonFlags& flags, const AccountFlags& account) {
 Status RunTokenRevoke(const CommonFlags& flags, const AccountFlags& account) {
   SR_ASSIGN_OR_RETURN(Environment env, OpenEnvironment(flags, false, true));
   ExpectCliWrite(env, "token:revoke", {"", "tokens", account.token_id});
-  SR_RETURN_IF_ERROR(api::RevokeToken(*env.store, account.token_id, *Clock::Real()));
+  SR_RETURN_IF_ERROR(accounts::RevokeToken(*env.store, account.token_id, *Clock::Real()));
   std::cout << "revoked token " << account.token_id << "\n";
   return Status::Ok();
 }

@@ -66,7 +66,7 @@ Status OpenAuditLog(const CommonFlags& flags, Environment& env, const std::strin
                     audit::AnchorMode anchor_mode = audit::AnchorMode::kRequire);
 
 // ExpectCliWrite describes the CLI's next store write tagged `tag` (the
-// tags of api/accounts.cc: "user:create", "user:password", ...), so its
+// tags of accounts/accounts.cc: "user:create", "user:password", ...), so its
 // audit record names the resource; the record's action is the tag.
 void ExpectCliWrite(Environment& env, const std::string& tag, audit::Resource resource);
 

@@ -11,7 +11,7 @@
 #include <fstream>
 
 #include "api/api.h"
-#include "api/log.h"
+#include "api/core/log.h"
 #include "appliance/commands.h"
 #include "appliance/server_config.h"
 #include "base/secure_arena.h"

@@ -10,11 +10,13 @@
 //   utf8.h          strict UTF-8 validation.
 //   json_text.h     JSON string literals written directly (hot paths).
 //   shared_snapshot.h  a replaceable value read without a lock.
+//   certificate_facts.h  what TLS verified about a client certificate.
 //
 // base/ depends on the C++ standard library and OpenSSL only.
 #pragma once
 
 #include "base/bytes.h"
+#include "base/certificate_facts.h"
 #include "base/clock.h"
 #include "base/json_text.h"
 #include "base/openssl_ptr.h"

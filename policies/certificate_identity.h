@@ -8,15 +8,13 @@
 #include <string>
 #include <vector>
 
+#include "base/certificate_facts.h"
+
 namespace strongroom::policies {
 
-// CertificateFacts: what the TLS layer verified about a client certificate.
-struct CertificateFacts {
-  std::string fingerprint_sha256;  // 64 lowercase hex, no colons
-  std::string subject;             // one-line RFC 2253 form, e.g. "CN=demo-service,O=Example"
-  std::string common_name;         // empty when none
-  std::vector<std::string> dns_sans, uri_sans;
-};
+// CertificateFacts: what the TLS layer verified about a client certificate
+// (base/certificate_facts.h, shared with the TLS front).
+using CertificateFacts = ::strongroom::CertificateFacts;
 
 // CertificateIdentity: who a verified client certificate is (SPEC 4).
 struct CertificateIdentity {

@@ -7,6 +7,11 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 
+# Fail fast: the include graph must follow docs/layers.txt before anything
+# is installed or compiled.
+echo "== layering check"
+scripts/check-layers.sh
+
 scripts/setup.sh
 
 JOBS="${JOBS:-2}"

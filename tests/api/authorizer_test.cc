@@ -1,14 +1,14 @@
-// Authorize (api/authorizer.h) for services, whose resolved bindings are
+// Authorize (api/auth/authorizer.h) for services, whose resolved bindings are
 // cached per thread: a binding stored at run time and a reloaded policy
 // take effect on the next request, never a stale answer.
-#include "api/authorizer.h"
+#include "api/auth/authorizer.h"
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 
-#include "api/accounts.h"
+#include "accounts/accounts.h"
 #include "tests/storage/storage_test_util.h"
 
 namespace strongroom::api {
@@ -54,7 +54,8 @@ TEST(AuthorizeService, StoredBindingsAndReloadedPoliciesTakeEffectOnTheNextReque
 
   // A binding stored at run time (as the CLI does while the server runs).
   ASSERT_TRUE(
-      AddBinding(*store, *policy, {"service", "svc", "Decrypter", "b", 0}, *Clock::Real()).ok());
+      accounts::AddBinding(*store, *policy, {"service", "svc", "Decrypter", "b", 0}, *Clock::Real())
+          .ok());
   EXPECT_TRUE(May(*policy, *store, svc, "b"));
   EXPECT_FALSE(May(*policy, *store, other, "b"));
 

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "accounts/accounts.h"
 #include "api/api.h"
 #include "audit/audit.h"
 #include "crypto/crypto.h"
@@ -42,8 +43,9 @@ class InProcessServerTest : public ::testing::Test {
     OpenAudit();
     auto password = SecretBytes::CopyFrom(std::string_view(kPassword));
     ASSERT_TRUE(password.has_value());
-    ASSERT_TRUE(api::CreateUser(*store_, {"admin", "Admin", "", &*password, true}, *Clock::Real())
-                    .has_value());
+    ASSERT_TRUE(
+        accounts::CreateUser(*store_, {"admin", "Admin", "", &*password, true}, *Clock::Real())
+            .has_value());
     ASSERT_TRUE(testing_support::WriteFileBytes(
         policy_dir_.Join("decrypt.json"),
         R"({"bindings": [{"service": "svc", "role": "Decrypter", "namespace": "default"}]})"));

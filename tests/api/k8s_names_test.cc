@@ -1,4 +1,4 @@
-#include "api/k8s_names.h"
+#include "api/wire/k8s_names.h"
 
 #include <gtest/gtest.h>
 

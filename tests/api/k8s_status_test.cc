@@ -1,4 +1,4 @@
-#include "api/k8s_status.h"
+#include "api/wire/k8s_status.h"
 
 #include <gtest/gtest.h>
 

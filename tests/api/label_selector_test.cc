@@ -1,4 +1,4 @@
-#include "api/label_selector.h"
+#include "api/wire/label_selector.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "api/list_cursor.h"
+#include "api/wire/list_cursor.h"
 
 #include <gtest/gtest.h>
 

@@ -1,8 +1,8 @@
-// The Prometheus registry and its text exposition (api/metrics_registry.h):
+// The Prometheus registry and its text exposition (api/metrics/metrics_registry.h):
 // the exact text for a small registry, escaping, cumulative buckets, series
 // shown once used, refused registrations, and increments from many threads
 // (also run under ThreadSanitizer: label "concurrency").
-#include "api/metrics_registry.h"
+#include "api/metrics/metrics_registry.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "api/query_string.h"
+#include "api/wire/query_string.h"
 
 #include <gtest/gtest.h>
 

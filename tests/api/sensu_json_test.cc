@@ -1,6 +1,6 @@
 // The JSON of Sensu secrets and providers (SPEC 6.3, the Sensu seed):
 // strict PUT bodies, the seed's exact output shape, and env allow lists.
-#include "api/sensu_json.h"
+#include "api/sensu/sensu_json.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // Sensu's response filtering (SPEC 6.3): the grammar of labelSelector and
 // fieldSelector, every operator, `&&`, quoting, and the errors.
-#include "api/sensu_selector.h"
+#include "api/wire/sensu_selector.h"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
-// The TLS front in-process (api/http_server.h): keep-alive, blocking
+// The TLS front in-process (api/http/http_server.h): keep-alive, blocking
 // handlers, overload, graceful shutdown and concurrent clients. The
 // concurrency test also runs under ThreadSanitizer (label concurrency).
-#include "api/http_server.h"
+#include "api/http/http_server.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include <chrono>
 #include <thread>
 
-#include "api/errors.h"
+#include "api/core/errors.h"
 #include "tests/support/https_client.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_pki.h"

@@ -1,0 +1,310 @@
+#include "api/auth/authenticator.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include <algorithm>
+
+#include "accounts/accounts.h"
+#include "crypto/password_hash.h"
+
+namespace strongroom::api {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+constexpr std::string_view kInvalidCredentials = "invalid credentials";
+constexpr std::size_t kMaxTrackedFailures = 100000;
+
+// DecodeBase64 decodes standard base64 (OpenSSL's decoder) into the arena.
+StatusOr<SecretBytes> DecodeBase64(std::string_view text) {
+  if (text.empty() || text.size() % 4 != 0 || text.size() > 4096) {
+    return std::unexpected(Status::Unauthenticated(std::string(kInvalidCredentials)));
+  }
+  SR_ASSIGN_OR_RETURN(SecretBytes decoded, SecretBytes::Allocate(text.size() / 4 * 3));
+  int n = EVP_DecodeBlock(decoded.RevealMutableSecret().data(),
+                          reinterpret_cast<const unsigned char*>(text.data()),
+                          static_cast<int>(text.size()));
+  if (n < 0) return std::unexpected(Status::Unauthenticated(std::string(kInvalidCredentials)));
+  std::size_t padding = text.ends_with("==") ? 2 : text.ends_with("=") ? 1 : 0;
+  decoded.Truncate(static_cast<std::size_t>(n) - padding);
+  return decoded;
+}
+
+std::string_view Trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
+
+// AddressOnly drops the port: throttling is per client address.
+std::string AddressOnly(const std::string& address) {
+  std::size_t colon = address.rfind(':');
+  return colon == std::string::npos ? address : address.substr(0, colon);
+}
+
+}  // namespace
+
+std::string_view Principal::KindName() const {
+  switch (kind) {
+    case Kind::kUser:
+      return "user";
+    case Kind::kToken:
+      return "token";
+    case Kind::kService:
+      return "service";
+    case Kind::kAnonymous:
+      break;
+  }
+  return "anonymous";
+}
+
+StatusOr<std::unique_ptr<Authenticator>> Authenticator::Create(storage::Store& store,
+                                                               const PolicyHolder& policy,
+                                                               const Clock& clock,
+                                                               AuthenticatorOptions options) {
+  SR_ASSIGN_OR_RETURN(SecretBytes key, SecretBytes::Allocate(32));
+  if (RAND_bytes(key.RevealMutableSecret().data(), 32) != 1) {
+    return std::unexpected(Status::Internal("RAND_bytes failed"));
+  }
+  return std::unique_ptr<Authenticator>(
+      new Authenticator(store, policy, clock, options, std::move(key)));
+}
+
+namespace {
+std::string MakeDummyHash() {
+  // A hash of a random password with the real parameters, so an unknown
+  // user costs one scrypt check like a known one.
+  StatusOr<SecretBytes> random = SecretBytes::Allocate(24);
+  if (!random.has_value()) return {};
+  RAND_bytes(random->RevealMutableSecret().data(), 24);
+  StatusOr<std::string> hash = crypto::HashPassword(*random);
+  return hash.has_value() ? *hash : std::string();
+}
+}  // namespace
+
+Authenticator::Authenticator(storage::Store& store, const PolicyHolder& policy, const Clock& clock,
+                             AuthenticatorOptions options, SecretBytes cache_key)
+    : store_(store),
+      policy_(policy),
+      clock_(clock),
+      options_(options),
+      cache_key_(std::move(cache_key)),
+      dummy_hash_(MakeDummyHash()) {}
+
+StatusOr<Principal> Authenticator::Authenticate(const HttpRequest& request,
+                                                const storage::ReadTxn& txn) {
+  const PeerInfo& peer = *request.peer;
+  std::optional<std::string> authorization = request.Header("Authorization");
+  StatusOr<Principal> principal =
+      std::unexpected(Status::Unauthenticated("authentication required"));
+  if (authorization) {
+    std::string_view value = Trim(*authorization);
+    std::size_t space = value.find(' ');
+    std::string_view scheme = value.substr(0, space);
+    std::string_view credentials = space == std::string_view::npos ? "" : Trim(value.substr(space));
+    if (scheme == "Basic") {
+      principal = Basic(credentials, peer.address, txn);
+    } else if (scheme == "Bearer" || scheme == "Key") {
+      principal = Token(credentials, txn);
+    } else {
+      principal = std::unexpected(Status::Unauthenticated("unsupported authorization scheme"));
+    }
+  } else if (peer.certificate) {
+    principal = Certificate(*peer.certificate, txn);
+  }
+  if (!principal.has_value()) return principal;
+  principal->address = peer.address;
+  if (peer.certificate) principal->certificate_fingerprint = peer.certificate->fingerprint_sha256;
+  return principal;
+}
+
+StatusOr<Principal> Authenticator::AuthenticateService(const HttpRequest& request) const {
+  const PeerInfo& peer = *request.peer;
+  if (!peer.certificate) {
+    return std::unexpected(Status::Unauthenticated("a client certificate is required"));
+  }
+  policies::CertificateIdentity identity = policy_.Get()->IdentifyCertificate(*peer.certificate);
+  if (identity.kind != policies::CertificateIdentity::Kind::kService) {
+    return std::unexpected(
+        Status::Unauthenticated(identity.kind == policies::CertificateIdentity::Kind::kUser
+                                    ? "certificate is not a service's: users never decrypt"
+                                    : "certificate has no identity: " + identity.reason));
+  }
+  Principal principal{Principal::Kind::kService, identity.name, false};
+  principal.address = peer.address;
+  principal.certificate_fingerprint = peer.certificate->fingerprint_sha256;
+  return principal;
+}
+
+StatusOr<Principal> Authenticator::Basic(std::string_view encoded, const std::string& address,
+                                         const storage::ReadTxn& txn) {
+  SR_ASSIGN_OR_RETURN(SecretBytes decoded, DecodeBase64(encoded));
+  std::string_view text = decoded.RevealSecretAsString();
+  std::size_t colon = text.find(':');
+  if (colon == std::string_view::npos)
+    return std::unexpected(Status::Unauthenticated(std::string(kInvalidCredentials)));
+  std::string login(text.substr(0, colon));
+  SR_ASSIGN_OR_RETURN(SecretBytes password, SecretBytes::CopyFrom(text.substr(colon + 1)));
+  std::string client = AddressOnly(address);
+  if (std::int64_t wait = WaitSeconds(login, client); wait > 0) {
+    return std::unexpected(Status::ResourceExhausted("too many failed attempts; retry in " +
+                                                     std::to_string(wait) + " s"));
+  }
+  std::uint64_t generation = txn.generation(storage::CacheKind::kCredentials);
+  std::string cache_key = CacheKey(login, password.RevealSecretAsString());
+  StatusOr<storage::UserRecord> user = accounts::FindUser(txn, login);
+  if (user.has_value() && options_.credential_cache_ttl.count() > 0) {
+    std::lock_guard lock(mu_);
+    auto it = credential_cache_.find(cache_key);
+    if (it != credential_cache_.end()) {
+      if (it->second.generation == generation && it->second.login == login &&
+          SteadyClock::now() < it->second.expires) {
+        return Principal{Principal::Kind::kUser, user->login, user->server_admin};
+      }
+      credential_cache_.erase(it);
+    }
+  }
+  if (!user.has_value() && user.error().code() != StatusCode::kNotFound)
+    return std::unexpected(user.error());
+  if (checks_in_flight_.fetch_add(1) >= options_.max_concurrent_password_checks) {
+    checks_in_flight_.fetch_sub(1);
+    return std::unexpected(
+        Status::Unavailable("too many password checks in progress; retry later"));
+  }
+  password_checks_.fetch_add(1, std::memory_order_relaxed);
+  StatusOr<bool> verified =
+      crypto::VerifyPassword(password, user.has_value() ? user->password_hash : dummy_hash_);
+  checks_in_flight_.fetch_sub(1);
+  bool ok = user.has_value() && verified.has_value() && *verified;
+  if (!ok) {
+    RecordFailure(login, client);
+    return std::unexpected(Status::Unauthenticated(std::string(kInvalidCredentials)));
+  }
+  RecordSuccess(login, client);
+  if (options_.credential_cache_ttl.count() > 0) {
+    std::lock_guard lock(mu_);
+    if (credential_cache_.size() > 10000) credential_cache_.clear();
+    credential_cache_[cache_key] =
+        CachedCredential{login, generation, SteadyClock::now() + options_.credential_cache_ttl};
+  }
+  return Principal{Principal::Kind::kUser, user->login, user->server_admin};
+}
+
+StatusOr<Principal> Authenticator::Token(std::string_view presented, const storage::ReadTxn& txn) {
+  std::optional<accounts::ParsedToken> parsed = accounts::ParseToken(presented);
+  if (!parsed) return std::unexpected(Status::Unauthenticated(std::string(kInvalidCredentials)));
+  StatusOr<storage::Record> raw = txn.Get(storage::Table::kTokens, parsed->id);
+  if (!raw.has_value()) {
+    if (raw.error().code() == StatusCode::kNotFound) {
+      return std::unexpected(Status::Unauthenticated(std::string(kInvalidCredentials)));
+    }
+    return std::unexpected(raw.error());
+  }
+  SR_ASSIGN_OR_RETURN(storage::TokenRecord token, storage::DecodeTokenRecord(raw->value));
+  if (!accounts::TokenSecretMatches(token, parsed->secret)) {
+    return std::unexpected(Status::Unauthenticated(std::string(kInvalidCredentials)));
+  }
+  std::int64_t now = UnixMicros(clock_.Now());
+  std::int64_t valid_after = 0;
+  if (StatusOr<storage::Record> cutoff =
+          txn.Get(storage::Table::kSystem, accounts::kTokensValidAfterKey);
+      cutoff.has_value()) {
+    ByteReader reader(cutoff->value);
+    if (StatusOr<std::uint64_t> micros = reader.U64("valid after"); micros.has_value()) {
+      valid_after = static_cast<std::int64_t>(*micros);
+    }
+  }
+  bool expired = token.expires_micros != 0 && now >= token.expires_micros;
+  if (token.revoked_micros != 0 || expired || token.created_micros < valid_after) {
+    return std::unexpected(Status::Unauthenticated(std::string(kInvalidCredentials)));
+  }
+  StatusOr<storage::UserRecord> owner = accounts::FindUser(txn, token.owner_login);
+  // A token older than its owner's account belongs to an earlier user of
+  // the same login (deleted and re-created): refuse it.
+  if (!owner.has_value() || token.created_micros < owner->created_micros) {
+    return std::unexpected(Status::Unauthenticated(std::string(kInvalidCredentials)));
+  }
+  Principal principal;
+  principal.kind = Principal::Kind::kToken;
+  principal.name = token.owner_login;
+  principal.token_id = token.id;
+  principal.token_role = token.role;
+  principal.token_namespace = token.namespace_name;
+  return principal;
+}
+
+StatusOr<Principal> Authenticator::Certificate(const policies::CertificateFacts& facts,
+                                               const storage::ReadTxn& txn) {
+  policies::CertificateIdentity identity = policy_.Get()->IdentifyCertificate(facts);
+  using Kind = policies::CertificateIdentity::Kind;
+  if (identity.kind == Kind::kUser) {
+    StatusOr<storage::UserRecord> user = accounts::FindUser(txn, identity.name);
+    if (!user.has_value())
+      return std::unexpected(Status::Unauthenticated("certificate maps to no existing user"));
+    return Principal{Principal::Kind::kUser, user->login, user->server_admin};
+  }
+  if (identity.kind == Kind::kService) {
+    return Principal{Principal::Kind::kService, identity.name, false};
+  }
+  return std::unexpected(
+      Status::Unauthenticated("certificate has no identity: " + identity.reason));
+}
+
+std::string Authenticator::CacheKey(std::string_view login, std::string_view password) const {
+  std::string input(login);
+  input.push_back('\0');
+  input.append(password);
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  auto key = cache_key_.RevealSecret();
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac, &length);
+  OPENSSL_cleanse(input.data(), input.size());
+  return std::string(reinterpret_cast<const char*>(mac), length);
+}
+
+std::int64_t Authenticator::WaitSeconds(const std::string& user, const std::string& address) {
+  std::lock_guard lock(mu_);
+  SteadyClock::time_point now = SteadyClock::now();
+  auto backoff = [&](const Failures& f, unsigned free) -> std::int64_t {
+    if (f.count < free) return 0;
+    std::int64_t delay = std::min<std::int64_t>(options_.max_backoff.count(),
+                                                std::int64_t{1} << std::min(f.count - free, 20u));
+    auto elapsed = std::chrono::duration_cast<std::chrono::seconds>(now - f.last).count();
+    return std::max<std::int64_t>(0, delay - elapsed);
+  };
+  std::int64_t wait = 0;
+  if (auto it = user_address_failures_.find({user, address}); it != user_address_failures_.end()) {
+    wait = backoff(it->second, options_.free_failures_per_user_address);
+  }
+  if (auto it = address_failures_.find(address); it != address_failures_.end()) {
+    if (now - it->second.last > std::chrono::minutes(1)) {
+      address_failures_.erase(it);
+    } else {
+      wait = std::max(wait, backoff(it->second, options_.free_failures_per_address));
+    }
+  }
+  return wait;
+}
+
+void Authenticator::RecordFailure(const std::string& user, const std::string& address) {
+  std::lock_guard lock(mu_);
+  if (user_address_failures_.size() > kMaxTrackedFailures) user_address_failures_.clear();
+  if (address_failures_.size() > kMaxTrackedFailures) address_failures_.clear();
+  SteadyClock::time_point now = SteadyClock::now();
+  Failures& pair = user_address_failures_[{user, address}];
+  ++pair.count;
+  pair.last = now;
+  Failures& by_address = address_failures_[address];
+  ++by_address.count;
+  by_address.last = now;
+}
+
+void Authenticator::RecordSuccess(const std::string& user, const std::string& address) {
+  std::lock_guard lock(mu_);
+  user_address_failures_.erase({user, address});
+}
+
+}  // namespace strongroom::api

@@ -1,0 +1,107 @@
+// api/auth/authenticator.h — turns a request's credentials into a Principal
+// (SPEC section 4): Basic auth for users (scrypt, at most N checks at once,
+// throttled per (user, address) and per address, a short-lived cache of
+// verified credentials), API tokens (`Authorization: Bearer` and Sensu's
+// `Authorization: Key`), and verified client certificates (a user through a
+// fingerprint entry of the identity-mapping file, else a service).
+//
+// Precedence on management endpoints: an Authorization header, if present,
+// is the identity; the certificate is then only recorded.
+//
+// Thread-safety: thread-safe.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "api/auth/policy_holder.h"
+#include "api/auth/principal.h"
+#include "api/http/http_message.h"
+#include "base/clock.h"
+#include "base/secret_bytes.h"
+#include "base/status.h"
+#include "storage/storage.h"
+
+namespace strongroom::api {
+
+struct AuthenticatorOptions {
+  unsigned max_concurrent_password_checks = 2;    // 503 beyond (SPEC 4)
+  std::chrono::seconds credential_cache_ttl{60};  // 0 disables the cache
+  // Failures allowed per (user, address) before each further attempt must
+  // wait, doubling from 1 s up to max_backoff (429 with Retry-After).
+  unsigned free_failures_per_user_address = 5;
+  // Failures allowed per address within a minute before it must wait.
+  unsigned free_failures_per_address = 30;
+  std::chrono::seconds max_backoff{60};
+};
+
+class Authenticator {
+ public:
+  static StatusOr<std::unique_ptr<Authenticator>> Create(storage::Store& store,
+                                                         const PolicyHolder& policy,
+                                                         const Clock& clock,
+                                                         AuthenticatorOptions options = {});
+
+  // Authenticate returns the principal of a management request, or:
+  // kUnauthenticated (401: no credentials, or wrong ones: one uniform
+  // message whether or not the user exists), kUnavailable (503: too many
+  // password checks at once), kResourceExhausted (429: throttled; the
+  // message is "too many failed attempts; retry in N s", nothing more),
+  // kIntegrityError (a stored record failed its
+  // MAC). `txn` is the request's read snapshot: caches are checked against
+  // its generation counters.
+  StatusOr<Principal> Authenticate(const HttpRequest& request, const storage::ReadTxn& txn);
+
+  // AuthenticateService returns the service a decrypt request comes from
+  // (SPEC 4 and 6.2): only a verified client certificate that identifies a
+  // service counts; an Authorization header is ignored, and a certificate
+  // mapped to a user or with no identity is kUnauthenticated.
+  StatusOr<Principal> AuthenticateService(const HttpRequest& request) const;
+
+  // Throttled seconds to wait for (address) is exposed for Retry-After.
+  std::uint64_t password_checks() const { return password_checks_.load(); }
+
+ private:
+  Authenticator(storage::Store& store, const PolicyHolder& policy, const Clock& clock,
+                AuthenticatorOptions options, SecretBytes cache_key);
+  StatusOr<Principal> Basic(std::string_view encoded, const std::string& address,
+                            const storage::ReadTxn& txn);
+  StatusOr<Principal> Token(std::string_view presented, const storage::ReadTxn& txn);
+  StatusOr<Principal> Certificate(const policies::CertificateFacts& facts,
+                                  const storage::ReadTxn& txn);
+  // Throttle bookkeeping; returns seconds to wait (0: may try).
+  std::int64_t WaitSeconds(const std::string& user, const std::string& address);
+  void RecordFailure(const std::string& user, const std::string& address);
+  void RecordSuccess(const std::string& user, const std::string& address);
+  std::string CacheKey(std::string_view login, std::string_view password) const;
+
+  storage::Store& store_;
+  const PolicyHolder& policy_;
+  const Clock& clock_;
+  const AuthenticatorOptions options_;
+  const SecretBytes cache_key_;
+  const std::string dummy_hash_;  // checked for unknown users: same cost
+  std::atomic<unsigned> checks_in_flight_{0};
+  std::atomic<std::uint64_t> password_checks_{0};
+
+  struct Failures {
+    unsigned count = 0;
+    std::chrono::steady_clock::time_point last{};
+  };
+  struct CachedCredential {
+    std::string login;
+    std::uint64_t generation = 0;
+    std::chrono::steady_clock::time_point expires{};
+  };
+  std::mutex mu_;
+  std::map<std::pair<std::string, std::string>, Failures> user_address_failures_;  // mu_
+  std::unordered_map<std::string, Failures> address_failures_;                     // mu_
+  std::unordered_map<std::string, CachedCredential> credential_cache_;             // mu_
+};
+
+}  // namespace strongroom::api

@@ -1,0 +1,129 @@
+// api/core/api_context.h — what every route handler shares (private to api/):
+// the engine, the policy, the authenticator, and the helpers that start a
+// request (snapshot + authentication) the same way everywhere.
+// Thread-safety: the members are thread-safe.
+#pragma once
+
+#include <atomic>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "api/auth/authenticator.h"
+#include "api/auth/policy_holder.h"
+#include "api/auth/principal.h"
+#include "api/core/audit_scope.h"
+#include "api/core/errors.h"
+#include "api/http/router.h"
+#include "api/wire/list_cursor.h"
+#include "audit/audit.h"
+#include "base/clock.h"
+#include "crypto/crypto.h"
+#include "storage/storage.h"
+
+namespace strongroom::api {
+
+class ApiMetrics;
+
+struct ApiContext {
+  storage::Store& store;
+  crypto::Keyring& keyring;
+  crypto::Token& token;
+  PolicyHolder& policy;
+  Authenticator& authenticator;
+  audit::AuditLog& audit;
+  const Clock& clock;
+  ListCursorCodec cursors;
+  bool memory_locked = true;
+  std::string listen_address;
+  // Dapr bulk reads answer 413 beyond this many secrets (SPEC 6.2).
+  std::size_t max_bulk_secrets = 500;
+  // The metrics (api_metrics.h) the routes count into and /metrics shows.
+  ApiMetrics* metrics = nullptr;
+  // GET /api/admin/settings answers this (ApiOptions::settings_json).
+  std::string settings_json = "{}";
+};
+
+// Session is an authenticated request: its snapshot and its principal.
+struct Session {
+  storage::ReadTxn txn;
+  Principal principal;
+  std::shared_ptr<const policies::Policy> policy;
+};
+
+// StartSession opens the request's snapshot and authenticates it; on
+// failure returns the response to send (401, 429, 503, 500). With a
+// `scope`, it records the actor, or why authentication failed.
+std::variant<Session, HttpResponse> StartSession(ApiContext& context, const HttpRequest& request,
+                                                 AuditScope* scope = nullptr);
+
+// StartServiceSession is StartSession for the decrypt endpoints: the
+// principal is the service of the verified client certificate
+// (Authenticator::AuthenticateService), else 401.
+std::variant<Session, HttpResponse> StartServiceSession(ApiContext& context,
+                                                        const HttpRequest& request,
+                                                        AuditScope& scope);
+
+// StartAdminSession is StartSession for /api/admin/* (SPEC 6.4): only a
+// user (Basic auth, or a client certificate mapped to a user) holding
+// `action` (from policies/actions.cc) on every namespace passes. API tokens
+// and services get 403 whatever their grants, as the seed's admin API
+// works only for server admins signed in as themselves.
+std::variant<Session, HttpResponse> StartAdminSession(ApiContext& context,
+                                                      const HttpRequest& request, AuditScope& scope,
+                                                      std::string_view action);
+
+// NamespacedSession is a request on a namespaced resource
+// (".../namespaces/:ns/<kind>[/:name]") past authentication, path
+// validation and the permission check of its action.
+struct NamespacedSession {
+  Session session;
+  std::string ns, name;
+};
+
+// NamespacedAccess says what StartNamespaced checks.
+struct NamespacedAccess {
+  std::string_view action;        // the permission checked
+  std::string_view audit_action;  // the action recorded; empty: `action`
+  std::string_view kind;          // the audit record's resource kind
+  bool with_name = false;         // an item (":name") rather than the collection
+  // validate_name checks ":name" (kInvalidArgument naming `field`).
+  Status (*validate_name)(std::string_view name, std::string_view field) = nullptr;
+};
+
+// StartNamespaced describes the request for the audit, authenticates it
+// (before anything else: a request refused earlier would be an audit record
+// anyone could make), validates ":ns" and ":name" (400), and checks the
+// action: on the named item, or (collection) on at least one name of the
+// namespace, so a caller without any grant there gets 403 before its body
+// is looked at.
+std::variant<NamespacedSession, HttpResponse> StartNamespaced(ApiContext& context,
+                                                              const HttpRequest& request,
+                                                              AuditScope& scope,
+                                                              const NamespacedAccess& access);
+
+// Check returns the 403 response when `principal` may not do `access`,
+// nullopt when it may (or the 500 when a record failed its check).
+std::optional<HttpResponse> Check(ApiContext& context, const HttpRequest& request,
+                                  const Session& session, const policies::AccessRequest& access);
+
+// QueryParam returns the percent-decoded query parameter `name` (nullopt
+// when absent); kInvalidArgument for a bad escape.
+StatusOr<std::optional<std::string>> QueryParam(const HttpRequest& request,
+                                                const std::string& name);
+
+// ListLimit reads a list's `limit` parameter: absent or 0 gives `max`, a
+// larger one is cut to `max`; kInvalidArgument unless a non-negative integer.
+StatusOr<std::size_t> ListLimit(const HttpRequest& request, std::size_t max);
+
+// ListAfter reads a list's `continue` parameter for `kind` in `ns`: ""
+// when absent or empty, else the last name of the previous page;
+// kInvalidArgument for a bad escape or a cursor that is not ours.
+StatusOr<std::string> ListAfter(const ApiContext& context, const HttpRequest& request,
+                                std::string_view kind, std::string_view ns);
+
+// RequireJson returns 415 unless the request's Content-Type is
+// application/json (parameters such as charset allowed).
+std::optional<HttpResponse> RequireJson(const HttpRequest& request);
+
+}  // namespace strongroom::api

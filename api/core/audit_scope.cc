@@ -1,0 +1,248 @@
+#include "api/core/audit_scope.h"
+
+#include <openssl/crypto.h>
+
+#include "api/auth/principal.h"
+#include "api/core/api_context.h"
+#include "api/core/api_metrics.h"
+#include "api/core/errors.h"
+
+namespace strongroom::api {
+namespace {
+
+std::string_view ReasonForStatus(int status) {
+  if (status >= 200 && status < 300) return "ok";
+  switch (status) {
+    case 400:
+      return "invalid_request";
+    case 403:
+      return "forbidden";
+    case 404:
+      return "not_found";
+    case 409:
+      return "conflict";
+    case 413:
+      return "too_large";
+    case 415:
+      return "unsupported_media_type";
+    case 422:
+      return "invalid_object";
+    case 429:
+      return "throttled";
+    case 503:
+      return "unavailable";
+    default:
+      return status >= 500 ? "internal_error" : "rejected";
+  }
+}
+
+audit::Outcome OutcomeForStatus(int status) {
+  if (status >= 200 && status < 300) return audit::Outcome::kAllowed;
+  if (status == 403) return audit::Outcome::kDenied;
+  return audit::Outcome::kFailed;
+}
+
+// AddressOnly drops the port: failures are coalesced per client address.
+std::string AddressOnly(const std::string& address) {
+  std::size_t colon = address.rfind(':');
+  return colon == std::string::npos ? address : address.substr(0, colon);
+}
+
+}  // namespace
+
+void AuditScope::Describe(std::string_view action, std::string_view namespace_name,
+                          std::string_view kind, std::string_view name) {
+  audited = true;
+  event.action = std::string(action);
+  // Names come from the path and may not be valid yet: bounded, so a
+  // record stays small.
+  constexpr std::size_t kMaxName = 253;
+  event.resource = audit::Resource{std::string(namespace_name.substr(0, kMaxName)),
+                                   std::string(kind), std::string(name.substr(0, kMaxName))};
+}
+
+void AuditScope::SetActor(const Principal& principal) {
+  event.actor.kind = std::string(principal.KindName());
+  event.actor.name = principal.name;
+  event.actor.token_id = principal.token_id;
+  event.actor.certificate_sha256 = principal.certificate_fingerprint;
+  if (!principal.address.empty()) event.actor.address = AddressOnly(principal.address);
+}
+
+std::string AuthenticationFailureReason(const HttpRequest& request, const Status& error) {
+  if (error.code() == StatusCode::kResourceExhausted) return "throttled";
+  const std::string& message = error.message();
+  if (message.find("certificate") != std::string::npos) return "certificate_without_identity";
+  if (message.find("unsupported") != std::string::npos) return "unsupported_scheme";
+  std::optional<std::string> authorization = request.Header("Authorization");
+  if (!authorization) return "missing_credentials";
+  if (authorization->starts_with("Basic ") || authorization->starts_with("basic ")) {
+    return "invalid_password";
+  }
+  return "invalid_token";
+}
+
+namespace {
+
+// Begin is a fresh scope for `request`.
+AuditScope Begin(const HttpRequest& request) {
+  AuditScope scope;
+  scope.event.request_id = request.request_id;
+  scope.event.actor.kind = "anonymous";
+  if (request.peer != nullptr) scope.event.actor.address = AddressOnly(request.peer->address);
+  return scope;
+}
+
+// RecordsToWrite turns a finished scope into its records: the per-name
+// records, or the one event with the outcome its status implies, or none.
+std::vector<audit::Event> RecordsToWrite(AuditScope& scope, int status) {
+  if (!scope.events.empty()) return std::move(scope.events);
+  if (!scope.audited) return {};
+  scope.event.outcome = OutcomeForStatus(status);
+  scope.event.http_status = status;
+  if (scope.event.reason.empty()) scope.event.reason = std::string(ReasonForStatus(status));
+  scope.event.resource_version.reset();
+  std::vector<audit::Event> records;
+  records.push_back(std::move(scope.event));
+  return records;
+}
+
+// Refused replaces a response whose records could not be written.
+// SECURITY: nothing audited is answered without its record, and the
+// response's body (decrypted values) is wiped.
+HttpResponse Refused(const HttpRequest& request, HttpResponse& response, const Status& recorded) {
+  OPENSSL_cleanse(response.body.data(), response.body.size());
+  HttpResponse refused = ErrorFromStatus(request.path, recorded, request.request_id);
+  refused.headers.emplace_back("Retry-After", "1");
+  return refused;
+}
+
+}  // namespace
+
+RouteHandler AuditedRoute(ApiContext& context, AuditedHandler handler) {
+  ApiContext* c = &context;
+  return [c, handler = std::move(handler)](HttpRequest& request) {
+    AuditScope scope = Begin(request);
+    HttpResponse response = handler(request, scope);
+    if (scope.authentication_failure) {
+      c->audit.AuthenticationFailed(scope.event.actor.address, *scope.authentication_failure);
+      return response;
+    }
+    // The hook recorded the write (and cancels it if the commit failed).
+    if (scope.events.empty() && scope.audited && scope.pending && c->audit.Forget(scope.pending)) {
+      return response;
+    }
+    std::vector<audit::Event> records = RecordsToWrite(scope, response.status);
+    if (records.empty()) return response;
+    Status recorded = c->audit.RecordAll(std::move(records));
+    if (!recorded.ok()) return Refused(request, response, recorded);
+    return response;
+  };
+}
+
+namespace {
+
+// IsDecrypt: a decrypt action (secret.securevalues:decrypt, and any other
+// "...:decrypt" permission's records).
+bool IsDecrypt(std::string_view action) { return action.ends_with(":decrypt"); }
+
+// CountDecrypts counts the request's decrypt decisions in the metrics:
+// each name's record, or one refusal when authentication failed. Counted
+// when decided: a decision whose record cannot be written is answered 503
+// instead (visible in the request and audit failure metrics).
+void CountDecrypts(ApiContext* c, const AuditScope& scope,
+                   const std::vector<audit::Event>& records) {
+  if (c->metrics == nullptr) return;
+  if (scope.authentication_failure) {
+    if (IsDecrypt(scope.event.action)) {
+      c->metrics->CountDecrypt(audit::Outcome::kDenied, "unauthenticated");
+    }
+    return;
+  }
+  for (const audit::Event& record : records) {
+    if (IsDecrypt(record.action)) c->metrics->CountDecrypt(record.outcome, record.reason);
+  }
+}
+
+// FinishDeferred records a deferred handler's outcome and answers once the
+// records are durable (group-committed with other connections' records),
+// from the sequencer or the watchdog thread.
+void FinishDeferred(ApiContext* c, const std::shared_ptr<HttpRequest>& request, AuditScope& scope,
+                    HttpResponse response, const Responder& respond) {
+  if (scope.authentication_failure) {
+    CountDecrypts(c, scope, {});
+    c->audit.AuthenticationFailed(scope.event.actor.address, *scope.authentication_failure);
+    respond(std::move(response));
+    return;
+  }
+  std::vector<audit::Event> records = RecordsToWrite(scope, response.status);
+  CountDecrypts(c, scope, records);
+  if (records.empty()) {
+    respond(std::move(response));
+    return;
+  }
+  c->audit.RecordAllAsync(std::move(records), [request, respond, response = std::move(response)](
+                                                  Status recorded) mutable {
+    if (recorded.ok()) {
+      respond(std::move(response));
+    } else {
+      respond(Refused(*request, response, recorded));
+    }
+  });
+}
+
+}  // namespace
+
+DeferredHandler DeferredAuditedRoute(ApiContext& context, AuditedFunction handler) {
+  ApiContext* c = &context;
+  return [c, handler](std::shared_ptr<HttpRequest> request, Responder respond,
+                      const Offload& offload) {
+    AuditScope scope = Begin(*request);
+    scope.may_block = false;  // on an I/O thread
+    HttpResponse response = handler(*c, *request, scope);
+    if (!scope.needs_blocking) {
+      FinishDeferred(c, request, scope, std::move(response), respond);
+      return;
+    }
+    // The handler stopped before any effect; it runs again, from the
+    // start, where it may wait for the token.
+    const bool queued = offload([c, handler, request, respond] {
+      AuditScope blocking = Begin(*request);
+      HttpResponse answer = handler(*c, *request, blocking);
+      FinishDeferred(c, request, blocking, std::move(answer), respond);
+    });
+    if (!queued) {
+      HttpResponse busy = ErrorResponse(request->path, 503, "server busy, retry later");
+      busy.headers.emplace_back("Retry-After", "1");
+      respond(std::move(busy));
+    }
+  };
+}
+
+RouteHandler AuditedRoute(ApiContext& context, AuditedFunction handler) {
+  ApiContext* c = &context;
+  return AuditedRoute(context, [c, handler](HttpRequest& request, AuditScope& scope) {
+    return handler(*c, request, scope);
+  });
+}
+
+std::string ExpectAuditedWrite(ApiContext& context, AuditScope& scope, int success_status) {
+  // A request may write more than once (a retried replace): one tag each.
+  std::string tag = scope.event.request_id + "#" + std::to_string(++scope.writes);
+  if (scope.pending) context.audit.Forget(scope.pending);
+  audit::Event event = scope.event;
+  event.outcome = audit::Outcome::kAllowed;
+  event.http_status = success_status;
+  event.reason = "ok";
+  scope.pending = context.audit.ExpectWrite(tag, std::move(event));
+  return tag;
+}
+
+StatusOr<storage::WriteReceipt> AuditedWrite(ApiContext& context, AuditScope& scope,
+                                             int success_status,
+                                             std::function<Status(storage::WriteTxn&)> fn) {
+  std::string tag = ExpectAuditedWrite(context, scope, success_status);
+  return context.store.Write(tag, std::move(fn));
+}
+
+}  // namespace strongroom::api

@@ -1,0 +1,93 @@
+// api/core/audit_scope.h — private to api/: how a request becomes an audit
+// record (SPEC section 8). An audited route's handler says what the
+// request does (Describe); StartSession says who asked; AuditedRoute
+// writes the record after the handler, before the response leaves, and
+// turns the response into a 503 if the record cannot be written (fail
+// closed). Store writes are recorded through the store's pre-commit hook
+// (AuditedWrite), so their record is durable before LMDB commits.
+// Thread-safety: an AuditScope belongs to one request.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api/http/router.h"
+#include "audit/audit.h"
+#include "base/status.h"
+#include "storage/storage.h"
+
+namespace strongroom::api {
+
+struct ApiContext;
+struct Principal;
+
+struct AuditScope {
+  audit::Event event;
+  bool audited = false;  // set by Describe
+  // The reason code when authentication failed (coalesced, not per request).
+  std::optional<std::string> authentication_failure;
+  std::shared_ptr<audit::PendingWrite> pending;
+  int writes = 0;
+  // When not empty (the decrypt endpoints: one record per name, each with
+  // its own outcome and reason), these records are written instead of
+  // `event`, all durable before the response leaves.
+  std::vector<audit::Event> events;
+  // may_block is false while a kDeferred handler runs on an I/O thread. A
+  // handler that finds it would block (a token round trip) sets
+  // needs_blocking and returns at once, before any effect; it then runs
+  // again from the start on the handler pool.
+  bool may_block = true;
+  bool needs_blocking = false;
+
+  // Describe marks the request as audited and names its action and resource.
+  void Describe(std::string_view action, std::string_view namespace_name, std::string_view kind,
+                std::string_view name);
+  // SetActor records who the request is.
+  void SetActor(const Principal& principal);
+  // SetReason overrides the reason code derived from the HTTP status.
+  void SetReason(std::string reason) { event.reason = std::move(reason); }
+};
+
+using AuditedHandler = std::function<HttpResponse(HttpRequest&, AuditScope&)>;
+
+// AuditedRoute wraps `handler`: after it returns, a Described request is
+// recorded with the outcome its status implies (2xx allowed, 403 denied,
+// else failed), unless its store write was recorded by the hook already;
+// an authentication failure is counted for the coalesced record.
+// SECURITY: when the record cannot be written the response becomes 503.
+RouteHandler AuditedRoute(ApiContext& context, AuditedHandler handler);
+// AuditedRoute for a plain function taking the context first.
+using AuditedFunction = HttpResponse (*)(ApiContext&, HttpRequest&, AuditScope&);
+RouteHandler AuditedRoute(ApiContext& context, AuditedFunction handler);
+
+// DeferredAuditedRoute is AuditedRoute for a kDeferred route: `handler`
+// runs on the I/O thread (it must not block), and the response is sent once
+// its records are durable (AuditLog::RecordAllAsync), or replaced by a 503
+// when they cannot be written within the log's answer_within.
+DeferredHandler DeferredAuditedRoute(ApiContext& context, AuditedFunction handler);
+
+// AuditedWrite runs `fn` as a store write whose audit record (the scope's
+// event, allowed with `success_status`, and the resourceVersion it
+// commits) is written by the pre-commit hook before LMDB commits.
+StatusOr<storage::WriteReceipt> AuditedWrite(ApiContext& context, AuditScope& scope,
+                                             int success_status,
+                                             std::function<Status(storage::WriteTxn&)> fn);
+
+// ExpectAuditedWrite is AuditedWrite for a write made elsewhere (the
+// account operations of accounts/accounts.h, shared with the CLI): it announces the
+// scope's event, allowed with `success_status`, and returns the tag the
+// caller must pass to that one storage::Store::Write.
+// SECURITY: each call returns a new tag ("<request id>#<n>"): the hook
+// matches a record to its write by tag, so two writes must never share one.
+std::string ExpectAuditedWrite(ApiContext& context, AuditScope& scope, int success_status);
+
+// AuthenticationFailureReason names why authentication failed, for the
+// audit record: "missing_credentials", "invalid_password", "invalid_token",
+// "unsupported_scheme", "certificate_without_identity", "throttled".
+std::string AuthenticationFailureReason(const HttpRequest& request, const Status& error);
+
+}  // namespace strongroom::api

@@ -1,0 +1,30 @@
+// api/core/core.h — the request core every route is built on: how a request
+// starts (snapshot, authentication, the path's names, the permission), how
+// it becomes an audit record, how an error becomes a response, and the
+// API's own counters. Read this first; api/api.h wires it to the routes.
+//
+//   api_context.h       what every handler shares (ApiContext) and the
+//                       starts of a request: StartSession, StartNamespaced,
+//                       Check, the list parameters
+//   audit_scope.h       a request's audit record: AuditedRoute writes it
+//                       before the response leaves, or answers 503
+//   errors.h            the one table from Status codes to HTTP statuses,
+//                       and the error bodies
+//   decrypt_decision.h  what every decrypt endpoint shares: the checks for
+//                       one name and their verdict
+//   api_metrics.h       Strongroom's Prometheus families (decrypts, store,
+//                       keyring, token, audit log, connections)
+//   log.h               structured logs, one JSON object per line
+//
+// api/core depends on base/, policies/, storage/, crypto/, audit/ and on
+// api/http, api/wire, api/metrics and api/auth. It names no route: the
+// route folders (api/grafana, api/sensu, api/admin, api/audit, api/ops)
+// depend on it, never the other way.
+#pragma once
+
+#include "api/core/api_context.h"       // IWYU pragma: export
+#include "api/core/api_metrics.h"       // IWYU pragma: export
+#include "api/core/audit_scope.h"       // IWYU pragma: export
+#include "api/core/decrypt_decision.h"  // IWYU pragma: export
+#include "api/core/errors.h"            // IWYU pragma: export
+#include "api/core/log.h"               // IWYU pragma: export

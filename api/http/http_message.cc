@@ -1,0 +1,49 @@
+#include "api/http/http_message.h"
+
+namespace strongroom::api {
+
+std::optional<std::string> HttpRequest::Header(const std::string& name) const {
+  std::optional<Pistache::Http::Header::Raw> raw = message.headers().tryGetRaw(name);
+  if (!raw) return std::nullopt;
+  return raw->value();
+}
+
+std::string_view HttpRequest::Param(std::string_view name) const {
+  for (const auto& [key, value] : params) {
+    if (key == name) return value;
+  }
+  return {};
+}
+
+std::string SerializeResponse(const HttpResponse& response, std::string_view request_id,
+                              bool keep_alive) {
+  std::string out;
+  out.reserve(256 + response.body.size());
+  out += "HTTP/1.1 ";
+  out += std::to_string(response.status);
+  out += ' ';
+  out += Pistache::Http::codeString(static_cast<Pistache::Http::Code>(response.status));
+  if (!response.content_type.empty()) {
+    out += "\r\nContent-Type: ";
+    out += response.content_type;
+  }
+  // RFC 9110 8.6: no Content-Length in a 204 (it never has a body).
+  if (response.status != 204) {
+    out += "\r\nContent-Length: ";
+    out += std::to_string(response.body.size());
+  }
+  out += "\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nX-Request-Id: ";
+  out += request_id;
+  if (!keep_alive) out += "\r\nConnection: close";
+  for (const auto& [name, value] : response.headers) {
+    out += "\r\n";
+    out += name;
+    out += ": ";
+    out += value;
+  }
+  out += "\r\n\r\n";
+  out += response.body;
+  return out;
+}
+
+}  // namespace strongroom::api

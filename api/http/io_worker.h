@@ -1,0 +1,121 @@
+// api/http/io_worker.h — one I/O thread of the TLS front (private to api/http): an
+// epoll loop owning its connections from accept to close: non-blocking TLS
+// handshake, request framing, inline handlers, response writes, deadlines.
+//
+// Thread-safety: AddConnection, PostCompletion and Wake may be called from
+// any thread; everything else runs on the worker's own thread.
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "api/http/handler_pool.h"
+#include "api/http/http_server.h"
+#include "api/http/request_metrics.h"
+
+namespace strongroom::api {
+
+// ServerShared is what the acceptor, the workers and the pool share.
+struct ServerShared {
+  ServerOptions options;
+  const TlsContext* tls = nullptr;
+  const Router* router = nullptr;
+  ErrorResponder errors;
+  HandlerPool* pool = nullptr;
+  RequestMetrics* metrics = nullptr;  // optional; counts every response
+  std::atomic<bool> draining{false};
+  std::atomic<std::uint64_t> next_connection_id{1};
+  std::atomic<std::uint64_t> open_connections{0};
+  std::atomic<std::uint64_t> in_handshake{0};
+  std::atomic<std::uint64_t> accepted{0}, handshakes_completed{0}, handshakes_failed{0},
+      refused_over_capacity{0}, requests{0}, idle_buffers_released{0}, deferred_offloaded{0};
+  std::string request_id_prefix;  // random per process
+};
+
+class IoWorker {
+ public:
+  IoWorker(ServerShared& shared, unsigned index);
+  ~IoWorker();
+  IoWorker(const IoWorker&) = delete;
+  IoWorker& operator=(const IoWorker&) = delete;
+
+  // Init creates the epoll instance and the wake-up eventfd.
+  Status Init();
+  // Run is the thread body; returns when draining finished.
+  void Run();
+  // AddConnection hands an accepted, non-blocking socket to this worker,
+  // which owns it from now on.
+  void AddConnection(int fd, std::string address);
+  // PostCompletion delivers a blocking or deferred handler's response.
+  void PostCompletion(std::uint64_t connection_id, HttpResponse response, bool keep_alive,
+                      std::string request_id);
+  void Wake();
+
+ private:
+  struct Connection;
+  struct Completion {
+    std::uint64_t connection_id;
+    HttpResponse response;
+    bool keep_alive;
+    std::string request_id;
+  };
+  enum class State { kHandshake, kReading, kHandling, kWriting, kLingering };
+  enum class Deadline { kHandshake, kIdle, kHeader, kBody, kWrite };
+
+  void DrainInbox();
+  void OnEvent(Connection& c, std::uint32_t events);
+  void DoHandshake(Connection& c);
+  void ReadAvailable(Connection& c);
+  void ProcessBuffered(Connection& c);
+  void ProcessRequests(Connection& c);
+  void ReapClosed();
+  void Dispatch(Connection& c, Pistache::Http::Request message);
+  void StartResponse(Connection& c, const HttpResponse& response, bool keep_alive,
+                     std::string_view request_id);
+  void RespondError(Connection& c, int status, std::string_view message, std::string_view path);
+  void FlushWrites(Connection& c);
+  void Linger(Connection& c);
+  void SetInterest(Connection& c, std::uint32_t events);
+  void Close(Connection& c);
+  void SweepDeadlines();
+  void BeginDrain();
+  std::string NextRequestId();
+
+  ServerShared& shared_;
+  const unsigned index_;
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;
+  std::uint64_t request_counter_ = 0;
+  bool drain_started_ = false;
+  std::chrono::steady_clock::time_point drain_deadline_{};
+  std::chrono::steady_clock::time_point last_sweep_{};
+  std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
+  std::vector<std::uint64_t> closed_;  // closed this iteration, destroyed by ReapClosed
+
+  // Mailbox takes completions from other threads. Deferred handlers hold it
+  // past this worker's life (a late answer after shutdown is dropped): it
+  // is shared, and the worker detaches it (wake_fd -1) before closing the
+  // eventfd. One eventfd write per batch of completions (wake_pending).
+  struct Mailbox {
+    std::mutex mu;
+    std::vector<Completion> completions;  // guarded by mu
+    int wake_fd = -1;                     // guarded by mu
+    bool wake_pending = false;            // guarded by mu
+    void Post(Completion completion);
+  };
+
+  std::mutex inbox_mu_;
+  std::vector<std::pair<int, std::string>> new_connections_;  // guarded by inbox_mu_
+  std::shared_ptr<Mailbox> mailbox_ = std::make_shared<Mailbox>();
+};
+
+}  // namespace strongroom::api

@@ -1,0 +1,29 @@
+// api/ops/ops_routes.h — the operator's endpoints (SPEC 6.6): health,
+// Prometheus metrics and the OpenAPI document. Read this first.
+//
+//   health_routes.cc       GET /livez, /readyz (no authentication)
+//   metrics_routes.cc      GET /metrics (metrics:read, listed scrape
+//                          services, or anyone when configured)
+//   openapi_route.cc       GET /openapi.yaml (no authentication)
+//   openapi_document.cc.in docs/openapi.yaml, compiled in by CMake
+//
+// api/ops depends on api/core (and through it api/http, api/auth,
+// api/wire, api/metrics), storage/, crypto/, policies/, audit/ and base/;
+// never on another route folder.
+// Thread-safety: the Add functions run once, before the server starts.
+#pragma once
+
+#include "api/core/api_context.h"
+#include "api/http/router.h"
+
+namespace strongroom::api {
+
+// AddHealthRoutes registers GET /livez and GET /readyz.
+void AddHealthRoutes(Router& router, ApiContext& context);
+// AddOpenApiRoute serves docs/openapi.yaml (built into the binary) at
+// GET /openapi.yaml, without authentication: it describes the API only.
+void AddOpenApiRoute(Router& router);
+// AddMetricsRoutes registers GET /metrics.
+void AddMetricsRoutes(Router& router, ApiContext& context);
+
+}  // namespace strongroom::api

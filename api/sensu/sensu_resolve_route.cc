@@ -1,0 +1,181 @@
+// Resolving a Sensu secret (an extension; SPEC 6.3): over mutual TLS only,
+//   GET /api/enterprise/secrets/v1/namespaces/{ns}/secrets/{name}/value
+// answers {"value": "..."} under SPEC 6.2's rules and order: a verified
+// service certificate (401), the `sensu.secrets:decrypt` permission on the
+// name (403, whether or not it exists), existence (404), the secret's own
+// `decrypters` when set (403), then the provider:
+//  - `strongroom`: `spec.id` names a secure value of the namespace, whose
+//    own `decrypters` apply (403) and whose value is unsealed;
+//  - `env`: the secret's own `decrypters` are required and the variable
+//    must match the provider's `allow` list (403); the value is the
+//    appliance's environment variable (not protected by the token).
+// A provider that does not exist, or cannot resolve the id, answers 502
+// naming it. Each resolve is audited like a decrypt, before the response.
+#include <stdlib.h>
+
+#include <algorithm>
+
+#include "api/auth/authorizer.h"
+#include "api/core/decrypt_decision.h"
+#include "api/sensu/sensu_json.h"
+#include "api/sensu/sensu_routes.h"
+#include "api/wire/k8s_names.h"
+#include "base/json_text.h"
+#include "base/utf8.h"
+#include "storage/secure_value_record.h"
+#include "storage/sensu_provider_record.h"
+#include "storage/sensu_secret_record.h"
+
+namespace strongroom::api {
+namespace {
+
+using Pistache::Http::Method;
+using storage::Table;
+
+constexpr std::string_view kAction = "sensu.secrets:decrypt";
+constexpr std::string_view kKind = "sensu.secrets";
+constexpr std::size_t kMaxValueBytes = 24576;
+
+// Resolution is a Decision plus the 502 a provider failure answers.
+struct Resolution {
+  Decision decision;
+  std::string provider_problem;  // non-empty: answer 502 with this message
+};
+
+Resolution Unresolved(std::string reason, std::string message) {
+  return Resolution{
+      Decision{Verdict::kError, std::move(reason), std::nullopt, Status::Unavailable(message)},
+      std::move(message)};
+}
+
+bool Lists(const std::vector<std::string>& decrypters, const std::string& service) {
+  return std::find(decrypters.begin(), decrypters.end(), service) != decrypters.end();
+}
+
+Resolution FromStrongroom(ApiContext& context, const Session& session,
+                          const storage::SensuSecretRecord& secret, bool may_block) {
+  const std::string& ns = secret.namespace_name;
+  const std::string who = "provider \"" + secret.provider + "\"";
+  if (!ValidateObjectName(secret.id, "spec.id").ok()) {
+    return Unresolved("provider_unresolved", who + " cannot resolve the secret's id");
+  }
+  StatusOr<storage::Record> raw =
+      session.txn.Get(Table::kSecureValues, storage::SecureValueKey(ns, secret.id));
+  if (!raw.has_value()) {
+    if (raw.error().code() != StatusCode::kNotFound) return {Failed(raw.error()), ""};
+    return Unresolved("provider_unresolved", who + " has no secure value \"" + secret.id +
+                                                 "\" in namespace \"" + ns + "\"");
+  }
+  return {OpenSecureValue(context, session.principal, ns, secret.id, *raw, may_block), ""};
+}
+
+Resolution FromEnv(const storage::SensuSecretRecord& secret,
+                   const storage::SensuProviderRecord& provider) {
+  // SECURITY: the environment is not the token's; only what a server admin
+  // allowed, and only for services the secret itself lists.
+  if (!secret.decrypters) return {Decision{Verdict::kNotOnAllowlist, "empty_allowlist"}, ""};
+  if (!EnvAllowed(provider.allow, secret.id)) {
+    return {Decision{Verdict::kNotOnAllowlist, "env_not_allowed"}, ""};
+  }
+  const char* value = ::secure_getenv(secret.id.c_str());
+  const std::string who = "provider \"" + secret.provider + "\"";
+  if (value == nullptr) {
+    return Unresolved("provider_unresolved", who + " has no variable \"" + secret.id + "\"");
+  }
+  std::string_view text(value);
+  if (text.size() > kMaxValueBytes || !IsValidUtf8(text)) {
+    return Unresolved("provider_unresolved",
+                      who + ": variable \"" + secret.id + "\" is not UTF-8 of at most 24576 bytes");
+  }
+  StatusOr<SecretBytes> copied = SecretBytes::CopyFrom(text);
+  if (!copied.has_value()) return {Failed(copied.error()), ""};
+  return {Decision{Verdict::kAllowed, "ok", std::move(*copied)}, ""};
+}
+
+// Resolve runs the checks after the certificate.
+Resolution Resolve(ApiContext& context, const Session& session, const std::string& ns,
+                   const std::string& name, bool may_block) {
+  StatusOr<bool> may =
+      Authorize(*session.policy, session.txn, session.principal, {kAction, ns, name});
+  if (!may.has_value()) return {Failed(may.error()), ""};
+  if (!*may) return {Decision{Verdict::kNoPermission, "no_permission"}, ""};
+  StatusOr<storage::Record> raw =
+      session.txn.Get(Table::kSensuSecrets, storage::SensuSecretKey(ns, name));
+  if (!raw.has_value()) {
+    if (raw.error().code() != StatusCode::kNotFound) return {Failed(raw.error()), ""};
+    return {Decision{Verdict::kUnknown, "unknown_secret"}, ""};
+  }
+  StatusOr<storage::SensuSecretRecord> secret = storage::DecodeSensuSecretRecord(raw->value);
+  if (!secret.has_value()) return {Failed(secret.error()), ""};
+  if (secret->decrypters) {
+    if (secret->decrypters->empty())
+      return {Decision{Verdict::kNotOnAllowlist, "empty_allowlist"}, ""};
+    if (!Lists(*secret->decrypters, session.principal.name)) {
+      return {Decision{Verdict::kNotOnAllowlist, "not_on_allowlist"}, ""};
+    }
+  }
+  if (secret->provider == kBuiltInProvider) {
+    return FromStrongroom(context, session, *secret, may_block);
+  }
+  StatusOr<storage::Record> stored = session.txn.Get(Table::kSensuProviders, secret->provider);
+  if (!stored.has_value()) {
+    if (stored.error().code() != StatusCode::kNotFound) return {Failed(stored.error()), ""};
+    return Unresolved("unknown_provider", "provider \"" + secret->provider + "\" does not exist");
+  }
+  StatusOr<storage::SensuProviderRecord> provider =
+      storage::DecodeSensuProviderRecord(stored->value);
+  if (!provider.has_value()) return {Failed(provider.error()), ""};
+  if (provider->type == kProviderTypeStrongroom) {
+    return FromStrongroom(context, session, *secret, may_block);
+  }
+  if (provider->type == kProviderTypeEnv) return FromEnv(*secret, *provider);
+  return Unresolved("unknown_provider",
+                    "provider \"" + secret->provider + "\" has an unknown type");
+}
+
+HttpResponse ResolveValue(ApiContext& context, HttpRequest& request, AuditScope& scope) {
+  const std::string ns(request.Param("ns")), name(request.Param("name"));
+  scope.Describe(kAction, ns, kKind, name);
+  auto started = StartServiceSession(context, request, scope);
+  if (auto* response = std::get_if<HttpResponse>(&started)) return *response;
+  if (Status valid = ValidateNamespaceName(ns); !valid.ok()) {
+    return ErrorResponse(request.path, 400, valid.message());
+  }
+  if (Status valid = ValidateSensuName(name, "name"); !valid.ok()) {
+    return ErrorResponse(request.path, 400, valid.message());
+  }
+  const Session& session = std::get<Session>(started);
+  Resolution resolution = Resolve(context, session, ns, name, scope.may_block);
+  Decision& decision = resolution.decision;
+  if (decision.verdict == Verdict::kNeedsToken) return Offloaded(scope);
+  // A provider's failure is the upstream's: 502, naming it.
+  const int status = resolution.provider_problem.empty() ? DecisionStatus(decision) : 502;
+  scope.events.push_back(NameEvent(std::move(scope.event), ns, kKind, name, status, decision));
+  switch (status) {
+    case 200: {
+      std::string body = "{\"value\":";
+      AppendJsonString(body, decision.value->RevealSecretAsString());
+      body += "}";
+      return JsonResponse(200, std::move(body));
+    }
+    case 403:
+      return ErrorResponse(request.path, 403,
+                           "service '" + session.principal.name + "' may not resolve secret \"" +
+                               name + "\" in namespace \"" + ns + "\"");
+    case 404:
+      return ErrorResponse(request.path, 404, "secret \"" + name + "\" not found");
+    case 502:
+      return ErrorResponse(request.path, 502, resolution.provider_problem);
+  }
+  return ErrorFromStatus(request.path, decision.error, request.request_id);
+}
+
+}  // namespace
+
+void AddSensuResolveRoute(Router& router, ApiContext& context) {
+  // Deferred, like every decrypt: answered once its record is durable.
+  router.AddDeferred(Method::Get, "/api/enterprise/secrets/v1/namespaces/:ns/secrets/:name/value",
+                     DeferredAuditedRoute(context, ResolveValue));
+}
+
+}  // namespace strongroom::api
