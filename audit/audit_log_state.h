@@ -116,7 +116,10 @@ struct AuditLog::State {
   // this process or adopted from another (AdoptNow).
   std::uint64_t vouched_resource_version = 0;
 
-  // --- the sequencer's own (and Open's, before it starts) ---
+  // --- the sequencer's own (and Open's, before it starts), changed only
+  // with `io_mutex` held: AdoptNow takes it to adopt from another thread,
+  // and writes written_head, head_is_checkpoint, unsealed and
+  // oldest_unsealed under `mutex` too, where Run reads them ---
   std::mutex io_mutex;  // held while a group is written; VerifyNow takes it
   int lock_fd = -1;
   int current_fd = -1;

@@ -117,13 +117,15 @@ void AuditLog::State::Run() {
       retry = failed;
     }
     if (!batch.empty() || retry) WriteGroup(batch);
-    bool failing;
+    bool seal;
     {
+      // Under `mutex`: AdoptNow (another thread) may adopt a sealed head.
       std::lock_guard lock(mutex);
-      failing = failed || tampered;  // a tampered log is never sealed
+      const bool failing = failed || tampered;  // a tampered log is never sealed
+      seal = !failing &&
+             (CheckpointDue(std::chrono::steady_clock::now()) || (stop && !head_is_checkpoint));
     }
-    if (!failing &&
-        (CheckpointDue(std::chrono::steady_clock::now()) || (stop && !head_is_checkpoint))) {
+    if (seal) {
       std::lock_guard io(io_mutex);
       if (LockFile().ok()) {
         Status sealed = AdoptOtherWriters();
