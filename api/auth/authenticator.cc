@@ -6,6 +6,7 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <limits>
 
 #include "accounts/accounts.h"
 #include "crypto/password_hash.h"
@@ -42,6 +43,28 @@ std::string_view Trim(std::string_view text) {
 std::string AddressOnly(const std::string& address) {
   std::size_t colon = address.rfind(':');
   return colon == std::string::npos ? address : address.substr(0, colon);
+}
+
+// TokensValidAfter returns the stored cutoff (UNIX micros) before which
+// every API token is void, or 0 when none was ever set.
+// SECURITY: fails closed. Only a missing row means "no cutoff"; a row that
+// fails its MAC (kIntegrityError) or does not parse is an error, because
+// reading it as absent would bring back every token the cutoff revoked.
+StatusOr<std::int64_t> TokensValidAfter(const storage::ReadTxn& txn) {
+  StatusOr<storage::Record> cutoff =
+      txn.Get(storage::Table::kSystem, accounts::kTokensValidAfterKey);
+  if (!cutoff.has_value()) {
+    if (cutoff.error().code() == StatusCode::kNotFound) return 0;
+    return std::unexpected(cutoff.error());
+  }
+  ByteReader reader(cutoff->value);
+  StatusOr<std::uint64_t> micros = reader.U64("valid after");
+  if (!micros.has_value() || reader.remaining() != 0 ||
+      *micros > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+    return std::unexpected(
+        Status::IntegrityError("stored api-tokens-valid-after is not a u64 time"));
+  }
+  return static_cast<std::int64_t>(*micros);
 }
 
 }  // namespace
@@ -207,15 +230,7 @@ StatusOr<Principal> Authenticator::Token(std::string_view presented, const stora
     return std::unexpected(Status::Unauthenticated(std::string(kInvalidCredentials)));
   }
   std::int64_t now = UnixMicros(clock_.Now());
-  std::int64_t valid_after = 0;
-  if (StatusOr<storage::Record> cutoff =
-          txn.Get(storage::Table::kSystem, accounts::kTokensValidAfterKey);
-      cutoff.has_value()) {
-    ByteReader reader(cutoff->value);
-    if (StatusOr<std::uint64_t> micros = reader.U64("valid after"); micros.has_value()) {
-      valid_after = static_cast<std::int64_t>(*micros);
-    }
-  }
+  SR_ASSIGN_OR_RETURN(std::int64_t valid_after, TokensValidAfter(txn));
   bool expired = token.expires_micros != 0 && now >= token.expires_micros;
   if (token.revoked_micros != 0 || expired || token.created_micros < valid_after) {
     return std::unexpected(Status::Unauthenticated(std::string(kInvalidCredentials)));
