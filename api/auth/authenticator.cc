@@ -16,7 +16,6 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 constexpr std::string_view kInvalidCredentials = "invalid credentials";
-constexpr std::size_t kMaxTrackedFailures = 100000;
 
 // DecodeBase64 decodes standard base64 (OpenSSL's decoder) into the arena.
 StatusOr<SecretBytes> DecodeBase64(std::string_view text) {
@@ -37,12 +36,6 @@ std::string_view Trim(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
   while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
   return text;
-}
-
-// AddressOnly drops the port: throttling is per client address.
-std::string AddressOnly(const std::string& address) {
-  std::size_t colon = address.rfind(':');
-  return colon == std::string::npos ? address : address.substr(0, colon);
 }
 
 // TokensValidAfter returns the stored cutoff (UNIX micros) before which
@@ -114,7 +107,9 @@ Authenticator::Authenticator(storage::Store& store, const PolicyHolder& policy, 
       clock_(clock),
       options_(options),
       cache_key_(std::move(cache_key)),
-      dummy_hash_(MakeDummyHash()) {}
+      dummy_hash_(MakeDummyHash()),
+      throttle_(AuthThrottleOptions{options.free_failures_per_user_address,
+                                    options.free_failures_per_address, options.max_backoff}) {}
 
 StatusOr<Principal> Authenticator::Authenticate(const HttpRequest& request,
                                                 const storage::ReadTxn& txn) {
@@ -170,8 +165,7 @@ StatusOr<Principal> Authenticator::Basic(std::string_view encoded, const std::st
     return std::unexpected(Status::Unauthenticated(std::string(kInvalidCredentials)));
   std::string login(text.substr(0, colon));
   SR_ASSIGN_OR_RETURN(SecretBytes password, SecretBytes::CopyFrom(text.substr(colon + 1)));
-  std::string client = AddressOnly(address);
-  if (std::int64_t wait = WaitSeconds(login, client); wait > 0) {
+  if (std::int64_t wait = throttle_.WaitSeconds(login, address); wait > 0) {
     return std::unexpected(Status::ResourceExhausted("too many failed attempts; retry in " +
                                                      std::to_string(wait) + " s"));
   }
@@ -202,10 +196,10 @@ StatusOr<Principal> Authenticator::Basic(std::string_view encoded, const std::st
   checks_in_flight_.fetch_sub(1);
   bool ok = user.has_value() && verified.has_value() && *verified;
   if (!ok) {
-    RecordFailure(login, client);
+    throttle_.RecordFailure(login, address);
     return std::unexpected(Status::Unauthenticated(std::string(kInvalidCredentials)));
   }
-  RecordSuccess(login, client);
+  throttle_.RecordSuccess(login, address);
   if (options_.credential_cache_ttl.count() > 0) {
     std::lock_guard lock(mu_);
     if (credential_cache_.size() > 10000) credential_cache_.clear();
@@ -278,48 +272,6 @@ std::string Authenticator::CacheKey(std::string_view login, std::string_view pas
        reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac, &length);
   OPENSSL_cleanse(input.data(), input.size());
   return std::string(reinterpret_cast<const char*>(mac), length);
-}
-
-std::int64_t Authenticator::WaitSeconds(const std::string& user, const std::string& address) {
-  std::lock_guard lock(mu_);
-  SteadyClock::time_point now = SteadyClock::now();
-  auto backoff = [&](const Failures& f, unsigned free) -> std::int64_t {
-    if (f.count < free) return 0;
-    std::int64_t delay = std::min<std::int64_t>(options_.max_backoff.count(),
-                                                std::int64_t{1} << std::min(f.count - free, 20u));
-    auto elapsed = std::chrono::duration_cast<std::chrono::seconds>(now - f.last).count();
-    return std::max<std::int64_t>(0, delay - elapsed);
-  };
-  std::int64_t wait = 0;
-  if (auto it = user_address_failures_.find({user, address}); it != user_address_failures_.end()) {
-    wait = backoff(it->second, options_.free_failures_per_user_address);
-  }
-  if (auto it = address_failures_.find(address); it != address_failures_.end()) {
-    if (now - it->second.last > std::chrono::minutes(1)) {
-      address_failures_.erase(it);
-    } else {
-      wait = std::max(wait, backoff(it->second, options_.free_failures_per_address));
-    }
-  }
-  return wait;
-}
-
-void Authenticator::RecordFailure(const std::string& user, const std::string& address) {
-  std::lock_guard lock(mu_);
-  if (user_address_failures_.size() > kMaxTrackedFailures) user_address_failures_.clear();
-  if (address_failures_.size() > kMaxTrackedFailures) address_failures_.clear();
-  SteadyClock::time_point now = SteadyClock::now();
-  Failures& pair = user_address_failures_[{user, address}];
-  ++pair.count;
-  pair.last = now;
-  Failures& by_address = address_failures_[address];
-  ++by_address.count;
-  by_address.last = now;
-}
-
-void Authenticator::RecordSuccess(const std::string& user, const std::string& address) {
-  std::lock_guard lock(mu_);
-  user_address_failures_.erase({user, address});
 }
 
 }  // namespace strongroom::api
