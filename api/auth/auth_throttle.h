@@ -44,8 +44,8 @@ class AuthThrottle {
 
   // AuthThrottle reads the time from `now` (default: the steady clock), so
   // tests move it by hand. REQUIRES: `now` is monotonic.
-  explicit AuthThrottle(AuthThrottleOptions options,
-                        SteadyNow now = [] { return std::chrono::steady_clock::now(); });
+  explicit AuthThrottle(
+      AuthThrottleOptions options, SteadyNow now = [] { return std::chrono::steady_clock::now(); });
 
   // WaitSeconds returns how long `user` from `peer_address` ("ip:port" or
   // "[ipv6]:port", as the front formats it) must still wait before its

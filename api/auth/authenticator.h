@@ -93,7 +93,7 @@ class Authenticator {
     std::chrono::steady_clock::time_point expires{};
   };
   std::mutex mu_;
-  std::unordered_map<std::string, CachedCredential> credential_cache_;             // mu_
+  std::unordered_map<std::string, CachedCredential> credential_cache_;  // mu_
 };
 
 }  // namespace strongroom::api

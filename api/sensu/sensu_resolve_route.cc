@@ -69,8 +69,8 @@ Resolution FromStrongroom(ApiContext& context, const Session& session,
   // may write a Sensu secret could point it at any value of the namespace.
   // Checked before the value is looked up, so a refusal (403) says nothing
   // about whether the value exists.
-  StatusOr<bool> may_decrypt = Authorize(*session.policy, session.txn, session.principal,
-                                         {kValueAction, ns, secret.id});
+  StatusOr<bool> may_decrypt =
+      Authorize(*session.policy, session.txn, session.principal, {kValueAction, ns, secret.id});
   if (!may_decrypt.has_value()) return {Failed(may_decrypt.error()), ""};
   if (!*may_decrypt) return {Decision{Verdict::kNoPermission, "no_value_permission"}, ""};
   StatusOr<storage::Record> raw =

@@ -57,8 +57,7 @@ TEST_F(AuthThrottleTest, Ipv4StaysPerAddressAndMappedIpv6CountsAsIpv4) {
   auto throttle = Make();
   Fail(*throttle, "u1", "192.0.2.7:5000", 2);
   Fail(*throttle, "u2", "[::ffff:192.0.2.7]:5001", 1);
-  EXPECT_GT(throttle->WaitSeconds("u3", "192.0.2.7:7000"), 0)
-      << "::ffff:192.0.2.7 is 192.0.2.7";
+  EXPECT_GT(throttle->WaitSeconds("u3", "192.0.2.7:7000"), 0) << "::ffff:192.0.2.7 is 192.0.2.7";
   EXPECT_EQ(throttle->WaitSeconds("u3", "192.0.2.8:7000"), 0) << "IPv4 is never grouped";
 }
 

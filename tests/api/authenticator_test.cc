@@ -31,10 +31,11 @@ class TokenStore : public ::testing::Test {
     ASSERT_NE(store, nullptr);
     StatusOr<SecretBytes> password = SecretBytes::CopyFrom("correct horse battery");
     ASSERT_TRUE(password.has_value());
-    ASSERT_TRUE(accounts::CreateUser(*store, {"alice", "Alice", "", &*password}, clock_).has_value());
+    ASSERT_TRUE(
+        accounts::CreateUser(*store, {"alice", "Alice", "", &*password}, clock_).has_value());
     clock_.Advance(std::chrono::seconds(1));
-    StatusOr<accounts::IssuedToken> issued =
-        accounts::CreateToken(*store, *policy_.Get(), {"alice", "Viewer", "default", "test"}, clock_);
+    StatusOr<accounts::IssuedToken> issued = accounts::CreateToken(
+        *store, *policy_.Get(), {"alice", "Viewer", "default", "test"}, clock_);
     ASSERT_TRUE(issued.has_value()) << issued.error().message();
     token_ = std::string(issued->token.RevealSecretAsString());
     ByteWriter cutoff;

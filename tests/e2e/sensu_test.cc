@@ -412,21 +412,25 @@ TEST_F(SensuTest, ResolvingThroughTheStrongroomProviderFollowsTheDecryptRules) {
 TEST_F(SensuTest, ResolvingThroughStrongroomNeedsTheDecryptPermissionOnTheValue) {
   HttpsClient admin = server_->AdminClient();
   const std::vector<std::string> everyone = {"svc-a", "svc-sensu", "svc-db"};
-  ASSERT_EQ(admin
-                .Request("POST", SecureValues("team-a"),
-                         ToBody({.name = "db-password", .value = "db value", .decrypters = everyone}))
-                .status,
-            201);
+  ASSERT_EQ(
+      admin
+          .Request("POST", SecureValues("team-a"),
+                   ToBody({.name = "db-password", .value = "db value", .decrypters = everyone}))
+          .status,
+      201);
   ASSERT_EQ(admin
                 .Request("POST", SecureValues("team-a"),
                          ToBody({.name = "api-key", .value = "api value", .decrypters = everyone}))
                 .status,
             201);
-  ASSERT_EQ(Put(admin, "team-a", "db", SecretBody("team-a", "db", "db-password", "strongroom")).status,
-            201);
-  ASSERT_EQ(Put(admin, "team-a", "api", SecretBody("team-a", "api", "api-key", "strongroom")).status,
-            201);
-  IssuedCertificate sensu_only = server_->pki().IssueClient("svc-sensu", {.common_name = "svc-sensu"});
+  ASSERT_EQ(
+      Put(admin, "team-a", "db", SecretBody("team-a", "db", "db-password", "strongroom")).status,
+      201);
+  ASSERT_EQ(
+      Put(admin, "team-a", "api", SecretBody("team-a", "api", "api-key", "strongroom")).status,
+      201);
+  IssuedCertificate sensu_only =
+      server_->pki().IssueClient("svc-sensu", {.common_name = "svc-sensu"});
   IssuedCertificate db_only = server_->pki().IssueClient("svc-db", {.common_name = "svc-db"});
   HttpsClient as_sensu = server_->CertClient(sensu_only);
   HttpsClient as_db = server_->CertClient(db_only);
