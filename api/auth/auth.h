@@ -5,6 +5,9 @@
 //                    token or a service, never confused
 //   authenticator.h  credentials to a Principal: Basic auth, API tokens,
 //                    verified client certificates; throttling and caching
+//   auth_throttle.h  the password-failure throttle: per (user, client) and
+//                    per client (an IPv4 address or an IPv6 /64), bounded
+//                    tables that forget the least recently used
 //   authorizer.h     RBAC decisions for a Principal over policies/ and the
 //                    bindings stored by accounts/; deny by default
 //   policy_holder.h  the current policy, replaced whole on reload

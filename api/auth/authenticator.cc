@@ -6,6 +6,7 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <limits>
 
 #include "accounts/accounts.h"
 #include "crypto/password_hash.h"
@@ -15,7 +16,6 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 constexpr std::string_view kInvalidCredentials = "invalid credentials";
-constexpr std::size_t kMaxTrackedFailures = 100000;
 
 // DecodeBase64 decodes standard base64 (OpenSSL's decoder) into the arena.
 StatusOr<SecretBytes> DecodeBase64(std::string_view text) {
@@ -38,10 +38,26 @@ std::string_view Trim(std::string_view text) {
   return text;
 }
 
-// AddressOnly drops the port: throttling is per client address.
-std::string AddressOnly(const std::string& address) {
-  std::size_t colon = address.rfind(':');
-  return colon == std::string::npos ? address : address.substr(0, colon);
+// TokensValidAfter returns the stored cutoff (UNIX micros) before which
+// every API token is void, or 0 when none was ever set.
+// SECURITY: fails closed. Only a missing row means "no cutoff"; a row that
+// fails its MAC (kIntegrityError) or does not parse is an error, because
+// reading it as absent would bring back every token the cutoff revoked.
+StatusOr<std::int64_t> TokensValidAfter(const storage::ReadTxn& txn) {
+  StatusOr<storage::Record> cutoff =
+      txn.Get(storage::Table::kSystem, accounts::kTokensValidAfterKey);
+  if (!cutoff.has_value()) {
+    if (cutoff.error().code() == StatusCode::kNotFound) return 0;
+    return std::unexpected(cutoff.error());
+  }
+  ByteReader reader(cutoff->value);
+  StatusOr<std::uint64_t> micros = reader.U64("valid after");
+  if (!micros.has_value() || reader.remaining() != 0 ||
+      *micros > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+    return std::unexpected(
+        Status::IntegrityError("stored api-tokens-valid-after is not a u64 time"));
+  }
+  return static_cast<std::int64_t>(*micros);
 }
 
 }  // namespace
@@ -91,7 +107,9 @@ Authenticator::Authenticator(storage::Store& store, const PolicyHolder& policy, 
       clock_(clock),
       options_(options),
       cache_key_(std::move(cache_key)),
-      dummy_hash_(MakeDummyHash()) {}
+      dummy_hash_(MakeDummyHash()),
+      throttle_(AuthThrottleOptions{options.free_failures_per_user_address,
+                                    options.free_failures_per_address, options.max_backoff}) {}
 
 StatusOr<Principal> Authenticator::Authenticate(const HttpRequest& request,
                                                 const storage::ReadTxn& txn) {
@@ -147,8 +165,7 @@ StatusOr<Principal> Authenticator::Basic(std::string_view encoded, const std::st
     return std::unexpected(Status::Unauthenticated(std::string(kInvalidCredentials)));
   std::string login(text.substr(0, colon));
   SR_ASSIGN_OR_RETURN(SecretBytes password, SecretBytes::CopyFrom(text.substr(colon + 1)));
-  std::string client = AddressOnly(address);
-  if (std::int64_t wait = WaitSeconds(login, client); wait > 0) {
+  if (std::int64_t wait = throttle_.WaitSeconds(login, address); wait > 0) {
     return std::unexpected(Status::ResourceExhausted("too many failed attempts; retry in " +
                                                      std::to_string(wait) + " s"));
   }
@@ -179,10 +196,10 @@ StatusOr<Principal> Authenticator::Basic(std::string_view encoded, const std::st
   checks_in_flight_.fetch_sub(1);
   bool ok = user.has_value() && verified.has_value() && *verified;
   if (!ok) {
-    RecordFailure(login, client);
+    throttle_.RecordFailure(login, address);
     return std::unexpected(Status::Unauthenticated(std::string(kInvalidCredentials)));
   }
-  RecordSuccess(login, client);
+  throttle_.RecordSuccess(login, address);
   if (options_.credential_cache_ttl.count() > 0) {
     std::lock_guard lock(mu_);
     if (credential_cache_.size() > 10000) credential_cache_.clear();
@@ -207,15 +224,7 @@ StatusOr<Principal> Authenticator::Token(std::string_view presented, const stora
     return std::unexpected(Status::Unauthenticated(std::string(kInvalidCredentials)));
   }
   std::int64_t now = UnixMicros(clock_.Now());
-  std::int64_t valid_after = 0;
-  if (StatusOr<storage::Record> cutoff =
-          txn.Get(storage::Table::kSystem, accounts::kTokensValidAfterKey);
-      cutoff.has_value()) {
-    ByteReader reader(cutoff->value);
-    if (StatusOr<std::uint64_t> micros = reader.U64("valid after"); micros.has_value()) {
-      valid_after = static_cast<std::int64_t>(*micros);
-    }
-  }
+  SR_ASSIGN_OR_RETURN(std::int64_t valid_after, TokensValidAfter(txn));
   bool expired = token.expires_micros != 0 && now >= token.expires_micros;
   if (token.revoked_micros != 0 || expired || token.created_micros < valid_after) {
     return std::unexpected(Status::Unauthenticated(std::string(kInvalidCredentials)));
@@ -263,48 +272,6 @@ std::string Authenticator::CacheKey(std::string_view login, std::string_view pas
        reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac, &length);
   OPENSSL_cleanse(input.data(), input.size());
   return std::string(reinterpret_cast<const char*>(mac), length);
-}
-
-std::int64_t Authenticator::WaitSeconds(const std::string& user, const std::string& address) {
-  std::lock_guard lock(mu_);
-  SteadyClock::time_point now = SteadyClock::now();
-  auto backoff = [&](const Failures& f, unsigned free) -> std::int64_t {
-    if (f.count < free) return 0;
-    std::int64_t delay = std::min<std::int64_t>(options_.max_backoff.count(),
-                                                std::int64_t{1} << std::min(f.count - free, 20u));
-    auto elapsed = std::chrono::duration_cast<std::chrono::seconds>(now - f.last).count();
-    return std::max<std::int64_t>(0, delay - elapsed);
-  };
-  std::int64_t wait = 0;
-  if (auto it = user_address_failures_.find({user, address}); it != user_address_failures_.end()) {
-    wait = backoff(it->second, options_.free_failures_per_user_address);
-  }
-  if (auto it = address_failures_.find(address); it != address_failures_.end()) {
-    if (now - it->second.last > std::chrono::minutes(1)) {
-      address_failures_.erase(it);
-    } else {
-      wait = std::max(wait, backoff(it->second, options_.free_failures_per_address));
-    }
-  }
-  return wait;
-}
-
-void Authenticator::RecordFailure(const std::string& user, const std::string& address) {
-  std::lock_guard lock(mu_);
-  if (user_address_failures_.size() > kMaxTrackedFailures) user_address_failures_.clear();
-  if (address_failures_.size() > kMaxTrackedFailures) address_failures_.clear();
-  SteadyClock::time_point now = SteadyClock::now();
-  Failures& pair = user_address_failures_[{user, address}];
-  ++pair.count;
-  pair.last = now;
-  Failures& by_address = address_failures_[address];
-  ++by_address.count;
-  by_address.last = now;
-}
-
-void Authenticator::RecordSuccess(const std::string& user, const std::string& address) {
-  std::lock_guard lock(mu_);
-  user_address_failures_.erase({user, address});
 }
 
 }  // namespace strongroom::api

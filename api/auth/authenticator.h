@@ -19,6 +19,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "api/auth/auth_throttle.h"
 #include "api/auth/policy_holder.h"
 #include "api/auth/principal.h"
 #include "api/http/http_message.h"
@@ -74,10 +75,6 @@ class Authenticator {
   StatusOr<Principal> Token(std::string_view presented, const storage::ReadTxn& txn);
   StatusOr<Principal> Certificate(const policies::CertificateFacts& facts,
                                   const storage::ReadTxn& txn);
-  // Throttle bookkeeping; returns seconds to wait (0: may try).
-  std::int64_t WaitSeconds(const std::string& user, const std::string& address);
-  void RecordFailure(const std::string& user, const std::string& address);
-  void RecordSuccess(const std::string& user, const std::string& address);
   std::string CacheKey(std::string_view login, std::string_view password) const;
 
   storage::Store& store_;
@@ -88,20 +85,15 @@ class Authenticator {
   const std::string dummy_hash_;  // checked for unknown users: same cost
   std::atomic<unsigned> checks_in_flight_{0};
   std::atomic<std::uint64_t> password_checks_{0};
+  AuthThrottle throttle_;
 
-  struct Failures {
-    unsigned count = 0;
-    std::chrono::steady_clock::time_point last{};
-  };
   struct CachedCredential {
     std::string login;
     std::uint64_t generation = 0;
     std::chrono::steady_clock::time_point expires{};
   };
   std::mutex mu_;
-  std::map<std::pair<std::string, std::string>, Failures> user_address_failures_;  // mu_
-  std::unordered_map<std::string, Failures> address_failures_;                     // mu_
-  std::unordered_map<std::string, CachedCredential> credential_cache_;             // mu_
+  std::unordered_map<std::string, CachedCredential> credential_cache_;  // mu_
 };
 
 }  // namespace strongroom::api

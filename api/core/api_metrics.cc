@@ -17,6 +17,7 @@ constexpr DecryptLabel kDecryptLabels[] = {
     {Outcome::kAllowed, "ok"},
     {Outcome::kAllowed, "other"},
     {Outcome::kDenied, "no_permission"},
+    {Outcome::kDenied, "no_value_permission"},
     {Outcome::kDenied, "not_on_allowlist"},
     {Outcome::kDenied, "empty_allowlist"},
     {Outcome::kDenied, "unauthenticated"},

@@ -24,7 +24,8 @@ struct Decision {
   Verdict verdict = Verdict::kError;
   // The audit reason: ok, no_permission, unknown_namespace, unknown_secret,
   // empty_allowlist, not_on_allowlist, or the error's code (endpoints may
-  // add their own, e.g. unknown_provider).
+  // add their own, e.g. unknown_provider, or no_value_permission when a
+  // Sensu resolve lacks the decrypt permission on the secure value).
   std::string reason;
   std::optional<SecretBytes> value;  // kAllowed only
   Status error = Status::Ok();       // kError only

@@ -4,8 +4,10 @@
 // service certificate (401), the `sensu.secrets:decrypt` permission on the
 // name (403, whether or not it exists), existence (404), the secret's own
 // `decrypters` when set (403), then the provider:
-//  - `strongroom`: `spec.id` names a secure value of the namespace, whose
-//    own `decrypters` apply (403) and whose value is unsealed;
+//  - `strongroom`: `spec.id` names a secure value of the namespace; the
+//    caller needs `secret.securevalues:decrypt` on it (403, reason
+//    no_value_permission, whether or not it exists), its own `decrypters`
+//    apply (403) and its value is unsealed;
 //  - `env`: the secret's own `decrypters` are required and the variable
 //    must match the provider's `allow` list (403); the value is the
 //    appliance's environment variable (not protected by the token).
@@ -33,6 +35,7 @@ using Pistache::Http::Method;
 using storage::Table;
 
 constexpr std::string_view kAction = "sensu.secrets:decrypt";
+constexpr std::string_view kValueAction = "secret.securevalues:decrypt";
 constexpr std::string_view kKind = "sensu.secrets";
 constexpr std::size_t kMaxValueBytes = 24576;
 
@@ -59,6 +62,17 @@ Resolution FromStrongroom(ApiContext& context, const Session& session,
   if (!ValidateObjectName(secret.id, "spec.id").ok()) {
     return Unresolved("provider_unresolved", who + " cannot resolve the secret's id");
   }
+  // SECURITY: this decrypts the secure value `spec.id`, so SPEC 7's decrypt
+  // rule applies to it as to a direct decrypt: the caller needs
+  // `secret.securevalues:decrypt` on that name (name scopes honoured), not
+  // only `sensu.secrets:decrypt` on the Sensu secret; otherwise anyone who
+  // may write a Sensu secret could point it at any value of the namespace.
+  // Checked before the value is looked up, so a refusal (403) says nothing
+  // about whether the value exists.
+  StatusOr<bool> may_decrypt =
+      Authorize(*session.policy, session.txn, session.principal, {kValueAction, ns, secret.id});
+  if (!may_decrypt.has_value()) return {Failed(may_decrypt.error()), ""};
+  if (!*may_decrypt) return {Decision{Verdict::kNoPermission, "no_value_permission"}, ""};
   StatusOr<storage::Record> raw =
       session.txn.Get(Table::kSecureValues, storage::SecureValueKey(ns, secret.id));
   if (!raw.has_value()) {

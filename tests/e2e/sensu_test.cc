@@ -17,9 +17,20 @@ namespace {
 using nlohmann::json;
 
 // svc-a may decrypt in team-a; editor edits team-a; viewer reads team-a.
+// svc-sensu may resolve Sensu secrets in team-a but decrypt no secure
+// value; svc-db may resolve them and decrypt only the value "db-password".
 const std::string kPolicy = R"({
+  "roles": [
+    {"name": "SensuResolver", "permissions": [
+      {"action": "sensu.secrets:decrypt", "scope": "sensu.secrets:*"}]},
+    {"name": "DbPasswordDecrypter", "permissions": [
+      {"action": "secret.securevalues:decrypt", "scope": "secret.securevalues:name:db-password"}]}
+  ],
   "bindings": [
     {"service": "svc-a", "role": "Decrypter", "namespace": "team-a"},
+    {"service": "svc-sensu", "role": "SensuResolver", "namespace": "team-a"},
+    {"service": "svc-db", "role": "SensuResolver", "namespace": "team-a"},
+    {"service": "svc-db", "role": "DbPasswordDecrypter", "namespace": "team-a"},
     {"user": "editor", "role": "Editor", "namespace": "team-a"},
     {"user": "viewer", "role": "Viewer", "namespace": "team-a"}
   ]
@@ -392,6 +403,70 @@ TEST_F(SensuTest, ResolvingThroughTheStrongroomProviderFollowsTheDecryptRules) {
     EXPECT_EQ(Field(found[0], "/outcome/status"), std::to_string(c->status));
   }
   EXPECT_EQ(AuditBytes(*server_).find("db value"), std::string::npos);
+}
+
+// SPEC 7: a decrypt needs the decrypt permission on the value. Resolving a
+// Sensu secret through the strongroom provider decrypts the secure value it
+// names, so the caller needs secret.securevalues:decrypt on that value (its
+// name scopes honoured) besides sensu.secrets:decrypt and the allowlists.
+TEST_F(SensuTest, ResolvingThroughStrongroomNeedsTheDecryptPermissionOnTheValue) {
+  HttpsClient admin = server_->AdminClient();
+  const std::vector<std::string> everyone = {"svc-a", "svc-sensu", "svc-db"};
+  ASSERT_EQ(
+      admin
+          .Request("POST", SecureValues("team-a"),
+                   ToBody({.name = "db-password", .value = "db value", .decrypters = everyone}))
+          .status,
+      201);
+  ASSERT_EQ(admin
+                .Request("POST", SecureValues("team-a"),
+                         ToBody({.name = "api-key", .value = "api value", .decrypters = everyone}))
+                .status,
+            201);
+  ASSERT_EQ(
+      Put(admin, "team-a", "db", SecretBody("team-a", "db", "db-password", "strongroom")).status,
+      201);
+  ASSERT_EQ(
+      Put(admin, "team-a", "api", SecretBody("team-a", "api", "api-key", "strongroom")).status,
+      201);
+  IssuedCertificate sensu_only =
+      server_->pki().IssueClient("svc-sensu", {.common_name = "svc-sensu"});
+  IssuedCertificate db_only = server_->pki().IssueClient("svc-db", {.common_name = "svc-db"});
+  HttpsClient as_sensu = server_->CertClient(sensu_only);
+  HttpsClient as_db = server_->CertClient(db_only);
+  HttpsClient as_a = server_->CertClient(svc_a_);
+  struct Case {
+    HttpsClient* client;
+    std::string name;
+    long status;
+    std::string result, reason;
+  };
+  const std::vector<Case> cases = {
+      {&as_sensu, "db", 403, "denied", "no_value_permission"},
+      {&as_db, "api", 403, "denied", "no_value_permission"},
+      {&as_db, "db", 200, "allowed", "ok"},
+      {&as_a, "api", 200, "allowed", "ok"},
+  };
+  std::vector<std::pair<const Case*, std::string>> sent;
+  for (const Case& c : cases) {
+    HttpsResponse response = Resolve(*c.client, "team-a", c.name);
+    EXPECT_EQ(response.status, c.status) << c.name << ": " << response.body;
+    if (c.status == 200) {
+      EXPECT_EQ(json::parse(response.body),
+                json({{"value", c.name == "db" ? "db value" : "api value"}}));
+    } else {
+      EXPECT_EQ(response.body.find("value\""), std::string::npos) << response.body;
+    }
+    sent.emplace_back(&c, response.headers["x-request-id"]);
+  }
+  std::vector<json> records = AuditRecords(*server_);
+  for (const auto& [c, request_id] : sent) {
+    SCOPED_TRACE(c->name);
+    std::vector<json> found = WithRequestId(records, request_id);
+    ASSERT_EQ(found.size(), 1u);
+    EXPECT_EQ(Field(found[0], "/outcome/result"), c->result);
+    EXPECT_EQ(Field(found[0], "/outcome/reason"), c->reason);
+  }
 }
 
 TEST_F(SensuTest, TheEnvProviderReadsOnlyAllowedVariablesForListedServices) {
