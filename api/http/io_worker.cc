@@ -49,12 +49,18 @@ bool WantsKeepAlive(const Pistache::Http::Request& message) {
 }  // namespace
 
 struct IoWorker::Connection {
-  Connection(std::uint64_t id, int fd, const RequestLimits& limits) : fd(fd), reader(limits) {
-    peer.connection_id = id;
+  Connection(std::uint64_t id, int fd, const RequestLimits& limits)
+      : fd(fd), peer(std::make_shared<PeerInfo>()), reader(limits) {
+    peer->connection_id = id;
   }
   int fd;
   SslPtr ssl;
-  PeerInfo peer;
+  // Filled on this thread before the first request (address at accept,
+  // certificate after the handshake), read-only from then on. Shared with
+  // every request of the connection, because a request can outlive it: at
+  // shutdown the connection is freed after shutdown_grace while its
+  // request's handler may still be running or queued on the pool.
+  std::shared_ptr<PeerInfo> peer;
   State state = State::kHandshake;
   std::uint32_t interest = 0;
   std::string in;
@@ -190,7 +196,7 @@ void IoWorker::DrainInbox() {
   for (auto& [fd, address] : accepted) {
     std::uint64_t id = shared_.next_connection_id.fetch_add(1);
     auto c = std::make_unique<Connection>(id, fd, shared_.options.limits.request);
-    c->peer.address = std::move(address);
+    c->peer->address = std::move(address);
     c->ssl.reset(SSL_new(shared_.tls->get()));
     if (!c->ssl || SSL_set_fd(c->ssl.get(), fd) != 1) {
       ERR_clear_error();
@@ -222,7 +228,7 @@ void IoWorker::SetInterest(Connection& c, std::uint32_t events) {
   if (c.interest == events && events != 0) return;
   epoll_event event{};
   event.events = events;
-  event.data.u64 = c.peer.connection_id;
+  event.data.u64 = c.peer->connection_id;
   int op = c.interest == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
   if (events == 0) {
     op = EPOLL_CTL_DEL;
@@ -272,7 +278,7 @@ void IoWorker::DoHandshake(Connection& c) {
   if (rc == 1) {
     shared_.in_handshake.fetch_sub(1);
     shared_.handshakes_completed.fetch_add(1, std::memory_order_relaxed);
-    c.peer.certificate = PeerCertificateFacts(c.ssl.get());
+    c.peer->certificate = PeerCertificateFacts(c.ssl.get());
     c.state = State::kReading;
     c.deadline_kind = Deadline::kIdle;
     c.idle_since = Clock::now();
@@ -371,7 +377,7 @@ void IoWorker::Dispatch(Connection& c, Pistache::Http::Request message) {
   auto request = std::make_shared<HttpRequest>();
   request->path = message.resource();
   request->message = std::move(message);
-  request->peer = &c.peer;
+  request->peer = c.peer;
   request->request_id = NextRequestId();
   Router::Match match = shared_.router->Find(request->method(), request->path);
   if (match.route == nullptr) {
@@ -408,7 +414,7 @@ void IoWorker::Dispatch(Connection& c, Pistache::Http::Request message) {
     return StartResponse(c, response, keep_alive, request->request_id);
   }
   c.state = State::kHandling;  // the read interest stays (OnEvent)
-  std::uint64_t id = c.peer.connection_id;
+  std::uint64_t id = c.peer->connection_id;
   if (route->execution == Execution::kDeferred) {
     Responder respond = [mailbox = mailbox_, id, keep_alive, request](HttpResponse response) {
       // The body may hold a secret value (SPEC 4: outside the locked arena).
@@ -536,7 +542,7 @@ void IoWorker::Linger(Connection& c) {
 void IoWorker::Close(Connection& c) {
   if (c.closed) return;
   c.closed = true;
-  closed_.push_back(c.peer.connection_id);
+  closed_.push_back(c.peer->connection_id);
   if (c.interest != 0) ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.fd, nullptr);
   ::close(c.fd);
   Wipe(c.in, c.in.size());

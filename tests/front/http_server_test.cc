@@ -7,7 +7,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <latch>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "api/core/errors.h"
 #include "tests/support/https_client.h"
@@ -189,6 +192,58 @@ TEST_F(HttpServerTest, ShutdownLetsInFlightRequestsFinish) {
   EXPECT_EQ(response.headers["connection"], "close");
   HttpsClient late = Client();
   EXPECT_EQ(late.Request("GET", "/inline").status, 0);  // no longer listening
+}
+
+// Issue 16's review: at shutdown the I/O threads close and free their
+// connections after shutdown_grace, while the pool still runs (or has
+// queued) the handlers of those connections' requests. A handler must still
+// be able to read its request's PeerInfo then. Under ASan (the CI's address
+// build) this reported a heap use-after-free while the request pointed into
+// the freed connection.
+TEST_F(HttpServerTest, PoolHandlersReadTheirPeerAfterShutdownFreedTheConnections) {
+  std::latch started(1);
+  std::latch gate(1);
+  std::mutex mu;
+  std::vector<std::string> addresses, names;
+  router_.Add(Method::Get, "/peer-late", Execution::kBlocking, [&](HttpRequest& request) {
+    started.count_down();
+    gate.wait();
+    std::lock_guard lock(mu);
+    addresses.push_back(request.peer->address);
+    names.push_back(request.peer->certificate ? request.peer->certificate->common_name : "");
+    return JsonResponse(200, "{}");
+  });
+  ServerLimits limits;
+  limits.blocking_threads = 1;  // the first request runs, the second waits in the queue
+  limits.shutdown_grace = std::chrono::milliseconds(50);
+  Start(limits);
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 2; ++i) {
+    clients.emplace_back([this] {
+      HttpsClient client = Client();
+      client.SetClientCertificate(client_cert_.cert_path, client_cert_.key_path);
+      client.Request("GET", "/peer-late");  // cut off by the shutdown
+    });
+  }
+  started.wait();
+  while (server_->counters().requests < 2) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  std::thread stopper([this] { server_->Shutdown(); });
+  // The grace ends and the I/O threads close (and free) both connections;
+  // Shutdown then waits for the pool, which waits for the gate.
+  while (server_->counters().open_connections != 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  // Close and the connection's destruction are one loop iteration apart;
+  // give the worker that iteration.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  gate.count_down();
+  stopper.join();
+  for (std::thread& t : clients) t.join();
+  ASSERT_EQ(addresses.size(), 2u) << "both the running and the queued handler ran";
+  for (std::size_t i = 0; i < addresses.size(); ++i) {
+    EXPECT_TRUE(addresses[i].starts_with("127.0.0.1:")) << addresses[i];
+    EXPECT_EQ(names[i], "svc-a");
+  }
 }
 
 TEST(HttpServerConcurrency, ManyClientsMixingInlineAndPoolHandlers) {
