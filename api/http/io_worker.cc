@@ -197,7 +197,7 @@ void IoWorker::DrainInbox() {
     std::uint64_t id = shared_.next_connection_id.fetch_add(1);
     auto c = std::make_unique<Connection>(id, fd, shared_.options.limits.request);
     c->peer->address = std::move(address);
-    c->ssl.reset(SSL_new(shared_.tls->get()));
+    c->ssl = shared_.tls->NewSsl();
     if (!c->ssl || SSL_set_fd(c->ssl.get(), fd) != 1) {
       ERR_clear_error();
       ::close(fd);

@@ -47,9 +47,9 @@ class HttpServerTest : public ::testing::Test {
     });
   }
 
-  void Start(ServerLimits limits = {}) {
+  void Start(ServerLimits limits = {}, std::string crl_path = "") {
     auto tls = TlsContext::Create(
-        {server_cert_.cert_path, server_cert_.key_path, pki_->ca_cert_path(), ""});
+        {server_cert_.cert_path, server_cert_.key_path, pki_->ca_cert_path(), crl_path});
     ASSERT_TRUE(tls.has_value()) << tls.error();
     tls_.emplace(std::move(*tls));
     ServerOptions options;
@@ -126,6 +126,38 @@ TEST_F(HttpServerTest, GivesHandlersTheVerifiedClientCertificate) {
   HttpsClient client = Client();
   client.SetClientCertificate(client_cert_.cert_path, client_cert_.key_path);
   EXPECT_EQ(client.Request("GET", "/whoami").body, R"({"cn":"svc-a"})");
+}
+
+// Issue 16's review: a CRL written after start takes effect on reload (the
+// server's SIGHUP calls ApiServer::ReloadCrl, which calls this), for new
+// handshakes; until then the certificate is still accepted.
+TEST_F(HttpServerTest, ACertificateRevokedAfterStartIsRefusedOnceTheCrlIsReloaded) {
+  const std::string crl = pki_->WriteCrl("clients", {});
+  Start({}, crl);
+  auto who = [this] {
+    HttpsClient client = Client();  // a new connection, so a new handshake
+    client.SetClientCertificate(client_cert_.cert_path, client_cert_.key_path);
+    return client.Request("GET", "/whoami");
+  };
+  EXPECT_EQ(who().body, R"({"cn":"svc-a"})");
+  ASSERT_EQ(pki_->WriteCrl("clients", {client_cert_.cert_path}), crl);
+  EXPECT_EQ(who().body, R"({"cn":"svc-a"})") << "accepted until the CRL is reloaded";
+  ASSERT_TRUE(tls_->ReloadCrl().ok());
+  EXPECT_EQ(who().status, 0) << "the handshake of a revoked certificate fails";
+  HttpsClient anonymous = Client();
+  EXPECT_EQ(anonymous.Request("GET", "/whoami").status, 200) << "no certificate: still served";
+}
+
+// A CRL that no longer parses is refused by the reload, and the one loaded
+// before stays in force.
+TEST_F(HttpServerTest, ABrokenCrlIsRefusedOnReloadAndThePreviousOneStays) {
+  const std::string crl = pki_->WriteCrl("clients", {client_cert_.cert_path});
+  Start({}, crl);
+  ASSERT_TRUE(testing_support::WriteFileBytes(crl, "not a CRL"));
+  EXPECT_FALSE(tls_->ReloadCrl().ok());
+  HttpsClient client = Client();
+  client.SetClientCertificate(client_cert_.cert_path, client_cert_.key_path);
+  EXPECT_EQ(client.Request("GET", "/whoami").status, 0) << "still revoked";
 }
 
 TEST_F(HttpServerTest, AnswersUnknownPathsAndMethodsWithTheRightStatus) {
