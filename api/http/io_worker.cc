@@ -48,6 +48,40 @@ bool WantsKeepAlive(const Pistache::Http::Request& message) {
 
 }  // namespace
 
+std::string HostOf(const std::string& address) {
+  const std::size_t colon = address.rfind(':');
+  return colon == std::string::npos ? address : address.substr(0, colon);
+}
+
+bool AddressCounts::TryAdmit(const std::string& host, std::size_t max_open,
+                             std::size_t max_handshaking) {
+  std::lock_guard lock(mu_);
+  Count& count = counts_[host];
+  if ((max_open != 0 && count.open >= max_open) ||
+      (max_handshaking != 0 && count.handshaking >= max_handshaking)) {
+    if (count.open == 0) counts_.erase(host);
+    return false;
+  }
+  ++count.open;
+  ++count.handshaking;
+  return true;
+}
+
+void AddressCounts::HandshakeDone(const std::string& host) {
+  std::lock_guard lock(mu_);
+  auto it = counts_.find(host);
+  if (it != counts_.end() && it->second.handshaking > 0) --it->second.handshaking;
+}
+
+void AddressCounts::Closed(const std::string& host, bool in_handshake) {
+  std::lock_guard lock(mu_);
+  auto it = counts_.find(host);
+  if (it == counts_.end()) return;
+  if (in_handshake && it->second.handshaking > 0) --it->second.handshaking;
+  if (it->second.open > 0) --it->second.open;
+  if (it->second.open == 0) counts_.erase(it);
+}
+
 struct IoWorker::Connection {
   Connection(std::uint64_t id, int fd, const RequestLimits& limits)
       : fd(fd), peer(std::make_shared<PeerInfo>()), reader(limits) {
@@ -203,6 +237,7 @@ void IoWorker::DrainInbox() {
       ::close(fd);
       shared_.open_connections.fetch_sub(1);
       shared_.in_handshake.fetch_sub(1);
+      shared_.per_address.Closed(HostOf(c->peer->address), /*in_handshake=*/true);
       continue;
     }
     SSL_set_accept_state(c->ssl.get());
@@ -277,6 +312,7 @@ void IoWorker::DoHandshake(Connection& c) {
   int rc = SSL_accept(c.ssl.get());
   if (rc == 1) {
     shared_.in_handshake.fetch_sub(1);
+    shared_.per_address.HandshakeDone(HostOf(c.peer->address));
     shared_.handshakes_completed.fetch_add(1, std::memory_order_relaxed);
     c.peer->certificate = PeerCertificateFacts(c.ssl.get());
     c.state = State::kReading;
@@ -549,6 +585,7 @@ void IoWorker::Close(Connection& c) {
   Wipe(c.out, c.out.size());
   if (c.state == State::kHandshake) shared_.in_handshake.fetch_sub(1);
   shared_.open_connections.fetch_sub(1);
+  shared_.per_address.Closed(HostOf(c.peer->address), c.state == State::kHandshake);
 }
 
 void IoWorker::SweepDeadlines() {

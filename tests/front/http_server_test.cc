@@ -4,6 +4,10 @@
 #include "api/http/http_server.h"
 
 #include <gtest/gtest.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -158,6 +162,49 @@ TEST_F(HttpServerTest, ABrokenCrlIsRefusedOnReloadAndThePreviousOneStays) {
   HttpsClient client = Client();
   client.SetClientCertificate(client_cert_.cert_path, client_cert_.key_path);
   EXPECT_EQ(client.Request("GET", "/whoami").status, 0) << "still revoked";
+}
+
+// Issue 16's review: one host must not use up the global caps. Sockets
+// that never start TLS stay in handshake; beyond the per-address cap a new
+// one from the same address is closed at once, and a slot frees when one
+// closes.
+TEST_F(HttpServerTest, OneAddressCannotHoldMoreThanItsShareOfHandshakes) {
+  ServerLimits limits;
+  limits.max_handshakes_per_address = 2;
+  Start(limits);
+  auto connect_raw = [this] {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(server_->port());
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+    return fd;
+  };
+  std::vector<int> silent;
+  for (int i = 0; i < 3; ++i) silent.push_back(connect_raw());
+  while (server_->counters().accepted < 3) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(server_->counters().refused_over_capacity, 1u);
+  EXPECT_EQ(server_->counters().handshaking_connections, 2u);
+  EXPECT_EQ(Client().Request("GET", "/inline").status, 0) << "the address is at its cap";
+  ::close(silent.back());
+  ::close(silent.front());
+  while (server_->counters().handshaking_connections > 1) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(Client().Request("GET", "/inline").status, 200) << "a slot freed";
+  for (std::size_t i = 1; i + 1 < silent.size(); ++i) ::close(silent[i]);
+}
+
+TEST_F(HttpServerTest, OneAddressCannotHoldMoreThanItsShareOfConnections) {
+  ServerLimits limits;
+  limits.max_connections_per_address = 2;
+  Start(limits);
+  HttpsClient first = Client(), second = Client();
+  EXPECT_EQ(first.Request("GET", "/inline").status, 200);
+  EXPECT_EQ(second.Request("GET", "/inline").status, 200);
+  EXPECT_EQ(Client().Request("GET", "/inline").status, 0) << "a third open connection is refused";
+  EXPECT_EQ(second.Request("GET", "/inline").status, 200) << "kept-alive ones still work";
 }
 
 TEST_F(HttpServerTest, AnswersUnknownPathsAndMethodsWithTheRightStatus) {
