@@ -26,7 +26,7 @@
 // docs/layers.txt, checked by scripts/check-layers.sh.
 //
 // Thread-safety: Start/Shutdown from one controlling thread; ReloadPolicy
-// from any thread.
+// and ReloadCrl from any thread.
 #pragma once
 
 #include <cstdint>
@@ -78,6 +78,11 @@ class ApiServer {
   // ReloadPolicy re-reads the policy directory; on error the old policy
   // stays and the error names the file and line.
   Status ReloadPolicy();
+  // ReloadCrl re-reads the client CA's CRL (`tls.crl_path`) for the
+  // handshakes that start afterwards, and drops cached TLS sessions; on
+  // error the previous CRL stays and the error names the file. OK and
+  // nothing done when no CRL is configured.
+  Status ReloadCrl();
   // Shutdown stops accepting and lets in-flight requests finish.
   void Shutdown();
   ServerCounters counters() const;

@@ -84,6 +84,14 @@ Status ApiServer::ReloadPolicy() {
   return loaded;
 }
 
+Status ApiServer::ReloadCrl() {
+  Status loaded = impl_->tls->ReloadCrl();
+  LogEvent(loaded.ok() ? LogLevel::kInfo : LogLevel::kError,
+           loaded.ok() ? "client CRL reloaded" : "client CRL reload refused; previous CRL kept",
+           {{"detail", loaded.message()}});
+  return loaded;
+}
+
 void ApiServer::Shutdown() {
   if (impl_ && impl_->server) impl_->server->Shutdown();
 }

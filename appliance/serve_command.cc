@@ -1,7 +1,7 @@
 // `strongroom serve`: loads the configuration, opens the token, store and
 // keyring (holding the server lock), starts the API, and runs until SIGTERM
 // or SIGINT (graceful: in-flight requests finish, the store closes
-// cleanly). SIGHUP reloads the policy files.
+// cleanly). SIGHUP reloads the policy files and the client CA's CRL.
 #include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -121,6 +121,8 @@ Status RunServe(const ServeFlags& flags) {
     if (sigwait(&signals, &signal_number) != 0) continue;
     if (signal_number == SIGHUP) {
       (void)server->ReloadPolicy();
+      // A CRL replaced on disk takes effect for new handshakes (issue 16).
+      (void)server->ReloadCrl();
       continue;
     }
     api::LogEvent(api::LogLevel::kInfo, "shutting down",

@@ -72,6 +72,8 @@ std::string EffectiveSettingsJson(const ServerConfig& config) {
         {"max_queued_requests", Text(l.max_queued_requests)},
         {"max_connections", Text(l.max_connections)},
         {"max_handshakes", Text(l.max_handshakes)},
+        {"max_connections_per_address", Text(l.max_connections_per_address)},
+        {"max_handshakes_per_address", Text(l.max_handshakes_per_address)},
         {"handshake_timeout_ms", Text(l.handshake_timeout)},
         {"header_timeout_ms", Text(l.header_timeout)},
         {"body_timeout_ms", Text(l.body_timeout)},

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,7 +34,10 @@ struct HttpRequest {
   Pistache::Http::Request message;
   std::string path;  // the request target's path, as sent (not decoded)
   std::vector<std::pair<std::string, std::string>> params;  // route parameters
-  const PeerInfo* peer = nullptr;
+  // The connection's peer, shared with it: valid for as long as the request
+  // is, even after the connection was closed and freed (never null for a
+  // request the front built).
+  std::shared_ptr<const PeerInfo> peer;
   std::string request_id;
 
   // Header returns the raw value of header `name` (case-insensitive).

@@ -105,11 +105,19 @@ struct HttpServer::Impl {
         ::close(fd);
         continue;
       }
+      // SECURITY: one host must not use up the global caps (issue 16).
+      std::string peer = FormatAddress(address);
+      if (!shared.per_address.TryAdmit(HostOf(peer), limits.max_connections_per_address,
+                                       limits.max_handshakes_per_address)) {
+        shared.refused_over_capacity.fetch_add(1, std::memory_order_relaxed);
+        ::close(fd);
+        continue;
+      }
       int one = 1;
       ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
       shared.open_connections.fetch_add(1);
       shared.in_handshake.fetch_add(1);
-      workers[next++ % workers.size()]->AddConnection(fd, FormatAddress(address));
+      workers[next++ % workers.size()]->AddConnection(fd, std::move(peer));
     }
   }
 };

@@ -40,6 +40,10 @@ struct ServerLimits {
   std::size_t max_queued_requests = 1024;  // blocking requests waiting (503 beyond)
   std::size_t max_connections = 4096;      // open connections (new ones closed beyond)
   std::size_t max_handshakes = 1024;       // connections still in TLS handshake
+  // The same caps per client IP address, so one host cannot use up the
+  // global ones (issue 16). 0: no per-address cap.
+  std::size_t max_connections_per_address = 0;
+  std::size_t max_handshakes_per_address = 0;
   std::chrono::milliseconds handshake_timeout{5000};
   std::chrono::milliseconds header_timeout{10000};  // first byte to end of headers
   std::chrono::milliseconds body_timeout{30000};    // end of headers to end of body

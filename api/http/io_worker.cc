@@ -48,13 +48,53 @@ bool WantsKeepAlive(const Pistache::Http::Request& message) {
 
 }  // namespace
 
+std::string HostOf(const std::string& address) {
+  const std::size_t colon = address.rfind(':');
+  return colon == std::string::npos ? address : address.substr(0, colon);
+}
+
+bool AddressCounts::TryAdmit(const std::string& host, std::size_t max_open,
+                             std::size_t max_handshaking) {
+  std::lock_guard lock(mu_);
+  Count& count = counts_[host];
+  if ((max_open != 0 && count.open >= max_open) ||
+      (max_handshaking != 0 && count.handshaking >= max_handshaking)) {
+    if (count.open == 0) counts_.erase(host);
+    return false;
+  }
+  ++count.open;
+  ++count.handshaking;
+  return true;
+}
+
+void AddressCounts::HandshakeDone(const std::string& host) {
+  std::lock_guard lock(mu_);
+  auto it = counts_.find(host);
+  if (it != counts_.end() && it->second.handshaking > 0) --it->second.handshaking;
+}
+
+void AddressCounts::Closed(const std::string& host, bool in_handshake) {
+  std::lock_guard lock(mu_);
+  auto it = counts_.find(host);
+  if (it == counts_.end()) return;
+  if (in_handshake && it->second.handshaking > 0) --it->second.handshaking;
+  if (it->second.open > 0) --it->second.open;
+  if (it->second.open == 0) counts_.erase(it);
+}
+
 struct IoWorker::Connection {
-  Connection(std::uint64_t id, int fd, const RequestLimits& limits) : fd(fd), reader(limits) {
-    peer.connection_id = id;
+  Connection(std::uint64_t id, int fd, const RequestLimits& limits)
+      : fd(fd), peer(std::make_shared<PeerInfo>()), reader(limits) {
+    peer->connection_id = id;
   }
   int fd;
   SslPtr ssl;
-  PeerInfo peer;
+  // Filled on this thread before the first request (address at accept,
+  // certificate after the handshake), read-only from then on. Shared with
+  // every request of the connection, because a request can outlive it: at
+  // shutdown the connection is freed after shutdown_grace while its
+  // request's handler may still be running or queued on the pool.
+  std::shared_ptr<PeerInfo> peer;
   State state = State::kHandshake;
   std::uint32_t interest = 0;
   std::string in;
@@ -190,13 +230,14 @@ void IoWorker::DrainInbox() {
   for (auto& [fd, address] : accepted) {
     std::uint64_t id = shared_.next_connection_id.fetch_add(1);
     auto c = std::make_unique<Connection>(id, fd, shared_.options.limits.request);
-    c->peer.address = std::move(address);
-    c->ssl.reset(SSL_new(shared_.tls->get()));
+    c->peer->address = std::move(address);
+    c->ssl = shared_.tls->NewSsl();
     if (!c->ssl || SSL_set_fd(c->ssl.get(), fd) != 1) {
       ERR_clear_error();
       ::close(fd);
       shared_.open_connections.fetch_sub(1);
       shared_.in_handshake.fetch_sub(1);
+      shared_.per_address.Closed(HostOf(c->peer->address), /*in_handshake=*/true);
       continue;
     }
     SSL_set_accept_state(c->ssl.get());
@@ -222,7 +263,7 @@ void IoWorker::SetInterest(Connection& c, std::uint32_t events) {
   if (c.interest == events && events != 0) return;
   epoll_event event{};
   event.events = events;
-  event.data.u64 = c.peer.connection_id;
+  event.data.u64 = c.peer->connection_id;
   int op = c.interest == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
   if (events == 0) {
     op = EPOLL_CTL_DEL;
@@ -271,8 +312,9 @@ void IoWorker::DoHandshake(Connection& c) {
   int rc = SSL_accept(c.ssl.get());
   if (rc == 1) {
     shared_.in_handshake.fetch_sub(1);
+    shared_.per_address.HandshakeDone(HostOf(c.peer->address));
     shared_.handshakes_completed.fetch_add(1, std::memory_order_relaxed);
-    c.peer.certificate = PeerCertificateFacts(c.ssl.get());
+    c.peer->certificate = PeerCertificateFacts(c.ssl.get());
     c.state = State::kReading;
     c.deadline_kind = Deadline::kIdle;
     c.idle_since = Clock::now();
@@ -371,7 +413,7 @@ void IoWorker::Dispatch(Connection& c, Pistache::Http::Request message) {
   auto request = std::make_shared<HttpRequest>();
   request->path = message.resource();
   request->message = std::move(message);
-  request->peer = &c.peer;
+  request->peer = c.peer;
   request->request_id = NextRequestId();
   Router::Match match = shared_.router->Find(request->method(), request->path);
   if (match.route == nullptr) {
@@ -408,7 +450,7 @@ void IoWorker::Dispatch(Connection& c, Pistache::Http::Request message) {
     return StartResponse(c, response, keep_alive, request->request_id);
   }
   c.state = State::kHandling;  // the read interest stays (OnEvent)
-  std::uint64_t id = c.peer.connection_id;
+  std::uint64_t id = c.peer->connection_id;
   if (route->execution == Execution::kDeferred) {
     Responder respond = [mailbox = mailbox_, id, keep_alive, request](HttpResponse response) {
       // The body may hold a secret value (SPEC 4: outside the locked arena).
@@ -536,13 +578,14 @@ void IoWorker::Linger(Connection& c) {
 void IoWorker::Close(Connection& c) {
   if (c.closed) return;
   c.closed = true;
-  closed_.push_back(c.peer.connection_id);
+  closed_.push_back(c.peer->connection_id);
   if (c.interest != 0) ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.fd, nullptr);
   ::close(c.fd);
   Wipe(c.in, c.in.size());
   Wipe(c.out, c.out.size());
   if (c.state == State::kHandshake) shared_.in_handshake.fetch_sub(1);
   shared_.open_connections.fetch_sub(1);
+  shared_.per_address.Closed(HostOf(c.peer->address), c.state == State::kHandshake);
 }
 
 void IoWorker::SweepDeadlines() {

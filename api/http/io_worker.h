@@ -24,8 +24,31 @@
 
 namespace strongroom::api {
 
+// AddressCounts counts each client IP address's open and handshaking
+// connections, for the per-address caps. Thread-safe.
+class AddressCounts {
+ public:
+  // TryAdmit counts a new connection (open and in handshake) from `host`;
+  // false (nothing counted) when that would pass a non-zero cap.
+  bool TryAdmit(const std::string& host, std::size_t max_open, std::size_t max_handshaking);
+  // HandshakeDone and Closed undo TryAdmit's counts.
+  void HandshakeDone(const std::string& host);
+  void Closed(const std::string& host, bool in_handshake);
+
+ private:
+  struct Count {
+    std::size_t open = 0, handshaking = 0;
+  };
+  std::mutex mu_;
+  std::unordered_map<std::string, Count> counts_;  // guarded by mu_; no zero entries
+};
+
+// HostOf returns the IP part of "ip:port" or "[ipv6]:port".
+std::string HostOf(const std::string& address);
+
 // ServerShared is what the acceptor, the workers and the pool share.
 struct ServerShared {
+  AddressCounts per_address;
   ServerOptions options;
   const TlsContext* tls = nullptr;
   const Router* router = nullptr;

@@ -5,6 +5,7 @@
 #include <openssl/x509v3.h>
 
 #include <cstdio>
+#include <limits>
 #include <memory>
 
 namespace strongroom::api {
@@ -25,15 +26,26 @@ Status FileError(std::string_view what, const std::string& path) {
   return Status::InvalidArgument(std::string(what) + " '" + path + "': " + detail.message());
 }
 
-Status LoadCrl(SSL_CTX* ctx, const std::string& path) {
-  BioPtr bio(BIO_new_file(path.c_str(), "r"));
-  if (!bio) return FileError("cannot read CRL", path);
+// ClientVerifyStore builds the store client certificates are verified
+// against: the client CA and, when configured, its CRL.
+// SECURITY: with a CRL, every certificate of the chain is checked
+// (CRL_CHECK_ALL), not only the leaf; a chain whose issuer has no CRL here
+// then fails, so the CRL must be the CA's own.
+StatusOr<X509StorePtr> ClientVerifyStore(const TlsOptions& options) {
+  X509StorePtr store(X509_STORE_new());
+  if (!store) return std::unexpected(OpenSslError("X509_STORE_new"));
+  if (X509_STORE_load_file(store.get(), options.client_ca_path.c_str()) != 1) {
+    return std::unexpected(FileError("cannot load client CA", options.client_ca_path));
+  }
+  if (options.crl_path.empty()) return store;
+  BioPtr bio(BIO_new_file(options.crl_path.c_str(), "r"));
+  if (!bio) return std::unexpected(FileError("cannot read CRL", options.crl_path));
   X509CrlPtr crl(PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr));
-  if (!crl) return FileError("not a PEM CRL", path);
-  X509_STORE* store = SSL_CTX_get_cert_store(ctx);
-  if (X509_STORE_add_crl(store, crl.get()) != 1) return FileError("cannot use CRL", path);
-  X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
-  return Status::Ok();
+  if (!crl) return std::unexpected(FileError("not a PEM CRL", options.crl_path));
+  if (X509_STORE_add_crl(store.get(), crl.get()) != 1)
+    return std::unexpected(FileError("cannot use CRL", options.crl_path));
+  X509_STORE_set_flags(store.get(), X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+  return store;
 }
 
 using GeneralNamesPtr =
@@ -89,7 +101,9 @@ StatusOr<TlsContext> TlsContext::Create(const TlsOptions& options) {
     return std::unexpected(
         FileError("no CA certificate in client CA file", options.client_ca_path));
   SSL_CTX_set_client_CA_list(c, names);
-  if (!options.crl_path.empty()) SR_RETURN_IF_ERROR(LoadCrl(c, options.crl_path));
+  // The SSL_CTX's own store holds the CA only; each connection verifies
+  // against the VerifyStore (NewSsl), which ReloadCrl can replace.
+  SR_ASSIGN_OR_RETURN(X509StorePtr verify_store, ClientVerifyStore(options));
   // Request a certificate, verify it if presented, never require it here:
   // management callers may use a password or token instead. A certificate
   // that fails verification fails the handshake.
@@ -105,7 +119,43 @@ StatusOr<TlsContext> TlsContext::Create(const TlsOptions& options) {
   // its body in two (the I/O threads check SSL_has_pending).
   SSL_CTX_set_read_ahead(c, 1);
   ClearOpenSslErrors();
-  return TlsContext(std::move(ctx));
+  return TlsContext(std::move(ctx), options, std::move(verify_store));
+}
+
+TlsContext::TlsContext(SslCtxPtr ctx, TlsOptions options, X509StorePtr store)
+    : ctx_(std::move(ctx)), options_(std::move(options)), verify_(std::make_unique<VerifyStore>()) {
+  verify_->store = std::move(store);
+}
+
+SslPtr TlsContext::NewSsl() const {
+  SslPtr ssl(SSL_new(ctx_.get()));
+  if (!ssl) {
+    ClearOpenSslErrors();
+    return nullptr;
+  }
+  std::lock_guard lock(verify_->mu);
+  // set1 takes a reference: the store lives as long as this SSL needs it.
+  if (SSL_set1_verify_cert_store(ssl.get(), verify_->store.get()) != 1) {
+    ClearOpenSslErrors();
+    return nullptr;
+  }
+  return ssl;
+}
+
+Status TlsContext::ReloadCrl() {
+  if (options_.crl_path.empty()) return Status::Ok();
+  ClearOpenSslErrors();
+  StatusOr<X509StorePtr> store = ClientVerifyStore(options_);
+  if (!store.has_value()) return store.error();
+  {
+    std::lock_guard lock(verify_->mu);
+    verify_->store = std::move(*store);
+  }
+  // A resumed session skips certificate verification: drop them all, so a
+  // certificate revoked now needs a full handshake, which refuses it.
+  SSL_CTX_flush_sessions(ctx_.get(), std::numeric_limits<long>::max());
+  ClearOpenSslErrors();
+  return Status::Ok();
 }
 
 std::optional<CertificateFacts> PeerCertificateFacts(SSL* ssl) {

@@ -2,12 +2,15 @@
 // and 1.3, forward secrecy and AEAD only) and what a verified client
 // certificate says about its holder.
 //
-// Thread-safety: a TlsContext is immutable after Create and shared by every
-// connection; PeerCertificateFacts reads one connection's SSL.
+// Thread-safety: a TlsContext is shared by every connection; NewSsl and
+// ReloadCrl may be called from any thread. PeerCertificateFacts reads one
+// connection's SSL.
 #pragma once
 
 #include <openssl/ssl.h>
 
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -26,7 +29,8 @@ struct TlsOptions {
   // certificate is allowed; it simply has no certificate identity.
   std::string client_ca_path;
   // Optional PEM CRL of the client CA: a revoked certificate fails the
-  // handshake.
+  // handshake. Checked for every certificate of the chain
+  // (X509_V_FLAG_CRL_CHECK_ALL); re-read by ReloadCrl.
   std::string crl_path;
 };
 
@@ -42,9 +46,30 @@ class TlsContext {
 
   SSL_CTX* get() const { return ctx_.get(); }
 
+  // NewSsl returns a server SSL for one connection that verifies client
+  // certificates against the current client CA store (with its CRL); null
+  // when OpenSSL fails (its error queue cleared).
+  SslPtr NewSsl() const;
+
+  // ReloadCrl re-reads options.crl_path and the client CA into a new
+  // verification store, used by every handshake that starts afterwards;
+  // handshakes under way keep the store they started with (each SSL holds a
+  // reference). Also empties the session cache, so a revoked certificate
+  // cannot resume a session. OK and nothing done without a CRL; on error
+  // (kInvalidArgument naming the file) the previous store stays.
+  Status ReloadCrl();
+
  private:
-  explicit TlsContext(SslCtxPtr ctx) : ctx_(std::move(ctx)) {}
+  // VerifyStore is the client CA store new connections use; swapped whole
+  // by ReloadCrl, never changed in place.
+  struct VerifyStore {
+    std::mutex mu;
+    X509StorePtr store;  // guarded by mu
+  };
+  TlsContext(SslCtxPtr ctx, TlsOptions options, X509StorePtr store);
   SslCtxPtr ctx_;
+  TlsOptions options_;
+  std::unique_ptr<VerifyStore> verify_;
 };
 
 // PeerCertificateFacts returns the facts of the connection's client

@@ -1,10 +1,18 @@
 // GET /livez and GET /readyz (SPEC 6.6): no authentication. /readyz is 200
-// only when the token answers, the store opens a snapshot and the policy is
-// loaded; it also reports unlocked memory.
+// only when the token answers, the store opens a snapshot and is intact,
+// the policy is loaded and the audit log is writable; it also reports
+// whether the secret memory is locked.
+// SECURITY: the body holds booleans only. What is wrong (a token error, a
+// tampered audit log) is for the operator, through the log and the metrics
+// (strongroom_audit_tampered, strongroom_audit_writable,
+// strongroom_store_integrity_failed), not for an anonymous caller.
+#include <memory>
+
 #include <nlohmann/json.hpp>
 
 #include "api/core/api_context.h"
 #include "api/ops/ops_routes.h"
+#include "api/ops/token_readiness.h"
 
 namespace strongroom::api {
 
@@ -13,26 +21,26 @@ void AddHealthRoutes(Router& router, ApiContext& context) {
   ApiContext* c = &context;
   router.Add(Method::Get, "/livez", Execution::kInline,
              [](HttpRequest&) { return JsonResponse(200, R"({"status":"ok"})"); });
-  // The token probe is a PKCS#11 call: keep it off the I/O threads.
-  router.Add(Method::Get, "/readyz", Execution::kBlocking, [c](HttpRequest&) {
-    nlohmann::ordered_json checks;
-    bool ready = true;
-    Status token = c->token.Probe();
-    checks["token"] = token.ok() ? "ok" : "unavailable";
-    ready = ready && token.ok();
+  // The token probe is a PKCS#11 call: keep it off the I/O threads. It is
+  // cached for a second, so callers cannot keep the session pool busy.
+  auto token_readiness = std::make_shared<TokenReadiness>(context.token, context.clock);
+  router.Add(Method::Get, "/readyz", Execution::kBlocking, [c, token_readiness](HttpRequest&) {
+    const bool token = token_readiness->Ready();
     StatusOr<storage::ReadTxn> txn = c->store.BeginRead();
     // SECURITY: a store changed under the server fails every read closed.
-    const bool store_intact = c->store.integrity_problem().ok();
-    checks["store"] = !txn.has_value() ? "unavailable" : store_intact ? "ok" : "integrity failed";
-    ready = ready && txn.has_value() && store_intact;
-    checks["policy"] = c->policy.Get() ? "ok" : "unavailable";
+    const bool store = txn.has_value() && c->store.integrity_problem().ok();
+    const bool policy = c->policy.Get() != nullptr;
     // SECURITY: audited requests fail closed while the log cannot be
     // written, so the appliance is not ready then (SPEC section 8).
-    std::string audit_problem = c->audit.problem();
-    checks["audit"] = audit_problem.empty() ? "ok" : audit_problem;
-    ready = ready && audit_problem.empty();
-    checks["memory"] = c->memory_locked ? "locked" : "unlocked (--allow-unlocked-memory)";
-    nlohmann::ordered_json body{{"status", ready ? "ok" : "unavailable"}, {"checks", checks}};
+    const bool audit = c->audit.problem().empty();
+    const bool ready = token && store && policy && audit;
+    nlohmann::ordered_json body{{"status", ready ? "ok" : "unavailable"},
+                                {"checks",
+                                 {{"token", token},
+                                  {"store", store},
+                                  {"policy", policy},
+                                  {"audit", audit},
+                                  {"memory_locked", c->memory_locked}}}};
     return JsonResponse(ready ? 200 : 503, body.dump());
   });
 }

@@ -2,6 +2,7 @@
 // Prometheus metrics and the OpenAPI document. Read this first.
 //
 //   health_routes.cc       GET /livez, /readyz (no authentication)
+//   token_readiness.h      /readyz's token probe, cached for a second
 //   metrics_routes.cc      GET /metrics (metrics:read, listed scrape
 //                          services, or anyone when configured)
 //   openapi_route.cc       GET /openapi.yaml (no authentication)

@@ -90,7 +90,7 @@ class InProcessServerTest : public ::testing::Test {
     options.tls.client_ca_path = pki_.ca_cert_path();
     options.policy_dir = policy_dir_.path();
     auto server =
-        api::ApiServer::Start(options, *token_, *audit_, *store_, *keyring_, *Clock::Real());
+        api::ApiServer::Start(options, *token_, *audit_, *store_, *keyring_, *server_clock_);
     ASSERT_TRUE(server.has_value()) << server.error();
     server_ = std::move(*server);
   }
@@ -132,6 +132,9 @@ class InProcessServerTest : public ::testing::Test {
   std::unique_ptr<api::ApiServer> server_;
   std::string public_key_pem_;
   testing_support::IssuedCertificate service_cert_;
+  // The server's clock: a fixture that moves time by hand points this at a
+  // ManualClock in its constructor, before SetUp starts the server.
+  const Clock* server_clock_ = Clock::Real();
 };
 
 }  // namespace strongroom

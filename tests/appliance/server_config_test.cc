@@ -106,7 +106,7 @@ TEST(ServerConfig, EffectiveSettingsNameEveryKeyButNeverThePinOrItsSource) {
   for (const char* section : {"server", "token", "tls", "memory", "limits", "audit"}) {
     EXPECT_TRUE(settings.contains(section)) << section;
   }
-  EXPECT_EQ(settings["limits"].size(), 15u);
+  EXPECT_EQ(settings["limits"].size(), 17u) << "two per-address caps (issue 16)";
 }
 
 }  // namespace

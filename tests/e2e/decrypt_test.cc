@@ -4,6 +4,8 @@
 // handshake (another CA, expired, revoked), a SPIFFE-mapped service, an
 // empty allowlist, and values of every Unicode class round-tripping byte
 // for byte.
+#include <signal.h>
+
 #include <chrono>
 #include <thread>
 
@@ -213,6 +215,31 @@ TEST_F(DecryptTest, CertificatesFromAnotherCaExpiredOrRevokedAreRefusedAtTheHand
   }
   HttpsClient good = server_->CertClient(svc_a_);
   EXPECT_EQ(good.Request("POST", path).status, 200) << "a certificate the CRL does not list";
+}
+
+// Issue 16's review: SIGHUP re-reads the CRL, so revoking a certificate
+// needs no restart. Until the signal the old CRL holds.
+TEST_F(DecryptTest, ACertificateRevokedInACrlWrittenAfterStartIsRefusedAfterSighup) {
+  IssuedCertificate revoked = server_->pki().IssueClient("revoked-later", {.common_name = "svc-a"});
+  const std::string path = DecryptPath("team-a", "on-list");
+  const std::string crl = server_->pki().WriteCrl("clients", {});
+  server_->UseCrl(crl);
+  ASSERT_EQ(server_->Restart(), 0);
+  EXPECT_EQ(server_->CertClient(revoked).Request("POST", path).status, 200);
+
+  ASSERT_EQ(server_->pki().WriteCrl("clients", {revoked.cert_path}), crl);
+  EXPECT_EQ(server_->CertClient(revoked).Request("POST", path).status, 200)
+      << "accepted before SIGHUP";
+  ASSERT_EQ(::kill(server_->pid(), SIGHUP), 0);
+  // The signal is handled asynchronously; each try is a new handshake.
+  long status = 200;
+  for (int i = 0; i < 100 && status != 0; ++i) {
+    status = server_->CertClient(revoked).Request("POST", path).status;
+    if (status != 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(status, 0) << "refused at the handshake after SIGHUP";
+  EXPECT_EQ(server_->CertClient(svc_a_).Request("POST", path).status, 200)
+      << "a certificate the CRL does not list";
 }
 
 TEST_F(DecryptTest, ASpiffeMappedCertificateDecryptsUnderItsMappedName) {

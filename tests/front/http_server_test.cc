@@ -4,10 +4,17 @@
 #include "api/http/http_server.h"
 
 #include <gtest/gtest.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <latch>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "api/core/errors.h"
 #include "tests/support/https_client.h"
@@ -44,9 +51,9 @@ class HttpServerTest : public ::testing::Test {
     });
   }
 
-  void Start(ServerLimits limits = {}) {
+  void Start(ServerLimits limits = {}, std::string crl_path = "") {
     auto tls = TlsContext::Create(
-        {server_cert_.cert_path, server_cert_.key_path, pki_->ca_cert_path(), ""});
+        {server_cert_.cert_path, server_cert_.key_path, pki_->ca_cert_path(), crl_path});
     ASSERT_TRUE(tls.has_value()) << tls.error();
     tls_.emplace(std::move(*tls));
     ServerOptions options;
@@ -125,6 +132,81 @@ TEST_F(HttpServerTest, GivesHandlersTheVerifiedClientCertificate) {
   EXPECT_EQ(client.Request("GET", "/whoami").body, R"({"cn":"svc-a"})");
 }
 
+// Issue 16's review: a CRL written after start takes effect on reload (the
+// server's SIGHUP calls ApiServer::ReloadCrl, which calls this), for new
+// handshakes; until then the certificate is still accepted.
+TEST_F(HttpServerTest, ACertificateRevokedAfterStartIsRefusedOnceTheCrlIsReloaded) {
+  const std::string crl = pki_->WriteCrl("clients", {});
+  Start({}, crl);
+  auto who = [this] {
+    HttpsClient client = Client();  // a new connection, so a new handshake
+    client.SetClientCertificate(client_cert_.cert_path, client_cert_.key_path);
+    return client.Request("GET", "/whoami");
+  };
+  EXPECT_EQ(who().body, R"({"cn":"svc-a"})");
+  ASSERT_EQ(pki_->WriteCrl("clients", {client_cert_.cert_path}), crl);
+  EXPECT_EQ(who().body, R"({"cn":"svc-a"})") << "accepted until the CRL is reloaded";
+  ASSERT_TRUE(tls_->ReloadCrl().ok());
+  EXPECT_EQ(who().status, 0) << "the handshake of a revoked certificate fails";
+  HttpsClient anonymous = Client();
+  EXPECT_EQ(anonymous.Request("GET", "/whoami").status, 200) << "no certificate: still served";
+}
+
+// A CRL that no longer parses is refused by the reload, and the one loaded
+// before stays in force.
+TEST_F(HttpServerTest, ABrokenCrlIsRefusedOnReloadAndThePreviousOneStays) {
+  const std::string crl = pki_->WriteCrl("clients", {client_cert_.cert_path});
+  Start({}, crl);
+  ASSERT_TRUE(testing_support::WriteFileBytes(crl, "not a CRL"));
+  EXPECT_FALSE(tls_->ReloadCrl().ok());
+  HttpsClient client = Client();
+  client.SetClientCertificate(client_cert_.cert_path, client_cert_.key_path);
+  EXPECT_EQ(client.Request("GET", "/whoami").status, 0) << "still revoked";
+}
+
+// Issue 16's review: one host must not use up the global caps. Sockets
+// that never start TLS stay in handshake; beyond the per-address cap a new
+// one from the same address is closed at once, and a slot frees when one
+// closes.
+TEST_F(HttpServerTest, OneAddressCannotHoldMoreThanItsShareOfHandshakes) {
+  ServerLimits limits;
+  limits.max_handshakes_per_address = 2;
+  Start(limits);
+  auto connect_raw = [this] {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(server_->port());
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+    return fd;
+  };
+  std::vector<int> silent;
+  for (int i = 0; i < 3; ++i) silent.push_back(connect_raw());
+  while (server_->counters().accepted < 3) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(server_->counters().refused_over_capacity, 1u);
+  EXPECT_EQ(server_->counters().handshaking_connections, 2u);
+  EXPECT_EQ(Client().Request("GET", "/inline").status, 0) << "the address is at its cap";
+  ::close(silent.back());
+  ::close(silent.front());
+  while (server_->counters().handshaking_connections > 1) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(Client().Request("GET", "/inline").status, 200) << "a slot freed";
+  for (std::size_t i = 1; i + 1 < silent.size(); ++i) ::close(silent[i]);
+}
+
+TEST_F(HttpServerTest, OneAddressCannotHoldMoreThanItsShareOfConnections) {
+  ServerLimits limits;
+  limits.max_connections_per_address = 2;
+  Start(limits);
+  HttpsClient first = Client(), second = Client();
+  EXPECT_EQ(first.Request("GET", "/inline").status, 200);
+  EXPECT_EQ(second.Request("GET", "/inline").status, 200);
+  EXPECT_EQ(Client().Request("GET", "/inline").status, 0) << "a third open connection is refused";
+  EXPECT_EQ(second.Request("GET", "/inline").status, 200) << "kept-alive ones still work";
+}
+
 TEST_F(HttpServerTest, AnswersUnknownPathsAndMethodsWithTheRightStatus) {
   Start();
   HttpsClient client = Client();
@@ -189,6 +271,58 @@ TEST_F(HttpServerTest, ShutdownLetsInFlightRequestsFinish) {
   EXPECT_EQ(response.headers["connection"], "close");
   HttpsClient late = Client();
   EXPECT_EQ(late.Request("GET", "/inline").status, 0);  // no longer listening
+}
+
+// Issue 16's review: at shutdown the I/O threads close and free their
+// connections after shutdown_grace, while the pool still runs (or has
+// queued) the handlers of those connections' requests. A handler must still
+// be able to read its request's PeerInfo then. Under ASan (the CI's address
+// build) this reported a heap use-after-free while the request pointed into
+// the freed connection.
+TEST_F(HttpServerTest, PoolHandlersReadTheirPeerAfterShutdownFreedTheConnections) {
+  std::latch started(1);
+  std::latch gate(1);
+  std::mutex mu;
+  std::vector<std::string> addresses, names;
+  router_.Add(Method::Get, "/peer-late", Execution::kBlocking, [&](HttpRequest& request) {
+    started.count_down();
+    gate.wait();
+    std::lock_guard lock(mu);
+    addresses.push_back(request.peer->address);
+    names.push_back(request.peer->certificate ? request.peer->certificate->common_name : "");
+    return JsonResponse(200, "{}");
+  });
+  ServerLimits limits;
+  limits.blocking_threads = 1;  // the first request runs, the second waits in the queue
+  limits.shutdown_grace = std::chrono::milliseconds(50);
+  Start(limits);
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 2; ++i) {
+    clients.emplace_back([this] {
+      HttpsClient client = Client();
+      client.SetClientCertificate(client_cert_.cert_path, client_cert_.key_path);
+      client.Request("GET", "/peer-late");  // cut off by the shutdown
+    });
+  }
+  started.wait();
+  while (server_->counters().requests < 2) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  std::thread stopper([this] { server_->Shutdown(); });
+  // The grace ends and the I/O threads close (and free) both connections;
+  // Shutdown then waits for the pool, which waits for the gate.
+  while (server_->counters().open_connections != 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  // Close and the connection's destruction are one loop iteration apart;
+  // give the worker that iteration.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  gate.count_down();
+  stopper.join();
+  for (std::thread& t : clients) t.join();
+  ASSERT_EQ(addresses.size(), 2u) << "both the running and the queued handler ran";
+  for (std::size_t i = 0; i < addresses.size(); ++i) {
+    EXPECT_TRUE(addresses[i].starts_with("127.0.0.1:")) << addresses[i];
+    EXPECT_EQ(names[i], "svc-a");
+  }
 }
 
 TEST(HttpServerConcurrency, ManyClientsMixingInlineAndPoolHandlers) {
