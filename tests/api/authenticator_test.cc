@@ -54,9 +54,8 @@ class TokenStore : public ::testing::Test {
         Authenticator::Create(store, policy_, clock_);
     EXPECT_TRUE(authenticator.has_value());
     if (!authenticator.has_value()) return std::unexpected(authenticator.error());
-    PeerInfo peer{1, "192.0.2.1:4000", std::nullopt};
     HttpRequest request;
-    request.peer = &peer;
+    request.peer = std::make_shared<const PeerInfo>(PeerInfo{1, "192.0.2.1:4000", std::nullopt});
     request.message.headers().addRaw(
         Pistache::Http::Header::Raw("Authorization", "Bearer " + token_));
     StatusOr<storage::ReadTxn> txn = store.BeginRead();
