@@ -67,31 +67,6 @@ StatusOr<std::optional<ParsedLine>> LastRecordOf(const std::string& path) {
   return std::optional<ParsedLine>(std::move(last));
 }
 
-StatusOr<TailState> ReadTailState(const std::string& dir) {
-  TailState state;
-  const std::string current = dir + "/" + std::string(kCurrentFileName);
-  SR_ASSIGN_OR_RETURN(std::optional<ParsedLine> last, LastRecordOf(current));
-  if (!last) {
-    SR_ASSIGN_OR_RETURN(std::vector<LogFileSource> files, OpenLogFiles(dir));
-    for (auto it = files.rbegin(); it != files.rend(); ++it) {
-      if (it->name == kCurrentFileName) continue;
-      SR_ASSIGN_OR_RETURN(last, LastRecordOf(dir + "/" + it->name));
-      break;
-    }
-    if (last) {
-      state.head = Head{last->seq, last->hash};
-      state.head_is_checkpoint = last->type == RecordType::kCheckpoint;
-    }
-    state.current_first_seq = state.head.seq + 1;
-    return state;
-  }
-  state.head = Head{last->seq, last->hash};
-  state.head_is_checkpoint = last->type == RecordType::kCheckpoint;
-  SR_ASSIGN_OR_RETURN(std::optional<ParsedLine> first, FirstRecordOf(current));
-  state.current_first_seq = first ? first->seq : state.head.seq + 1;
-  return state;
-}
-
 StatusOr<std::optional<ParsedLine>> FindRotatedRecord(const std::string& dir, std::uint64_t seq) {
   SR_ASSIGN_OR_RETURN(std::vector<LogFileSource> files, OpenLogFiles(dir));
   const LogFileSource* holder = nullptr;

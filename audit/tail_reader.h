@@ -1,6 +1,6 @@
-// audit/tail_reader.h — private to audit/: reading where a log ends (its
-// head) without reading it all, for a writer adopting what another process
-// appended, and small directory helpers.
+// audit/tail_reader.h — private to audit/: reading single records of a log
+// file (its first, its last, one by seq) without reading it all, for
+// start-up recovery, and small directory helpers.
 #pragma once
 
 #include <cstdint>
@@ -12,19 +12,6 @@
 #include "base/status.h"
 
 namespace strongroom::audit {
-
-// TailState is where the log in a directory ends.
-struct TailState {
-  Head head{0, std::string(kZeroHash)};
-  bool head_is_checkpoint = false;
-  std::uint64_t current_first_seq = 1;  // seq of current.jsonl's first record (next one if empty)
-};
-
-// ReadTailState reads the last record of current.jsonl (or, when it is
-// empty, of the newest rotated file) and current.jsonl's first record.
-// kUnavailable when a file ends with an incomplete line; kIntegrityError
-// when the last line does not parse.
-StatusOr<TailState> ReadTailState(const std::string& dir);
 
 // LastRecordOf returns the last complete record of the file at `path`
 // (nullopt for an empty file).

@@ -88,6 +88,16 @@ CK_RV CreateGeneration(CK_FUNCTION_LIST* fns, CK_SESSION_HANDLE session,
   return fns->C_CreateObject(session, object.data(), object.size(), &created);
 }
 
+// DestroyGenerations destroys generations[from..] (handles of `session`).
+CK_RV DestroyGenerations(CK_FUNCTION_LIST* fns, CK_SESSION_HANDLE session,
+                         const std::vector<Generation>& generations, std::size_t from) {
+  for (std::size_t i = from; i < generations.size(); ++i) {
+    CK_RV rv = fns->C_DestroyObject(session, generations[i].handle);
+    if (rv != CKR_OK) return rv;
+  }
+  return CKR_OK;
+}
+
 }  // namespace
 
 std::string EncodeTrustAnchor(const TrustAnchor& anchor) {
@@ -162,11 +172,7 @@ Status WriteTrustAnchor(Token& token, const TrustAnchor& anchor) {
     if (rv != CKR_OK) return rv;
     // The new object is the newest; keep the one before it in case the
     // token's file for the new one does not survive a crash.
-    for (std::size_t i = 1; i < generations.size(); ++i) {
-      rv = fns->C_DestroyObject(session, generations[i].handle);
-      if (rv != CKR_OK) return rv;
-    }
-    return CKR_OK;
+    return DestroyGenerations(fns, session, generations, 1);
   });
 }
 
@@ -176,11 +182,8 @@ Status ReplaceTrustAnchor(Token& token, const TrustAnchor& anchor) {
     std::vector<Generation> generations;
     CK_RV rv = ListGenerations(fns, session, &generations);
     if (rv != CKR_OK) return rv;
-    for (const Generation& generation : generations) {
-      rv = fns->C_DestroyObject(session, generation.handle);
-      if (rv != CKR_OK) return rv;
-    }
-    return CreateGeneration(fns, session, anchor);
+    rv = DestroyGenerations(fns, session, generations, 0);
+    return rv != CKR_OK ? rv : CreateGeneration(fns, session, anchor);
   });
 }
 
