@@ -75,6 +75,10 @@ void ApiMetrics::AddServerFamilies() {
       "strongroom_tls_connections_refused_total",
       "Connections closed at once because the connection or handshake cap was reached.", {},
       read(&ServerCounters::refused_over_capacity));
+  registry_.AddCounterFunction(
+      "strongroom_tls_connections_shed_total",
+      "Idle keep-alive connections closed to admit a new one at the connection cap.", {},
+      read(&ServerCounters::shed_idle));
   const std::string_view handshakes_help =
       "TLS handshakes by result (failed includes timeouts and refused certificates).";
   registry_.AddCounterFunction("strongroom_tls_handshakes_total", handshakes_help,

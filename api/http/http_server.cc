@@ -99,11 +99,21 @@ struct HttpServer::Impl {
       }
       shared.accepted.fetch_add(1, std::memory_order_relaxed);
       const ServerLimits& limits = shared.options.limits;
-      if (shared.open_connections.load() >= limits.max_connections ||
-          shared.in_handshake.load() >= limits.max_handshakes) {
+      if (shared.in_handshake.load() >= limits.max_handshakes) {
         shared.refused_over_capacity.fetch_add(1, std::memory_order_relaxed);
         ::close(fd);
         continue;
+      }
+      // At the connection cap a new connection takes the place of the
+      // oldest idle one (of the worker holding the most), else it is closed.
+      IoWorker* shedder = nullptr;
+      if (shared.open_connections.load() >= limits.max_connections) {
+        shedder = WorkerToShed();
+        if (shedder == nullptr) {
+          shared.refused_over_capacity.fetch_add(1, std::memory_order_relaxed);
+          ::close(fd);
+          continue;
+        }
       }
       // SECURITY: one host must not use up the global caps (issue 16).
       std::string peer = FormatAddress(address);
@@ -117,8 +127,28 @@ struct HttpServer::Impl {
       ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
       shared.open_connections.fetch_add(1);
       shared.in_handshake.fetch_add(1);
+      if (shedder != nullptr) {
+        shared.sheds_pending.fetch_add(1);
+        shedder->AddConnection(fd, std::move(peer), /*shed_idle_first=*/true);
+        continue;
+      }
       workers[next++ % workers.size()]->AddConnection(fd, std::move(peer));
     }
+  }
+
+  // WorkerToShed is the worker with the most idle connections at its last
+  // sweep, or nullptr when none has one or sheds already pending would pass
+  // the cap by more than one connection per worker.
+  IoWorker* WorkerToShed() {
+    if (shared.sheds_pending.load() >= workers.size()) return nullptr;
+    IoWorker* best = nullptr;
+    for (auto& worker : workers) {
+      if (worker->idle_connections() > 0 &&
+          (best == nullptr || worker->idle_connections() > best->idle_connections())) {
+        best = worker.get();
+      }
+    }
+    return best;
   }
 };
 
@@ -191,6 +221,8 @@ ServerCounters HttpServer::counters() const {
   c.handshaking_connections = s.in_handshake.load();
   c.idle_buffers_released = s.idle_buffers_released.load();
   c.deferred_offloaded = s.deferred_offloaded.load();
+  c.shed_idle = s.shed_idle.load();
+  for (const auto& worker : impl_->workers) c.idle_connections += worker->idle_connections();
   return c;
 }
 

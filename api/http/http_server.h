@@ -38,7 +38,9 @@ struct ServerLimits {
   unsigned io_threads = 2;                 // TLS and HTTP framing; inline handlers
   unsigned blocking_threads = 8;           // Execution::kBlocking handlers
   std::size_t max_queued_requests = 1024;  // blocking requests waiting (503 beyond)
-  std::size_t max_connections = 4096;      // open connections (new ones closed beyond)
+  // Open connections. At the cap a new one replaces the oldest idle
+  // keep-alive connection, or is closed when none is idle.
+  std::size_t max_connections = 4096;
   std::size_t max_handshakes = 1024;       // connections still in TLS handshake
   // The same caps per client IP address, so one host cannot use up the
   // global ones (issue 16). 0: no per-address cap.
@@ -79,6 +81,8 @@ struct ServerCounters {
   std::uint64_t handshaking_connections = 0;  // open and still in the TLS handshake
   std::uint64_t idle_buffers_released = 0;    // idle connections that gave back TLS buffers
   std::uint64_t deferred_offloaded = 0;       // deferred handlers moved to the pool (Offload)
+  std::uint64_t shed_idle = 0;  // idle connections closed for new ones at the connection cap
+  std::uint64_t idle_connections = 0;  // established and waiting for a request (last sweep)
 };
 
 class HttpServer {

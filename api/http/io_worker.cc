@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -25,11 +26,16 @@ constexpr std::size_t kReadChunk = 16 * 1024;
 constexpr std::uint32_t kReadInterest = EPOLLIN | EPOLLRDHUP;
 // After the last response on a connection the server stops sending and
 // discards what the client still sends (for example the rest of a body it
-// refused with 413) for a short while before closing: closing a socket
-// with unread data makes the kernel send a reset that can destroy the
-// response before the client reads it.
-constexpr std::chrono::milliseconds kLingerTime{1000};
-constexpr std::size_t kLingerBytes = 1 << 20;
+// refused with 413) before closing: closing a socket with unread data
+// makes the kernel send a reset that can destroy the response before the
+// client reads it. Clients that send a whole body before reading (Python's
+// http.client, many SDKs) need the discard to last until their last byte,
+// as nginx's lingering close does: it ends when the client closes, after
+// kLingerQuiet with nothing received, after kLingerMax in all, or past
+// kLingerBytes.
+constexpr std::chrono::milliseconds kLingerQuiet{2000};
+constexpr std::chrono::milliseconds kLingerMax{10000};
+constexpr std::size_t kLingerBytes = 64u << 20;
 
 // Wipe overwrites bytes that may hold a request body (a secret value)
 // before they are released.
@@ -109,12 +115,18 @@ struct IoWorker::Connection {
   bool processing = false;         // inside ProcessBuffered (responses continue its loop)
   bool closed = false;             // socket closed; destroyed by ReapClosed
   std::size_t lingered = 0;        // bytes discarded while lingering
+  Clock::time_point linger_end{};  // lingering ends by then whatever arrives
   Clock::time_point idle_since{};  // kReading with nothing buffered since then
   bool buffers_held = true;        // OpenSSL may hold record buffers
   // The request being answered, for its metrics: its route (nullptr:
   // none matched, or it could not be parsed) and when it was parsed.
   const Route* route = nullptr;
   Clock::time_point request_parsed{};
+
+  // Idle: established, between requests, nothing of a next one received.
+  bool Idle() const {
+    return !closed && state == State::kReading && deadline_kind == Deadline::kIdle && in.empty();
+  }
 };
 
 IoWorker::IoWorker(ServerShared& shared, unsigned index) : shared_(shared), index_(index) {}
@@ -132,7 +144,7 @@ IoWorker::~IoWorker() {
   }
   if (wake_fd_ >= 0) ::close(wake_fd_);
   std::lock_guard lock(inbox_mu_);
-  for (auto& [fd, address] : new_connections_) ::close(fd);
+  for (NewConnection& pending : new_connections_) ::close(pending.fd);
 }
 
 void IoWorker::Mailbox::Post(Completion completion) {
@@ -167,10 +179,10 @@ void IoWorker::Wake() {
   [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof(one));
 }
 
-void IoWorker::AddConnection(int fd, std::string address) {
+void IoWorker::AddConnection(int fd, std::string address, bool shed_idle_first) {
   {
     std::lock_guard lock(inbox_mu_);
-    new_connections_.emplace_back(fd, std::move(address));
+    new_connections_.push_back(NewConnection{fd, std::move(address), shed_idle_first});
   }
   Wake();
 }
@@ -216,7 +228,7 @@ void IoWorker::ReapClosed() {
 }
 
 void IoWorker::DrainInbox() {
-  std::vector<std::pair<int, std::string>> accepted;
+  std::vector<NewConnection> accepted;
   std::vector<Completion> completions;
   {
     std::lock_guard lock(inbox_mu_);
@@ -227,25 +239,8 @@ void IoWorker::DrainInbox() {
     completions.swap(mailbox_->completions);
     mailbox_->wake_pending = false;
   }
-  for (auto& [fd, address] : accepted) {
-    std::uint64_t id = shared_.next_connection_id.fetch_add(1);
-    auto c = std::make_unique<Connection>(id, fd, shared_.options.limits.request);
-    c->peer->address = std::move(address);
-    c->ssl = shared_.tls->NewSsl();
-    if (!c->ssl || SSL_set_fd(c->ssl.get(), fd) != 1) {
-      ERR_clear_error();
-      ::close(fd);
-      shared_.open_connections.fetch_sub(1);
-      shared_.in_handshake.fetch_sub(1);
-      shared_.per_address.Closed(HostOf(c->peer->address), /*in_handshake=*/true);
-      continue;
-    }
-    SSL_set_accept_state(c->ssl.get());
-    c->deadline = Clock::now() + shared_.options.limits.handshake_timeout;
-    Connection& ref = *c;
-    connections_.emplace(id, std::move(c));
-    SetInterest(ref, kReadInterest);
-    DoHandshake(ref);
+  for (NewConnection& pending : accepted) {
+    AdmitConnection(pending.fd, std::move(pending.address), pending.shed_idle_first);
   }
   for (Completion& done : completions) {
     auto it = connections_.find(done.connection_id);
@@ -271,6 +266,54 @@ void IoWorker::SetInterest(Connection& c, std::uint32_t events) {
   }
   ::epoll_ctl(epoll_fd_, op, c.fd, &event);
   c.interest = events;
+}
+
+// AdmitConnection starts the TLS handshake of an accepted socket, which the
+// acceptor already counted as open and handshaking.
+void IoWorker::AdmitConnection(int fd, std::string address, bool shed_idle_first) {
+  auto refuse = [&] {
+    ::close(fd);
+    shared_.open_connections.fetch_sub(1);
+    shared_.in_handshake.fetch_sub(1);
+    shared_.per_address.Closed(HostOf(address), /*in_handshake=*/true);
+  };
+  if (shed_idle_first) {
+    bool shed = ShedOldestIdle();
+    shared_.sheds_pending.fetch_sub(1);
+    if (!shed) {
+      shared_.refused_over_capacity.fetch_add(1, std::memory_order_relaxed);
+      return refuse();
+    }
+  }
+  std::uint64_t id = shared_.next_connection_id.fetch_add(1);
+  auto c = std::make_unique<Connection>(id, fd, shared_.options.limits.request);
+  c->ssl = shared_.tls->NewSsl();
+  if (!c->ssl || SSL_set_fd(c->ssl.get(), fd) != 1) {
+    ERR_clear_error();
+    return refuse();
+  }
+  c->peer->address = std::move(address);
+  SSL_set_accept_state(c->ssl.get());
+  c->deadline = Clock::now() + shared_.options.limits.handshake_timeout;
+  Connection& ref = *c;
+  connections_.emplace(id, std::move(c));
+  SetInterest(ref, kReadInterest);
+  DoHandshake(ref);
+}
+
+// ShedOldestIdle closes the connection that has waited longest for its next
+// request, to make room for a new one at the connection cap (issue 16: an
+// idle keep-alive connection is the cheapest to lose; its client reconnects).
+// False when no connection is idle.
+bool IoWorker::ShedOldestIdle() {
+  Connection* oldest = nullptr;
+  for (auto& [id, c] : connections_) {
+    if (c->Idle() && (oldest == nullptr || c->idle_since < oldest->idle_since)) oldest = c.get();
+  }
+  if (oldest == nullptr) return false;
+  shared_.shed_idle.fetch_add(1, std::memory_order_relaxed);
+  Close(*oldest);
+  return true;
 }
 
 void IoWorker::OnEvent(Connection& c, std::uint32_t events) {
@@ -544,7 +587,8 @@ void IoWorker::FlushWrites(Connection& c) {
     ERR_clear_error();
     ::shutdown(c.fd, SHUT_WR);
     c.state = State::kLingering;
-    c.deadline = Clock::now() + kLingerTime;
+    c.linger_end = Clock::now() + kLingerMax;
+    c.deadline = std::min(c.linger_end, Clock::now() + kLingerQuiet);
     SetInterest(c, kReadInterest);
     return Linger(c);
   }
@@ -570,7 +614,10 @@ void IoWorker::Linger(Connection& c) {
       if (c.lingered > kLingerBytes) return Close(c);
       continue;
     }
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+      if (c.lingered > 0) c.deadline = std::min(c.linger_end, Clock::now() + kLingerQuiet);
+      return;
+    }
     return Close(c);  // the client closed too, or an error
   }
 }
@@ -591,7 +638,9 @@ void IoWorker::Close(Connection& c) {
 void IoWorker::SweepDeadlines() {
   Clock::time_point now = Clock::now();
   std::vector<Connection*> expired;
+  std::size_t idle = 0;
   for (auto& [id, c] : connections_) {
+    if (c->Idle()) ++idle;
     if (!c->closed && c->state != State::kHandling && now >= c->deadline) {
       expired.push_back(c.get());
     } else if (c->buffers_held && c->state == State::kReading &&
@@ -604,6 +653,7 @@ void IoWorker::SweepDeadlines() {
       }
     }
   }
+  idle_hint_.store(idle, std::memory_order_relaxed);
   for (Connection* c : expired) {
     if (c->state == State::kHandshake) {
       shared_.handshakes_failed.fetch_add(1, std::memory_order_relaxed);

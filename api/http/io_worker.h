@@ -60,7 +60,12 @@ struct ServerShared {
   std::atomic<std::uint64_t> open_connections{0};
   std::atomic<std::uint64_t> in_handshake{0};
   std::atomic<std::uint64_t> accepted{0}, handshakes_completed{0}, handshakes_failed{0},
-      refused_over_capacity{0}, requests{0}, idle_buffers_released{0}, deferred_offloaded{0};
+      refused_over_capacity{0}, requests{0}, idle_buffers_released{0}, deferred_offloaded{0},
+      shed_idle{0};
+  // Connections handed to a worker over the connection cap, each to take
+  // the place of that worker's oldest idle one; at most one per worker at
+  // a time, so the cap is passed by no more than the number of workers.
+  std::atomic<std::size_t> sheds_pending{0};
   std::string request_id_prefix;  // random per process
 };
 
@@ -76,8 +81,13 @@ class IoWorker {
   // Run is the thread body; returns when draining finished.
   void Run();
   // AddConnection hands an accepted, non-blocking socket to this worker,
-  // which owns it from now on.
-  void AddConnection(int fd, std::string address);
+  // which owns it from now on. With `shed_idle_first` (the server is at its
+  // connection cap) the worker first closes its oldest idle keep-alive
+  // connection; with none left, it closes the new socket instead.
+  void AddConnection(int fd, std::string address, bool shed_idle_first = false);
+  // idle_connections is how many established connections were waiting for
+  // a request at the last deadline sweep (at most kSweepInterval old).
+  std::size_t idle_connections() const { return idle_hint_.load(std::memory_order_relaxed); }
   // PostCompletion delivers a blocking or deferred handler's response.
   void PostCompletion(std::uint64_t connection_id, HttpResponse response, bool keep_alive,
                       std::string request_id);
@@ -110,6 +120,8 @@ class IoWorker {
   void SetInterest(Connection& c, std::uint32_t events);
   void Close(Connection& c);
   void SweepDeadlines();
+  void AdmitConnection(int fd, std::string address, bool shed_idle_first);
+  bool ShedOldestIdle();
   void BeginDrain();
   std::string NextRequestId();
 
@@ -136,8 +148,14 @@ class IoWorker {
     void Post(Completion completion);
   };
 
+  struct NewConnection {
+    int fd;
+    std::string address;
+    bool shed_idle_first;
+  };
   std::mutex inbox_mu_;
-  std::vector<std::pair<int, std::string>> new_connections_;  // guarded by inbox_mu_
+  std::vector<NewConnection> new_connections_;  // guarded by inbox_mu_
+  std::atomic<std::size_t> idle_hint_{0};
   std::shared_ptr<Mailbox> mailbox_ = std::make_shared<Mailbox>();
 };
 

@@ -339,6 +339,29 @@ TEST(FrontE2e, IdleAndSlowRequestsAreTimedOut) {
   EXPECT_EQ(StatusOf(slow.ReadResponse()), 408);
 }
 
+// Issue 20: a client that sends a whole oversized body before reading (as
+// Python's http.client and many SDKs do, with no 100-continue) still reads
+// the 413: the server keeps discarding the rest of the body for a bounded
+// time instead of closing on unread bytes, which would reset the connection
+// and destroy the answer.
+TEST(FrontE2e, AClientThatSendsAWholeOversizedBodyFirstStillReadsThe413) {
+  auto server = ServerProcess::Start();
+  ASSERT_NE(server, nullptr);
+  TlsOptions admin{.cert = server->admin_cert().cert_path, .key = server->admin_cert().key_path};
+  for (std::size_t megabytes : {2u, 8u}) {
+    TlsClient client(server->port(), server->ca_path(), admin);
+    ASSERT_TRUE(client.connected());
+    const std::string body(megabytes << 20, 'x');
+    ASSERT_TRUE(client.Send("POST " + kSecureValues + " HTTP/1.1\r\nHost: localhost\r\n" +
+                            "Content-Type: application/json\r\nContent-Length: " +
+                            std::to_string(body.size()) + "\r\n\r\n" + body))
+        << megabytes << " MiB: the connection broke while the body was sent";
+    EXPECT_EQ(StatusOf(client.ReadResponse()), 413) << megabytes << " MiB";
+  }
+  HttpsClient check = server->CertClient(server->admin_cert());
+  EXPECT_EQ(check.Request("GET", kSecureValues).status, 200) << "the server still serves";
+}
+
 TEST(FrontE2e, FiftyMalformedRequestsGet4xxAndChangeNothing) {
   auto server = ServerProcess::Start();
   ASSERT_NE(server, nullptr);

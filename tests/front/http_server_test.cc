@@ -207,6 +207,50 @@ TEST_F(HttpServerTest, OneAddressCannotHoldMoreThanItsShareOfConnections) {
   EXPECT_EQ(second.Request("GET", "/inline").status, 200) << "kept-alive ones still work";
 }
 
+// Issue 16's review: at the global connection cap a new client is not
+// turned away while idle keep-alive connections hold the slots; the one
+// idle longest is closed for it.
+TEST_F(HttpServerTest, AtTheConnectionCapTheOldestIdleConnectionMakesRoom) {
+  ServerLimits limits;
+  limits.max_connections = 2;
+  Start(limits);
+  HttpsClient oldest = Client(), younger = Client();
+  EXPECT_EQ(oldest.Request("GET", "/inline").status, 200);
+  EXPECT_EQ(younger.Request("GET", "/inline").status, 200);
+  while (server_->counters().idle_connections < 2) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  HttpsClient newcomer = Client();
+  EXPECT_EQ(newcomer.Request("GET", "/inline").status, 200) << "admitted at the cap";
+  EXPECT_EQ(server_->counters().shed_idle, 1u);
+  EXPECT_EQ(server_->counters().refused_over_capacity, 0u);
+  EXPECT_EQ(younger.Request("GET", "/inline").status, 200);
+  EXPECT_EQ(younger.new_connections(), 1) << "the younger one kept its connection";
+  oldest.Request("GET", "/inline");  // at the cap again: admitted or not, on a new connection
+  EXPECT_EQ(oldest.new_connections(), 2) << "the oldest idle one was closed";
+}
+
+// With every connection busy or in handshake there is nothing to shed: the
+// new socket is closed, as before.
+TEST_F(HttpServerTest, AtTheConnectionCapWithNothingIdleTheNewConnectionIsClosed) {
+  ServerLimits limits;
+  limits.max_connections = 1;
+  Start(limits);
+  int silent = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(server_->port());
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(silent, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  while (server_->counters().handshaking_connections < 1) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(Client().Request("GET", "/inline").status, 0) << "a handshaking socket is never shed";
+  EXPECT_EQ(server_->counters().refused_over_capacity, 1u);
+  EXPECT_EQ(server_->counters().shed_idle, 0u);
+  ::close(silent);
+}
+
 TEST_F(HttpServerTest, AnswersUnknownPathsAndMethodsWithTheRightStatus) {
   Start();
   HttpsClient client = Client();
