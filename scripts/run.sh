@@ -22,11 +22,22 @@ case "${1:-}" in
   *) echo "run.sh: unknown argument '$1' (use --background or --stop)" >&2; exit 2 ;;
 esac
 
+# alive PID: the process exists and has not exited. A zombie (exited, not
+# yet reaped: its parent is an init that does not reap promptly, as in a
+# container started without --init) still answers kill -0, so the state in
+# /proc decides.
+alive() {
+  local stat
+  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+  stat="${stat##*) }"  # the fields after the command name, which may hold spaces
+  [ "${stat%% *}" != Z ] && [ "${stat%% *}" != X ]
+}
+
 running_pid() {
   if [ -f "$PIDFILE" ]; then
     local pid
     pid="$(cat "$PIDFILE")"
-    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then echo "$pid"; return 0; fi
+    if [[ "$pid" =~ ^[0-9]+$ ]] && alive "$pid"; then echo "$pid"; return 0; fi
   fi
   return 1
 }
@@ -34,8 +45,8 @@ running_pid() {
 if [ "$MODE" = "stop" ]; then
   if pid="$(running_pid)"; then
     kill -TERM "$pid"
-    for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then echo "run.sh: server $pid did not stop" >&2; exit 1; fi
+    for _ in $(seq 1 150); do alive "$pid" || break; sleep 0.1; done
+    if alive "$pid"; then echo "run.sh: server $pid did not stop" >&2; exit 1; fi
     rm -f "$PIDFILE"
     echo "stopped strongroom (pid $pid)"
   else
@@ -189,7 +200,7 @@ USAGE
 wait_ready() {
   for _ in $(seq 1 300); do
     if curl -sS --fail --cacert "$DEV/pki/ca.pem" "$BASE/readyz" >/dev/null 2>&1; then return 0; fi
-    if [ -n "${1:-}" ] && ! kill -0 "$1" 2>/dev/null; then return 1; fi
+    if [ -n "${1:-}" ] && ! alive "$1"; then return 1; fi
     sleep 0.1
   done
   return 1

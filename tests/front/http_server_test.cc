@@ -251,6 +251,20 @@ TEST_F(HttpServerTest, AtTheConnectionCapWithNothingIdleTheNewConnectionIsClosed
   ::close(silent);
 }
 
+// Issue 20: every answer, errors included, tells browsers to keep to
+// HTTPS and not to cache or sniff it.
+TEST_F(HttpServerTest, EveryResponseCarriesTheSecurityHeaders) {
+  Start();
+  HttpsClient client = Client();
+  for (const char* path : {"/inline", "/nowhere"}) {
+    HttpsResponse response = client.Request("GET", path);
+    ASSERT_NE(response.status, 0) << response.error;
+    EXPECT_EQ(response.headers["strict-transport-security"], "max-age=31536000") << path;
+    EXPECT_EQ(response.headers["cache-control"], "no-store") << path;
+    EXPECT_EQ(response.headers["x-content-type-options"], "nosniff") << path;
+  }
+}
+
 TEST_F(HttpServerTest, AnswersUnknownPathsAndMethodsWithTheRightStatus) {
   Start();
   HttpsClient client = Client();
