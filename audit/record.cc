@@ -3,15 +3,13 @@
 #include <openssl/evp.h>
 
 #include <charconv>
-#include <nlohmann/json.hpp>
 
+#include "audit/line_parser.h"
 #include "base/json_text.h"
 #include "base/openssl_ptr.h"
 
 namespace strongroom::audit {
 namespace {
-
-constexpr std::string_view kHashMarker = ",\"hash\":\"";
 
 std::string_view TypeName(RecordType type) {
   switch (type) {
@@ -95,32 +93,6 @@ void AppendEventMembers(LineWriter& line, const Event& event) {
   line.TextIfSet("request_id", event.request_id);
   if (event.resource_version) line.Number("resource_version", *event.resource_version);
   if (event.count > 0) line.Number("count", event.count);
-}
-
-bool IsLowerHex64(std::string_view s) {
-  if (s.size() != 64) return false;
-  for (char c : s) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
-
-template <typename T>
-std::optional<T> Member(const nlohmann::json& object, const char* key) {
-  auto it = object.find(key);
-  if (it == object.end()) return std::nullopt;
-  if constexpr (std::is_same_v<T, std::string>) {
-    if (!it->is_string()) return std::nullopt;
-  } else {
-    if (!it->is_number_unsigned()) return std::nullopt;
-  }
-  return it->get<T>();
-}
-
-std::string Text(const nlohmann::json& object, const char* outer, const char* inner) {
-  auto it = object.find(outer);
-  if (it == object.end() || !it->is_object()) return "";
-  return Member<std::string>(*it, inner).value_or("");
 }
 
 }  // namespace
@@ -231,81 +203,6 @@ std::string EncodeLine(std::uint64_t seq, std::string_view time, RecordType type
   }
   // The closing '}' comes after the hash, which covers the bytes so far.
   return Finish(text, prev, hash);
-}
-
-StatusOr<ParsedLine> ParseLine(std::string_view line) {
-  std::size_t marker = line.rfind(kHashMarker);
-  if (marker == std::string_view::npos || line.size() != marker + kHashMarker.size() + 64 + 2 ||
-      line.substr(line.size() - 2) != "\"}") {
-    return std::unexpected(Status::IntegrityError("the line does not end with its hash"));
-  }
-  nlohmann::json object;
-  try {
-    object = nlohmann::json::parse(line);
-  } catch (const nlohmann::json::exception&) {
-    return std::unexpected(Status::IntegrityError("the line is not valid JSON"));
-  }
-  if (!object.is_object())
-    return std::unexpected(Status::IntegrityError("the line is not a JSON object"));
-  ParsedLine out;
-  out.hash = std::string(line.substr(marker + kHashMarker.size(), 64));
-  auto seq = Member<std::uint64_t>(object, "seq");
-  auto prev = Member<std::string>(object, "prev");
-  auto hash = Member<std::string>(object, "hash");
-  auto type = Member<std::string>(object, "type");
-  auto time = Member<std::string>(object, "time");
-  if (!seq || !prev || !hash || !type || !time || !IsLowerHex64(*prev) || !IsLowerHex64(out.hash) ||
-      *hash != out.hash) {
-    return std::unexpected(Status::IntegrityError("the line lacks seq, time, type, prev or hash"));
-  }
-  out.seq = *seq;
-  out.prev = *prev;
-  out.time = *time;
-  if (ChainHash(out.prev, line.substr(0, marker)) != out.hash) {
-    return std::unexpected(Status::IntegrityError("the hash does not match the line's contents"));
-  }
-  if (*type == "event") {
-    out.type = RecordType::kEvent;
-  } else if (*type == "checkpoint") {
-    out.type = RecordType::kCheckpoint;
-  } else if (*type == "not-committed") {
-    out.type = RecordType::kNotCommitted;
-  } else {
-    return std::unexpected(Status::IntegrityError("unknown record type"));
-  }
-  out.action = Member<std::string>(object, "action").value_or("");
-  out.actor_kind = Text(object, "actor", "kind");
-  out.actor_name = Text(object, "actor", "name");
-  out.namespace_name = Text(object, "resource", "namespace");
-  out.outcome = Text(object, "outcome", "result");
-  out.request_id = Member<std::string>(object, "request_id").value_or("");
-  out.resource_version = Member<std::uint64_t>(object, "resource_version");
-  out.refers_to = Member<std::uint64_t>(object, "refers_to");
-  out.key_sha256 = Text(object, "details", "key_sha256");
-  if (out.type == RecordType::kCheckpoint) {
-    auto it = object.find("checkpoint");
-    if (it == object.end() || !it->is_object()) {
-      return std::unexpected(Status::IntegrityError("a checkpoint without its body"));
-    }
-    CheckpointBody body;
-    auto head_seq = Member<std::uint64_t>(*it, "head_seq");
-    auto head_hash = Member<std::string>(*it, "head_hash");
-    auto version = Member<std::uint64_t>(*it, "resource_version");
-    auto digest = Member<std::string>(*it, "store_digest");
-    auto key = Member<std::string>(*it, "key_sha256");
-    auto signature = Member<std::string>(*it, "signature");
-    if (!head_seq || !head_hash || !version || !digest || !key || !signature) {
-      return std::unexpected(Status::IntegrityError("a checkpoint lacks a member"));
-    }
-    body.head_seq = *head_seq;
-    body.head_hash = *head_hash;
-    body.resource_version = *version;
-    body.store_digest = *digest;
-    body.key_sha256 = *key;
-    body.signature = *signature;
-    out.checkpoint = std::move(body);
-  }
-  return out;
 }
 
 }  // namespace strongroom::audit

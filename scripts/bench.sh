@@ -46,6 +46,14 @@
 #       new_over_base: callgrind_ir=R without_anchor_thread=R
 #       (without_anchor_thread: less the trust-anchor thread, whose token
 #       writes follow wall time, not decrypts)
+#   scripts/bench.sh verify [RECORDS]
+#       offline verification at disk speed (issue 19): builds strongroom and
+#       audit_log_gen in Release, writes a valid log of RECORDS (default
+#       200,000) decrypt-shaped records with a signed checkpoint every 1,000,
+#       then times `strongroom audit verify` on it and sha256sum over the
+#       same file, three times each (the best of each counts: the file is in
+#       the page cache, so this measures the reader, not the disk). Ends with
+#       verify_records_per_s=N verify_mb_per_s=N sha256sum_mb_per_s=N
 #   BASE_REV is built from a detached git worktree in
 #   build-bench-base/src (its build directory inside it, so that with ccache
 #   as the compiler launcher and CCACHE_BASEDIR at each tree the two builds
@@ -70,6 +78,7 @@ modes:
   creates audited creates over HTTPS at 8 clients (group commit vs one fdatasync per record)
   compare [BASE_REV]    decrypt and creates of the current tree against BASE_REV, alternating
   callgrind [BASE_REV]  callgrind instructions per warm decrypt, current tree (and BASE_REV)
+  verify [RECORDS]      offline audit verification against sha256sum of the same file
 BASE_REV defaults to $BENCH_BASE_REV (required by compare).
 USAGE
 }
@@ -247,8 +256,43 @@ run_callgrind() {
 
 mode="${1:-http}"
 if [ "$#" -gt 0 ]; then shift; fi
+# best_seconds N COMMAND...: runs COMMAND (output discarded; it must
+# succeed) N times and prints the shortest wall time in seconds.
+best_seconds() {
+  local runs="$1" best="" start end
+  shift
+  for _ in $(seq 1 "$runs"); do
+    start="$(date +%s%N)"
+    "$@" >/dev/null
+    end="$(date +%s%N)"
+    if [ -z "$best" ] || [ $((end - start)) -lt "$best" ]; then best=$((end - start)); fi
+  done
+  awk -v ns="$best" 'BEGIN { printf "%.6f", ns / 1e9 }'
+}
+
+run_verify() {
+  local records="${1:-200000}"
+  scripts/setup.sh
+  build_release "$ROOT" "$BUILD_DIR" strongroom audit_log_gen
+  VERIFY_DIR="$(mktemp -d)"
+  trap 'rm -rf "$VERIFY_DIR"' EXIT
+  local dir="$VERIFY_DIR"
+  "$BUILD_DIR/bench/audit_log_gen" "$dir" "$records"
+  local bytes verify_s sha_s
+  bytes="$(stat -c %s "$dir/current.jsonl")"
+  "$BUILD_DIR/appliance/strongroom" audit verify --log "$dir" --public-key "$dir/audit-public.pem"
+  verify_s="$(best_seconds 3 "$BUILD_DIR/appliance/strongroom" audit verify --log "$dir" \
+    --public-key "$dir/audit-public.pem")"
+  sha_s="$(best_seconds 3 sha256sum "$dir/current.jsonl")"
+  echo "records=$records bytes=$bytes verify_s=$verify_s sha256sum_s=$sha_s"
+  awk -v r="$records" -v b="$bytes" -v v="$verify_s" -v s="$sha_s" 'BEGIN {
+    printf "verify_records_per_s=%d verify_mb_per_s=%.1f sha256sum_mb_per_s=%.1f\n",
+      r / v, b / v / 1e6, b / s / 1e6 }'
+}
+
 case "$mode" in
   micro) run_micro "$@" ;;
+  verify) run_verify "$@" ;;
   audit) run_audit "$@" ;;
   creates) run_creates "$@" ;;
   http) run_http "$@" ;;
