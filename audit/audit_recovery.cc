@@ -85,8 +85,15 @@ StatusOr<std::vector<std::shared_ptr<Entry>>> AuditLog::State::Recover() {
   LogFileSource source{std::string(kCurrentFileName), OpenFile(::dup(current_fd))};
   SR_ASSIGN_OR_RETURN(FileLines lines, ReadLines(source));
 
+  StoreState store;
+  if (store_state) {
+    SR_ASSIGN_OR_RETURN(store, store_state());
+  }
   Head head_now = head_before;
-  std::vector<ParsedLine> writes;  // allowed events that carry a resourceVersion
+  // Allowed events whose resourceVersion the store has not reached: the
+  // only ones a not-committed record may be due for (kept apart, not every
+  // write of the log: start-up reads the whole current file).
+  std::vector<ParsedLine> writes;
   std::set<std::uint64_t> cancelled;
   unsealed = 0;
   head_is_checkpoint = last_checkpoint.has_value() && lines.lines.empty();
@@ -124,8 +131,8 @@ StatusOr<std::vector<std::shared_ptr<Entry>>> AuditLog::State::Recover() {
     if (parsed->type == RecordType::kNotCommitted && parsed->refers_to)
       cancelled.insert(*parsed->refers_to);
     if (parsed->type == RecordType::kEvent && parsed->resource_version &&
-        parsed->outcome == "allowed") {
-      writes.push_back(*parsed);
+        *parsed->resource_version > store.resource_version && parsed->outcome == "allowed") {
+      writes.push_back(std::move(*parsed));
     }
   }
   if (anchor && anchored_hash.empty() && anchored_seq > 0) {
@@ -136,10 +143,6 @@ StatusOr<std::vector<std::shared_ptr<Entry>>> AuditLog::State::Recover() {
       if (!found.has_value()) return std::unexpected(Refuse("a rotated file", 0, found.error().message()));
       if (*found) anchored_hash = (*found)->hash;
     }
-  }
-  StoreState store;
-  if (store_state) {
-    SR_ASSIGN_OR_RETURN(store, store_state());
   }
   // SECURITY: every check that can refuse runs before anything is written,
   // so putting the honest files back lets the next start go ahead.

@@ -54,6 +54,12 @@
 #       same file, three times each (the best of each counts: the file is in
 #       the page cache, so this measures the reader, not the disk). Ends with
 #       verify_records_per_s=N verify_mb_per_s=N sha256sum_mb_per_s=N
+#   scripts/bench.sh startup [SECRETS]
+#       start-up to ready (bench/http/startup_bench.sh): a server with
+#       SECRETS (default 100,000) secure values, created over HTTPS so the
+#       audit log holds as many records, restarted three times and timed
+#       from launch to the first 200 from /readyz. Ends with
+#       startup_ms_best=N startup_ms_median=N secrets=N audit_records=N
 #   BASE_REV is built from a detached git worktree in
 #   build-bench-base/src (its build directory inside it, so that with ccache
 #   as the compiler launcher and CCACHE_BASEDIR at each tree the two builds
@@ -79,6 +85,7 @@ modes:
   compare [BASE_REV]    decrypt and creates of the current tree against BASE_REV, alternating
   callgrind [BASE_REV]  callgrind instructions per warm decrypt, current tree (and BASE_REV)
   verify [RECORDS]      offline audit verification against sha256sum of the same file
+  startup [SECRETS]     start-up to ready with SECRETS secure values and as many audit records
 BASE_REV defaults to $BENCH_BASE_REV (required by compare).
 USAGE
 }
@@ -290,8 +297,15 @@ run_verify() {
       r / v, b / v / 1e6, b / s / 1e6 }'
 }
 
+run_startup() {
+  scripts/setup.sh
+  build_release "$ROOT" "$BUILD_DIR" strongroom
+  bench/http/startup_bench.sh "$BUILD_DIR/appliance/strongroom" "$@"
+}
+
 case "$mode" in
   micro) run_micro "$@" ;;
+  startup) run_startup "$@" ;;
   verify) run_verify "$@" ;;
   audit) run_audit "$@" ;;
   creates) run_creates "$@" ;;

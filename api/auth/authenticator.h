@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -82,7 +83,11 @@ class Authenticator {
   const Clock& clock_;
   const AuthenticatorOptions options_;
   const SecretBytes cache_key_;
-  const std::string dummy_hash_;  // checked for unknown users: same cost
+  // Checked for unknown users, at the same cost as a real hash. Made on a
+  // thread of its own from construction (a scrypt hash costs about as much
+  // as the rest of start-up), so the server need not wait for it to start;
+  // the first password check waits for it.
+  std::shared_future<std::string> dummy_hash_;
   std::atomic<unsigned> checks_in_flight_{0};
   std::atomic<std::uint64_t> password_checks_{0};
   AuthThrottle throttle_;

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# bench/http/startup_bench.sh — start-up to ready with many secrets and a
+# long audit log (issue 19); run by `scripts/bench.sh startup`, which builds
+# the binary first.
+# In a private temporary directory, with the PKI and policy of the decrypt
+# benchmark (bench_server.sh) and a token and data directory of its own:
+#   1. `init`, `serve`, SECRETS secure values created over HTTPS
+#      (populate.py: every create is also an audit record, so the log holds
+#      about as many records as there are secrets), then SIGTERM;
+#   2. RUNS (3) times: `serve` on the same data directory, timed from the
+#      launch to the first 200 from /readyz (polled every 10 ms), then
+#      SIGTERM and wait. The trust-anchor checks run as in production.
+# Prints one line per start and ends with
+#   startup_ms_best=N startup_ms_median=N secrets=N audit_records=N
+# BENCH_STARTUP_KEEP=DIR works in DIR (new or empty) instead and keeps it:
+# the token, data, config, log and PKI, for profiling a start by hand.
+# Everything it started is stopped and the directory removed on exit.
+#   bench/http/startup_bench.sh STRONGROOM_BIN [SECRETS]
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+HERE="$ROOT/bench/http"
+BIN="$1"
+SECRETS="${2:-100000}"
+RUNS="${BENCH_STARTUP_RUNS:-3}"
+
+# shellcheck source=bench_server.sh
+. "$HERE/bench_server.sh"
+
+if [ -n "${BENCH_STARTUP_KEEP:-}" ]; then
+  mkdir -p "$BENCH_STARTUP_KEEP"
+  WORK="$(cd "$BENCH_STARTUP_KEEP" && pwd)"
+else
+  WORK="$(mktemp -d /tmp/strongroom-startup-bench-XXXXXX)"
+fi
+cleanup() {
+  local tag
+  for tag in "${!SERVER_PIDS[@]}"; do bench_stop_pid "${SERVER_PIDS[$tag]}" 30; done
+  wait 2>/dev/null || true
+  if [ -z "${BENCH_STARTUP_KEEP:-}" ]; then rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+fail() {
+  echo "startup_bench: $*" >&2
+  bench_server_logs
+  exit 1
+}
+
+umask 077
+bench_pki
+bench_start_server startup "$BIN" 120
+echo "populating $SECRETS secure values ..."
+bench_populate startup "$SECRETS"
+bench_stop_pid "${SERVER_PIDS[startup]}" 60
+wait "${SERVER_PIDS[startup]}" 2>/dev/null || true
+SERVER_PIDS[startup]=""
+
+DIR="$WORK/startup"
+RECORDS="$(cat "$DIR"/data/audit/*.jsonl | wc -l)"
+times=()
+for run in $(seq 1 "$RUNS"); do
+  rm -f "$DIR/port"
+  start="$(date +%s%N)"
+  SOFTHSM2_CONF="$DIR/softhsm2.conf" "$BIN" serve --config "$DIR/strongroom.toml" \
+    >>"$DIR/server.log" 2>&1 </dev/null &
+  pid=$!
+  SERVER_PIDS[startup]=$pid
+  ready=""
+  for _ in $(seq 1 6000); do
+    if [ -s "$DIR/port" ]; then
+      url="https://127.0.0.1:$(tr -d '\n' < "$DIR/port")"
+      if curl -sS --fail -o /dev/null --max-time 5 --cacert "$PKI/ca.pem" "$url/readyz" 2>/dev/null; then
+        ready="$(date +%s%N)"
+        break
+      fi
+    fi
+    kill -0 "$pid" 2>/dev/null || fail "the server exited at start (run $run)"
+    sleep 0.01
+  done
+  [ -n "$ready" ] || fail "not ready in 60 s (run $run)"
+  ms=$(( (ready - start) / 1000000 ))
+  echo "start $run: ready in $ms ms"
+  times+=("$ms")
+  bench_stop_pid "$pid" 60
+  wait "$pid" 2>/dev/null || true
+  SERVER_PIDS[startup]=""
+done
+sorted="$(printf '%s\n' "${times[@]}" | sort -n)"
+best="$(echo "$sorted" | head -n 1)"
+median="$(echo "$sorted" | sed -n "$(( (RUNS + 1) / 2 ))p")"
+echo "startup_ms_best=$best startup_ms_median=$median secrets=$SECRETS audit_records=$RECORDS"
