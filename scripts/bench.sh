@@ -60,6 +60,13 @@
 #       audit log holds as many records, restarted three times and timed
 #       from launch to the first 200 from /readyz. Ends with
 #       startup_ms_best=N startup_ms_median=N secrets=N audit_records=N
+#   scripts/bench.sh scale [SIZE...]
+#       bench/http/scale_bench.sh: one server grown through the sizes
+#       (default 10000 100000 1000000 secure values); at each, creates/s,
+#       start-up to ready, decrypt req/s at 64 connections, a 100-item
+#       list's p99 and RSS, one table row per size, then
+#       scale_<last>_over_<first>: creates=R decrypts=R startup=R secrets=R
+#       (about an hour with 1M: populating runs at a few thousand per s).
 #   BASE_REV is built from a detached git worktree in
 #   build-bench-base/src (its build directory inside it, so that with ccache
 #   as the compiler launcher and CCACHE_BASEDIR at each tree the two builds
@@ -86,6 +93,7 @@ modes:
   callgrind [BASE_REV]  callgrind instructions per warm decrypt, current tree (and BASE_REV)
   verify [RECORDS]      offline audit verification against sha256sum of the same file
   startup [SECRETS]     start-up to ready with SECRETS secure values and as many audit records
+  scale [SIZE...]       creates, start-up, decrypts, list p99 and RSS at 10k, 100k, 1M secrets
 BASE_REV defaults to $BENCH_BASE_REV (required by compare).
 USAGE
 }
@@ -303,8 +311,17 @@ run_startup() {
   bench/http/startup_bench.sh "$BUILD_DIR/appliance/strongroom" "$@"
 }
 
+run_scale() {
+  scripts/setup.sh
+  install_tools wrk:wrk
+  build_release "$ROOT" "$BUILD_DIR" strongroom wrk_client_cert
+  bench/http/scale_bench.sh "$BUILD_DIR/appliance/strongroom" \
+    "$BUILD_DIR/bench/libwrk_client_cert.so" "$@"
+}
+
 case "$mode" in
   micro) run_micro "$@" ;;
+  scale) run_scale "$@" ;;
   startup) run_startup "$@" ;;
   verify) run_verify "$@" ;;
   audit) run_audit "$@" ;;
