@@ -152,8 +152,12 @@ StatusOr<SecureValueInput> ParseSecureValue(std::string_view body, std::string_v
         return Invalid("metadata.name or metadata.generateName is required");
       }
       if (!input.name.empty()) SR_RETURN_IF_ERROR(ValidateObjectName(input.name));
-    } else if (!input.name.empty() && input.name != path_name) {
-      return Invalid("metadata.name does not match the name in the path");
+    } else if (input.name != path_name) {
+      // As Kubernetes: a replace names its object; generateName does not.
+      // The body's name is echoed only when it is a valid object name.
+      std::string shown = ValidateObjectName(input.name).ok() ? input.name : std::string();
+      return Invalid("the name of the object (" + shown + ") does not match the name on the URL (" +
+                     std::string(path_name) + ")");
     }
     return Status::Ok();
   }();

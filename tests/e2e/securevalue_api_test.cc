@@ -165,6 +165,37 @@ std::string Repeat(const std::string& unit, std::size_t count) {
   return text;
 }
 
+// Issue 20: a replace names its object in the body as Kubernetes requires:
+// with no metadata.name, an empty one, only a generateName, or another
+// name, it is refused with 400 (Kubernetes' "the name of the object ()
+// does not match the name on the URL") and the stored value stays.
+TEST(SecureValueApi, AReplaceWithoutTheUrlsNameInItsBodyIsRefusedAndChangesNothing) {
+  auto server = ServerProcess::Start();
+  ASSERT_NE(server, nullptr);
+  SecretLedger ledger;
+  Api admin(server->CertClient(server->admin_cert()), &ledger);
+  json created = ExpectSecureValue(
+      admin, admin.Create("default", {.name = "named", .value = "s3cr3t-named-1"}), 201, "default",
+      "named");
+  const std::string version = Str(created, "/metadata/resourceVersion");
+  const std::string spec = R"("spec":{"description":"d","value":"s3cr3t-named-2","decrypters":[]})";
+  const std::vector<std::pair<std::string, std::string>> bodies = {
+      {"no metadata", "{" + spec + "}"},
+      {"metadata without a name", R"({"metadata":{},)" + spec + "}"},
+      {"an empty name", R"({"metadata":{"name":""},)" + spec + "}"},
+      {"only a generateName", R"({"metadata":{"generateName":"named-"},)" + spec + "}"},
+      {"another name", R"({"metadata":{"name":"other"},)" + spec + "}"},
+  };
+  for (const auto& [what, body] : bodies) {
+    HttpsResponse response = admin.Send("PUT", Item("default", "named"), body);
+    admin.ExpectFailure(response, 400, "BadRequest", "replace with " + what);
+    EXPECT_NE(response.body.find("does not match the name on the URL (named)"), std::string::npos)
+        << what << ": " << response.body;
+  }
+  json after = ExpectSecureValue(admin, admin.Get("default", "named"), 200, "default", "named");
+  EXPECT_EQ(Str(after, "/metadata/resourceVersion"), version) << "nothing was written";
+}
+
 std::vector<std::string> Decrypters(int count) {
   std::vector<std::string> names;
   for (int i = 0; i < count; ++i) names.push_back("service-" + std::to_string(i));
