@@ -8,7 +8,8 @@
 #   3. the revoked API token stays revoked, the live one works;
 #   4. the audit log verifies offline (sealed) across the migration record;
 #   5. a restart (the token's trust-anchor checks) migrates nothing again;
-#   6. a store of a schema newer than this binary's is refused by the CLI
+#   6. a backup of the old schema (the fixture's store) restores and migrates;
+#   7. a store of a schema newer than this binary's is refused by the CLI
 #      and the server, in one line naming both versions.
 #   tests/appliance/upgrade_fixture_test.sh STRONGROOM STORE_TOOL FIXTURE_DIR
 set -euo pipefail
@@ -97,6 +98,32 @@ cmp -s "$HOST/values/fixture-db-password" "$WORK/decrypted" || fail "no decrypt 
 host_stop "$HOST_PID"
 HOST_PID=""
 [ "$(migrations)" = 1 ] || fail "a restart wrote another migration record"
+"$STRONGROOM_BIN" audit verify --log "$HOST/data/audit" --public-key "$HOST/audit-key.pem" \
+  --require-sealed >/dev/null
+
+step "a backup of the old schema restores into this build and is migrated"
+# The fixture's store is what `strongroom backup` of the old version wrote
+# (a compacted copy); its manifest names the KEK the old init recorded.
+mkdir "$WORK/old-backup"
+cp "$FIXTURE/data/store/data.mdb" "$WORK/old-backup/data.mdb"
+kek="$(grep -o '"kek_id":"kek-[0-9a-f]*"' "$FIXTURE/data/audit/current.jsonl" | head -n 1 | cut -d'"' -f4)"
+jq -n --arg kek "$kek" --argjson schema "$OLD_SCHEMA" \
+  '{format:1, created:"fixture", created_micros:0, schema_version:$schema,
+    resource_version_at_least:0, token_label:"strongroom", keks_needed:[$kek]}' \
+  > "$WORK/old-backup/manifest.json"
+host_cli "$HOST" restore --from "$WORK/old-backup" 2>"$WORK/restore.err" ||
+  { cat "$WORK/restore.err" >&2; fail "restoring a schema $OLD_SCHEMA backup"; }
+grep -q "migrated the store from schema version $OLD_SCHEMA to $NEW_SCHEMA" "$WORK/restore.err" ||
+  fail "restore did not migrate the old backup"
+[ "$(migrations)" = 2 ] || fail "expected a second store.migrate record (restore), found $(migrations)"
+host_start "$HOST"
+for f in "$HOST"/values/*; do
+  decrypt_value "$(basename "$f")" "$WORK/decrypted"
+  cmp -s "$f" "$WORK/decrypted" || fail "$(basename "$f") does not decrypt after the restore"
+done
+[ "$(bearer "$revoked_token")" = 401 ] || fail "the revoked token is accepted after the restore"
+host_stop "$HOST_PID"
+HOST_PID=""
 "$STRONGROOM_BIN" audit verify --log "$HOST/data/audit" --public-key "$HOST/audit-key.pem" \
   --require-sealed >/dev/null
 
