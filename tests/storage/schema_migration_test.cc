@@ -17,6 +17,7 @@ using testing::RawStoreFile;
 using testing::TestOptions;
 using testing::ValueOf;
 using testing_support::TempDir;
+using testing_support::WriteFileBytes;
 
 // MakeSchema1Store leaves in `options.data_dir` a store with one record
 // whose schema version says 1, as a store written before schema 2.
@@ -75,6 +76,26 @@ TEST(SchemaMigration, AnOlderStoreMigratesForwardInOneWriteAndKeepsItsRecords) {
   RawStoreFile raw(options.data_dir);
   ASSERT_TRUE(raw.ok());
   EXPECT_EQ(raw.Get("meta", "schema_version"), std::string("\0\0\0\2", 4));
+}
+
+TEST(SchemaMigration, AStoreMigratedByAnotherProcessMeanwhileIsNotMigratedTwice) {
+  TempDir dir;
+  StoreOptions options = TestOptions(dir);
+  MakeSchema1Store(options);
+  std::unique_ptr<Store> store = OpenTestStore(options);
+  ASSERT_NE(store, nullptr);
+  ASSERT_EQ(store->schema_version(), 1u);
+  std::uint64_t before = store->BeginRead()->resource_version();
+  // Another process writes the current version after this one opened.
+  ASSERT_TRUE(WriteFileBytes(dir.Join("current-version"), std::string("\0\0\0\2", 4)));
+  testing::OtherProcess other(options.data_dir, dir.path());
+  ASSERT_TRUE(other.RestoreRaw(Table::kMeta, "schema_version", "current-version"));
+
+  StatusOr<std::optional<SchemaMigration>> migrated = store->MigrateSchema("store.migrate");
+  ASSERT_TRUE(migrated.has_value()) << migrated.error();
+  EXPECT_FALSE(migrated->has_value());
+  EXPECT_EQ(store->schema_version(), kSchemaVersion);
+  EXPECT_EQ(store->BeginRead()->resource_version(), before) << "nothing was written";
 }
 
 TEST(SchemaMigration, TheStoreRefusesToWriteItsVersionThroughPutMeta) {
