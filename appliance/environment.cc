@@ -129,6 +129,48 @@ Status OpenAuditLog(const CommonFlags& flags, Environment& env, const std::strin
                                             audit::StoreStateOf(*env.store), std::move(sink),
                                             *Clock::Real()));
   env.audit->AttachTo(*env.store);
+  return MigrateStore(env, actor_name);
+}
+
+Status MigrateStore(Environment& env, const std::string& actor_name) {
+  const std::uint32_t from = env.store->schema_version();
+  if (from >= storage::kSchemaVersion) return Status::Ok();
+  if (actor_name != "server") {
+    // SECURITY: a store is migrated by one process only: never under a
+    // running server, which may be an older binary that reads the store as
+    // it was.
+    SR_ASSIGN_OR_RETURN(bool running, storage::Store::ServerRunning(env.store->data_dir()));
+    if (running) {
+      return Status::FailedPrecondition(
+          "the store has schema version " + std::to_string(from) + " and this strongroom needs " +
+          std::to_string(storage::kSchemaVersion) +
+          ", but a server is running on it: stop it and start this version's server, which "
+          "migrates the store");
+    }
+  }
+  audit::Event event;
+  event.action = "store.migrate";
+  event.actor = ProcessActor(actor_name);
+  event.resource = {"", "store", ""};
+  event.reason = "ok";
+  event.details = {{"from_schema_version", std::to_string(from)},
+                   {"to_schema_version", std::to_string(storage::kSchemaVersion)}};
+  // The migration is one store write: its record is durable before it
+  // commits, and a `not-committed` record follows if it does not.
+  std::shared_ptr<audit::PendingWrite> pending = env.audit->ExpectWrite("store.migrate", event);
+  StatusOr<std::optional<storage::SchemaMigration>> migrated =
+      env.store->MigrateSchema("store.migrate");
+  if (!migrated.has_value()) {
+    (void)env.audit->Forget(pending);
+    return migrated.error().WithContext("migrating the store from schema version " +
+                                        std::to_string(from));
+  }
+  if (migrated->has_value()) {
+    std::fprintf(stderr, "strongroom: migrated the store from schema version %u to %u\n",
+                 (*migrated)->from_version, (*migrated)->to_version);
+  } else {
+    (void)env.audit->Forget(pending);
+  }
   return Status::Ok();
 }
 

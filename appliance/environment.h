@@ -65,6 +65,14 @@ struct Environment {
 Status OpenAuditLog(const CommonFlags& flags, Environment& env, const std::string& actor_name,
                     audit::AnchorMode anchor_mode = audit::AnchorMode::kRequire);
 
+// MigrateStore carries env.store forward to storage::kSchemaVersion when it
+// is older (Store::MigrateSchema), as one write audited as `store.migrate`
+// with the versions before and after, and says so on stderr. Nothing when
+// the store is current. A CLI (`actor_name` other than "server") refuses
+// with kFailedPrecondition when a server runs on the store. OpenAuditLog
+// calls it last, so every command that opens the log migrates.
+Status MigrateStore(Environment& env, const std::string& actor_name);
+
 // ExpectCliWrite describes the CLI's next store write tagged `tag` (the
 // tags of accounts/accounts.cc: "user:create", "user:password", ...), so its
 // audit record names the resource; the record's action is the tag.

@@ -24,6 +24,9 @@ PACKAGES=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   python3 python3-cryptography-vectors
   curl
+  # JSON on the command line: the upgrade test and the DR drill
+  # (tests/appliance/upgrade_fixture_test.sh, scripts/dr-drill.sh)
+  jq
   # HTTPS client for end-to-end tests
   libcurl4-openssl-dev
   # promtool, which checks the /metrics scrape in the end-to-end test

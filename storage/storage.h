@@ -34,6 +34,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -43,9 +44,23 @@
 
 namespace strongroom::storage {
 
-// SchemaVersion is written at creation and checked at open: a store with a
-// newer schema is refused with kFailedPrecondition.
-inline constexpr std::uint32_t kSchemaVersion = 1;
+// SchemaVersion is the store format this build writes. It is written at
+// creation and checked at open: a store with a newer schema is refused with
+// kFailedPrecondition, in one line naming both versions; an older one opens
+// (reads work as before) and Store::MigrateSchema carries it forward.
+// History (storage/schema_migration.cc holds the steps):
+//   1  the first format.
+//   2  no record changes; from 2 on a store migrates forward on open, with
+//      one audited `store.migrate` record (appliance/environment.cc).
+inline constexpr std::uint32_t kSchemaVersion = 2;
+
+// SchemaMigration is what Store::MigrateSchema did: the versions before and
+// after, and the resourceVersion its write committed as.
+struct SchemaMigration {
+  std::uint32_t from_version = 0;
+  std::uint32_t to_version = 0;
+  std::uint64_t resource_version = 0;
+};
 
 enum class Table : std::uint8_t {
   kMeta = 0,      // unauthenticated bootstrap values (see above)
@@ -392,6 +407,21 @@ class Store {
   static Status InstallBackup(const std::string& backup_dir, const std::string& data_dir);
 
   const std::string& data_dir() const;
+
+  // schema_version is the store's schema version: what Open found on disk,
+  // or kSchemaVersion once MigrateSchema has committed.
+  std::uint32_t schema_version() const;
+  // MigrateSchema carries a store older than kSchemaVersion forward: every
+  // step of storage/schema_migration.cc from schema_version() on, and the
+  // new version, in one Write() tagged `tag` (so the audit log records it
+  // as one write, durably before it commits). Returns what it did, or
+  // nullopt when the store is already at kSchemaVersion (nothing written).
+  // Errors as Write(); on any error the store keeps its version and nothing
+  // of the migration is stored.
+  // REQUIRES: the authenticator is set (steps may read records); no other
+  // process writes the store (the caller holds the server lock or has seen
+  // that no server runs).
+  StatusOr<std::optional<SchemaMigration>> MigrateSchema(std::string tag);
 
   // map_usage returns the map's size and use as of the last commit, for
   // metrics. kInternal when LMDB fails. Cheap: no transaction.

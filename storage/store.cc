@@ -105,6 +105,7 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
     if (!exists) return std::unexpected(Status::NotFound("no store in " + dir));
   }
   SR_ASSIGN_OR_RETURN(impl->env, StoreEnv::Open(dir, options));
+  impl->schema_version.store(impl->env->schema_version_at_open(), std::memory_order_release);
   impl->watch = std::make_shared<IntegrityWatch>(impl->env, options.tag_index);
   Impl* raw = impl.get();
   impl->writer = std::thread([raw] {

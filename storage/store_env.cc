@@ -53,10 +53,12 @@ StatusOr<std::uint32_t> CheckSchemaVersion(MDB_txn* txn, MDB_dbi meta) {
   ByteReader reader(AsBytes(FromVal(value)));
   std::uint32_t version = *reader.U32("schema version");
   if (version > kSchemaVersion) {
+    // One line naming both versions (an operator who downgraded reads it).
     return std::unexpected(Status::FailedPrecondition(
-        "store schema version " + std::to_string(version) +
-        " is newer than this build supports (" + std::to_string(kSchemaVersion) +
-        "); upgrade strongroom"));
+        "the store has schema version " + std::to_string(version) +
+        ", newer than schema version " + std::to_string(kSchemaVersion) +
+        " that this strongroom supports: it was written by a newer strongroom; run that "
+        "version (or newer)"));
   }
   if (version == 0) return std::unexpected(Status::Internal("store schema version 0 is invalid"));
   return version;
@@ -110,8 +112,12 @@ Status StoreEnv::Initialize() {
     MDB_val value = ToVal(AsChars(out.bytes()));
     SR_RETURN_IF_ERROR(LmdbStatus(mdb_put(txn.get(), meta, &key, &value, 0),
                                   "cannot write the schema version", map_size_bytes_));
+    schema_version_at_open_ = kSchemaVersion;
+  } else {
+    // An older schema opens as it is; Store::MigrateSchema carries it
+    // forward once the audit log can record that.
+    schema_version_at_open_ = *version;
   }
-  // Schema 1 is the only one so far; migrations from older versions go here.
   return txn.Commit(map_size_bytes_);
 }
 

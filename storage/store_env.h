@@ -41,6 +41,8 @@ class StoreEnv {
 
   MDB_env* env() const { return env_.get(); }
   const TableHandles& tables() const { return tables_; }
+  // schema_version_at_open is the schema version Open found (or wrote).
+  std::uint32_t schema_version_at_open() const { return schema_version_at_open_; }
   // map_size_bytes is the map size LMDB actually uses.
   std::size_t map_size_bytes() const { return map_size_bytes_; }
 
@@ -53,6 +55,7 @@ class StoreEnv {
   MdbEnvPtr env_;
   TableHandles tables_{};
   std::size_t map_size_bytes_ = 0;
+  std::uint32_t schema_version_at_open_ = 0;
 };
 
 // CheckSchemaVersion reads kMeta "schema_version" through `meta`: kNotFound

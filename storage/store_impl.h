@@ -7,6 +7,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -111,6 +112,11 @@ struct Store::Impl {
   // The highest resourceVersion staged for a batch that did not commit
   // (writer thread only): later batches start above it.
   std::uint64_t abandoned_version = 0;
+
+  // The store's schema version (Store::schema_version); MigrateSchema
+  // runs under migration_mutex, one at a time.
+  std::atomic<std::uint32_t> schema_version{0};
+  std::mutex migration_mutex;
 
   WriteQueue queue;
   std::thread writer;

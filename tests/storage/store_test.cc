@@ -249,14 +249,15 @@ TEST(Store, RefusesAStoreWithANewerSchemaVersion) {
   {
     RawStoreFile raw(options.data_dir);
     ASSERT_TRUE(raw.ok());
-    EXPECT_EQ(raw.Get("meta", "schema_version"), std::string("\0\0\0\1", 4));
-    ASSERT_TRUE(raw.Put("meta", "schema_version", std::string("\0\0\0\2", 4)));
+    EXPECT_EQ(raw.Get("meta", "schema_version"), std::string("\0\0\0\2", 4));
+    ASSERT_TRUE(raw.Put("meta", "schema_version", std::string("\0\0\0\3", 4)));
   }
   StatusOr<std::unique_ptr<Store>> store = Store::Open(options);
   ASSERT_FALSE(store.has_value());
   EXPECT_EQ(store.error().code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(store.error().message(),
-            "store schema version 2 is newer than this build supports (1); upgrade strongroom");
+            "the store has schema version 3, newer than schema version 2 that this strongroom "
+            "supports: it was written by a newer strongroom; run that version (or newer)");
 }
 
 TEST(Store, AuthenticatedTablesNeedAnAuthenticator) {
