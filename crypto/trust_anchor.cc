@@ -89,11 +89,14 @@ CK_RV CreateGeneration(CK_FUNCTION_LIST* fns, CK_SESSION_HANDLE session,
 }
 
 // DestroyGenerations destroys generations[from..] (handles of `session`).
+// An object already gone was destroyed by another process writing its own
+// generation (the CLI while the server runs) between our listing and now:
+// that is the outcome wanted, not an error.
 CK_RV DestroyGenerations(CK_FUNCTION_LIST* fns, CK_SESSION_HANDLE session,
                          const std::vector<Generation>& generations, std::size_t from) {
   for (std::size_t i = from; i < generations.size(); ++i) {
     CK_RV rv = fns->C_DestroyObject(session, generations[i].handle);
-    if (rv != CKR_OK) return rv;
+    if (rv != CKR_OK && rv != CKR_OBJECT_HANDLE_INVALID) return rv;
   }
   return CKR_OK;
 }
