@@ -111,7 +111,7 @@ Status RunRestore(const CommonFlags& flags, const std::string& from_dir) {
     if (!present) {
       return Status::FailedPrecondition("the backup needs KEK " + id +
                                         ", which is not in the token; restore refused (copy the "
-                                        "token's keys first, see docs/operations.md)");
+                                        "token's keys first, see docs/disaster-recovery.md)");
     }
   }
   SR_RETURN_IF_ERROR(storage::Store::InstallBackup(from_dir, flags.data_dir));
