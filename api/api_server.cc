@@ -59,7 +59,7 @@ StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const ApiOptions& options,
   AddMetricsRoutes(impl->router, *impl->context);
   RequestMetrics* request_metrics = impl->metrics->TrackRequests(impl->router);
   auto errors = [](int status, std::string_view message, std::string_view path) {
-    return ErrorResponse(path, status, message);
+    return FrontErrorResponse(path, status, message);
   };
   SR_ASSIGN_OR_RETURN(impl->server, HttpServer::Start(options.server, *impl->tls, impl->router,
                                                       errors, request_metrics));

@@ -11,6 +11,10 @@ cd "$ROOT"
 # is installed or compiled.
 echo "== layering check"
 scripts/check-layers.sh
+# No HTTP status numbers in the route folders: the error boundary
+# (api/core/errors.h) is the one place that picks a status.
+echo "== status literal check"
+scripts/check-status-literals.sh
 
 scripts/setup.sh
 

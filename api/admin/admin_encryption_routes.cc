@@ -12,7 +12,10 @@ namespace {
 using nlohmann::json;
 using Pistache::Http::Method;
 
-using Operation = std::function<HttpResponse(ApiContext&, const HttpRequest&)>;
+using Operation = std::function<ApiResult(ApiContext&, const HttpRequest&)>;
+
+// The batch size of a re-encryption pass (secrets per write transaction).
+constexpr std::size_t kReencryptBatch = 100;
 
 // AddAdmin registers one key-lifecycle operation, audited as
 // "keys:<last path segment>" (the keyring's own store writes are recorded
@@ -20,62 +23,60 @@ using Operation = std::function<HttpResponse(ApiContext&, const HttpRequest&)>;
 void AddAdmin(Router& router, ApiContext& context, std::string_view path, Operation operation) {
   ApiContext* c = &context;
   std::string action = "keys:" + std::string(path.substr(path.rfind('/') + 1));
-  router.Add(Method::Post, path, Execution::kBlocking,
-             AuditedRoute(context, [c, operation, action](HttpRequest& request, AuditScope& scope) {
-               scope.Describe(action, "", "encryption", "");
-               auto started = StartAdminSession(*c, request, scope, "keys:rotate");
-               if (auto* response = std::get_if<HttpResponse>(&started)) return *response;
-               return operation(*c, request);
-             }));
+  router.Add(
+      Method::Post, path, Execution::kBlocking,
+      AuditedRoute(context,
+                   [c, operation, action](HttpRequest& request, AuditScope& scope) -> ApiResult {
+                     scope.Describe(action, "", "encryption", "");
+                     auto started = StartAdminSession(*c, request, scope, "keys:rotate");
+                     if (!started.has_value()) return started.error();
+                     return operation(*c, request);
+                   }));
 }
 
 }  // namespace
 
 void AddAdminEncryptionRoutes(Router& router, ApiContext& context) {
   AddAdmin(router, context, "/api/admin/encryption/rotate-data-keys",
-           [](ApiContext& c, const HttpRequest& request) {
+           [](ApiContext& c, const HttpRequest&) -> ApiResult {
              StatusOr<std::size_t> rotated = c.keyring.RotateDataKeys();
-             if (!rotated.has_value())
-               return ErrorFromStatus(request.path, rotated.error(), request.request_id);
-             HttpResponse response;
-             response.status = 204;
-             response.content_type = "application/json";
-             return response;
+             if (!rotated.has_value()) return ApiError::FromStatus(rotated.error());
+             // A 204 that still names application/json, as it always has.
+             return JsonResponse(Success::kNoContent, "");
            });
   AddAdmin(router, context, "/api/admin/encryption/reencrypt-data-keys",
-           [](ApiContext& c, const HttpRequest& request) {
+           [](ApiContext& c, const HttpRequest&) -> ApiResult {
              StatusOr<crypto::RewrapReport> report = c.keyring.RewrapDataKeys();
-             if (!report.has_value())
-               return ErrorFromStatus(request.path, report.error(), request.request_id);
-             return JsonResponse(200, json{{"message", "Data keys re-encrypted"},
-                                           {"rewrapped", report->rewrapped},
-                                           {"alreadyCurrent", report->already_current}}
-                                          .dump());
+             if (!report.has_value()) return ApiError::FromStatus(report.error());
+             return JsonResponse(Success::kOk, json{{"message", "Data keys re-encrypted"},
+                                                    {"rewrapped", report->rewrapped},
+                                                    {"alreadyCurrent", report->already_current}}
+                                                   .dump());
            });
   AddAdmin(router, context, "/api/admin/encryption/reencrypt-secrets",
-           [](ApiContext& c, const HttpRequest& request) {
-             StatusOr<crypto::ReencryptReport> report = c.keyring.ReencryptSecrets(100);
-             if (!report.has_value())
-               return ErrorFromStatus(request.path, report.error(), request.request_id);
-             return JsonResponse(200, json{{"message", "Secrets re-encrypted"},
-                                           {"scanned", report->scanned},
-                                           {"reencrypted", report->reencrypted},
-                                           {"alreadyCurrent", report->already_current},
-                                           {"changedConcurrently", report->changed_concurrently},
-                                           {"batches", report->batches}}
-                                          .dump());
+           [](ApiContext& c, const HttpRequest&) -> ApiResult {
+             StatusOr<crypto::ReencryptReport> report = c.keyring.ReencryptSecrets(kReencryptBatch);
+             if (!report.has_value()) return ApiError::FromStatus(report.error());
+             return JsonResponse(Success::kOk,
+                                 json{{"message", "Secrets re-encrypted"},
+                                      {"scanned", report->scanned},
+                                      {"reencrypted", report->reencrypted},
+                                      {"alreadyCurrent", report->already_current},
+                                      {"changedConcurrently", report->changed_concurrently},
+                                      {"batches", report->batches}}
+                                     .dump());
            });
   AddAdmin(router, context, "/api/admin/encryption/rotate-kek",
-           [](ApiContext& c, const HttpRequest& request) {
+           [](ApiContext& c, const HttpRequest&) -> ApiResult {
              StatusOr<crypto::KekRotationReport> report = c.keyring.RotateKek();
-             if (!report.has_value())
-               return ErrorFromStatus(request.path, report.error(), request.request_id);
-             return JsonResponse(200, json{{"message", "Key encryption key rotated"},
-                                           {"oldKekId", report->old_kek_id},
-                                           {"newKekId", report->new_kek_id},
-                                           {"rewrapped", report->rewrap.rewrapped},
-                                           {"unreferencedKekIds", report->unreferenced_kek_ids}}
-                                          .dump());
+             if (!report.has_value()) return ApiError::FromStatus(report.error());
+             return JsonResponse(Success::kOk,
+                                 json{{"message", "Key encryption key rotated"},
+                                      {"oldKekId", report->old_kek_id},
+                                      {"newKekId", report->new_kek_id},
+                                      {"rewrapped", report->rewrap.rewrapped},
+                                      {"unreferencedKekIds", report->unreferenced_kek_ids}}
+                                     .dump());
            });
 }
 

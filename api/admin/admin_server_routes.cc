@@ -60,32 +60,31 @@ StatusOr<json> Stats(ApiContext& context, const storage::ReadTxn& txn) {
   return stats;
 }
 
-HttpResponse StatsRoute(ApiContext& context, HttpRequest& request, AuditScope& scope) {
+ApiResult StatsRoute(ApiContext& context, HttpRequest& request, AuditScope& scope) {
   scope.Describe("server.stats:read", "", "stats", "");
   auto started = StartAdminSession(context, request, scope, "server.stats:read");
-  if (auto* response = std::get_if<HttpResponse>(&started)) return *response;
-  StatusOr<json> stats = Stats(context, std::get<Session>(started).txn);
-  if (!stats.has_value()) return ErrorFromStatus(request.path, stats.error(), request.request_id);
-  return JsonResponse(200, stats->dump());
+  if (!started.has_value()) return started.error();
+  StatusOr<json> stats = Stats(context, (*started).txn);
+  if (!stats.has_value()) return ApiError::FromStatus(stats.error());
+  return JsonResponse(Success::kOk, stats->dump());
 }
 
 // SettingsRoute answers the configuration appliance/ handed over, with its
 // secrets already redacted (ApiOptions::settings_json).
-HttpResponse SettingsRoute(ApiContext& context, HttpRequest& request, AuditScope& scope) {
+ApiResult SettingsRoute(ApiContext& context, HttpRequest& request, AuditScope& scope) {
   scope.Describe("settings:read", "", "settings", "");
   auto started = StartAdminSession(context, request, scope, "settings:read");
-  if (auto* response = std::get_if<HttpResponse>(&started)) return *response;
-  return JsonResponse(200, context.settings_json);
+  if (!started.has_value()) return started.error();
+  return JsonResponse(Success::kOk, context.settings_json);
 }
 
 // ReloadAccessControlRoute re-reads the policy directory, as SIGHUP does
 // (ApiServer::ReloadPolicy): a malformed file is refused with its file,
 // line and reason, and the previous policy stays.
-HttpResponse ReloadAccessControlRoute(ApiContext& context, HttpRequest& request,
-                                      AuditScope& scope) {
+ApiResult ReloadAccessControlRoute(ApiContext& context, HttpRequest& request, AuditScope& scope) {
   scope.Describe("provisioning:reload", "", "policies", "accesscontrol");
   auto started = StartAdminSession(context, request, scope, "provisioning:reload");
-  if (auto* response = std::get_if<HttpResponse>(&started)) return *response;
+  if (!started.has_value()) return started.error();
   Status loaded = context.policy.Load();
   LogEvent(loaded.ok() ? LogLevel::kInfo : LogLevel::kError,
            loaded.ok() ? "policy reloaded" : "policy reload refused; previous policy kept",
@@ -93,20 +92,23 @@ HttpResponse ReloadAccessControlRoute(ApiContext& context, HttpRequest& request,
             {"detail", loaded.message()},
             {"request_id", request.request_id}});
   if (!loaded.ok()) {
-    scope.SetReason("invalid_policy");
     // Policy files hold no secret: the detail (file, line, reason) is what
     // the operator needs, whatever the code.
-    return ErrorResponse(request.path, HttpStatusFor(loaded.code()),
-                         "policy reload refused, previous policy kept: " + loaded.message());
+    return ApiError::FromStatus(loaded.WithContext("policy reload refused, previous policy kept"))
+        .WithAuditReason("invalid_policy")
+        .ShowingDetail();
   }
-  return JsonResponse(200, json{{"message", "Access control provisioning reloaded"}}.dump());
+  return JsonResponse(Success::kOk,
+                      json{{"message", "Access control provisioning reloaded"}}.dump());
 }
 
 // Unsupported answers 404 with why Strongroom has no such endpoint. No
 // authentication: the answer is the same documented fact for everyone.
 RouteHandler Unsupported(std::string what, std::string why) {
-  return [body = json{{"message", what + " is not supported by Strongroom: " + why}}.dump()](
-             HttpRequest&) { return JsonResponse(404, body); };
+  return [error = ApiError::NotFound(what + " is not supported by Strongroom: " + why)](
+             HttpRequest& request) {
+    return ErrorToResponse(request.path, request.request_id, error);
+  };
 }
 
 }  // namespace

@@ -31,12 +31,9 @@ constexpr std::string_view kKind = "users";
 constexpr std::string_view kUsers = "/api/admin/users";
 constexpr std::string_view kUser = "/api/admin/users/:id";
 
-HttpResponse Message(int status, std::string_view message) {
-  return JsonResponse(status, json{{"message", message}}.dump());
-}
-
-HttpResponse FromStatus(const HttpRequest& request, const Status& status) {
-  return ErrorFromStatus(request.path, status, request.request_id);
+// Done is the seed's answer to a change: 200 {"message": ...}.
+HttpResponse Done(std::string_view message) {
+  return JsonResponse(Success::kOk, json{{"message", message}}.dump());
 }
 
 // TakePassword moves the string member `name` of `document` into locked
@@ -62,41 +59,41 @@ struct Target {
 // BeginOnUser describes the request (`action` on the user), admits server
 // admins holding `action`, and finds the user of `:id` (404 when none).
 // The audit record names the user by login once it is known.
-std::variant<Target, HttpResponse> BeginOnUser(ApiContext& context, HttpRequest& request,
-                                               AuditScope& scope, std::string_view action) {
+ApiOr<Target> BeginOnUser(ApiContext& context, HttpRequest& request, AuditScope& scope,
+                          std::string_view action) {
   scope.Describe(action, "", kKind, request.Param("id"));
   auto started = StartAdminSession(context, request, scope, action);
-  if (auto* response = std::get_if<HttpResponse>(&started)) return *response;
-  Session& session = std::get<Session>(started);
+  if (!started.has_value()) return std::unexpected(started.error());
+  Session& session = *started;
   StatusOr<storage::UserRecord> user = accounts::FindUserById(session.txn, request.Param("id"));
   if (!user.has_value()) {
     if (user.error().code() == StatusCode::kNotFound) {
-      return ErrorResponse(request.path, 404, "user not found");
+      return std::unexpected(ApiError::NotFound("user not found"));
     }
-    return FromStatus(request, user.error());
+    return std::unexpected(ApiError::FromStatus(user.error()));
   }
   scope.event.resource.name = user->login;
   return Target{std::move(session), std::move(*user)};
 }
 
-HttpResponse CreateUserRoute(ApiContext& context, HttpRequest& request, AuditScope& scope) {
+ApiResult CreateUserRoute(ApiContext& context, HttpRequest& request, AuditScope& scope) {
   scope.Describe("users:create", "", kKind, "");
   auto started = StartAdminSession(context, request, scope, "users:create");
-  if (auto* response = std::get_if<HttpResponse>(&started)) return *response;
+  if (!started.has_value()) return started.error();
   if (auto bad = RequireJson(request)) return *bad;
   // "OrgId" is the seed's optional organisation: Strongroom has one, so it
   // is accepted and ignored.
   StatusOr<json> body =
       ParseJsonObject(request.body(), {"name", "email", "login", "password", "OrgId", "orgId"});
-  if (!body.has_value()) return FromStatus(request, body.error());
+  if (!body.has_value()) return body.error();
   StatusOr<SecretBytes> password = TakePassword(*body, "password");
-  if (!password.has_value()) return FromStatus(request, password.error());
+  if (!password.has_value()) return password.error();
   accounts::NewUser user;
   for (auto [name, out] : {std::pair<const char*, std::string*>{"login", &user.login},
                            {"name", &user.name},
                            {"email", &user.email}}) {
     StatusOr<std::string> value = OptionalString(*body, name, "body");
-    if (!value.has_value()) return FromStatus(request, value.error());
+    if (!value.has_value()) return value.error();
     *out = std::move(*value);
   }
   // As the seed does: without a login, the email is the login.
@@ -104,58 +101,58 @@ HttpResponse CreateUserRoute(ApiContext& context, HttpRequest& request, AuditSco
   user.password = &*password;
   scope.event.resource.name = user.login;
   StatusOr<storage::UserRecord> created = accounts::CreateUser(
-      context.store, user, context.clock, ExpectAuditedWrite(context, scope, 200));
-  if (!created.has_value()) return FromStatus(request, created.error());
-  return JsonResponse(200, json{{"id", std::strtoull(created->id.c_str(), nullptr, 10)},
-                                {"message", "User created"}}
-                               .dump());
+      context.store, user, context.clock, ExpectAuditedWrite(context, scope, Success::kOk));
+  if (!created.has_value()) return created.error();
+  return JsonResponse(Success::kOk, json{{"id", std::strtoull(created->id.c_str(), nullptr, 10)},
+                                         {"message", "User created"}}
+                                        .dump());
 }
 
-HttpResponse SetPasswordRoute(ApiContext& context, HttpRequest& request, AuditScope& scope) {
+ApiResult SetPasswordRoute(ApiContext& context, HttpRequest& request, AuditScope& scope) {
   auto begun = BeginOnUser(context, request, scope, "users.password:update");
-  if (auto* response = std::get_if<HttpResponse>(&begun)) return *response;
-  const storage::UserRecord& user = std::get<Target>(begun).user;
+  if (!begun.has_value()) return begun.error();
+  const storage::UserRecord& user = (*begun).user;
   if (auto bad = RequireJson(request)) return *bad;
   StatusOr<json> body = ParseJsonObject(request.body(), {"password"});
-  if (!body.has_value()) return FromStatus(request, body.error());
+  if (!body.has_value()) return body.error();
   StatusOr<SecretBytes> password = TakePassword(*body, "password");
-  if (!password.has_value()) return FromStatus(request, password.error());
+  if (!password.has_value()) return password.error();
   Status changed = accounts::SetPassword(context.store, user.login, *password,
-                                         ExpectAuditedWrite(context, scope, 200));
-  if (!changed.ok()) return FromStatus(request, changed);
-  return Message(200, "User password updated");
+                                         ExpectAuditedWrite(context, scope, Success::kOk));
+  if (!changed.ok()) return changed;
+  return Done("User password updated");
 }
 
-HttpResponse SetPermissionsRoute(ApiContext& context, HttpRequest& request, AuditScope& scope) {
+ApiResult SetPermissionsRoute(ApiContext& context, HttpRequest& request, AuditScope& scope) {
   auto begun = BeginOnUser(context, request, scope, "users.permissions:update");
-  if (auto* response = std::get_if<HttpResponse>(&begun)) return *response;
-  const storage::UserRecord& user = std::get<Target>(begun).user;
+  if (!begun.has_value()) return begun.error();
+  const storage::UserRecord& user = (*begun).user;
   if (auto bad = RequireJson(request)) return *bad;
   StatusOr<json> body = ParseJsonObject(request.body(), {"isGrafanaAdmin"});
-  if (!body.has_value()) return FromStatus(request, body.error());
+  if (!body.has_value()) return body.error();
   auto admin = body->find("isGrafanaAdmin");
   if (admin == body->end() || !admin->is_boolean()) {
-    return ErrorResponse(request.path, 400, "isGrafanaAdmin is required and must be true or false");
+    return ApiError::BadRequest("isGrafanaAdmin is required and must be true or false");
   }
   Status changed = accounts::SetServerAdmin(context.store, user.login, admin->get<bool>(),
-                                            ExpectAuditedWrite(context, scope, 200));
-  if (!changed.ok()) return FromStatus(request, changed);
-  return Message(200, "User permissions updated");
+                                            ExpectAuditedWrite(context, scope, Success::kOk));
+  if (!changed.ok()) return changed;
+  return Done("User permissions updated");
 }
 
-HttpResponse DeleteUserRoute(ApiContext& context, HttpRequest& request, AuditScope& scope) {
+ApiResult DeleteUserRoute(ApiContext& context, HttpRequest& request, AuditScope& scope) {
   auto begun = BeginOnUser(context, request, scope, "users:delete");
-  if (auto* response = std::get_if<HttpResponse>(&begun)) return *response;
-  const storage::UserRecord& user = std::get<Target>(begun).user;
+  if (!begun.has_value()) return begun.error();
+  const storage::UserRecord& user = (*begun).user;
   Status deleted = accounts::DeleteUser(context.store, user.login, context.clock,
-                                        ExpectAuditedWrite(context, scope, 200));
+                                        ExpectAuditedWrite(context, scope, Success::kOk));
   if (!deleted.ok()) {
     if (deleted.code() == StatusCode::kNotFound) {
-      return ErrorResponse(request.path, 404, "user not found");
+      return ApiError::NotFound("user not found");
     }
-    return FromStatus(request, deleted);
+    return deleted;
   }
-  return Message(200, "User deleted");
+  return Done("User deleted");
 }
 
 // TokenJson describes one API token. SECURITY: never its secret or hash.
@@ -175,17 +172,17 @@ json TokenJson(const storage::TokenRecord& token, std::int64_t now_micros) {
               {"description", token.description}};
 }
 
-HttpResponse ListTokensRoute(ApiContext& context, HttpRequest& request, AuditScope& scope) {
+ApiResult ListTokensRoute(ApiContext& context, HttpRequest& request, AuditScope& scope) {
   auto begun = BeginOnUser(context, request, scope, "users.authtoken:list");
-  if (auto* response = std::get_if<HttpResponse>(&begun)) return *response;
-  auto& [session, user] = std::get<Target>(begun);
+  if (!begun.has_value()) return begun.error();
+  auto& [session, user] = (*begun);
   StatusOr<std::vector<storage::TokenRecord>> tokens =
       accounts::ListTokens(session.txn, user.login);
-  if (!tokens.has_value()) return FromStatus(request, tokens.error());
+  if (!tokens.has_value()) return tokens.error();
   const std::int64_t now = UnixMicros(context.clock.Now());
   json list = json::array();
   for (const storage::TokenRecord& token : *tokens) list.push_back(TokenJson(token, now));
-  return JsonResponse(200, list.dump(-1, ' ', false, json::error_handler_t::replace));
+  return JsonResponse(Success::kOk, list.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 // IsTokenId: a token's public id is 16 lower-case hex digits (accounts/accounts.h).
@@ -195,40 +192,41 @@ bool IsTokenId(std::string_view id) {
          });
 }
 
-HttpResponse RevokeTokenRoute(ApiContext& context, HttpRequest& request, AuditScope& scope) {
+ApiResult RevokeTokenRoute(ApiContext& context, HttpRequest& request, AuditScope& scope) {
   auto begun = BeginOnUser(context, request, scope, "users.authtoken:update");
-  if (auto* response = std::get_if<HttpResponse>(&begun)) return *response;
-  const storage::UserRecord& user = std::get<Target>(begun).user;
+  if (!begun.has_value()) return begun.error();
+  const storage::UserRecord& user = (*begun).user;
   if (auto bad = RequireJson(request)) return *bad;
   StatusOr<json> body = ParseJsonObject(request.body(), {"authTokenId"});
-  if (!body.has_value()) return FromStatus(request, body.error());
+  if (!body.has_value()) return body.error();
   auto id = body->find("authTokenId");
   if (id == body->end() || !id->is_string()) {
-    return ErrorResponse(request.path, 400, "authTokenId is required and must be a string");
+    return ApiError::BadRequest("authTokenId is required and must be a string");
   }
   const std::string token_id = id->get<std::string>();
-  if (!IsTokenId(token_id)) return ErrorResponse(request.path, 404, "auth token not found");
+  if (!IsTokenId(token_id)) return ApiError::NotFound("auth token not found");
   scope.event.details = {{"token_id", token_id}};
   // The owner is checked inside the write: another user's token is unknown here.
-  Status revoked = accounts::RevokeToken(context.store, token_id, context.clock,
-                                         ExpectAuditedWrite(context, scope, 200), user.login);
+  Status revoked =
+      accounts::RevokeToken(context.store, token_id, context.clock,
+                            ExpectAuditedWrite(context, scope, Success::kOk), user.login);
   if (!revoked.ok()) {
     if (revoked.code() == StatusCode::kNotFound) {
-      return ErrorResponse(request.path, 404, "auth token not found");
+      return ApiError::NotFound("auth token not found");
     }
-    return FromStatus(request, revoked);
+    return revoked;
   }
-  return Message(200, "User auth token revoked");
+  return Done("User auth token revoked");
 }
 
-HttpResponse LogoutRoute(ApiContext& context, HttpRequest& request, AuditScope& scope) {
+ApiResult LogoutRoute(ApiContext& context, HttpRequest& request, AuditScope& scope) {
   auto begun = BeginOnUser(context, request, scope, "users.logout");
-  if (auto* response = std::get_if<HttpResponse>(&begun)) return *response;
-  const storage::UserRecord& user = std::get<Target>(begun).user;
-  StatusOr<std::size_t> revoked = accounts::RevokeTokensOf(context.store, user.login, context.clock,
-                                                           ExpectAuditedWrite(context, scope, 200));
-  if (!revoked.has_value()) return FromStatus(request, revoked.error());
-  return Message(200, "User logged out");
+  if (!begun.has_value()) return begun.error();
+  const storage::UserRecord& user = (*begun).user;
+  StatusOr<std::size_t> revoked = accounts::RevokeTokensOf(
+      context.store, user.login, context.clock, ExpectAuditedWrite(context, scope, Success::kOk));
+  if (!revoked.has_value()) return revoked.error();
+  return Done("User logged out");
 }
 
 }  // namespace

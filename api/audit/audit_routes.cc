@@ -16,20 +16,20 @@ namespace {
 using Pistache::Http::Method;
 
 // AuditorSession authenticates and checks audit:read.
-std::variant<Session, HttpResponse> AuditorSession(ApiContext& context, const HttpRequest& request,
-                                                   AuditScope& scope, std::string_view action) {
+ApiOr<Session> AuditorSession(ApiContext& context, const HttpRequest& request, AuditScope& scope,
+                              std::string_view action) {
   scope.Describe(action, "", "audit", "");
   auto started = StartSession(context, request, &scope);
-  if (std::holds_alternative<HttpResponse>(started)) return started;
-  if (auto denied = Check(context, request, std::get<Session>(started), {"audit:read", "", ""})) {
-    return *denied;
+  if (!started.has_value()) return started;
+  if (auto denied = Check(context, request, *started, {"audit:read", "", ""})) {
+    return std::unexpected(*denied);
   }
   return started;
 }
 
-HttpResponse Events(ApiContext& context, HttpRequest& request, AuditScope& scope) {
+ApiResult Events(ApiContext& context, HttpRequest& request, AuditScope& scope) {
   auto started = AuditorSession(context, request, scope, "audit.events:read");
-  if (auto* response = std::get_if<HttpResponse>(&started)) return *response;
+  if (!started.has_value()) return started.error();
   Status bad_parameter = Status::Ok();
   auto param = [&](std::string_view name) -> std::optional<std::string> {
     std::optional<std::string> raw = request.message.query().get(std::string(name));
@@ -42,10 +42,10 @@ HttpResponse Events(ApiContext& context, HttpRequest& request, AuditScope& scope
     return *decoded;
   };
   StatusOr<audit::EventFilter> filter = audit::ParseEventFilter(param);
-  if (!bad_parameter.ok()) return ErrorResponse(request.path, 400, bad_parameter.message());
-  if (!filter.has_value()) return ErrorResponse(request.path, 400, filter.error().message());
+  if (!bad_parameter.ok()) return ApiError::BadRequest(bad_parameter.message());
+  if (!filter.has_value()) return ApiError::BadRequest(filter.error().message());
   StatusOr<audit::EventPage> page = audit::QueryEvents(context.audit.dir(), *filter);
-  if (!page.has_value()) return ErrorFromStatus(request.path, page.error(), request.request_id);
+  if (!page.has_value()) return ApiError::FromStatus(page.error());
   // The records are embedded as written, byte for byte, so an auditor can
   // re-hash what the API returns.
   std::string body = "{\"records\":[";
@@ -57,25 +57,23 @@ HttpResponse Events(ApiContext& context, HttpRequest& request, AuditScope& scope
   if (page->next_after_seq)
     body += ",\"continue\":\"" + std::to_string(*page->next_after_seq) + "\"";
   body += "}";
-  return JsonResponse(200, std::move(body));
+  return JsonResponse(Success::kOk, std::move(body));
 }
 
-HttpResponse PublicKey(ApiContext& context, HttpRequest& request, AuditScope& scope) {
+ApiResult PublicKey(ApiContext& context, HttpRequest& request, AuditScope& scope) {
   auto started = AuditorSession(context, request, scope, "audit.public-key:read");
-  if (auto* response = std::get_if<HttpResponse>(&started)) return *response;
-  HttpResponse response;
-  response.status = 200;
+  if (!started.has_value()) return started.error();
+  HttpResponse response = JsonResponse(Success::kOk, context.audit.public_key_pem());
   response.content_type = "application/x-pem-file";
-  response.body = context.audit.public_key_pem();
   response.headers.emplace_back("X-Strongroom-Key-Sha256", context.audit.key_sha256());
   return response;
 }
 
-HttpResponse VerifyLog(ApiContext& context, HttpRequest& request, AuditScope& scope) {
+ApiResult VerifyLog(ApiContext& context, HttpRequest& request, AuditScope& scope) {
   auto started = AuditorSession(context, request, scope, "audit.verify");
-  if (auto* response = std::get_if<HttpResponse>(&started)) return *response;
+  if (!started.has_value()) return started.error();
   StatusOr<audit::VerifyReport> report = context.audit.VerifyNow();
-  if (!report.has_value()) return ErrorFromStatus(request.path, report.error(), request.request_id);
+  if (!report.has_value()) return ApiError::FromStatus(report.error());
   nlohmann::ordered_json body{
       {"ok", report->ok},
       {"summary", report->Summary()},
@@ -95,7 +93,7 @@ HttpResponse VerifyLog(ApiContext& context, HttpRequest& request, AuditScope& sc
                        {"line", report->bad_line},
                        {"what", report->problem}};
   }
-  return JsonResponse(200, body.dump());
+  return JsonResponse(Success::kOk, body.dump());
 }
 
 }  // namespace

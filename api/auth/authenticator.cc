@@ -111,12 +111,56 @@ Authenticator::Authenticator(storage::Store& store, const PolicyHolder& policy, 
       throttle_(AuthThrottleOptions{options.free_failures_per_user_address,
                                     options.free_failures_per_address, options.max_backoff}) {}
 
-StatusOr<Principal> Authenticator::Authenticate(const HttpRequest& request,
-                                                const storage::ReadTxn& txn) {
+std::string_view AuthFailureName(AuthFailure failure) {
+  switch (failure) {
+    case AuthFailure::kNone:
+      return "";
+    case AuthFailure::kMissingCredentials:
+      return "missing_credentials";
+    case AuthFailure::kInvalidPassword:
+      return "invalid_password";
+    case AuthFailure::kInvalidToken:
+      return "invalid_token";
+    case AuthFailure::kUnsupportedScheme:
+      return "unsupported_scheme";
+    case AuthFailure::kCertificateWithoutIdentity:
+      return "certificate_without_identity";
+    case AuthFailure::kThrottled:
+      return "throttled";
+    case AuthFailure::kMissingCertificate:
+      return "missing_certificate";
+    case AuthFailure::kCertificateNotAService:
+      return "certificate_not_a_service";
+  }
+  return "";
+}
+
+namespace {
+
+// Blame names the caller's failure `why` when `result` failed with
+// kUnauthenticated and no failure yet (other codes are not the caller's).
+void Blame(AuthResult& result, AuthFailure why) {
+  if (!result.has_value() && result.error().failure == AuthFailure::kNone &&
+      result.error().code() == StatusCode::kUnauthenticated) {
+    result.error().failure = why;
+  }
+}
+
+// Because is Blame for a StatusOr.
+AuthResult Because(StatusOr<Principal> result, AuthFailure why) {
+  if (result.has_value()) return std::move(*result);
+  const AuthFailure failure =
+      result.error().code() == StatusCode::kUnauthenticated ? why : AuthFailure::kNone;
+  return std::unexpected(AuthError(std::move(result).error(), failure));
+}
+
+}  // namespace
+
+AuthResult Authenticator::Authenticate(const HttpRequest& request, const storage::ReadTxn& txn) {
   const PeerInfo& peer = *request.peer;
   std::optional<std::string> authorization = request.Header("Authorization");
-  StatusOr<Principal> principal =
-      std::unexpected(Status::Unauthenticated("authentication required"));
+  AuthResult principal = std::unexpected(AuthError(
+      Status::Unauthenticated("authentication required"), AuthFailure::kMissingCredentials));
   if (authorization) {
     std::string_view value = Trim(*authorization);
     std::size_t space = value.find(' ');
@@ -124,13 +168,17 @@ StatusOr<Principal> Authenticator::Authenticate(const HttpRequest& request,
     std::string_view credentials = space == std::string_view::npos ? "" : Trim(value.substr(space));
     if (scheme == "Basic") {
       principal = Basic(credentials, peer.address, txn);
+      Blame(principal, AuthFailure::kInvalidPassword);
     } else if (scheme == "Bearer" || scheme == "Key") {
-      principal = Token(credentials, txn);
+      principal = Because(Token(credentials, txn), AuthFailure::kInvalidToken);
     } else {
-      principal = std::unexpected(Status::Unauthenticated("unsupported authorization scheme"));
+      principal =
+          std::unexpected(AuthError(Status::Unauthenticated("unsupported authorization scheme"),
+                                    AuthFailure::kUnsupportedScheme));
     }
   } else if (peer.certificate) {
-    principal = Certificate(*peer.certificate, txn);
+    principal =
+        Because(Certificate(*peer.certificate, txn), AuthFailure::kCertificateWithoutIdentity);
   }
   if (!principal.has_value()) return principal;
   principal->address = peer.address;
@@ -138,17 +186,19 @@ StatusOr<Principal> Authenticator::Authenticate(const HttpRequest& request,
   return principal;
 }
 
-StatusOr<Principal> Authenticator::AuthenticateService(const HttpRequest& request) const {
+AuthResult Authenticator::AuthenticateService(const HttpRequest& request) const {
   const PeerInfo& peer = *request.peer;
   if (!peer.certificate) {
-    return std::unexpected(Status::Unauthenticated("a client certificate is required"));
+    return std::unexpected(AuthError(Status::Unauthenticated("a client certificate is required"),
+                                     AuthFailure::kMissingCertificate));
   }
   policies::CertificateIdentity identity = policy_.Get()->IdentifyCertificate(*peer.certificate);
   if (identity.kind != policies::CertificateIdentity::Kind::kService) {
-    return std::unexpected(
+    return std::unexpected(AuthError(
         Status::Unauthenticated(identity.kind == policies::CertificateIdentity::Kind::kUser
                                     ? "certificate is not a service's: users never decrypt"
-                                    : "certificate has no identity: " + identity.reason));
+                                    : "certificate has no identity: " + identity.reason),
+        AuthFailure::kCertificateNotAService));
   }
   Principal principal{Principal::Kind::kService, identity.name, false};
   principal.address = peer.address;
@@ -156,8 +206,8 @@ StatusOr<Principal> Authenticator::AuthenticateService(const HttpRequest& reques
   return principal;
 }
 
-StatusOr<Principal> Authenticator::Basic(std::string_view encoded, const std::string& address,
-                                         const storage::ReadTxn& txn) {
+AuthResult Authenticator::Basic(std::string_view encoded, const std::string& address,
+                                const storage::ReadTxn& txn) {
   SR_ASSIGN_OR_RETURN(SecretBytes decoded, DecodeBase64(encoded));
   std::string_view text = decoded.RevealSecretAsString();
   std::size_t colon = text.find(':');
@@ -166,8 +216,10 @@ StatusOr<Principal> Authenticator::Basic(std::string_view encoded, const std::st
   std::string login(text.substr(0, colon));
   SR_ASSIGN_OR_RETURN(SecretBytes password, SecretBytes::CopyFrom(text.substr(colon + 1)));
   if (std::int64_t wait = throttle_.WaitSeconds(login, address); wait > 0) {
-    return std::unexpected(Status::ResourceExhausted("too many failed attempts; retry in " +
-                                                     std::to_string(wait) + " s"));
+    return std::unexpected(
+        AuthError(Status::ResourceExhausted("too many failed attempts; retry in " +
+                                            std::to_string(wait) + " s"),
+                  AuthFailure::kThrottled, std::chrono::seconds(wait)));
   }
   std::uint64_t generation = txn.generation(storage::CacheKind::kCredentials);
   std::string cache_key = CacheKey(login, password.RevealSecretAsString());

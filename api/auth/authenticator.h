@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <expected>
 #include <future>
 #include <map>
 #include <memory>
@@ -42,6 +43,45 @@ struct AuthenticatorOptions {
   std::chrono::seconds max_backoff{60};
 };
 
+// AuthFailure says why a caller failed to authenticate, for the audit
+// log's coalesced failure records (SPEC section 8). kNone: the failure was
+// not the caller's (a store error, too many password checks at once).
+enum class AuthFailure {
+  kNone,
+  kMissingCredentials,          // no Authorization header, no certificate
+  kInvalidPassword,             // Basic credentials that do not verify
+  kInvalidToken,                // a Bearer/Key token that does not verify
+  kUnsupportedScheme,           // an Authorization scheme we do not take
+  kCertificateWithoutIdentity,  // a verified certificate naming nobody (or no existing user)
+  kThrottled,                   // too many failed attempts: wait `retry_after`
+  kMissingCertificate,          // a decrypt without a client certificate
+  kCertificateNotAService,      // a decrypt with a certificate that is not a service's
+};
+
+// AuthFailureName returns the audit reason of `failure`: "missing_credentials",
+// "invalid_password", "invalid_token", "unsupported_scheme",
+// "certificate_without_identity", "throttled", "missing_certificate",
+// "certificate_not_a_service" ("" for kNone).
+std::string_view AuthFailureName(AuthFailure failure);
+
+// AuthError is a failed authentication: the Status the caller is answered
+// with (its message is safe to show and uniform whether or not a user
+// exists), and why, typed.
+struct AuthError {
+  Status status;
+  AuthFailure failure = AuthFailure::kNone;
+  std::chrono::seconds retry_after{0};  // kThrottled only
+
+  // Lets SR_ASSIGN_OR_RETURN pass a StatusOr's error on (failure kNone).
+  AuthError(Status error) : status(std::move(error)) {}
+  AuthError(Status error, AuthFailure why, std::chrono::seconds wait = std::chrono::seconds(0))
+      : status(std::move(error)), failure(why), retry_after(wait) {}
+  StatusCode code() const { return status.code(); }
+  const std::string& message() const { return status.message(); }
+};
+
+using AuthResult = std::expected<Principal, AuthError>;
+
 class Authenticator {
  public:
   static StatusOr<std::unique_ptr<Authenticator>> Create(storage::Store& store,
@@ -49,30 +89,32 @@ class Authenticator {
                                                          const Clock& clock,
                                                          AuthenticatorOptions options = {});
 
-  // Authenticate returns the principal of a management request, or:
-  // kUnauthenticated (401: no credentials, or wrong ones: one uniform
-  // message whether or not the user exists), kUnavailable (503: too many
-  // password checks at once), kResourceExhausted (429: throttled; the
-  // message is "too many failed attempts; retry in N s", nothing more),
-  // kIntegrityError (a stored record failed its
-  // MAC). `txn` is the request's read snapshot: caches are checked against
-  // its generation counters.
-  StatusOr<Principal> Authenticate(const HttpRequest& request, const storage::ReadTxn& txn);
+  // Authenticate returns the principal of a management request, or an
+  // AuthError whose status is: kUnauthenticated (401: no credentials, or
+  // wrong ones: one uniform message whether or not the user exists; the
+  // failure says which), kUnavailable (503: too many password checks at
+  // once), kResourceExhausted with AuthFailure::kThrottled (429; the wait
+  // is `retry_after`, and the message "too many failed attempts; retry in
+  // N s" is only for the caller to read), kIntegrityError (a stored record
+  // failed its MAC). `txn` is the request's read snapshot: caches are
+  // checked against its generation counters.
+  AuthResult Authenticate(const HttpRequest& request, const storage::ReadTxn& txn);
 
   // AuthenticateService returns the service a decrypt request comes from
   // (SPEC 4 and 6.2): only a verified client certificate that identifies a
   // service counts; an Authorization header is ignored, and a certificate
-  // mapped to a user or with no identity is kUnauthenticated.
-  StatusOr<Principal> AuthenticateService(const HttpRequest& request) const;
+  // mapped to a user or with no identity is kUnauthenticated
+  // (kMissingCertificate or kCertificateNotAService).
+  AuthResult AuthenticateService(const HttpRequest& request) const;
 
-  // Throttled seconds to wait for (address) is exposed for Retry-After.
+  // password_checks counts the scrypt checks made (for tests and metrics).
   std::uint64_t password_checks() const { return password_checks_.load(); }
 
  private:
   Authenticator(storage::Store& store, const PolicyHolder& policy, const Clock& clock,
                 AuthenticatorOptions options, SecretBytes cache_key);
-  StatusOr<Principal> Basic(std::string_view encoded, const std::string& address,
-                            const storage::ReadTxn& txn);
+  AuthResult Basic(std::string_view encoded, const std::string& address,
+                   const storage::ReadTxn& txn);
   StatusOr<Principal> Token(std::string_view presented, const storage::ReadTxn& txn);
   StatusOr<Principal> Certificate(const policies::CertificateFacts& facts,
                                   const storage::ReadTxn& txn);

@@ -7,11 +7,11 @@
 #include <atomic>
 #include <optional>
 #include <string>
-#include <variant>
 
 #include "api/auth/authenticator.h"
 #include "api/auth/policy_holder.h"
 #include "api/auth/principal.h"
+#include "api/core/api_error.h"
 #include "api/core/audit_scope.h"
 #include "api/core/errors.h"
 #include "api/http/router.h"
@@ -52,26 +52,27 @@ struct Session {
 };
 
 // StartSession opens the request's snapshot and authenticates it; on
-// failure returns the response to send (401, 429, 503, 500). With a
-// `scope`, it records the actor, or why authentication failed.
-std::variant<Session, HttpResponse> StartSession(ApiContext& context, const HttpRequest& request,
-                                                 AuditScope* scope = nullptr);
+// failure returns the error to answer: kUnauthorized (with the Basic
+// challenge), kTooManyRequests (Retry-After: the throttle's wait),
+// kServiceUnavailable, kInternalError. With a `scope`, it records the
+// actor, or why authentication failed (AuthFailureName).
+ApiOr<Session> StartSession(ApiContext& context, const HttpRequest& request,
+                            AuditScope* scope = nullptr);
 
 // StartServiceSession is StartSession for the decrypt endpoints: the
 // principal is the service of the verified client certificate
-// (Authenticator::AuthenticateService), else 401.
-std::variant<Session, HttpResponse> StartServiceSession(ApiContext& context,
-                                                        const HttpRequest& request,
-                                                        AuditScope& scope);
+// (Authenticator::AuthenticateService), else kUnauthorized (no challenge:
+// a password never decrypts).
+ApiOr<Session> StartServiceSession(ApiContext& context, const HttpRequest& request,
+                                   AuditScope& scope);
 
 // StartAdminSession is StartSession for /api/admin/* (SPEC 6.4): only a
 // user (Basic auth, or a client certificate mapped to a user) holding
 // `action` (from policies/actions.cc) on every namespace passes. API tokens
-// and services get 403 whatever their grants, as the seed's admin API
-// works only for server admins signed in as themselves.
-std::variant<Session, HttpResponse> StartAdminSession(ApiContext& context,
-                                                      const HttpRequest& request, AuditScope& scope,
-                                                      std::string_view action);
+// and services get kForbidden whatever their grants, as the seed's admin
+// API works only for server admins signed in as themselves.
+ApiOr<Session> StartAdminSession(ApiContext& context, const HttpRequest& request, AuditScope& scope,
+                                 std::string_view action);
 
 // NamespacedSession is a request on a namespaced resource
 // (".../namespaces/:ns/<kind>[/:name]") past authentication, path
@@ -93,19 +94,17 @@ struct NamespacedAccess {
 
 // StartNamespaced describes the request for the audit, authenticates it
 // (before anything else: a request refused earlier would be an audit record
-// anyone could make), validates ":ns" and ":name" (400), and checks the
-// action: on the named item, or (collection) on at least one name of the
-// namespace, so a caller without any grant there gets 403 before its body
-// is looked at.
-std::variant<NamespacedSession, HttpResponse> StartNamespaced(ApiContext& context,
-                                                              const HttpRequest& request,
-                                                              AuditScope& scope,
-                                                              const NamespacedAccess& access);
+// anyone could make), validates ":ns" and ":name" (kBadRequest), and
+// checks the action: on the named item, or (collection) on at least one
+// name of the namespace, so a caller without any grant there gets
+// kForbidden before its body is looked at.
+ApiOr<NamespacedSession> StartNamespaced(ApiContext& context, const HttpRequest& request,
+                                         AuditScope& scope, const NamespacedAccess& access);
 
-// Check returns the 403 response when `principal` may not do `access`,
-// nullopt when it may (or the 500 when a record failed its check).
-std::optional<HttpResponse> Check(ApiContext& context, const HttpRequest& request,
-                                  const Session& session, const policies::AccessRequest& access);
+// Check returns kForbidden when `principal` may not do `access`, nullopt
+// when it may (or kInternalError when a record failed its check).
+std::optional<ApiError> Check(ApiContext& context, const HttpRequest& request,
+                              const Session& session, const policies::AccessRequest& access);
 
 // QueryParam returns the percent-decoded query parameter `name` (nullopt
 // when absent); kInvalidArgument for a bad escape.
@@ -122,8 +121,8 @@ StatusOr<std::size_t> ListLimit(const HttpRequest& request, std::size_t max);
 StatusOr<std::string> ListAfter(const ApiContext& context, const HttpRequest& request,
                                 std::string_view kind, std::string_view ns);
 
-// RequireJson returns 415 unless the request's Content-Type is
-// application/json (parameters such as charset allowed).
-std::optional<HttpResponse> RequireJson(const HttpRequest& request);
+// RequireJson returns kUnsupportedMediaType unless the request's
+// Content-Type is application/json (parameters such as charset allowed).
+std::optional<ApiError> RequireJson(const HttpRequest& request);
 
 }  // namespace strongroom::api

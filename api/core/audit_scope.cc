@@ -10,38 +10,6 @@
 namespace strongroom::api {
 namespace {
 
-std::string_view ReasonForStatus(int status) {
-  if (status >= 200 && status < 300) return "ok";
-  switch (status) {
-    case 400:
-      return "invalid_request";
-    case 403:
-      return "forbidden";
-    case 404:
-      return "not_found";
-    case 409:
-      return "conflict";
-    case 413:
-      return "too_large";
-    case 415:
-      return "unsupported_media_type";
-    case 422:
-      return "invalid_object";
-    case 429:
-      return "throttled";
-    case 503:
-      return "unavailable";
-    default:
-      return status >= 500 ? "internal_error" : "rejected";
-  }
-}
-
-audit::Outcome OutcomeForStatus(int status) {
-  if (status >= 200 && status < 300) return audit::Outcome::kAllowed;
-  if (status == 403) return audit::Outcome::kDenied;
-  return audit::Outcome::kFailed;
-}
-
 // AddressOnly drops the port: failures are coalesced per client address.
 std::string AddressOnly(const std::string& address) {
   std::size_t colon = address.rfind(':');
@@ -69,19 +37,6 @@ void AuditScope::SetActor(const Principal& principal) {
   if (!principal.address.empty()) event.actor.address = AddressOnly(principal.address);
 }
 
-std::string AuthenticationFailureReason(const HttpRequest& request, const Status& error) {
-  if (error.code() == StatusCode::kResourceExhausted) return "throttled";
-  const std::string& message = error.message();
-  if (message.find("certificate") != std::string::npos) return "certificate_without_identity";
-  if (message.find("unsupported") != std::string::npos) return "unsupported_scheme";
-  std::optional<std::string> authorization = request.Header("Authorization");
-  if (!authorization) return "missing_credentials";
-  if (authorization->starts_with("Basic ") || authorization->starts_with("basic ")) {
-    return "invalid_password";
-  }
-  return "invalid_token";
-}
-
 namespace {
 
 // Begin is a fresh scope for `request`.
@@ -94,13 +49,13 @@ AuditScope Begin(const HttpRequest& request) {
 }
 
 // RecordsToWrite turns a finished scope into its records: the per-name
-// records, or the one event with the outcome its status implies, or none.
-std::vector<audit::Event> RecordsToWrite(AuditScope& scope, int status) {
+// records, or the one event with the outcome its answer implies, or none.
+std::vector<audit::Event> RecordsToWrite(AuditScope& scope, const Answer& answer) {
   if (!scope.events.empty()) return std::move(scope.events);
   if (!scope.audited) return {};
-  scope.event.outcome = OutcomeForStatus(status);
-  scope.event.http_status = status;
-  if (scope.event.reason.empty()) scope.event.reason = std::string(ReasonForStatus(status));
+  scope.event.outcome = answer.outcome;
+  scope.event.http_status = answer.response.status;
+  if (scope.event.reason.empty()) scope.event.reason = answer.audit_reason;
   scope.event.resource_version.reset();
   std::vector<audit::Event> records;
   records.push_back(std::move(scope.event));
@@ -112,9 +67,8 @@ std::vector<audit::Event> RecordsToWrite(AuditScope& scope, int status) {
 // response's body (decrypted values) is wiped.
 HttpResponse Refused(const HttpRequest& request, HttpResponse& response, const Status& recorded) {
   OPENSSL_cleanse(response.body.data(), response.body.size());
-  HttpResponse refused = ErrorFromStatus(request.path, recorded, request.request_id);
-  refused.headers.emplace_back("Retry-After", "1");
-  return refused;
+  return ErrorToResponse(ServerRefusalApi(request.path), request.request_id,
+                         ApiError::FromStatus(recorded).RetryAfter(std::chrono::seconds(1)));
 }
 
 }  // namespace
@@ -123,20 +77,20 @@ RouteHandler AuditedRoute(ApiContext& context, AuditedHandler handler) {
   ApiContext* c = &context;
   return [c, handler = std::move(handler)](HttpRequest& request) {
     AuditScope scope = Begin(request);
-    HttpResponse response = handler(request, scope);
+    Answer answer = Conclude(request, handler(request, scope));
     if (scope.authentication_failure) {
       c->audit.AuthenticationFailed(scope.event.actor.address, *scope.authentication_failure);
-      return response;
+      return std::move(answer.response);
     }
     // The hook recorded the write (and cancels it if the commit failed).
     if (scope.events.empty() && scope.audited && scope.pending && c->audit.Forget(scope.pending)) {
-      return response;
+      return std::move(answer.response);
     }
-    std::vector<audit::Event> records = RecordsToWrite(scope, response.status);
-    if (records.empty()) return response;
+    std::vector<audit::Event> records = RecordsToWrite(scope, answer);
+    if (records.empty()) return std::move(answer.response);
     Status recorded = c->audit.RecordAll(std::move(records));
-    if (!recorded.ok()) return Refused(request, response, recorded);
-    return response;
+    if (!recorded.ok()) return Refused(request, answer.response, recorded);
+    return std::move(answer.response);
   };
 }
 
@@ -168,14 +122,16 @@ void CountDecrypts(ApiContext* c, const AuditScope& scope,
 // records are durable (group-committed with other connections' records),
 // from the sequencer or the watchdog thread.
 void FinishDeferred(ApiContext* c, const std::shared_ptr<HttpRequest>& request, AuditScope& scope,
-                    HttpResponse response, const Responder& respond) {
+                    ApiResult result, const Responder& respond) {
+  Answer answer = Conclude(*request, std::move(result));
+  HttpResponse& response = answer.response;
   if (scope.authentication_failure) {
     CountDecrypts(c, scope, {});
     c->audit.AuthenticationFailed(scope.event.actor.address, *scope.authentication_failure);
     respond(std::move(response));
     return;
   }
-  std::vector<audit::Event> records = RecordsToWrite(scope, response.status);
+  std::vector<audit::Event> records = RecordsToWrite(scope, answer);
   CountDecrypts(c, scope, records);
   if (records.empty()) {
     respond(std::move(response));
@@ -199,22 +155,21 @@ DeferredHandler DeferredAuditedRoute(ApiContext& context, AuditedFunction handle
                       const Offload& offload) {
     AuditScope scope = Begin(*request);
     scope.may_block = false;  // on an I/O thread
-    HttpResponse response = handler(*c, *request, scope);
+    ApiResult result = handler(*c, *request, scope);
     if (!scope.needs_blocking) {
-      FinishDeferred(c, request, scope, std::move(response), respond);
+      FinishDeferred(c, request, scope, std::move(result), respond);
       return;
     }
     // The handler stopped before any effect; it runs again, from the
     // start, where it may wait for the token.
     const bool queued = offload([c, handler, request, respond] {
       AuditScope blocking = Begin(*request);
-      HttpResponse answer = handler(*c, *request, blocking);
+      ApiResult answer = handler(*c, *request, blocking);
       FinishDeferred(c, request, blocking, std::move(answer), respond);
     });
     if (!queued) {
-      HttpResponse busy = ErrorResponse(request->path, 503, "server busy, retry later");
-      busy.headers.emplace_back("Retry-After", "1");
-      respond(std::move(busy));
+      respond(ErrorToResponse(ServerRefusalApi(request->path), request->request_id,
+                              ApiError::Unavailable("server busy, retry later")));
     }
   };
 }
@@ -226,22 +181,22 @@ RouteHandler AuditedRoute(ApiContext& context, AuditedFunction handler) {
   });
 }
 
-std::string ExpectAuditedWrite(ApiContext& context, AuditScope& scope, int success_status) {
+std::string ExpectAuditedWrite(ApiContext& context, AuditScope& scope, Success success) {
   // A request may write more than once (a retried replace): one tag each.
   std::string tag = scope.event.request_id + "#" + std::to_string(++scope.writes);
   if (scope.pending) context.audit.Forget(scope.pending);
   audit::Event event = scope.event;
   event.outcome = audit::Outcome::kAllowed;
-  event.http_status = success_status;
+  event.http_status = HttpStatusOf(success);
   event.reason = "ok";
   scope.pending = context.audit.ExpectWrite(tag, std::move(event));
   return tag;
 }
 
 StatusOr<storage::WriteReceipt> AuditedWrite(ApiContext& context, AuditScope& scope,
-                                             int success_status,
+                                             Success success,
                                              std::function<Status(storage::WriteTxn&)> fn) {
-  std::string tag = ExpectAuditedWrite(context, scope, success_status);
+  std::string tag = ExpectAuditedWrite(context, scope, success);
   return context.store.Write(tag, std::move(fn));
 }
 

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/core/api_error.h"
 #include "api/http/router.h"
 #include "audit/audit.h"
 #include "base/status.h"
@@ -48,20 +49,23 @@ struct AuditScope {
                 std::string_view name);
   // SetActor records who the request is.
   void SetActor(const Principal& principal);
-  // SetReason overrides the reason code derived from the HTTP status.
+  // SetReason overrides the reason the answer implies ("ok" for a success,
+  // else the ApiError's audit reason).
   void SetReason(std::string reason) { event.reason = std::move(reason); }
 };
 
-using AuditedHandler = std::function<HttpResponse(HttpRequest&, AuditScope&)>;
+using AuditedHandler = std::function<ApiResult(HttpRequest&, AuditScope&)>;
 
-// AuditedRoute wraps `handler`: after it returns, a Described request is
-// recorded with the outcome its status implies (2xx allowed, 403 denied,
-// else failed), unless its store write was recorded by the hook already;
-// an authentication failure is counted for the coalesced record.
+// AuditedRoute wraps `handler`: after it returns, its result goes through
+// the error boundary (Conclude, api/core/errors.h), and a Described request
+// is recorded with the outcome the result implies (a success allowed,
+// kForbidden denied, else failed), unless its store write was recorded by
+// the hook already; an authentication failure is counted for the coalesced
+// record.
 // SECURITY: when the record cannot be written the response becomes 503.
 RouteHandler AuditedRoute(ApiContext& context, AuditedHandler handler);
 // AuditedRoute for a plain function taking the context first.
-using AuditedFunction = HttpResponse (*)(ApiContext&, HttpRequest&, AuditScope&);
+using AuditedFunction = ApiResult (*)(ApiContext&, HttpRequest&, AuditScope&);
 RouteHandler AuditedRoute(ApiContext& context, AuditedFunction handler);
 
 // DeferredAuditedRoute is AuditedRoute for a kDeferred route: `handler`
@@ -71,23 +75,19 @@ RouteHandler AuditedRoute(ApiContext& context, AuditedFunction handler);
 DeferredHandler DeferredAuditedRoute(ApiContext& context, AuditedFunction handler);
 
 // AuditedWrite runs `fn` as a store write whose audit record (the scope's
-// event, allowed with `success_status`, and the resourceVersion it
-// commits) is written by the pre-commit hook before LMDB commits.
+// event, allowed with the HTTP status of `success`, and the
+// resourceVersion it commits) is written by the pre-commit hook before
+// LMDB commits.
 StatusOr<storage::WriteReceipt> AuditedWrite(ApiContext& context, AuditScope& scope,
-                                             int success_status,
+                                             Success success,
                                              std::function<Status(storage::WriteTxn&)> fn);
 
 // ExpectAuditedWrite is AuditedWrite for a write made elsewhere (the
 // account operations of accounts/accounts.h, shared with the CLI): it announces the
-// scope's event, allowed with `success_status`, and returns the tag the
+// scope's event, allowed with `success`'s status, and returns the tag the
 // caller must pass to that one storage::Store::Write.
 // SECURITY: each call returns a new tag ("<request id>#<n>"): the hook
 // matches a record to its write by tag, so two writes must never share one.
-std::string ExpectAuditedWrite(ApiContext& context, AuditScope& scope, int success_status);
-
-// AuthenticationFailureReason names why authentication failed, for the
-// audit record: "missing_credentials", "invalid_password", "invalid_token",
-// "unsupported_scheme", "certificate_without_identity", "throttled".
-std::string AuthenticationFailureReason(const HttpRequest& request, const Status& error);
+std::string ExpectAuditedWrite(ApiContext& context, AuditScope& scope, Success success);
 
 }  // namespace strongroom::api

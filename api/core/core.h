@@ -8,8 +8,13 @@
 //                       Check, the list parameters
 //   audit_scope.h       a request's audit record: AuditedRoute writes it
 //                       before the response leaves, or answers 503
-//   errors.h            the one table from Status codes to HTTP statuses,
-//                       and the error bodies
+//   api_error.h         what a handler returns: ApiResult, a response or
+//                       an ApiError (a Status with typed details: wire
+//                       reason, audit reason, retry-after, the object)
+//   errors.h            the error boundary: the one place a result becomes
+//                       the HTTP status, the body of the request's API
+//                       (Kubernetes, Dapr, {"message"}), the headers and
+//                       the audit outcome
 //   decrypt_decision.h  what every decrypt endpoint shares: the checks for
 //                       one name and their verdict
 //   api_metrics.h       Strongroom's Prometheus families (decrypts, store,
@@ -23,6 +28,7 @@
 #pragma once
 
 #include "api/core/api_context.h"       // IWYU pragma: export
+#include "api/core/api_error.h"         // IWYU pragma: export
 #include "api/core/api_metrics.h"       // IWYU pragma: export
 #include "api/core/audit_scope.h"       // IWYU pragma: export
 #include "api/core/decrypt_decision.h"  // IWYU pragma: export

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "api/core/errors.h"
 #include "storage/secure_value_record.h"
 
 namespace strongroom::api {
@@ -12,20 +13,23 @@ Decision Failed(const Status& error) {
   return Decision{Verdict::kError, std::string(StatusCodeName(error.code())), std::nullopt, error};
 }
 
-int DecisionStatus(const Decision& decision) {
+ApiError DecisionError(const Decision& decision, std::string forbidden, std::string not_found) {
+  ApiError error;
   switch (decision.verdict) {
-    case Verdict::kAllowed:
-      return 200;
     case Verdict::kNoPermission:
     case Verdict::kNotOnAllowlist:
-      return 403;
+      error = ApiError::Forbidden(std::move(forbidden));
+      break;
     case Verdict::kUnknown:
-      return 404;
-    case Verdict::kError:
+      error = ApiError::NotFound(std::move(not_found));
+      break;
+    case Verdict::kAllowed:
     case Verdict::kNeedsToken:
+    case Verdict::kError:
+      error = ApiError::FromStatus(decision.error);
       break;
   }
-  return HttpStatusFor(decision.error.code());
+  return std::move(error).WithAuditReason(decision.reason);
 }
 
 Decision OpenSecureValue(ApiContext& context, const Principal& service, std::string_view ns,
@@ -61,10 +65,12 @@ HttpResponse Offloaded(AuditScope& scope, std::string* partial_body) {
   return HttpResponse{};
 }
 
-audit::Event NameEvent(audit::Event event, std::string_view ns, std::string_view kind,
-                       std::string_view name, int status, const Decision& decision) {
+namespace {
+
+audit::Event Recorded(audit::Event event, std::string_view ns, std::string_view kind,
+                      std::string_view name, const Decision& decision, int http_status) {
   event.resource = audit::Resource{std::string(ns), std::string(kind), std::string(name)};
-  event.http_status = status;
+  event.http_status = http_status;
   event.reason = decision.reason;
   switch (decision.verdict) {
     case Verdict::kAllowed:
@@ -81,6 +87,19 @@ audit::Event NameEvent(audit::Event event, std::string_view ns, std::string_view
       break;
   }
   return event;
+}
+
+}  // namespace
+
+audit::Event NameEvent(audit::Event event, std::string_view ns, std::string_view kind,
+                       std::string_view name, const Decision& decision, const ApiResult& answer) {
+  return Recorded(std::move(event), ns, kind, name, decision,
+                  answer.ok() ? answer.response().status : HttpStatusOf(answer.error().reason));
+}
+
+audit::Event NameEvent(audit::Event event, std::string_view ns, std::string_view kind,
+                       std::string_view name, const Decision& decision, Success success) {
+  return Recorded(std::move(event), ns, kind, name, decision, HttpStatusOf(success));
 }
 
 }  // namespace strongroom::api

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "api/core/api_context.h"
+#include "api/core/api_error.h"
 #include "base/secret_bytes.h"
 
 namespace strongroom::api {
@@ -34,9 +35,13 @@ struct Decision {
 // Failed is the decision for an error (its code name is the reason).
 Decision Failed(const Status& error);
 
-// DecisionStatus is the HTTP status of a decision: 200 allowed, 403 no
-// permission or not on the allowlist, 404 unknown, else the error's.
-int DecisionStatus(const Decision& decision);
+// DecisionError is the error a refused decision answers: kForbidden with
+// `forbidden` (no permission, not on the allowlist: one message, so a
+// refusal never says whether the name exists), kNotFound with `not_found`
+// (unknown), else the error's own (ApiError::FromStatus), with the
+// decision's reason as the audit reason.
+// REQUIRES: decision.verdict is not kAllowed or kNeedsToken.
+ApiError DecisionError(const Decision& decision, std::string forbidden, std::string not_found);
 
 // OpenSecureValue checks the allowlist of the stored secure value `raw`
 // (`ns`/`name`) for `service` and unseals its value; with !may_block it
@@ -52,9 +57,15 @@ Decision OpenSecureValue(ApiContext& context, const Principal& service, std::str
 HttpResponse Offloaded(AuditScope& scope, std::string* partial_body = nullptr);
 
 // NameEvent is the audit record of one name: the request's event (actor,
-// request id) given as `event`, with this resource and its own outcome. A
-// single-name request moves its scope's event in; batch and bulk copy it.
+// request id) given as `event`, with this resource, the decision's outcome
+// and reason, and the HTTP status of `answer` (what this name was answered:
+// the response, or an error through the boundary's table). A single-name
+// request moves its scope's event in; batch and bulk copy it.
 audit::Event NameEvent(audit::Event event, std::string_view ns, std::string_view kind,
-                       std::string_view name, int status, const Decision& decision);
+                       std::string_view name, const Decision& decision, const ApiResult& answer);
+// NameEvent for a name answered with `success` inside a larger answer (a
+// batch or bulk decrypt's value).
+audit::Event NameEvent(audit::Event event, std::string_view ns, std::string_view kind,
+                       std::string_view name, const Decision& decision, Success success);
 
 }  // namespace strongroom::api

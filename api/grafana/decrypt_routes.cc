@@ -73,54 +73,48 @@ std::string Forbidden(const Principal& service, std::string_view ns, std::string
 }
 
 // StartDecrypt describes the request, authenticates the service and
-// validates the namespace (and name) from the path.
-std::variant<Session, HttpResponse> StartDecrypt(ApiContext& context, HttpRequest& request,
-                                                 AuditScope& scope, std::string_view ns,
-                                                 std::string_view name, bool with_name) {
+// validates the namespace (and name) from the path; an invalid one is
+// kBadRequest with the rule it breaks, or with `invalid_path` when given
+// (Dapr's client is told only "bad store name").
+ApiOr<Session> StartDecrypt(ApiContext& context, HttpRequest& request, AuditScope& scope,
+                            std::string_view ns, std::string_view name, bool with_name,
+                            std::string_view invalid_path = {}) {
   scope.Describe(kAction, ns, kKind, name);
-  auto started = StartServiceSession(context, request, scope);
-  if (std::holds_alternative<HttpResponse>(started)) return started;
-  if (Status valid = ValidateNamespaceName(ns); !valid.ok()) {
-    return ErrorResponse(request.path, 400, valid.message());
-  }
-  if (with_name) {
-    if (Status valid = ValidateObjectName(name, "name"); !valid.ok()) {
-      return ErrorResponse(request.path, 400, valid.message());
-    }
+  ApiOr<Session> started = StartServiceSession(context, request, scope);
+  if (!started.has_value()) return started;
+  Status valid = ValidateNamespaceName(ns);
+  if (valid.ok() && with_name) valid = ValidateObjectName(name, "name");
+  if (!valid.ok()) {
+    return std::unexpected(
+        ApiError::BadRequest(invalid_path.empty() ? valid.message() : std::string(invalid_path)));
   }
   return started;
 }
 
-HttpResponse DecryptOne(ApiContext& context, HttpRequest& request, AuditScope& scope) {
+// NotFound is the one 404 message of a secure value.
+std::string NotFound(std::string_view name) {
+  return "securevalues \"" + std::string(name) + "\" not found";
+}
+
+ApiResult DecryptOne(ApiContext& context, HttpRequest& request, AuditScope& scope) {
   const std::string ns(request.Param("ns")), name(request.Param("name"));
-  auto started = StartDecrypt(context, request, scope, ns, name, true);
-  if (auto* response = std::get_if<HttpResponse>(&started)) return *response;
-  const Session& session = std::get<Session>(started);
+  SR_ASSIGN_OR_RETURN(const Session session, StartDecrypt(context, request, scope, ns, name, true));
   Decision decision = Decide(context, session, ns, name, scope.may_block);
   if (decision.verdict == Verdict::kNeedsToken) return Offloaded(scope);
-  const int status = DecisionStatus(decision);
-  scope.events.push_back(NameEvent(std::move(scope.event), ns, kKind, name, status, decision));
-  switch (decision.verdict) {
-    case Verdict::kAllowed: {
-      std::string body = "{\"name\":";
-      AppendJsonString(body, name);
-      body += ",\"value\":";
-      AppendJsonString(body, decision.value->RevealSecretAsString());
-      body += "}";
-      return JsonResponse(200, std::move(body));
+  ApiResult answer = [&]() -> ApiResult {
+    if (decision.verdict != Verdict::kAllowed) {
+      return DecisionError(decision, Forbidden(session.principal, ns, name), NotFound(name))
+          .About(name, kKind);
     }
-    case Verdict::kNoPermission:
-    case Verdict::kNotOnAllowlist:
-      return ErrorResponse(request.path, 403, Forbidden(session.principal, ns, name), "Forbidden",
-                           name, kKind);
-    case Verdict::kUnknown:
-      return ErrorResponse(request.path, 404, "securevalues \"" + name + "\" not found", "NotFound",
-                           name, kKind);
-    case Verdict::kError:
-    case Verdict::kNeedsToken:
-      break;
-  }
-  return ErrorFromStatus(request.path, decision.error, request.request_id, name, kKind);
+    std::string body = "{\"name\":";
+    AppendJsonString(body, name);
+    body += ",\"value\":";
+    AppendJsonString(body, decision.value->RevealSecretAsString());
+    body += "}";
+    return JsonResponse(Success::kOk, std::move(body));
+  }();
+  scope.events.push_back(NameEvent(std::move(scope.event), ns, kKind, name, decision, answer));
+  return answer;
 }
 
 // BatchNames parses {"names": [...]}: 1..100 valid object names; a name
@@ -147,33 +141,17 @@ StatusOr<std::vector<std::string>> BatchNames(const std::string& body) {
   return out;
 }
 
-std::string_view GrafanaReason(int status) {
-  switch (status) {
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "NotFound";
-    case 503:
-      return "ServiceUnavailable";
-  }
-  return "InternalError";
-}
-
-HttpResponse DecryptBatch(ApiContext& context, HttpRequest& request, AuditScope& scope) {
+ApiResult DecryptBatch(ApiContext& context, HttpRequest& request, AuditScope& scope) {
   const std::string ns(request.Param("ns"));
-  auto started = StartDecrypt(context, request, scope, ns, "", false);
-  if (auto* response = std::get_if<HttpResponse>(&started)) return *response;
-  const Session& session = std::get<Session>(started);
+  SR_ASSIGN_OR_RETURN(const Session session, StartDecrypt(context, request, scope, ns, "", false));
   if (auto bad = RequireJson(request)) return *bad;
   StatusOr<std::vector<std::string>> names = BatchNames(request.body());
-  if (!names.has_value()) return ErrorResponse(request.path, 400, names.error().message());
+  if (!names.has_value()) return ApiError::BadRequest(names.error().message());
   std::string body = "{\"results\":{";
   bool first = true;
   for (const std::string& name : *names) {
     Decision decision = Decide(context, session, ns, name, scope.may_block);
     if (decision.verdict == Verdict::kNeedsToken) return Offloaded(scope, &body);
-    const int status = DecisionStatus(decision);
-    scope.events.push_back(NameEvent(scope.event, ns, kKind, name, status, decision));
     if (!first) body += ",";
     first = false;
     AppendJsonString(body, name);
@@ -181,91 +159,64 @@ HttpResponse DecryptBatch(ApiContext& context, HttpRequest& request, AuditScope&
       body += ":{\"value\":";
       AppendJsonString(body, decision.value->RevealSecretAsString());
       body += "}";
+      scope.events.push_back(NameEvent(scope.event, ns, kKind, name, decision, Success::kOk));
     } else {
-      body += ":{\"error\":{\"code\":" + std::to_string(status) + ",\"reason\":\"" +
-              std::string(GrafanaReason(status)) + "\"}}";
+      // Each refused name says only its status and Kubernetes reason.
+      ApiError error = DecisionError(decision, "", "");
+      body += ":{\"error\":{\"code\":" + std::to_string(HttpStatusOf(error.reason)) +
+              ",\"reason\":\"" + std::string(KubernetesReasonOf(error.reason)) + "\"}}";
+      scope.events.push_back(NameEvent(scope.event, ns, kKind, name, decision, std::move(error)));
     }
   }
   body += "}}";
-  return JsonResponse(200, std::move(body));
+  return JsonResponse(Success::kOk, std::move(body));
 }
 
-// DaprError is Dapr's error body: {"errorCode": ..., "message": ...}.
-HttpResponse DaprError(int status, std::string_view code, const std::string& message) {
-  std::string body = "{\"errorCode\":";
-  AppendJsonString(body, code);
-  body += ",\"message\":";
-  AppendJsonString(body, message);
-  body += "}";
-  return JsonResponse(status, std::move(body));
+// StoreNotFound is Dapr's answer for a namespace without secure values.
+ApiError StoreNotFound(const std::string& ns) {
+  return ApiError::BadRequest("secret store " + ns + " not found");
 }
 
-// AsDapr turns an error response from the shared steps (401, 400, 503...)
-// into Dapr's error shape.
-HttpResponse AsDapr(HttpResponse response) {
-  if (response.status == 401) {
-    return DaprError(401, "ERR_UNAUTHENTICATED", "a verified service certificate is required");
-  }
-  if (response.status == 400) return DaprError(400, "ERR_SECRET_STORE_NOT_FOUND", "bad store name");
-  if (response.status >= 500) {
-    HttpResponse dapr = DaprError(response.status, "ERR_SECRET_GET", "failed to get secret");
-    dapr.headers = std::move(response.headers);
-    return dapr;
-  }
-  return response;
-}
+constexpr std::string_view kBadStoreName = "bad store name";
 
-HttpResponse StoreNotFound(const std::string& ns) {
-  return DaprError(400, "ERR_SECRET_STORE_NOT_FOUND", "secret store " + ns + " not found");
-}
-
-HttpResponse DaprGet(ApiContext& context, HttpRequest& request, AuditScope& scope) {
+ApiResult DaprGet(ApiContext& context, HttpRequest& request, AuditScope& scope) {
   const std::string ns(request.Param("store")), name(request.Param("name"));
-  auto started = StartDecrypt(context, request, scope, ns, name, true);
-  if (auto* response = std::get_if<HttpResponse>(&started)) return AsDapr(*response);
-  const Session& session = std::get<Session>(started);
+  SR_ASSIGN_OR_RETURN(const Session session,
+                      StartDecrypt(context, request, scope, ns, name, true, kBadStoreName));
   Decision decision = Decide(context, session, ns, name, scope.may_block);
   if (decision.verdict == Verdict::kNeedsToken) return Offloaded(scope);
-  int status = DecisionStatus(decision);
-  if (decision.verdict == Verdict::kUnknown)
-    status = decision.reason == "unknown_namespace" ? 400 : 204;
-  scope.events.push_back(NameEvent(std::move(scope.event), ns, kKind, name, status, decision));
-  switch (decision.verdict) {
-    case Verdict::kAllowed: {
-      std::string body = "{";
-      AppendJsonString(body, name);
-      body += ":";
-      AppendJsonString(body, decision.value->RevealSecretAsString());
-      body += "}";
-      return JsonResponse(200, std::move(body));
+  ApiResult answer = [&]() -> ApiResult {
+    if (decision.verdict == Verdict::kUnknown) {
+      // Dapr: an unknown store is an error, an unknown secret an empty answer.
+      if (decision.reason == "unknown_namespace") {
+        return StoreNotFound(ns).WithAuditReason(decision.reason);
+      }
+      return EmptyResponse(Success::kNoContent);
     }
-    case Verdict::kNoPermission:
-    case Verdict::kNotOnAllowlist:
-      return DaprError(403, "ERR_PERMISSION_DENIED", Forbidden(session.principal, ns, name));
-    case Verdict::kUnknown: {
-      if (status == 400) return StoreNotFound(ns);
-      return EmptyResponse(204);
+    if (decision.verdict != Verdict::kAllowed) {
+      return DecisionError(decision, Forbidden(session.principal, ns, name), NotFound(name));
     }
-    case Verdict::kError:
-    case Verdict::kNeedsToken:
-      break;
-  }
-  return AsDapr(ErrorFromStatus(request.path, decision.error, request.request_id));
+    std::string body = "{";
+    AppendJsonString(body, name);
+    body += ":";
+    AppendJsonString(body, decision.value->RevealSecretAsString());
+    body += "}";
+    return JsonResponse(Success::kOk, std::move(body));
+  }();
+  scope.events.push_back(NameEvent(std::move(scope.event), ns, kKind, name, decision, answer));
+  return answer;
 }
 
-HttpResponse DaprBulk(ApiContext& context, HttpRequest& request, AuditScope& scope) {
+ApiResult DaprBulk(ApiContext& context, HttpRequest& request, AuditScope& scope) {
   const std::string ns(request.Param("store"));
-  auto started = StartDecrypt(context, request, scope, ns, "", false);
-  if (auto* response = std::get_if<HttpResponse>(&started)) return AsDapr(*response);
-  const Session& session = std::get<Session>(started);
+  SR_ASSIGN_OR_RETURN(const Session session,
+                      StartDecrypt(context, request, scope, ns, "", false, kBadStoreName));
   StatusOr<bool> may =
       AuthorizeSomeName(*session.policy, session.txn, session.principal, kAction, ns);
-  if (!may.has_value()) {
-    return AsDapr(ErrorFromStatus(request.path, may.error(), request.request_id));
-  }
+  if (!may.has_value()) return may.error();
   if (!*may) {
-    scope.SetReason("no_permission");
-    return DaprError(403, "ERR_PERMISSION_DENIED", Forbidden(session.principal, ns, "*"));
+    return ApiError::Forbidden(Forbidden(session.principal, ns, "*"))
+        .WithAuditReason("no_permission");
   }
   // The records the caller may decrypt: name-scoped permission and the
   // allowlist. Nothing is unsealed until the count is known to fit.
@@ -296,16 +247,12 @@ HttpResponse DaprBulk(ApiContext& context, HttpRequest& request, AuditScope& sco
         return true;
       });
   if (scanned.ok()) scanned = scan_error;
-  if (!scanned.ok()) return AsDapr(ErrorFromStatus(request.path, scanned, request.request_id));
-  if (!any) {
-    scope.SetReason("unknown_namespace");
-    return StoreNotFound(ns);
-  }
+  if (!scanned.ok()) return scanned;
+  if (!any) return StoreNotFound(ns).WithAuditReason("unknown_namespace");
   if (permitted.size() > context.max_bulk_secrets) {
-    scope.SetReason("too_many_secrets");
-    return DaprError(
-        413, "ERR_SECRET_GET",
-        "more than " + std::to_string(context.max_bulk_secrets) + " secrets; read them one by one");
+    return ApiError::TooLarge("more than " + std::to_string(context.max_bulk_secrets) +
+                              " secrets; read them one by one")
+        .WithAuditReason("too_many_secrets");
   }
   std::string body = "{";
   for (std::size_t i = 0; i < permitted.size(); ++i) {
@@ -315,10 +262,12 @@ HttpResponse DaprBulk(ApiContext& context, HttpRequest& request, AuditScope& sco
     if (decision.verdict != Verdict::kAllowed) {
       // Checked above; only a failure to unseal gets here. Nothing is
       // returned and every name unsealed so far is recorded.
-      scope.events.push_back(NameEvent(scope.event, ns, kKind, name, 500, decision));
-      return AsDapr(ErrorFromStatus(request.path, decision.error, request.request_id));
+      OPENSSL_cleanse(body.data(), body.size());
+      ApiError error = DecisionError(decision, "", "");
+      scope.events.push_back(NameEvent(scope.event, ns, kKind, name, decision, error));
+      return error;
     }
-    scope.events.push_back(NameEvent(scope.event, ns, kKind, name, 200, decision));
+    scope.events.push_back(NameEvent(scope.event, ns, kKind, name, decision, Success::kOk));
     if (i > 0) body += ",";
     AppendJsonString(body, name);
     body += ":{";
@@ -329,7 +278,7 @@ HttpResponse DaprBulk(ApiContext& context, HttpRequest& request, AuditScope& sco
   }
   body += "}";
   if (permitted.empty()) scope.SetReason("nothing_permitted");
-  return JsonResponse(200, std::move(body));
+  return JsonResponse(Success::kOk, std::move(body));
 }
 
 }  // namespace

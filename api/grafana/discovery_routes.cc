@@ -23,7 +23,7 @@ json Group() {
               {"preferredVersion", GroupVersion()}};
 }
 
-HttpResponse Respond(const json& body) { return JsonResponse(200, body.dump()); }
+HttpResponse Respond(const json& body) { return JsonResponse(Success::kOk, body.dump()); }
 
 }  // namespace
 

@@ -40,34 +40,31 @@ StatusOr<std::string> NewUid() {
   return std::string(text);
 }
 
-HttpResponse NotFound(const HttpRequest& request) {
+ApiError NotFound(const HttpRequest& request) {
   std::string name(request.Param("name"));
-  return ErrorResponse(request.path, 404, "securevalues \"" + name + "\" not found", "NotFound",
-                       name, kKind);
+  return ApiError::NotFound("securevalues \"" + name + "\" not found").About(name, kKind);
 }
 
 using Begun = NamespacedSession;
 
 // Begin starts a request on secure values (StartNamespaced).
-std::variant<Begun, HttpResponse> Begin(ApiContext& context, HttpRequest& request,
-                                        AuditScope& scope, std::string_view action, bool with_name,
-                                        std::string_view audit_action = {}) {
+ApiOr<Begun> Begin(ApiContext& context, HttpRequest& request, AuditScope& scope,
+                   std::string_view action, bool with_name, std::string_view audit_action = {}) {
   return StartNamespaced(context, request, scope,
                          {action, audit_action, kKind, with_name, ValidateObjectName});
 }
 
-HttpResponse Create(ApiContext& context, HttpRequest& request, AuditScope& scope) {
+ApiResult Create(ApiContext& context, HttpRequest& request, AuditScope& scope) {
   auto begun = Begin(context, request, scope, "secret.securevalues:create", false);
-  if (auto* response = std::get_if<HttpResponse>(&begun)) return *response;
-  Session& session = std::get<Begun>(begun).session;
-  const std::string& ns = std::get<Begun>(begun).ns;
+  if (!begun.has_value()) return begun.error();
+  Session& session = begun->session;
+  const std::string& ns = begun->ns;
   if (auto bad = RequireJson(request)) return *bad;
   StatusOr<SecureValueInput> input = ParseSecureValue(request.body(), ns, true, "");
-  if (!input.has_value()) return ErrorFromStatus(request.path, input.error(), request.request_id);
+  if (!input.has_value()) return input.error();
   if (input->name.empty()) {
     StatusOr<std::string> generated = GenerateObjectName(input->generate_name);
-    if (!generated.has_value())
-      return ErrorFromStatus(request.path, generated.error(), request.request_id);
+    if (!generated.has_value()) return generated.error();
     input->name = *generated;
   }
   scope.event.resource.name = input->name;
@@ -79,7 +76,7 @@ HttpResponse Create(ApiContext& context, HttpRequest& request, AuditScope& scope
   record.namespace_name = ns;
   record.name = input->name;
   StatusOr<std::string> uid = NewUid();
-  if (!uid.has_value()) return ErrorFromStatus(request.path, uid.error(), request.request_id);
+  if (!uid.has_value()) return uid.error();
   record.uid = *uid;
   record.description = input->description;
   record.labels = input->labels;
@@ -89,11 +86,11 @@ HttpResponse Create(ApiContext& context, HttpRequest& request, AuditScope& scope
   StatusOr<crypto::SealedValue> sealed =
       context.keyring.Seal(crypto::ValueBinding{record.namespace_name, record.name, record.uid, 1},
                            input->value.RevealSecret());
-  if (!sealed.has_value()) return ErrorFromStatus(request.path, sealed.error(), request.request_id);
+  if (!sealed.has_value()) return sealed.error();
   record.envelope = std::move(sealed->envelope);
   std::string key = storage::SecureValueKey(ns, record.name);
   StatusOr<storage::WriteReceipt> written =
-      AuditedWrite(context, scope, 201, [&](storage::WriteTxn& txn) -> Status {
+      AuditedWrite(context, scope, Success::kCreated, [&](storage::WriteTxn& txn) -> Status {
         SR_ASSIGN_OR_RETURN(std::uint64_t next, txn.NextGeneration(Table::kSecureValues, key));
         if (next != 1)
           return Status::AlreadyExists("securevalues \"" + record.name + "\" already exists");
@@ -102,9 +99,9 @@ HttpResponse Create(ApiContext& context, HttpRequest& request, AuditScope& scope
             txn.Put(Table::kSecureValues, key, storage::EncodeSecureValueRecord(record)));
       });
   if (!written.has_value()) {
-    return ErrorFromStatus(request.path, written.error(), request.request_id, record.name, kKind);
+    return ApiError::FromStatus(written.error()).About(record.name, kKind);
   }
-  return JsonResponse(201, RenderSecureValue(record));
+  return JsonResponse(Success::kCreated, RenderSecureValue(record));
 }
 
 StatusOr<storage::SecureValueRecord> Load(const storage::ReadTxn& txn, std::string_view ns,
@@ -115,28 +112,26 @@ StatusOr<storage::SecureValueRecord> Load(const storage::ReadTxn& txn, std::stri
   return storage::DecodeSecureValueRecord(raw.value);
 }
 
-HttpResponse Get(ApiContext& context, HttpRequest& request, AuditScope& scope) {
+ApiResult Get(ApiContext& context, HttpRequest& request, AuditScope& scope) {
   auto begun = Begin(context, request, scope, "secret.securevalues:read", true);
-  if (auto* response = std::get_if<HttpResponse>(&begun)) return *response;
-  auto& [session, ns, name] = std::get<Begun>(begun);
+  if (!begun.has_value()) return begun.error();
+  auto& [session, ns, name] = *begun;
   StatusOr<storage::SecureValueRecord> record = Load(session.txn, ns, name, nullptr);
   if (!record.has_value()) {
     if (record.error().code() == StatusCode::kNotFound) return NotFound(request);
-    return ErrorFromStatus(request.path, record.error(), request.request_id);
+    return record.error();
   }
-  return JsonResponse(200, RenderSecureValue(*record));
+  return JsonResponse(Success::kOk, RenderSecureValue(*record));
 }
 
-HttpResponse List(ApiContext& context, HttpRequest& request, AuditScope& scope) {
+ApiResult List(ApiContext& context, HttpRequest& request, AuditScope& scope) {
   auto begun =
       Begin(context, request, scope, "secret.securevalues:read", false, "secret.securevalues:list");
-  if (auto* response = std::get_if<HttpResponse>(&begun)) return *response;
-  Session& session = std::get<Begun>(begun).session;
-  const std::string& ns = std::get<Begun>(begun).ns;
+  if (!begun.has_value()) return begun.error();
+  Session& session = begun->session;
+  const std::string& ns = begun->ns;
 
-  auto bad_query = [&](const Status& status) {
-    return ErrorResponse(request.path, 400, status.message());
-  };
+  auto bad_query = [](const Status& status) { return ApiError::BadRequest(status.message()); };
   StatusOr<std::optional<std::string>> selector_text = QueryParam(request, "labelSelector");
   if (!selector_text.has_value()) return bad_query(selector_text.error());
   StatusOr<LabelSelector> selector = LabelSelector::Parse(selector_text->value_or(""));
@@ -175,35 +170,35 @@ HttpResponse List(ApiContext& context, HttpRequest& request, AuditScope& scope) 
         items.push_back(std::move(*record));
         return true;
       });
-  if (!scanned.ok()) return ErrorFromStatus(request.path, scanned, request.request_id);
-  if (!failure.ok()) return ErrorFromStatus(request.path, failure, request.request_id);
+  if (!scanned.ok()) return scanned;
+  if (!failure.ok()) return failure;
   std::string continue_token = more ? context.cursors.Encode(kKind, ns, last_key) : "";
-  return JsonResponse(200,
+  return JsonResponse(Success::kOk,
                       RenderSecureValueList(items, session.txn.resource_version(), continue_token));
 }
 
-HttpResponse Replace(ApiContext& context, HttpRequest& request, AuditScope& scope) {
+ApiResult Replace(ApiContext& context, HttpRequest& request, AuditScope& scope) {
   auto begun = Begin(context, request, scope, "secret.securevalues:write", true);
-  if (auto* response = std::get_if<HttpResponse>(&begun)) return *response;
-  auto& [session, ns, name] = std::get<Begun>(begun);
+  if (!begun.has_value()) return begun.error();
+  auto& [session, ns, name] = *begun;
   if (auto bad = RequireJson(request)) return *bad;
   StatusOr<SecureValueInput> input = ParseSecureValue(request.body(), ns, false, name);
-  if (!input.has_value()) return ErrorFromStatus(request.path, input.error(), request.request_id);
+  if (!input.has_value()) return input.error();
   for (int attempt = 0; attempt < kWriteAttempts; ++attempt) {
     StatusOr<storage::ReadTxn> txn = context.store.BeginRead();
-    if (!txn.has_value()) return ErrorFromStatus(request.path, txn.error(), request.request_id);
+    if (!txn.has_value()) return txn.error();
     std::uint64_t generation = 0;
     StatusOr<storage::SecureValueRecord> record = Load(*txn, ns, name, &generation);
     if (!record.has_value()) {
       if (record.error().code() == StatusCode::kNotFound) return NotFound(request);
-      return ErrorFromStatus(request.path, record.error(), request.request_id);
+      return record.error();
     }
     if (input->resource_version &&
         *input->resource_version != std::to_string(record->resource_version)) {
-      return ErrorResponse(request.path, 409,
-                           "the object has been modified; please apply your changes to the latest "
-                           "version and try again",
-                           "Conflict", name, kKind);
+      return ApiError::Conflict(
+                 "the object has been modified; please apply your changes to the latest "
+                 "version and try again")
+          .About(name, kKind);
     }
     const storage::SecureValueVersion read{record->uid, generation, record->resource_version};
     record->description = input->description;
@@ -211,37 +206,34 @@ HttpResponse Replace(ApiContext& context, HttpRequest& request, AuditScope& scop
     record->decrypters = input->decrypters;
     StatusOr<crypto::SealedValue> sealed = context.keyring.Seal(
         crypto::ValueBinding{ns, name, record->uid, generation + 1}, input->value.RevealSecret());
-    if (!sealed.has_value())
-      return ErrorFromStatus(request.path, sealed.error(), request.request_id);
+    if (!sealed.has_value()) return sealed.error();
     record->envelope = std::move(sealed->envelope);
     bool raced = false;
     StatusOr<storage::WriteReceipt> written =
-        AuditedWrite(context, scope, 200, [&](storage::WriteTxn& write) -> Status {
+        AuditedWrite(context, scope, Success::kOk, [&](storage::WriteTxn& write) -> Status {
           StatusOr<std::uint64_t> put = storage::ReplaceSecureValue(write, read, *record);
           raced = !put.has_value() && put.error().code() == StatusCode::kAborted;
           return ToStatus(put);
         });
-    if (written.has_value()) return JsonResponse(200, RenderSecureValue(*record));
+    if (written.has_value()) return JsonResponse(Success::kOk, RenderSecureValue(*record));
     if (!raced || input->resource_version) {
       if (raced) {
-        return ErrorResponse(request.path, 409, "the object has been modified concurrently",
-                             "Conflict", name, kKind);
+        return ApiError::Conflict("the object has been modified concurrently").About(name, kKind);
       }
-      return ErrorFromStatus(request.path, written.error(), request.request_id, name, kKind);
+      return ApiError::FromStatus(written.error()).About(name, kKind);
     }
   }
-  return ErrorResponse(request.path, 409, "the object kept changing; try again", "Conflict", name,
-                       kKind);
+  return ApiError::Conflict("the object kept changing; try again").About(name, kKind);
 }
 
-HttpResponse Delete(ApiContext& context, HttpRequest& request, AuditScope& scope) {
+ApiResult Delete(ApiContext& context, HttpRequest& request, AuditScope& scope) {
   auto begun = Begin(context, request, scope, "secret.securevalues:delete", true);
-  if (auto* response = std::get_if<HttpResponse>(&begun)) return *response;
-  auto& [session, ns, name] = std::get<Begun>(begun);
+  if (!begun.has_value()) return begun.error();
+  auto& [session, ns, name] = *begun;
   std::string key = storage::SecureValueKey(ns, name);
   std::string uid;
   StatusOr<storage::WriteReceipt> written =
-      AuditedWrite(context, scope, 200, [&](storage::WriteTxn& txn) -> Status {
+      AuditedWrite(context, scope, Success::kOk, [&](storage::WriteTxn& txn) -> Status {
         StatusOr<storage::Record> raw = txn.Get(Table::kSecureValues, key);
         if (raw.has_value()) {
           if (auto record = storage::DecodeSecureValueRecord(raw->value); record.has_value()) {
@@ -252,10 +244,10 @@ HttpResponse Delete(ApiContext& context, HttpRequest& request, AuditScope& scope
       });
   if (!written.has_value()) {
     if (written.error().code() == StatusCode::kNotFound) return NotFound(request);
-    return ErrorFromStatus(request.path, written.error(), request.request_id, name, kKind);
+    return ApiError::FromStatus(written.error()).About(name, kKind);
   }
   StatusDetails details{name, std::string(kSecretGroup), std::string(kKind)};
-  return JsonResponse(200, KubernetesSuccessBody(details));
+  return JsonResponse(Success::kOk, KubernetesSuccessBody(details));
 }
 
 }  // namespace

@@ -7,7 +7,6 @@
 // (strongroom_audit_tampered, strongroom_audit_writable,
 // strongroom_store_integrity_failed), not for an anonymous caller.
 #include <memory>
-
 #include <nlohmann/json.hpp>
 
 #include "api/core/api_context.h"
@@ -20,7 +19,7 @@ void AddHealthRoutes(Router& router, ApiContext& context) {
   using Pistache::Http::Method;
   ApiContext* c = &context;
   router.Add(Method::Get, "/livez", Execution::kInline,
-             [](HttpRequest&) { return JsonResponse(200, R"({"status":"ok"})"); });
+             [](HttpRequest&) { return JsonResponse(Success::kOk, R"({"status":"ok"})"); });
   // The token probe is a PKCS#11 call: keep it off the I/O threads. It is
   // cached for a second, so callers cannot keep the session pool busy.
   auto token_readiness = std::make_shared<TokenReadiness>(context.token, context.clock);
@@ -41,7 +40,9 @@ void AddHealthRoutes(Router& router, ApiContext& context) {
                                   {"policy", policy},
                                   {"audit", audit},
                                   {"memory_locked", c->memory_locked}}}};
-    return JsonResponse(ready ? 200 : 503, body.dump());
+    // Not an error: the checks are the answer, with the status a probe reads.
+    return ready ? JsonResponse(Success::kOk, body.dump())
+                 : JsonResponse(ApiReason::kServiceUnavailable, body.dump());
   });
 }
 

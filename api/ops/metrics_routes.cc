@@ -26,12 +26,12 @@ bool IsScrapeService(const Principal& principal, const MetricsOptions& options) 
                    principal.name) != options.scrape_services.end();
 }
 
-HttpResponse Scrape(ApiContext& context, HttpRequest& request, AuditScope& scope) {
+ApiResult Scrape(ApiContext& context, HttpRequest& request, AuditScope& scope) {
   const ApiMetrics& metrics = *context.metrics;
   if (!metrics.options().allow_anonymous) {
     auto started = StartSession(context, request, &scope);
-    if (auto* response = std::get_if<HttpResponse>(&started)) return *response;
-    const Session& session = std::get<Session>(started);
+    if (!started.has_value()) return started.error();
+    const Session& session = *started;
     if (!IsScrapeService(session.principal, metrics.options())) {
       if (auto denied = Check(context, request, session, {"metrics:read", "", ""})) {
         scope.Describe("metrics:read", "", "metrics", "");
@@ -39,10 +39,8 @@ HttpResponse Scrape(ApiContext& context, HttpRequest& request, AuditScope& scope
       }
     }
   }
-  HttpResponse response;
-  response.status = 200;
+  HttpResponse response = JsonResponse(Success::kOk, metrics.Exposition());
   response.content_type = std::string(kPrometheusContentType);
-  response.body = metrics.Exposition();
   return response;
 }
 

@@ -17,6 +17,7 @@ using ordered = nlohmann::ordered_json;
 constexpr std::size_t kMaxSensuName = 253;
 constexpr std::size_t kMaxId = 1024;
 constexpr std::size_t kMaxAllow = 64;
+constexpr std::size_t kMaxVariableName = 128;  // an `allow` entry's variable name
 constexpr std::size_t kMaxAnnotationBytes = 4096;
 
 Status Invalid(std::string message) { return Status::InvalidArgument(std::move(message)); }
@@ -144,7 +145,7 @@ std::string Dump(const ordered& value) {
 Status ValidateAllowEntry(std::string_view entry) {
   std::string_view name = entry;
   if (!name.empty() && name.back() == '*') name.remove_suffix(1);
-  bool valid = !name.empty() && name.size() <= 128 &&
+  bool valid = !name.empty() && name.size() <= kMaxVariableName &&
                (std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_') &&
                std::all_of(name.begin(), name.end(), [](char c) {
                  return std::isalnum(static_cast<unsigned char>(c)) || c == '_';

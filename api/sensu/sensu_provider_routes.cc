@@ -30,35 +30,33 @@ storage::SensuProviderRecord BuiltIn() {
   return record;
 }
 
-HttpResponse NotFound(const HttpRequest& request) {
-  return ErrorResponse(request.path, 404,
-                       "provider \"" + std::string(request.Param("name")) + "\" not found");
+ApiError NotFound(const HttpRequest& request) {
+  return ApiError::NotFound("provider \"" + std::string(request.Param("name")) + "\" not found");
 }
 
 // Begin authenticates, validates the name (if any) and checks `action`.
-std::variant<Session, HttpResponse> Begin(ApiContext& context, HttpRequest& request,
-                                          AuditScope& scope, std::string_view action,
-                                          bool with_name, std::string_view audit_action = {}) {
+ApiOr<Session> Begin(ApiContext& context, HttpRequest& request, AuditScope& scope,
+                     std::string_view action, bool with_name, std::string_view audit_action = {}) {
   scope.Describe(audit_action.empty() ? action : audit_action, "", kKind,
                  with_name ? request.Param("name") : "");
   auto started = StartSession(context, request, &scope);
-  if (std::holds_alternative<HttpResponse>(started)) return started;
+  if (!started.has_value()) return started;
   if (with_name) {
     if (Status name = ValidateSensuName(request.Param("name"), "name"); !name.ok()) {
-      return ErrorResponse(request.path, 400, name.message());
+      return std::unexpected(ApiError::BadRequest(name.message()));
     }
   }
-  if (auto denied = Check(context, request, std::get<Session>(started), {action, "*", ""})) {
-    return *denied;
+  if (auto denied = Check(context, request, *started, {action, "*", ""})) {
+    return std::unexpected(*denied);
   }
   return started;
 }
 
-HttpResponse List(ApiContext& context, HttpRequest& request, AuditScope& scope) {
+ApiResult List(ApiContext& context, HttpRequest& request, AuditScope& scope) {
   auto begun =
       Begin(context, request, scope, "sensu.providers:read", false, "sensu.providers:list");
-  if (auto* response = std::get_if<HttpResponse>(&begun)) return *response;
-  const Session& session = std::get<Session>(begun);
+  if (!begun.has_value()) return begun.error();
+  const Session& session = (*begun);
   std::vector<storage::SensuProviderRecord> providers = {BuiltIn()};
   Status failure = Status::Ok();
   Status scanned = session.txn.Scan(Table::kSensuProviders, "", "",
@@ -72,42 +70,41 @@ HttpResponse List(ApiContext& context, HttpRequest& request, AuditScope& scope) 
                                       return true;
                                     });
   if (scanned.ok()) scanned = failure;
-  if (!scanned.ok()) return ErrorFromStatus(request.path, scanned, request.request_id);
+  if (!scanned.ok()) return ApiError::FromStatus(scanned);
   std::sort(providers.begin(), providers.end(),
             [](const auto& a, const auto& b) { return a.name < b.name; });
-  return JsonResponse(200, RenderSensuProviderList(providers));
+  return JsonResponse(Success::kOk, RenderSensuProviderList(providers));
 }
 
-HttpResponse Get(ApiContext& context, HttpRequest& request, AuditScope& scope) {
+ApiResult Get(ApiContext& context, HttpRequest& request, AuditScope& scope) {
   auto begun = Begin(context, request, scope, "sensu.providers:read", true);
-  if (auto* response = std::get_if<HttpResponse>(&begun)) return *response;
-  const Session& session = std::get<Session>(begun);
+  if (!begun.has_value()) return begun.error();
+  const Session& session = (*begun);
   const std::string name(request.Param("name"));
-  if (name == kBuiltInProvider) return JsonResponse(200, RenderSensuProvider(BuiltIn()));
+  if (name == kBuiltInProvider) return JsonResponse(Success::kOk, RenderSensuProvider(BuiltIn()));
   StatusOr<storage::Record> raw = session.txn.Get(Table::kSensuProviders, name);
   if (!raw.has_value()) {
     if (raw.error().code() == StatusCode::kNotFound) return NotFound(request);
-    return ErrorFromStatus(request.path, raw.error(), request.request_id);
+    return ApiError::FromStatus(raw.error());
   }
   StatusOr<storage::SensuProviderRecord> record = storage::DecodeSensuProviderRecord(raw->value);
-  if (!record.has_value()) return ErrorFromStatus(request.path, record.error(), request.request_id);
-  return JsonResponse(200, RenderSensuProvider(*record));
+  if (!record.has_value()) return ApiError::FromStatus(record.error());
+  return JsonResponse(Success::kOk, RenderSensuProvider(*record));
 }
 
-HttpResponse RefuseBuiltIn(const HttpRequest& request) {
-  return ErrorResponse(request.path, 400,
-                       "the built-in provider \"strongroom\" cannot be changed or deleted");
+ApiError RefuseBuiltIn() {
+  return ApiError::BadRequest("the built-in provider \"strongroom\" cannot be changed or deleted");
 }
 
-HttpResponse Put(ApiContext& context, HttpRequest& request, AuditScope& scope) {
+ApiResult Put(ApiContext& context, HttpRequest& request, AuditScope& scope) {
   auto begun = Begin(context, request, scope, "sensu.providers:write", true);
-  if (auto* response = std::get_if<HttpResponse>(&begun)) return *response;
-  const Session& session = std::get<Session>(begun);
+  if (!begun.has_value()) return begun.error();
+  const Session& session = (*begun);
   const std::string name(request.Param("name"));
-  if (name == kBuiltInProvider) return RefuseBuiltIn(request);
+  if (name == kBuiltInProvider) return RefuseBuiltIn();
   if (auto bad = RequireJson(request)) return *bad;
   StatusOr<SensuProviderInput> input = ParseSensuProvider(request.body(), name);
-  if (!input.has_value()) return ErrorResponse(request.path, 400, input.error().message());
+  if (!input.has_value()) return ApiError::BadRequest(input.error().message());
   storage::SensuProviderRecord record;
   record.name = name;
   record.type = std::move(input->type);
@@ -115,30 +112,29 @@ HttpResponse Put(ApiContext& context, HttpRequest& request, AuditScope& scope) {
   record.created_by = session.principal.name;
   record.updated_micros = UnixMicros(context.clock.Now());
   StatusOr<storage::WriteReceipt> written =
-      AuditedWrite(context, scope, 201, [&](storage::WriteTxn& txn) -> Status {
+      AuditedWrite(context, scope, Success::kCreated, [&](storage::WriteTxn& txn) -> Status {
         record.resource_version = txn.resource_version();
         return ToStatus(
             txn.Put(Table::kSensuProviders, name, storage::EncodeSensuProviderRecord(record)));
       });
-  if (!written.has_value())
-    return ErrorFromStatus(request.path, written.error(), request.request_id);
-  return EmptyResponse(201);
+  if (!written.has_value()) return ApiError::FromStatus(written.error());
+  return EmptyResponse(Success::kCreated);
 }
 
-HttpResponse Delete(ApiContext& context, HttpRequest& request, AuditScope& scope) {
+ApiResult Delete(ApiContext& context, HttpRequest& request, AuditScope& scope) {
   auto begun =
       Begin(context, request, scope, "sensu.providers:write", true, "sensu.providers:delete");
-  if (auto* response = std::get_if<HttpResponse>(&begun)) return *response;
+  if (!begun.has_value()) return begun.error();
   const std::string name(request.Param("name"));
-  if (name == kBuiltInProvider) return RefuseBuiltIn(request);
+  if (name == kBuiltInProvider) return RefuseBuiltIn();
   StatusOr<storage::WriteReceipt> written = AuditedWrite(
-      context, scope, 204,
+      context, scope, Success::kNoContent,
       [&](storage::WriteTxn& txn) { return txn.Delete(Table::kSensuProviders, name); });
   if (!written.has_value()) {
     if (written.error().code() == StatusCode::kNotFound) return NotFound(request);
-    return ErrorFromStatus(request.path, written.error(), request.request_id);
+    return ApiError::FromStatus(written.error());
   }
-  return EmptyResponse(204);
+  return EmptyResponse(Success::kNoContent);
 }
 
 }  // namespace

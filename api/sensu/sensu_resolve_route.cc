@@ -39,7 +39,8 @@ constexpr std::string_view kValueAction = "secret.securevalues:decrypt";
 constexpr std::string_view kKind = "sensu.secrets";
 constexpr std::size_t kMaxValueBytes = 24576;
 
-// Resolution is a Decision plus the 502 a provider failure answers.
+// Resolution is a Decision plus, when a provider failed, what the 502
+// (ApiReason::kBadGateway) it answers says.
 struct Resolution {
   Decision decision;
   std::string provider_problem;  // non-empty: answer 502 with this message
@@ -147,41 +148,37 @@ Resolution Resolve(ApiContext& context, const Session& session, const std::strin
                     "provider \"" + secret->provider + "\" has an unknown type");
 }
 
-HttpResponse ResolveValue(ApiContext& context, HttpRequest& request, AuditScope& scope) {
+ApiResult ResolveValue(ApiContext& context, HttpRequest& request, AuditScope& scope) {
   const std::string ns(request.Param("ns")), name(request.Param("name"));
   scope.Describe(kAction, ns, kKind, name);
-  auto started = StartServiceSession(context, request, scope);
-  if (auto* response = std::get_if<HttpResponse>(&started)) return *response;
+  SR_ASSIGN_OR_RETURN(const Session session, StartServiceSession(context, request, scope));
   if (Status valid = ValidateNamespaceName(ns); !valid.ok()) {
-    return ErrorResponse(request.path, 400, valid.message());
+    return ApiError::BadRequest(valid.message());
   }
   if (Status valid = ValidateSensuName(name, "name"); !valid.ok()) {
-    return ErrorResponse(request.path, 400, valid.message());
+    return ApiError::BadRequest(valid.message());
   }
-  const Session& session = std::get<Session>(started);
   Resolution resolution = Resolve(context, session, ns, name, scope.may_block);
   Decision& decision = resolution.decision;
   if (decision.verdict == Verdict::kNeedsToken) return Offloaded(scope);
-  // A provider's failure is the upstream's: 502, naming it.
-  const int status = resolution.provider_problem.empty() ? DecisionStatus(decision) : 502;
-  scope.events.push_back(NameEvent(std::move(scope.event), ns, kKind, name, status, decision));
-  switch (status) {
-    case 200: {
-      std::string body = "{\"value\":";
-      AppendJsonString(body, decision.value->RevealSecretAsString());
-      body += "}";
-      return JsonResponse(200, std::move(body));
+  ApiResult answer = [&]() -> ApiResult {
+    // A provider's failure is the upstream's: 502, naming it.
+    if (!resolution.provider_problem.empty()) {
+      return ApiError::BadGateway(resolution.provider_problem).WithAuditReason(decision.reason);
     }
-    case 403:
-      return ErrorResponse(request.path, 403,
+    if (decision.verdict != Verdict::kAllowed) {
+      return DecisionError(decision,
                            "service '" + session.principal.name + "' may not resolve secret \"" +
-                               name + "\" in namespace \"" + ns + "\"");
-    case 404:
-      return ErrorResponse(request.path, 404, "secret \"" + name + "\" not found");
-    case 502:
-      return ErrorResponse(request.path, 502, resolution.provider_problem);
-  }
-  return ErrorFromStatus(request.path, decision.error, request.request_id);
+                               name + "\" in namespace \"" + ns + "\"",
+                           "secret \"" + name + "\" not found");
+    }
+    std::string body = "{\"value\":";
+    AppendJsonString(body, decision.value->RevealSecretAsString());
+    body += "}";
+    return JsonResponse(Success::kOk, std::move(body));
+  }();
+  scope.events.push_back(NameEvent(std::move(scope.event), ns, kKind, name, decision, answer));
+  return answer;
 }
 
 }  // namespace

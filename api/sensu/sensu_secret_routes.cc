@@ -26,17 +26,15 @@ constexpr std::string_view kKind = "sensu.secrets";
 constexpr std::size_t kMaxListLimit = 500;
 constexpr std::string_view kFields[] = {"secret.name", "secret.provider"};
 
-HttpResponse NotFound(const HttpRequest& request) {
-  return ErrorResponse(request.path, 404,
-                       "secret \"" + std::string(request.Param("name")) + "\" not found");
+ApiError NotFound(const HttpRequest& request) {
+  return ApiError::NotFound("secret \"" + std::string(request.Param("name")) + "\" not found");
 }
 
 using Begun = NamespacedSession;
 
 // Begin starts a request on Sensu secrets (StartNamespaced).
-std::variant<Begun, HttpResponse> Begin(ApiContext& context, HttpRequest& request,
-                                        AuditScope& scope, std::string_view action, bool with_name,
-                                        std::string_view audit_action = {}) {
+ApiOr<Begun> Begin(ApiContext& context, HttpRequest& request, AuditScope& scope,
+                   std::string_view action, bool with_name, std::string_view audit_action = {}) {
   return StartNamespaced(context, request, scope,
                          {action, audit_action, kKind, with_name, ValidateSensuName});
 }
@@ -48,16 +46,16 @@ StatusOr<storage::SensuSecretRecord> Load(const storage::ReadTxn& txn, std::stri
   return storage::DecodeSensuSecretRecord(raw.value);
 }
 
-HttpResponse Get(ApiContext& context, HttpRequest& request, AuditScope& scope) {
+ApiResult Get(ApiContext& context, HttpRequest& request, AuditScope& scope) {
   auto begun = Begin(context, request, scope, "sensu.secrets:read", true);
-  if (auto* response = std::get_if<HttpResponse>(&begun)) return *response;
-  auto& [session, ns, name] = std::get<Begun>(begun);
+  if (!begun.has_value()) return begun.error();
+  auto& [session, ns, name] = (*begun);
   StatusOr<storage::SensuSecretRecord> record = Load(session.txn, ns, name);
   if (!record.has_value()) {
     if (record.error().code() == StatusCode::kNotFound) return NotFound(request);
-    return ErrorFromStatus(request.path, record.error(), request.request_id);
+    return ApiError::FromStatus(record.error());
   }
-  return JsonResponse(200, RenderSensuSecret(*record));
+  return JsonResponse(Success::kOk, RenderSensuSecret(*record));
 }
 
 // Selector parses one of the filtering parameters.
@@ -71,14 +69,12 @@ StatusOr<SensuSelector> Selector(const HttpRequest& request, const std::string& 
   return selector;
 }
 
-HttpResponse List(ApiContext& context, HttpRequest& request, AuditScope& scope) {
+ApiResult List(ApiContext& context, HttpRequest& request, AuditScope& scope) {
   auto begun = Begin(context, request, scope, "sensu.secrets:read", false, "sensu.secrets:list");
-  if (auto* response = std::get_if<HttpResponse>(&begun)) return *response;
-  Session& session = std::get<Begun>(begun).session;
-  const std::string& ns = std::get<Begun>(begun).ns;
-  auto bad_query = [&](const Status& status) {
-    return ErrorResponse(request.path, 400, status.message());
-  };
+  if (!begun.has_value()) return begun.error();
+  Session& session = (*begun).session;
+  const std::string& ns = (*begun).ns;
+  auto bad_query = [&](const Status& status) { return ApiError::BadRequest(status.message()); };
   StatusOr<SensuSelector> labels = Selector(request, "labelSelector", {});
   if (!labels.has_value()) return bad_query(labels.error());
   StatusOr<SensuSelector> fields = Selector(request, "fieldSelector", kFields);
@@ -129,8 +125,8 @@ HttpResponse List(ApiContext& context, HttpRequest& request, AuditScope& scope) 
         return true;
       });
   if (scanned.ok()) scanned = failure;
-  if (!scanned.ok()) return ErrorFromStatus(request.path, scanned, request.request_id);
-  HttpResponse response = JsonResponse(200, RenderSensuSecretList(items));
+  if (!scanned.ok()) return ApiError::FromStatus(scanned);
+  HttpResponse response = JsonResponse(Success::kOk, RenderSensuSecretList(items));
   if (more)
     response.headers.emplace_back("Sensu-Continue", context.cursors.Encode(kKind, ns, last_name));
   return response;
@@ -140,8 +136,7 @@ HttpResponse List(ApiContext& context, HttpRequest& request, AuditScope& scope) 
 // an `env` provider needs the secret's own decrypters; a `strongroom` one
 // needs an id that can name a secure value. A provider that does not exist
 // yet is accepted, as Sensu does: resolving fails until it exists.
-std::optional<HttpResponse> CheckReference(const HttpRequest& request, const storage::ReadTxn& txn,
-                                           const SensuSecretInput& input) {
+std::optional<ApiError> CheckReference(const storage::ReadTxn& txn, const SensuSecretInput& input) {
   std::string type;
   if (input.provider == kBuiltInProvider) {
     type = kProviderTypeStrongroom;
@@ -149,35 +144,33 @@ std::optional<HttpResponse> CheckReference(const HttpRequest& request, const sto
     StatusOr<storage::Record> raw = txn.Get(Table::kSensuProviders, input.provider);
     if (!raw.has_value()) {
       if (raw.error().code() == StatusCode::kNotFound) return std::nullopt;
-      return ErrorFromStatus(request.path, raw.error(), request.request_id);
+      return ApiError::FromStatus(raw.error());
     }
     StatusOr<storage::SensuProviderRecord> provider =
         storage::DecodeSensuProviderRecord(raw->value);
-    if (!provider.has_value())
-      return ErrorFromStatus(request.path, provider.error(), request.request_id);
+    if (!provider.has_value()) return ApiError::FromStatus(provider.error());
     type = provider->type;
   }
   if (type == kProviderTypeEnv && (!input.decrypters || input.decrypters->empty())) {
-    return ErrorResponse(
-        request.path, 400,
-        "spec.decrypters is required for a secret of the env provider \"" + input.provider + "\"");
+    return ApiError::BadRequest("spec.decrypters is required for a secret of the env provider \"" +
+                                input.provider + "\"");
   }
   if (type == kProviderTypeStrongroom) {
     if (Status id = ValidateObjectName(input.id, "spec.id"); !id.ok()) {
-      return ErrorResponse(request.path, 400, id.message() + " (it names a secure value)");
+      return ApiError::BadRequest(id.message() + " (it names a secure value)");
     }
   }
   return std::nullopt;
 }
 
-HttpResponse Put(ApiContext& context, HttpRequest& request, AuditScope& scope) {
+ApiResult Put(ApiContext& context, HttpRequest& request, AuditScope& scope) {
   auto begun = Begin(context, request, scope, "sensu.secrets:write", true);
-  if (auto* response = std::get_if<HttpResponse>(&begun)) return *response;
-  auto& [session, ns, name] = std::get<Begun>(begun);
+  if (!begun.has_value()) return begun.error();
+  auto& [session, ns, name] = (*begun);
   if (auto bad = RequireJson(request)) return *bad;
   StatusOr<SensuSecretInput> input = ParseSensuSecret(request.body(), ns, name);
-  if (!input.has_value()) return ErrorResponse(request.path, 400, input.error().message());
-  if (auto bad = CheckReference(request, session.txn, *input)) return *bad;
+  if (!input.has_value()) return ApiError::BadRequest(input.error().message());
+  if (auto bad = CheckReference(session.txn, *input)) return *bad;
   storage::SensuSecretRecord record;
   record.namespace_name = ns;
   record.name = name;
@@ -190,29 +183,28 @@ HttpResponse Put(ApiContext& context, HttpRequest& request, AuditScope& scope) {
   record.updated_micros = UnixMicros(context.clock.Now());
   const std::string key = storage::SensuSecretKey(ns, name);
   StatusOr<storage::WriteReceipt> written =
-      AuditedWrite(context, scope, 201, [&](storage::WriteTxn& txn) -> Status {
+      AuditedWrite(context, scope, Success::kCreated, [&](storage::WriteTxn& txn) -> Status {
         record.resource_version = txn.resource_version();
         return ToStatus(
             txn.Put(Table::kSensuSecrets, key, storage::EncodeSensuSecretRecord(record)));
       });
-  if (!written.has_value())
-    return ErrorFromStatus(request.path, written.error(), request.request_id);
-  return EmptyResponse(201);
+  if (!written.has_value()) return ApiError::FromStatus(written.error());
+  return EmptyResponse(Success::kCreated);
 }
 
-HttpResponse Delete(ApiContext& context, HttpRequest& request, AuditScope& scope) {
+ApiResult Delete(ApiContext& context, HttpRequest& request, AuditScope& scope) {
   auto begun = Begin(context, request, scope, "sensu.secrets:delete", true);
-  if (auto* response = std::get_if<HttpResponse>(&begun)) return *response;
-  auto& [session, ns, name] = std::get<Begun>(begun);
+  if (!begun.has_value()) return begun.error();
+  auto& [session, ns, name] = (*begun);
   const std::string key = storage::SensuSecretKey(ns, name);
   StatusOr<storage::WriteReceipt> written =
-      AuditedWrite(context, scope, 204,
+      AuditedWrite(context, scope, Success::kNoContent,
                    [&](storage::WriteTxn& txn) { return txn.Delete(Table::kSensuSecrets, key); });
   if (!written.has_value()) {
     if (written.error().code() == StatusCode::kNotFound) return NotFound(request);
-    return ErrorFromStatus(request.path, written.error(), request.request_id);
+    return ApiError::FromStatus(written.error());
   }
-  return EmptyResponse(204);
+  return EmptyResponse(Success::kNoContent);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Authenticator (api/auth/authenticator.h) with a real store (LMDB in a temp
 // dir): an API token is refused when a record it depends on cannot be
-// trusted, never accepted as if the record were absent.
+// trusted, never accepted as if the record were absent; a failure says why,
+// typed (AuthFailure), never in text to be searched.
 #include "api/auth/authenticator.h"
 
 #include <gtest/gtest.h>
@@ -10,6 +11,7 @@
 
 #include "accounts/accounts.h"
 #include "tests/storage/storage_test_util.h"
+#include "tests/support/status_matchers.h"
 
 namespace strongroom::api {
 namespace {
@@ -49,15 +51,22 @@ class TokenStore : public ::testing::Test {
   }
 
   // Present authenticates `token_` as a Bearer token against `store`.
-  StatusOr<Principal> Present(storage::Store& store) {
+  AuthResult Present(storage::Store& store) { return Authenticate(store, "Bearer " + token_); }
+
+  // Authenticate presents `authorization` (none when empty, and
+  // `certificate` when given) against `store`.
+  AuthResult Authenticate(storage::Store& store, const std::string& authorization,
+                          std::optional<CertificateFacts> certificate = std::nullopt) {
     StatusOr<std::unique_ptr<Authenticator>> authenticator =
         Authenticator::Create(store, policy_, clock_);
     EXPECT_TRUE(authenticator.has_value());
     if (!authenticator.has_value()) return std::unexpected(authenticator.error());
     HttpRequest request;
-    request.peer = std::make_shared<const PeerInfo>(PeerInfo{1, "192.0.2.1:4000", std::nullopt});
-    request.message.headers().addRaw(
-        Pistache::Http::Header::Raw("Authorization", "Bearer " + token_));
+    request.peer =
+        std::make_shared<const PeerInfo>(PeerInfo{1, "192.0.2.1:4000", std::move(certificate)});
+    if (!authorization.empty()) {
+      request.message.headers().addRaw(Pistache::Http::Header::Raw("Authorization", authorization));
+    }
     StatusOr<storage::ReadTxn> txn = store.BeginRead();
     EXPECT_TRUE(txn.has_value());
     if (!txn.has_value()) return std::unexpected(txn.error());
@@ -74,8 +83,8 @@ class TokenStore : public ::testing::Test {
 TEST_F(TokenStore, AcceptsATokenNewerThanAnIntactCutoff) {
   std::unique_ptr<storage::Store> store = OpenTestStore(options_);
   ASSERT_NE(store, nullptr);
-  StatusOr<Principal> principal = Present(*store);
-  ASSERT_TRUE(principal.has_value()) << principal.error().message();
+  AuthResult principal = Present(*store);
+  ASSERT_OK(principal);
   EXPECT_EQ(principal->name, "alice");
 }
 
@@ -90,9 +99,97 @@ TEST_F(TokenStore, RefusesATokenWhenTheCutoffRowFailsItsMac) {
   }
   std::unique_ptr<storage::Store> store = OpenTestStore(options_);
   ASSERT_NE(store, nullptr);
-  StatusOr<Principal> principal = Present(*store);
-  ASSERT_FALSE(principal.has_value()) << "a tampered cutoff must not read as no cutoff";
-  EXPECT_EQ(principal.error().code(), StatusCode::kIntegrityError);
+  AuthResult principal = Present(*store);
+  // A tampered cutoff must not read as no cutoff; and it is not the caller's failure.
+  EXPECT_STATUS(principal, StatusCode::kIntegrityError);
+  ASSERT_FALSE(principal.has_value());
+  EXPECT_EQ(principal.error().failure, AuthFailure::kNone);
+}
+
+// Base64 of "alice:<password>".
+std::string BasicFor(std::string_view password) {
+  const std::string text = "alice:" + std::string(password);
+  std::string out;
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::size_t i = 0;
+  for (; i + 2 < text.size(); i += 3) {
+    const unsigned n = (static_cast<unsigned char>(text[i]) << 16) |
+                       (static_cast<unsigned char>(text[i + 1]) << 8) |
+                       static_cast<unsigned char>(text[i + 2]);
+    for (int shift : {18, 12, 6, 0}) out += kAlphabet[(n >> shift) & 63];
+  }
+  if (i < text.size()) {
+    unsigned n = static_cast<unsigned char>(text[i]) << 16;
+    if (i + 1 < text.size()) n |= static_cast<unsigned char>(text[i + 1]) << 8;
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+    out += i + 1 < text.size() ? kAlphabet[(n >> 6) & 63] : '=';
+    out += '=';
+  }
+  return "Basic " + out;
+}
+
+TEST_F(TokenStore, NamesEachFailureByATypedReason) {
+  std::unique_ptr<storage::Store> store = OpenTestStore(options_);
+  ASSERT_NE(store, nullptr);
+  struct Case {
+    std::string authorization;
+    AuthFailure failure;
+  };
+  const Case cases[] = {
+      {"", AuthFailure::kMissingCredentials},
+      {"Bearer not-a-token", AuthFailure::kInvalidToken},
+      {"Negotiate abc", AuthFailure::kUnsupportedScheme},
+      {BasicFor("wrong horse"), AuthFailure::kInvalidPassword},
+  };
+  for (const Case& c : cases) {
+    AuthResult principal = Authenticate(*store, c.authorization);
+    EXPECT_STATUS(principal, StatusCode::kUnauthenticated) << c.authorization;
+    if (!principal.has_value()) {
+      EXPECT_EQ(principal.error().failure, c.failure) << c.authorization;
+    }
+  }
+  EXPECT_EQ(AuthFailureName(AuthFailure::kCertificateWithoutIdentity),
+            "certificate_without_identity");
+}
+
+TEST_F(TokenStore, ACertificateWithoutIdentityIsTypedWhateverItsMessageSays) {
+  std::unique_ptr<storage::Store> store = OpenTestStore(options_);
+  ASSERT_NE(store, nullptr);
+  CertificateFacts facts;  // verified, but names nobody the policy knows
+  facts.fingerprint_sha256 = std::string(64, 'a');
+  AuthResult principal = Authenticate(*store, "", facts);
+  EXPECT_STATUS(principal, StatusCode::kUnauthenticated);
+  ASSERT_FALSE(principal.has_value());
+  EXPECT_EQ(principal.error().failure, AuthFailure::kCertificateWithoutIdentity);
+}
+
+TEST_F(TokenStore, AThrottledPasswordCarriesItsWaitAsANumber) {
+  std::unique_ptr<storage::Store> store = OpenTestStore(options_);
+  ASSERT_NE(store, nullptr);
+  AuthenticatorOptions options;
+  options.free_failures_per_user_address = 1;
+  options.credential_cache_ttl = std::chrono::seconds(0);
+  StatusOr<std::unique_ptr<Authenticator>> authenticator =
+      Authenticator::Create(*store, policy_, clock_, options);
+  ASSERT_OK(authenticator);
+  HttpRequest request;
+  request.peer = std::make_shared<const PeerInfo>(PeerInfo{1, "192.0.2.1:4000", std::nullopt});
+  request.message.headers().addRaw(
+      Pistache::Http::Header::Raw("Authorization", BasicFor("wrong horse")));
+  StatusOr<storage::ReadTxn> txn = store->BeginRead();
+  ASSERT_OK(txn);
+  AuthResult last = (*authenticator)->Authenticate(request, *txn);
+  for (int attempt = 0;
+       attempt < 3 && (last.has_value() || last.error().failure != AuthFailure::kThrottled);
+       ++attempt) {
+    last = (*authenticator)->Authenticate(request, *txn);
+  }
+  EXPECT_STATUS(last, StatusCode::kResourceExhausted);
+  ASSERT_FALSE(last.has_value());
+  EXPECT_EQ(last.error().failure, AuthFailure::kThrottled);
+  EXPECT_GE(last.error().retry_after.count(), 1);
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/status_matchers.h"
+
 namespace strongroom::api {
 namespace {
 
@@ -12,13 +14,13 @@ constexpr std::string_view kKind = "securevalues";
 
 ListCursorCodec MakeCodec() {
   StatusOr<ListCursorCodec> codec = ListCursorCodec::Create();
-  EXPECT_TRUE(codec.has_value()) << codec.error();
+  EXPECT_OK(codec);
   return std::move(*codec);
 }
 
 void ExpectRefused(const StatusOr<std::string>& decoded) {
   ASSERT_FALSE(decoded.has_value()) << *decoded;
-  EXPECT_EQ(decoded.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_STATUS(decoded, StatusCode::kInvalidArgument);
   EXPECT_EQ(decoded.error().message(), "invalid continue token");
 }
 
@@ -26,7 +28,7 @@ TEST(ListCursor, RoundTripsTheLastKey) {
   ListCursorCodec codec = MakeCodec();
   std::string token = codec.Encode(kKind, "default", "api-key");
   StatusOr<std::string> last = codec.Decode(token, kKind, "default");
-  ASSERT_TRUE(last.has_value()) << last.error();
+  ASSERT_OK(last);
   EXPECT_EQ(*last, "api-key");
 }
 
@@ -67,7 +69,7 @@ TEST(ListCursor, RefusesTokenForAnotherNamespace) {
   ListCursorCodec codec = MakeCodec();
   std::string token = codec.Encode(kKind, "team-a", "k");
   ExpectRefused(codec.Decode(token, kKind, "team-b"));
-  EXPECT_TRUE(codec.Decode(token, kKind, "team-a").has_value());
+  EXPECT_OK(codec.Decode(token, kKind, "team-a"));
 }
 
 TEST(ListCursor, RefusesTokenForAnotherKind) {

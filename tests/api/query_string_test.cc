@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/status_matchers.h"
+
 namespace strongroom::api {
 namespace {
 
@@ -20,21 +22,21 @@ TEST(PercentDecode, TurnsPlusIntoSpaceOnlyWhenAsked) {
 
 TEST(PercentDecode, KeepsDecodedNulAndHighBytes) {
   StatusOr<std::string> decoded = PercentDecode("a%00b%FF");
-  ASSERT_TRUE(decoded.has_value());
+  ASSERT_OK(decoded);
   EXPECT_EQ(*decoded, std::string("a\0b\xff", 4));
 }
 
 TEST(PercentDecode, RefusesTruncatedEscapes) {
-  EXPECT_EQ(PercentDecode("%").error().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(PercentDecode("abc%4").error().code(), StatusCode::kInvalidArgument);
-  EXPECT_FALSE(PercentDecode("%%41").has_value());
+  EXPECT_STATUS(PercentDecode("%"), StatusCode::kInvalidArgument);
+  EXPECT_STATUS(PercentDecode("abc%4"), StatusCode::kInvalidArgument);
+  EXPECT_STATUS(PercentDecode("%%41"), StatusCode::kInvalidArgument);
 }
 
 TEST(PercentDecode, RefusesNonHexEscapes) {
-  EXPECT_EQ(PercentDecode("%G1").error().code(), StatusCode::kInvalidArgument);
-  EXPECT_FALSE(PercentDecode("%1g").has_value());
-  EXPECT_FALSE(PercentDecode("% 1").has_value());
-  EXPECT_FALSE(PercentDecode("%-1").has_value());
+  EXPECT_STATUS(PercentDecode("%G1"), StatusCode::kInvalidArgument);
+  EXPECT_STATUS(PercentDecode("%1g"), StatusCode::kInvalidArgument);
+  EXPECT_STATUS(PercentDecode("% 1"), StatusCode::kInvalidArgument);
+  EXPECT_STATUS(PercentDecode("%-1"), StatusCode::kInvalidArgument);
 }
 
 }  // namespace

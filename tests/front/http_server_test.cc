@@ -61,7 +61,7 @@ class HttpServerTest : public ::testing::Test {
     options.limits = limits;
     auto server = HttpServer::Start(
         options, *tls_, router_, [](int status, std::string_view message, std::string_view path) {
-          return ErrorResponse(path, status, message);
+          return FrontErrorResponse(path, status, message);
         });
     ASSERT_TRUE(server.has_value()) << server.error();
     server_ = std::move(*server);
@@ -403,7 +403,7 @@ TEST(HttpServerConcurrency, ManyClientsMixingInlineAndPoolHandlers) {
   options.port = 0;
   auto server = HttpServer::Start(options, *tls, router,
                                   [](int status, std::string_view m, std::string_view p) {
-                                    return ErrorResponse(p, status, m);
+                                    return FrontErrorResponse(p, status, m);
                                   });
   ASSERT_TRUE(server.has_value()) << server.error();
   constexpr int kClients = 6, kRequests = 40;
