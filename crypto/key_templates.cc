@@ -108,4 +108,72 @@ Attributes AuditPrivateKeyTemplate() {
   return t;
 }
 
+Attributes EscrowableKekTemplate(std::string_view kek_id, std::string_view label) {
+  Attributes t;
+  t.Ulong(CKA_CLASS, CKO_SECRET_KEY)
+      .Ulong(CKA_KEY_TYPE, CKK_AES)
+      .Ulong(CKA_VALUE_LEN, kKeyValueBytes)
+      .Text(CKA_LABEL, label)
+      .Text(CKA_ID, kek_id)
+      .Bool(CKA_TOKEN, true)
+      .Bool(CKA_PRIVATE, true)
+      .Bool(CKA_SENSITIVE, true)
+      .Bool(CKA_EXTRACTABLE, true)
+      .Bool(CKA_WRAP_WITH_TRUSTED, true)
+      .Bool(CKA_WRAP, true)
+      .Bool(CKA_UNWRAP, true)
+      .Bool(CKA_ENCRYPT, false)
+      .Bool(CKA_DECRYPT, false)
+      .Bool(CKA_SIGN, false)
+      .Bool(CKA_VERIFY, false)
+      .Bool(CKA_DERIVE, false)
+      .Bool(CKA_MODIFIABLE, false)
+      .Bool(CKA_COPYABLE, false);
+  return t;
+}
+
+Attributes RecoveredKekTemplate(std::string_view kek_id, std::string_view label) {
+  Attributes t;
+  t.Ulong(CKA_CLASS, CKO_SECRET_KEY)
+      .Ulong(CKA_KEY_TYPE, CKK_AES)
+      .Text(CKA_LABEL, label)
+      .Text(CKA_ID, kek_id)
+      .Bool(CKA_TOKEN, true)
+      .Bool(CKA_PRIVATE, true)
+      .Bool(CKA_SENSITIVE, true)
+      .Bool(CKA_EXTRACTABLE, false)
+      .Bool(CKA_WRAP, true)
+      .Bool(CKA_UNWRAP, true)
+      .Bool(CKA_ENCRYPT, false)
+      .Bool(CKA_DECRYPT, false)
+      .Bool(CKA_SIGN, false)
+      .Bool(CKA_VERIFY, false)
+      .Bool(CKA_DERIVE, false)
+      .Bool(CKA_MODIFIABLE, false)
+      .Bool(CKA_COPYABLE, false);
+  return t;
+}
+
+Attributes TrustedEscrowKeyTemplate(std::string_view id, std::string_view label, ByteSpan modulus,
+                                    ByteSpan public_exponent) {
+  Attributes t;
+  t.Ulong(CKA_CLASS, CKO_PUBLIC_KEY)
+      .Ulong(CKA_KEY_TYPE, CKK_RSA)
+      .Data(CKA_MODULUS, modulus)
+      .Data(CKA_PUBLIC_EXPONENT, public_exponent)
+      .Text(CKA_LABEL, label)
+      .Text(CKA_ID, id)
+      .Bool(CKA_TOKEN, true)
+      .Bool(CKA_PRIVATE, false)
+      .Bool(CKA_TRUSTED, true)
+      .Bool(CKA_WRAP, true)
+      .Bool(CKA_ENCRYPT, false)
+      .Bool(CKA_VERIFY, false)
+      .Bool(CKA_VERIFY_RECOVER, false)
+      .Bool(CKA_DERIVE, false)
+      .Bool(CKA_MODIFIABLE, false)
+      .Bool(CKA_COPYABLE, false);
+  return t;
+}
+
 }  // namespace strongroom::crypto
