@@ -82,6 +82,10 @@ int RunStrongroom(int argc, char** argv) {
   escrow_recover->add_flag("--so-pin-prompt", escrow.prompt_so_pin,
                            "Ask for the new token's SO PIN instead of --so-pin-file");
 
+  CLI::App* escrow_status = escrow_cmd->add_subcommand(
+      "status", "Show the escrow key, N and M, and which KEKs are escrowed (never key material)");
+  AddCommonFlags(escrow_status, &flags);
+
   CLI::App* keys = app.add_subcommand("keys", "Key management");
   keys->require_subcommand(1);
   CLI::App* keys_list =
@@ -260,6 +264,7 @@ int RunStrongroom(int argc, char** argv) {
   }
   if (escrow_setup->parsed()) return Report(RunEscrowSetup(flags, escrow));
   if (escrow_recover->parsed()) return Report(RunEscrowRecover(flags, escrow));
+  if (escrow_status->parsed()) return Report(RunEscrowStatus(flags));
   if (keys_list->parsed()) return Report(RunKeysList(flags));
   if (backup->parsed()) return Report(RunBackup(flags, backup_to));
   if (restore->parsed()) return Report(RunRestore(flags, restore_from));

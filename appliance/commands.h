@@ -33,6 +33,8 @@ struct EscrowFlags {
 };
 Status RunEscrowSetup(const CommonFlags& flags, const EscrowFlags& escrow);
 Status RunEscrowRecover(const CommonFlags& flags, const EscrowFlags& escrow);
+// `escrow status`: the escrow key, N and M, and which KEKs are escrowed.
+Status RunEscrowStatus(const CommonFlags& flags);
 
 // `serve`: flags override the config file's values when non-empty.
 struct ServeFlags {

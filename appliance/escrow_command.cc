@@ -6,6 +6,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -148,6 +149,10 @@ Status RunEscrowSetup(const CommonFlags& flags, const EscrowFlags& escrow) {
     return Status::InvalidArgument("--shares-dir: where to write the share files is required");
   }
   SR_RETURN_IF_ERROR(RefuseWhileServerRuns(flags, "setup"));
+  std::error_code ec;
+  if (!fs::exists(flags.data_dir + "/store/data.mdb", ec)) {
+    return Status::FailedPrecondition("no store in " + flags.data_dir + ": run `strongroom init` first");
+  }
   SR_RETURN_IF_ERROR(crypto::InstallEscrowSecureHeap());
   SR_ASSIGN_OR_RETURN(SecretBytes so_pin, ReadSoPin(escrow.so_pin_file));
 
@@ -267,6 +272,15 @@ Status RunEscrowRecover(const CommonFlags& flags, const EscrowFlags& escrow) {
                                       "into a new, empty token");
   }
   SR_ASSIGN_OR_RETURN(env.keyring, crypto::Keyring::Open(*env.token, *env.store));
+  SR_ASSIGN_OR_RETURN(std::vector<crypto::DataKeyInfo> data_keys, env.keyring->ListDataKeys());
+  std::set<std::string> missing;
+  for (const crypto::DataKeyInfo& k : data_keys) {
+    if (std::find(recovered.begin(), recovered.end(), k.kek_id) == recovered.end()) missing.insert(k.kek_id);
+  }
+  for (const std::string& id : missing) {
+    std::fprintf(stderr, "strongroom: warning: data keys under KEK %s, which was not escrowed, "
+                 "stay unreadable\n", id.c_str());
+  }
   SR_ASSIGN_OR_RETURN(std::optional<crypto::EscrowConfig> config, crypto::ReadEscrowConfig(*env.store));
   if (config.has_value() && config->fingerprint_sha256 != fingerprint) {
     std::fprintf(stderr, "strongroom: warning: the store's current escrow key is %s, not the one "
@@ -293,6 +307,31 @@ Status RunEscrowRecover(const CommonFlags& flags, const EscrowFlags& escrow) {
             << "   strongroom audit verify --public-key OLD.pem --later-public-key NEW.pem)\n"
             << "new audit public key:\n"
             << audit_key.pem;
+  return Status::Ok();
+}
+
+Status RunEscrowStatus(const CommonFlags& flags) {
+  SR_ASSIGN_OR_RETURN(Environment env, OpenEnvironment(flags, /*create_if_missing=*/false,
+                                                       /*with_keyring=*/true));
+  SR_ASSIGN_OR_RETURN(std::optional<crypto::EscrowConfig> config, crypto::ReadEscrowConfig(*env.store));
+  if (!config.has_value()) {
+    std::cout << "escrow: not set up (KEKs are non-extractable; see `strongroom escrow setup`)\n";
+    return Status::Ok();
+  }
+  SR_ASSIGN_OR_RETURN(bool trusted, crypto::TrustedEscrowKeyPresent(*env.token, config->fingerprint_sha256));
+  SR_ASSIGN_OR_RETURN(std::vector<crypto::EscrowedKek> escrowed, crypto::ReadEscrowedKeks(*env.store));
+  std::set<std::string> escrowed_ids;
+  for (const crypto::EscrowedKek& k : escrowed) escrowed_ids.insert(k.kek_id);
+  std::cout << "escrow key SHA-256 fingerprint: " << config->fingerprint_sha256 << "\n"
+            << "shares: " << config->threshold << " of " << config->officers << "\n"
+            << "trusted by the token: " << (trusted ? "yes" : "NO (new KEKs cannot be escrowed)")
+            << "\n";
+  SR_ASSIGN_OR_RETURN(std::vector<crypto::KekInfo> keks, env.keyring->ListKeks());
+  std::printf("  %-22s %-8s %s\n", "KEK", "CURRENT", "ESCROWED");
+  for (const crypto::KekInfo& k : keks) {
+    std::printf("  %-22s %-8s %s\n", k.id.c_str(), k.current ? "yes" : "no",
+                escrowed_ids.contains(k.id) ? "yes" : "no");
+  }
   return Status::Ok();
 }
 

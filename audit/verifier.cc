@@ -61,10 +61,12 @@ class Walk {
       if (r.action != kLogCreatedAction) {
         return Fail(r.seq, file, line_number, "the first record does not open the log");
       }
-      if (r.key_sha256 != fingerprint_ && !options_.current_key_only) {
-        return Fail(r.seq, file, line_number,
-                    "the log was opened for audit key " + r.key_sha256 + ", not the given key " +
-                        fingerprint_);
+      if (r.key_sha256 != fingerprint_) {
+        std::string what = "the log was opened for audit key " + r.key_sha256 +
+                           ", not the given key " + fingerprint_;
+        if (!options_.current_key_only) return Fail(r.seq, file, line_number, what);
+        // Reported unless a key change to the given key follows.
+        deferred_ = Deferred{r.seq, file, line_number, std::move(what)};
       }
       key_in_force_ = r.key_sha256;
     }
@@ -110,6 +112,12 @@ class Walk {
   }
 
   bool Fail(std::uint64_t seq, const std::string& file, std::uint64_t line, std::string what) {
+    if (deferred_ && report_.key_changes == 0) {
+      // The first record's key was the first thing wrong.
+      Deferred first = std::move(*deferred_);
+      deferred_.reset();
+      return Fail(first.seq, first.file, first.line, std::move(first.what));
+    }
     report_.ok = false;
     report_.bad_seq = seq;
     report_.bad_file = file;
@@ -128,6 +136,7 @@ class Walk {
            "the log ends under audit key " + key_in_force_ + ", not this token's key " + fingerprint_);
       return report_;
     }
+    deferred_.reset();
     if (report_.records == 0) {
       Fail(1, std::string(kCurrentFileName), 0, "the log is empty");
       return report_;
@@ -168,6 +177,14 @@ class Walk {
     if (!holds.ok()) problem_ = holds.message();
     return holds.ok();
   }
+
+  struct Deferred {
+    std::uint64_t seq = 0;
+    std::string file;
+    std::uint64_t line = 0;
+    std::string what;
+  };
+  std::optional<Deferred> deferred_;
 
   struct Positions {
     std::string last_file, first_pending_file;

@@ -130,6 +130,21 @@ TEST(EscrowE2e, TwoOfThreeSharesRecoverEverySecretIntoANewTokenAndTheAuditLogVer
                             .Request("POST", SecureValues(kNs), ToBody({.name = "after", .value = "after-value"}));
   EXPECT_EQ(later.status, 201) << later.body;
   EXPECT_EQ(Decrypt(*server, "after"), "after-value");
+  // A KEK rotated after the recovery is escrowed too (the new token's SO
+  // trusts the escrow key again).
+  HttpsResponse rotated = server->CertClient(server->admin_cert())
+                              .Request("POST", "/api/admin/encryption/rotate-kek", "");
+  ASSERT_EQ(rotated.status, 200) << rotated.body;
+  const std::string new_kek = nlohmann::json::parse(rotated.body).value("newKekId", "");
+  ServerProcess::CliResult status = server->RunCli({"escrow", "status"});
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_NE(status.out.find("trusted by the token: yes"), std::string::npos) << status.out;
+  ASSERT_FALSE(new_kek.empty());
+  std::size_t row = status.out.find(new_kek);
+  ASSERT_NE(row, std::string::npos) << status.out;
+  std::string line = status.out.substr(row, status.out.find('\n', row) - row);
+  EXPECT_TRUE(line.ends_with("yes      yes")) << "current and escrowed: " << line;
+  for (const auto& [name, value] : secrets) EXPECT_EQ(Decrypt(*server, name), value);
   const std::string new_key = AuditPublicKey(*server);
   ASSERT_FALSE(new_key.empty());
   EXPECT_NE(new_key, old_key);
