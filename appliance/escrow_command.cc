@@ -92,7 +92,8 @@ StatusOr<std::vector<std::string>> WriteShares(const std::string& dir,
                                                const std::vector<crypto::EscrowShare>& shares) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
-    return std::unexpected(Status::InvalidArgument("--escrow-shares-dir " + dir + " is not a directory"));
+    return std::unexpected(
+        Status::InvalidArgument("--escrow-shares-dir " + dir + " is not a directory"));
   }
   std::vector<std::string> paths;
   for (const crypto::EscrowShare& share : shares) {
@@ -151,7 +152,8 @@ Status RunEscrowSetup(const CommonFlags& flags, const EscrowFlags& escrow) {
   SR_RETURN_IF_ERROR(RefuseWhileServerRuns(flags, "setup"));
   std::error_code ec;
   if (!fs::exists(flags.data_dir + "/store/data.mdb", ec)) {
-    return Status::FailedPrecondition("no store in " + flags.data_dir + ": run `strongroom init` first");
+    return Status::FailedPrecondition("no store in " + flags.data_dir +
+                                      ": run `strongroom init` first");
   }
   SR_RETURN_IF_ERROR(crypto::InstallEscrowSecureHeap());
   SR_ASSIGN_OR_RETURN(SecretBytes so_pin, ReadSoPin(escrow.so_pin_file));
@@ -236,55 +238,67 @@ Status RunEscrowRecover(const CommonFlags& flags, const EscrowFlags& escrow) {
     // The new token's SO trusts the same escrow key, so KEKs rotated after
     // the recovery are escrowed too.
     SR_ASSIGN_OR_RETURN(SecretBytes so_pin, ReadSoPin(escrow.so_pin_file));
-    SR_RETURN_IF_ERROR(crypto::ImportTrustedEscrowKey(TokenOptionsOf(flags), so_pin, public_key_der,
-                                                      fingerprint));
+    SR_RETURN_IF_ERROR(
+        crypto::ImportTrustedEscrowKey(TokenOptionsOf(flags), so_pin, public_key_der, fingerprint));
   }
 
   SR_ASSIGN_OR_RETURN(Environment env, OpenEnvironment(flags, /*create_if_missing=*/false,
                                                        /*with_keyring=*/false));
-  SR_ASSIGN_OR_RETURN(std::vector<crypto::EscrowedKek> escrowed, crypto::ReadEscrowedKeks(*env.store));
+  SR_ASSIGN_OR_RETURN(std::vector<crypto::EscrowedKek> escrowed,
+                      crypto::ReadEscrowedKeks(*env.store));
   if (escrowed.empty()) {
-    return Status::FailedPrecondition("the store holds no escrowed KEK: escrow was never set up for it");
+    return Status::FailedPrecondition(
+        "the store holds no escrowed KEK: escrow was never set up for it");
   }
   SR_ASSIGN_OR_RETURN(std::vector<std::string> present, crypto::ListKekIds(*env.token));
   if (!present.empty()) {
-    return Status::FailedPrecondition("the token already holds KEKs; recovery goes into a new, empty "
-                                      "token (softhsm2-util --init-token, or your HSM's procedure)");
+    return Status::FailedPrecondition(
+        "the token already holds KEKs; recovery goes into a new, empty "
+        "token (softhsm2-util --init-token, or your HSM's procedure)");
   }
   std::vector<std::string> recovered;
   for (const crypto::EscrowedKek& kek : escrowed) {
     if (kek.escrow_key_sha256 != fingerprint) {
-      std::fprintf(stderr, "strongroom: warning: KEK %s is escrowed under another escrow key (%s); "
-                   "not recovered\n", kek.kek_id.c_str(), kek.escrow_key_sha256.substr(0, 16).c_str());
+      std::fprintf(stderr,
+                   "strongroom: warning: KEK %s is escrowed under another escrow key (%s); "
+                   "not recovered\n",
+                   kek.kek_id.c_str(), kek.escrow_key_sha256.substr(0, 16).c_str());
       continue;
     }
     SR_ASSIGN_OR_RETURN(SecretBytes value, crypto::EscrowDecrypt(key, kek.wrapped));
     SR_RETURN_IF_ERROR(crypto::ImportRecoveredKek(*env.token, kek.kek_id, value));
     recovered.push_back(kek.kek_id);
-  }  // SECURITY: each KEK's value is wiped as its SecretBytes goes.
+  }                               // SECURITY: each KEK's value is wiped as its SecretBytes goes.
   key = crypto::EscrowKeyPair();  // the escrow private key is wiped now
 
   // A new audit signing key; the keyring then proves the KEKs right (the
   // record-MAC key unwraps and every record verifies).
   SR_ASSIGN_OR_RETURN(bool created_audit_key, crypto::EnsureAuditKeyPair(*env.token));
   if (!created_audit_key) {
-    return Status::FailedPrecondition("the token already holds an audit signing key; recovery goes "
-                                      "into a new, empty token");
+    return Status::FailedPrecondition(
+        "the token already holds an audit signing key; recovery goes "
+        "into a new, empty token");
   }
   SR_ASSIGN_OR_RETURN(env.keyring, crypto::Keyring::Open(*env.token, *env.store));
   SR_ASSIGN_OR_RETURN(std::vector<crypto::DataKeyInfo> data_keys, env.keyring->ListDataKeys());
   std::set<std::string> missing;
   for (const crypto::DataKeyInfo& k : data_keys) {
-    if (std::find(recovered.begin(), recovered.end(), k.kek_id) == recovered.end()) missing.insert(k.kek_id);
+    if (std::find(recovered.begin(), recovered.end(), k.kek_id) == recovered.end())
+      missing.insert(k.kek_id);
   }
   for (const std::string& id : missing) {
-    std::fprintf(stderr, "strongroom: warning: data keys under KEK %s, which was not escrowed, "
-                 "stay unreadable\n", id.c_str());
+    std::fprintf(stderr,
+                 "strongroom: warning: data keys under KEK %s, which was not escrowed, "
+                 "stay unreadable\n",
+                 id.c_str());
   }
-  SR_ASSIGN_OR_RETURN(std::optional<crypto::EscrowConfig> config, crypto::ReadEscrowConfig(*env.store));
+  SR_ASSIGN_OR_RETURN(std::optional<crypto::EscrowConfig> config,
+                      crypto::ReadEscrowConfig(*env.store));
   if (config.has_value() && config->fingerprint_sha256 != fingerprint) {
-    std::fprintf(stderr, "strongroom: warning: the store's current escrow key is %s, not the one "
-                 "these shares rebuild\n", config->fingerprint_sha256.substr(0, 16).c_str());
+    std::fprintf(stderr,
+                 "strongroom: warning: the store's current escrow key is %s, not the one "
+                 "these shares rebuild\n",
+                 config->fingerprint_sha256.substr(0, 16).c_str());
   }
   const std::string log_dir = flags.data_dir + "/audit";
   const std::string old_audit_key = LastAuditKey(log_dir);
@@ -313,13 +327,16 @@ Status RunEscrowRecover(const CommonFlags& flags, const EscrowFlags& escrow) {
 Status RunEscrowStatus(const CommonFlags& flags) {
   SR_ASSIGN_OR_RETURN(Environment env, OpenEnvironment(flags, /*create_if_missing=*/false,
                                                        /*with_keyring=*/true));
-  SR_ASSIGN_OR_RETURN(std::optional<crypto::EscrowConfig> config, crypto::ReadEscrowConfig(*env.store));
+  SR_ASSIGN_OR_RETURN(std::optional<crypto::EscrowConfig> config,
+                      crypto::ReadEscrowConfig(*env.store));
   if (!config.has_value()) {
     std::cout << "escrow: not set up (KEKs are non-extractable; see `strongroom escrow setup`)\n";
     return Status::Ok();
   }
-  SR_ASSIGN_OR_RETURN(bool trusted, crypto::TrustedEscrowKeyPresent(*env.token, config->fingerprint_sha256));
-  SR_ASSIGN_OR_RETURN(std::vector<crypto::EscrowedKek> escrowed, crypto::ReadEscrowedKeks(*env.store));
+  SR_ASSIGN_OR_RETURN(bool trusted,
+                      crypto::TrustedEscrowKeyPresent(*env.token, config->fingerprint_sha256));
+  SR_ASSIGN_OR_RETURN(std::vector<crypto::EscrowedKek> escrowed,
+                      crypto::ReadEscrowedKeks(*env.store));
   std::set<std::string> escrowed_ids;
   for (const crypto::EscrowedKek& k : escrowed) escrowed_ids.insert(k.kek_id);
   std::cout << "escrow key SHA-256 fingerprint: " << config->fingerprint_sha256 << "\n"

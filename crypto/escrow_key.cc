@@ -1,4 +1,6 @@
 // The escrow key pair in OpenSSL: generation, fingerprint, OAEP unwrap.
+#include "crypto/escrow_key.h"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
@@ -6,7 +8,6 @@
 
 #include "base/openssl_ptr.h"
 #include "crypto/escrow.h"
-#include "crypto/escrow_key.h"
 
 namespace strongroom::crypto {
 namespace {
@@ -31,7 +32,8 @@ StatusOr<Bytes> PublicDer(EVP_PKEY* key) {
   if (length <= 0) return std::unexpected(OpenSslError("encoding the escrow public key"));
   Bytes der(static_cast<std::size_t>(length));
   std::uint8_t* p = der.data();
-  if (i2d_PUBKEY(key, &p) != length) return std::unexpected(OpenSslError("encoding the escrow public key"));
+  if (i2d_PUBKEY(key, &p) != length)
+    return std::unexpected(OpenSslError("encoding the escrow public key"));
   return der;
 }
 
@@ -40,7 +42,8 @@ StatusOr<SecretBytes> PrivateDer(EVP_PKEY* key) {
   if (length <= 0) return std::unexpected(OpenSslError("encoding the escrow private key"));
   SR_ASSIGN_OR_RETURN(SecretBytes der, SecretBytes::Allocate(static_cast<std::size_t>(length)));
   std::uint8_t* p = der.RevealMutableSecret().data();
-  if (i2d_PrivateKey(key, &p) != length) return std::unexpected(OpenSslError("encoding the escrow private key"));
+  if (i2d_PrivateKey(key, &p) != length)
+    return std::unexpected(OpenSslError("encoding the escrow private key"));
   return der;
 }
 

@@ -72,16 +72,19 @@ std::string ShareHeader(const EscrowShare& share) {
 StatusOr<int> SmallNumber(std::string_view text, std::string_view what) {
   int value = 0;
   if (text.empty() || text.size() > 3) {
-    return std::unexpected(Status::InvalidArgument("the share file's " + std::string(what) + " is not a number"));
+    return std::unexpected(
+        Status::InvalidArgument("the share file's " + std::string(what) + " is not a number"));
   }
   for (char c : text) {
     if (c < '0' || c > '9') {
-      return std::unexpected(Status::InvalidArgument("the share file's " + std::string(what) + " is not a number"));
+      return std::unexpected(
+          Status::InvalidArgument("the share file's " + std::string(what) + " is not a number"));
     }
     value = value * 10 + (c - '0');
   }
   if (value < 1 || value > 255) {
-    return std::unexpected(Status::InvalidArgument("the share file's " + std::string(what) + " is out of range"));
+    return std::unexpected(
+        Status::InvalidArgument("the share file's " + std::string(what) + " is out of range"));
   }
   return value;
 }
@@ -90,8 +93,10 @@ StatusOr<int> SmallNumber(std::string_view text, std::string_view what) {
 StatusOr<SecretBytes> ReadAll(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
-    if (errno == ENOENT) return std::unexpected(Status::NotFound("share file " + path + " does not exist"));
-    return std::unexpected(Status::InvalidArgument("cannot open share file " + path + ": " + std::strerror(errno)));
+    if (errno == ENOENT)
+      return std::unexpected(Status::NotFound("share file " + path + " does not exist"));
+    return std::unexpected(
+        Status::InvalidArgument("cannot open share file " + path + ": " + std::strerror(errno)));
   }
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
@@ -131,24 +136,29 @@ StatusOr<EscrowShare> ParseShare(std::string_view text, const std::string& path)
     if (line.empty() || line.front() == '#') continue;
     std::size_t colon = line.find(": ");
     if (colon == std::string_view::npos) {
-      return std::unexpected(Status::InvalidArgument("share file " + path + " has a malformed line"));
+      return std::unexpected(
+          Status::InvalidArgument("share file " + path + " has a malformed line"));
     }
     fields[std::string(line.substr(0, colon))] = line.substr(colon + 2);
   }
-  for (std::string_view name : {"format", "escrow-key-sha256", "share", "officers", "threshold", "data"}) {
+  for (std::string_view name :
+       {"format", "escrow-key-sha256", "share", "officers", "threshold", "data"}) {
     if (!fields.contains(name)) {
-      return std::unexpected(Status::InvalidArgument("share file " + path + " has no " + std::string(name)));
+      return std::unexpected(
+          Status::InvalidArgument("share file " + path + " has no " + std::string(name)));
     }
   }
   if (fields["format"] != kShareFormat) {
-    return std::unexpected(Status::InvalidArgument("share file " + path + " has an unknown format"));
+    return std::unexpected(
+        Status::InvalidArgument("share file " + path + " has an unknown format"));
   }
   share.escrow_key_sha256 = std::string(fields["escrow-key-sha256"]);
   SR_ASSIGN_OR_RETURN(int number, SmallNumber(fields["share"], "share number"));
   SR_ASSIGN_OR_RETURN(int officers, SmallNumber(fields["officers"], "officers"));
   SR_ASSIGN_OR_RETURN(int threshold, SmallNumber(fields["threshold"], "threshold"));
   if (number > officers || threshold > officers || threshold < 2) {
-    return std::unexpected(Status::InvalidArgument("share file " + path + " has inconsistent numbers"));
+    return std::unexpected(
+        Status::InvalidArgument("share file " + path + " has inconsistent numbers"));
   }
   share.number = static_cast<std::uint8_t>(number);
   share.officers = static_cast<std::uint8_t>(officers);
@@ -178,7 +188,8 @@ StatusOr<std::vector<EscrowShare>> SplitEscrowKey(const EscrowKeyPair& key, int 
         "escrow needs 2 <= threshold <= officers <= 255 (a threshold of 1 would let any one "
         "officer rebuild the key)"));
   }
-  if (key.private_key_der.empty()) return std::unexpected(Status::InvalidArgument("no escrow key to split"));
+  if (key.private_key_der.empty())
+    return std::unexpected(Status::InvalidArgument("no escrow key to split"));
   UseOpenSslRandom();
   const unsigned int size = static_cast<unsigned int>(key.private_key_der.size());
   std::vector<unsigned char> numbers(static_cast<std::size_t>(officers));
@@ -216,22 +227,23 @@ StatusOr<EscrowKeyPair> CombineShares(const std::vector<EscrowShare>& shares) {
           "sizes differ)"));
     }
     if (!numbers.insert(s.number).second) {
-      return std::unexpected(Status::InvalidArgument("share " + std::to_string(s.number) +
-                                                     " was given twice"));
+      return std::unexpected(
+          Status::InvalidArgument("share " + std::to_string(s.number) + " was given twice"));
     }
   }
   if (shares.size() < first.threshold) {
     return std::unexpected(Status::FailedPrecondition(
-        "escrow recovery needs " + std::to_string(first.threshold) + " different shares of escrow key " +
-        first.escrow_key_sha256.substr(0, 16) + "; only " + std::to_string(shares.size()) +
-        " given. Nothing was changed"));
+        "escrow recovery needs " + std::to_string(first.threshold) +
+        " different shares of escrow key " + first.escrow_key_sha256.substr(0, 16) + "; only " +
+        std::to_string(shares.size()) + " given. Nothing was changed"));
   }
   UseOpenSslRandom();  // libgfshare overwrites its buffers with random bytes when freed
   const unsigned int size = static_cast<unsigned int>(first.data.size());
   std::vector<unsigned char> xs;
   for (std::size_t i = 0; i < first.threshold; ++i) xs.push_back(shares[i].number);
   GfsharePtr ctx(gfshare_ctx_init_dec(xs.data(), static_cast<unsigned int>(xs.size()), size));
-  if (!ctx) return std::unexpected(Status::Internal("libgfshare could not prepare the recombination"));
+  if (!ctx)
+    return std::unexpected(Status::Internal("libgfshare could not prepare the recombination"));
   for (std::size_t i = 0; i < xs.size(); ++i) {
     gfshare_ctx_dec_giveshare(ctx.get(), static_cast<unsigned char>(i),
                               const_cast<unsigned char*>(shares[i].data.RevealSecret().data()));
@@ -266,7 +278,8 @@ Status WriteShareFile(const std::string& path, const EscrowShare& share) {
   std::memcpy(out + at, checksum.data(), checksum.size());
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) {
-    return Status::FailedPrecondition("cannot create share file " + path + ": " + std::strerror(errno));
+    return Status::FailedPrecondition("cannot create share file " + path + ": " +
+                                      std::strerror(errno));
   }
   std::size_t done = 0;
   while (done < total) {
@@ -292,7 +305,8 @@ StatusOr<EscrowShare> ReadShareFile(const std::string& path) {
     return std::unexpected(Status::InvalidArgument("share file " + path + " has no checksum"));
   }
   std::string_view stated = text.substr(mark + 10);
-  while (!stated.empty() && (stated.back() == '\n' || stated.back() == '\r')) stated.remove_suffix(1);
+  while (!stated.empty() && (stated.back() == '\n' || stated.back() == '\r'))
+    stated.remove_suffix(1);
   if (stated != Sha256Hex(AsBytes(text.substr(0, mark)))) {
     return std::unexpected(Status::IntegrityError(
         "share file " + path + " does not match its checksum: it was damaged or edited"));

@@ -74,20 +74,21 @@ StatusOr<std::optional<EscrowConfig>> ReadEscrowConfig(storage::Store& store) {
   }
   SR_ASSIGN_OR_RETURN(
       EscrowConfig config,
-      DecodeStored<EscrowConfig>(record->value, "escrow configuration", [](ByteReader& r, EscrowConfig& out) -> Status {
-        SR_ASSIGN_OR_RETURN(std::uint8_t format, r.U8("format"));
-        if (format != kFormat) return Status::InvalidArgument("unknown format");
-        SR_ASSIGN_OR_RETURN(std::uint8_t officers, r.U8("officers"));
-        SR_ASSIGN_OR_RETURN(std::uint8_t threshold, r.U8("threshold"));
-        SR_ASSIGN_OR_RETURN(std::uint64_t created, r.U64("created"));
-        SR_ASSIGN_OR_RETURN(out.fingerprint_sha256, r.Str16("fingerprint"));
-        SR_ASSIGN_OR_RETURN(ByteSpan der, r.Str32("public key", 4096));
-        out.officers = officers;
-        out.threshold = threshold;
-        out.created_micros = static_cast<std::int64_t>(created);
-        out.public_key_der.assign(der.begin(), der.end());
-        return Status::Ok();
-      }));
+      DecodeStored<EscrowConfig>(
+          record->value, "escrow configuration", [](ByteReader& r, EscrowConfig& out) -> Status {
+            SR_ASSIGN_OR_RETURN(std::uint8_t format, r.U8("format"));
+            if (format != kFormat) return Status::InvalidArgument("unknown format");
+            SR_ASSIGN_OR_RETURN(std::uint8_t officers, r.U8("officers"));
+            SR_ASSIGN_OR_RETURN(std::uint8_t threshold, r.U8("threshold"));
+            SR_ASSIGN_OR_RETURN(std::uint64_t created, r.U64("created"));
+            SR_ASSIGN_OR_RETURN(out.fingerprint_sha256, r.Str16("fingerprint"));
+            SR_ASSIGN_OR_RETURN(ByteSpan der, r.Str32("public key", 4096));
+            out.officers = officers;
+            out.threshold = threshold;
+            out.created_micros = static_cast<std::int64_t>(created);
+            out.public_key_der.assign(der.begin(), der.end());
+            return Status::Ok();
+          }));
   return std::optional<EscrowConfig>(std::move(config));
 }
 
@@ -108,8 +109,10 @@ StatusOr<std::vector<EscrowedKek>> ReadEscrowedKeks(storage::Store& store) {
 Status GenerateKekForStore(Token& token, storage::Store& store, std::string_view kek_id) {
   SR_ASSIGN_OR_RETURN(std::optional<EscrowConfig> config, ReadEscrowConfig(store));
   if (!config.has_value()) return GenerateKek(token, kek_id);
-  SR_ASSIGN_OR_RETURN(Bytes wrapped, GenerateEscrowableKek(token, kek_id, config->fingerprint_sha256));
-  return AddEscrowedKek(store, EscrowedKek{std::string(kek_id), config->fingerprint_sha256, std::move(wrapped)});
+  SR_ASSIGN_OR_RETURN(Bytes wrapped,
+                      GenerateEscrowableKek(token, kek_id, config->fingerprint_sha256));
+  return AddEscrowedKek(
+      store, EscrowedKek{std::string(kek_id), config->fingerprint_sha256, std::move(wrapped)});
 }
 
 }  // namespace strongroom::crypto

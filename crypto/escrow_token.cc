@@ -33,7 +33,10 @@ CK_RSA_PKCS_OAEP_PARAMS OaepParameters() {
 
 Attributes EscrowKeyMatch(std::string_view fingerprint) {
   Attributes t;
-  t.Ulong(CKA_CLASS, CKO_PUBLIC_KEY).Ulong(CKA_KEY_TYPE, CKK_RSA).Bool(CKA_TOKEN, true).Text(CKA_ID, fingerprint);
+  t.Ulong(CKA_CLASS, CKO_PUBLIC_KEY)
+      .Ulong(CKA_KEY_TYPE, CKK_RSA)
+      .Bool(CKA_TOKEN, true)
+      .Text(CKA_ID, fingerprint);
   return t;
 }
 
@@ -61,8 +64,8 @@ Status RsaNumbers(ByteSpan public_key_der, Bytes* modulus, Bytes* exponent) {
     ClearOpenSslErrors();
     return Status::InvalidArgument("the escrow public key is not an RSA key");
   }
-  for (auto [name, out] : {std::pair{OSSL_PKEY_PARAM_RSA_N, modulus},
-                           std::pair{OSSL_PKEY_PARAM_RSA_E, exponent}}) {
+  for (auto [name, out] :
+       {std::pair{OSSL_PKEY_PARAM_RSA_N, modulus}, std::pair{OSSL_PKEY_PARAM_RSA_E, exponent}}) {
     BIGNUM* raw = nullptr;
     if (EVP_PKEY_get_bn_param(key.get(), name, &raw) != 1) {
       return OpenSslError("reading the escrow public key");
@@ -83,12 +86,14 @@ class SoSession {
     std::unique_ptr<SoSession> s(new SoSession());
     SR_RETURN_IF_ERROR(s->Load(options));
     SR_RETURN_IF_ERROR(s->FindSlot(options.token_uri));
-    SR_RETURN_IF_ERROR(CkrStatus(s->fns_->C_OpenSession(s->slot_, CKF_SERIAL_SESSION | CKF_RW_SESSION,
-                                                       nullptr, nullptr, &s->session_),
-                                 "C_OpenSession"));
+    SR_RETURN_IF_ERROR(
+        CkrStatus(s->fns_->C_OpenSession(s->slot_, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr,
+                                         nullptr, &s->session_),
+                  "C_OpenSession"));
     s->open_ = true;
     auto pin = so_pin.RevealSecret();
-    CK_RV rv = s->fns_->C_Login(s->session_, CKU_SO, const_cast<CK_UTF8CHAR*>(pin.data()), pin.size());
+    CK_RV rv =
+        s->fns_->C_Login(s->session_, CKU_SO, const_cast<CK_UTF8CHAR*>(pin.data()), pin.size());
     if (rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LEN_RANGE) {
       return std::unexpected(Status::PermissionDenied("the security officer PIN is wrong"));
     }
@@ -124,8 +129,9 @@ class SoSession {
       fns_ = p11_kit_module_load(options.module.c_str(), 0);
     } else {
       loaded_modules_ = p11_kit_modules_load(nullptr, 0);
-      fns_ = loaded_modules_ == nullptr ? nullptr
-                                        : p11_kit_module_for_name(loaded_modules_, options.module.c_str());
+      fns_ = loaded_modules_ == nullptr
+                 ? nullptr
+                 : p11_kit_module_for_name(loaded_modules_, options.module.c_str());
     }
     if (fns_ == nullptr) {
       return Status::InvalidArgument("cannot load PKCS#11 module " + options.module);
@@ -137,14 +143,16 @@ class SoSession {
 
   Status FindSlot(const std::string& token_uri) {
     std::unique_ptr<P11KitUri, void (*)(P11KitUri*)> uri(p11_kit_uri_new(), p11_kit_uri_free);
-    if (!uri || p11_kit_uri_parse(token_uri.c_str(), P11_KIT_URI_FOR_TOKEN, uri.get()) != P11_KIT_URI_OK) {
+    if (!uri ||
+        p11_kit_uri_parse(token_uri.c_str(), P11_KIT_URI_FOR_TOKEN, uri.get()) != P11_KIT_URI_OK) {
       return Status::InvalidArgument("the token URI is not a valid PKCS#11 URI");
     }
     CK_ULONG count = 0;
     SR_RETURN_IF_ERROR(CkrStatus(fns_->C_GetSlotList(CK_TRUE, nullptr, &count), "C_GetSlotList"));
     std::vector<CK_SLOT_ID> slots(count);
     if (count > 0) {
-      SR_RETURN_IF_ERROR(CkrStatus(fns_->C_GetSlotList(CK_TRUE, slots.data(), &count), "C_GetSlotList"));
+      SR_RETURN_IF_ERROR(
+          CkrStatus(fns_->C_GetSlotList(CK_TRUE, slots.data(), &count), "C_GetSlotList"));
     }
     int matches = 0;
     for (CK_ULONG i = 0; i < count; ++i) {
@@ -186,10 +194,12 @@ Status ImportTrustedEscrowKey(const TokenOptions& options, const SecretBytes& so
     SR_RETURN_IF_ERROR(CkrStatus(ReadBool(fns, so->session(), existing, CKA_TRUSTED, &trusted),
                                  "reading the escrow key"));
     if (trusted) return Status::Ok();
-    return Status::FailedPrecondition("the token holds escrow key " + std::string(fingerprint.substr(0, 16)) +
-                                      " but not as a trusted key; remove it and run the setup again");
+    return Status::FailedPrecondition(
+        "the token holds escrow key " + std::string(fingerprint.substr(0, 16)) +
+        " but not as a trusted key; remove it and run the setup again");
   }
-  Attributes t = TrustedEscrowKeyTemplate(fingerprint, EscrowKeyLabel(fingerprint), modulus, exponent);
+  Attributes t =
+      TrustedEscrowKeyTemplate(fingerprint, EscrowKeyLabel(fingerprint), modulus, exponent);
   CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
   rv = fns->C_CreateObject(so->session(), t.data(), t.size(), &key);
   if (rv == CKR_ATTRIBUTE_TYPE_INVALID || rv == CKR_TEMPLATE_INCONSISTENT) {
@@ -207,73 +217,76 @@ Status ImportTrustedEscrowKey(const TokenOptions& options, const SecretBytes& so
 
 StatusOr<bool> TrustedEscrowKeyPresent(Token& token, std::string_view fingerprint) {
   bool present = false;
-  SR_RETURN_IF_ERROR(token.Run("find the escrow key", [&](CK_FUNCTION_LIST* fns, CK_SESSION_HANDLE session) {
-    Attributes match = EscrowKeyMatch(fingerprint);
-    CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
-    CK_RV rv = FindOneObject(fns, session, match, &key);
-    if (rv == CKR_KEY_HANDLE_INVALID) {
-      present = false;
-      return CKR_OK;
-    }
-    if (rv != CKR_OK) return rv;
-    return ReadBool(fns, session, key, CKA_TRUSTED, &present);
-  }));
+  SR_RETURN_IF_ERROR(
+      token.Run("find the escrow key", [&](CK_FUNCTION_LIST* fns, CK_SESSION_HANDLE session) {
+        Attributes match = EscrowKeyMatch(fingerprint);
+        CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
+        CK_RV rv = FindOneObject(fns, session, match, &key);
+        if (rv == CKR_KEY_HANDLE_INVALID) {
+          present = false;
+          return CKR_OK;
+        }
+        if (rv != CKR_OK) return rv;
+        return ReadBool(fns, session, key, CKA_TRUSTED, &present);
+      }));
   return present;
 }
 
 StatusOr<Bytes> GenerateEscrowableKek(Token& token, std::string_view kek_id,
                                       std::string_view fingerprint) {
   SR_ASSIGN_OR_RETURN(bool exists, KekExists(token, kek_id));
-  if (exists) return std::unexpected(Status::AlreadyExists("KEK " + std::string(kek_id) + " already exists"));
+  if (exists)
+    return std::unexpected(Status::AlreadyExists("KEK " + std::string(kek_id) + " already exists"));
   const std::string label = KekLabel(kek_id);
   Bytes wrapped;
   Status problem;
-  Status run = token.RunCreating("generate escrowable KEK", [&](CK_FUNCTION_LIST* fns,
-                                                                CK_SESSION_HANDLE session) -> CK_RV {
-    problem = Status::Ok();
-    Attributes match = EscrowKeyMatch(fingerprint);
-    CK_OBJECT_HANDLE escrow_key = CK_INVALID_HANDLE;
-    CK_RV rv = FindOneObject(fns, session, match, &escrow_key);
-    bool trusted = false;
-    if (rv == CKR_OK) rv = ReadBool(fns, session, escrow_key, CKA_TRUSTED, &trusted);
-    if (rv == CKR_KEY_HANDLE_INVALID || (rv == CKR_OK && !trusted)) {
-      problem = Status::FailedPrecondition(
-          "the token does not hold the trusted escrow key " + std::string(fingerprint.substr(0, 16)) +
-          "; the security officer imports it with `strongroom escrow setup`");
-      return CKR_OK;
-    }
-    if (rv != CKR_OK) return rv;
-    Attributes t = EscrowableKekTemplate(kek_id, label);
-    CK_MECHANISM gen{CKM_AES_KEY_GEN, nullptr, 0};
-    CK_OBJECT_HANDLE kek = CK_INVALID_HANDLE;
-    rv = fns->C_GenerateKey(session, &gen, t.data(), t.size(), &kek);
-    if (rv == CKR_ATTRIBUTE_TYPE_INVALID || rv == CKR_TEMPLATE_INCONSISTENT) {
-      problem = UnsupportedModule("CKA_WRAP_WITH_TRUSTED");
-      return CKR_OK;
-    }
-    if (rv != CKR_OK) return rv;
-    bool wrap_with_trusted = false, sensitive = false;
-    rv = ReadBool(fns, session, kek, CKA_WRAP_WITH_TRUSTED, &wrap_with_trusted);
-    if (rv == CKR_OK) rv = ReadBool(fns, session, kek, CKA_SENSITIVE, &sensitive);
-    if (rv != CKR_OK || !wrap_with_trusted || !sensitive) {
-      (void)fns->C_DestroyObject(session, kek);
-      problem = UnsupportedModule("CKA_WRAP_WITH_TRUSTED");
-      return CKR_OK;
-    }
-    CK_RSA_PKCS_OAEP_PARAMS params = OaepParameters();
-    CK_MECHANISM wrap{CKM_RSA_PKCS_OAEP, &params, sizeof params};
-    wrapped.assign(kEscrowWrappedBytes, 0);
-    CK_ULONG length = kEscrowWrappedBytes;
-    rv = fns->C_WrapKey(session, &wrap, escrow_key, kek, wrapped.data(), &length);
-    if (rv != CKR_OK) {
-      // SECURITY: a KEK that could not be escrowed is not left behind to be
-      // used as if it were.
-      (void)fns->C_DestroyObject(session, kek);
-      return rv;
-    }
-    wrapped.resize(length);
-    return CKR_OK;
-  });
+  Status run = token.RunCreating(
+      "generate escrowable KEK", [&](CK_FUNCTION_LIST* fns, CK_SESSION_HANDLE session) -> CK_RV {
+        problem = Status::Ok();
+        Attributes match = EscrowKeyMatch(fingerprint);
+        CK_OBJECT_HANDLE escrow_key = CK_INVALID_HANDLE;
+        CK_RV rv = FindOneObject(fns, session, match, &escrow_key);
+        bool trusted = false;
+        if (rv == CKR_OK) rv = ReadBool(fns, session, escrow_key, CKA_TRUSTED, &trusted);
+        if (rv == CKR_KEY_HANDLE_INVALID || (rv == CKR_OK && !trusted)) {
+          problem = Status::FailedPrecondition(
+              "the token does not hold the trusted escrow key " +
+              std::string(fingerprint.substr(0, 16)) +
+              "; the security officer imports it with `strongroom escrow setup`");
+          return CKR_OK;
+        }
+        if (rv != CKR_OK) return rv;
+        Attributes t = EscrowableKekTemplate(kek_id, label);
+        CK_MECHANISM gen{CKM_AES_KEY_GEN, nullptr, 0};
+        CK_OBJECT_HANDLE kek = CK_INVALID_HANDLE;
+        rv = fns->C_GenerateKey(session, &gen, t.data(), t.size(), &kek);
+        if (rv == CKR_ATTRIBUTE_TYPE_INVALID || rv == CKR_TEMPLATE_INCONSISTENT) {
+          problem = UnsupportedModule("CKA_WRAP_WITH_TRUSTED");
+          return CKR_OK;
+        }
+        if (rv != CKR_OK) return rv;
+        bool wrap_with_trusted = false, sensitive = false;
+        rv = ReadBool(fns, session, kek, CKA_WRAP_WITH_TRUSTED, &wrap_with_trusted);
+        if (rv == CKR_OK) rv = ReadBool(fns, session, kek, CKA_SENSITIVE, &sensitive);
+        if (rv != CKR_OK || !wrap_with_trusted || !sensitive) {
+          (void)fns->C_DestroyObject(session, kek);
+          problem = UnsupportedModule("CKA_WRAP_WITH_TRUSTED");
+          return CKR_OK;
+        }
+        CK_RSA_PKCS_OAEP_PARAMS params = OaepParameters();
+        CK_MECHANISM wrap{CKM_RSA_PKCS_OAEP, &params, sizeof params};
+        wrapped.assign(kEscrowWrappedBytes, 0);
+        CK_ULONG length = kEscrowWrappedBytes;
+        rv = fns->C_WrapKey(session, &wrap, escrow_key, kek, wrapped.data(), &length);
+        if (rv != CKR_OK) {
+          // SECURITY: a KEK that could not be escrowed is not left behind to be
+          // used as if it were.
+          (void)fns->C_DestroyObject(session, kek);
+          return rv;
+        }
+        wrapped.resize(length);
+        return CKR_OK;
+      });
   SR_RETURN_IF_ERROR(run);
   SR_RETURN_IF_ERROR(problem);
   return wrapped;
@@ -284,18 +297,22 @@ Status ImportRecoveredKek(Token& token, std::string_view kek_id, const SecretByt
     return Status::IntegrityError("an escrowed KEK has the wrong length");
   }
   SR_ASSIGN_OR_RETURN(bool exists, KekExists(token, kek_id));
-  if (exists) return Status::AlreadyExists("KEK " + std::string(kek_id) + " already exists in the token");
+  if (exists)
+    return Status::AlreadyExists("KEK " + std::string(kek_id) + " already exists in the token");
   const std::string label = KekLabel(kek_id);
-  return token.RunCreating("import recovered KEK", [&](CK_FUNCTION_LIST* fns, CK_SESSION_HANDLE session) {
-    Attributes t = RecoveredKekTemplate(kek_id, label);
-    std::vector<CK_ATTRIBUTE> attributes(t.data(), t.data() + t.size());
-    // The value is read from locked memory; the template holds only a
-    // pointer to it.
-    attributes.push_back(CK_ATTRIBUTE{CKA_VALUE, const_cast<std::uint8_t*>(value.RevealSecret().data()),
-                                      static_cast<CK_ULONG>(value.size())});
-    CK_OBJECT_HANDLE kek = CK_INVALID_HANDLE;
-    return fns->C_CreateObject(session, attributes.data(), static_cast<CK_ULONG>(attributes.size()), &kek);
-  });
+  return token.RunCreating(
+      "import recovered KEK", [&](CK_FUNCTION_LIST* fns, CK_SESSION_HANDLE session) {
+        Attributes t = RecoveredKekTemplate(kek_id, label);
+        std::vector<CK_ATTRIBUTE> attributes(t.data(), t.data() + t.size());
+        // The value is read from locked memory; the template holds only a
+        // pointer to it.
+        attributes.push_back(CK_ATTRIBUTE{CKA_VALUE,
+                                          const_cast<std::uint8_t*>(value.RevealSecret().data()),
+                                          static_cast<CK_ULONG>(value.size())});
+        CK_OBJECT_HANDLE kek = CK_INVALID_HANDLE;
+        return fns->C_CreateObject(session, attributes.data(),
+                                   static_cast<CK_ULONG>(attributes.size()), &kek);
+      });
 }
 
 }  // namespace strongroom::crypto

@@ -89,7 +89,8 @@ TEST(EscrowShares, ShareFilesRoundTripAndCarryAChecksum) {
     ASSERT_TRUE(WriteShareFile(path, (*shares)[i]).ok());
     EXPECT_EQ(std::filesystem::status(path).permissions() & std::filesystem::perms::all,
               std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
-    EXPECT_FALSE(WriteShareFile(path, (*shares)[i]).ok()) << "an existing share file is never overwritten";
+    EXPECT_FALSE(WriteShareFile(path, (*shares)[i]).ok())
+        << "an existing share file is never overwritten";
     auto back = ReadShareFile(path);
     ASSERT_TRUE(back.has_value()) << back.error();
     EXPECT_EQ(back->number, i + 1);
@@ -128,8 +129,9 @@ class EscrowToken : public ::testing::Test {
   void SetUp() override {
     auto so_pin = SecretBytes::CopyFrom(test_token_.so_pin());
     ASSERT_TRUE(so_pin.has_value());
-    Status imported = ImportTrustedEscrowKey(TokenOptionsFor(test_token_), *so_pin,
-                                             SuiteKey().public_key_der, SuiteKey().fingerprint_sha256);
+    Status imported =
+        ImportTrustedEscrowKey(TokenOptionsFor(test_token_), *so_pin, SuiteKey().public_key_der,
+                               SuiteKey().fingerprint_sha256);
     ASSERT_TRUE(imported.ok()) << imported;
     auto token = Token::Open(TokenOptionsFor(test_token_));
     ASSERT_TRUE(token.has_value()) << token.error();
@@ -138,7 +140,8 @@ class EscrowToken : public ::testing::Test {
   void TearDown() override { token_.reset(); }
 
   // FindKek returns the handle of KEK `id` in `session`.
-  static CK_OBJECT_HANDLE FindKek(CK_FUNCTION_LIST* fns, CK_SESSION_HANDLE session, std::string_view id) {
+  static CK_OBJECT_HANDLE FindKek(CK_FUNCTION_LIST* fns, CK_SESSION_HANDLE session,
+                                  std::string_view id) {
     Attributes match;
     match.Ulong(CKA_CLASS, CKO_SECRET_KEY).Text(CKA_ID, id);
     CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
@@ -219,14 +222,16 @@ TEST_F(EscrowToken, EscrowedKekUnwrapsWithTheRebuiltKeyAndImportsAsTheSameKek) {
 }
 
 TEST_F(EscrowToken, EscrowedKekCannotBeWrappedByAnUntrustedKeyNorRead) {
-  ASSERT_TRUE(GenerateEscrowableKek(*token_, "kek-escrowed", SuiteKey().fingerprint_sha256).has_value());
+  ASSERT_TRUE(
+      GenerateEscrowableKek(*token_, "kek-escrowed", SuiteKey().fingerprint_sha256).has_value());
   ASSERT_TRUE(GenerateKek(*token_, "kek-plain").ok());
   Status checked = token_->Run("check", [&](CK_FUNCTION_LIST* fns, CK_SESSION_HANDLE session) {
     CK_OBJECT_HANDLE kek = FindKek(fns, session, "kek-escrowed");
     // The same RSA key, but created by the user: not trusted.
     Attributes t = RsaPublicTemplate(/*trusted=*/false);
     CK_OBJECT_HANDLE untrusted = CK_INVALID_HANDLE;
-    EXPECT_EQ(fns->C_CreateObject(session, t.data(), t.size(), &untrusted), static_cast<CK_RV>(CKR_OK));
+    EXPECT_EQ(fns->C_CreateObject(session, t.data(), t.size(), &untrusted),
+              static_cast<CK_RV>(CKR_OK));
     CK_RSA_PKCS_OAEP_PARAMS params{CKM_SHA_1, CKG_MGF1_SHA1, CKZ_DATA_SPECIFIED, nullptr, 0};
     CK_MECHANISM oaep{CKM_RSA_PKCS_OAEP, &params, sizeof params};
     std::vector<CK_BYTE> out(512);
@@ -242,7 +247,8 @@ TEST_F(EscrowToken, EscrowedKekCannotBeWrappedByAnUntrustedKeyNorRead) {
     // Its value is never readable.
     std::vector<CK_BYTE> value(32);
     CK_ATTRIBUTE attr{CKA_VALUE, value.data(), value.size()};
-    EXPECT_EQ(fns->C_GetAttributeValue(session, kek, &attr, 1), static_cast<CK_RV>(CKR_ATTRIBUTE_SENSITIVE));
+    EXPECT_EQ(fns->C_GetAttributeValue(session, kek, &attr, 1),
+              static_cast<CK_RV>(CKR_ATTRIBUTE_SENSITIVE));
     EXPECT_EQ(attr.ulValueLen, CK_UNAVAILABLE_INFORMATION);
     // CKA_WRAP_WITH_TRUSTED cannot be turned off.
     CK_BBOOL off = CK_FALSE;
@@ -260,7 +266,8 @@ TEST_F(EscrowToken, EscrowUserSessionCannotMarkAKeyTrusted) {
     EXPECT_EQ(fns->C_CreateObject(session, trusted.data(), trusted.size(), &h),
               static_cast<CK_RV>(CKR_ATTRIBUTE_READ_ONLY));
     Attributes plain = RsaPublicTemplate(/*trusted=*/false);
-    EXPECT_EQ(fns->C_CreateObject(session, plain.data(), plain.size(), &h), static_cast<CK_RV>(CKR_OK));
+    EXPECT_EQ(fns->C_CreateObject(session, plain.data(), plain.size(), &h),
+              static_cast<CK_RV>(CKR_OK));
     CK_BBOOL on = CK_TRUE;
     CK_ATTRIBUTE mark{CKA_TRUSTED, &on, sizeof on};
     EXPECT_NE(fns->C_SetAttributeValue(session, h, &mark, 1), static_cast<CK_RV>(CKR_OK));
@@ -277,8 +284,9 @@ TEST(EscrowSecurityOfficer, AWrongSoPinIsRefusedAndImportsNothing) {
   testing_support::TestToken test_token;
   auto wrong = SecretBytes::CopyFrom(std::string_view("not-the-so-pin"));
   ASSERT_TRUE(wrong.has_value());
-  Status imported = ImportTrustedEscrowKey(TokenOptionsFor(test_token), *wrong,
-                                           SuiteKey().public_key_der, SuiteKey().fingerprint_sha256);
+  Status imported =
+      ImportTrustedEscrowKey(TokenOptionsFor(test_token), *wrong, SuiteKey().public_key_der,
+                             SuiteKey().fingerprint_sha256);
   EXPECT_EQ(imported.code(), StatusCode::kPermissionDenied) << imported;
   auto token = Token::Open(TokenOptionsFor(test_token));
   ASSERT_TRUE(token.has_value());

@@ -55,10 +55,10 @@ void RemakeToken(TestToken& token) {
   ASSERT_FALSE(fs::exists(tokens));
   fs::create_directory(tokens);
   fs::permissions(tokens, fs::perms::owner_all);
-  ShellResult made = RunShell("env SOFTHSM2_CONF=" + Quoted(token.conf_path()) +
-                              " softhsm2-util --init-token --free --label " + Quoted(token.label()) +
-                              " --pin " + Quoted(token.pin()) + " --so-pin " + Quoted(token.so_pin()) +
-                              " >/dev/null 2>&1");
+  ShellResult made =
+      RunShell("env SOFTHSM2_CONF=" + Quoted(token.conf_path()) +
+               " softhsm2-util --init-token --free --label " + Quoted(token.label()) + " --pin " +
+               Quoted(token.pin()) + " --so-pin " + Quoted(token.so_pin()) + " >/dev/null 2>&1");
   ASSERT_EQ(made.exit_code, 0);
 }
 
@@ -75,8 +75,8 @@ TEST(EscrowE2e, TwoOfThreeSharesRecoverEverySecretIntoANewTokenAndTheAuditLogVer
 
   ServerProcessOptions options;
   options.extra_policy_files["escrow.json"] = kPolicy;
-  options.init_extra_args = {"--escrow-officers", "3", "--escrow-threshold", "2",
-                             "--escrow-shares-dir", shares_dir, "--so-pin-file", so_pin_file};
+  options.init_extra_args = {"--escrow-officers",   "3",        "--escrow-threshold", "2",
+                             "--escrow-shares-dir", shares_dir, "--so-pin-file",      so_pin_file};
   // The token (and so its random SO PIN) is made inside Start, before init.
   options.before_init = [&](const TestToken& token) {
     return WriteFileBytes(so_pin_file, token.so_pin(), 0600);
@@ -88,7 +88,8 @@ TEST(EscrowE2e, TwoOfThreeSharesRecoverEverySecretIntoANewTokenAndTheAuditLogVer
 
   std::vector<std::pair<std::string, std::string>> secrets;
   for (int i = 0; i < 5; ++i) {
-    std::string value = "escrowed-value-" + std::to_string(i) + std::string(static_cast<std::size_t>(i) * 37, 'x') + "\xc3\xa9";
+    std::string value = "escrowed-value-" + std::to_string(i) +
+                        std::string(static_cast<std::size_t>(i) * 37, 'x') + "\xc3\xa9";
     secrets.emplace_back("secret-" + std::to_string(i), value);
     HttpsResponse created = server->CertClient(server->admin_cert())
                                 .Request("POST", SecureValues(kNs),
@@ -115,8 +116,9 @@ TEST(EscrowE2e, TwoOfThreeSharesRecoverEverySecretIntoANewTokenAndTheAuditLogVer
       server->RunCli({"escrow", "recover", "--share", shares[1], "--share", shares[1]});
   EXPECT_NE(twice.exit_code, 0);
 
-  ServerProcess::CliResult recovered = server->RunCli(
-      {"escrow", "recover", "--share", shares[0], "--share", shares[2], "--so-pin-file", so_pin_file});
+  ServerProcess::CliResult recovered =
+      server->RunCli({"escrow", "recover", "--share", shares[0], "--share", shares[2],
+                      "--so-pin-file", so_pin_file});
   ASSERT_EQ(recovered.exit_code, 0) << recovered.err;
   EXPECT_NE(recovered.out.find("from shares 1,3"), std::string::npos) << recovered.out;
 
@@ -126,8 +128,9 @@ TEST(EscrowE2e, TwoOfThreeSharesRecoverEverySecretIntoANewTokenAndTheAuditLogVer
     EXPECT_TRUE(got == value) << name << " does not decrypt to its value byte for byte";
   }
   // The store keeps working: a new secret is sealed and decrypts.
-  HttpsResponse later = server->CertClient(server->admin_cert())
-                            .Request("POST", SecureValues(kNs), ToBody({.name = "after", .value = "after-value"}));
+  HttpsResponse later =
+      server->CertClient(server->admin_cert())
+          .Request("POST", SecureValues(kNs), ToBody({.name = "after", .value = "after-value"}));
   EXPECT_EQ(later.status, 201) << later.body;
   EXPECT_EQ(Decrypt(*server, "after"), "after-value");
   // A KEK rotated after the recovery is escrowed too (the new token's SO
