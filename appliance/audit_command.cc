@@ -71,6 +71,11 @@ Status RunAuditVerify(const AuditVerifyFlags& flags) {
   if (!audit::PublicKeyFingerprint(options.public_key_pem)) {
     return Status::InvalidArgument(flags.public_key_file + " is not a PEM public key");
   }
+  for (const std::string& file : flags.later_public_key_files) {
+    SR_ASSIGN_OR_RETURN(std::string pem, ReadPublicKey(file));
+    if (!audit::PublicKeyFingerprint(pem)) return Status::InvalidArgument(file + " is not a PEM public key");
+    options.more_public_key_pems.push_back(std::move(pem));
+  }
   if (!flags.expect_head.empty()) {
     SR_ASSIGN_OR_RETURN(audit::Head head, audit::ParseHead(flags.expect_head));
     options.expect_head = head;

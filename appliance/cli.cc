@@ -50,6 +50,42 @@ int RunStrongroom(int argc, char** argv) {
       "--admin-password-file", admin_password_file,
       "Owner-only file with the admin password (else one is generated and printed once)");
 
+  EscrowFlags escrow;
+  init->add_option("--escrow-officers", escrow.officers,
+                   "Also set up M-of-N KEK escrow with this many officers (see `escrow setup`)");
+  init->add_option("--escrow-threshold", escrow.threshold, "Shares needed to recover (M)");
+  init->add_option("--escrow-shares-dir", escrow.shares_dir, "Where escrow writes the share files");
+  init->add_option("--so-pin-file", escrow.so_pin_file,
+                   "Owner-only file with the token's SO PIN, read once (else a prompt)");
+
+  CLI::App* escrow_cmd = app.add_subcommand(
+      "escrow", "M-of-N escrow of the KEKs, and recovery after the token is lost (docs/escrow.md)");
+  escrow_cmd->require_subcommand(1);
+  CLI::App* escrow_setup = escrow_cmd->add_subcommand(
+      "setup", "Make an escrow key, have the SO trust it, split it into share files, and rotate "
+               "to an escrowable KEK");
+  AddCommonFlags(escrow_setup, &flags);
+  escrow_setup->add_option("--officers", escrow.officers, "Number of share files (N)")->required();
+  escrow_setup->add_option("--threshold", escrow.threshold, "Shares needed to recover (M)")->required();
+  escrow_setup->add_option("--shares-dir", escrow.shares_dir, "Directory for the share files")
+      ->required();
+  escrow_setup->add_option("--so-pin-file", escrow.so_pin_file,
+                           "Owner-only file with the token's SO PIN, read once (else a prompt)");
+  CLI::App* escrow_recover = escrow_cmd->add_subcommand(
+      "recover", "Rebuild the KEKs from M share files into a new, empty token");
+  AddCommonFlags(escrow_recover, &flags);
+  escrow_recover->add_option("--share", escrow.share_files, "A share file (give M of them)")
+      ->required();
+  escrow_recover->add_option("--so-pin-file", escrow.so_pin_file,
+                             "SO PIN of the new token: it then trusts the escrow key again, so "
+                             "later KEKs are escrowed too");
+  escrow_recover->add_flag("--so-pin-prompt", escrow.prompt_so_pin,
+                           "Ask for the new token's SO PIN instead of --so-pin-file");
+
+  CLI::App* escrow_status = escrow_cmd->add_subcommand(
+      "status", "Show the escrow key, N and M, and which KEKs are escrowed (never key material)");
+  AddCommonFlags(escrow_status, &flags);
+
   CLI::App* keys = app.add_subcommand("keys", "Key management");
   keys->require_subcommand(1);
   CLI::App* keys_list =
@@ -172,6 +208,8 @@ int RunStrongroom(int argc, char** argv) {
       ->add_option("--public-key", verify_flags.public_key_file,
                    "The audit public key (PEM) you pinned, e.g. from GET /api/audit/public-key")
       ->required();
+  audit_verify->add_option("--later-public-key", verify_flags.later_public_key_files,
+                           "The audit key of a later token (after `escrow recover`), also pinned");
   audit_verify->add_option(
       "--expect-head", verify_flags.expect_head,
       "SEQ:HASH of a head seen earlier: detects a log cut at a record boundary");
@@ -214,7 +252,19 @@ int RunStrongroom(int argc, char** argv) {
   if (token_create->parsed()) return Report(RunTokenCreate(flags, account));
   if (token_list->parsed()) return Report(RunTokenList(flags, account));
   if (token_revoke->parsed()) return Report(RunTokenRevoke(flags, account));
-  if (init->parsed()) return Report(RunInit(flags, admin_password_file));
+  if (init->parsed()) {
+    Status initialised = RunInit(flags, admin_password_file);
+    if (initialised.ok() && (escrow.officers > 0 || escrow.threshold > 0)) {
+      if (escrow.shares_dir.empty()) {
+        return Report(Status::InvalidArgument("--escrow-shares-dir is required with escrow"));
+      }
+      initialised = RunEscrowSetup(flags, escrow);
+    }
+    return Report(initialised);
+  }
+  if (escrow_setup->parsed()) return Report(RunEscrowSetup(flags, escrow));
+  if (escrow_recover->parsed()) return Report(RunEscrowRecover(flags, escrow));
+  if (escrow_status->parsed()) return Report(RunEscrowStatus(flags));
   if (keys_list->parsed()) return Report(RunKeysList(flags));
   if (backup->parsed()) return Report(RunBackup(flags, backup_to));
   if (restore->parsed()) return Report(RunRestore(flags, restore_from));

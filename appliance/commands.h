@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "appliance/environment.h"
 #include "base/status.h"
@@ -19,6 +20,21 @@ Status RunRestore(const CommonFlags& flags, const std::string& from_dir);
 // store and log as they are the anchored state (anchor_command.cc).
 Status RunAnchorShow(const CommonFlags& flags);
 Status RunAnchorAdopt(const CommonFlags& flags);
+
+// `escrow setup` and `escrow recover` (escrow_command.cc, docs/escrow.md).
+struct EscrowFlags {
+  int officers = 0, threshold = 0;  // N and M
+  std::string shares_dir;           // setup: where the N share files go
+  std::vector<std::string> share_files;  // recover: M share files
+  // The SO PIN: read once from this owner-only file, else from a prompt
+  // (setup always; recover only with prompt_so_pin). Never stored.
+  std::string so_pin_file;
+  bool prompt_so_pin = false;
+};
+Status RunEscrowSetup(const CommonFlags& flags, const EscrowFlags& escrow);
+Status RunEscrowRecover(const CommonFlags& flags, const EscrowFlags& escrow);
+// `escrow status`: the escrow key, N and M, and which KEKs are escrowed.
+Status RunEscrowStatus(const CommonFlags& flags);
 
 // `serve`: flags override the config file's values when non-empty.
 struct ServeFlags {
@@ -50,6 +66,8 @@ Status RunTokenRevoke(const CommonFlags& flags, const AccountFlags& account);
 struct AuditVerifyFlags {
   std::string log_dir = "/var/lib/strongroom/audit";
   std::string public_key_file, expect_head;
+  // The audit keys of later tokens (after `escrow recover`), pinned too.
+  std::vector<std::string> later_public_key_files;
   bool require_sealed = false;
 };
 Status RunAuditVerify(const AuditVerifyFlags& flags);

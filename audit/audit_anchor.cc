@@ -40,7 +40,8 @@ Status AuditLog::State::CheckAnchor(const std::optional<crypto::TrustAnchor>& an
                                     const std::string& anchored_hash, const StoreState& store) {
   log_id = first_record_hash;
   if (!options.anchor) return Status::Ok();  // no token anchor kept
-  if (options.anchor_mode == AnchorMode::kNewStore || options.anchor_mode == AnchorMode::kAdopt) {
+  if (options.anchor_mode == AnchorMode::kNewStore || options.anchor_mode == AnchorMode::kAdopt ||
+      options.anchor_mode == AnchorMode::kRecover) {
     replace_anchor = true;
     if (log_id.empty() && anchor) log_id = anchor->log_id;
     return Status::Ok();

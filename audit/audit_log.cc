@@ -278,6 +278,9 @@ StatusOr<VerifyReport> AuditLog::VerifyNow() {
   }
   VerifyOptions options;
   options.public_key_pem = state_->signer->public_key_pem();
+  // After an escrow recovery the log began under the lost token's key,
+  // which this process does not hold (verifier.h).
+  options.current_key_only = true;
   options.expect_head = state_->written_head;
   io.unlock();
   return Verify(files, options);

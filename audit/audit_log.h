@@ -99,6 +99,12 @@ enum class AnchorMode {
   // `strongroom anchor adopt`: nothing to check (the command verified the
   // log and the store itself); the first anchor replaces the token's.
   kAdopt,
+  // `strongroom escrow recover`: the token is new (its KEKs rebuilt from
+  // escrow, a new audit key): as kAdopt, and the log's last checkpoint may
+  // be signed by the lost token's audit key. Then Open writes an
+  // audit.key.changed record (record.h) naming both keys before anything
+  // else, and the chain continues under the new key.
+  kRecover,
 };
 
 // StoreStateOf reads `store`'s committed resourceVersion and digest.

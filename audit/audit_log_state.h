@@ -107,7 +107,7 @@ struct AuditLog::State {
   // newest the token holds (as far as this process knows).
   std::optional<crypto::TrustAnchor> to_anchor;
   std::optional<crypto::TrustAnchor> anchored;
-  bool replace_anchor = false;  // the next Save replaces (kNewStore, kAdopt)
+  bool replace_anchor = false;  // the next Save replaces (kNewStore, kAdopt, kRecover)
   bool anchor_urgent = false;   // rotation: write without waiting
   bool anchor_stop = false;
   std::condition_variable anchor_wake;

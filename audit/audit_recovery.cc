@@ -67,12 +67,14 @@ StatusOr<std::vector<std::shared_ptr<Entry>>> AuditLog::State::Recover() {
   }
   Head head_before{0, std::string(kZeroHash)};
   std::optional<ParsedLine> last_checkpoint;
+  std::string last_key;  // the audit key in force at the log's end, as the log says
   for (auto it = files.rbegin(); it != files.rend(); ++it) {
     if (it->name == kCurrentFileName) continue;
     StatusOr<std::optional<ParsedLine>> last = LastRecordOf(options.dir + "/" + it->name);
     if (!last.has_value()) return std::unexpected(Refuse(it->name, 0, last.error().message()));
     if (*last) {
       head_before = Head{(*last)->seq, (*last)->hash};
+      if ((*last)->checkpoint) last_key = (*last)->checkpoint->key_sha256;
       if ((*last)->type == RecordType::kCheckpoint) last_checkpoint = *last;
     }
     break;
@@ -122,6 +124,11 @@ StatusOr<std::vector<std::shared_ptr<Entry>>> AuditLog::State::Recover() {
     if (i == 0 && parsed->seq == anchored_seq + 1) anchored_hash = parsed->prev;
     head_now = Head{parsed->seq, parsed->hash};
     head_is_checkpoint = parsed->type == RecordType::kCheckpoint;
+    if (parsed->checkpoint) {
+      last_key = parsed->checkpoint->key_sha256;
+    } else if (parsed->action == kLogCreatedAction || parsed->action == kAuditKeyChangedAction) {
+      last_key = parsed->key_sha256;
+    }
     if (head_is_checkpoint) {
       last_checkpoint = *parsed;
       unsealed = 0;
@@ -147,7 +154,11 @@ StatusOr<std::vector<std::shared_ptr<Entry>>> AuditLog::State::Recover() {
   // SECURITY: every check that can refuse runs before anything is written,
   // so putting the honest files back lets the next start go ahead.
   SR_RETURN_IF_ERROR(CheckAnchor(anchor, head_now, first_record_hash, anchored_hash, store));
-  if (last_checkpoint) {
+  // SECURITY: only `strongroom escrow recover` (kRecover) may continue a log
+  // sealed by another audit key, and it says so in the log first.
+  const bool key_changes = options.anchor_mode == AnchorMode::kRecover && head_now.seq > 0 &&
+                           !last_key.empty() && last_key != signer->key_sha256();
+  if (last_checkpoint && !key_changes) {
     if (!CheckCheckpoint(*last_checkpoint, signer->public_key_pem(), signer->key_sha256()).ok()) {
       return std::unexpected(Status::IntegrityError(
           "the audit log's last checkpoint (record " + std::to_string(last_checkpoint->seq) +
@@ -215,6 +226,12 @@ StatusOr<std::vector<std::shared_ptr<Entry>>> AuditLog::State::Recover() {
     target->event.request_id = write.request_id;
     target->event.resource_version = write.resource_version;
     initial.push_back(NotCommitted(target, "not_in_store_at_start"));
+  }
+  if (key_changes) {
+    auto changed = system_event(std::string(kAuditKeyChangedAction));
+    changed->event.details.emplace_back("key_sha256", signer->key_sha256());
+    changed->event.details.emplace_back("previous_key_sha256", last_key);
+    initial.insert(initial.begin(), std::move(changed));
   }
   if (head_now.seq == 0) {
     auto created = system_event(std::string(kLogCreatedAction));

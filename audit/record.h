@@ -35,6 +35,14 @@ namespace strongroom::audit {
 // carry "key_sha256", the fingerprint of the audit key that seals the log.
 inline constexpr std::string_view kLogCreatedAction = "audit.log.created";
 
+// kAuditKeyChangedAction marks a change of the audit signing key, written
+// when `strongroom escrow recover` opens the log with a new token's key
+// (the old key was lost with the old token). Its details carry "key_sha256",
+// the new key's fingerprint, and "previous_key_sha256". Checkpoints after it
+// are signed by the new key; a verifier accepts it only when the auditor
+// pinned the new key too (verifier.h).
+inline constexpr std::string_view kAuditKeyChangedAction = "audit.key.changed";
+
 // kZeroHash is the "previous hash" of the first record of a log.
 inline constexpr std::string_view kZeroHash =
     "0000000000000000000000000000000000000000000000000000000000000000";

@@ -4,6 +4,7 @@
 #include <openssl/pem.h>
 
 #include <charconv>
+#include <map>
 
 #include "audit/record.h"
 #include "base/bytes.h"
@@ -30,7 +31,12 @@ StatusOr<Bytes> DecodeSignature(std::string_view text) {
 class Walk {
  public:
   Walk(const VerifyOptions& options, std::string fingerprint)
-      : options_(options), fingerprint_(std::move(fingerprint)) {}
+      : options_(options), fingerprint_(fingerprint), key_in_force_(std::move(fingerprint)) {
+    pinned_[fingerprint_] = options_.public_key_pem;
+  }
+
+  // Pin adds a later token's audit key.
+  void Pin(const std::string& fingerprint, const std::string& pem) { pinned_[fingerprint] = pem; }
 
   // Line checks one complete line; false stops the walk (report_ says why).
   bool Line(const std::string& file, std::uint64_t line_number, std::string_view text) {
@@ -56,10 +62,23 @@ class Walk {
         return Fail(r.seq, file, line_number, "the first record does not open the log");
       }
       if (r.key_sha256 != fingerprint_) {
-        return Fail(r.seq, file, line_number,
-                    "the log was opened for audit key " + r.key_sha256 + ", not the given key " +
-                        fingerprint_);
+        std::string what = "the log was opened for audit key " + r.key_sha256 +
+                           ", not the given key " + fingerprint_;
+        if (!options_.current_key_only) return Fail(r.seq, file, line_number, what);
+        // Reported unless a key change to the given key follows.
+        deferred_ = Deferred{r.seq, file, line_number, std::move(what)};
       }
+      key_in_force_ = r.key_sha256;
+    }
+    if (r.action == kAuditKeyChangedAction) {
+      if (!pinned_.contains(r.key_sha256)) {
+        return Fail(r.seq, file, line_number,
+                    "the audit key changes here (an escrow recovery) to key " + r.key_sha256 +
+                        ", which is not pinned: pass that key with another --public-key if you "
+                        "trust it (the recovery printed its fingerprint)");
+      }
+      key_in_force_ = r.key_sha256;
+      ++report_.key_changes;
     }
     if (r.checkpoint) {
       if (!CheckpointHolds(r)) return Fail(r.seq, file, line_number, problem_);
@@ -93,6 +112,12 @@ class Walk {
   }
 
   bool Fail(std::uint64_t seq, const std::string& file, std::uint64_t line, std::string what) {
+    if (deferred_ && report_.key_changes == 0) {
+      // The first record's key was the first thing wrong.
+      Deferred first = std::move(*deferred_);
+      deferred_.reset();
+      return Fail(first.seq, first.file, first.line, std::move(first.what));
+    }
     report_.ok = false;
     report_.bad_seq = seq;
     report_.bad_file = file;
@@ -106,6 +131,12 @@ class Walk {
   VerifyReport Finish() {
     if (failed_) return report_;
     report_.pending = report_.last_seq - last_checkpoint_;
+    if (options_.current_key_only && report_.records > 0 && key_in_force_ != fingerprint_) {
+      Fail(report_.last_seq, positions_.last_file, positions_.last_line,
+           "the log ends under audit key " + key_in_force_ + ", not this token's key " + fingerprint_);
+      return report_;
+    }
+    deferred_.reset();
     if (report_.records == 0) {
       Fail(1, std::string(kCurrentFileName), 0, "the log is empty");
       return report_;
@@ -128,10 +159,32 @@ class Walk {
 
  private:
   bool CheckpointHolds(const ParsedLine& r) {
-    Status holds = CheckCheckpoint(r, options_.public_key_pem, fingerprint_);
+    auto pem = pinned_.find(key_in_force_);
+    if (pem == pinned_.end()) {
+      // Only with current_key_only: an earlier token's key, not at hand.
+      const CheckpointBody& body = *r.checkpoint;
+      if (body.head_seq + 1 != r.seq || body.head_hash != r.prev) {
+        problem_ = "the checkpoint does not cover the record before it";
+        return false;
+      }
+      if (body.key_sha256 != key_in_force_) {
+        problem_ = "the checkpoint is signed by another key (" + body.key_sha256 + ")";
+        return false;
+      }
+      return true;
+    }
+    Status holds = CheckCheckpoint(r, pem->second, key_in_force_);
     if (!holds.ok()) problem_ = holds.message();
     return holds.ok();
   }
+
+  struct Deferred {
+    std::uint64_t seq = 0;
+    std::string file;
+    std::uint64_t line = 0;
+    std::string what;
+  };
+  std::optional<Deferred> deferred_;
 
   struct Positions {
     std::string last_file, first_pending_file;
@@ -139,7 +192,9 @@ class Walk {
   };
 
   const VerifyOptions& options_;
-  std::string fingerprint_;
+  std::string fingerprint_;               // of options_.public_key_pem
+  std::string key_in_force_;              // signs the checkpoints from here on
+  std::map<std::string, std::string> pinned_;  // fingerprint -> PEM
   VerifyReport report_;
   Positions positions_;
   std::uint64_t last_checkpoint_ = 0;
@@ -170,6 +225,7 @@ std::string VerifyReport::Summary() const {
            " line=" + std::to_string(bad_line) + ": " + problem;
   }
   return "OK records=" + std::to_string(records) + " checkpoints=" + std::to_string(checkpoints) +
+         (key_changes > 0 ? " key_changes=" + std::to_string(key_changes) : std::string()) +
          " pending=" + std::to_string(pending) + " from=" + first_time + " to=" + last_time +
          " head=" + std::to_string(last_seq) + ":" + head_hash;
 }
@@ -219,6 +275,14 @@ VerifyReport Verify(const std::vector<LogFileSource>& files, const VerifyOptions
   if (!fingerprint.has_value()) {
     walk.Fail(0, "", 0, fingerprint.error().message());
     return walk.Finish();
+  }
+  for (const std::string& pem : options.more_public_key_pems) {
+    StatusOr<std::string> more = PublicKeyFingerprint(pem);
+    if (!more.has_value()) {
+      walk.Fail(0, "", 0, more.error().message());
+      return walk.Finish();
+    }
+    walk.Pin(*more, pem);
   }
   for (const LogFileSource& file : files) {
     StatusOr<FileLines> lines = ReadLines(file);

@@ -27,8 +27,20 @@ struct Head {
 StatusOr<Head> ParseHead(std::string_view text);
 
 struct VerifyOptions {
-  // The audit public key (SubjectPublicKeyInfo PEM). Required.
+  // The audit public key (SubjectPublicKeyInfo PEM). Required: the key the
+  // log was created for (its first record names it).
   std::string public_key_pem;
+  // The audit keys of later tokens, pinned like the first: after an escrow
+  // recovery (`strongroom escrow recover`) an audit.key.changed record
+  // (record.h) names the new token's key, and checkpoints after it are
+  // signed by it. A key change to a key not pinned here fails. Default none.
+  std::vector<std::string> more_public_key_pems;
+  // The server's own check (AuditLog::VerifyNow), which holds only its
+  // current key: public_key_pem is the key the log must END under, the
+  // first record may name another key, and checkpoints under keys whose
+  // PEM is not given are checked for what they cover, not for their
+  // signature. Auditors verify offline without it. Default false.
+  bool current_key_only = false;
   // A head seen earlier (copied off the host): the log must still contain
   // exactly that record, so a log cut at a record boundary is detected.
   std::optional<Head> expect_head;
@@ -45,6 +57,7 @@ struct VerifyReport {
   std::uint64_t records = 0;
   std::uint64_t checkpoints = 0;
   std::uint64_t pending = 0;  // records after the last checkpoint
+  std::uint64_t key_changes = 0;  // audit.key.changed records (escrow recoveries)
   std::uint64_t first_seq = 0, last_seq = 0;
   std::string first_time, last_time;
   std::string head_hash;  // hash of last_seq
@@ -60,8 +73,9 @@ struct VerifyReport {
 // Verify checks `files` (the chain in order, as OpenLogFiles gives it):
 // each line's hash, the links (seq + 1, prev = previous hash), the first
 // record (seq 1, created for this key), every checkpoint (it covers the
-// record before it and its signature verifies under the key), and the
-// options. Reading errors are reported as a failed verification.
+// record before it and its signature verifies under the key in force: the
+// first record's, then each audit.key.changed record's, which must be
+// pinned), and the options. Reading errors are reported as a failed verification.
 VerifyReport Verify(const std::vector<LogFileSource>& files, const VerifyOptions& options);
 
 // CheckCheckpoint checks one parsed checkpoint line: it covers the record

@@ -12,6 +12,8 @@
 //   record_mac.h         the authenticator storage/ uses for every record
 //   password_hash.h      scrypt password hashes for user accounts
 //   pin_file.h           reading the PIN (or another secret) from an owner-only file
+//   escrow.h             opt-in M-of-N escrow of the KEKs under an SO-trusted
+//                        key, and recovery into a new token (issue 22)
 //
 // crypto/ depends on base/ and storage/ (for the keyring's rows); it knows
 // nothing of HTTP or JSON.
@@ -19,6 +21,7 @@
 
 #include "crypto/audit_signing_key.h"
 #include "crypto/envelope.h"
+#include "crypto/escrow.h"
 #include "crypto/kek.h"
 #include "crypto/keyring.h"
 #include "crypto/password_hash.h"

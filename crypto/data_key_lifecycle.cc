@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "crypto/escrow.h"
 #include "crypto/kek.h"
 #include "crypto/keyring.h"
 #include "crypto/keyring_store.h"
@@ -231,7 +232,9 @@ StatusOr<KekRotationReport> Keyring::RotateKek() {
   KekRotationReport report;
   report.old_kek_id = current_kek_id();
   report.new_kek_id = NewKeyId("kek-");
-  SR_RETURN_IF_ERROR(GenerateKek(token_, report.new_kek_id));
+  // With escrow (crypto/escrow.h) the new KEK is escrowable and its wrapped
+  // copy is stored before it becomes current; without, as GenerateKek.
+  SR_RETURN_IF_ERROR(GenerateKekForStore(token_, store_, report.new_kek_id));
   SR_RETURN_IF_ERROR(SetCurrentKek(report.new_kek_id));
   SR_ASSIGN_OR_RETURN(report.rewrap, RewrapDataKeys());
   std::set<std::string> referenced = {report.new_kek_id};

@@ -12,20 +12,23 @@ CK_KEY_TYPE KeyTypeOf(WrappedKeyType type) {
   return type == WrappedKeyType::kAes256 ? CKK_AES : CKK_GENERIC_SECRET;
 }
 
-}  // namespace
-
-Attributes KekTemplate(std::string_view kek_id, std::string_view label) {
+// KekAttributes is every KEK's template: KekTemplate's, EscrowableKekTemplate's
+// (escrowable: CKA_EXTRACTABLE and CKA_WRAP_WITH_TRUSTED true) and
+// RecoveredKekTemplate's (no CKA_VALUE_LEN: C_CreateObject takes the length
+// from CKA_VALUE).
+Attributes KekAttributes(std::string_view kek_id, std::string_view label, bool escrowable,
+                         bool with_length) {
   Attributes t;
-  t.Ulong(CKA_CLASS, CKO_SECRET_KEY)
-      .Ulong(CKA_KEY_TYPE, CKK_AES)
-      .Ulong(CKA_VALUE_LEN, kKeyValueBytes)
-      .Text(CKA_LABEL, label)
+  t.Ulong(CKA_CLASS, CKO_SECRET_KEY).Ulong(CKA_KEY_TYPE, CKK_AES);
+  if (with_length) t.Ulong(CKA_VALUE_LEN, kKeyValueBytes);
+  t.Text(CKA_LABEL, label)
       .Text(CKA_ID, kek_id)
       .Bool(CKA_TOKEN, true)
       .Bool(CKA_PRIVATE, true)
       .Bool(CKA_SENSITIVE, true)
-      .Bool(CKA_EXTRACTABLE, false)
-      .Bool(CKA_WRAP, true)
+      .Bool(CKA_EXTRACTABLE, escrowable);
+  if (escrowable) t.Bool(CKA_WRAP_WITH_TRUSTED, true);
+  t.Bool(CKA_WRAP, true)
       .Bool(CKA_UNWRAP, true)
       .Bool(CKA_ENCRYPT, false)
       .Bool(CKA_DECRYPT, false)
@@ -38,6 +41,12 @@ Attributes KekTemplate(std::string_view kek_id, std::string_view label) {
       .Bool(CKA_MODIFIABLE, false)
       .Bool(CKA_COPYABLE, false);
   return t;
+}
+
+}  // namespace
+
+Attributes KekTemplate(std::string_view kek_id, std::string_view label) {
+  return KekAttributes(kek_id, label, /*escrowable=*/false, /*with_length=*/true);
 }
 
 Attributes SessionKeyTemplate(WrappedKeyType type, bool with_length) {
@@ -103,6 +112,36 @@ Attributes AuditPrivateKeyTemplate() {
       .Bool(CKA_DECRYPT, false)
       .Bool(CKA_DERIVE, false)
       .Bool(CKA_UNWRAP, false)
+      .Bool(CKA_MODIFIABLE, false)
+      .Bool(CKA_COPYABLE, false);
+  return t;
+}
+
+Attributes EscrowableKekTemplate(std::string_view kek_id, std::string_view label) {
+  return KekAttributes(kek_id, label, /*escrowable=*/true, /*with_length=*/true);
+}
+
+Attributes RecoveredKekTemplate(std::string_view kek_id, std::string_view label) {
+  return KekAttributes(kek_id, label, /*escrowable=*/false, /*with_length=*/false);
+}
+
+Attributes TrustedEscrowKeyTemplate(std::string_view id, std::string_view label, ByteSpan modulus,
+                                    ByteSpan public_exponent) {
+  Attributes t;
+  t.Ulong(CKA_CLASS, CKO_PUBLIC_KEY)
+      .Ulong(CKA_KEY_TYPE, CKK_RSA)
+      .Data(CKA_MODULUS, modulus)
+      .Data(CKA_PUBLIC_EXPONENT, public_exponent)
+      .Text(CKA_LABEL, label)
+      .Text(CKA_ID, id)
+      .Bool(CKA_TOKEN, true)
+      .Bool(CKA_PRIVATE, false)
+      .Bool(CKA_TRUSTED, true)
+      .Bool(CKA_WRAP, true)
+      .Bool(CKA_ENCRYPT, false)
+      .Bool(CKA_VERIFY, false)
+      .Bool(CKA_VERIFY_RECOVER, false)
+      .Bool(CKA_DERIVE, false)
       .Bool(CKA_MODIFIABLE, false)
       .Bool(CKA_COPYABLE, false);
   return t;

@@ -42,4 +42,25 @@ Attributes SessionKeyTemplate(WrappedKeyType type, bool with_length);
 Attributes AuditPublicKeyTemplate();
 Attributes AuditPrivateKeyTemplate();
 
+// EscrowableKekTemplate is KekTemplate for a store with M-of-N escrow
+// (crypto/escrow.h): the same key, except CKA_EXTRACTABLE true and
+// CKA_WRAP_WITH_TRUSTED true.
+// SECURITY: with CKA_WRAP_WITH_TRUSTED (which cannot be turned off) the
+// token wraps it only under a CKA_TRUSTED key, which only the security
+// officer can make; it stays sensitive, so its value is never readable.
+Attributes EscrowableKekTemplate(std::string_view kek_id, std::string_view label);
+
+// RecoveredKekTemplate is KekTemplate for C_CreateObject of a KEK rebuilt
+// from escrow, without CKA_VALUE_LEN (the caller appends CKA_VALUE).
+// SECURITY: non-extractable, wrap/unwrap only, as a generated KEK.
+Attributes RecoveredKekTemplate(std::string_view kek_id, std::string_view label);
+
+// TrustedEscrowKeyTemplate is the escrow key's public half as the security
+// officer imports it (C_CreateObject, CKK_RSA).
+// SECURITY: CKA_TRUSTED true (only an SO session may set it), a public token
+// object (CKA_PRIVATE false: an SO session writes only public objects),
+// usable only to wrap; neither modifiable nor copyable.
+Attributes TrustedEscrowKeyTemplate(std::string_view id, std::string_view label, ByteSpan modulus,
+                                    ByteSpan public_exponent);
+
 }  // namespace strongroom::crypto

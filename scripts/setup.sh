@@ -18,6 +18,8 @@ PACKAGES=(
   libpistache-dev
   # commented config file for `strongroom serve`
   libtomlplusplus-dev
+  # Shamir secret sharing of the escrow key (issue 22)
+  libgfshare-dev
   # token for development and tests
   softhsm2 opensc
   # tests and benchmarks

@@ -189,7 +189,10 @@ std::string ServerProcess::Prepare() {
   if (std::string error = WritePolicies(); !error.empty()) return error;
   if (std::string error = WriteConfig(); !error.empty()) return error;
 
-  CliResult init = RunCli({"init", "--admin-password-file", password_file});
+  if (options_.before_init && !options_.before_init(*token_)) return "before_init failed";
+  std::vector<std::string> init_args = {"init", "--admin-password-file", password_file};
+  init_args.insert(init_args.end(), options_.init_extra_args.begin(), options_.init_extra_args.end());
+  CliResult init = RunCli(init_args);
   if (init.exit_code != 0) {
     // Only stderr: stdout is init's report, which is not needed to diagnose.
     return "strongroom init exited with " + std::to_string(init.exit_code) + ": " +

@@ -27,6 +27,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -52,6 +53,13 @@ struct ServerProcessOptions {
   // extra_policy_files are written into the policy directory: file name ->
   // content (JSON). A name "identities.json" replaces the default mapping.
   std::map<std::string, std::string> extra_policy_files;
+  // init_extra_args are appended to `strongroom init` (for example the
+  // escrow options). Default none.
+  std::vector<std::string> init_extra_args;
+  // before_init runs once the token exists and before `strongroom init`
+  // (for example to write the SO PIN into a file init reads); false fails
+  // the start. Default none.
+  std::function<bool(const TestToken&)> before_init;
 };
 
 class ServerProcess {
