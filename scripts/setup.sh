@@ -18,6 +18,10 @@ PACKAGES=(
   libpistache-dev
   # commented config file for `strongroom serve`
   libtomlplusplus-dev
+  # sd_notify: `strongroom serve` tells systemd when it is ready (Type=notify)
+  libsystemd-dev
+  # systemd-analyze, which scores and checks the packaged unit in the tests
+  systemd
   # token for development and tests
   softhsm2 opensc
   # tests and benchmarks
