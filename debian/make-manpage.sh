@@ -63,6 +63,7 @@ The operator guide, /usr/share/doc/strongroom/operator-guide.md.
 ROFF
 } > "$INCLUDE"
 
-help2man --no-info --no-discard-stderr --version-string="$VERSION" \
+LC_ALL=C.UTF-8 help2man --locale=C.UTF-8 --no-info --no-discard-stderr --version-string="$VERSION" \
   --name="hardened secrets appliance with keys in a PKCS#11 token" \
-  --section=1 --include="$INCLUDE" "$BIN"
+  --section=1 --include="$INCLUDE" "$BIN" |
+  sed -e 's/\xe2\x80\x94/\\(em/g'   # the em dash of the one-line description, as roff
