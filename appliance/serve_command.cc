@@ -7,8 +7,8 @@
 // and STOPPING=1 at shutdown; without NOTIFY_SOCKET these do nothing.
 #include <pthread.h>
 #include <signal.h>
-#include <systemd/sd-daemon.h>
 #include <sys/resource.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include <cstdio>

@@ -3,13 +3,13 @@
 // in it, and each key shown commented out ("#key = value") is a real key at
 // its real default.
 #include <gtest/gtest.h>
+#include <toml++/toml.h>
 
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
 #include <sstream>
 #include <string>
-#include <toml++/toml.h>
 
 #include "appliance/server_config.h"
 #include "tests/support/temp_dir.h"
@@ -38,7 +38,8 @@ std::string Uncommented() {
 
 void CollectKeys(const toml::table& table, const std::string& prefix, std::set<std::string>& out) {
   for (const auto& [key, node] : table) {
-    const std::string name = prefix.empty() ? std::string(key.str()) : prefix + "." + std::string(key.str());
+    const std::string name =
+        prefix.empty() ? std::string(key.str()) : prefix + "." + std::string(key.str());
     if (const toml::table* child = node.as_table()) {
       CollectKeys(*child, name, out);
     } else {

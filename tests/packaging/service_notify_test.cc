@@ -4,6 +4,7 @@
 // arrives only once GET /readyz answers 200, that SIGHUP is reported as
 // RELOADING=1 then READY=1, that SIGTERM is reported as STOPPING=1, and that
 // a server that cannot start never reports READY=1.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
@@ -11,8 +12,6 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <fcntl.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -108,8 +107,7 @@ TEST(ServiceNotify, ReadyIsSentOnlyOnceReadyzAnswersAndReloadAndStopAreReported)
   ASSERT_TRUE(socket.bound()) << std::strerror(errno);
 
   ReadyProbe probe;
-  std::thread watcher(
-      [&] { probe = WatchForReady(socket, server->dir(), server->ca_path()); });
+  std::thread watcher([&] { probe = WatchForReady(socket, server->dir(), server->ca_path()); });
   const int restarted = server->Restart();  // the same server, now with NOTIFY_SOCKET
   watcher.join();
   ASSERT_EQ(restarted, 0);
@@ -146,9 +144,9 @@ TEST(ServiceNotify, AServerThatCannotStartNeverSendsReady) {
   ::setenv("SOFTHSM2_CONF", server->token().conf_path().c_str(), 1);
   const std::string config = server->dir() + "/strongroom.toml";
   const std::string missing_pin = server->dir() + "/no-such-pin";
-  std::vector<const char*> argv = {STRONGROOM_BINARY, "serve",        "--config",
-                                   config.c_str(),    "--pin-file",   missing_pin.c_str(),
-                                   nullptr};
+  std::vector<const char*> argv = {
+      STRONGROOM_BINARY,   "serve", "--config", config.c_str(), "--pin-file",
+      missing_pin.c_str(), nullptr};
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
