@@ -43,7 +43,7 @@ Data directory: the LMDB store and the audit log (mode 0700, user strongroom).
 .I /var/lib/strongroom-token/
 The SoftHSM token directory and the PIN file (mode 0700).
 .TP
-.I /usr/share/doc/strongroom/operator-guide.md
+.I /usr/share/doc/strongroom/operator-guide.md.gz
 Installing, initialising, running, backing up and upgrading the appliance.
 [ENVIRONMENT]
 .TP
@@ -59,7 +59,7 @@ STOPPING=1 on it.
 sealed with a signed checkpoint) and re-reads the policy files and the CRL on
 SIGHUP.
 [SEE ALSO]
-The operator guide, /usr/share/doc/strongroom/operator-guide.md.
+The operator guide, /usr/share/doc/strongroom/operator-guide.md.gz.
 ROFF
 } > "$INCLUDE"
 

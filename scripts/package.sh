@@ -42,7 +42,10 @@ echo "== dpkg-buildpackage"
 # ccache, when present, speeds up rebuilds of unchanged files.
 LAUNCHER=""
 if command -v ccache >/dev/null 2>&1; then
-  export CCACHE_BASEDIR="$SRC" CCACHE_NOHASHDIR=1
+  # debhelper (compat 13) points HOME at a fresh directory inside the build
+  # tree, which would give ccache an empty cache each time: name the cache.
+  CCACHE_DIR="${CCACHE_DIR:-$(ccache -k cache_dir)}"
+  export CCACHE_DIR CCACHE_BASEDIR="$SRC" CCACHE_NOHASHDIR=1
   LAUNCHER="-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache"
 fi
 (cd "$SRC" && CCACHE_LAUNCHER="$LAUNCHER" DEB_BUILD_OPTIONS="parallel=${JOBS:-2}" \
