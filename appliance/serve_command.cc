@@ -2,9 +2,13 @@
 // keyring (holding the server lock), starts the API, and runs until SIGTERM
 // or SIGINT (graceful: in-flight requests finish, the store closes
 // cleanly). SIGHUP reloads the policy files and the client CA's CRL.
+// Under systemd (Type=notify, debian/strongroom.service) it reports
+// READY=1 once /readyz would answer, RELOADING=1/READY=1 around a reload
+// and STOPPING=1 at shutdown; without NOTIFY_SOCKET these do nothing.
 #include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -116,15 +120,21 @@ Status RunServe(const ServeFlags& flags) {
                  {"data_dir", config.common.data_dir},
                  {"policy_dir", config.policy_dir},
                  {"memory", options.memory_locked ? "locked" : "unlocked"}});
+  // Everything /readyz checks (token, store, audit log, listening socket)
+  // is open and the start is audited: tell the service manager.
+  (void)sd_notifyf(0, "READY=1\nSTATUS=serving on %s", listen.c_str());
   for (;;) {
     int signal_number = 0;
     if (sigwait(&signals, &signal_number) != 0) continue;
     if (signal_number == SIGHUP) {
+      (void)sd_notify(0, "RELOADING=1");
       (void)server->ReloadPolicy();
       // A CRL replaced on disk takes effect for new handshakes (issue 16).
       (void)server->ReloadCrl();
+      (void)sd_notifyf(0, "READY=1\nSTATUS=serving on %s", listen.c_str());
       continue;
     }
+    (void)sd_notify(0, "STOPPING=1\nSTATUS=stopping");
     api::LogEvent(api::LogLevel::kInfo, "shutting down",
                   {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
     break;

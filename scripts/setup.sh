@@ -20,6 +20,10 @@ PACKAGES=(
   libtomlplusplus-dev
   # Shamir secret sharing of the escrow key (issue 22)
   libgfshare-dev
+  # sd_notify: `strongroom serve` tells systemd when it is ready (Type=notify)
+  libsystemd-dev
+  # systemd-analyze, which scores and checks the packaged unit in the tests
+  systemd
   # token for development and tests
   softhsm2 opensc
   # tests and benchmarks
