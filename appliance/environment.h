@@ -10,7 +10,7 @@
 #include "audit/audit.h"
 #include "base/status.h"
 #include "crypto/keyring.h"
-#include "crypto/token.h"
+#include "crypto/token_service.h"
 #include "storage/storage.h"
 
 namespace strongroom::appliance {
@@ -45,7 +45,7 @@ Status InstallArena(const CommonFlags& flags);
 Status CheckDataDirOwner(const std::string& data_dir);
 
 struct Environment {
-  std::unique_ptr<crypto::Token> token;
+  std::unique_ptr<crypto::TokenService> token;
   std::unique_ptr<storage::Store> store;
   std::unique_ptr<crypto::Keyring> keyring;  // null for OpenForInit
   // Declared last, so it closes first (its final checkpoint needs the
@@ -76,7 +76,7 @@ Status AuditCliEvent(Environment& env, std::string action, audit::Resource resou
                      std::vector<std::pair<std::string, std::string>> details = {});
 
 // OpenToken opens the token named by the flags.
-StatusOr<std::unique_ptr<crypto::Token>> OpenToken(const CommonFlags& flags);
+StatusOr<std::unique_ptr<crypto::TokenService>> OpenToken(const CommonFlags& flags);
 
 // OpenEnvironment opens token, store (create_if_missing as given) and, when
 // `with_keyring`, the keyring (which needs an initialised store) and the
