@@ -10,6 +10,7 @@
 #include <cstdio>
 
 #include "base/secure_arena.h"
+#include "tokend/tokend.h"
 
 namespace strongroom::appliance {
 
@@ -46,6 +47,10 @@ Status CheckDataDirOwner(const std::string& data_dir) {
 }
 
 StatusOr<std::unique_ptr<crypto::TokenService>> OpenToken(const CommonFlags& flags) {
+  if (!flags.token_service.empty()) {
+    SR_ASSIGN_OR_RETURN(std::string socket, tokend::ParseServiceAddress(flags.token_service));
+    return tokend::ConnectTokenService({.socket_path = socket});
+  }
   crypto::TokenOptions options;
   options.module = flags.module;
   options.token_uri = flags.token_uri;

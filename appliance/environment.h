@@ -21,6 +21,10 @@ struct CommonFlags {
   std::string module = "/usr/lib/softhsm/libsofthsm2.so";
   std::string token_uri = "pkcs11:token=strongroom";
   std::string pin_file;
+  // "unix:/path": the token is reached through `strongroom tokend` on that
+  // socket (tokend/tokend.h); module, token_uri and pin_file are then
+  // unused. Empty (the default): the token is opened in this process.
+  std::string token_service;
   std::size_t arena_mib = 4;
   bool allow_unlocked_memory = false;
   // [audit] in the server's configuration (docs/strongroom.example.toml).
@@ -75,7 +79,8 @@ void ExpectCliWrite(Environment& env, const std::string& tag, audit::Resource re
 Status AuditCliEvent(Environment& env, std::string action, audit::Resource resource,
                      std::vector<std::pair<std::string, std::string>> details = {});
 
-// OpenToken opens the token named by the flags.
+// OpenToken opens the token named by the flags: through tokend when
+// token_service is set, else in this process.
 StatusOr<std::unique_ptr<crypto::TokenService>> OpenToken(const CommonFlags& flags);
 
 // OpenEnvironment opens token, store (create_if_missing as given) and, when
