@@ -95,11 +95,12 @@ class TokendTest : public ::testing::Test {
   }
 
   static Bytes Frame(const Bytes& body) {
-    Bytes frame = {static_cast<std::uint8_t>(body.size() >> 24),
-                   static_cast<std::uint8_t>(body.size() >> 16),
-                   static_cast<std::uint8_t>(body.size() >> 8),
-                   static_cast<std::uint8_t>(body.size())};
-    frame.insert(frame.end(), body.begin(), body.end());
+    Bytes frame(4 + body.size());
+    frame[0] = static_cast<std::uint8_t>(body.size() >> 24);
+    frame[1] = static_cast<std::uint8_t>(body.size() >> 16);
+    frame[2] = static_cast<std::uint8_t>(body.size() >> 8);
+    frame[3] = static_cast<std::uint8_t>(body.size());
+    std::copy(body.begin(), body.end(), frame.begin() + 4);
     return frame;
   }
 
