@@ -67,7 +67,7 @@ class ApiServer {
   // Start loads the TLS files and the policy (refusing a malformed one with
   // file, line and reason), builds the routes and starts serving. `token`,
   // `store`, `keyring` and `clock` must outlive the server.
-  static StatusOr<std::unique_ptr<ApiServer>> Start(const ApiOptions& options, crypto::Token& token,
+  static StatusOr<std::unique_ptr<ApiServer>> Start(const ApiOptions& options, crypto::TokenService& token,
                                                     audit::AuditLog& audit, storage::Store& store,
                                                     crypto::Keyring& keyring, const Clock& clock);
   ~ApiServer();

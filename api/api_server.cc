@@ -25,7 +25,7 @@ ApiServer::ApiServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ApiServer::~ApiServer() { Shutdown(); }
 
 StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const ApiOptions& options,
-                                                      crypto::Token& token, audit::AuditLog& audit,
+                                                      crypto::TokenService& token, audit::AuditLog& audit,
                                                       storage::Store& store,
                                                       crypto::Keyring& keyring,
                                                       const Clock& clock) {

@@ -30,8 +30,8 @@ void PrintAnchor(const std::optional<crypto::TrustAnchor>& anchor) {
 }  // namespace
 
 Status RunAnchorShow(const CommonFlags& flags) {
-  SR_ASSIGN_OR_RETURN(std::unique_ptr<crypto::Token> token, OpenToken(flags));
-  SR_ASSIGN_OR_RETURN(std::optional<crypto::TrustAnchor> anchor, crypto::ReadTrustAnchor(*token));
+  SR_ASSIGN_OR_RETURN(std::unique_ptr<crypto::TokenService> token, OpenToken(flags));
+  SR_ASSIGN_OR_RETURN(std::optional<crypto::TrustAnchor> anchor, token->ReadTrustAnchor());
   PrintAnchor(anchor);
   return Status::Ok();
 }
@@ -43,14 +43,14 @@ Status RunAnchorAdopt(const CommonFlags& flags) {
     return Status::FailedPrecondition("the server is running on " + flags.data_dir +
                                       "; stop it before adopting an anchor");
   }
-  SR_ASSIGN_OR_RETURN(std::unique_ptr<crypto::Token> token, OpenToken(flags));
-  SR_ASSIGN_OR_RETURN(std::optional<crypto::TrustAnchor> previous, crypto::ReadTrustAnchor(*token));
+  SR_ASSIGN_OR_RETURN(std::unique_ptr<crypto::TokenService> token, OpenToken(flags));
+  SR_ASSIGN_OR_RETURN(std::optional<crypto::TrustAnchor> previous, token->ReadTrustAnchor());
   std::cout << "before:\n";
   PrintAnchor(previous);
   // SECURITY: what is adopted must at least verify: every line of the log
   // and every checkpoint under the token's audit key, and (Keyring::Open
   // below) every record of the store and its digest.
-  SR_ASSIGN_OR_RETURN(crypto::AuditPublicKey key, crypto::GetAuditPublicKey(*token));
+  SR_ASSIGN_OR_RETURN(crypto::AuditPublicKey key, token->GetAuditPublicKey());
   const std::string log_dir = flags.data_dir + "/audit";
   std::error_code ec;
   if (std::filesystem::exists(log_dir + "/" + std::string(audit::kCurrentFileName), ec)) {
@@ -78,7 +78,7 @@ Status RunAnchorAdopt(const CommonFlags& flags) {
         previous ? std::to_string(previous->resource_version) : "none"},
        {"log_head_seq", std::to_string(head.seq)}}));
   SR_RETURN_IF_ERROR(env.audit->Close());
-  SR_ASSIGN_OR_RETURN(std::optional<crypto::TrustAnchor> adopted, crypto::ReadTrustAnchor(*env.token));
+  SR_ASSIGN_OR_RETURN(std::optional<crypto::TrustAnchor> adopted, env.token->ReadTrustAnchor());
   std::cout << "adopted:\n";
   PrintAnchor(adopted);
   if (!adopted) return Status::Unavailable("the token did not keep the new anchor; run adopt again");

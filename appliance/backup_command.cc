@@ -104,10 +104,10 @@ Status RunRestore(const CommonFlags& flags, const std::string& from_dir) {
   } catch (const nlohmann::json::exception&) {
     return Status::InvalidArgument("the backup manifest in " + from_dir + " is malformed");
   }
-  SR_ASSIGN_OR_RETURN(std::unique_ptr<crypto::Token> token, OpenToken(flags));
+  SR_ASSIGN_OR_RETURN(std::unique_ptr<crypto::TokenService> token, OpenToken(flags));
   for (const auto& kek : manifest.at("keks_needed")) {
     std::string id = kek.get<std::string>();
-    SR_ASSIGN_OR_RETURN(bool present, crypto::KekExists(*token, id));
+    SR_ASSIGN_OR_RETURN(bool present, token->KekExists(id));
     if (!present) {
       return Status::FailedPrecondition("the backup needs KEK " + id +
                                         ", which is not in the token; restore refused (copy the "

@@ -21,6 +21,9 @@ void AddCommonFlags(CLI::App* cmd, CommonFlags* flags) {
   cmd->add_option(
       "--pin-file", flags->pin_file,
       "File holding the token user PIN: owned by you, mode 0600 (or pin-source in the URI)");
+  cmd->add_option("--token-service", flags->token_service,
+                  "Reach the token through `strongroom tokend` at unix:/path (instead of "
+                  "--module, --token-uri and --pin-file)");
   cmd->add_option("--arena-mib", flags->arena_mib, "Locked secure memory, MiB")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
@@ -129,8 +132,24 @@ int RunStrongroom(int argc, char** argv) {
   serve->add_option("--module", serve_flags.module, "Override: PKCS#11 module");
   serve->add_option("--token-uri", serve_flags.token_uri, "Override: token URI");
   serve->add_option("--pin-file", serve_flags.pin_file, "Override: PIN file");
+  serve->add_option("--token-service", serve_flags.token_service,
+                    "Override: the token through tokend (unix:/path)");
   serve->add_flag("--allow-unlocked-memory", serve_flags.allow_unlocked_memory,
                   "Start even if secure memory cannot be locked");
+
+  TokendFlags tokend_flags;
+  CLI::App* tokend = app.add_subcommand(
+      "tokend",
+      "Serve the token to one user over a unix socket (the privilege boundary: run as the user "
+      "owning the token and the PIN file; foreground; SIGTERM/SIGINT stop it)");
+  AddCommonFlags(tokend, &flags);
+  tokend->add_option("--socket", tokend_flags.socket_path, "The unix socket to listen on")
+      ->required();
+  tokend->add_option("--allowed-user", tokend_flags.allowed_user,
+                     "The only user (name or uid) served: the appliance's")
+      ->required();
+  tokend->add_option("--socket-mode", tokend_flags.socket_mode, "The socket's mode (octal)")
+      ->capture_default_str();
 
   AccountFlags account;
   auto add_policy_dir = [&account](CLI::App* cmd) {
@@ -241,6 +260,7 @@ int RunStrongroom(int argc, char** argv) {
 
   HardenProcess();
   if (serve->parsed()) return Report(RunServe(serve_flags));
+  if (tokend->parsed()) return Report(RunTokend(flags, tokend_flags));
   if (audit_verify->parsed()) return Report(RunAuditVerify(verify_flags));
   if (audit_show->parsed()) return Report(RunAuditShow(show_flags));
   if (Status s = InstallArena(flags); !s.ok()) return Report(s);

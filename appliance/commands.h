@@ -39,10 +39,18 @@ Status RunEscrowStatus(const CommonFlags& flags);
 // `serve`: flags override the config file's values when non-empty.
 struct ServeFlags {
   std::string config_path = "/etc/strongroom/strongroom.toml";
-  std::string listen, port_file, policy_dir, data_dir, module, token_uri, pin_file;
+  std::string listen, port_file, policy_dir, data_dir, module, token_uri, pin_file, token_service;
   bool allow_unlocked_memory = false;
 };
 Status RunServe(const ServeFlags& flags);
+
+// `tokend`: the token behind a privilege boundary (tokend_command.cc).
+struct TokendFlags {
+  std::string socket_path;
+  std::string allowed_user;  // a name or a uid
+  std::string socket_mode = "0660";
+};
+Status RunTokend(const CommonFlags& common, const TokendFlags& flags);
 
 // `user ...` and `token ...`: they write through the store while the
 // server runs; the server sees the change on its next request.

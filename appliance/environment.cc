@@ -10,7 +10,7 @@
 #include <cstdio>
 
 #include "base/secure_arena.h"
-#include "crypto/audit_signing_key.h"
+#include "tokend/tokend.h"
 
 namespace strongroom::appliance {
 
@@ -46,12 +46,18 @@ Status CheckDataDirOwner(const std::string& data_dir) {
   return Status::Ok();
 }
 
-StatusOr<std::unique_ptr<crypto::Token>> OpenToken(const CommonFlags& flags) {
+StatusOr<std::unique_ptr<crypto::TokenService>> OpenToken(const CommonFlags& flags) {
+  if (!flags.token_service.empty()) {
+    SR_ASSIGN_OR_RETURN(std::string socket, tokend::ParseServiceAddress(flags.token_service));
+    return tokend::ConnectTokenService({.socket_path = socket});
+  }
   crypto::TokenOptions options;
   options.module = flags.module;
   options.token_uri = flags.token_uri;
   options.pin_file = flags.pin_file;
-  return crypto::Token::Open(options);
+  SR_ASSIGN_OR_RETURN(std::unique_ptr<crypto::Token> token, crypto::Token::Open(options));
+  return std::unique_ptr<crypto::TokenService>(
+      std::make_unique<crypto::LocalTokenService>(std::move(token)));
 }
 
 StatusOr<Environment> OpenEnvironment(const CommonFlags& flags, bool create_if_missing,
@@ -97,11 +103,11 @@ audit::Actor ProcessActor(const std::string& actor_name) {
 
 Status OpenAuditLog(const CommonFlags& flags, Environment& env, const std::string& actor_name,
                     audit::AnchorMode anchor_mode) {
-  SR_ASSIGN_OR_RETURN(crypto::AuditPublicKey key, crypto::GetAuditPublicKey(*env.token));
-  crypto::Token* token = env.token.get();
+  SR_ASSIGN_OR_RETURN(crypto::AuditPublicKey key, env.token->GetAuditPublicKey());
+  crypto::TokenService* token = env.token.get();
   auto signer = audit::NewCheckpointSigner(
       key.pem, key.fingerprint_sha256,
-      [token](ByteSpan message) { return crypto::SignWithAuditKey(*token, message); });
+      [token](ByteSpan message) { return token->SignWithAuditKey(message); });
   audit::AuditLogOptions options;
   options.dir = flags.data_dir + "/audit";
   options.max_file_bytes = flags.audit.max_file_mib << 20;

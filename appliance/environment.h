@@ -10,7 +10,7 @@
 #include "audit/audit.h"
 #include "base/status.h"
 #include "crypto/keyring.h"
-#include "crypto/token.h"
+#include "crypto/token_service.h"
 #include "storage/storage.h"
 
 namespace strongroom::appliance {
@@ -21,6 +21,10 @@ struct CommonFlags {
   std::string module = "/usr/lib/softhsm/libsofthsm2.so";
   std::string token_uri = "pkcs11:token=strongroom";
   std::string pin_file;
+  // "unix:/path": the token is reached through `strongroom tokend` on that
+  // socket (tokend/tokend.h); module, token_uri and pin_file are then
+  // unused. Empty (the default): the token is opened in this process.
+  std::string token_service;
   std::size_t arena_mib = 4;
   bool allow_unlocked_memory = false;
   // [audit] in the server's configuration (docs/strongroom.example.toml).
@@ -45,7 +49,7 @@ Status InstallArena(const CommonFlags& flags);
 Status CheckDataDirOwner(const std::string& data_dir);
 
 struct Environment {
-  std::unique_ptr<crypto::Token> token;
+  std::unique_ptr<crypto::TokenService> token;
   std::unique_ptr<storage::Store> store;
   std::unique_ptr<crypto::Keyring> keyring;  // null for OpenForInit
   // Declared last, so it closes first (its final checkpoint needs the
@@ -83,8 +87,9 @@ void ExpectCliWrite(Environment& env, const std::string& tag, audit::Resource re
 Status AuditCliEvent(Environment& env, std::string action, audit::Resource resource,
                      std::vector<std::pair<std::string, std::string>> details = {});
 
-// OpenToken opens the token named by the flags.
-StatusOr<std::unique_ptr<crypto::Token>> OpenToken(const CommonFlags& flags);
+// OpenToken opens the token named by the flags: through tokend when
+// token_service is set, else in this process.
+StatusOr<std::unique_ptr<crypto::TokenService>> OpenToken(const CommonFlags& flags);
 
 // OpenEnvironment opens token, store (create_if_missing as given) and, when
 // `with_keyring`, the keyring (which needs an initialised store) and the

@@ -84,7 +84,7 @@ Status RunInit(const CommonFlags& flags, const std::string& admin_password_file)
   SR_ASSIGN_OR_RETURN(Environment env, OpenEnvironment(flags, /*create_if_missing=*/true,
                                                        /*with_keyring=*/false));
   SR_ASSIGN_OR_RETURN(crypto::InitReport report, crypto::Keyring::Initialize(*env.token, *env.store));
-  SR_ASSIGN_OR_RETURN(crypto::AuditPublicKey audit_key, crypto::GetAuditPublicKey(*env.token));
+  SR_ASSIGN_OR_RETURN(crypto::AuditPublicKey audit_key, env.token->GetAuditPublicKey());
   // From here on every change is audited; a new log's first record carries
   // the audit key's fingerprint.
   SR_RETURN_IF_ERROR(OpenAuditLog(

@@ -17,7 +17,7 @@ Status RunKeysList(const CommonFlags& flags) {
   SR_ASSIGN_OR_RETURN(Environment env, OpenEnvironment(flags, /*create_if_missing=*/false,
                                                        /*with_keyring=*/true));
   SR_ASSIGN_OR_RETURN(std::vector<crypto::KekInfo> keks, env.keyring->ListKeks());
-  SR_ASSIGN_OR_RETURN(std::vector<std::string> in_token, crypto::ListKekIds(*env.token));
+  SR_ASSIGN_OR_RETURN(std::vector<std::string> in_token, env.token->ListKekIds());
   std::set<std::string> present(in_token.begin(), in_token.end());
   std::printf("KEKs (in token %s)\n", env.token->token_label().c_str());
   std::printf("  %-22s %-8s %-9s %s\n", "ID", "CURRENT", "IN-TOKEN", "CREATED");

@@ -67,6 +67,7 @@ StatusOr<ServerConfig> ResolveServeConfig(const ServeFlags& flags) {
   if (!flags.module.empty()) config.common.module = flags.module;
   if (!flags.token_uri.empty()) config.common.token_uri = flags.token_uri;
   if (!flags.pin_file.empty()) config.common.pin_file = flags.pin_file;
+  if (!flags.token_service.empty()) config.common.token_service = flags.token_service;
   if (flags.allow_unlocked_memory) config.common.allow_unlocked_memory = true;
   std::string host;
   std::uint16_t port = 0;

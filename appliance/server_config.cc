@@ -80,6 +80,7 @@ std::map<std::string, Setter> Keys(ServerConfig& c) {
       {"token.module", String(&c.common.module)},
       {"token.uri", String(&c.common.token_uri)},
       {"token.pin_file", String(&c.common.pin_file)},
+      {"token.service", String(&c.common.token_service)},
       {"tls.certificate", String(&c.tls.certificate_path)},
       {"tls.private_key", String(&c.tls.private_key_path)},
       {"tls.client_ca", String(&c.tls.client_ca_path)},

@@ -3,24 +3,23 @@
 #include <pthread.h>
 
 #include "audit/audit_log_state.h"
-#include "crypto/trust_anchor.h"
+#include "crypto/token_service.h"
 
 namespace strongroom::audit {
 namespace {
 
 class TokenAnchorKeeper : public AnchorKeeper {
  public:
-  explicit TokenAnchorKeeper(crypto::Token& token) : token_(token) {}
+  explicit TokenAnchorKeeper(crypto::TokenService& token) : token_(token) {}
   StatusOr<std::optional<crypto::TrustAnchor>> Load() override {
-    return crypto::ReadTrustAnchor(token_);
+    return token_.ReadTrustAnchor();
   }
   Status Save(const crypto::TrustAnchor& anchor, bool replace) override {
-    return replace ? crypto::ReplaceTrustAnchor(token_, anchor)
-                   : crypto::WriteTrustAnchor(token_, anchor);
+    return replace ? token_.ReplaceTrustAnchor(anchor) : token_.WriteTrustAnchor(anchor);
   }
 
  private:
-  crypto::Token& token_;
+  crypto::TokenService& token_;
 };
 
 std::string Short(const std::string& hash) { return hash.substr(0, 16) + "…"; }
@@ -31,7 +30,7 @@ constexpr std::string_view kAdoptHint =
 
 }  // namespace
 
-std::shared_ptr<AnchorKeeper> NewTokenAnchorKeeper(crypto::Token& token) {
+std::shared_ptr<AnchorKeeper> NewTokenAnchorKeeper(crypto::TokenService& token) {
   return std::make_shared<TokenAnchorKeeper>(token);
 }
 

@@ -40,6 +40,7 @@
 #include "audit/verifier.h"
 #include "base/clock.h"
 #include "base/status.h"
+#include "crypto/token_service.h"
 #include "crypto/trust_anchor.h"
 #include "storage/storage.h"
 
@@ -79,9 +80,10 @@ class AnchorKeeper {
   virtual Status Save(const crypto::TrustAnchor& anchor, bool replace) = 0;
 };
 
-// NewTokenAnchorKeeper keeps the anchor in `token` (crypto/trust_anchor.h).
+// NewTokenAnchorKeeper keeps the anchor in `token` (crypto/token_service.h,
+// crypto/trust_anchor.h), in this process or through `strongroom tokend`.
 // REQUIRES: `token` outlives the keeper.
-std::shared_ptr<AnchorKeeper> NewTokenAnchorKeeper(crypto::Token& token);
+std::shared_ptr<AnchorKeeper> NewTokenAnchorKeeper(crypto::TokenService& token);
 
 // AnchorMode is what Open checks against the anchor and how it may change.
 enum class AnchorMode {
@@ -302,7 +304,7 @@ class AuditLog {
   std::shared_ptr<State> state_;
 };
 
-// NewTokenSigner signs with the audit key pair of the token that
+// NewCheckpointSigner signs with the audit key pair of the token that
 // `sign` reaches; see appliance/ for the wiring.
 std::unique_ptr<CheckpointSigner> NewCheckpointSigner(
     std::string public_key_pem, std::string key_sha256,

@@ -37,6 +37,7 @@ BenchTokenDir* SharedToken() {
 }
 
 struct AuditedStore {
+  std::unique_ptr<crypto::LocalTokenService> service;  // on the shared token
   std::unique_ptr<storage::Store> store;
   std::unique_ptr<crypto::Keyring> keyring;
   std::unique_ptr<audit::AuditLog> log;
@@ -46,7 +47,8 @@ struct AuditedStore {
     auto s = std::make_unique<AuditedStore>();
     BenchTokenDir* shared = SharedToken();
     if (shared == nullptr) return nullptr;
-    crypto::Token& token = *shared->token;
+    s->service = std::make_unique<crypto::LocalTokenService>(*shared->token);
+    crypto::TokenService& token = *s->service;
     const std::string data_dir = shared->dir + (group_commit ? "/group" : "/each");
     storage::StoreOptions store_options;
     store_options.data_dir = data_dir;
@@ -57,9 +59,9 @@ struct AuditedStore {
     auto keyring = crypto::Keyring::Open(token, *s->store);
     if (!keyring.has_value()) return nullptr;
     s->keyring = std::move(*keyring);
-    auto key = crypto::GetAuditPublicKey(token);
+    auto key = token.GetAuditPublicKey();
     if (!key.has_value()) return nullptr;
-    crypto::Token* signing = &token;
+    crypto::Token* signing = shared->token.get();
     audit::AuditLogOptions options;
     options.dir = data_dir + "/audit";
     options.group_commit = group_commit;

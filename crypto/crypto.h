@@ -6,6 +6,8 @@
 //   kek.h                KEKs inside the token; wrap, unwrap, re-wrap
 //   audit_signing_key.h  the token's EC P-256 audit key pair
 //   trust_anchor.h       the audit log's and store's anchor, held in the token
+//   token_service.h      TokenService: the operations the appliance needs
+//                        from its token, local or through `strongroom tokend`
 //   keyring.h            current KEK, record-MAC key, data keys per
 //                        namespace and UTC day, cache, rotation
 //   envelope.h           AES-256-GCM envelopes bound to their record
@@ -28,4 +30,5 @@
 #include "crypto/pin_file.h"
 #include "crypto/record_mac.h"
 #include "crypto/token.h"
+#include "crypto/token_service.h"
 #include "crypto/trust_anchor.h"

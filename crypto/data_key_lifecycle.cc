@@ -59,7 +59,7 @@ StatusOr<std::string> Keyring::CreateOrAdoptActiveKey(std::string_view namespace
   // writer thread never waits for the token.
   std::string kek_id = current_kek_id();
   SR_ASSIGN_OR_RETURN(GeneratedKey generated,
-                      GenerateWrappedKey(token_, kek_id, WrappedKeyType::kAes256));
+                      token_.GenerateWrappedKey(kek_id, WrappedKeyType::kAes256));
   DataKeyRecord row;
   row.id = NewKeyId("dek-");
   row.namespace_name = std::string(namespace_name);
@@ -209,7 +209,7 @@ StatusOr<RewrapReport> Keyring::RewrapDataKeys() {
       continue;
     }
     SR_ASSIGN_OR_RETURN(DataKeyRecord row, ReadDataKeyRecord(store_, info.id));
-    SR_ASSIGN_OR_RETURN(Bytes rewrapped, RewrapKey(token_, row.kek_id, target, row.wrapped,
+    SR_ASSIGN_OR_RETURN(Bytes rewrapped, token_.RewrapKey(row.kek_id, target, row.wrapped,
                                                    WrappedKeyType::kAes256));
     SR_RETURN_IF_ERROR(store_.Write("keyring:rewrap", [&](storage::WriteTxn& txn) -> Status {
       SR_ASSIGN_OR_RETURN(DataKeyRecord latest, GetRow(txn, info.id));
@@ -221,7 +221,7 @@ StatusOr<RewrapReport> Keyring::RewrapDataKeys() {
   }
   SR_ASSIGN_OR_RETURN(std::optional<WrappedMacKey> mac, ReadWrappedMacKey(store_));
   if (mac.has_value() && mac->kek_id != target) {
-    SR_ASSIGN_OR_RETURN(Bytes rewrapped, RewrapKey(token_, mac->kek_id, target, mac->wrapped,
+    SR_ASSIGN_OR_RETURN(Bytes rewrapped, token_.RewrapKey(mac->kek_id, target, mac->wrapped,
                                                    WrappedKeyType::kHmacSha256));
     SR_RETURN_IF_ERROR(WriteWrappedMacKey(store_, WrappedMacKey{target, std::move(rewrapped)}));
   }

@@ -50,6 +50,8 @@
 
 namespace strongroom::crypto {
 
+class TokenService;
+
 // kEscrowRsaBits is the escrow key's modulus size.
 inline constexpr int kEscrowRsaBits = 3072;
 
@@ -187,6 +189,6 @@ StatusOr<std::vector<EscrowedKek>> ReadEscrowedKeks(storage::Store& store);
 // GenerateKekForStore is what the keyring calls to make a new KEK: with an
 // escrow configuration in `store`, GenerateEscrowableKek and AddEscrowedKek;
 // without, GenerateKek. Errors as those.
-Status GenerateKekForStore(Token& token, storage::Store& store, std::string_view kek_id);
+Status GenerateKekForStore(TokenService& token, storage::Store& store, std::string_view kek_id);
 
 }  // namespace strongroom::crypto

@@ -1,6 +1,7 @@
 // Escrow in the store: the configuration and the escrowed (wrapped) KEKs.
 #include "crypto/escrow.h"
 #include "crypto/kek.h"
+#include "crypto/token_service.h"
 
 namespace strongroom::crypto {
 namespace {
@@ -106,11 +107,11 @@ StatusOr<std::vector<EscrowedKek>> ReadEscrowedKeks(storage::Store& store) {
   return ReadEscrowedKeksIn(txn);
 }
 
-Status GenerateKekForStore(Token& token, storage::Store& store, std::string_view kek_id) {
+Status GenerateKekForStore(TokenService& token, storage::Store& store, std::string_view kek_id) {
   SR_ASSIGN_OR_RETURN(std::optional<EscrowConfig> config, ReadEscrowConfig(store));
-  if (!config.has_value()) return GenerateKek(token, kek_id);
+  if (!config.has_value()) return token.GenerateKek(kek_id);
   SR_ASSIGN_OR_RETURN(Bytes wrapped,
-                      GenerateEscrowableKek(token, kek_id, config->fingerprint_sha256));
+                      token.GenerateEscrowableKek(kek_id, config->fingerprint_sha256));
   return AddEscrowedKek(
       store, EscrowedKek{std::string(kek_id), config->fingerprint_sha256, std::move(wrapped)});
 }

@@ -2,8 +2,6 @@
 
 #include <openssl/rand.h>
 
-#include "crypto/audit_signing_key.h"
-#include "crypto/kek.h"
 #include "crypto/keyring_store.h"
 #include "crypto/record_mac.h"
 
@@ -24,20 +22,20 @@ std::string NewKeyId(std::string_view prefix) {
   return std::string(prefix) + HexEncode(ByteSpan(random, sizeof random));
 }
 
-StatusOr<InitReport> Keyring::Initialize(Token& token, storage::Store& store, const Clock* clock) {
+StatusOr<InitReport> Keyring::Initialize(TokenService& token, storage::Store& store, const Clock* clock) {
   InitReport report;
   SR_ASSIGN_OR_RETURN(std::optional<WrappedMacKey> existing, ReadWrappedMacKey(store));
   SecretBytes mac_key;
   if (existing.has_value()) {
     report.kek_id = existing->kek_id;
-    SR_ASSIGN_OR_RETURN(mac_key, UnwrapKey(token, existing->kek_id, existing->wrapped,
+    SR_ASSIGN_OR_RETURN(mac_key, token.UnwrapKey(existing->kek_id, existing->wrapped,
                                            WrappedKeyType::kHmacSha256));
   } else {
     report.kek_id = NewKeyId("kek-");
-    SR_RETURN_IF_ERROR(GenerateKek(token, report.kek_id));
+    SR_RETURN_IF_ERROR(token.GenerateKek(report.kek_id));
     report.created_kek = true;
     SR_ASSIGN_OR_RETURN(GeneratedKey generated,
-                        GenerateWrappedKey(token, report.kek_id, WrappedKeyType::kHmacSha256));
+                        token.GenerateWrappedKey(report.kek_id, WrappedKeyType::kHmacSha256));
     SR_RETURN_IF_ERROR(WriteWrappedMacKey(store, WrappedMacKey{report.kek_id, generated.wrapped}));
     mac_key = std::move(generated.plaintext);
     report.created_mac_key = true;
@@ -46,18 +44,18 @@ StatusOr<InitReport> Keyring::Initialize(Token& token, storage::Store& store, co
   store.SetAuthenticator(authenticator);
   SR_RETURN_IF_ERROR(RecordKekIfMissing(store, report.kek_id, UnixMicros(clock->Now()),
                                         /*make_current_if_none=*/true));
-  SR_ASSIGN_OR_RETURN(report.created_audit_key, EnsureAuditKeyPair(token));
+  SR_ASSIGN_OR_RETURN(report.created_audit_key, token.EnsureAuditKeyPair());
   return report;
 }
 
-StatusOr<std::unique_ptr<Keyring>> Keyring::Open(Token& token, storage::Store& store,
+StatusOr<std::unique_ptr<Keyring>> Keyring::Open(TokenService& token, storage::Store& store,
                                                  KeyringOptions options) {
   SR_ASSIGN_OR_RETURN(std::optional<WrappedMacKey> wrapped, ReadWrappedMacKey(store));
   if (!wrapped.has_value()) {
     return std::unexpected(
         Status::FailedPrecondition("the store is not initialised; run `strongroom init` first"));
   }
-  SR_ASSIGN_OR_RETURN(SecretBytes mac_key, UnwrapKey(token, wrapped->kek_id, wrapped->wrapped,
+  SR_ASSIGN_OR_RETURN(SecretBytes mac_key, token.UnwrapKey(wrapped->kek_id, wrapped->wrapped,
                                                      WrappedKeyType::kHmacSha256));
   SR_ASSIGN_OR_RETURN(auto authenticator, HmacRecordAuthenticator::Create(std::move(mac_key)));
   store.SetAuthenticator(authenticator);
@@ -151,7 +149,7 @@ StatusOr<std::shared_ptr<const SecretBytes>> Keyring::DataKey(const std::string&
   if (cached.has_value()) return cached;
   SR_ASSIGN_OR_RETURN(DataKeyRecord row, ReadDataKeyRecord(store_, id));
   SR_ASSIGN_OR_RETURN(SecretBytes plaintext,
-                      UnwrapKey(token_, row.kek_id, row.wrapped, WrappedKeyType::kAes256));
+                      token_.UnwrapKey(row.kek_id, row.wrapped, WrappedKeyType::kAes256));
   unwraps_.fetch_add(1, std::memory_order_relaxed);
   auto key = std::make_shared<const SecretBytes>(std::move(plaintext));
   CacheInsert(id, key);

@@ -32,7 +32,7 @@
 #include "base/status.h"
 #include "crypto/data_key_record.h"
 #include "crypto/envelope.h"
-#include "crypto/token.h"
+#include "crypto/token_service.h"
 #include "storage/storage.h"
 
 namespace strongroom::crypto {
@@ -129,7 +129,7 @@ class Keyring {
   // Initialize makes sure the token holds a KEK and the audit key pair and
   // the store holds the wrapped record-MAC key. Idempotent: a second run
   // creates nothing. Returns what it did.
-  static StatusOr<InitReport> Initialize(Token& token, storage::Store& store,
+  static StatusOr<InitReport> Initialize(TokenService& token, storage::Store& store,
                                          const Clock* clock = Clock::Real());
 
   // Open unwraps the MAC key, installs the record authenticator into
@@ -138,7 +138,7 @@ class Keyring {
   // initialised; kNotFound when a KEK it needs is missing from the token;
   // kIntegrityError when a record was edited, removed, added or an old one
   // put back outside Strongroom. `token` and `store` must outlive the Keyring.
-  static StatusOr<std::unique_ptr<Keyring>> Open(Token& token, storage::Store& store,
+  static StatusOr<std::unique_ptr<Keyring>> Open(TokenService& token, storage::Store& store,
                                                  KeyringOptions options = {});
 
   // Seal encrypts `plaintext` for `binding` under the namespace's active
@@ -197,7 +197,7 @@ class Keyring {
     std::uint64_t reserved = 0;      // encryptions reserved in the store
   };
 
-  Keyring(Token& token, storage::Store& store, KeyringOptions options)
+  Keyring(TokenService& token, storage::Store& store, KeyringOptions options)
       : token_(token), store_(store), options_(options) {}
 
   StatusOr<std::shared_ptr<const SecretBytes>> DataKey(const std::string& id);
@@ -211,7 +211,7 @@ class Keyring {
   Status ReserveBlock(ActiveKey& active, std::string_view namespace_name);
   Status SetCurrentKek(const std::string& kek_id);
 
-  Token& token_;
+  TokenService& token_;
   storage::Store& store_;
   const KeyringOptions options_;
   std::shared_ptr<const storage::RecordAuthenticator> authenticator_;

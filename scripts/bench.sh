@@ -18,6 +18,12 @@
 #       only audit_bench: audited writes from 8 clients, group commit
 #       against one fdatasync per record; ends with
 #       audited_writes_per_s=N fsync_per_record_writes_per_s=N ratio=R
+#   scripts/bench.sh tokend [benchmark args...]
+#       tokend_bench: a data-key unwrap and a checkpoint signature directly
+#       on the token and through `strongroom tokend`'s socket, in one run;
+#       ends with
+#       unwrap_direct_ops=N unwrap_tokend_ops=N ratio=R
+#       sign_direct_ops=N sign_tokend_ops=N ratio=R
 #   scripts/bench.sh creates [benchmark args...]
 #       create_load_bench: two real servers (group commit, one fdatasync per
 #       record) and 8 HTTPS clients creating SecureValues, alternating
@@ -88,6 +94,7 @@ modes:
   http    (default) decrypt over mutual TLS against nginx serving a static body, and creates
   micro   Google Benchmark micro-benchmarks (crypto_bench, audit_bench), Release build
   audit   audit_bench only (group commit vs one fdatasync per record)
+  tokend  data-key unwrap and checkpoint signature, direct against through tokend
   creates audited creates over HTTPS at 8 clients (group commit vs one fdatasync per record)
   compare [BASE_REV]    decrypt and creates of the current tree against BASE_REV, alternating
   callgrind [BASE_REV]  callgrind instructions per warm decrypt, current tree (and BASE_REV)
@@ -142,6 +149,12 @@ run_audit() {
   scripts/setup.sh
   build_release "$ROOT" "$BUILD_DIR" audit_bench
   "$BUILD_DIR/bench/audit_bench" "$@"
+}
+
+run_tokend() {
+  scripts/setup.sh
+  build_release "$ROOT" "$BUILD_DIR" tokend_bench
+  "$BUILD_DIR/bench/tokend_bench" "${MICRO_DEFAULTS[@]}" "$@"
 }
 
 run_creates() {
@@ -325,6 +338,7 @@ case "$mode" in
   startup) run_startup "$@" ;;
   verify) run_verify "$@" ;;
   audit) run_audit "$@" ;;
+  tokend) run_tokend "$@" ;;
   creates) run_creates "$@" ;;
   http) run_http "$@" ;;
   compare) run_compare "$@" ;;

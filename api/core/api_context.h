@@ -28,7 +28,7 @@ class ApiMetrics;
 struct ApiContext {
   storage::Store& store;
   crypto::Keyring& keyring;
-  crypto::Token& token;
+  crypto::TokenService& token;
   PolicyHolder& policy;
   Authenticator& authenticator;
   audit::AuditLog& audit;

@@ -36,7 +36,7 @@ HistogramSnapshot Snapshot(const std::array<std::uint64_t, N>& counts, double su
 }  // namespace
 
 ApiMetrics::ApiMetrics(MetricsOptions options, audit::AuditLog& audit, storage::Store& store,
-                       crypto::Keyring& keyring, crypto::Token& token)
+                       crypto::Keyring& keyring, crypto::TokenService& token)
     : options_(std::move(options)) {
   AddServerFamilies();
   AddDecryptFamily();
@@ -174,7 +174,7 @@ void ApiMetrics::AddAuditFamilies(audit::AuditLog& audit) {
       });
 }
 
-void ApiMetrics::AddCryptoFamilies(crypto::Keyring& keyring, crypto::Token& token) {
+void ApiMetrics::AddCryptoFamilies(crypto::Keyring& keyring, crypto::TokenService& token) {
   crypto::Keyring* ring = &keyring;
   auto keys = [ring](std::uint64_t crypto::KeyringCounters::*field) {
     return [ring, field] { return static_cast<double>(ring->counters().*field); };
@@ -192,7 +192,7 @@ void ApiMetrics::AddCryptoFamilies(crypto::Keyring& keyring, crypto::Token& toke
   registry_.AddCounterFunction("strongroom_data_keys_created_total",
                                "Data keys generated (one per namespace per UTC day in use).", {},
                                keys(&crypto::KeyringCounters::data_keys_created));
-  crypto::Token* t = &token;
+  crypto::TokenService* t = &token;
   auto tokens = [t](std::uint64_t crypto::TokenCounters::*field) {
     return [t, field] { return static_cast<double>(t->counters().*field); };
   };

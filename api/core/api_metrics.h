@@ -45,7 +45,7 @@ class ApiMetrics {
   // ApiMetrics registers every family but the per-route ones. `audit`,
   // `store`, `keyring` and `token` must outlive it.
   ApiMetrics(MetricsOptions options, audit::AuditLog& audit, storage::Store& store,
-             crypto::Keyring& keyring, crypto::Token& token);
+             crypto::Keyring& keyring, crypto::TokenService& token);
   ApiMetrics(const ApiMetrics&) = delete;
   ApiMetrics& operator=(const ApiMetrics&) = delete;
 
@@ -71,7 +71,7 @@ class ApiMetrics {
  private:
   void AddServerFamilies();
   void AddAuditFamilies(audit::AuditLog& audit);
-  void AddCryptoFamilies(crypto::Keyring& keyring, crypto::Token& token);
+  void AddCryptoFamilies(crypto::Keyring& keyring, crypto::TokenService& token);
   void AddStoreFamilies(storage::Store& store);
   void AddDecryptFamily();
   // ServerCounter reads one field of the tracked server's counters.

@@ -13,7 +13,8 @@
 namespace strongroom::api {
 
 // TokenReadiness answers whether the token can be used, probing it
-// (Token::Probe, a PKCS#11 call on the shared session pool) at most once
+// (TokenService::Probe: a PKCS#11 call on the shared session pool, or a
+// round trip to `strongroom tokend`) at most once
 // per `max_age`.
 // SECURITY: /readyz is anonymous; without the cache any caller could keep
 // the session pool busy with probes. A failed probe's reason goes to the
@@ -21,7 +22,7 @@ namespace strongroom::api {
 class TokenReadiness {
  public:
   // `token` and `clock` must outlive this object.
-  TokenReadiness(crypto::Token& token, const Clock& clock,
+  TokenReadiness(crypto::TokenService& token, const Clock& clock,
                  std::chrono::milliseconds max_age = std::chrono::seconds(1))
       : token_(token), clock_(clock), max_age_(max_age) {}
 
@@ -32,7 +33,7 @@ class TokenReadiness {
   bool Ready();
 
  private:
-  crypto::Token& token_;
+  crypto::TokenService& token_;
   const Clock& clock_;
   const std::chrono::milliseconds max_age_;
   std::mutex mutex_;

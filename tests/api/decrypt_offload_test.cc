@@ -22,7 +22,7 @@ class DecryptOffload : public InProcessServerTest {
   void RestartWithColdKeys() {
     server_.reset();
     keyring_.reset();
-    auto keyring = crypto::Keyring::Open(*token_, *store_);
+    auto keyring = crypto::Keyring::Open(*service_, *store_);
     ASSERT_TRUE(keyring.has_value()) << keyring.error();
     keyring_ = std::move(*keyring);
     StartServer();

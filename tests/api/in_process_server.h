@@ -30,14 +30,15 @@ class InProcessServerTest : public ::testing::Test {
     auto token = crypto::Token::Open(crypto::TokenOptionsFor(test_token_));
     ASSERT_TRUE(token.has_value()) << token.error();
     token_ = std::move(*token);
+    service_ = std::make_unique<crypto::LocalTokenService>(*token_);
     storage::StoreOptions store_options;
     store_options.data_dir = dir_.path();
     store_options.map_size_bytes = 64u << 20;
     auto store = storage::Store::Open(store_options);
     ASSERT_TRUE(store.has_value()) << store.error();
     store_ = std::move(*store);
-    ASSERT_TRUE(crypto::Keyring::Initialize(*token_, *store_).has_value());
-    auto keyring = crypto::Keyring::Open(*token_, *store_);
+    ASSERT_TRUE(crypto::Keyring::Initialize(*service_, *store_).has_value());
+    auto keyring = crypto::Keyring::Open(*service_, *store_);
     ASSERT_TRUE(keyring.has_value()) << keyring.error();
     keyring_ = std::move(*keyring);
     OpenAudit();
@@ -59,6 +60,7 @@ class InProcessServerTest : public ::testing::Test {
     audit_.reset();
     keyring_.reset();
     store_.reset();
+    service_.reset();
     token_.reset();
   }
 
@@ -66,10 +68,9 @@ class InProcessServerTest : public ::testing::Test {
     auto key = crypto::GetAuditPublicKey(*token_);
     ASSERT_TRUE(key.has_value()) << key.error();
     public_key_pem_ = key->pem;
-    crypto::Token* token = token_.get();
-    auto signer = audit::NewCheckpointSigner(
-        key->pem, key->fingerprint_sha256,
-        [token](ByteSpan m) { return crypto::SignWithAuditKey(*token, m); });
+    crypto::TokenService* token = service_.get();
+    auto signer = audit::NewCheckpointSigner(key->pem, key->fingerprint_sha256,
+                                             [token](ByteSpan m) { return token->SignWithAuditKey(m); });
     auto sink = std::make_unique<testing_support::BlockingSink>(audit::NewFileSink());
     sink_ = sink.get();
     audit::AuditLogOptions options;
@@ -90,7 +91,7 @@ class InProcessServerTest : public ::testing::Test {
     options.tls.client_ca_path = pki_.ca_cert_path();
     options.policy_dir = policy_dir_.path();
     auto server =
-        api::ApiServer::Start(options, *token_, *audit_, *store_, *keyring_, *server_clock_);
+        api::ApiServer::Start(options, *service_, *audit_, *store_, *keyring_, *server_clock_);
     ASSERT_TRUE(server.has_value()) << server.error();
     server_ = std::move(*server);
   }
@@ -125,6 +126,7 @@ class InProcessServerTest : public ::testing::Test {
   testing_support::TempDir dir_, pki_dir_, policy_dir_;
   testing_support::TestPki pki_{pki_dir_.path()};
   std::unique_ptr<crypto::Token> token_;
+  std::unique_ptr<crypto::LocalTokenService> service_;  // on token_
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<crypto::Keyring> keyring_;
   testing_support::BlockingSink* sink_ = nullptr;

@@ -19,7 +19,7 @@ class AuditAnchorTest : public AuditFixture {
  protected:
   audit::AuditLogOptions AnchoredOptions(AnchorMode mode = AnchorMode::kRequire) {
     audit::AuditLogOptions options = Options();
-    options.anchor = audit::NewTokenAnchorKeeper(*token_);
+    options.anchor = audit::NewTokenAnchorKeeper(*service_);
     options.anchor_mode = mode;
     return options;
   }

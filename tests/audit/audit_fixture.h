@@ -27,6 +27,7 @@ class AuditFixture : public ::testing::Test {
     auto token = crypto::Token::Open(crypto::TokenOptionsFor(test_token_));
     ASSERT_TRUE(token.has_value()) << token.error();
     token_ = std::move(*token);
+    service_ = std::make_unique<crypto::LocalTokenService>(*token_);
     ASSERT_TRUE(crypto::EnsureAuditKeyPair(*token_).has_value());
     auto key = crypto::GetAuditPublicKey(*token_);
     ASSERT_TRUE(key.has_value()) << key.error();
@@ -34,7 +35,10 @@ class AuditFixture : public ::testing::Test {
     key_sha256_ = key->fingerprint_sha256;
   }
 
-  void TearDown() override { token_.reset(); }
+  void TearDown() override {
+    service_.reset();
+    token_.reset();
+  }
 
   std::string LogDir() const { return dir_.Join("audit"); }
   std::string CurrentFile() const { return LogDir() + "/current.jsonl"; }
@@ -46,9 +50,9 @@ class AuditFixture : public ::testing::Test {
   }
 
   std::unique_ptr<audit::CheckpointSigner> Signer() {
-    crypto::Token* token = token_.get();
+    crypto::TokenService* token = service_.get();
     return audit::NewCheckpointSigner(public_key_pem_, key_sha256_, [token](ByteSpan message) {
-      return crypto::SignWithAuditKey(*token, message);
+      return token->SignWithAuditKey(message);
     });
   }
 
@@ -132,6 +136,7 @@ class AuditFixture : public ::testing::Test {
   TestToken test_token_;
   TempDir dir_;
   std::unique_ptr<crypto::Token> token_;
+  std::unique_ptr<crypto::LocalTokenService> service_;  // on token_
   std::string public_key_pem_, key_sha256_;
 };
 

@@ -24,8 +24,9 @@ class KeyringFixture : public ::testing::Test {
     auto token = Token::Open(TokenOptionsFor(test_token_));
     ASSERT_TRUE(token.has_value()) << token.error();
     token_ = std::move(*token);
+    service_ = std::make_unique<LocalTokenService>(*token_);
     OpenStore();
-    auto report = Keyring::Initialize(*token_, *store_, &clock_);
+    auto report = Keyring::Initialize(*service_, *store_, &clock_);
     ASSERT_TRUE(report.has_value()) << report.error();
     OpenKeyring();
   }
@@ -33,6 +34,7 @@ class KeyringFixture : public ::testing::Test {
   void TearDown() override {
     keyring_.reset();
     store_.reset();
+    service_.reset();
     token_.reset();
   }
 
@@ -49,7 +51,7 @@ class KeyringFixture : public ::testing::Test {
   void OpenKeyring() {
     keyring_.reset();
     options_.clock = &clock_;
-    auto keyring = Keyring::Open(*token_, *store_, options_);
+    auto keyring = Keyring::Open(*service_, *store_, options_);
     ASSERT_TRUE(keyring.has_value()) << keyring.error();
     keyring_ = std::move(*keyring);
   }
@@ -61,6 +63,7 @@ class KeyringFixture : public ::testing::Test {
   ManualClock clock_;
   KeyringOptions options_;
   std::unique_ptr<Token> token_;
+  std::unique_ptr<LocalTokenService> service_;  // on token_
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<Keyring> keyring_;
 };

@@ -52,7 +52,7 @@ class KeyringTest : public KeyringFixture {
 };
 
 TEST_F(KeyringTest, InitializeIsIdempotentAndCreatesKeysOnce) {
-  auto again = Keyring::Initialize(*token_, *store_, &clock_);
+  auto again = Keyring::Initialize(*service_, *store_, &clock_);
   ASSERT_TRUE(again.has_value()) << again.error();
   EXPECT_FALSE(again->created_kek);
   EXPECT_FALSE(again->created_mac_key);
@@ -172,7 +172,7 @@ TEST_F(KeyringTest, ADataKeyRowEditedInTheFileIsRefusedWithAnIntegrityError) {
   }
   OpenStore();
   // Opening verifies the whole store and refuses it...
-  auto refused = Keyring::Open(*token_, *store_, options_);
+  auto refused = Keyring::Open(*service_, *store_, options_);
   ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().code(), StatusCode::kIntegrityError) << refused.error();
   // ...and without that scan the edited row is refused when read.

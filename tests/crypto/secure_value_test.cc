@@ -159,7 +159,7 @@ TEST_F(SecureValueTest, AddingANameToDecryptersInTheFileMakesTheNextReadFail) {
     ASSERT_TRUE(raw.Put("secure_values", key, *bytes));
   }
   OpenStore();
-  auto refused = Keyring::Open(*token_, *store_, options_);
+  auto refused = Keyring::Open(*service_, *store_, options_);
   ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().code(), StatusCode::kIntegrityError) << refused.error();
   options_.verify_store_at_open = false;
@@ -192,7 +192,7 @@ TEST_F(SecureValueTest, AnOldWholeRecordPutBackIsRefusedAtOpen) {
   // ...and an attacker puts the old record (with its valid old MAC) back.
   ASSERT_TRUE(storage::testing::RawStoreFile(data_dir_.path()).Put("secure_values", key, *old_bytes));
   OpenStore();
-  auto refused = Keyring::Open(*token_, *store_, options_);
+  auto refused = Keyring::Open(*service_, *store_, options_);
   ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().code(), StatusCode::kIntegrityError) << refused.error();
   EXPECT_NE(refused.error().message().find("modified outside Strongroom"), std::string::npos);

@@ -559,7 +559,8 @@ void ExpectStoredValues(ServerProcess& server, const std::vector<Known>& known) 
   store_options.create_if_missing = false;
   auto store = storage::Store::Open(store_options);
   ASSERT_TRUE(store.has_value()) << store.error();
-  auto keyring = crypto::Keyring::Open(**token, **store);
+  crypto::LocalTokenService service(**token);
+  auto keyring = crypto::Keyring::Open(service, **store);
   ASSERT_TRUE(keyring.has_value()) << keyring.error();
   auto txn = (*store)->BeginRead();
   ASSERT_TRUE(txn.has_value()) << txn.error();
