@@ -138,6 +138,20 @@ std::string Join(const std::vector<std::string>& items) {
   return out;
 }
 
+// InProcessToken is the token opened in this process. Escrow's recovery and
+// status work on token objects no token service operation reaches (the SO's
+// trusted key, an imported KEK): they run as the token's owner, without
+// --token-service.
+StatusOr<crypto::Token*> InProcessToken(Environment& env) {
+  auto* local = dynamic_cast<crypto::LocalTokenService*>(env.token.get());
+  if (local == nullptr) {
+    return std::unexpected(Status::FailedPrecondition(
+        "escrow recover and escrow status open the token in this process: run them as the "
+        "token's owner without --token-service (docs/escrow.md)"));
+  }
+  return &local->token();
+}
+
 }  // namespace
 
 Status RunEscrowSetup(const CommonFlags& flags, const EscrowFlags& escrow) {
@@ -250,7 +264,8 @@ Status RunEscrowRecover(const CommonFlags& flags, const EscrowFlags& escrow) {
     return Status::FailedPrecondition(
         "the store holds no escrowed KEK: escrow was never set up for it");
   }
-  SR_ASSIGN_OR_RETURN(std::vector<std::string> present, crypto::ListKekIds(*env.token));
+  SR_ASSIGN_OR_RETURN(crypto::Token * token, InProcessToken(env));
+  SR_ASSIGN_OR_RETURN(std::vector<std::string> present, env.token->ListKekIds());
   if (!present.empty()) {
     return Status::FailedPrecondition(
         "the token already holds KEKs; recovery goes into a new, empty "
@@ -266,14 +281,14 @@ Status RunEscrowRecover(const CommonFlags& flags, const EscrowFlags& escrow) {
       continue;
     }
     SR_ASSIGN_OR_RETURN(SecretBytes value, crypto::EscrowDecrypt(key, kek.wrapped));
-    SR_RETURN_IF_ERROR(crypto::ImportRecoveredKek(*env.token, kek.kek_id, value));
+    SR_RETURN_IF_ERROR(crypto::ImportRecoveredKek(*token, kek.kek_id, value));
     recovered.push_back(kek.kek_id);
   }                               // SECURITY: each KEK's value is wiped as its SecretBytes goes.
   key = crypto::EscrowKeyPair();  // the escrow private key is wiped now
 
   // A new audit signing key; the keyring then proves the KEKs right (the
   // record-MAC key unwraps and every record verifies).
-  SR_ASSIGN_OR_RETURN(bool created_audit_key, crypto::EnsureAuditKeyPair(*env.token));
+  SR_ASSIGN_OR_RETURN(bool created_audit_key, env.token->EnsureAuditKeyPair());
   if (!created_audit_key) {
     return Status::FailedPrecondition(
         "the token already holds an audit signing key; recovery goes "
@@ -302,7 +317,7 @@ Status RunEscrowRecover(const CommonFlags& flags, const EscrowFlags& escrow) {
   }
   const std::string log_dir = flags.data_dir + "/audit";
   const std::string old_audit_key = LastAuditKey(log_dir);
-  SR_ASSIGN_OR_RETURN(crypto::AuditPublicKey audit_key, crypto::GetAuditPublicKey(*env.token));
+  SR_ASSIGN_OR_RETURN(crypto::AuditPublicKey audit_key, env.token->GetAuditPublicKey());
   // The log continues: an audit.key.changed record, then this one; a new
   // trust anchor replaces the lost token's.
   SR_RETURN_IF_ERROR(OpenAuditLog(flags, env, "cli", audit::AnchorMode::kRecover));
@@ -333,8 +348,9 @@ Status RunEscrowStatus(const CommonFlags& flags) {
     std::cout << "escrow: not set up (KEKs are non-extractable; see `strongroom escrow setup`)\n";
     return Status::Ok();
   }
+  SR_ASSIGN_OR_RETURN(crypto::Token * token, InProcessToken(env));
   SR_ASSIGN_OR_RETURN(bool trusted,
-                      crypto::TrustedEscrowKeyPresent(*env.token, config->fingerprint_sha256));
+                      crypto::TrustedEscrowKeyPresent(*token, config->fingerprint_sha256));
   SR_ASSIGN_OR_RETURN(std::vector<crypto::EscrowedKek> escrowed,
                       crypto::ReadEscrowedKeks(*env.store));
   std::set<std::string> escrowed_ids;
