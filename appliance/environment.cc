@@ -63,6 +63,7 @@ StatusOr<Environment> OpenEnvironment(const CommonFlags& flags, bool create_if_m
   storage::StoreOptions store_options;
   store_options.data_dir = flags.data_dir;
   store_options.create_if_missing = create_if_missing;
+  if (flags.map_size_mib != 0) store_options.map_size_bytes = std::size_t{flags.map_size_mib} << 20;
   store_options.hold_server_lock = hold_server_lock;
   // The server keeps every record's tag in memory and refuses a record
   // changed under it that no verified audit record explains (issue 16).
