@@ -113,11 +113,14 @@ class TokenFaultE2e : public ::testing::Test {
       const milliseconds not_ready = fault_e2e::WaitForStatus(probe, "/readyz", 503, milliseconds(4000));
       EXPECT_GE(not_ready.count(), 0) << "/readyz never turned 503";
       EXPECT_LE(not_ready, kPromptly) << "/readyz took " << not_ready.count() << " ms to turn 503";
+      std::cout << "[ token ] /readyz 503 after " << not_ready.count() << " ms\n";
       // A request that needs the token: 503 within 2 s, more than once.
       for (int i = 0; i < 3; ++i) {
         Answer fresh = FreshCreate("during");
         EXPECT_EQ(fresh.status, 503) << "a create needing a new data key during the fault";
         EXPECT_LE(fresh.latency, kPromptly) << fresh.latency.count() << " ms";
+        std::cout << "[ token ] a create needing the token: " << fresh.status << " in "
+                  << fresh.latency.count() << " ms\n";
       }
     }
     std::this_thread::sleep_for(fault_for - std::chrono::duration_cast<milliseconds>(
