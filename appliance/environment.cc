@@ -7,6 +7,7 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 
 #include "base/secure_arena.h"
@@ -51,6 +52,9 @@ StatusOr<std::unique_ptr<crypto::Token>> OpenToken(const CommonFlags& flags) {
   options.module = flags.module;
   options.token_uri = flags.token_uri;
   options.pin_file = flags.pin_file;
+  // A token that stays away is retried at most four times a second, not on
+  // every failing call (docs/faults.md).
+  options.recovery_backoff = std::chrono::milliseconds(250);
   return crypto::Token::Open(options);
 }
 
