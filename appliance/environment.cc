@@ -7,6 +7,7 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 
 #include "base/secure_arena.h"
@@ -55,6 +56,9 @@ StatusOr<std::unique_ptr<crypto::TokenService>> OpenToken(const CommonFlags& fla
   options.module = flags.module;
   options.token_uri = flags.token_uri;
   options.pin_file = flags.pin_file;
+  // A token that stays away is retried at most four times a second, not on
+  // every failing call (docs/faults.md).
+  options.recovery_backoff = std::chrono::milliseconds(250);
   SR_ASSIGN_OR_RETURN(std::unique_ptr<crypto::Token> token, crypto::Token::Open(options));
   return std::unique_ptr<crypto::TokenService>(
       std::make_unique<crypto::LocalTokenService>(std::move(token)));
@@ -69,6 +73,7 @@ StatusOr<Environment> OpenEnvironment(const CommonFlags& flags, bool create_if_m
   storage::StoreOptions store_options;
   store_options.data_dir = flags.data_dir;
   store_options.create_if_missing = create_if_missing;
+  if (flags.map_size_mib != 0) store_options.map_size_bytes = std::size_t{flags.map_size_mib} << 20;
   store_options.hold_server_lock = hold_server_lock;
   // The server keeps every record's tag in memory and refuses a record
   // changed under it that no verified audit record explains (issue 16).

@@ -111,6 +111,7 @@ std::map<std::string, Setter> Keys(ServerConfig& c) {
        Integer(&c.common.audit.free_space_watermark_mib, 0, 1 << 30)},
       {"audit.group_commit", Bool(&c.common.audit.group_commit)},
       {"audit.test_full_disk_trigger", String(&c.common.audit.test_full_disk_trigger)},
+      {"store.map_size_mib", Integer(&c.common.map_size_mib, 1, 1 << 20)},
       {"store.integrity_check_seconds", Integer(&c.integrity_check_seconds, 1, 86'400)},
       {"metrics.scrape_services", StringList(&c.metrics.scrape_services)},
       {"metrics.allow_anonymous", Bool(&c.metrics.allow_anonymous)},

@@ -90,7 +90,9 @@ std::string EffectiveSettingsJson(const ServerConfig& config) {
         {"free_space_watermark_mib", Text(c.audit.free_space_watermark_mib)},
         {"group_commit", Text(c.audit.group_commit)},
         {"test_full_disk_trigger", c.audit.test_full_disk_trigger}}},
-      {"store", {{"integrity_check_seconds", Text(config.integrity_check_seconds)}}},
+      {"store",
+       {{"integrity_check_seconds", Text(config.integrity_check_seconds)},
+        {"map_size_mib", Text(c.map_size_mib)}}},
   };
   return settings.dump(-1, ' ', false, json::error_handler_t::replace);
 }

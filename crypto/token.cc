@@ -85,6 +85,7 @@ Status Token::Initialise(const TokenOptions& options) {
   initialised_ = true;
   SR_RETURN_IF_ERROR(FindSlot());
 
+  recovery_backoff_ = options.recovery_backoff;
   pool_ = std::make_unique<TokenSessionPool>(
       options.max_sessions, options.acquire_timeout,
       [this] { return OpenLoggedInSession(); },
@@ -252,7 +253,18 @@ Status Token::Recover(std::uint64_t failed_epoch) {
   std::lock_guard<std::mutex> recover_lock(recover_mu_);
   std::unique_lock<std::shared_mutex> lock(module_mu_);
   if (pool_->epoch() != failed_epoch && slot_valid_) return Status::Ok();  // done by another thread
+  const auto now = std::chrono::steady_clock::now();
+  if (last_failed_recovery_ != std::chrono::steady_clock::time_point{} &&
+      now - last_failed_recovery_ < recovery_backoff_) {
+    return Status::TokenUnavailable("token unavailable (recovery failed moments ago)");
+  }
   recoveries_.fetch_add(1, std::memory_order_relaxed);
+  Status recovered = RecoverLocked();
+  last_failed_recovery_ = recovered.ok() ? std::chrono::steady_clock::time_point{} : now;
+  return recovered;
+}
+
+Status Token::RecoverLocked() {
   for (CK_SESSION_HANDLE h : pool_->DropAll()) (void)functions_->C_CloseSession(h);
   Status found = FindSlot();
   if (found.ok()) return found;

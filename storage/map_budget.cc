@@ -52,7 +52,8 @@ Status LowSpaceStatus(std::size_t map_size_bytes, std::size_t free_bytes) {
       "the store is nearly full (map size " + std::to_string(map_size_bytes) + " bytes, " +
       std::to_string(free_bytes) +
       " bytes free); only deletions are accepted until space is freed. Raise the store's map "
-      "size (StoreOptions.map_size_bytes, the server's store map size setting) and restart");
+      "size (StoreOptions.map_size_bytes; for the server `map_size_mib` under [store] in its "
+      "configuration) and restart");
 }
 
 }  // namespace strongroom::storage

@@ -1,6 +1,12 @@
 #include "tests/support/fault_module.h"
 
 #include <dlfcn.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <utility>
 
@@ -90,6 +96,50 @@ void FaultModule::Reset() const {
   fail_next_(CKR_OK, 0);
   cancel_calls_of_();
   reset_counts_();
+}
+
+StatusOr<FaultControlFile> FaultControlFile::Create(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return std::unexpected(Status::Internal("open " + path + ": " + std::strerror(errno)));
+  if (::ftruncate(fd, SR_FAULT_CONTROL_SIZE) != 0) {
+    const int saved = errno;
+    ::close(fd);
+    return std::unexpected(Status::Internal("ftruncate " + path + ": " + std::strerror(saved)));
+  }
+  void* page = ::mmap(nullptr, SR_FAULT_CONTROL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  const int saved = errno;
+  ::close(fd);
+  if (page == MAP_FAILED) return std::unexpected(Status::Internal("mmap " + path + ": " + std::strerror(saved)));
+  FaultControlFile file;
+  file.path_ = path;
+  file.page_ = static_cast<unsigned long*>(page);
+  return file;
+}
+
+FaultControlFile::FaultControlFile(FaultControlFile&& other) noexcept
+    : path_(std::move(other.path_)), page_(std::exchange(other.page_, nullptr)) {}
+
+FaultControlFile& FaultControlFile::operator=(FaultControlFile&& other) noexcept {
+  if (this != &other) {
+    if (page_ != nullptr) ::munmap(page_, SR_FAULT_CONTROL_SIZE);
+    path_ = std::move(other.path_);
+    page_ = std::exchange(other.page_, nullptr);
+  }
+  return *this;
+}
+
+FaultControlFile::~FaultControlFile() {
+  if (page_ != nullptr) ::munmap(page_, SR_FAULT_CONTROL_SIZE);
+}
+
+void FaultControlFile::SetFault(CK_RV rv) const {
+  __atomic_store_n(&page_[SR_FAULT_CONTROL_FAULT], rv, __ATOMIC_RELEASE);
+}
+
+void FaultControlFile::FailNext(CK_RV rv, unsigned long count) const {
+  __atomic_store_n(&page_[SR_FAULT_CONTROL_NEXT_RV], rv, __ATOMIC_RELEASE);
+  __atomic_store_n(&page_[SR_FAULT_CONTROL_NEXT_COUNT], count, __ATOMIC_RELEASE);
+  __atomic_add_fetch(&page_[SR_FAULT_CONTROL_REQUEST], 1, __ATOMIC_RELEASE);
 }
 
 }  // namespace strongroom::testing_support

@@ -85,4 +85,39 @@ class FaultModule {
   sr_fault_reset_counts_fn reset_counts_ = nullptr;
 };
 
+// FaultControlFile drives the fault module inside another process (the real
+// server): it makes the shared control page that the module maps when the
+// environment variable SR_FAULT_PKCS11_CONTROL names it (fault_control.h,
+// "Cross-process control"). ServerProcess makes one for a server started
+// through_fault_module and passes its path to the server.
+// Thread-safety: every method may be called from any thread.
+class FaultControlFile {
+ public:
+  // Create makes (or truncates) `path` as a zeroed control page, mode 0600,
+  // and maps it. kInternal on an I/O error.
+  static StatusOr<FaultControlFile> Create(const std::string& path);
+
+  FaultControlFile(FaultControlFile&& other) noexcept;
+  FaultControlFile& operator=(FaultControlFile&& other) noexcept;
+  FaultControlFile(const FaultControlFile&) = delete;
+  FaultControlFile& operator=(const FaultControlFile&) = delete;
+  ~FaultControlFile();
+
+  // SetFault arms a persistent fault in the other process, as
+  // FaultModule::SetFault (CKR_DEVICE_REMOVED: the token is unplugged).
+  void SetFault(CK_RV rv) const;
+  void ClearFault() const { SetFault(CKR_OK); }
+  // FailNext makes the other process's next `count` session-bearing calls
+  // return `rv` (FaultModule::FailNext), e.g. CKR_SESSION_HANDLE_INVALID for
+  // sessions lost; it takes effect at that process's next call.
+  void FailNext(CK_RV rv, unsigned long count) const;
+  const std::string& path() const { return path_; }
+
+ private:
+  FaultControlFile() = default;
+
+  std::string path_;
+  unsigned long* page_ = nullptr;  // owned mapping of SR_FAULT_CONTROL_SIZE bytes
+};
+
 }  // namespace strongroom::testing_support

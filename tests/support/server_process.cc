@@ -83,25 +83,32 @@ int WaitForExit(pid_t pid, milliseconds timeout) {
   return decoded;
 }
 
-// ChildEnvironment returns this process's environment with SOFTHSM2_CONF set
-// to `softhsm_conf`, so that each server and CLI run uses its own token even
-// if another TestToken was made since (TestToken sets the variable in this
-// process, for whichever was made last).
-std::vector<std::string> ChildEnvironment(const std::string& softhsm_conf) {
-  const std::string name = "SOFTHSM2_CONF=";
+// ChildEnvironment returns this process's environment with `overrides`
+// ("NAME=value") in place of the entries of the same names: SOFTHSM2_CONF,
+// so that each server and CLI run uses its own token even if another
+// TestToken was made since (TestToken sets the variable in this process,
+// for whichever was made last).
+std::vector<std::string> ChildEnvironment(const std::vector<std::string>& overrides) {
   std::vector<std::string> entries;
   for (char** entry = environ; *entry != nullptr; ++entry) {
-    if (!std::string_view(*entry).starts_with(name)) entries.emplace_back(*entry);
+    const std::string_view text(*entry);
+    bool overridden = false;
+    for (const std::string& override_entry : overrides) {
+      const std::string_view name =
+          std::string_view(override_entry).substr(0, override_entry.find('=') + 1);
+      overridden = overridden || text.starts_with(name);
+    }
+    if (!overridden) entries.emplace_back(text);
   }
-  entries.push_back(name + softhsm_conf);
+  entries.insert(entries.end(), overrides.begin(), overrides.end());
   return entries;
 }
 
-// Spawn starts argv[0] with ChildEnvironment(softhsm_conf), stdin from
+// Spawn starts argv[0] with ChildEnvironment(overrides), stdin from
 // `stdin_path` and stdout/stderr appended to the given files (created 0600).
 // The child gets SIGKILL if this thread dies, so a crashed test leaves no
 // server behind. Returns its pid, or -1 and `error`.
-pid_t Spawn(const std::vector<std::string>& args, const std::string& softhsm_conf,
+pid_t Spawn(const std::vector<std::string>& args, const std::vector<std::string>& overrides,
             const std::string& stdin_path, const std::string& stdout_path,
             const std::string& stderr_path, std::string* error) {
   // Everything the child needs is made before fork: after it, only
@@ -109,7 +116,7 @@ pid_t Spawn(const std::vector<std::string>& args, const std::string& softhsm_con
   std::vector<char*> argv;
   for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
   argv.push_back(nullptr);
-  const std::vector<std::string> environment = ChildEnvironment(softhsm_conf);
+  const std::vector<std::string> environment = ChildEnvironment(overrides);
   std::vector<char*> envp;
   for (const std::string& entry : environment) envp.push_back(const_cast<char*>(entry.c_str()));
   envp.push_back(nullptr);
@@ -179,6 +186,14 @@ std::string ServerProcess::Prepare() {
   for (const std::string& dir : {dir_.Join("pki"), data_dir_, policy_dir_}) {
     if (std::string error = MakeDirectory(dir); !error.empty()) return error;
   }
+  if (options_.through_fault_module) {
+    StatusOr<FaultControlFile> control = FaultControlFile::Create(dir_.Join("fault-control"));
+    if (!control.has_value()) return control.error().ToString();
+    fault_control_ = std::make_unique<FaultControlFile>(std::move(*control));
+  }
+  if (options_.before_init) {
+    if (std::string error = options_.before_init(data_dir_); !error.empty()) return error;
+  }
   pki_ = std::make_unique<TestPki>(dir_.Join("pki"));
   server_cert_ = pki_->IssueServer("server");
   admin_cert_ = pki_->IssueClient("admin", {.common_name = "admin"});
@@ -199,6 +214,14 @@ std::string ServerProcess::Prepare() {
            Redact(init.err);
   }
   return "";
+}
+
+std::vector<std::string> ServerProcess::ChildOverrides() const {
+  std::vector<std::string> overrides = {"SOFTHSM2_CONF=" + token_->conf_path()};
+  if (fault_control_ != nullptr) {
+    overrides.push_back("SR_FAULT_PKCS11_CONTROL=" + fault_control_->path());
+  }
+  return overrides;
 }
 
 std::string ServerProcess::WritePolicies() const {
@@ -257,7 +280,7 @@ std::string ServerProcess::Launch() {
   port_ = 0;
   std::string error;
   pid_ = Spawn({STRONGROOM_BINARY, "serve", "--config", dir_.Join("strongroom.toml")},
-               token_->conf_path(), "/dev/null", dir_.Join("server.stdout"),
+               ChildOverrides(), "/dev/null", dir_.Join("server.stdout"),
                dir_.Join("server.stderr"), &error);
   return pid_ > 0 ? "" : "cannot start " STRONGROOM_BINARY ": " + error;
 }
@@ -343,7 +366,7 @@ ServerProcess::CliResult ServerProcess::RunCli(std::vector<std::string> args,
   }
   CliResult result{-1, "", ""};
   std::string error;
-  pid_t pid = Spawn(args, token_->conf_path(), stdin_path, stem + ".out", stem + ".err", &error);
+  pid_t pid = Spawn(args, ChildOverrides(), stdin_path, stem + ".out", stem + ".err", &error);
   if (pid < 0) {
     result.err = error;
     return result;

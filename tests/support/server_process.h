@@ -33,6 +33,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/fault_module.h"
 #include "tests/support/https_client.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_pki.h"
@@ -42,8 +43,14 @@ namespace strongroom::testing_support {
 
 struct ServerProcessOptions {
   // through_fault_module loads the token through the fault-injecting module
-  // (TestTokenOptions::through_fault_module). Default false.
+  // (TestTokenOptions::through_fault_module), and gives the server (and the
+  // CLI runs) a control page the test drives with fault_control(). Default
+  // false.
   bool through_fault_module = false;
+  // before_init runs after the data directory is made and before
+  // `strongroom init` (e.g. to mount a small tmpfs on <data_dir>/audit);
+  // it returns "" or what went wrong. Default none.
+  std::function<std::string(const std::string& data_dir)> before_init;
   // extra_config_lines are appended to the configuration under [limits],
   // verbatim (for example "idle_timeout_ms = 500"). Default none.
   std::vector<std::string> extra_config_lines;
@@ -113,6 +120,9 @@ class ServerProcess {
   // dir is the private temporary directory holding everything above.
   const std::string& dir() const { return dir_.path(); }
   TestToken& token() { return *token_; }
+  // fault_control drives the fault module inside the server (and the CLI
+  // runs) when started through_fault_module; nullptr otherwise.
+  const FaultControlFile* fault_control() const { return fault_control_.get(); }
   // stderr_text is everything the server has written to stderr so far,
   // across restarts.
   std::string stderr_text() const;
@@ -145,12 +155,17 @@ class ServerProcess {
   std::string WaitReady();
   // Redact replaces the admin password and the PINs in `text`.
   std::string Redact(std::string text) const;
+  // ChildOverrides are the environment entries ("NAME=value") every child
+  // gets in place of this process's: SOFTHSM2_CONF, and
+  // SR_FAULT_PKCS11_CONTROL when there is a fault control page.
+  std::vector<std::string> ChildOverrides() const;
   // FailWithLog records a test failure: `what` plus the server's stderr tail.
   void FailWithLog(const std::string& what) const;
 
   ServerProcessOptions options_;
   TempDir dir_;
   std::unique_ptr<TestToken> token_;
+  std::unique_ptr<FaultControlFile> fault_control_;
   std::unique_ptr<TestPki> pki_;
   IssuedCertificate server_cert_;
   IssuedCertificate admin_cert_;

@@ -1,6 +1,7 @@
 // Self-tests of TestToken (tests/support/test_token.h) and of the
 // fault-injecting PKCS#11 module (tests/support/fault_pkcs11/), driven with
 // raw PKCS#11 calls through p11-kit, as crypto/ loads modules.
+#include <dlfcn.h>
 #include <p11-kit/p11-kit.h>
 #include <p11-kit/uri.h>
 #include <sys/stat.h>
@@ -477,6 +478,46 @@ TEST(TestToken, TwoTokensInSequenceWorkWhenSoftHsmIsOnlyReinitialised) { UseToke
 
 TEST(TestToken, TwoTokensInSequenceWorkWhenTheFaultModuleIsOnlyReinitialised) {
   UseTokensWithoutReleasing(true);
+}
+
+// The control page (SR_FAULT_PKCS11_CONTROL) is how a test drives the
+// module inside another process; here it drives the one in this process.
+// It is mapped at the module's first C_Initialize after load, so this test
+// needs a process where the module was not loaded yet (CTest runs each test
+// in its own process).
+TEST(FaultModule, AControlPageArmsFaultsAndFailNextBudgetsFromOutside) {
+  if (void* loaded = ::dlopen(FaultModulePath().c_str(), RTLD_NOW | RTLD_NOLOAD)) {
+    ::dlclose(loaded);
+    GTEST_SKIP() << "the fault module is already loaded in this process; run this test alone";
+  }
+  TempDir dir;
+  StatusOr<FaultControlFile> control = FaultControlFile::Create(dir.Join("control"));
+  ASSERT_TRUE(control.has_value()) << control.error().ToString();
+  ASSERT_EQ(::setenv("SR_FAULT_PKCS11_CONTROL", control->path().c_str(), 1), 0);
+  TestToken token({.through_fault_module = true});
+  LoadedModule module(token.module_path());
+  ::unsetenv("SR_FAULT_PKCS11_CONTROL");
+  ASSERT_EQ(module.init_rv(), CKR_OK) << p11_kit_message();
+  CK_SESSION_HANDLE session = 0;
+  OpenUserSession(module, token, &session);
+  EXPECT_EQ(GenerateRandom(module, session), CKR_OK);
+
+  control->SetFault(CKR_DEVICE_ERROR);
+  EXPECT_EQ(GenerateRandom(module, session), CKR_DEVICE_ERROR);
+  control->SetFault(CKR_TOKEN_NOT_PRESENT);
+  CK_ULONG slots = 99;
+  EXPECT_EQ(module->C_GetSlotList(CK_TRUE, nullptr, &slots), CKR_OK);
+  EXPECT_EQ(slots, 0u) << "an unplugged token shows no slot";
+  control->ClearFault();
+  EXPECT_EQ(GenerateRandom(module, session), CKR_OK);
+
+  control->FailNext(CKR_SESSION_HANDLE_INVALID, 2);
+  EXPECT_EQ(GenerateRandom(module, session), CKR_SESSION_HANDLE_INVALID);
+  EXPECT_EQ(GenerateRandom(module, session), CKR_SESSION_HANDLE_INVALID);
+  EXPECT_EQ(GenerateRandom(module, session), CKR_OK) << "the budget is used up";
+  EXPECT_EQ(GenerateRandom(module, session), CKR_OK) << "one request is applied once";
+  EXPECT_EQ(module->C_CloseSession(session), CKR_OK);
+  EXPECT_EQ(module.Finalize(), CKR_OK);
 }
 
 }  // namespace

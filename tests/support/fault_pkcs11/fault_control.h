@@ -86,6 +86,27 @@ SR_FAULT_API unsigned long sr_fault_calls(const char* function_name);
 /* sr_fault_reset_counts sets every call count to zero. Faults are unchanged. */
 SR_FAULT_API void sr_fault_reset_counts(void);
 
+/* Cross-process control, for a module loaded into another process (the
+ * real server in end-to-end tests). If the environment variable
+ * SR_FAULT_PKCS11_CONTROL names a file of at least SR_FAULT_CONTROL_SIZE
+ * bytes when the module's first C_Initialize runs, the module maps it
+ * (shared, read-only) and reads these native unsigned longs on every
+ * slot and session-bearing call:
+ *   [SR_FAULT_CONTROL_FAULT]   a persistent fault, as sr_fault_set, in force
+ *                              while none is armed in-process (0: none);
+ *   [SR_FAULT_CONTROL_REQUEST] a request counter: each time the module sees
+ *                              it changed, it calls sr_fault_fail_next(
+ *                              [SR_FAULT_CONTROL_NEXT_RV],
+ *                              [SR_FAULT_CONTROL_NEXT_COUNT]) once.
+ * The controlling process maps the same file shared and writes the words
+ * with atomic stores, the counter last. A missing or short file makes
+ * C_Initialize fail with CKR_GENERAL_ERROR. */
+#define SR_FAULT_CONTROL_SIZE 4096
+#define SR_FAULT_CONTROL_FAULT 0
+#define SR_FAULT_CONTROL_REQUEST 1
+#define SR_FAULT_CONTROL_NEXT_RV 2
+#define SR_FAULT_CONTROL_NEXT_COUNT 3
+
 /* Function-pointer types for callers that look these up with dlsym. */
 typedef void (*sr_fault_set_fn)(unsigned long rv);
 typedef void (*sr_fault_fail_next_fn)(unsigned long rv, unsigned long count);

@@ -16,6 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <p11-kit/pkcs11.h>
 
@@ -228,6 +232,12 @@ static CK_FUNCTION_LIST g_function_list;
 static atomic_ulong g_calls[FN_COUNT];
 static atomic_ulong g_fault; /* CKR_OK: none armed */
 
+/* g_control: the shared control page (SR_FAULT_PKCS11_CONTROL), mapped
+ * read-only by the first C_Initialize that finds the variable set; NULL when
+ * there is none. g_control_seen: the last request counter acted upon. */
+static _Atomic(unsigned long*) g_control;
+static atomic_ulong g_control_seen;
+
 static pthread_mutex_t g_fail_next_mutex = PTHREAD_MUTEX_INITIALIZER;
 static CK_RV g_fail_next_rv;
 static unsigned long g_fail_next_remaining;
@@ -244,6 +254,31 @@ static CK_FUNCTION_LIST_PTR loaded_target(void) {
 }
 
 static int is_removal(CK_RV rv) { return rv == CKR_DEVICE_REMOVED || rv == CKR_TOKEN_NOT_PRESENT; }
+
+void sr_fault_fail_next(unsigned long rv, unsigned long count);
+
+/* armed_fault returns the persistent fault in force: the one armed in this
+ * process (sr_fault_set), else the control page's word 0. A changed request
+ * counter (word 1) on the control page first becomes
+ * sr_fault_fail_next(word 2, word 3), once. */
+static CK_RV armed_fault(void) {
+  unsigned long* control = atomic_load_explicit(&g_control, memory_order_acquire);
+  if (control != NULL) {
+    unsigned long request = __atomic_load_n(&control[SR_FAULT_CONTROL_REQUEST], __ATOMIC_ACQUIRE);
+    unsigned long seen = atomic_load_explicit(&g_control_seen, memory_order_acquire);
+    if (request != seen &&
+        atomic_compare_exchange_strong_explicit(&g_control_seen, &seen, request,
+                                                memory_order_acq_rel, memory_order_acquire)) {
+      sr_fault_fail_next(__atomic_load_n(&control[SR_FAULT_CONTROL_NEXT_RV], __ATOMIC_ACQUIRE),
+                         __atomic_load_n(&control[SR_FAULT_CONTROL_NEXT_COUNT], __ATOMIC_ACQUIRE));
+    }
+  }
+  CK_RV armed = atomic_load_explicit(&g_fault, memory_order_acquire);
+  if (armed == CKR_OK && control != NULL) {
+    armed = __atomic_load_n(&control[SR_FAULT_CONTROL_FAULT], __ATOMIC_ACQUIRE);
+  }
+  return armed;
+}
 
 /* take_fail_next returns the pending failure code and uses up one of the
  * budget, or CKR_OK when none is pending. */
@@ -278,7 +313,7 @@ static CK_RV enter(enum fault_function function, enum fault_class class,
   count_call(function);
   *target = loaded_target();
   if (*target == NULL) return CKR_CRYPTOKI_NOT_INITIALIZED;
-  CK_RV armed = atomic_load_explicit(&g_fault, memory_order_acquire);
+  CK_RV armed = armed_fault();
   if (armed != CKR_OK) return armed;
   CK_RV failed = take_fail_function(function);
   if (failed != CKR_OK) return failed;
@@ -337,12 +372,42 @@ static CK_RV load_target(void) {
   return CKR_OK;
 }
 
+/* map_control maps the control page named by SR_FAULT_PKCS11_CONTROL, once
+ * per load of this module; without the variable there is none. The request
+ * counter already on the page counts as seen, so an old request is not
+ * replayed into a process started later. REQUIRES: g_load_mutex held. */
+static CK_RV map_control(void) {
+  if (atomic_load_explicit(&g_control, memory_order_acquire) != NULL) return CKR_OK;
+  const char* path = getenv("SR_FAULT_PKCS11_CONTROL");
+  if (path == NULL || path[0] == '\0') return CKR_OK;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0 || st.st_size < (off_t)SR_FAULT_CONTROL_SIZE) {
+    fprintf(stderr, "sr_fault_pkcs11: cannot use control file %s\n", path);
+    if (fd >= 0) close(fd);
+    return CKR_GENERAL_ERROR;
+  }
+  void* page = mmap(NULL, SR_FAULT_CONTROL_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+  close(fd);
+  if (page == MAP_FAILED) {
+    fprintf(stderr, "sr_fault_pkcs11: cannot map control file %s\n", path);
+    return CKR_GENERAL_ERROR;
+  }
+  unsigned long* control = (unsigned long*)page;
+  atomic_store_explicit(&g_control_seen,
+                        __atomic_load_n(&control[SR_FAULT_CONTROL_REQUEST], __ATOMIC_ACQUIRE),
+                        memory_order_release);
+  atomic_store_explicit(&g_control, control, memory_order_release);
+  return CKR_OK;
+}
+
 /* Module calls: counted, never failed by a fault. */
 
 static CK_RV fault_C_Initialize(CK_VOID_PTR init_args) {
   count_call(FN_C_Initialize);
   pthread_mutex_lock(&g_load_mutex);
   CK_RV rv = load_target();
+  if (rv == CKR_OK) rv = map_control();
   pthread_mutex_unlock(&g_load_mutex);
   if (rv != CKR_OK) return rv;
   return loaded_target()->C_Initialize(init_args);
@@ -376,7 +441,7 @@ static CK_RV fault_C_GetSlotList(CK_BBOOL token_present, CK_SLOT_ID_PTR slots, C
   count_call(FN_C_GetSlotList);
   CK_FUNCTION_LIST_PTR target = loaded_target();
   if (target == NULL) return CKR_CRYPTOKI_NOT_INITIALIZED;
-  CK_RV armed = atomic_load_explicit(&g_fault, memory_order_acquire);
+  CK_RV armed = armed_fault();
   if (is_removal(armed)) {
     if (n == NULL) return CKR_ARGUMENTS_BAD;
     *n = 0;
