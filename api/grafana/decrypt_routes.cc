@@ -123,8 +123,8 @@ HttpResponse DecryptOne(ApiContext& context, HttpRequest& request, AuditScope& s
   return ErrorFromStatus(request.path, decision.error, request.request_id, name, kKind);
 }
 
-// BatchNames parses {"names": [...]}: 1..100 valid object names; a name
-// given twice is answered once.
+}  // namespace
+
 StatusOr<std::vector<std::string>> BatchNames(const std::string& body) {
   nlohmann::json parsed = nlohmann::json::parse(body, nullptr, false);
   if (parsed.is_discarded() || !parsed.is_object() || !parsed.contains("names") ||
@@ -146,6 +146,8 @@ StatusOr<std::vector<std::string>> BatchNames(const std::string& body) {
   }
   return out;
 }
+
+namespace {
 
 std::string_view GrafanaReason(int status) {
   switch (status) {
