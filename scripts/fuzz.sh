@@ -75,9 +75,13 @@ run_target() {
 }
 
 echo "== fuzzing ${#targets[@]} targets for ${SECONDS_PER_TARGET}s each, ${JOBS} at a time"
+# count_files <dir>: regular files in <dir> (0 when it does not exist).
+count_files() {
+  if [ -d "$1" ]; then find "$1" -type f | wc -l; else echo 0; fi
+}
 declare -A before=()
 for t in "${targets[@]}"; do
-  before[$t]=$(find "$ROOT/fuzz/crashes/$t" -type f 2>/dev/null | wc -l)
+  before[$t]=$(count_files "$ROOT/fuzz/crashes/$t")
 done
 running=0
 for t in "${targets[@]}"; do
@@ -95,7 +99,7 @@ stat() { sed -n "s/^stat::$2: *//p" "$1" | tail -1; }
 total_crashes=0
 for t in "${targets[@]}"; do
   log="$BUILD/logs/$t.log"
-  after=$(find "$ROOT/fuzz/crashes/$t" -type f 2>/dev/null | wc -l)
+  after=$(count_files "$ROOT/fuzz/crashes/$t")
   crashes=$((after - ${before[$t]}))
   total_crashes=$((total_crashes + crashes))
   # The last status line: "#N  DONE  cov: C ft: F corp: K/..."
