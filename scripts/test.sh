@@ -2,6 +2,9 @@
 # Installs what the project needs, builds it, and runs every test through
 # CTest: the normal build, then an ASan+UBSan build, then a ThreadSanitizer
 # build of the concurrency tests (label "concurrency").
+# The normal and ASan+UBSan runs include FuzzReplay.* (label "fuzz"): every
+# seed and saved crash of fuzz/ replayed through the fuzz targets built by
+# GCC (scripts/fuzz.sh does the clang libFuzzer runs).
 #   STRONGROOM_SKIP_SANITIZERS=1  run the normal build only (quick local loop)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"

@@ -117,8 +117,8 @@ ApiResult DecryptOne(ApiContext& context, HttpRequest& request, AuditScope& scop
   return answer;
 }
 
-// BatchNames parses {"names": [...]}: 1..100 valid object names; a name
-// given twice is answered once.
+}  // namespace
+
 StatusOr<std::vector<std::string>> BatchNames(const std::string& body) {
   nlohmann::json parsed = nlohmann::json::parse(body, nullptr, false);
   if (parsed.is_discarded() || !parsed.is_object() || !parsed.contains("names") ||
@@ -140,6 +140,8 @@ StatusOr<std::vector<std::string>> BatchNames(const std::string& body) {
   }
   return out;
 }
+
+namespace {
 
 ApiResult DecryptBatch(ApiContext& context, HttpRequest& request, AuditScope& scope) {
   const std::string ns(request.Param("ns"));

@@ -31,4 +31,9 @@ void AddSecureValueRoutes(Router& router, ApiContext& context);
 // AddDecryptRoutes registers the Grafana and Dapr decrypt endpoints.
 void AddDecryptRoutes(Router& router, ApiContext& context);
 
+// BatchNames parses a batch decrypt body, {"names": [...]}: 1..100 valid
+// object names; a name given twice is answered once. kInvalidArgument
+// otherwise. (Public for the fuzz target fuzz/batch_decrypt_json.cc.)
+StatusOr<std::vector<std::string>> BatchNames(const std::string& body);
+
 }  // namespace strongroom::api
