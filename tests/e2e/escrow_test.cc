@@ -78,7 +78,7 @@ TEST(EscrowE2e, TwoOfThreeSharesRecoverEverySecretIntoANewTokenAndTheAuditLogVer
   options.init_extra_args = {"--escrow-officers",   "3",        "--escrow-threshold", "2",
                              "--escrow-shares-dir", shares_dir, "--so-pin-file",      so_pin_file};
   // The token (and so its random SO PIN) is made inside Start, before init.
-  options.before_init = [&](const TestToken& token) {
+  options.token_ready = [&](const TestToken& token) {
     return WriteFileBytes(so_pin_file, token.so_pin(), 0600);
   };
   std::unique_ptr<ServerProcess> server = ServerProcess::Start(options);

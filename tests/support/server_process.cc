@@ -204,7 +204,7 @@ std::string ServerProcess::Prepare() {
   if (std::string error = WritePolicies(); !error.empty()) return error;
   if (std::string error = WriteConfig(); !error.empty()) return error;
 
-  if (options_.before_init && !options_.before_init(*token_)) return "before_init failed";
+  if (options_.token_ready && !options_.token_ready(*token_)) return "token_ready failed";
   std::vector<std::string> init_args = {"init", "--admin-password-file", password_file};
   init_args.insert(init_args.end(), options_.init_extra_args.begin(), options_.init_extra_args.end());
   CliResult init = RunCli(init_args);

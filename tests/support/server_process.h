@@ -63,10 +63,10 @@ struct ServerProcessOptions {
   // init_extra_args are appended to `strongroom init` (for example the
   // escrow options). Default none.
   std::vector<std::string> init_extra_args;
-  // before_init runs once the token exists and before `strongroom init`
+  // token_ready runs once the token exists and before `strongroom init`
   // (for example to write the SO PIN into a file init reads); false fails
   // the start. Default none.
-  std::function<bool(const TestToken&)> before_init;
+  std::function<bool(const TestToken&)> token_ready;
 };
 
 class ServerProcess {
