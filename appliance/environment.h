@@ -27,9 +27,9 @@ struct CommonFlags {
   std::string token_service;
   std::size_t arena_mib = 4;
   bool allow_unlocked_memory = false;
-  // [store] map_size_mib: the LMDB map size; 0 keeps the store's default
-  // (1 GiB). A full map answers 503 and stores nothing (docs/faults.md).
-  std::uint64_t map_size_mib = 0;
+  // [store] map_size_mib: the LMDB map size (default 1024, the store's
+  // own default, StoreOptions::map_size_bytes).
+  std::uint64_t map_size_mib = storage::StoreOptions{}.map_size_bytes >> 20;
   // [audit] in the server's configuration (docs/strongroom.example.toml).
   struct Audit {
     std::uint64_t max_file_mib = 64;
