@@ -168,7 +168,9 @@ class TokenFaultE2e : public ::testing::Test {
     // Chosen behaviour: cached data keys keep serving. The load's namespace
     // had its key unwrapped before the fault, so its decrypts never fail.
     for (const Answer& a : answers) {
-      if (a.kind == "decrypt") EXPECT_EQ(a.status, 200) << "phase " << a.phase << ": " << summary;
+      if (a.kind == "decrypt") {
+        EXPECT_EQ(a.status, 200) << "phase " << a.phase << ": " << summary;
+      }
     }
     // Some load ran in every phase.
     for (int phase : {kBefore, kFault, kAfter}) {
