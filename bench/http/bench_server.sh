@@ -19,6 +19,11 @@
 #   bench_populate TAG COUNT
 #                        COUNT secure values sv-<i> in bench-<i mod 3>
 #                        (populate.py), then checks that sv-1 decrypts;
+#   bench_restart_timed TAG BIN TIMEOUT_S
+#                        stops TAG's server (if running) and starts BIN serve
+#                        again on the same directory, timing launch to the
+#                        first 200 from /readyz (polled every 10 ms): sets
+#                        READY_MS, SERVER_PIDS[TAG] and SERVER_URLS[TAG];
 #   bench_stop_pid PID WAIT_S
 #                        SIGTERM, up to WAIT_S seconds to exit, then SIGKILL;
 #   bench_server_logs    the last lines of every server's log, on stderr.
@@ -126,6 +131,34 @@ bench_populate() {
   check="$(curl -sS --fail --max-time 60 --cacert "$PKI/ca.pem" --cert "$PKI/decrypter.pem" \
     --key "$PKI/decrypter.key" "$url/v1.0/secrets/bench-1/sv-1")"
   [ "$check" = '{"sv-1":"bench-value-000001"}' ] || fail "$tag: decrypt check answered $check"
+}
+
+bench_restart_timed() {
+  local tag="$1" bin="$2" timeout_s="$3" dir="$WORK/$1" pid start url ready="" _
+  if [ -n "${SERVER_PIDS[$tag]:-}" ]; then
+    bench_stop_pid "${SERVER_PIDS[$tag]}" 120
+    wait "${SERVER_PIDS[$tag]}" 2>/dev/null || true
+  fi
+  rm -f "$dir/port"
+  start="$(date +%s%N)"
+  SOFTHSM2_CONF="$dir/softhsm2.conf" "$bin" serve --config "$dir/strongroom.toml" \
+    >>"$dir/server.log" 2>&1 </dev/null &
+  pid=$!
+  SERVER_PIDS[$tag]=$pid
+  for _ in $(seq 1 $((timeout_s * 100))); do
+    if [ -s "$dir/port" ]; then
+      url="https://127.0.0.1:$(tr -d '\n' < "$dir/port")"
+      if curl -sS --fail -o /dev/null --max-time 5 --cacert "$PKI/ca.pem" "$url/readyz" 2>/dev/null; then
+        ready="$(date +%s%N)"
+        break
+      fi
+    fi
+    kill -0 "$pid" 2>/dev/null || fail "$tag: the server exited at start"
+    sleep 0.01
+  done
+  [ -n "$ready" ] || fail "$tag: not ready in $timeout_s s"
+  SERVER_URLS[$tag]="$url"
+  READY_MS=$(( (ready - start) / 1000000 ))
 }
 
 bench_stop_pid() {

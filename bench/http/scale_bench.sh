@@ -61,33 +61,6 @@ wrk_run() {
   [ -n "$RUN_RPS" ] && [ -n "$RUN_P99" ] || fail "$name: no figures in wrk's report"
 }
 
-# restart_timed: stops the server, starts it on the same data directory
-# and sets READY_MS.
-restart_timed() {
-  local dir="$WORK/scale" pid start ready=""
-  bench_stop_pid "${SERVER_PIDS[scale]}" 120
-  wait "${SERVER_PIDS[scale]}" 2>/dev/null || true
-  rm -f "$dir/port"
-  start="$(date +%s%N)"
-  SOFTHSM2_CONF="$dir/softhsm2.conf" "$BIN" serve --config "$dir/strongroom.toml" \
-    >>"$dir/server.log" 2>&1 </dev/null &
-  pid=$!
-  SERVER_PIDS[scale]=$pid
-  for _ in $(seq 1 30000); do
-    if [ -s "$dir/port" ]; then
-      URL="https://127.0.0.1:$(tr -d '\n' < "$dir/port")"
-      if curl -sS --fail -o /dev/null --max-time 5 --cacert "$PKI/ca.pem" "$URL/readyz" 2>/dev/null; then
-        ready="$(date +%s%N)"
-        break
-      fi
-    fi
-    kill -0 "$pid" 2>/dev/null || fail "the server exited at start"
-    sleep 0.01
-  done
-  [ -n "$ready" ] || fail "not ready in 300 s"
-  READY_MS=$(( (ready - start) / 1000000 ))
-}
-
 umask 077
 bench_pki
 bench_start_server scale "$BIN" 120
@@ -108,7 +81,8 @@ for size in "${SIZES[@]}"; do
   fi
   wrk_run "create-$size" 8 "$HERE/create.lua" "$PKI/admin.pem" "$PKI/admin.key"
   CREATES[$size]="$RUN_RPS"
-  restart_timed
+  bench_restart_timed scale "$BIN" 300
+  URL="${SERVER_URLS[scale]}"
   STARTUP[$size]="$READY_MS"
   wrk_run "decrypt-$size" 64 "$HERE/decrypt.lua" "$PKI/decrypter.pem" "$PKI/decrypter.key"
   DECRYPTS[$size]="$RUN_RPS"

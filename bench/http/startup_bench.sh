@@ -54,37 +54,17 @@ bench_populate startup "$SECRETS"
 bench_stop_pid "${SERVER_PIDS[startup]}" 60
 wait "${SERVER_PIDS[startup]}" 2>/dev/null || true
 SERVER_PIDS[startup]=""
-
 DIR="$WORK/startup"
 RECORDS="$(cat "$DIR"/data/audit/*.jsonl | wc -l)"
 times=()
 for run in $(seq 1 "$RUNS"); do
-  rm -f "$DIR/port"
-  start="$(date +%s%N)"
-  SOFTHSM2_CONF="$DIR/softhsm2.conf" "$BIN" serve --config "$DIR/strongroom.toml" \
-    >>"$DIR/server.log" 2>&1 </dev/null &
-  pid=$!
-  SERVER_PIDS[startup]=$pid
-  ready=""
-  for _ in $(seq 1 6000); do
-    if [ -s "$DIR/port" ]; then
-      url="https://127.0.0.1:$(tr -d '\n' < "$DIR/port")"
-      if curl -sS --fail -o /dev/null --max-time 5 --cacert "$PKI/ca.pem" "$url/readyz" 2>/dev/null; then
-        ready="$(date +%s%N)"
-        break
-      fi
-    fi
-    kill -0 "$pid" 2>/dev/null || fail "the server exited at start (run $run)"
-    sleep 0.01
-  done
-  [ -n "$ready" ] || fail "not ready in 60 s (run $run)"
-  ms=$(( (ready - start) / 1000000 ))
-  echo "start $run: ready in $ms ms"
-  times+=("$ms")
-  bench_stop_pid "$pid" 60
-  wait "$pid" 2>/dev/null || true
-  SERVER_PIDS[startup]=""
+  bench_restart_timed startup "$BIN" 60
+  echo "start $run: ready in $READY_MS ms"
+  times+=("$READY_MS")
 done
+bench_stop_pid "${SERVER_PIDS[startup]}" 60
+wait "${SERVER_PIDS[startup]}" 2>/dev/null || true
+SERVER_PIDS[startup]=""
 sorted="$(printf '%s\n' "${times[@]}" | sort -n)"
 best="$(echo "$sorted" | head -n 1)"
 median="$(echo "$sorted" | sed -n "$(( (RUNS + 1) / 2 ))p")"
