@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/status_matchers.h"
+
 namespace strongroom {
 namespace {
 
@@ -29,7 +31,7 @@ TEST(Bytes, ReaderNeverReadsPastItsInput) {
   EXPECT_EQ(*r.U64("d"), 0x08090a0b0c0d0e0fULL);
   EXPECT_EQ(*r.Str16("e"), "ns");
   EXPECT_EQ(AsChars(*r.Str32("f", 100)), "payload");
-  EXPECT_TRUE(r.ExpectEnd("record").ok());
+  EXPECT_OK(r.ExpectEnd("record"));
   // Every truncation fails with a typed error instead of reading garbage.
   for (std::size_t n = 0; n < all.size(); ++n) {
     ByteReader t(ByteSpan(all.data(), n));

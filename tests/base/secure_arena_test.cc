@@ -8,6 +8,8 @@
 #include <cstring>
 #include <vector>
 
+#include "tests/support/status_matchers.h"
+
 namespace strongroom {
 namespace {
 
@@ -16,7 +18,7 @@ TEST(SecureArena, AllocatesZeroedBlocksAndCoalescesOnFree) {
   options.size_bytes = 256u << 10;
   options.allow_unlocked = true;
   auto arena = SecureArena::Create(options);
-  ASSERT_TRUE(arena.has_value()) << arena.error();
+  ASSERT_OK(arena);
   SecureArena& a = **arena;
   EXPECT_EQ(a.capacity(), 256u << 10);
   // Fill the arena with small blocks until it refuses.

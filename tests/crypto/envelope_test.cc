@@ -17,6 +17,7 @@
 #include "base/secret_bytes.h"
 #include "base/secure_arena.h"
 #include "base/status.h"
+#include "tests/support/status_matchers.h"
 
 namespace strongroom::crypto {
 namespace {
@@ -25,7 +26,7 @@ constexpr std::size_t kFixedBytes = 1 + 1 + 2 + kEnvelopeNonceBytes + 4 + kEnvel
 
 SecretBytes RandomKey(std::size_t size = 32) {
   StatusOr<SecretBytes> key = SecretBytes::Allocate(size);
-  EXPECT_TRUE(key.has_value());
+  EXPECT_OK(key);
   if (!key.has_value()) return SecretBytes();
   EXPECT_EQ(RAND_bytes(key->RevealMutableSecret().data(), static_cast<int>(size)), 1);
   return std::move(*key);
@@ -57,7 +58,7 @@ std::size_t LengthOffset(std::string_view data_key_id) {
 
 Bytes Seal(const SecretBytes& key, const EnvelopeContext& context, ByteSpan plaintext) {
   StatusOr<Bytes> sealed = SealEnvelope(key, context, plaintext);
-  EXPECT_TRUE(sealed.has_value()) << sealed.error();
+  EXPECT_OK(sealed);
   return sealed.has_value() ? *sealed : Bytes();
 }
 
@@ -92,7 +93,7 @@ TEST(Envelope, RoundTripsEmptySmallAndLargeValues) {
     Bytes sealed = Seal(key, context, plaintext);
     EXPECT_EQ(sealed.size(), kFixedBytes + context.data_key_id.size() + size);
     StatusOr<SecretBytes> opened = OpenEnvelope(key, context, sealed);
-    ASSERT_TRUE(opened.has_value()) << opened.error();
+    ASSERT_OK(opened);
     EXPECT_EQ(opened->size(), size);
     EXPECT_TRUE(opened->ConstantTimeEquals(plaintext));
   }
@@ -109,7 +110,7 @@ TEST(Envelope, RoundTripsArbitraryBytesIncludingNuls) {
   plaintext.insert(plaintext.end(), {0, 0, 0});
   for (const Bytes& value : {plaintext, Bytes{0}, Bytes(17, 0)}) {
     StatusOr<SecretBytes> opened = OpenEnvelope(key, context, Seal(key, context, value));
-    ASSERT_TRUE(opened.has_value()) << opened.error();
+    ASSERT_OK(opened);
     EXPECT_TRUE(opened->ConstantTimeEquals(value));
   }
 }
@@ -124,7 +125,7 @@ TEST(Envelope, RoundTripsContextsTooLongForTheInlineAadBuffer) {
   Bytes plaintext = Payload(100);
   Bytes sealed = Seal(key, context, plaintext);
   StatusOr<SecretBytes> opened = OpenEnvelope(key, context, sealed);
-  ASSERT_TRUE(opened.has_value()) << opened.error();
+  ASSERT_OK(opened);
   EXPECT_TRUE(opened->ConstantTimeEquals(plaintext));
 
   std::string other_name = name;
@@ -145,8 +146,8 @@ TEST(Envelope, SealsTheSameValueDifferentlyEachTime) {
   std::size_t at = NonceOffset(context.data_key_id);
   EXPECT_NE(Bytes(first.begin() + at, first.begin() + at + kEnvelopeNonceBytes),
             Bytes(second.begin() + at, second.begin() + at + kEnvelopeNonceBytes));
-  EXPECT_TRUE(OpenEnvelope(key, context, first).has_value());
-  EXPECT_TRUE(OpenEnvelope(key, context, second).has_value());
+  EXPECT_OK(OpenEnvelope(key, context, first));
+  EXPECT_OK(OpenEnvelope(key, context, second));
 }
 
 TEST(Envelope, RejectsAnySingleByteFlipAnywhere) {
@@ -154,7 +155,7 @@ TEST(Envelope, RejectsAnySingleByteFlipAnywhere) {
   EnvelopeContext context = TestContext();
   for (std::size_t size : {0u, 33u}) {
     Bytes sealed = Seal(key, context, Payload(size));
-    ASSERT_TRUE(OpenEnvelope(key, context, sealed).has_value());
+    ASSERT_OK(OpenEnvelope(key, context, sealed));
     for (std::size_t i = 0; i < sealed.size(); ++i) {
       for (std::uint8_t pattern : {0x01, 0x80, 0x10, 0xff, 0x5a}) {
         Bytes tampered = sealed;
@@ -218,7 +219,7 @@ TEST(Envelope, RejectsAnOlderValuePutBackUnderANewerGeneration) {
   Bytes new_value = Seal(key, generation2, AsBytes("new password"));
 
   StatusOr<SecretBytes> current = OpenEnvelope(key, generation2, new_value);
-  ASSERT_TRUE(current.has_value()) << current.error();
+  ASSERT_OK(current);
   EXPECT_EQ(current->RevealSecretAsString(), "new password");
   EXPECT_TRUE(FailsIntegrity(OpenEnvelope(key, generation2, old_value)));
 }
@@ -312,7 +313,7 @@ TEST(Envelope, ParseReturnsTheHeaderOfAGoodEnvelope) {
   EnvelopeContext context = TestContext();
   Bytes sealed = Seal(key, context, Payload(1024));
   StatusOr<EnvelopeHeader> header = ParseEnvelope(sealed);
-  ASSERT_TRUE(header.has_value()) << header.error();
+  ASSERT_OK(header);
   EXPECT_EQ(header->version, kEnvelopeVersion);
   EXPECT_EQ(header->algorithm, kEnvelopeAlgorithmAes256Gcm);
   EXPECT_EQ(header->data_key_id, context.data_key_id);
@@ -379,14 +380,12 @@ TEST(Envelope, SealRejectsAKeyThatIsNot32Bytes) {
   SecretBytes short_key = RandomKey(16);
   EnvelopeContext context = TestContext();
   StatusOr<Bytes> sealed = SealEnvelope(short_key, context, Payload(8));
-  ASSERT_FALSE(sealed.has_value());
-  EXPECT_EQ(sealed.error().code(), StatusCode::kInvalidArgument);
+  ASSERT_STATUS(sealed, StatusCode::kInvalidArgument);
 
   SecretBytes key = RandomKey();
   Bytes good = Seal(key, context, Payload(8));
   StatusOr<SecretBytes> opened = OpenEnvelope(short_key, context, good);
-  ASSERT_FALSE(opened.has_value());
-  EXPECT_EQ(opened.error().code(), StatusCode::kInvalidArgument);
+  ASSERT_STATUS(opened, StatusCode::kInvalidArgument);
 }
 
 TEST(Envelope, SealRejectsAnInvalidDataKeyId) {
@@ -398,20 +397,18 @@ TEST(Envelope, SealRejectsAnInvalidDataKeyId) {
     EnvelopeContext context = TestContext();
     context.data_key_id = id;
     StatusOr<Bytes> sealed = SealEnvelope(key, context, Payload(8));
-    ASSERT_FALSE(sealed.has_value()) << id;
-    EXPECT_EQ(sealed.error().code(), StatusCode::kInvalidArgument) << id;
+    ASSERT_STATUS(sealed, StatusCode::kInvalidArgument);
   }
   EnvelopeContext longest = TestContext();
   std::string max_id(kMaxDataKeyIdBytes, 'k');
   longest.data_key_id = max_id;
-  EXPECT_TRUE(SealEnvelope(key, longest, Payload(8)).has_value());
+  EXPECT_OK(SealEnvelope(key, longest, Payload(8)));
 }
 
 TEST(Envelope, SealRejectsAPlaintextAboveTheLimit) {
   SecretBytes key = RandomKey();
   StatusOr<Bytes> sealed = SealEnvelope(key, TestContext(), Bytes(kMaxEnvelopePlaintext + 1));
-  ASSERT_FALSE(sealed.has_value());
-  EXPECT_EQ(sealed.error().code(), StatusCode::kInvalidArgument);
+  ASSERT_STATUS(sealed, StatusCode::kInvalidArgument);
 }
 
 }  // namespace

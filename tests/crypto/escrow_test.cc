@@ -16,6 +16,7 @@
 #include "tests/crypto/token_options.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_token.h"
+#include "tests/support/status_matchers.h"
 
 namespace strongroom::crypto {
 namespace {
@@ -48,30 +49,27 @@ TEST(EscrowShares, AnyTwoOfThreeRebuildTheKeyAndOneDoesNot) {
   const EscrowKeyPair& key = SuiteKey();
   EXPECT_EQ(key.fingerprint_sha256.size(), 64u);
   auto shares = SplitEscrowKey(key, 3, 2);
-  ASSERT_TRUE(shares.has_value()) << shares.error();
+  ASSERT_OK(shares);
   ASSERT_EQ(shares->size(), 3u);
   for (auto pair : {std::pair{0, 1}, std::pair{0, 2}, std::pair{2, 1}}) {
     auto rebuilt = CombineShares(Pick(*shares, {pair.first, pair.second}));
-    ASSERT_TRUE(rebuilt.has_value()) << rebuilt.error();
+    ASSERT_OK(rebuilt);
     EXPECT_EQ(rebuilt->fingerprint_sha256, key.fingerprint_sha256);
     EXPECT_TRUE(rebuilt->private_key_der.ConstantTimeEquals(key.private_key_der));
   }
   auto one = CombineShares(Pick(*shares, {1}));
-  ASSERT_FALSE(one.has_value());
-  EXPECT_EQ(one.error().code(), StatusCode::kFailedPrecondition);
+  ASSERT_STATUS(one, StatusCode::kFailedPrecondition);
   auto twice = CombineShares(Pick(*shares, {1, 1}));
-  ASSERT_FALSE(twice.has_value());
-  EXPECT_EQ(twice.error().code(), StatusCode::kInvalidArgument);
+  ASSERT_STATUS(twice, StatusCode::kInvalidArgument);
 }
 
 TEST(EscrowShares, AnAlteredShareIsDetected) {
   auto shares = SplitEscrowKey(SuiteKey(), 3, 2);
-  ASSERT_TRUE(shares.has_value());
+  ASSERT_OK(shares);
   auto picked = Pick(*shares, {0, 2});
   picked[1].data.RevealMutableSecret()[100] ^= 0x01;
   auto rebuilt = CombineShares(picked);
-  ASSERT_FALSE(rebuilt.has_value());
-  EXPECT_EQ(rebuilt.error().code(), StatusCode::kIntegrityError);
+  ASSERT_STATUS(rebuilt, StatusCode::kIntegrityError);
 }
 
 TEST(EscrowShares, RefusesAThresholdOfOneOrAboveTheOfficers) {
@@ -82,17 +80,17 @@ TEST(EscrowShares, RefusesAThresholdOfOneOrAboveTheOfficers) {
 TEST(EscrowShares, ShareFilesRoundTripAndCarryAChecksum) {
   testing_support::TempDir dir;
   auto shares = SplitEscrowKey(SuiteKey(), 3, 2);
-  ASSERT_TRUE(shares.has_value());
+  ASSERT_OK(shares);
   std::vector<EscrowShare> read;
   for (int i : {0, 2}) {
     std::string path = dir.Join("share-" + std::to_string(i));
-    ASSERT_TRUE(WriteShareFile(path, (*shares)[i]).ok());
+    ASSERT_OK(WriteShareFile(path, (*shares)[i]));
     EXPECT_EQ(std::filesystem::status(path).permissions() & std::filesystem::perms::all,
               std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
     EXPECT_FALSE(WriteShareFile(path, (*shares)[i]).ok())
         << "an existing share file is never overwritten";
     auto back = ReadShareFile(path);
-    ASSERT_TRUE(back.has_value()) << back.error();
+    ASSERT_OK(back);
     EXPECT_EQ(back->number, i + 1);
     EXPECT_EQ(back->threshold, 2);
     EXPECT_EQ(back->escrow_key_sha256, SuiteKey().fingerprint_sha256);
@@ -100,7 +98,7 @@ TEST(EscrowShares, ShareFilesRoundTripAndCarryAChecksum) {
     read.push_back(std::move(*back));
   }
   auto rebuilt = CombineShares(read);
-  ASSERT_TRUE(rebuilt.has_value()) << rebuilt.error();
+  ASSERT_OK(rebuilt);
   EXPECT_EQ(rebuilt->fingerprint_sha256, SuiteKey().fingerprint_sha256);
 
   // One changed character of the data breaks the checksum.
@@ -118,8 +116,7 @@ TEST(EscrowShares, ShareFilesRoundTripAndCarryAChecksum) {
     out << text;
   }
   auto damaged = ReadShareFile(path);
-  ASSERT_FALSE(damaged.has_value());
-  EXPECT_EQ(damaged.error().code(), StatusCode::kIntegrityError);
+  ASSERT_STATUS(damaged, StatusCode::kIntegrityError);
 }
 
 // A token whose security officer imported the suite's escrow key as a
@@ -128,13 +125,13 @@ class EscrowToken : public ::testing::Test {
  protected:
   void SetUp() override {
     auto so_pin = SecretBytes::CopyFrom(test_token_.so_pin());
-    ASSERT_TRUE(so_pin.has_value());
+    ASSERT_OK(so_pin);
     Status imported =
         ImportTrustedEscrowKey(TokenOptionsFor(test_token_), *so_pin, SuiteKey().public_key_der,
                                SuiteKey().fingerprint_sha256);
-    ASSERT_TRUE(imported.ok()) << imported;
+    ASSERT_OK(imported) << imported;
     auto token = Token::Open(TokenOptionsFor(test_token_));
-    ASSERT_TRUE(token.has_value()) << token.error();
+    ASSERT_OK(token);
     token_ = std::move(*token);
   }
   void TearDown() override { token_.reset(); }
@@ -180,27 +177,27 @@ class EscrowToken : public ::testing::Test {
 
 TEST_F(EscrowToken, EscrowedKekUnwrapsWithTheRebuiltKeyAndImportsAsTheSameKek) {
   auto present = TrustedEscrowKeyPresent(*token_, SuiteKey().fingerprint_sha256);
-  ASSERT_TRUE(present.has_value());
+  ASSERT_OK(present);
   EXPECT_TRUE(*present);
   auto wrapped = GenerateEscrowableKek(*token_, "kek-escrowed", SuiteKey().fingerprint_sha256);
-  ASSERT_TRUE(wrapped.has_value()) << wrapped.error();
+  ASSERT_OK(wrapped);
   EXPECT_EQ(wrapped->size(), 384u);
   auto data_key = GenerateWrappedKey(*token_, "kek-escrowed", WrappedKeyType::kAes256);
-  ASSERT_TRUE(data_key.has_value()) << data_key.error();
+  ASSERT_OK(data_key);
 
   auto shares = SplitEscrowKey(SuiteKey(), 3, 2);
-  ASSERT_TRUE(shares.has_value());
+  ASSERT_OK(shares);
   auto rebuilt = CombineShares(Pick(*shares, {1, 2}));
-  ASSERT_TRUE(rebuilt.has_value());
+  ASSERT_OK(rebuilt);
   auto kek = EscrowDecrypt(*rebuilt, *wrapped);
-  ASSERT_TRUE(kek.has_value()) << kek.error();
+  ASSERT_OK(kek);
   EXPECT_EQ(kek->size(), 32u);
   // Imported under another id: the same key, so it unwraps what the
   // escrowed KEK wrapped, and it is not extractable.
-  ASSERT_TRUE(ImportRecoveredKek(*token_, "kek-recovered", *kek).ok());
+  ASSERT_OK(ImportRecoveredKek(*token_, "kek-recovered", *kek));
   EXPECT_EQ(ImportRecoveredKek(*token_, "kek-recovered", *kek).code(), StatusCode::kAlreadyExists);
   auto unwrapped = UnwrapKey(*token_, "kek-recovered", data_key->wrapped, WrappedKeyType::kAes256);
-  ASSERT_TRUE(unwrapped.has_value()) << unwrapped.error();
+  ASSERT_OK(unwrapped);
   EXPECT_TRUE(unwrapped->ConstantTimeEquals(data_key->plaintext));
   Status checked = token_->Run("check", [&](CK_FUNCTION_LIST* fns, CK_SESSION_HANDLE session) {
     CK_OBJECT_HANDLE h = FindKek(fns, session, "kek-recovered");
@@ -212,19 +209,17 @@ TEST_F(EscrowToken, EscrowedKekUnwrapsWithTheRebuiltKeyAndImportsAsTheSameKek) {
     EXPECT_EQ(sensitive, CK_TRUE);
     return rv;
   });
-  EXPECT_TRUE(checked.ok()) << checked;
+  EXPECT_OK(checked) << checked;
   // A damaged escrowed KEK does not decrypt.
   Bytes damaged = *wrapped;
   damaged[10] ^= 1;
   auto bad = EscrowDecrypt(*rebuilt, damaged);
-  ASSERT_FALSE(bad.has_value());
-  EXPECT_EQ(bad.error().code(), StatusCode::kIntegrityError);
+  ASSERT_STATUS(bad, StatusCode::kIntegrityError);
 }
 
 TEST_F(EscrowToken, EscrowedKekCannotBeWrappedByAnUntrustedKeyNorRead) {
-  ASSERT_TRUE(
-      GenerateEscrowableKek(*token_, "kek-escrowed", SuiteKey().fingerprint_sha256).has_value());
-  ASSERT_TRUE(GenerateKek(*token_, "kek-plain").ok());
+  ASSERT_OK(GenerateEscrowableKek(*token_, "kek-escrowed", SuiteKey().fingerprint_sha256));
+  ASSERT_OK(GenerateKek(*token_, "kek-plain"));
   Status checked = token_->Run("check", [&](CK_FUNCTION_LIST* fns, CK_SESSION_HANDLE session) {
     CK_OBJECT_HANDLE kek = FindKek(fns, session, "kek-escrowed");
     // The same RSA key, but created by the user: not trusted.
@@ -256,7 +251,7 @@ TEST_F(EscrowToken, EscrowedKekCannotBeWrappedByAnUntrustedKeyNorRead) {
     EXPECT_NE(fns->C_SetAttributeValue(session, kek, &clear, 1), static_cast<CK_RV>(CKR_OK));
     return fns->C_DestroyObject(session, untrusted);
   });
-  EXPECT_TRUE(checked.ok()) << checked;
+  EXPECT_OK(checked) << checked;
 }
 
 TEST_F(EscrowToken, EscrowUserSessionCannotMarkAKeyTrusted) {
@@ -277,27 +272,26 @@ TEST_F(EscrowToken, EscrowUserSessionCannotMarkAKeyTrusted) {
     EXPECT_EQ(now, CK_FALSE);
     return fns->C_DestroyObject(session, h);
   });
-  EXPECT_TRUE(checked.ok()) << checked;
+  EXPECT_OK(checked) << checked;
 }
 
 TEST(EscrowSecurityOfficer, AWrongSoPinIsRefusedAndImportsNothing) {
   testing_support::TestToken test_token;
   auto wrong = SecretBytes::CopyFrom(std::string_view("not-the-so-pin"));
-  ASSERT_TRUE(wrong.has_value());
+  ASSERT_OK(wrong);
   Status imported =
       ImportTrustedEscrowKey(TokenOptionsFor(test_token), *wrong, SuiteKey().public_key_der,
                              SuiteKey().fingerprint_sha256);
   EXPECT_EQ(imported.code(), StatusCode::kPermissionDenied) << imported;
   auto token = Token::Open(TokenOptionsFor(test_token));
-  ASSERT_TRUE(token.has_value());
+  ASSERT_OK(token);
   auto present = TrustedEscrowKeyPresent(**token, SuiteKey().fingerprint_sha256);
-  ASSERT_TRUE(present.has_value());
+  ASSERT_OK(present);
   EXPECT_FALSE(*present);
   auto kek = GenerateEscrowableKek(**token, "kek-x", SuiteKey().fingerprint_sha256);
-  ASSERT_FALSE(kek.has_value());
-  EXPECT_EQ(kek.error().code(), StatusCode::kFailedPrecondition);
+  ASSERT_STATUS(kek, StatusCode::kFailedPrecondition);
   auto exists = KekExists(**token, "kek-x");
-  ASSERT_TRUE(exists.has_value());
+  ASSERT_OK(exists);
   EXPECT_FALSE(*exists);
 }
 

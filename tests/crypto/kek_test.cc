@@ -9,6 +9,7 @@
 #include "crypto/audit_signing_key.h"
 #include "crypto/pkcs11_objects.h"
 #include "tests/crypto/token_fixture.h"
+#include "tests/support/status_matchers.h"
 
 namespace strongroom::crypto {
 namespace {
@@ -26,7 +27,7 @@ class KekTest : public TokenFixture {
       result = GetBytesAttribute(fns, session, found[0], type, out);
       return CKR_OK;
     });
-    EXPECT_TRUE(s.ok()) << s;
+    EXPECT_OK(s) << s;
     return result;
   }
 
@@ -44,7 +45,7 @@ Attributes KekById(std::string_view id) {
 }
 
 TEST_F(KekTest, KekHasTheRequiredAttributesAndItsValueCannotBeRead) {
-  ASSERT_TRUE(GenerateKek(*token_, "kek-1").ok());
+  ASSERT_OK(GenerateKek(*token_, "kek-1"));
   EXPECT_EQ(GenerateKek(*token_, "kek-1").code(), StatusCode::kAlreadyExists);
   for (CK_ATTRIBUTE_TYPE t : {CKA_TOKEN, CKA_PRIVATE, CKA_SENSITIVE, CKA_WRAP, CKA_UNWRAP}) {
     EXPECT_TRUE(BoolAttribute(KekById("kek-1"), t)) << std::hex << t;
@@ -59,13 +60,13 @@ TEST_F(KekTest, KekHasTheRequiredAttributesAndItsValueCannotBeRead) {
   EXPECT_EQ(ReadAttribute(KekById("kek-1"), CKA_VALUE, &value), static_cast<CK_RV>(CKR_ATTRIBUTE_SENSITIVE));
   EXPECT_TRUE(value.empty());
   StatusOr<std::vector<std::string>> ids = ListKekIds(*token_);
-  ASSERT_TRUE(ids.has_value());
+  ASSERT_OK(ids);
   EXPECT_EQ(*ids, std::vector<std::string>{"kek-1"});
 }
 
 TEST_F(KekTest, AuditPrivateKeyIsSensitiveAndSignaturesVerifyOffline) {
   StatusOr<bool> created = EnsureAuditKeyPair(*token_);
-  ASSERT_TRUE(created.has_value()) << created.error();
+  ASSERT_OK(created);
   EXPECT_TRUE(*created);
   EXPECT_FALSE(*EnsureAuditKeyPair(*token_));  // idempotent
   Attributes priv;
@@ -76,12 +77,12 @@ TEST_F(KekTest, AuditPrivateKeyIsSensitiveAndSignaturesVerifyOffline) {
   EXPECT_FALSE(BoolAttribute(priv, CKA_EXTRACTABLE));
 
   StatusOr<AuditPublicKey> pub = GetAuditPublicKey(*token_);
-  ASSERT_TRUE(pub.has_value()) << pub.error();
+  ASSERT_OK(pub);
   EXPECT_EQ(pub->fingerprint_sha256.size(), 64u);
   EXPECT_NE(pub->pem.find("BEGIN PUBLIC KEY"), std::string::npos);
   std::string message = "seq=42 head=abc rv=7";
   auto sig = SignWithAuditKey(*token_, AsBytes(message));
-  ASSERT_TRUE(sig.has_value()) << sig.error();
+  ASSERT_OK(sig);
   EXPECT_TRUE(VerifyAuditSignature(pub->pem, AsBytes(message), *sig).ok());
   std::string altered = message;
   altered[4] = '3';
@@ -89,13 +90,13 @@ TEST_F(KekTest, AuditPrivateKeyIsSensitiveAndSignaturesVerifyOffline) {
 }
 
 TEST_F(KekTest, DataKeysRoundTripThroughWrapAndUnwrap) {
-  ASSERT_TRUE(GenerateKek(*token_, "kek-1").ok());
+  ASSERT_OK(GenerateKek(*token_, "kek-1"));
   auto generated = GenerateWrappedKey(*token_, "kek-1", WrappedKeyType::kAes256);
-  ASSERT_TRUE(generated.has_value()) << generated.error();
+  ASSERT_OK(generated);
   EXPECT_EQ(generated->wrapped.size(), 40u);
   EXPECT_EQ(generated->plaintext.size(), 32u);
   auto unwrapped = UnwrapKey(*token_, "kek-1", generated->wrapped, WrappedKeyType::kAes256);
-  ASSERT_TRUE(unwrapped.has_value()) << unwrapped.error();
+  ASSERT_OK(unwrapped);
   EXPECT_TRUE(unwrapped->ConstantTimeEquals(generated->plaintext));
   // The transient session copy was destroyed: only the KEK is left.
   Attributes any_secret;
@@ -111,20 +112,18 @@ TEST_F(KekTest, DataKeysRoundTripThroughWrapAndUnwrap) {
 }
 
 TEST_F(KekTest, TamperedOrForeignWrappedKeysFailWithAnIntegrityError) {
-  ASSERT_TRUE(GenerateKek(*token_, "kek-1").ok());
-  ASSERT_TRUE(GenerateKek(*token_, "kek-2").ok());
+  ASSERT_OK(GenerateKek(*token_, "kek-1"));
+  ASSERT_OK(GenerateKek(*token_, "kek-2"));
   auto generated = GenerateWrappedKey(*token_, "kek-1", WrappedKeyType::kAes256);
-  ASSERT_TRUE(generated.has_value());
+  ASSERT_OK(generated);
   for (std::size_t i = 0; i < generated->wrapped.size(); i += 7) {
     Bytes tampered = generated->wrapped;
     tampered[i] ^= 0x01;
     auto r = UnwrapKey(*token_, "kek-1", tampered, WrappedKeyType::kAes256);
-    ASSERT_FALSE(r.has_value()) << i;
-    EXPECT_EQ(r.error().code(), StatusCode::kIntegrityError) << r.error();
+    ASSERT_STATUS(r, StatusCode::kIntegrityError);
   }
   auto foreign = UnwrapKey(*token_, "kek-2", generated->wrapped, WrappedKeyType::kAes256);
-  ASSERT_FALSE(foreign.has_value());
-  EXPECT_EQ(foreign.error().code(), StatusCode::kIntegrityError);
+  ASSERT_STATUS(foreign, StatusCode::kIntegrityError);
   Bytes truncated(generated->wrapped.begin(), generated->wrapped.end() - 8);
   EXPECT_EQ(UnwrapKey(*token_, "kek-1", truncated, WrappedKeyType::kAes256).error().code(),
             StatusCode::kIntegrityError);
@@ -133,15 +132,15 @@ TEST_F(KekTest, TamperedOrForeignWrappedKeysFailWithAnIntegrityError) {
 }
 
 TEST_F(KekTest, RewrapMovesAKeyToAnotherKekWithoutChangingIt) {
-  ASSERT_TRUE(GenerateKek(*token_, "kek-1").ok());
-  ASSERT_TRUE(GenerateKek(*token_, "kek-2").ok());
+  ASSERT_OK(GenerateKek(*token_, "kek-1"));
+  ASSERT_OK(GenerateKek(*token_, "kek-2"));
   auto generated = GenerateWrappedKey(*token_, "kek-1", WrappedKeyType::kHmacSha256);
-  ASSERT_TRUE(generated.has_value()) << generated.error();
+  ASSERT_OK(generated);
   auto rewrapped = RewrapKey(*token_, "kek-1", "kek-2", generated->wrapped, WrappedKeyType::kHmacSha256);
-  ASSERT_TRUE(rewrapped.has_value()) << rewrapped.error();
+  ASSERT_OK(rewrapped);
   EXPECT_NE(*rewrapped, generated->wrapped);
   auto unwrapped = UnwrapKey(*token_, "kek-2", *rewrapped, WrappedKeyType::kHmacSha256);
-  ASSERT_TRUE(unwrapped.has_value()) << unwrapped.error();
+  ASSERT_OK(unwrapped);
   EXPECT_TRUE(unwrapped->ConstantTimeEquals(generated->plaintext));
 }
 
@@ -224,7 +223,7 @@ TEST_F(KekTest, AesKeyWrapMatchesNistVectors) {
     }
     return static_cast<CK_RV>(CKR_OK);
   });
-  ASSERT_TRUE(run.ok()) << run;
+  ASSERT_OK(run) << run;
   std::size_t expected_fail = 0;
   for (const KwVector& v : decrypt) expected_fail += v.fail ? 1 : 0;
   EXPECT_EQ(wrapped_ok, encrypt.size());

@@ -12,6 +12,7 @@
 #include "crypto/audit_signing_key.h"
 #include "crypto/kek.h"
 #include "tests/crypto/token_fixture.h"
+#include "tests/support/status_matchers.h"
 
 namespace strongroom::crypto {
 namespace {
@@ -57,7 +58,7 @@ class KeyTemplatesTest : public TokenFixture {
       if (rv == CKR_OK) out = ReadBools(fns, session, object, types);
       return rv;
     });
-    EXPECT_TRUE(read.ok()) << read;
+    EXPECT_OK(read) << read;
     return out;
   }
 };
@@ -67,7 +68,7 @@ std::vector<CK_ATTRIBUTE_TYPE> Usages() {
 }
 
 TEST_F(KeyTemplatesTest, AKekCanBeNeitherModifiedNorCopied) {
-  ASSERT_TRUE(GenerateKek(*token_, "kek-1").ok());
+  ASSERT_OK(GenerateKek(*token_, "kek-1"));
   Attributes kek;
   kek.Ulong(CKA_CLASS, CKO_SECRET_KEY).Bool(CKA_TOKEN, true).Text(CKA_ID, "kek-1");
   std::vector<std::optional<bool>> read = ReadTokenObject(kek, {CKA_MODIFIABLE, CKA_COPYABLE});
@@ -97,7 +98,7 @@ TEST_F(KeyTemplatesTest, AKekCanBeNeitherModifiedNorCopied) {
 }
 
 TEST_F(KeyTemplatesTest, TheAuditKeyPairMayOnlySignAndVerify) {
-  ASSERT_TRUE(EnsureAuditKeyPair(*token_).has_value());
+  ASSERT_OK(EnsureAuditKeyPair(*token_));
   struct Half {
     CK_OBJECT_CLASS klass;
     AttributeName used;
@@ -135,11 +136,11 @@ TEST_F(KeyTemplatesTest, TheAuditKeyPairMayOnlySignAndVerify) {
 }
 
 TEST_F(KeyTemplatesTest, TransientDataAndMacKeyCopiesCanDoNothingInTheToken) {
-  ASSERT_TRUE(GenerateKek(*token_, "kek-1").ok());
+  ASSERT_OK(GenerateKek(*token_, "kek-1"));
   for (WrappedKeyType type : {WrappedKeyType::kAes256, WrappedKeyType::kHmacSha256}) {
     SCOPED_TRACE(type == WrappedKeyType::kAes256 ? "data key" : "record-MAC key");
     StatusOr<GeneratedKey> generated = GenerateWrappedKey(*token_, "kek-1", type);
-    ASSERT_TRUE(generated.has_value()) << generated.error();
+    ASSERT_OK(generated);
     // As GenerateWrappedKey creates it (with a length) and as UnwrapKey and
     // RewrapKey create it (C_UnwrapKey, the length from the wrapped bytes).
     std::vector<std::optional<bool>> generated_usages, unwrapped_usages;

@@ -11,6 +11,7 @@
 #include "tests/support/temp_dir.h"
 #include "tests/crypto/token_options.h"
 #include "tests/support/test_token.h"
+#include "tests/support/status_matchers.h"
 
 namespace strongroom::crypto {
 
@@ -22,12 +23,12 @@ class KeyringFixture : public ::testing::Test {
 
   void SetUp() override {
     auto token = Token::Open(TokenOptionsFor(test_token_));
-    ASSERT_TRUE(token.has_value()) << token.error();
+    ASSERT_OK(token);
     token_ = std::move(*token);
     service_ = std::make_unique<LocalTokenService>(*token_);
     OpenStore();
     auto report = Keyring::Initialize(*service_, *store_, &clock_);
-    ASSERT_TRUE(report.has_value()) << report.error();
+    ASSERT_OK(report);
     OpenKeyring();
   }
 
@@ -43,7 +44,7 @@ class KeyringFixture : public ::testing::Test {
     so.data_dir = data_dir_.path();
     so.map_size_bytes = 64u << 20;
     auto store = storage::Store::Open(so);
-    ASSERT_TRUE(store.has_value()) << store.error();
+    ASSERT_OK(store);
     store_ = std::move(*store);
   }
 
@@ -52,7 +53,7 @@ class KeyringFixture : public ::testing::Test {
     keyring_.reset();
     options_.clock = &clock_;
     auto keyring = Keyring::Open(*service_, *store_, options_);
-    ASSERT_TRUE(keyring.has_value()) << keyring.error();
+    ASSERT_OK(keyring);
     keyring_ = std::move(*keyring);
   }
 

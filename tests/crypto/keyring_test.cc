@@ -13,6 +13,7 @@
 #include "tests/crypto/keyring_fixture.h"
 #include "tests/storage/storage_test_util.h"
 #include "tests/support/fault_module.h"
+#include "tests/support/status_matchers.h"
 
 namespace strongroom::crypto {
 namespace {
@@ -33,13 +34,13 @@ class KeyringTest : public KeyringFixture {
     Sealed s{std::move(ns), std::move(name), "uid-" + std::to_string(++uid_counter_), generation,
              std::move(plaintext), {}};
     auto sealed = keyring_->Seal(s.binding(), AsBytes(s.plaintext));
-    EXPECT_TRUE(sealed.has_value()) << sealed.error();
+    EXPECT_OK(sealed);
     if (sealed.has_value()) s.envelope = std::move(sealed->envelope);
     return s;
   }
   void ExpectOpens(const Sealed& s) {
     auto opened = keyring_->Unseal(s.binding(), s.envelope);
-    ASSERT_TRUE(opened.has_value()) << opened.error();
+    ASSERT_OK(opened);
     EXPECT_EQ(opened->RevealSecretAsString(), s.plaintext);
   }
   std::size_t ActiveKeys() {
@@ -53,7 +54,7 @@ class KeyringTest : public KeyringFixture {
 
 TEST_F(KeyringTest, InitializeIsIdempotentAndCreatesKeysOnce) {
   auto again = Keyring::Initialize(*service_, *store_, &clock_);
-  ASSERT_TRUE(again.has_value()) << again.error();
+  ASSERT_OK(again);
   EXPECT_FALSE(again->created_kek);
   EXPECT_FALSE(again->created_mac_key);
   EXPECT_FALSE(again->created_audit_key);
@@ -100,7 +101,7 @@ TEST_F(KeyringTest, RotateDataKeysUsesANewKeyNextAndOldCiphertextsStillOpen) {
   Sealed before = SealOne("a", "x", "old value");
   std::string old_id = ParseEnvelope(before.envelope)->data_key_id;
   StatusOr<std::size_t> rotated = keyring_->RotateDataKeys();
-  ASSERT_TRUE(rotated.has_value()) << rotated.error();
+  ASSERT_OK(rotated);
   EXPECT_EQ(*rotated, 1u);
   EXPECT_EQ(ActiveKeys(), 0u);
   Sealed after = SealOne("a", "x", "new value");
@@ -118,7 +119,7 @@ TEST_F(KeyringTest, KekRotationRewrapsEveryDataKeyAndEverythingStillDecrypts) {
   for (int i = 0; i < 5; ++i) sealed.push_back(SealOne("ns" + std::to_string(i), "v", "value " + std::to_string(i)));
   std::string old_kek = keyring_->current_kek_id();
   auto report = keyring_->RotateKek();
-  ASSERT_TRUE(report.has_value()) << report.error();
+  ASSERT_OK(report);
   EXPECT_EQ(report->old_kek_id, old_kek);
   EXPECT_NE(report->new_kek_id, old_kek);
   EXPECT_EQ(report->rewrap.rewrapped, 5u);
@@ -131,7 +132,7 @@ TEST_F(KeyringTest, KekRotationRewrapsEveryDataKeyAndEverythingStillDecrypts) {
   for (const Sealed& s : sealed) ExpectOpens(s);
   // The old KEK is no longer needed: a copy of the store opens without it.
   auto rewrap_again = keyring_->RewrapDataKeys();
-  ASSERT_TRUE(rewrap_again.has_value());
+  ASSERT_OK(rewrap_again);
   EXPECT_EQ(rewrap_again->rewrapped, 0u);
   EXPECT_EQ(rewrap_again->already_current, 5u);
 }
@@ -173,14 +174,12 @@ TEST_F(KeyringTest, ADataKeyRowEditedInTheFileIsRefusedWithAnIntegrityError) {
   OpenStore();
   // Opening verifies the whole store and refuses it...
   auto refused = Keyring::Open(*service_, *store_, options_);
-  ASSERT_FALSE(refused.has_value());
-  EXPECT_EQ(refused.error().code(), StatusCode::kIntegrityError) << refused.error();
+  ASSERT_STATUS(refused, StatusCode::kIntegrityError);
   // ...and without that scan the edited row is refused when read.
   options_.verify_store_at_open = false;
   OpenKeyring();
   auto opened = keyring_->Unseal(s.binding(), s.envelope);
-  ASSERT_FALSE(opened.has_value());
-  EXPECT_EQ(opened.error().code(), StatusCode::kIntegrityError) << opened.error();
+  ASSERT_STATUS(opened, StatusCode::kIntegrityError);
 }
 
 TEST_F(KeyringTest, NoPlaintextKeyOrValueAppearsInTheStoreFiles) {
@@ -195,22 +194,22 @@ TEST_F(KeyringTest, NoPlaintextKeyOrValueAppearsInTheStoreFiles) {
   std::vector<SecretBytes> keys;
   {
     auto txn = store_->BeginRead();
-    ASSERT_TRUE(txn.has_value());
+    ASSERT_OK(txn);
     auto infos = *keyring_->ListDataKeys();
     for (const auto& info : infos) {
       auto row = txn->Get(storage::Table::kDataKeys, info.id);
-      ASSERT_TRUE(row.has_value()) << row.error();
+      ASSERT_OK(row);
       auto record = DecodeDataKeyRecord(row->value);
-      ASSERT_TRUE(record.has_value());
+      ASSERT_OK(record);
       auto key = UnwrapKey(*token_, record->kek_id, record->wrapped, WrappedKeyType::kAes256);
-      ASSERT_TRUE(key.has_value()) << key.error();
+      ASSERT_OK(key);
       keys.push_back(std::move(*key));
     }
     auto mac = ReadWrappedMacKey(*store_);
-    ASSERT_TRUE(mac.has_value()) << mac.error();
+    ASSERT_OK(mac);
     ASSERT_TRUE(mac->has_value());
     auto mac_key = UnwrapKey(*token_, (*mac)->kek_id, (*mac)->wrapped, WrappedKeyType::kHmacSha256);
-    ASSERT_TRUE(mac_key.has_value()) << mac_key.error();
+    ASSERT_OK(mac_key);
     keys.push_back(std::move(*mac_key));
   }
   ASSERT_EQ(keys.size(), 5u);  // 3 data keys on day one, 1 on day two, the MAC key

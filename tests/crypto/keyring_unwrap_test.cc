@@ -7,6 +7,7 @@
 
 #include "tests/crypto/keyring_fixture.h"
 #include "tests/support/fault_module.h"
+#include "tests/support/status_matchers.h"
 
 namespace strongroom::crypto {
 namespace {
@@ -26,14 +27,14 @@ TEST_F(KeyringUnwrapTest, HundredThousandEnvelopesOverTenDataKeysUnwrapAtMostTen
     for (int i = 0; i < kPerNamespace; ++i) {
       std::string name = "s" + std::to_string(i);
       auto sealed = keyring_->Seal(ValueBinding{ns, name, name, 1}, AsBytes(value));
-      ASSERT_TRUE(sealed.has_value()) << sealed.error();
+      ASSERT_OK(sealed);
       envelopes.push_back(std::move(sealed->envelope));
     }
   }
   ASSERT_EQ(keyring_->ListDataKeys()->size(), 10u);
   OpenKeyring();  // cold cache
   auto fault = testing_support::FaultModule::Attach();
-  ASSERT_TRUE(fault.has_value()) << fault.error();
+  ASSERT_OK(fault);
   fault->ResetCounts();
   std::size_t opened = 0;
   for (int n = 0; n < kNamespaces; ++n) {
@@ -41,7 +42,7 @@ TEST_F(KeyringUnwrapTest, HundredThousandEnvelopesOverTenDataKeysUnwrapAtMostTen
     for (int i = 0; i < kPerNamespace; ++i) {
       std::string name = "s" + std::to_string(i);
       auto plain = keyring_->Unseal(ValueBinding{ns, name, name, 1}, envelopes[n * kPerNamespace + i]);
-      ASSERT_TRUE(plain.has_value()) << plain.error();
+      ASSERT_OK(plain);
       opened += plain->RevealSecretAsString() == value ? 1 : 0;
     }
   }
@@ -58,15 +59,13 @@ TEST_F(KeyringUnwrapTest, WhileTheTokenIsGoneCachedKeysStillDecryptAndNewOnesFai
   OpenKeyring();
   ASSERT_TRUE(keyring_->Unseal(ValueBinding{"a", "x", "u1", 1}, a->envelope).has_value());
   auto fault = testing_support::FaultModule::Attach();
-  ASSERT_TRUE(fault.has_value());
+  ASSERT_OK(fault);
   fault->SetFault(CKR_DEVICE_REMOVED);
   EXPECT_TRUE(keyring_->Unseal(ValueBinding{"a", "x", "u1", 1}, a->envelope).has_value());
   auto denied = keyring_->Unseal(ValueBinding{"b", "x", "u2", 1}, b->envelope);
-  ASSERT_FALSE(denied.has_value());
-  EXPECT_EQ(denied.error().code(), StatusCode::kTokenUnavailable) << denied.error();
+  ASSERT_STATUS(denied, StatusCode::kTokenUnavailable);
   auto new_key = keyring_->Seal(ValueBinding{"c", "x", "u3", 1}, AsBytes(std::string("vc")));
-  ASSERT_FALSE(new_key.has_value());
-  EXPECT_EQ(new_key.error().code(), StatusCode::kTokenUnavailable) << new_key.error();
+  ASSERT_STATUS(new_key, StatusCode::kTokenUnavailable);
   fault->ClearFault();
   EXPECT_TRUE(keyring_->Unseal(ValueBinding{"b", "x", "u2", 1}, b->envelope).has_value());
   EXPECT_TRUE(keyring_->Seal(ValueBinding{"c", "x", "u3", 1}, AsBytes(std::string("vc"))).has_value());

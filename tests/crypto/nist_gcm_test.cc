@@ -18,6 +18,7 @@
 #include "base/secure_arena.h"
 #include "base/status.h"
 #include "crypto/aes_gcm.h"
+#include "tests/support/status_matchers.h"
 
 namespace strongroom::crypto {
 namespace {
@@ -250,13 +251,13 @@ TEST(AesGcmRaw, RejectsWrongKeyIvAndTagSizes) {
   EXPECT_EQ(AesGcmEncryptRaw(key, iv, {}, plaintext, short_ciphertext, tag).code(),
             StatusCode::kInvalidArgument);
 
-  ASSERT_TRUE(AesGcmEncryptRaw(key, iv, {}, plaintext, ciphertext, tag).ok());
+  ASSERT_OK(AesGcmEncryptRaw(key, iv, {}, plaintext, ciphertext, tag));
   EXPECT_EQ(AesGcmDecryptRaw(Bytes(31, 1), iv, {}, ciphertext, tag).error().code(),
             StatusCode::kInvalidArgument);
   EXPECT_EQ(AesGcmDecryptRaw(key, iv, {}, ciphertext, short_tag).error().code(),
             StatusCode::kInvalidArgument);
   StatusOr<SecretBytes> opened = AesGcmDecryptRaw(key, iv, {}, ciphertext, tag);
-  ASSERT_TRUE(opened.has_value()) << opened.error();
+  ASSERT_OK(opened);
   EXPECT_TRUE(opened->ConstantTimeEquals(plaintext));
 }
 

@@ -3,6 +3,7 @@
 // cleanly: the same record gives the same tag on every call, on every
 // thread, and two authenticators used in turn on one thread never mix keys.
 #include "crypto/record_mac.h"
+#include "tests/support/status_matchers.h"
 
 #include <gtest/gtest.h>
 #include <openssl/hmac.h>
@@ -59,20 +60,20 @@ TEST(HmacRecordAuthenticator, RepeatedTagsMatchTheReferenceAndKeysNeverMix) {
     EXPECT_EQ(*tag_b, want_b) << "call " << i;
   }
   auto other = (*a)->Tag(storage::Table::kUsers, "ns/x", 7, Span("value"));
-  ASSERT_TRUE(other.has_value());
+  ASSERT_OK(other);
   EXPECT_EQ(*other, Reference(0x11, storage::Table::kUsers, "ns/x", 7, "value"));
   // A new authenticator with a's key, created after a is gone, starts clean.
   a->reset();
   auto c = HmacRecordAuthenticator::Create(Key(0x33));
-  ASSERT_TRUE(c.has_value());
+  ASSERT_OK(c);
   auto tag_c = (*c)->Tag(storage::Table::kSecureValues, "ns/x", 7, Span("value"));
-  ASSERT_TRUE(tag_c.has_value());
+  ASSERT_OK(tag_c);
   EXPECT_EQ(*tag_c, Reference(0x33, storage::Table::kSecureValues, "ns/x", 7, "value"));
 }
 
 TEST(HmacRecordAuthenticator, EveryThreadComputesTheSameTags) {
   auto a = HmacRecordAuthenticator::Create(Key(0x44));
-  ASSERT_TRUE(a.has_value());
+  ASSERT_OK(a);
   const auto want = Reference(0x44, storage::Table::kBindings, "k", 1, "v");
   std::vector<std::thread> threads;
   std::atomic<int> wrong{0};

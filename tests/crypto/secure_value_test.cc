@@ -8,6 +8,7 @@
 #include "storage/secure_value_record.h"
 #include "tests/crypto/keyring_fixture.h"
 #include "tests/storage/storage_test_util.h"
+#include "tests/support/status_matchers.h"
 
 namespace strongroom::crypto {
 namespace {
@@ -27,7 +28,7 @@ class SecureValueTest : public KeyringFixture {
     r.description = "test";
     r.decrypters = {"svc-a"};
     auto sealed = keyring_->Seal(ValueBinding{ns, name, r.uid, 1}, AsBytes(value));
-    ASSERT_TRUE(sealed.has_value()) << sealed.error();
+    ASSERT_OK(sealed);
     r.envelope = std::move(sealed->envelope);
     std::string key = storage::SecureValueKey(ns, name);
     auto written = store_->Write("test:create", [&](storage::WriteTxn& txn) -> Status {
@@ -36,7 +37,7 @@ class SecureValueTest : public KeyringFixture {
       r.resource_version = txn.resource_version();
       return ToStatus(txn.Put(Table::kSecureValues, key, storage::EncodeSecureValueRecord(r)));
     });
-    ASSERT_TRUE(written.has_value()) << written.error();
+    ASSERT_OK(written);
   }
 
   // Stored reads the stored record and its generation.
@@ -51,23 +52,23 @@ class SecureValueTest : public KeyringFixture {
   // Update re-seals the stored record with `value` for its next generation.
   void Update(const std::string& ns, const std::string& name, const std::string& value) {
     auto stored = Stored(ns, name);
-    ASSERT_TRUE(stored.has_value()) << stored.error();
+    ASSERT_OK(stored);
     auto& [r, generation] = *stored;
     const storage::SecureValueVersion read{r.uid, generation, r.resource_version};
     auto sealed = keyring_->Seal(ValueBinding{ns, name, r.uid, generation + 1}, AsBytes(value));
-    ASSERT_TRUE(sealed.has_value()) << sealed.error();
+    ASSERT_OK(sealed);
     r.envelope = std::move(sealed->envelope);
     auto written = store_->Write("test:update", [&](storage::WriteTxn& write) {
       return ToStatus(storage::ReplaceSecureValue(write, read, r));
     });
-    ASSERT_TRUE(written.has_value()) << written.error();
+    ASSERT_OK(written);
   }
 
   void Remove(const std::string& ns, const std::string& name) {
     auto removed = store_->Write("test:delete", [&](storage::WriteTxn& txn) {
       return txn.Delete(Table::kSecureValues, storage::SecureValueKey(ns, name));
     });
-    ASSERT_TRUE(removed.has_value()) << removed.error();
+    ASSERT_OK(removed);
   }
 
   StatusOr<std::string> Decrypt(const std::string& ns, const std::string& name) {
@@ -81,13 +82,13 @@ class SecureValueTest : public KeyringFixture {
 TEST_F(SecureValueTest, ReencryptSecretsMovesEveryValueToCurrentKeysInBoundedBatches) {
   for (int i = 0; i < 250; ++i) Store(i % 2 ? "a" : "b", "s" + std::to_string(i), "value-" + std::to_string(i));
   auto nothing = keyring_->ReencryptSecrets(64);
-  ASSERT_TRUE(nothing.has_value()) << nothing.error();
+  ASSERT_OK(nothing);
   EXPECT_EQ(nothing->already_current, 250u);
   EXPECT_EQ(nothing->reencrypted, 0u);
 
   ASSERT_TRUE(keyring_->RotateDataKeys().has_value());
   auto report = keyring_->ReencryptSecrets(64);
-  ASSERT_TRUE(report.has_value()) << report.error();
+  ASSERT_OK(report);
   EXPECT_EQ(report->scanned, 250u);
   EXPECT_EQ(report->reencrypted, 250u);
   EXPECT_EQ(report->batches, 4u);  // 64 + 64 + 64 + 58
@@ -96,7 +97,7 @@ TEST_F(SecureValueTest, ReencryptSecretsMovesEveryValueToCurrentKeysInBoundedBat
   for (const auto& k : keys) if (k.active) active.insert(k.id);
   EXPECT_EQ(active.size(), 2u);
   auto txn = store_->BeginRead();
-  ASSERT_TRUE(txn.has_value());
+  ASSERT_OK(txn);
   std::size_t under_active = 0;
   ASSERT_TRUE(txn->Scan(Table::kSecureValues, "", "", [&](std::string_view, const storage::Record& r) {
     auto rec = storage::DecodeSecureValueRecord(r.value);
@@ -107,7 +108,7 @@ TEST_F(SecureValueTest, ReencryptSecretsMovesEveryValueToCurrentKeysInBoundedBat
   EXPECT_EQ(under_active, 250u);
   for (int i = 0; i < 250; ++i) {
     auto v = Decrypt(i % 2 ? "a" : "b", "s" + std::to_string(i));
-    ASSERT_TRUE(v.has_value()) << v.error();
+    ASSERT_OK(v);
     EXPECT_EQ(*v, "value-" + std::to_string(i));
   }
 }
@@ -128,22 +129,22 @@ TEST_F(SecureValueTest, ReencryptSecretsLeavesASecretDeletedAndCreatedAgainMeanw
   };
   OpenKeyring();
   auto report = keyring_->ReencryptSecrets(10);
-  ASSERT_TRUE(report.has_value()) << report.error();
+  ASSERT_OK(report);
   ASSERT_TRUE(changed);
   EXPECT_EQ(report->reencrypted, 0u);
   EXPECT_EQ(report->changed_concurrently, 1u);
   auto stored = Stored("a", "db");
-  ASSERT_TRUE(stored.has_value()) << stored.error();
+  ASSERT_OK(stored);
   EXPECT_EQ(stored->first.uid, "uid-new");
   EXPECT_EQ(stored->second, 2u);
   auto value = Decrypt("a", "db");
-  ASSERT_TRUE(value.has_value()) << value.error();
+  ASSERT_OK(value);
   EXPECT_TRUE(*value == "new value 2") << "the recreated secret lost its value";
 }
 
 TEST_F(SecureValueTest, AddingANameToDecryptersInTheFileMakesTheNextReadFail) {
   Store("a", "db", "value");
-  ASSERT_TRUE(Decrypt("a", "db").has_value());
+  ASSERT_OK(Decrypt("a", "db"));
   keyring_.reset();
   store_.reset();
   {
@@ -160,13 +161,11 @@ TEST_F(SecureValueTest, AddingANameToDecryptersInTheFileMakesTheNextReadFail) {
   }
   OpenStore();
   auto refused = Keyring::Open(*service_, *store_, options_);
-  ASSERT_FALSE(refused.has_value());
-  EXPECT_EQ(refused.error().code(), StatusCode::kIntegrityError) << refused.error();
+  ASSERT_STATUS(refused, StatusCode::kIntegrityError);
   options_.verify_store_at_open = false;
   OpenKeyring();
   auto read = Decrypt("a", "db");
-  ASSERT_FALSE(read.has_value());
-  EXPECT_EQ(read.error().code(), StatusCode::kIntegrityError) << read.error();
+  ASSERT_STATUS(read, StatusCode::kIntegrityError);
 }
 
 TEST_F(SecureValueTest, AnOldWholeRecordPutBackIsRefusedAtOpen) {
@@ -186,15 +185,14 @@ TEST_F(SecureValueTest, AnOldWholeRecordPutBackIsRefusedAtOpen) {
     rec.decrypters.clear();
     return ToStatus(txn.Put(Table::kSecureValues, key, storage::EncodeSecureValueRecord(rec)));
   });
-  ASSERT_TRUE(narrowed.has_value()) << narrowed.error();
+  ASSERT_OK(narrowed);
   keyring_.reset();
   store_.reset();
   // ...and an attacker puts the old record (with its valid old MAC) back.
   ASSERT_TRUE(storage::testing::RawStoreFile(data_dir_.path()).Put("secure_values", key, *old_bytes));
   OpenStore();
   auto refused = Keyring::Open(*service_, *store_, options_);
-  ASSERT_FALSE(refused.has_value());
-  EXPECT_EQ(refused.error().code(), StatusCode::kIntegrityError) << refused.error();
+  ASSERT_STATUS(refused, StatusCode::kIntegrityError);
   EXPECT_NE(refused.error().message().find("modified outside Strongroom"), std::string::npos);
 }
 

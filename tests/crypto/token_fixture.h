@@ -10,6 +10,7 @@
 #include "crypto/token.h"
 #include "tests/crypto/token_options.h"
 #include "tests/support/test_token.h"
+#include "tests/support/status_matchers.h"
 
 namespace strongroom::crypto {
 
@@ -17,7 +18,7 @@ class TokenFixture : public ::testing::Test {
  protected:
   void SetUp() override {
     auto token = Token::Open(TokenOptionsFor(test_token_));
-    ASSERT_TRUE(token.has_value()) << token.error();
+    ASSERT_OK(token);
     token_ = std::move(*token);
   }
   void TearDown() override { token_.reset(); }

@@ -16,6 +16,7 @@
 #include "tests/crypto/token_options.h"
 #include "tests/support/fault_module.h"
 #include "tests/support/test_token.h"
+#include "tests/support/status_matchers.h"
 
 namespace strongroom::crypto {
 namespace {
@@ -31,7 +32,7 @@ TEST(PinFile, AcceptsAnOwnerOnlyFileAndStripsTheNewline) {
   testing_support::TempDir dir;
   ASSERT_TRUE(WriteFileBytes(dir.Join("pin"), "1234\n", 0600));
   StatusOr<SecretBytes> pin = ReadPinFile(dir.Join("pin"));
-  ASSERT_TRUE(pin.has_value()) << pin.error();
+  ASSERT_OK(pin);
   EXPECT_EQ(pin->RevealSecretAsString(), "1234");
 }
 
@@ -40,8 +41,7 @@ TEST(PinFile, RefusesGroupOrWorldReadableFiles) {
   for (unsigned mode : {0640u, 0604u, 0660u, 0620u}) {
     ASSERT_TRUE(WriteFileBytes(dir.Join("pin"), "1234", mode));
     StatusOr<SecretBytes> pin = ReadPinFile(dir.Join("pin"));
-    ASSERT_FALSE(pin.has_value()) << std::oct << mode;
-    EXPECT_EQ(pin.error().code(), StatusCode::kPermissionDenied);
+    ASSERT_STATUS(pin, StatusCode::kPermissionDenied);
     EXPECT_NE(pin.error().message().find("chmod 600"), std::string::npos);
     EXPECT_EQ(pin.error().message().find("1234"), std::string::npos) << "PIN leaked";
   }
@@ -71,15 +71,14 @@ TEST(PinFile, RefusesAFileOwnedByAnotherUser) {
     expected_owner = "owned by uid 0";
   }
   StatusOr<SecretBytes> pin = ReadPinFile(path);
-  ASSERT_FALSE(pin.has_value());
-  EXPECT_EQ(pin.error().code(), StatusCode::kPermissionDenied);
+  ASSERT_STATUS(pin, StatusCode::kPermissionDenied);
   EXPECT_NE(pin.error().message().find(expected_owner), std::string::npos) << pin.error();
 }
 
 TEST(Token, OpensTheTokenNamedByItsUriAndLogsIn) {
   TestToken t;
   auto token = Token::Open(OptionsFor(t));
-  ASSERT_TRUE(token.has_value()) << token.error();
+  ASSERT_OK(token);
   EXPECT_EQ((*token)->token_label(), t.label());
   EXPECT_TRUE((*token)->Probe().ok());
   EXPECT_GE((*token)->counters().logins, 1u);
@@ -90,8 +89,7 @@ TEST(Token, RefusesAUriCarryingPinValueWithoutEchoingIt) {
   TokenOptions o = OptionsFor(t);
   o.token_uri = t.token_uri() + "?pin-value=" + t.pin();
   auto token = Token::Open(o);
-  ASSERT_FALSE(token.has_value());
-  EXPECT_EQ(token.error().code(), StatusCode::kInvalidArgument);
+  ASSERT_STATUS(token, StatusCode::kInvalidArgument);
   EXPECT_NE(token.error().message().find("pin-value"), std::string::npos);
   EXPECT_EQ(token.error().message().find(t.pin()), std::string::npos);
 }
@@ -102,7 +100,7 @@ TEST(Token, ReadsThePinFromAPinSourceInTheUri) {
   o.pin_file.clear();
   o.token_uri = t.token_uri() + "?pin-source=file:" + t.pin_file();
   auto token = Token::Open(o);
-  ASSERT_TRUE(token.has_value()) << token.error();
+  ASSERT_OK(token);
 }
 
 TEST(Token, RefusesAWrongPinAndAnUnknownToken) {
@@ -111,26 +109,24 @@ TEST(Token, RefusesAWrongPinAndAnUnknownToken) {
   ASSERT_TRUE(WriteFileBytes(t.dir() + "/wrong-pin", "not-the-pin", 0600));
   o.pin_file = t.dir() + "/wrong-pin";
   auto wrong = Token::Open(o);
-  ASSERT_FALSE(wrong.has_value());
-  EXPECT_EQ(wrong.error().code(), StatusCode::kPermissionDenied);
+  ASSERT_STATUS(wrong, StatusCode::kPermissionDenied);
   TokenOptions other = OptionsFor(t);
   other.token_uri = "pkcs11:token=no-such-token";
   auto missing = Token::Open(other);
-  ASSERT_FALSE(missing.has_value());
-  EXPECT_EQ(missing.error().code(), StatusCode::kTokenUnavailable);
+  ASSERT_STATUS(missing, StatusCode::kTokenUnavailable);
 }
 
 TEST(Token, SurvivesTheTokenClosingAllSessions) {
   TestToken t;
   auto token = Token::Open(OptionsFor(t));
-  ASSERT_TRUE(token.has_value()) << token.error();
+  ASSERT_OK(token);
   Token& tk = **token;
-  ASSERT_TRUE(GenerateKek(tk, "kek-a").ok());
+  ASSERT_OK(GenerateKek(tk, "kek-a"));
   ASSERT_EQ(tk.functions()->C_CloseAllSessions(tk.slot()), static_cast<CK_RV>(CKR_OK));
   // The pooled session is dead and so is the login; the next call re-opens,
   // logs in and succeeds.
   StatusOr<bool> exists = KekExists(tk, "kek-a");
-  ASSERT_TRUE(exists.has_value()) << exists.error();
+  ASSERT_OK(exists);
   EXPECT_TRUE(*exists);
   EXPECT_GE(tk.counters().logins, 2u);
 }
@@ -138,21 +134,20 @@ TEST(Token, SurvivesTheTokenClosingAllSessions) {
 TEST(Token, DeviceRemovedGivesTokenUnavailableAndRecoversWhenItReturns) {
   TestToken t(TestTokenOptions{.through_fault_module = true});
   auto token = Token::Open(OptionsFor(t));
-  ASSERT_TRUE(token.has_value()) << token.error();
+  ASSERT_OK(token);
   Token& tk = **token;
-  ASSERT_TRUE(GenerateKek(tk, "kek-a").ok());
+  ASSERT_OK(GenerateKek(tk, "kek-a"));
   auto fault = FaultModule::Attach();
-  ASSERT_TRUE(fault.has_value()) << fault.error();
+  ASSERT_OK(fault);
 
   for (CK_RV rv : {CKR_DEVICE_REMOVED, CKR_TOKEN_NOT_PRESENT, CKR_DEVICE_ERROR}) {
     fault->SetFault(rv);
     StatusOr<bool> during = KekExists(tk, "kek-a");
-    ASSERT_FALSE(during.has_value());
-    EXPECT_EQ(during.error().code(), StatusCode::kTokenUnavailable) << during.error();
+    ASSERT_STATUS(during, StatusCode::kTokenUnavailable);
     EXPECT_EQ(tk.Probe().code(), StatusCode::kTokenUnavailable);
     fault->ClearFault();
     StatusOr<bool> after = KekExists(tk, "kek-a");
-    ASSERT_TRUE(after.has_value()) << after.error();
+    ASSERT_OK(after);
     EXPECT_TRUE(*after);
   }
   EXPECT_GE(tk.counters().recoveries, 3u);
@@ -161,9 +156,9 @@ TEST(Token, DeviceRemovedGivesTokenUnavailableAndRecoversWhenItReturns) {
 TEST(Token, ALostSessionIsReplacedAndTheCallRetriedOnce) {
   TestToken t(TestTokenOptions{.through_fault_module = true});
   auto token = Token::Open(OptionsFor(t));
-  ASSERT_TRUE(token.has_value()) << token.error();
+  ASSERT_OK(token);
   auto fault = FaultModule::Attach();
-  ASSERT_TRUE(fault.has_value()) << fault.error();
+  ASSERT_OK(fault);
   fault->FailNext(CKR_SESSION_HANDLE_INVALID, 1);
   EXPECT_TRUE((*token)->Probe().ok());
   // Two consecutive failures exhaust the single retry.
@@ -185,21 +180,21 @@ std::size_t SessionKeyCopies(Token& token) {
     copies = found.size();
     return rv;
   });
-  EXPECT_TRUE(counted.ok()) << counted;
+  EXPECT_OK(counted) << counted;
   return copies;
 }
 
 TEST(Token, AKeyCopyThatCannotBeDestroyedTakesItsSessionOutOfThePool) {
   TestToken t(TestTokenOptions{.through_fault_module = true});
   auto token = Token::Open(OptionsFor(t));
-  ASSERT_TRUE(token.has_value()) << token.error();
+  ASSERT_OK(token);
   Token& tk = **token;
-  ASSERT_TRUE(GenerateKek(tk, "kek-a").ok());
-  ASSERT_TRUE(GenerateKek(tk, "kek-b").ok());
+  ASSERT_OK(GenerateKek(tk, "kek-a"));
+  ASSERT_OK(GenerateKek(tk, "kek-b"));
   StatusOr<GeneratedKey> data_key = GenerateWrappedKey(tk, "kek-a", WrappedKeyType::kAes256);
-  ASSERT_TRUE(data_key.has_value()) << data_key.error();
+  ASSERT_OK(data_key);
   auto fault = FaultModule::Attach();
-  ASSERT_TRUE(fault.has_value()) << fault.error();
+  ASSERT_OK(fault);
 
   // Every operation that makes a transient copy of a key.
   const std::vector<std::pair<const char*, std::function<Status()>>> operations = {
@@ -226,7 +221,7 @@ TEST(Token, AKeyCopyThatCannotBeDestroyedTakesItsSessionOutOfThePool) {
     unsigned long closed = fault->Calls("C_CloseSession");
     ASSERT_TRUE(fault->FailCallsOf("C_DestroyObject", CKR_FUNCTION_FAILED, 1).ok());
     Status once = run();
-    EXPECT_TRUE(once.ok()) << once;
+    EXPECT_OK(once) << once;
     EXPECT_EQ(fault->Calls("C_CloseSession"), closed + 1);
     EXPECT_EQ(SessionKeyCopies(tk), 0u) << "a key copy survived on a pooled session";
 
@@ -240,7 +235,7 @@ TEST(Token, AKeyCopyThatCannotBeDestroyedTakesItsSessionOutOfThePool) {
     EXPECT_EQ(SessionKeyCopies(tk), 0u) << "a key copy survived on a pooled session";
   }
   // The pool keeps working.
-  EXPECT_TRUE(tk.Probe().ok());
+  EXPECT_OK(tk.Probe());
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "crypto/pkcs11_objects.h"
 #include "tests/crypto/token_options.h"
 #include "tests/support/test_token.h"
+#include "tests/support/status_matchers.h"
 
 namespace strongroom::crypto {
 namespace {
@@ -29,7 +30,7 @@ class TrustAnchorTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto token = Token::Open(TokenOptionsFor(test_token_));
-    ASSERT_TRUE(token.has_value()) << token.error();
+    ASSERT_OK(token);
     token_ = std::move(*token);
   }
   void TearDown() override { token_.reset(); }
@@ -54,7 +55,7 @@ class TrustAnchorTest : public ::testing::Test {
       }
       return CKR_OK;
     });
-    EXPECT_TRUE(s.ok()) << s;
+    EXPECT_OK(s) << s;
     std::sort(out.begin(), out.end());
     return out;
   }
@@ -66,10 +67,10 @@ class TrustAnchorTest : public ::testing::Test {
 TEST(TrustAnchorEncoding, RoundTripsAndRefusesAnythingElse) {
   TrustAnchor anchor = AnchorAt(12);
   auto parsed = ParseTrustAnchor(EncodeTrustAnchor(anchor));
-  ASSERT_TRUE(parsed.has_value()) << parsed.error();
+  ASSERT_OK(parsed);
   EXPECT_EQ(*parsed, anchor);
   anchor.store_digest.clear();  // a store that never had a digest
-  ASSERT_TRUE(ParseTrustAnchor(EncodeTrustAnchor(anchor)).has_value());
+  ASSERT_OK(ParseTrustAnchor(EncodeTrustAnchor(anchor)));
 
   const std::string good = EncodeTrustAnchor(AnchorAt(12));
   for (const std::string& bad : {
@@ -82,23 +83,22 @@ TEST(TrustAnchorEncoding, RoundTripsAndRefusesAnythingElse) {
            std::string(good).replace(good.find("log_id=a"), 8, "log_id=A"),  // not lower hex
        }) {
     auto refused = ParseTrustAnchor(bad);
-    ASSERT_FALSE(refused.has_value()) << bad;
-    EXPECT_EQ(refused.error().code(), StatusCode::kIntegrityError);
+    ASSERT_STATUS(refused, StatusCode::kIntegrityError);
   }
 }
 
 TEST_F(TrustAnchorTest, ATokenWithoutAnchorsReadsAsNone) {
   auto anchor = ReadTrustAnchor(*token_);
-  ASSERT_TRUE(anchor.has_value()) << anchor.error();
+  ASSERT_OK(anchor);
   EXPECT_FALSE(anchor->has_value());
 }
 
 TEST_F(TrustAnchorTest, TheNewestGenerationWinsAndTheTwoNewestArePrivateAndKept) {
   for (std::uint64_t seq : {5u, 9u, 14u, 20u}) {
-    ASSERT_TRUE(WriteTrustAnchor(*token_, AnchorAt(seq)).ok());
+    ASSERT_OK(WriteTrustAnchor(*token_, AnchorAt(seq)));
   }
   auto read = ReadTrustAnchor(*token_);
-  ASSERT_TRUE(read.has_value()) << read.error();
+  ASSERT_OK(read);
   ASSERT_TRUE(read->has_value());
   EXPECT_EQ(**read, AnchorAt(20));
   auto objects = Objects();
@@ -110,8 +110,8 @@ TEST_F(TrustAnchorTest, TheNewestGenerationWinsAndTheTwoNewestArePrivateAndKept)
 
 TEST_F(TrustAnchorTest, AnOlderAnchorNeverReplacesANewerOne) {
   // Two processes (server and CLI) anchor the same log: the higher head wins.
-  ASSERT_TRUE(WriteTrustAnchor(*token_, AnchorAt(30, 12)).ok());
-  ASSERT_TRUE(WriteTrustAnchor(*token_, AnchorAt(25, 11)).ok());
+  ASSERT_OK(WriteTrustAnchor(*token_, AnchorAt(30, 12)));
+  ASSERT_OK(WriteTrustAnchor(*token_, AnchorAt(25, 11)));
   auto read = ReadTrustAnchor(*token_);
   ASSERT_TRUE(read.has_value() && read->has_value());
   EXPECT_EQ((*read)->sealed_seq, 30u);
@@ -119,9 +119,9 @@ TEST_F(TrustAnchorTest, AnOlderAnchorNeverReplacesANewerOne) {
 }
 
 TEST_F(TrustAnchorTest, ReplaceDropsEveryOtherGenerationEvenANewerOne) {
-  ASSERT_TRUE(WriteTrustAnchor(*token_, AnchorAt(40)).ok());
-  ASSERT_TRUE(WriteTrustAnchor(*token_, AnchorAt(50)).ok());
-  ASSERT_TRUE(ReplaceTrustAnchor(*token_, AnchorAt(3, 1)).ok());
+  ASSERT_OK(WriteTrustAnchor(*token_, AnchorAt(40)));
+  ASSERT_OK(WriteTrustAnchor(*token_, AnchorAt(50)));
+  ASSERT_OK(ReplaceTrustAnchor(*token_, AnchorAt(3, 1)));
   auto read = ReadTrustAnchor(*token_);
   ASSERT_TRUE(read.has_value() && read->has_value());
   EXPECT_EQ(**read, AnchorAt(3, 1));
@@ -129,7 +129,7 @@ TEST_F(TrustAnchorTest, ReplaceDropsEveryOtherGenerationEvenANewerOne) {
 }
 
 TEST_F(TrustAnchorTest, AnObjectThatDoesNotParseIsSkippedAndCleanedUp) {
-  ASSERT_TRUE(WriteTrustAnchor(*token_, AnchorAt(8)).ok());
+  ASSERT_OK(WriteTrustAnchor(*token_, AnchorAt(8)));
   // A newer-looking generation whose value was cut (a crash mid-write).
   Status s = token_->Run("plant", [&](CK_FUNCTION_LIST* fns, CK_SESSION_HANDLE session) {
     Attributes object;
@@ -142,11 +142,11 @@ TEST_F(TrustAnchorTest, AnObjectThatDoesNotParseIsSkippedAndCleanedUp) {
     CK_OBJECT_HANDLE created;
     return fns->C_CreateObject(session, object.data(), object.size(), &created);
   });
-  ASSERT_TRUE(s.ok()) << s;
+  ASSERT_OK(s) << s;
   auto read = ReadTrustAnchor(*token_);
   ASSERT_TRUE(read.has_value() && read->has_value());
   EXPECT_EQ((*read)->sealed_seq, 8u);
-  ASSERT_TRUE(WriteTrustAnchor(*token_, AnchorAt(10)).ok());
+  ASSERT_OK(WriteTrustAnchor(*token_, AnchorAt(10)));
   auto objects = Objects();
   ASSERT_EQ(objects.size(), 2u) << "the cut object is destroyed, the last good one kept";
   EXPECT_EQ(objects[1].first, "strongroom-anchor-00000000000000000010");

@@ -7,6 +7,7 @@
 
 #include "policies/policies.h"
 #include "tests/policies/policy_dir.h"
+#include "tests/support/status_matchers.h"
 
 namespace strongroom::policies {
 namespace {
@@ -144,7 +145,7 @@ class NameScopes : public ::testing::Test {
         {"action": "sensu.secrets:read", "scope": "sensu.secrets:name:*"},
         {"action": "secret.securevalues:read", "scope": "*"}]}]})");
     StatusOr<std::shared_ptr<const Policy>> loaded = dir_.Load();
-    ASSERT_TRUE(loaded.has_value()) << loaded.error();
+    ASSERT_OK(loaded);
     policy_ = *loaded;
   }
   bool May(SubjectKind kind, std::string role, std::string_view action, std::string_view name) {

@@ -6,6 +6,7 @@
 
 #include "policies/policies.h"
 #include "tests/policies/policy_dir.h"
+#include "tests/support/status_matchers.h"
 
 namespace strongroom::policies {
 namespace {
@@ -41,7 +42,7 @@ class CertificateIdentities : public ::testing::Test {
   ]
 })");
     StatusOr<std::shared_ptr<const Policy>> loaded = dir_.Load();
-    ASSERT_TRUE(loaded.has_value()) << loaded.error();
+    ASSERT_OK(loaded);
     policy_ = *loaded;
   }
   CertificateIdentity Identify(const CertificateFacts& facts) const {

@@ -8,6 +8,7 @@
 
 #include "policies/policies.h"
 #include "tests/policies/policy_dir.h"
+#include "tests/support/status_matchers.h"
 
 namespace strongroom::policies {
 namespace {
@@ -17,7 +18,7 @@ using ::testing::StartsWith;
 
 TEST(PolicyFiles, ShippedDefaultDirectoryLoads) {
   StatusOr<std::shared_ptr<const Policy>> loaded = Policy::LoadDirectory(SR_DEFAULT_POLICY_DIR);
-  ASSERT_TRUE(loaded.has_value()) << loaded.error();
+  ASSERT_OK(loaded);
   const Policy& policy = **loaded;
   EXPECT_EQ(policy.file_count(), 2u);
   EXPECT_TRUE(policy.bindings().empty());
@@ -34,14 +35,13 @@ TEST(PolicyFiles, ShippedDefaultDirectoryLoads) {
 TEST(PolicyFiles, MissingDirectoryIsNotFound) {
   PolicyDir dir;
   StatusOr<std::shared_ptr<const Policy>> loaded = Policy::LoadDirectory(dir.path() + "/absent");
-  ASSERT_FALSE(loaded.has_value());
-  EXPECT_EQ(loaded.error().code(), StatusCode::kNotFound);
+  ASSERT_STATUS(loaded, StatusCode::kNotFound);
 }
 
 TEST(PolicyFiles, EmptyDirectoryHoldsOnlyTheBuiltInRoles) {
   PolicyDir dir;
   StatusOr<std::shared_ptr<const Policy>> loaded = dir.Load();
-  ASSERT_TRUE(loaded.has_value()) << loaded.error();
+  ASSERT_OK(loaded);
   EXPECT_EQ((*loaded)->file_count(), 0u);
   EXPECT_EQ((*loaded)->RoleNames(), Policy::BuiltIn()->RoleNames());
 }
@@ -54,7 +54,7 @@ TEST(PolicyFiles, ReadsOnlyJsonFilesDirectlyInTheDirectory) {
   dir.Write("sub/nested.json", "{broken");
   dir.Write("a.json", R"({"bindings": [{"user": "alice", "role": "Viewer", "namespace": "x"}]})");
   StatusOr<std::shared_ptr<const Policy>> loaded = dir.Load();
-  ASSERT_TRUE(loaded.has_value()) << loaded.error();
+  ASSERT_OK(loaded);
   EXPECT_EQ((*loaded)->file_count(), 1u);
 }
 
@@ -68,7 +68,7 @@ TEST(PolicyFiles, BindingsMayNameARoleFromALaterFile) {
   dir.Write("b-roles.json", R"({"roles": [{"name": "Rotator", "permissions": [
     {"action": "secret.securevalues:write", "scope": "secret.securevalues:*"}]}]})");
   StatusOr<std::shared_ptr<const Policy>> loaded = dir.Load();
-  ASSERT_TRUE(loaded.has_value()) << loaded.error();
+  ASSERT_OK(loaded);
   const Policy& policy = **loaded;
   ASSERT_EQ(policy.bindings().size(), 1u);
   EXPECT_EQ(policy.bindings()[0].source, "a-bindings.json:3");
@@ -87,7 +87,7 @@ TEST(PolicyFiles, KeepsFileOrderForRolesAndBindings) {
   dir.Write("10.json", R"({"roles": [{"name": "First", "permissions": []}],
     "bindings": [{"user": "alice", "role": "Second", "namespace": "*"}]})");
   StatusOr<std::shared_ptr<const Policy>> loaded = dir.Load();
-  ASSERT_TRUE(loaded.has_value()) << loaded.error();
+  ASSERT_OK(loaded);
   std::vector<std::string> names = (*loaded)->RoleNames();
   ASSERT_EQ(names.size(), 8u);
   EXPECT_EQ(names[6], "First");
@@ -291,7 +291,7 @@ TEST(PolicyFileErrors, AdminActionsAcceptOnlyTheirSeedScopes) {
     {"action": "settings:read", "scope": "settings:*"},
     {"action": "keys:rotate", "scope": "*"}]}]})");
   StatusOr<std::shared_ptr<const Policy>> loaded = good.Load();
-  ASSERT_TRUE(loaded.has_value()) << loaded.error();
+  ASSERT_OK(loaded);
   EXPECT_TRUE(RoleAllows(**loaded, "R", "*", {"users.password:update", "", ""}));
   PolicyDir bad;
   bad.Write("roles.json", R"({"roles": [{"name": "R", "permissions": [

@@ -5,6 +5,7 @@
 
 #include "policies/policies.h"
 #include "tests/policies/policy_dir.h"
+#include "tests/support/status_matchers.h"
 
 namespace strongroom::policies {
 namespace {
@@ -18,9 +19,9 @@ Status Validate(const Policy& policy, SubjectKind kind, std::string role, std::s
 
 TEST(ValidateBinding, AcceptsWhatAFileMayHold) {
   const Policy& policy = *Policy::BuiltIn();
-  EXPECT_TRUE(Validate(policy, SubjectKind::kUser, "Editor", "team-a").ok());
-  EXPECT_TRUE(Validate(policy, SubjectKind::kUser, "Auditor", "*").ok());
-  EXPECT_TRUE(Validate(policy, SubjectKind::kService, "Decrypter", "default").ok());
+  EXPECT_OK(Validate(policy, SubjectKind::kUser, "Editor", "team-a"));
+  EXPECT_OK(Validate(policy, SubjectKind::kUser, "Auditor", "*"));
+  EXPECT_OK(Validate(policy, SubjectKind::kService, "Decrypter", "default"));
 }
 
 TEST(ValidateBinding, RefusesWhatAFileMayNotHold) {
@@ -43,8 +44,8 @@ TEST(ValidateBinding, KnowsTheCustomRolesOfItsPolicy) {
   dir.Write("roles.json", R"({"roles": [{"name": "Rotator", "permissions": [
     {"action": "secret.securevalues:write", "scope": "*"}]}]})");
   StatusOr<std::shared_ptr<const Policy>> loaded = dir.Load();
-  ASSERT_TRUE(loaded.has_value()) << loaded.error();
-  EXPECT_TRUE(Validate(**loaded, SubjectKind::kUser, "Rotator", "team-a").ok());
+  ASSERT_OK(loaded);
+  EXPECT_OK(Validate(**loaded, SubjectKind::kUser, "Rotator", "team-a"));
   EXPECT_FALSE(Validate(*Policy::BuiltIn(), SubjectKind::kUser, "Rotator", "team-a").ok());
 }
 
