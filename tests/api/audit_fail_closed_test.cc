@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "tests/api/in_process_server.h"
+#include "tests/support/status_matchers.h"
 
 namespace strongroom {
 namespace {
@@ -59,12 +60,12 @@ TEST_F(AuditFailClosed, ABlockedSinkGives503WithinTwoSecondsAndServiceResumesAft
   audit::EventFilter filter;
   filter.limit = 1000;
   auto page = audit::QueryEvents(dir_.Join("audit"), filter);
-  ASSERT_TRUE(page.has_value()) << page.error();
+  ASSERT_OK(page);
   std::uint64_t during_seq = 0;
   bool cancelled = false;
   for (const std::string& line : page->records) {
     auto record = audit::ParseLine(line);
-    ASSERT_TRUE(record.has_value());
+    ASSERT_OK(record);
     if (record->type == audit::RecordType::kEvent &&
         record->action == "secret.securevalues:create" &&
         line.find("\"during\"") != std::string::npos && record->outcome == "allowed") {
@@ -122,13 +123,13 @@ TEST_F(AuditFailClosed, DecryptsAnsweredOnlyOnceRecordedAndA503WithinTwoSecondsW
   filter.limit = 1000;
   filter.action = "secret.securevalues:decrypt";
   auto page = audit::QueryEvents(dir_.Join("audit"), filter);
-  ASSERT_TRUE(page.has_value()) << page.error();
+  ASSERT_OK(page);
   int allowed = 0;
   std::uint64_t refused_seq = 0;
   bool refused_cancelled = false;
   for (const std::string& line : page->records) {
     auto record = audit::ParseLine(line);
-    ASSERT_TRUE(record.has_value());
+    ASSERT_OK(record);
     if (line.find(refused_id) != std::string::npos) {
       if (record->type == audit::RecordType::kEvent && record->outcome == "allowed") {
         refused_seq = record->seq;

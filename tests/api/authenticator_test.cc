@@ -27,18 +27,17 @@ class TokenStore : public ::testing::Test {
   void SetUp() override {
     std::filesystem::create_directories(dir_.Join("policy"));
     std::ofstream(dir_.Join("policy") + "/bindings.json") << R"({"bindings": []})";
-    ASSERT_TRUE(policy_.Load().ok());
+    ASSERT_OK(policy_.Load());
     options_ = TestOptions(dir_);
     std::unique_ptr<storage::Store> store = OpenTestStore(options_);
     ASSERT_NE(store, nullptr);
     StatusOr<SecretBytes> password = SecretBytes::CopyFrom("correct horse battery");
-    ASSERT_TRUE(password.has_value());
-    ASSERT_TRUE(
-        accounts::CreateUser(*store, {"alice", "Alice", "", &*password}, clock_).has_value());
+    ASSERT_OK(password);
+    ASSERT_OK(accounts::CreateUser(*store, {"alice", "Alice", "", &*password}, clock_));
     clock_.Advance(std::chrono::seconds(1));
     StatusOr<accounts::IssuedToken> issued = accounts::CreateToken(
         *store, *policy_.Get(), {"alice", "Viewer", "default", "test"}, clock_);
-    ASSERT_TRUE(issued.has_value()) << issued.error().message();
+    ASSERT_OK(issued);
     token_ = std::string(issued->token.RevealSecretAsString());
     ByteWriter cutoff;
     cutoff.U64(static_cast<std::uint64_t>(UnixMicros(clock_.Now()) - 500000));
@@ -59,7 +58,7 @@ class TokenStore : public ::testing::Test {
                           std::optional<CertificateFacts> certificate = std::nullopt) {
     StatusOr<std::unique_ptr<Authenticator>> authenticator =
         Authenticator::Create(store, policy_, clock_);
-    EXPECT_TRUE(authenticator.has_value());
+    EXPECT_OK(authenticator);
     if (!authenticator.has_value()) return std::unexpected(authenticator.error());
     HttpRequest request;
     request.peer =
@@ -68,7 +67,7 @@ class TokenStore : public ::testing::Test {
       request.message.headers().addRaw(Pistache::Http::Header::Raw("Authorization", authorization));
     }
     StatusOr<storage::ReadTxn> txn = store.BeginRead();
-    EXPECT_TRUE(txn.has_value());
+    EXPECT_OK(txn);
     if (!txn.has_value()) return std::unexpected(txn.error());
     return (*authenticator)->Authenticate(request, *txn);
   }

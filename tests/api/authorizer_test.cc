@@ -10,6 +10,7 @@
 
 #include "accounts/accounts.h"
 #include "tests/storage/storage_test_util.h"
+#include "tests/support/status_matchers.h"
 
 namespace strongroom::api {
 namespace {
@@ -23,16 +24,16 @@ std::shared_ptr<const policies::Policy> LoadPolicy(const testing_support::TempDi
   std::filesystem::create_directories(path);
   std::ofstream(path + "/bindings.json") << text;
   auto policy = policies::Policy::LoadDirectory(path);
-  EXPECT_TRUE(policy.has_value()) << policy.error().message();
+  EXPECT_OK(policy);
   return policy.has_value() ? *policy : nullptr;
 }
 
 bool May(const policies::Policy& policy, storage::Store& store, const Principal& service,
          std::string_view ns) {
   auto txn = store.BeginRead();
-  EXPECT_TRUE(txn.has_value());
+  EXPECT_OK(txn);
   StatusOr<bool> may = Authorize(policy, *txn, service, {kDecrypt, ns, "any"});
-  EXPECT_TRUE(may.has_value());
+  EXPECT_OK(may);
   return may.value_or(false);
 }
 

@@ -19,6 +19,7 @@
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_pki.h"
 #include "tests/support/test_token.h"
+#include "tests/support/status_matchers.h"
 
 namespace strongroom {
 
@@ -28,22 +29,22 @@ class InProcessServerTest : public ::testing::Test {
 
   void SetUp() override {
     auto token = crypto::Token::Open(crypto::TokenOptionsFor(test_token_));
-    ASSERT_TRUE(token.has_value()) << token.error();
+    ASSERT_OK(token);
     token_ = std::move(*token);
     service_ = std::make_unique<crypto::LocalTokenService>(*token_);
     storage::StoreOptions store_options;
     store_options.data_dir = dir_.path();
     store_options.map_size_bytes = 64u << 20;
     auto store = storage::Store::Open(store_options);
-    ASSERT_TRUE(store.has_value()) << store.error();
+    ASSERT_OK(store);
     store_ = std::move(*store);
-    ASSERT_TRUE(crypto::Keyring::Initialize(*service_, *store_).has_value());
+    ASSERT_OK(crypto::Keyring::Initialize(*service_, *store_));
     auto keyring = crypto::Keyring::Open(*service_, *store_);
-    ASSERT_TRUE(keyring.has_value()) << keyring.error();
+    ASSERT_OK(keyring);
     keyring_ = std::move(*keyring);
     OpenAudit();
     auto password = SecretBytes::CopyFrom(std::string_view(kPassword));
-    ASSERT_TRUE(password.has_value());
+    ASSERT_OK(password);
     ASSERT_TRUE(
         accounts::CreateUser(*store_, {"admin", "Admin", "", &*password, true}, *Clock::Real())
             .has_value());
@@ -66,7 +67,7 @@ class InProcessServerTest : public ::testing::Test {
 
   void OpenAudit() {
     auto key = crypto::GetAuditPublicKey(*token_);
-    ASSERT_TRUE(key.has_value()) << key.error();
+    ASSERT_OK(key);
     public_key_pem_ = key->pem;
     crypto::TokenService* token = service_.get();
     auto signer = audit::NewCheckpointSigner(key->pem, key->fingerprint_sha256,
@@ -77,7 +78,7 @@ class InProcessServerTest : public ::testing::Test {
     options.dir = dir_.Join("audit");
     auto log = audit::AuditLog::Open(options, std::move(signer), audit::StoreStateOf(*store_),
                                      std::move(sink), *Clock::Real());
-    ASSERT_TRUE(log.has_value()) << log.error();
+    ASSERT_OK(log);
     audit_ = std::move(*log);
     audit_->AttachTo(*store_);
   }
@@ -92,7 +93,7 @@ class InProcessServerTest : public ::testing::Test {
     options.policy_dir = policy_dir_.path();
     auto server =
         api::ApiServer::Start(options, *service_, *audit_, *store_, *keyring_, *server_clock_);
-    ASSERT_TRUE(server.has_value()) << server.error();
+    ASSERT_OK(server);
     server_ = std::move(*server);
   }
 

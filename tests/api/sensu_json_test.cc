@@ -1,6 +1,7 @@
 // The JSON of Sensu secrets and providers (SPEC 6.3, the Sensu seed):
 // strict PUT bodies, the seed's exact output shape, and env allow lists.
 #include "api/sensu/sensu_json.h"
+#include "tests/support/status_matchers.h"
 
 #include <gtest/gtest.h>
 
@@ -25,7 +26,7 @@ std::string SecretError(const std::string& body, const std::string& name = "sens
 
 TEST(SensuJson, TheSeedsPutBodyParses) {
   StatusOr<SensuSecretInput> input = ParseSensuSecret(SeedBody(), "default", "sensu-ansible-token");
-  ASSERT_TRUE(input.has_value()) << input.error();
+  ASSERT_OK(input);
   EXPECT_EQ(input->id, "secret/ansible#token");
   EXPECT_EQ(input->provider, "ansible_vault");
   EXPECT_FALSE(input->decrypters.has_value());
@@ -39,7 +40,7 @@ TEST(SensuJson, NameAndNamespaceMustMatchThePathWhenGiven) {
   EXPECT_NE(other_ns.error().message().find("metadata.namespace"), std::string::npos);
   StatusOr<SensuSecretInput> bare =
       ParseSensuSecret(R"({"spec": {"id": "x", "provider": "env"}})", "default", "n");
-  EXPECT_TRUE(bare.has_value()) << "name and namespace may be left out";
+  EXPECT_OK(bare) << "name and namespace may be left out";
 }
 
 TEST(SensuJson, MalformedBodiesNameTheField) {
@@ -74,7 +75,7 @@ TEST(SensuJson, CreatedByInTheBodyIsAcceptedAndIgnored) {
   StatusOr<SensuSecretInput> input = ParseSensuSecret(
       R"({"metadata": {"created_by": "mallory"}, "spec": {"id": "x", "provider": "p"}})", "default",
       "n");
-  ASSERT_TRUE(input.has_value()) << input.error();
+  ASSERT_OK(input);
 }
 
 TEST(SensuJson, ASecretRendersInTheSeedsShapeAndOrder) {
@@ -105,7 +106,7 @@ TEST(SensuJson, ProvidersParseAndRender) {
       R"({"type": "Provider", "api_version": "secrets/v1", "metadata": {"name": "env"},
           "spec": {"type": "env", "allow": ["APP_*", "DB_PASSWORD"]}})",
       "env");
-  ASSERT_TRUE(env.has_value()) << env.error();
+  ASSERT_OK(env);
   EXPECT_EQ(env->type, "env");
   EXPECT_EQ(env->allow, (std::vector<std::string>{"APP_*", "DB_PASSWORD"}));
   storage::SensuProviderRecord record{"env", "env", env->allow, "admin", 0, 0};
@@ -135,9 +136,9 @@ TEST(SensuJson, EnvAllowListsMatchNamesAndPrefixes) {
 }
 
 TEST(SensuJson, SensuNamesFollowSensusRule) {
-  EXPECT_TRUE(ValidateSensuName("sensu-ansible-token", "name").ok());
-  EXPECT_TRUE(ValidateSensuName("ansible_vault.2", "name").ok());
-  EXPECT_TRUE(ValidateSensuName("UPPER", "name").ok());
+  EXPECT_OK(ValidateSensuName("sensu-ansible-token", "name"));
+  EXPECT_OK(ValidateSensuName("ansible_vault.2", "name"));
+  EXPECT_OK(ValidateSensuName("UPPER", "name"));
   for (const char* bad : {"", ".", "..", "a/b", "a b", "é"}) {
     EXPECT_FALSE(ValidateSensuName(bad, "name").ok()) << bad;
   }

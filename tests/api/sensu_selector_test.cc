@@ -1,6 +1,7 @@
 // Sensu's response filtering (SPEC 6.3): the grammar of labelSelector and
 // fieldSelector, every operator, `&&`, quoting, and the errors.
 #include "api/wire/sensu_selector.h"
+#include "tests/support/status_matchers.h"
 
 #include <gtest/gtest.h>
 
@@ -17,7 +18,7 @@ constexpr std::string_view kFields[] = {"secret.name", "secret.provider"};
 bool Selects(std::string_view text, const Record& record,
              std::span<const std::string_view> fields = {}) {
   StatusOr<SensuSelector> selector = SensuSelector::Parse(text, fields);
-  EXPECT_TRUE(selector.has_value()) << text << ": " << selector.error();
+  EXPECT_OK(selector);
   if (!selector.has_value()) return false;
   return selector->Matches([&](std::string_view key) -> std::optional<std::string_view> {
     auto it = record.find(std::string(key));

@@ -14,6 +14,7 @@
 #include "storage/storage.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_token.h"
+#include "tests/support/status_matchers.h"
 
 namespace strongroom {
 namespace {
@@ -100,7 +101,7 @@ TEST_F(CliTest, InitTwiceSucceedsAndCreatesKeysOnce) {
 
   crypto::TokenOptions o{token_.module_path(), token_.token_uri(), token_.pin_file()};
   auto token = crypto::Token::Open(o);
-  ASSERT_TRUE(token.has_value()) << token.error();
+  ASSERT_OK(token);
   EXPECT_EQ(crypto::ListKekIds(**token)->size(), 1u);
 }
 
@@ -136,7 +137,7 @@ TEST_F(CliTest, RestoreIsRefusedWhileTheServerHoldsTheStore) {
   so.data_dir = data_.Join("data");
   so.hold_server_lock = true;
   auto server = storage::Store::Open(so);
-  ASSERT_TRUE(server.has_value()) << server.error();
+  ASSERT_OK(server);
   Result restore = Cmd({"restore"}, {"--from", data_.Join("backup")});
   EXPECT_EQ(restore.exit_code, 1);
   EXPECT_NE(restore.out.find("stop it before restoring"), std::string::npos) << restore.out;
@@ -205,9 +206,9 @@ class AuditCliTest : public CliTest {
     ASSERT_EQ(Cmd({"backup"}, {"--to", data_.Join("backup")}).exit_code, 0);
     crypto::TokenOptions o{token_.module_path(), token_.token_uri(), token_.pin_file()};
     auto token = crypto::Token::Open(o);
-    ASSERT_TRUE(token.has_value()) << token.error();
+    ASSERT_OK(token);
     auto key = crypto::GetAuditPublicKey(**token);
-    ASSERT_TRUE(key.has_value()) << key.error();
+    ASSERT_OK(key);
     ASSERT_TRUE(testing_support::WriteFileBytes(KeyFile(), key->pem));
   }
   std::string LogDir() { return data_.Join("data/audit"); }

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/temp_dir.h"
+#include "tests/support/status_matchers.h"
 
 namespace strongroom::appliance {
 namespace {
@@ -23,7 +24,7 @@ constexpr const char* kTls =
 
 TEST(ServerConfig, TheShippedExampleLoads) {
   StatusOr<ServerConfig> config = LoadServerConfig(SR_SOURCE_DIR "/docs/strongroom.example.toml");
-  ASSERT_TRUE(config.has_value()) << config.error();
+  ASSERT_OK(config);
   EXPECT_EQ(config->listen, "127.0.0.1:8443");
   EXPECT_EQ(config->limits.request.max_body_bytes, 163840u);
   EXPECT_EQ(config->authentication.max_concurrent_password_checks, 2u);
@@ -36,7 +37,7 @@ TEST(ServerConfig, MetricsKeysSayWhoMayScrape) {
   auto config = LoadServerConfig(Write(
       dir, std::string(kTls) +
                "[metrics]\nscrape_services = [\"prometheus\", \"vm\"]\nallow_anonymous = true\n"));
-  ASSERT_TRUE(config.has_value()) << config.error();
+  ASSERT_OK(config);
   EXPECT_EQ(config->metrics.scrape_services, (std::vector<std::string>{"prometheus", "vm"}));
   EXPECT_TRUE(config->metrics.allow_anonymous);
 }
@@ -46,7 +47,7 @@ TEST(ServerConfig, ValuesOverrideDefaults) {
   auto config =
       LoadServerConfig(Write(dir, std::string("listen = \"[::1]:0\"\n") + kTls +
                                       "[limits]\nidle_timeout_ms = 500\nio_threads = 3\n"));
-  ASSERT_TRUE(config.has_value()) << config.error();
+  ASSERT_OK(config);
   EXPECT_EQ(config->limits.idle_timeout.count(), 500);
   EXPECT_EQ(config->limits.io_threads, 3u);
   std::string host;
@@ -87,7 +88,7 @@ TEST(ServerConfig, ABadFileGivesOneLineNamingTheKey) {
 
 TEST(ServerConfig, EffectiveSettingsNameEveryKeyButNeverThePinOrItsSource) {
   StatusOr<ServerConfig> config = LoadServerConfig(SR_SOURCE_DIR "/docs/strongroom.example.toml");
-  ASSERT_TRUE(config.has_value()) << config.error();
+  ASSERT_OK(config);
   config->common.pin_file = "/secret/place/pin";
   config->common.token_uri =
       "pkcs11:token=strongroom;pin-source=file:/secret/other-pin?pin-value=123456&module-name=x";

@@ -20,6 +20,7 @@
 #include "tests/support/https_client.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_pki.h"
+#include "tests/support/status_matchers.h"
 
 namespace strongroom::api {
 namespace {
@@ -54,7 +55,7 @@ class HttpServerTest : public ::testing::Test {
   void Start(ServerLimits limits = {}, std::string crl_path = "") {
     auto tls = TlsContext::Create(
         {server_cert_.cert_path, server_cert_.key_path, pki_->ca_cert_path(), crl_path});
-    ASSERT_TRUE(tls.has_value()) << tls.error();
+    ASSERT_OK(tls);
     tls_.emplace(std::move(*tls));
     ServerOptions options;
     options.port = 0;
@@ -63,7 +64,7 @@ class HttpServerTest : public ::testing::Test {
         options, *tls_, router_, [](int status, std::string_view message, std::string_view path) {
           return FrontErrorResponse(path, status, message);
         });
-    ASSERT_TRUE(server.has_value()) << server.error();
+    ASSERT_OK(server);
     server_ = std::move(*server);
   }
 
@@ -398,14 +399,14 @@ TEST(HttpServerConcurrency, ManyClientsMixingInlineAndPoolHandlers) {
     return JsonResponse(200, "{\"length\":" + std::to_string(request.body().size()) + "}");
   });
   auto tls = TlsContext::Create({cert.cert_path, cert.key_path, pki.ca_cert_path(), ""});
-  ASSERT_TRUE(tls.has_value()) << tls.error();
+  ASSERT_OK(tls);
   ServerOptions options;
   options.port = 0;
   auto server = HttpServer::Start(options, *tls, router,
                                   [](int status, std::string_view m, std::string_view p) {
                                     return FrontErrorResponse(p, status, m);
                                   });
-  ASSERT_TRUE(server.has_value()) << server.error();
+  ASSERT_OK(server);
   constexpr int kClients = 6, kRequests = 40;
   std::atomic<int> good{0};
   std::vector<std::thread> clients;

@@ -21,6 +21,7 @@
 #include "tests/support/fault_module.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_token.h"
+#include "tests/support/status_matchers.h"
 
 namespace strongroom::testing_support {
 namespace {
@@ -188,8 +189,7 @@ TEST(FaultModule, AttachNeverLoadsTheModule) {
   // process (p11-kit never unloads one), so ask for a path never loaded.
   TempDir dir;
   StatusOr<FaultModule> fault = FaultModule::Attach(dir.Join("libsr_fault_pkcs11.so"));
-  ASSERT_FALSE(fault.has_value());
-  EXPECT_EQ(fault.error().code(), StatusCode::kFailedPrecondition);
+  ASSERT_STATUS(fault, StatusCode::kFailedPrecondition);
 }
 
 TEST(FaultModule, ANewTokenStartsWithACleanFaultModule) {
@@ -337,7 +337,7 @@ TEST(FaultModule, FailCallsOfFailsOnlyTheNamedFunctionThatManyTimes) {
   CK_SESSION_HANDLE session = 0;
   OpenUserSession(module, token, &session);
 
-  ASSERT_TRUE(fault.FailCallsOf("C_GenerateRandom", CKR_FUNCTION_FAILED, 2).ok());
+  ASSERT_OK(fault.FailCallsOf("C_GenerateRandom", CKR_FUNCTION_FAILED, 2));
   CK_SESSION_INFO info{};
   EXPECT_EQ(module->C_GetSessionInfo(session, &info), CKR_OK);  // another function
   EXPECT_EQ(GenerateRandom(module, session), CKR_FUNCTION_FAILED);
@@ -346,13 +346,13 @@ TEST(FaultModule, FailCallsOfFailsOnlyTheNamedFunctionThatManyTimes) {
 
   // Independent of FailNext: each budget is used by its own calls only.
   fault.FailNext(CKR_SESSION_HANDLE_INVALID, 1);
-  ASSERT_TRUE(fault.FailCallsOf("C_GenerateRandom", CKR_DEVICE_ERROR, 1).ok());
+  ASSERT_OK(fault.FailCallsOf("C_GenerateRandom", CKR_DEVICE_ERROR, 1));
   EXPECT_EQ(GenerateRandom(module, session), CKR_DEVICE_ERROR);
   EXPECT_EQ(module->C_GetSessionInfo(session, &info), CKR_SESSION_HANDLE_INVALID);
   EXPECT_EQ(GenerateRandom(module, session), CKR_OK);
 
   // Reset cancels a pending budget; names that cannot be failed are refused.
-  ASSERT_TRUE(fault.FailCallsOf("C_GenerateRandom", CKR_FUNCTION_FAILED, 5).ok());
+  ASSERT_OK(fault.FailCallsOf("C_GenerateRandom", CKR_FUNCTION_FAILED, 5));
   fault.Reset();
   EXPECT_EQ(GenerateRandom(module, session), CKR_OK);
   EXPECT_EQ(fault.FailCallsOf("C_NoSuchFunction", CKR_FUNCTION_FAILED, 1).code(),
@@ -492,7 +492,7 @@ TEST(FaultModule, AControlPageArmsFaultsAndFailNextBudgetsFromOutside) {
   }
   TempDir dir;
   StatusOr<FaultControlFile> control = FaultControlFile::Create(dir.Join("control"));
-  ASSERT_TRUE(control.has_value()) << control.error().ToString();
+  ASSERT_OK(control);
   ASSERT_EQ(::setenv("SR_FAULT_PKCS11_CONTROL", control->path().c_str(), 1), 0);
   TestToken token({.through_fault_module = true});
   LoadedModule module(token.module_path());
