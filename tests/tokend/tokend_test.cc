@@ -18,6 +18,7 @@
 #include "tests/support/test_token.h"
 #include "tokend/protocol.h"
 #include "tokend/tokend.h"
+#include "tests/support/status_matchers.h"
 
 namespace strongroom::tokend {
 namespace {
@@ -27,7 +28,7 @@ using crypto::WrappedKeyType;
 // Value is a StatusOr<bool>'s value, failing the test (and giving false)
 // when it is an error.
 bool Value(const StatusOr<bool>& result) {
-  EXPECT_TRUE(result.has_value()) << result.error();
+  EXPECT_OK(result);
   return result.has_value() && *result;
 }
 
@@ -35,7 +36,7 @@ class TokendTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto token = crypto::Token::Open(crypto::TokenOptionsFor(test_token_));
-    ASSERT_TRUE(token.has_value()) << token.error();
+    ASSERT_OK(token);
     token_ = std::move(*token);
     local_ = std::make_unique<crypto::LocalTokenService>(*token_);
     StartServer(::getuid());
@@ -53,7 +54,7 @@ class TokendTest : public ::testing::Test {
     options.socket_path = SocketPath();
     options.allowed_uid = allowed;
     auto server = TokendServer::Start(options, *local_);
-    ASSERT_TRUE(server.has_value()) << server.error();
+    ASSERT_OK(server);
     server_ = std::move(*server);
   }
 
@@ -61,7 +62,7 @@ class TokendTest : public ::testing::Test {
 
   std::unique_ptr<crypto::TokenService> Client() {
     auto client = ConnectTokenService({.socket_path = SocketPath()});
-    EXPECT_TRUE(client.has_value()) << client.error();
+    EXPECT_OK(client);
     return client.has_value() ? std::move(*client) : nullptr;
   }
 
@@ -121,31 +122,31 @@ TEST_F(TokendTest, KeysCrossTheSocketAsTheTokenMakesThem) {
   EXPECT_EQ(Value(client->KekExists("kek-a")), true);
   EXPECT_EQ(Value(client->KekExists("kek-z")), false);
   auto ids = client->ListKekIds();
-  ASSERT_TRUE(ids.has_value()) << ids.error();
+  ASSERT_OK(ids);
   std::sort(ids->begin(), ids->end());
   EXPECT_EQ(*ids, (std::vector<std::string>{"kek-a", "kek-b"}));
 
   auto generated = client->GenerateWrappedKey("kek-a", WrappedKeyType::kAes256);
-  ASSERT_TRUE(generated.has_value()) << generated.error();
+  ASSERT_OK(generated);
   EXPECT_EQ(generated->plaintext.size(), 32u);
   // The same key, unwrapped through the socket and directly.
   auto remote = client->UnwrapKey("kek-a", generated->wrapped, WrappedKeyType::kAes256);
   auto direct = local_->UnwrapKey("kek-a", generated->wrapped, WrappedKeyType::kAes256);
-  ASSERT_TRUE(remote.has_value()) << remote.error();
-  ASSERT_TRUE(direct.has_value()) << direct.error();
+  ASSERT_OK(remote);
+  ASSERT_OK(direct);
   EXPECT_TRUE(remote->ConstantTimeEquals(generated->plaintext));
   EXPECT_TRUE(direct->ConstantTimeEquals(generated->plaintext));
 
   auto rewrapped = client->RewrapKey("kek-a", "kek-b", generated->wrapped, WrappedKeyType::kAes256);
-  ASSERT_TRUE(rewrapped.has_value()) << rewrapped.error();
+  ASSERT_OK(rewrapped);
   auto again = client->UnwrapKey("kek-b", *rewrapped, WrappedKeyType::kAes256);
-  ASSERT_TRUE(again.has_value()) << again.error();
+  ASSERT_OK(again);
   EXPECT_TRUE(again->ConstantTimeEquals(generated->plaintext));
 
   auto mac = client->GenerateWrappedKey("kek-a", WrappedKeyType::kHmacSha256);
-  ASSERT_TRUE(mac.has_value()) << mac.error();
+  ASSERT_OK(mac);
   auto mac_again = client->UnwrapKey("kek-a", mac->wrapped, WrappedKeyType::kHmacSha256);
-  ASSERT_TRUE(mac_again.has_value()) << mac_again.error();
+  ASSERT_OK(mac_again);
   EXPECT_TRUE(mac_again->ConstantTimeEquals(mac->plaintext));
 }
 
@@ -154,7 +155,7 @@ TEST_F(TokendTest, TokenErrorsKeepTheirCodes) {
   ASSERT_NE(client, nullptr);
   ASSERT_TRUE(client->GenerateKek("kek-a").ok());
   auto generated = client->GenerateWrappedKey("kek-a", WrappedKeyType::kAes256);
-  ASSERT_TRUE(generated.has_value()) << generated.error();
+  ASSERT_OK(generated);
   EXPECT_EQ(client->UnwrapKey("kek-missing", generated->wrapped, WrappedKeyType::kAes256)
                 .error()
                 .code(),
@@ -176,20 +177,20 @@ TEST_F(TokendTest, AuditSignaturesAndAnchorsCrossTheSocket) {
   EXPECT_EQ(Value(client->EnsureAuditKeyPair()), true);
   EXPECT_EQ(Value(client->EnsureAuditKeyPair()), false);
   auto key = client->GetAuditPublicKey();
-  ASSERT_TRUE(key.has_value()) << key.error();
+  ASSERT_OK(key);
   auto direct_key = local_->GetAuditPublicKey();
-  ASSERT_TRUE(direct_key.has_value());
+  ASSERT_OK(direct_key);
   EXPECT_EQ(key->pem, direct_key->pem);
   EXPECT_EQ(key->der, direct_key->der);
   EXPECT_EQ(key->fingerprint_sha256, direct_key->fingerprint_sha256);
   const std::string message = "checkpoint 42";
   auto signature = client->SignWithAuditKey(AsBytes(message));
-  ASSERT_TRUE(signature.has_value()) << signature.error();
+  ASSERT_OK(signature);
   EXPECT_TRUE(crypto::VerifyAuditSignature(key->pem, AsBytes(message), *signature).ok());
   EXPECT_FALSE(crypto::VerifyAuditSignature(key->pem, AsBytes("checkpoint 43"), *signature).ok());
 
   auto none = client->ReadTrustAnchor();
-  ASSERT_TRUE(none.has_value()) << none.error();
+  ASSERT_OK(none);
   EXPECT_FALSE(none->has_value());
   crypto::TrustAnchor anchor{std::string(64, 'a'), 7, std::string(64, 'b'), 3, std::string(64, 'c')};
   ASSERT_TRUE(client->WriteTrustAnchor(anchor).ok());
@@ -249,8 +250,7 @@ TEST_F(TokendTest, OversizedFieldIsRefused) {
 TEST_F(TokendTest, PeerWithAnotherUidIsRefused) {
   StartServer(::getuid() + 4242);
   auto client = ConnectTokenService({.socket_path = SocketPath()});
-  ASSERT_FALSE(client.has_value());
-  EXPECT_EQ(client.error().code(), StatusCode::kTokenUnavailable);
+  ASSERT_STATUS(client, StatusCode::kTokenUnavailable);
   EXPECT_EQ(server_->refused_peers(), 1u);
   EXPECT_EQ(server_->malformed_frames(), 0u);
 }
@@ -268,7 +268,7 @@ TEST_F(TokendTest, ClientReconnectsAfterTokendRestarts) {
 
 TEST(TokendAddress, OnlyUnixAbsolutePaths) {
   auto path = ParseServiceAddress("unix:/run/strongroom/tokend.sock");
-  ASSERT_TRUE(path.has_value()) << path.error();
+  ASSERT_OK(path);
   EXPECT_EQ(*path, "/run/strongroom/tokend.sock");
   EXPECT_FALSE(ParseServiceAddress("unix:relative").has_value());
   EXPECT_FALSE(ParseServiceAddress("/run/x.sock").has_value());
