@@ -20,7 +20,7 @@
 //     api/admin/admin_routes.h      the admin API (keys, users, tokens,
 //                                   stats, settings, provisioning)
 //     api/audit/audit_routes.h      the auditor API
-//     api/ops/ops_routes.h          health, metrics, OpenAPI
+//     api/ops/ops_routes.h          health, metrics, OpenAPI, the CRL
 // The user, binding and token operations the admin routes share with the
 // CLI live in accounts/. Which folder may include which is the table in
 // docs/layers.txt, checked by scripts/check-layers.sh.

@@ -56,6 +56,7 @@ StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const ApiOptions& options,
   AddSensuProviderRoutes(impl->router, *impl->context);
   AddSensuResolveRoute(impl->router, *impl->context);
   AddOpenApiRoute(impl->router);
+  AddCrlRoute(impl->router, *impl->tls);
   AddMetricsRoutes(impl->router, *impl->context);
   RequestMetrics* request_metrics = impl->metrics->TrackRequests(impl->router);
   auto errors = [](int status, std::string_view message, std::string_view path) {

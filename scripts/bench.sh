@@ -73,6 +73,14 @@
 #       list's p99 and RSS, one table row per size, then
 #       scale_<last>_over_<first>: creates=R decrypts=R startup=R secrets=R
 #       (about an hour with 1M: populating runs at a few thousand per s).
+#   scripts/bench.sh soak [MINUTES]   (also: scripts/soak.sh [MINUTES])
+#       bench/http/soak_bench.sh: from nothing, a server with 1,000 secure
+#       values; its capacity measured briefly; then MINUTES (default 30) of
+#       decrypts, creates, deletes, lists, audit queries and key rotations at
+#       half of it, sampled every minute (RSS, fds, LMDB, audit size, p50/p99,
+#       errors); installs wrk and gnuplot (scripts/setup.sh); prints a table,
+#       writes a CSV and a PNG plot to build-bench/soak/, and ends with
+#       soak_minutes=N rss_slope_mib_per_hour=X fds_start=N fds_end=N p99_first_ms=X p99_last_ms=X errors=N
 #   BASE_REV is built from a detached git worktree in
 #   build-bench-base/src (its build directory inside it, so that with ccache
 #   as the compiler launcher and CCACHE_BASEDIR at each tree the two builds
@@ -101,6 +109,7 @@ modes:
   verify [RECORDS]      offline audit verification against sha256sum of the same file
   startup [SECRETS]     start-up to ready with SECRETS secure values and as many audit records
   scale [SIZE...]       creates, start-up, decrypts, list p99 and RSS at 10k, 100k, 1M secrets
+  soak [MINUTES]        mixed traffic at half capacity for MINUTES (30), sampled every minute
 BASE_REV defaults to $BENCH_BASE_REV (required by compare).
 USAGE
 }
@@ -332,8 +341,22 @@ run_scale() {
     "$BUILD_DIR/bench/libwrk_client_cert.so" "$@"
 }
 
+run_soak() {
+  local minutes="${1:-30}"
+  if ! [[ "$minutes" =~ ^[0-9]+$ ]] || [ "$minutes" -lt 1 ] || [ "$minutes" -gt 1440 ]; then
+    echo "bench: soak takes a whole number of minutes, 1 to 1440, not '$minutes'" >&2
+    exit 2
+  fi
+  scripts/setup.sh
+  install_tools wrk:wrk
+  build_release "$ROOT" "$BUILD_DIR" strongroom wrk_client_cert
+  bench/http/soak_bench.sh "$BUILD_DIR/appliance/strongroom" \
+    "$BUILD_DIR/bench/libwrk_client_cert.so" "$minutes"
+}
+
 case "$mode" in
   micro) run_micro "$@" ;;
+  soak) run_soak "$@" ;;
   scale) run_scale "$@" ;;
   startup) run_startup "$@" ;;
   verify) run_verify "$@" ;;

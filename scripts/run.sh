@@ -85,7 +85,9 @@ if ! softhsm2-util --show-slots 2>/dev/null | grep -q "Label:.*strongroom"; then
 fi
 
 # --- development PKI ------------------------------------------------------
-"$ROOT/scripts/dev-pki.sh" "$DEV/pki"
+# Its certificates name https://127.0.0.1:$PORT/pki/ca.crl as their CRL
+# distribution point, which the server answers with ca.crl.pem (DER).
+"$ROOT/scripts/dev-pki.sh" "$DEV/pki" "$PORT"
 
 # --- admin password, policies, configuration ------------------------------
 if [ ! -f "$DEV/admin-password" ]; then
@@ -126,6 +128,7 @@ pin_file = "$DEV/pin"
 certificate = "$DEV/pki/server.pem"
 private_key = "$DEV/pki/server.key"
 client_ca = "$DEV/pki/ca.pem"
+crl = "$DEV/pki/ca.crl.pem"
 
 [memory]
 arena_mib = 4
@@ -194,6 +197,10 @@ $DEV/audit-key.pem), and print records as a table (oldest first; --since, --acti
 
 Readiness (no authentication):
   curl -sS --cacert $DEV/pki/ca.pem $BASE/readyz
+
+The CA's CRL, at the CRL distribution point the development certificates name (DER; no
+authentication):
+  curl -sS --fail-with-body --cacert $DEV/pki/ca.pem $BASE/pki/ca.crl | openssl crl -inform DER -CAfile $DEV/pki/ca.pem -noout -text
 USAGE
 }
 

@@ -37,6 +37,9 @@ PACKAGES=(
   libcurl4-openssl-dev
   # promtool, which checks the /metrics scrape in the end-to-end test
   prometheus
+  # the soak's plot of memory, descriptors and latency over time
+  # (scripts/soak.sh); -nox: no X11 libraries on a server
+  gnuplot-nox
 )
 # A real Kubernetes client for the discovery test: Debian's kubernetes-client,
 # unless the machine already has a kubectl of its own (dpkg refuses to

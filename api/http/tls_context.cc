@@ -26,18 +26,36 @@ Status FileError(std::string_view what, const std::string& path) {
   return Status::InvalidArgument(std::string(what) + " '" + path + "': " + detail.message());
 }
 
+// LoadedVerifyStore is a client CA store and the DER of its CRL (null
+// without one).
+struct LoadedVerifyStore {
+  X509StorePtr store;
+  std::shared_ptr<const std::string> crl_der;
+};
+
+// CrlDer returns `crl` DER-encoded.
+StatusOr<std::shared_ptr<const std::string>> CrlDer(X509_CRL* crl, const std::string& path) {
+  const int length = i2d_X509_CRL(crl, nullptr);
+  if (length <= 0) return std::unexpected(FileError("cannot encode CRL", path));
+  std::string der(static_cast<std::size_t>(length), '\0');
+  auto* out = reinterpret_cast<unsigned char*>(der.data());
+  if (i2d_X509_CRL(crl, &out) != length)
+    return std::unexpected(FileError("cannot encode CRL", path));
+  return std::make_shared<const std::string>(std::move(der));
+}
+
 // ClientVerifyStore builds the store client certificates are verified
 // against: the client CA and, when configured, its CRL.
 // SECURITY: with a CRL, every certificate of the chain is checked
 // (CRL_CHECK_ALL), not only the leaf; a chain whose issuer has no CRL here
 // then fails, so the CRL must be the CA's own.
-StatusOr<X509StorePtr> ClientVerifyStore(const TlsOptions& options) {
+StatusOr<LoadedVerifyStore> ClientVerifyStore(const TlsOptions& options) {
   X509StorePtr store(X509_STORE_new());
   if (!store) return std::unexpected(OpenSslError("X509_STORE_new"));
   if (X509_STORE_load_file(store.get(), options.client_ca_path.c_str()) != 1) {
     return std::unexpected(FileError("cannot load client CA", options.client_ca_path));
   }
-  if (options.crl_path.empty()) return store;
+  if (options.crl_path.empty()) return LoadedVerifyStore{std::move(store), nullptr};
   BioPtr bio(BIO_new_file(options.crl_path.c_str(), "r"));
   if (!bio) return std::unexpected(FileError("cannot read CRL", options.crl_path));
   X509CrlPtr crl(PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr));
@@ -45,7 +63,8 @@ StatusOr<X509StorePtr> ClientVerifyStore(const TlsOptions& options) {
   if (X509_STORE_add_crl(store.get(), crl.get()) != 1)
     return std::unexpected(FileError("cannot use CRL", options.crl_path));
   X509_STORE_set_flags(store.get(), X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
-  return store;
+  SR_ASSIGN_OR_RETURN(std::shared_ptr<const std::string> der, CrlDer(crl.get(), options.crl_path));
+  return LoadedVerifyStore{std::move(store), std::move(der)};
 }
 
 using GeneralNamesPtr =
@@ -103,7 +122,7 @@ StatusOr<TlsContext> TlsContext::Create(const TlsOptions& options) {
   SSL_CTX_set_client_CA_list(c, names);
   // The SSL_CTX's own store holds the CA only; each connection verifies
   // against the VerifyStore (NewSsl), which ReloadCrl can replace.
-  SR_ASSIGN_OR_RETURN(X509StorePtr verify_store, ClientVerifyStore(options));
+  SR_ASSIGN_OR_RETURN(LoadedVerifyStore verify_store, ClientVerifyStore(options));
   // Request a certificate, verify it if presented, never require it here:
   // management callers may use a password or token instead. A certificate
   // that fails verification fails the handshake.
@@ -119,12 +138,15 @@ StatusOr<TlsContext> TlsContext::Create(const TlsOptions& options) {
   // its body in two (the I/O threads check SSL_has_pending).
   SSL_CTX_set_read_ahead(c, 1);
   ClearOpenSslErrors();
-  return TlsContext(std::move(ctx), options, std::move(verify_store));
+  return TlsContext(std::move(ctx), options, std::move(verify_store.store),
+                    std::move(verify_store.crl_der));
 }
 
-TlsContext::TlsContext(SslCtxPtr ctx, TlsOptions options, X509StorePtr store)
+TlsContext::TlsContext(SslCtxPtr ctx, TlsOptions options, X509StorePtr store,
+                       std::shared_ptr<const std::string> crl_der)
     : ctx_(std::move(ctx)), options_(std::move(options)), verify_(std::make_unique<VerifyStore>()) {
   verify_->store = std::move(store);
+  verify_->crl_der = std::move(crl_der);
 }
 
 SslPtr TlsContext::NewSsl() const {
@@ -145,17 +167,23 @@ SslPtr TlsContext::NewSsl() const {
 Status TlsContext::ReloadCrl() {
   if (options_.crl_path.empty()) return Status::Ok();
   ClearOpenSslErrors();
-  StatusOr<X509StorePtr> store = ClientVerifyStore(options_);
-  if (!store.has_value()) return store.error();
+  StatusOr<LoadedVerifyStore> loaded = ClientVerifyStore(options_);
+  if (!loaded.has_value()) return loaded.error();
   {
     std::lock_guard lock(verify_->mu);
-    verify_->store = std::move(*store);
+    verify_->store = std::move(loaded->store);
+    verify_->crl_der = std::move(loaded->crl_der);
   }
   // A resumed session skips certificate verification: drop them all, so a
   // certificate revoked now needs a full handshake, which refuses it.
   SSL_CTX_flush_sessions(ctx_.get(), std::numeric_limits<long>::max());
   ClearOpenSslErrors();
   return Status::Ok();
+}
+
+std::shared_ptr<const std::string> TlsContext::CurrentCrlDer() const {
+  std::lock_guard lock(verify_->mu);
+  return verify_->crl_der;
 }
 
 std::optional<CertificateFacts> PeerCertificateFacts(SSL* ssl) {

@@ -3,8 +3,8 @@
 // certificate says about its holder.
 //
 // Thread-safety: a TlsContext is shared by every connection; NewSsl and
-// ReloadCrl may be called from any thread. PeerCertificateFacts reads one
-// connection's SSL.
+// ReloadCrl and CurrentCrlDer may be called from any thread.
+// PeerCertificateFacts reads one connection's SSL.
 #pragma once
 
 #include <openssl/ssl.h>
@@ -59,14 +59,23 @@ class TlsContext {
   // (kInvalidArgument naming the file) the previous store stays.
   Status ReloadCrl();
 
+  // CurrentCrlDer returns the CRL that handshakes starting now check client
+  // certificates against (the one Create or ReloadCrl last loaded),
+  // DER-encoded, shared and never changed; nullptr without a CRL. A CRL is
+  // public: serials and dates signed by the CA, nothing secret (it is served
+  // at GET /pki/ca.crl, the certificates' CRL distribution point).
+  std::shared_ptr<const std::string> CurrentCrlDer() const;
+
  private:
-  // VerifyStore is the client CA store new connections use; swapped whole
-  // by ReloadCrl, never changed in place.
+  // VerifyStore is the client CA store new connections use and the DER of
+  // its CRL; swapped whole by ReloadCrl, never changed in place.
   struct VerifyStore {
     std::mutex mu;
-    X509StorePtr store;  // guarded by mu
+    X509StorePtr store;                          // guarded by mu
+    std::shared_ptr<const std::string> crl_der;  // guarded by mu; null without a CRL
   };
-  TlsContext(SslCtxPtr ctx, TlsOptions options, X509StorePtr store);
+  TlsContext(SslCtxPtr ctx, TlsOptions options, X509StorePtr store,
+             std::shared_ptr<const std::string> crl_der);
   SslCtxPtr ctx_;
   TlsOptions options_;
   std::unique_ptr<VerifyStore> verify_;

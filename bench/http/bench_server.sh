@@ -3,15 +3,19 @@
 # http_bench.sh and callgrind_bench.sh after they set ROOT (the checkout),
 # WORK (their private temporary directory) and umask 077, and define
 # fail MESSAGE:
-#   bench_pki            a development PKI in $WORK/pki (sets PKI) and a
-#                        policy directory $WORK/policies mapping the admin
+#   bench_pki [PORT]     a development PKI in $WORK/pki (sets PKI; its
+#                        certificates name https://127.0.0.1:PORT/pki/ca.crl,
+#                        PORT default 8443, as their CRL distribution point)
+#                        and a policy directory $WORK/policies mapping the admin
 #                        certificate to admin and the decrypter certificate
 #                        (by subject) to bench-svc, Decrypter in bench-0..2;
 #   bench_start_server TAG BIN TIMEOUT_S [LAUNCHER...]
 #                        a server of its own under $WORK/TAG: a fresh SoftHSM
 #                        token (its own SOFTHSM2_CONF and token directory), a
 #                        data directory initialised by BIN itself (`init`), and
-#                        `BIN serve` on a free loopback port, run under
+#                        `BIN serve` on a free loopback port (BENCH_LISTEN_PORT
+#                        when set; with BENCH_CRL=1 the PKI's CRL is the
+#                        server's `[tls] crl`, else none), run under
 #                        LAUNCHER when given (valgrind); waits up to TIMEOUT_S
 #                        for it to answer /readyz; sets SERVER_URLS[TAG] and
 #                        SERVER_PIDS[TAG]. Two binaries never share a token or
@@ -38,7 +42,7 @@ bench_free_port() {
 }
 
 bench_pki() {
-  "$ROOT/scripts/dev-pki.sh" "$WORK/pki" >/dev/null
+  "$ROOT/scripts/dev-pki.sh" "$WORK/pki" "${1:-8443}" >/dev/null
   PKI="$WORK/pki"
   local admin_fp svc_subject memlock
   admin_fp="$(openssl x509 -in "$PKI/admin.pem" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d ':' | tr 'A-F' 'a-f')"
@@ -73,8 +77,10 @@ bench_start_server() {
   # softhsm2-util takes PINs only as arguments; this token lives for one run.
   SOFTHSM2_CONF="$dir/softhsm2.conf" softhsm2-util --init-token --free --label bench \
     --pin "$(cat "$dir/pin")" --so-pin "$(cat "$dir/so-pin")" >/dev/null
+  local crl_line=""
+  if [ "${BENCH_CRL:-0}" = 1 ]; then crl_line="crl = \"$PKI/ca.crl.pem\""; fi
   cat > "$dir/strongroom.toml" <<TOML
-listen = "127.0.0.1:0"
+listen = "127.0.0.1:${BENCH_LISTEN_PORT:-0}"
 data_dir = "$dir/data"
 policy_dir = "$WORK/policies"
 port_file = "$dir/port"
@@ -88,6 +94,7 @@ pin_file = "$dir/pin"
 certificate = "$PKI/server.pem"
 private_key = "$PKI/server.key"
 client_ca = "$PKI/ca.pem"
+$crl_line
 
 [memory]
 arena_mib = 16

@@ -77,5 +77,15 @@ TEST_F(OpenApiTest, TheDocumentIsServedAsWrittenWithoutCredentials) {
   EXPECT_TRUE(response.body.starts_with("openapi: 3.0."));
 }
 
+// GET /pki/ca.crl (issue 20) is public like this document; a server with
+// no CRL configured says so with a 404, not an empty 200.
+TEST_F(OpenApiTest, TheCrlDistributionPointAnswers404WithoutAConfiguredCrl) {
+  testing_support::HttpsClient anonymous("https://127.0.0.1:" + std::to_string(server_->port()),
+                                         pki_.ca_cert_path());
+  testing_support::HttpsResponse response = anonymous.Request("GET", "/pki/ca.crl");
+  EXPECT_EQ(response.status, 404) << response.error;
+  EXPECT_NE(response.body.find("no CRL is configured"), std::string::npos) << response.body;
+}
+
 }  // namespace
 }  // namespace strongroom

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -163,6 +165,62 @@ TEST_F(HttpServerTest, ABrokenCrlIsRefusedOnReloadAndThePreviousOneStays) {
   HttpsClient client = Client();
   client.SetClientCertificate(client_cert_.cert_path, client_cert_.key_path);
   EXPECT_EQ(client.Request("GET", "/whoami").status, 0) << "still revoked";
+}
+
+// PemCrlAsDer reads the PEM CRL at `path` and returns it DER-encoded ("" if
+// it does not parse).
+std::string PemCrlAsDer(const std::string& path) {
+  BioPtr bio(BIO_new_file(path.c_str(), "r"));
+  X509CrlPtr crl(bio ? PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+  if (!crl) return "";
+  unsigned char* der = nullptr;
+  const int length = i2d_X509_CRL(crl.get(), &der);
+  if (length <= 0) return "";
+  std::string out(reinterpret_cast<const char*>(der), static_cast<std::size_t>(length));
+  OPENSSL_free(der);
+  return out;
+}
+
+// RevokedCount parses a DER CRL and returns how many certificates it
+// revokes; -1 if it does not parse.
+int RevokedCount(const std::string& der) {
+  const auto* bytes = reinterpret_cast<const unsigned char*>(der.data());
+  X509CrlPtr crl(d2i_X509_CRL(nullptr, &bytes, static_cast<long>(der.size())));
+  if (!crl) return -1;
+  STACK_OF(X509_REVOKED)* revoked = X509_CRL_get_REVOKED(crl.get());
+  return revoked == nullptr ? 0 : sk_X509_REVOKED_num(revoked);
+}
+
+// Issue 20: GET /pki/ca.crl serves TlsContext::CurrentCrlDer, so it must be
+// the CRL in force: the one loaded at start, then the one a reload loaded,
+// and never a file that failed to load.
+TEST_F(HttpServerTest, TheCurrentCrlIsTheOneInForceInDerAndFollowsReloads) {
+  const std::string crl = pki_->WriteCrl("clients", {});
+  Start({}, crl);
+  std::shared_ptr<const std::string> first = tls_->CurrentCrlDer();
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(*first, PemCrlAsDer(crl));
+  EXPECT_EQ(RevokedCount(*first), 0);
+
+  ASSERT_EQ(pki_->WriteCrl("clients", {client_cert_.cert_path}), crl);
+  EXPECT_EQ(*tls_->CurrentCrlDer(), *first) << "unchanged until the reload";
+  ASSERT_TRUE(tls_->ReloadCrl().ok());
+  std::shared_ptr<const std::string> second = tls_->CurrentCrlDer();
+  ASSERT_NE(second, nullptr);
+  EXPECT_EQ(*second, PemCrlAsDer(crl));
+  EXPECT_EQ(RevokedCount(*second), 1);
+  EXPECT_EQ(RevokedCount(*first), 0) << "a CRL handed out before the reload is unchanged";
+
+  ASSERT_TRUE(testing_support::WriteFileBytes(crl, "not a CRL"));
+  EXPECT_FALSE(tls_->ReloadCrl().ok());
+  EXPECT_EQ(*tls_->CurrentCrlDer(), *second) << "a refused reload keeps the CRL in force";
+}
+
+TEST_F(HttpServerTest, WithoutACrlThereIsNoCurrentCrl) {
+  Start();
+  EXPECT_EQ(tls_->CurrentCrlDer(), nullptr);
+  EXPECT_TRUE(tls_->ReloadCrl().ok());
+  EXPECT_EQ(tls_->CurrentCrlDer(), nullptr);
 }
 
 // Issue 16's review: one host must not use up the global caps. Sockets
