@@ -442,6 +442,19 @@ TEST_F(HttpServerTest, PoolHandlersReadTheirPeerAfterShutdownFreedTheConnections
   }
 }
 
+// Clients that never resume must not grow the server without bound: the
+// soak (issue 20) saw RSS climb with OpenSSL's default cache of 20,480
+// sessions kept two hours. The cache is bounded in size and age.
+TEST(TlsContextTest, TheSessionCacheIsBoundedInSizeAndAge) {
+  TempDir dir;
+  TestPki pki(dir.path());
+  IssuedCertificate cert = pki.IssueServer();
+  auto tls = TlsContext::Create({cert.cert_path, cert.key_path, pki.ca_cert_path(), ""});
+  ASSERT_OK(tls);
+  EXPECT_EQ(SSL_CTX_sess_get_cache_size(tls->get()), 2048);
+  EXPECT_EQ(SSL_CTX_get_timeout(tls->get()), 300);
+}
+
 TEST(HttpServerConcurrency, ManyClientsMixingInlineAndPoolHandlers) {
   TempDir dir;
   TestPki pki(dir.path());
