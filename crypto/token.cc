@@ -280,6 +280,7 @@ Status Token::RecoverLocked() {
 }
 
 Status Token::Probe() {
+  probes_.fetch_add(1, std::memory_order_relaxed);
   return Run("probe", [](CK_FUNCTION_LIST* fns, CK_SESSION_HANDLE session) {
     CK_SESSION_INFO info{};
     return fns->C_GetSessionInfo(session, &info);
@@ -290,7 +291,8 @@ CK_SLOT_ID Token::slot() const { return slot_.load(); }
 
 TokenCounters Token::counters() const {
   return TokenCounters{sessions_opened_.load(),   logins_.load(),     recoveries_.load(),
-                       reinitialisations_.load(), operations_.load(), operation_errors_.load()};
+                       reinitialisations_.load(), operations_.load(), operation_errors_.load(),
+                       probes_.load()};
 }
 
 }  // namespace strongroom::crypto

@@ -72,6 +72,7 @@ struct TokenCounters {
   std::uint64_t module_reinitialisations = 0;
   std::uint64_t operations = 0;        // Run / RunCreating calls (Probe included)
   std::uint64_t operation_errors = 0;  // of those, the ones that returned an error
+  std::uint64_t probes = 0;            // Probe calls (counted in operations too)
 };
 
 class Token {
@@ -160,6 +161,7 @@ class Token {
   std::atomic<std::uint64_t> reinitialisations_{0};
   std::atomic<std::uint64_t> operations_{0};
   std::atomic<std::uint64_t> operation_errors_{0};
+  std::atomic<std::uint64_t> probes_{0};
 };
 
 }  // namespace strongroom::crypto
