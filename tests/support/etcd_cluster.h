@@ -47,8 +47,8 @@ class EtcdCluster {
   // installed: "run scripts/setup.sh"; a member that exits or never
   // answers: the tail of its log).
   static std::unique_ptr<EtcdCluster> Start(int members = 3);
-  // ~EtcdCluster stops every member: SIGTERM, then SIGKILL after 5 s, and
-  // reaps it (bounded waits).
+  // ~EtcdCluster kills every member (SIGKILL) and reaps it; the data
+  // directories go with the temporary directory.
   ~EtcdCluster();
   EtcdCluster(const EtcdCluster&) = delete;
   EtcdCluster& operator=(const EtcdCluster&) = delete;
