@@ -7,9 +7,9 @@
 // and moves to the next when a member cannot be reached. Every call asks
 // etcd to refuse it at once on a member that has no leader (gRPC metadata
 // hasleader=true), so calls fail fast during an election instead of waiting
-// out their deadline. Reads (Range,
-// MemberStatus, LeaseKeepAlive) are also retried on another member when one
-// answers "unavailable" (no leader, leader changed). A write is sent again to
+// out their deadline. Reads (Range, LeaseKeepAlive) are also retried on
+// another member when one answers "unavailable" (no leader, leader changed);
+// GetMemberStatus asks the one member it names. A write is sent again to
 // another member only when it never left this process (the connection or TLS
 // handshake failed): etcd has no idempotency key, so a write whose request
 // was sent but whose answer never came may or may not have been applied.
