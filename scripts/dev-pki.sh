@@ -8,6 +8,11 @@
 #   server.pem / server.key         serverAuth, SAN IP:127.0.0.1 and DNS:localhost (825 days)
 #   admin.pem / admin.key           clientAuth, CN=admin (mapped to the user admin by run.sh)
 #   decrypter.pem / decrypter.key   clientAuth, CN=demo-service (a sample decrypting service)
+#   etcd-member.pem / .key          serverAuth and clientAuth, SAN IP:127.0.0.1 and
+#                                   DNS:localhost: the etcd members of scripts/cluster.sh
+#                                   (peer TLS both ways; etcd's JSON gateway calls its own
+#                                   gRPC port with this certificate)
+#   etcd-client.pem / .key          clientAuth, CN=strongroom-node: a node's etcd client
 # Every leaf names the CRL distribution point
 # https://127.0.0.1:PORT/pki/ca.crl (PORT default 8443), where the server
 # serves that CRL, DER-encoded.
@@ -159,9 +164,12 @@ make_leaf server localhost 825 \
   "extendedKeyUsage = serverAuth" "subjectAltName = IP:127.0.0.1,DNS:localhost"
 make_leaf admin admin 825 "extendedKeyUsage = clientAuth"
 make_leaf decrypter demo-service 825 "extendedKeyUsage = clientAuth"
+make_leaf etcd-member localhost 825 \
+  "extendedKeyUsage = serverAuth,clientAuth" "subjectAltName = IP:127.0.0.1,DNS:localhost"
+make_leaf etcd-client strongroom-node 825 "extendedKeyUsage = clientAuth"
 make_crl
 
-for name in server admin decrypter; do
+for name in server admin decrypter etcd-member etcd-client; do
   if ! openssl verify -CAfile "$DIR/ca.pem" "$DIR/$name.pem" >"$WORK/log" 2>&1; then
     echo "dev-pki.sh: $DIR/$name.pem does not verify against $DIR/ca.pem:" >&2
     cat "$WORK/log" >&2

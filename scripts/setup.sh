@@ -40,6 +40,11 @@ PACKAGES=(
   # the soak's plot of memory, descriptors and latency over time
   # (scripts/soak.sh); -nox: no X11 libraries on a server
   gnuplot-nox
+  # etcd, the replicated store of the several-node mode (issue 18): the
+  # cluster tests and scripts/cluster.sh run their own members on ports of
+  # their own; the system service the package brings is kept from starting
+  # (below).
+  etcd-server etcd-client
 )
 # A real Kubernetes client for the discovery test: Debian's kubernetes-client,
 # unless the machine already has a kubectl of its own (dpkg refuses to
@@ -80,4 +85,32 @@ fi
 echo "setup: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q
+
+# Debian's etcd-server starts a system etcd on 127.0.0.1:2379 as it installs
+# (through invoke-rc.d). Strongroom never uses it: its tests and
+# scripts/cluster.sh start members of their own, with TLS, on other ports; a
+# stray etcd would only take memory, disk syncs and a well-known port. While
+# the package installs, a policy-rc.d (Debian's documented switch, honoured
+# by invoke-rc.d and deb-systemd-invoke) refuses every service start, unless
+# the machine has a policy of its own; on a systemd machine the unit is also
+# disabled so that a reboot does not start it either.
+installing_etcd=0
+for p in "${missing[@]}"; do
+  if [ "$p" = etcd-server ]; then installing_etcd=1; fi
+done
+policy_made=0
+if [ "$installing_etcd" = 1 ] && [ ! -e /usr/sbin/policy-rc.d ]; then
+  $SUDO sh -c 'printf "#!/bin/sh\n# scripts/setup.sh: no service starts while etcd-server installs\nexit 101\n" \
+    > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d'
+  policy_made=1
+fi
+remove_policy() {
+  if [ "$policy_made" = 1 ]; then $SUDO rm -f /usr/sbin/policy-rc.d; fi
+}
+trap remove_policy EXIT
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+remove_policy
+policy_made=0
+if [ "$installing_etcd" = 1 ] && [ -d /run/systemd/system ]; then
+  $SUDO systemctl disable --now etcd.service >/dev/null 2>&1 || true
+fi

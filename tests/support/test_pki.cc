@@ -190,6 +190,16 @@ IssuedCertificate TestPki::IssueServer(const std::string& stem,
   return Issue(stem, profile);
 }
 
+IssuedCertificate TestPki::IssuePeer(const std::string& stem) {
+  LeafProfile profile{.common_name = "localhost",
+                      .organization = "",
+                      .extended_key_usage = "serverAuth,clientAuth",
+                      .alt_names = {{GEN_IPADD, "127.0.0.1"}, {GEN_DNS, "localhost"}},
+                      .not_before = -kHour,
+                      .not_after = 30 * kDay};
+  return Issue(stem, profile);
+}
+
 IssuedCertificate TestPki::IssueClient(const std::string& stem,
                                        const ClientCertificateOptions& options) {
   LeafProfile profile{.common_name = options.common_name,

@@ -76,6 +76,11 @@ class TestPki {
   // `extra_dns`, valid 30 days. Overwrites files of the same stem.
   IssuedCertificate IssueServer(const std::string& stem = "server",
                                 std::vector<std::string> extra_dns = {});
+  // IssuePeer is IssueServer with extendedKeyUsage serverAuth and clientAuth:
+  // for a server that is also a client of its peers and of itself (an etcd
+  // member: peer TLS both ways, and its JSON gateway calls its own gRPC port
+  // with the server certificate).
+  IssuedCertificate IssuePeer(const std::string& stem);
   // IssueClient writes <dir>/<stem>.pem/.key: a fresh P-256 key, the subject
   // and subjectAltName `options` give, extendedKeyUsage clientAuth (serverAuth
   // if options.server_auth_only), keyUsage critical digitalSignature.

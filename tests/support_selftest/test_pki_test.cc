@@ -184,6 +184,17 @@ TEST_F(TestPkiTest, ServerAuthOnlyClientFailsTheClientPurpose) {
             X509_V_ERR_INVALID_PURPOSE);
 }
 
+TEST_F(TestPkiTest, PeerCertificateVerifiesAsServerAndAsClient) {
+  IssuedCertificate peer = pki_.IssuePeer("member");
+  X509Ptr cert = LoadCertificate(peer.cert_path);
+  ASSERT_NE(cert, nullptr);
+  EXPECT_EQ(X509_get_extended_key_usage(cert.get()),
+            static_cast<uint32_t>(XKU_SSL_SERVER | XKU_SSL_CLIENT));
+  EXPECT_EQ(VerifyError(pki_.ca_cert_path(), peer.cert_path, X509_PURPOSE_SSL_SERVER), X509_V_OK);
+  EXPECT_EQ(VerifyError(pki_.ca_cert_path(), peer.cert_path, X509_PURPOSE_SSL_CLIENT), X509_V_OK);
+  EXPECT_EQ(X509_check_ip_asc(cert.get(), "127.0.0.1", 0), 1);
+}
+
 TEST_F(TestPkiTest, CertificateFromAnotherCaFailsVerification) {
   TestPki other(dir_.path(), "Other CA", "other-ca");
   IssuedCertificate client = other.IssueClient("stranger", {.common_name = "stranger"});
