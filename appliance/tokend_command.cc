@@ -3,9 +3,14 @@
 // holding the PIN and the PKCS#11 module), serves it on a unix socket to
 // one allowed uid, and runs until SIGTERM or SIGINT. It audits nothing:
 // the appliance records what it asks for.
+// Under systemd (Type=notify, debian/strongroom-tokend.service)
+// it reports READY=1 once the socket listens, so that strongroom.service,
+// ordered after it, finds the socket; STOPPING=1 at shutdown. Without
+// NOTIFY_SOCKET these do nothing.
 #include <pwd.h>
 #include <pthread.h>
 #include <signal.h>
+#include <systemd/sd-daemon.h>
 
 #include <charconv>
 #include <cstdio>
@@ -65,10 +70,13 @@ Status RunTokend(const CommonFlags& common, const TokendFlags& flags) {
   std::fprintf(stderr, "strongroom tokend: serving token %s on %s for uid %u\n",
                token->token_label().c_str(), flags.socket_path.c_str(),
                static_cast<unsigned>(allowed));
+  (void)sd_notifyf(0, "READY=1\nSTATUS=serving token %s on %s", token->token_label().c_str(),
+                   flags.socket_path.c_str());
   for (;;) {
     int signal_number = 0;
     if (sigwait(&signals, &signal_number) == 0) break;
   }
+  (void)sd_notify(0, "STOPPING=1\nSTATUS=stopping");
   server->Stop();
   server.reset();
   token.reset();

@@ -17,7 +17,7 @@ roff_block() {
 
 {
   printf '[COMMANDS]\n'
-  for cmd in init serve "keys list" backup restore "anchor show" "anchor adopt" \
+  for cmd in init serve tokend "keys list" backup restore "anchor show" "anchor adopt" \
              "user add" "user bind" "user passwd" "user del" "user list" \
              "token create" "token list" "token revoke" "audit verify" "audit show"; do
     printf '.SS "strongroom %s"\n' "$cmd"
@@ -40,8 +40,17 @@ SoftHSM configuration (\fBSOFTHSM2_CONF\fR) naming the token directory.
 .I /var/lib/strongroom/
 Data directory: the LMDB store and the audit log (mode 0700, user strongroom).
 .TP
+.I /etc/default/strongroom-tokend
+The token that \fBstrongroom tokend\fR (strongroom-tokend.service) opens:
+PKCS#11 module, token URI and PIN file.
+.TP
 .I /var/lib/strongroom-token/
-The SoftHSM token directory and the PIN file (mode 0700).
+The SoftHSM token directory and the PIN file (mode 0700, user
+strongroom-tokend).
+.TP
+.I /run/strongroom-tokend/tokend.sock
+The token service's socket, in a directory only the group strongroom may
+enter; the server reaches the token through it ([token] service).
 .TP
 .I /usr/share/doc/strongroom/operator-guide.md.gz
 Installing, initialising, running, backing up and upgrading the appliance.
@@ -49,11 +58,12 @@ Installing, initialising, running, backing up and upgrading the appliance.
 .TP
 .B SOFTHSM2_CONF
 SoftHSM's configuration file; set to /etc/strongroom/softhsm2.conf by
-strongroom.service. Set it the same way when you run other commands.
+strongroom-tokend.service. Set it the same way when you open the token
+yourself (softhsm2-util, or a command without \fB--token-service\fR).
 .TP
 .B NOTIFY_SOCKET
 Set by systemd: \fBstrongroom serve\fR reports READY=1, RELOADING=1 and
-STOPPING=1 on it.
+STOPPING=1 on it, \fBstrongroom tokend\fR READY=1 and STOPPING=1.
 [SIGNALS]
 \fBstrongroom serve\fR stops gracefully on SIGTERM or SIGINT (the audit log is
 sealed with a signed checkpoint) and re-reads the policy files and the CRL on

@@ -7,13 +7,18 @@
 # scripts/test.sh. Runs as root, or as an ordinary user through sudo for
 # apt-get only.
 #   STRONGROOM_SKIP_LINTIAN=1  skip lintian
+#   STRONGROOM_DEB_VERSION=V   build package version V instead of the
+#       changelog's (the binary is the same): the staged copy's changelog
+#       entry gets version V, so that an upgrade test can build an
+#       "older" (e.g. 0.1.0~old1) and a "newer" (0.1.0+new1) package from
+#       one checkout. dist/ then gets strongroom_V_amd64.deb.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 
 VERSION="$(sed -n 's/^project(strongroom VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)"
 DEB_VERSION="$(sed -n '1s/^strongroom (\([^)]*\)).*/\1/p' debian/changelog)"
-if [ "$VERSION" != "$DEB_VERSION" ]; then
+if [ -z "${STRONGROOM_DEB_VERSION:-}" ] && [ "$VERSION" != "$DEB_VERSION" ]; then
   echo "package.sh: CMakeLists.txt says $VERSION, debian/changelog says $DEB_VERSION;" \
        "add a debian/changelog entry for $VERSION" >&2
   exit 1
@@ -32,6 +37,20 @@ mkdir -p "$SRC"
 git ls-files -z --cached --others --exclude-standard |
   xargs -0 -I{} sh -c '[ -e "$1" ] && printf "%s\0" "$1" || true' _ {} |
   tar --null -T - -cf - | tar -xf - -C "$SRC"
+
+if [ -n "${STRONGROOM_DEB_VERSION:-}" ]; then
+  DEB_VERSION="$STRONGROOM_DEB_VERSION"
+  if ! dpkg --validate-version "$DEB_VERSION" 2>/dev/null; then
+    echo "package.sh: STRONGROOM_DEB_VERSION=$DEB_VERSION is not a Debian version" >&2
+    exit 1
+  fi
+  # The staged changelog's first entry gets the version (the rest of the
+  # entry is kept); the staging path stays the same for every version, so
+  # that ccache reuses the objects.
+  sed -i "1s/^strongroom ([^)]*)/strongroom ($DEB_VERSION)/" "$SRC/debian/changelog"
+else
+  DEB_VERSION="$VERSION"
+fi
 
 echo "== build dependencies"
 apt_get update
@@ -52,8 +71,8 @@ fi
   dpkg-buildpackage -b -us -uc)
 
 mkdir -p "$ROOT/dist"
-DEB="$ROOT/dist/strongroom_${VERSION}_amd64.deb"
-cp "$STAGE/strongroom_${VERSION}_amd64.deb" "$DEB"
+DEB="$ROOT/dist/strongroom_${DEB_VERSION}_amd64.deb"
+cp "$STAGE/strongroom_${DEB_VERSION}_amd64.deb" "$DEB"
 echo "built $DEB"
 dpkg-deb --info "$DEB" | sed -n '/Package:/,$p'
 dpkg-deb --contents "$DEB"

@@ -55,6 +55,8 @@ TEST(Conffile, LoadsAsShippedWithProductionSettings) {
   EXPECT_EQ(config->common.data_dir, "/var/lib/strongroom");
   EXPECT_EQ(config->policy_dir, "/etc/strongroom/policies");
   EXPECT_EQ(config->common.pin_file, "/var/lib/strongroom-token/pin");
+  // The packaged units run the token behind tokend (debian/strongroom-tokend.service).
+  EXPECT_EQ(config->common.token_service, "unix:/run/strongroom-tokend/tokend.sock");
   EXPECT_EQ(config->tls.client_ca_path, "/etc/strongroom/tls/client-ca.pem");
   EXPECT_EQ(config->common.arena_mib, 4u) << "must fit LimitMEMLOCK=8M in strongroom.service";
   EXPECT_FALSE(config->common.allow_unlocked_memory);

@@ -3,12 +3,15 @@
 // it in NOTIFY_SOCKET for the server it starts, and checks that READY=1
 // arrives only once GET /readyz answers 200, that SIGHUP is reported as
 // RELOADING=1 then READY=1, that SIGTERM is reported as STOPPING=1, and that
-// a server that cannot start never reports READY=1.
+// a server that cannot start never reports READY=1. The same for
+// `strongroom tokend` (debian/strongroom-tokend.service, Type=notify):
+// READY=1 only once its socket accepts connections, STOPPING=1 on SIGTERM.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,6 +26,7 @@
 
 #include "tests/support/server_process.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_token.h"
 
 extern char** environ;
 
@@ -161,6 +165,74 @@ TEST(ServiceNotify, AServerThatCannotStartNeverSendsReady) {
   EXPECT_NE(WEXITSTATUS(status), 0);
   std::optional<std::string> message = socket.Receive(1);
   EXPECT_FALSE(message.has_value()) << *message;
+}
+
+// Connects returns whether a stream connection to the unix socket at `path`
+// is accepted.
+bool Connects(const std::string& path) {
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (fd < 0 || path.size() >= sizeof(address.sun_path)) return false;
+  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+  const bool connected = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
+  ::close(fd);
+  return connected;
+}
+
+TEST(ServiceNotify, TokendSendsReadyOnlyOnceItsSocketListensAndStoppingOnSigterm) {
+  TestToken token;  // sets SOFTHSM2_CONF for the tokend started below
+  TempDir dir;
+  NotifySocket socket(dir.Join("notify"));
+  ASSERT_TRUE(socket.bound()) << std::strerror(errno);
+  const std::string socket_path = dir.Join("tokend.sock");
+  const std::string uid = std::to_string(::getuid());
+  const std::string pin_file = token.pin_file();
+  std::vector<const char*> argv = {STRONGROOM_BINARY,
+                                   "tokend",
+                                   "--socket",
+                                   socket_path.c_str(),
+                                   "--allowed-user",
+                                   uid.c_str(),
+                                   "--module",
+                                   token.module_path().c_str(),
+                                   "--token-uri",
+                                   token.token_uri().c_str(),
+                                   "--pin-file",
+                                   pin_file.c_str(),
+                                   "--arena-mib",
+                                   "1",
+                                   nullptr};
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  pid_t pid = -1;
+  ASSERT_EQ(::posix_spawn(&pid, STRONGROOM_BINARY, &actions, nullptr,
+                          const_cast<char* const*>(argv.data()), environ),
+            0);
+  posix_spawn_file_actions_destroy(&actions);
+
+  // READY=1 is the first thing tokend says, and its socket already listens.
+  std::optional<std::string> ready = socket.Receive(60);
+  const bool socket_listened = Connects(socket_path);
+  if (!ready.has_value()) ::kill(pid, SIGKILL);
+  ASSERT_TRUE(ready.has_value()) << "no READY=1 within 60 s";
+  EXPECT_TRUE(HasLine(*ready, "READY=1")) << *ready;
+  EXPECT_NE(ready->find("STATUS=serving token " + token.label() + " on " + socket_path),
+            std::string::npos)
+      << *ready;
+  EXPECT_TRUE(socket_listened);
+
+  // systemctl stop: STOPPING=1, then a clean exit that removes the socket.
+  ASSERT_EQ(::kill(pid, SIGTERM), 0);
+  std::optional<std::string> stopping = socket.Receive(30);
+  ASSERT_TRUE(stopping.has_value());
+  EXPECT_TRUE(HasLine(*stopping, "STOPPING=1")) << *stopping;
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  struct stat st{};
+  EXPECT_NE(::lstat(socket_path.c_str(), &st), 0) << "the socket is left behind";
 }
 
 }  // namespace

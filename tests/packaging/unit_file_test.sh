@@ -1,18 +1,30 @@
 #!/usr/bin/env bash
-# Checks debian/strongroom.service from the source tree, with no package
+# Checks the package's systemd units (debian/strongroom.service,
+# debian/strongroom-tokend.service) from the source tree, with no package
 # built and no systemd running (PID 1 is not systemd on these machines):
-#   unit_file_test.sh security UNIT   exposure (systemd-analyze security
-#                                     --offline=true) at most 2.0
+#   unit_file_test.sh security UNIT [MAX]  exposure (systemd-analyze
+#                                     security --offline=true) at most MAX
+#                                     (default 2.0)
 #   unit_file_test.sh verify UNIT     the unit parses: systemd-analyze
-#                                     verify, in a scratch root, reports
-#                                     nothing about the file
+#                                     verify, in a scratch root holding the
+#                                     package's other units, reports nothing
+#                                     about the file
 #   unit_file_test.sh self-check UNIT both checks fail on planted faults (a
 #                                     unit without hardening; an unknown key
 #                                     and a bad value), so they can fail
+#   unit_file_test.sh tokend-wiring DEBIAN_DIR
+#                                     tokend's unit, its environment file
+#                                     and the server's configuration agree:
+#                                     every ${VAR} of ExecStart is set in
+#                                     strongroom-tokend.default, the socket
+#                                     tokend listens on is [token] service,
+#                                     its directory is the tmpfiles one
+#                                     (0750, group strongroom), and the
+#                                     server's unit requires tokend
 set -euo pipefail
 MODE="$1"
 UNIT="$2"
-MAX_EXPOSURE="2.0"
+MAX_EXPOSURE="${3:-2.0}"
 SCRATCH="$(mktemp -d)"
 trap 'rm -rf "$SCRATCH"' EXIT
 
@@ -36,16 +48,20 @@ check_security() {
   if ! awk -v f="$figure" -v m="$MAX_EXPOSURE" 'BEGIN { exit !(f <= m) }'; then
     return 1
   fi
-  systemd-analyze security --offline=true --threshold=20 "$unit" >/dev/null 2>&1
+  local threshold
+  threshold="$(awk -v m="$MAX_EXPOSURE" 'BEGIN { printf "%d", m * 10 + 0.5 }')"
+  systemd-analyze security --offline=true --threshold="$threshold" "$unit" >/dev/null 2>&1
 }
 
 # check_verify UNIT: 0 when systemd-analyze verify succeeds and says nothing
 # about the file. verify needs the executables the unit names and the units
-# it depends on: a scratch root holds a stand-in /usr/bin/strongroom, /bin/kill
-# and a copy of the host's systemd units. Man pages are not checked (the
-# man page is built by the package, not in the tree).
+# it depends on: a scratch root holds a stand-in /usr/bin/strongroom, /bin/kill,
+# a copy of the host's systemd units and the package's units (those beside
+# the unit under test, as the package installs them: one requires the
+# other). Man pages are not checked (the man page is built by the package,
+# not in the tree).
 check_verify() {
-  local unit="$1" root="$SCRATCH/root" name out
+  local unit="$1" root="$SCRATCH/root" name out sibling
   name="$(basename "$unit")"
   rm -rf "$root"
   mkdir -p "$root/usr/bin" "$root/bin" "$root/usr/lib/systemd" "$root/etc/systemd/system"
@@ -53,6 +69,9 @@ check_verify() {
   chmod 755 "$root/usr/bin/strongroom"
   cp /bin/kill "$root/bin/kill"
   cp -a /usr/lib/systemd/system "$root/usr/lib/systemd/"
+  for sibling in "$UNIT_DIR"/strongroom*.service; do
+    cp "$sibling" "$root/etc/systemd/system/$(basename "$sibling")"
+  done
   cp "$unit" "$root/etc/systemd/system/$name"
   if ! out="$(systemd-analyze verify --man=no --root="$root" \
                 "$root/etc/systemd/system/$name" 2>&1)"; then
@@ -70,8 +89,63 @@ check_verify() {
   echo "systemd-analyze verify: $name parses cleanly"
 }
 
+# unit_value FILE KEY: the values of KEY= in FILE, one a line, with
+# continuation lines joined.
+unit_value() {
+  sed -e ':a' -e '/\\$/N; s/\\\n//; ta' "$1" | sed -n "s/^$2=//p"
+}
+
+# check_tokend_wiring DEBIAN_DIR: see the usage above.
+check_tokend_wiring() {
+  local dir="$1" exec socket service var problems=0
+  exec="$(unit_value "$dir/strongroom-tokend.service" ExecStart)"
+  for var in $(grep -o '\${[A-Z_]*}' <<<"$exec" | tr -d '${}' | sort -u); do
+    if ! grep -q "^$var=." "$dir/strongroom-tokend.default"; then
+      echo "ExecStart uses \${$var}, which strongroom-tokend.default does not set"
+      problems=1
+    fi
+  done
+  socket="$(sed -n 's/.*--socket \([^ ]*\).*/\1/p' <<<"$exec")"
+  service="$(sed -n 's/^service = "\(.*\)"$/\1/p' "$dir/strongroom.toml")"
+  if [ -z "$socket" ] || [ "unix:$socket" != "$service" ]; then
+    echo "tokend listens on '$socket', the server's [token] service is '$service'"
+    problems=1
+  fi
+  if ! grep -q "^d $(dirname "$socket") 0750 strongroom-tokend strongroom " \
+      "$dir/strongroom.tmpfiles"; then
+    echo "strongroom.tmpfiles does not make $(dirname "$socket") 0750 strongroom-tokend:strongroom"
+    problems=1
+  fi
+  if ! grep -q "ReadWritePaths=.*$(dirname "$socket")" "$dir/strongroom-tokend.service"; then
+    echo "tokend's unit cannot write $(dirname "$socket")"
+    problems=1
+  fi
+  if ! unit_value "$dir/strongroom.service" Requires | grep -qw strongroom-tokend.service ||
+     ! unit_value "$dir/strongroom.service" After | grep -qw strongroom-tokend.service; then
+    echo "strongroom.service does not require and follow strongroom-tokend.service"
+    problems=1
+  fi
+  [ "$problems" = 0 ] && echo "tokend wiring: unit, environment file, config and tmpfiles agree"
+  return "$problems"
+}
+
+UNIT_DIR="$(dirname "$UNIT")"
 case "$MODE" in
   security) check_security "$UNIT" ;;
+  tokend-wiring)
+    check_tokend_wiring "$UNIT"
+    # ... and it fails on a planted fault: a socket path the server does not use.
+    mkdir -p "$SCRATCH/planted"
+    cp "$UNIT"/strongroom-tokend.service "$UNIT"/strongroom-tokend.default \
+      "$UNIT"/strongroom.toml "$UNIT"/strongroom.tmpfiles "$UNIT"/strongroom.service \
+      "$SCRATCH/planted/"
+    sed -i 's|--socket /run/strongroom-tokend/|--socket /run/elsewhere/|' \
+      "$SCRATCH/planted/strongroom-tokend.service"
+    if check_tokend_wiring "$SCRATCH/planted" >/dev/null; then
+      echo "FAIL: a tokend socket other than [token] service passed the wiring check"
+      exit 1
+    fi
+    ;;
   verify) check_verify "$UNIT" ;;
   self-check)
     weak="$SCRATCH/weak.service"
