@@ -1,15 +1,16 @@
 #include "appliance/environment.h"
 
+#include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <pwd.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 
+#include "api/core/log.h"
 #include "base/secure_arena.h"
 #include "tokend/tokend.h"
 
@@ -80,7 +81,13 @@ StatusOr<Environment> OpenEnvironment(const CommonFlags& flags, bool create_if_m
   store_options.tag_index = hold_server_lock;
   SR_ASSIGN_OR_RETURN(env.store, storage::Store::Open(store_options));
   if (with_keyring) {
-    SR_ASSIGN_OR_RETURN(env.keyring, crypto::Keyring::Open(*env.token, *env.store));
+    crypto::KeyringOptions keyring_options;
+    // The server verifies the whole store after it opens, in parallel with
+    // the rest of its start-up verification, and signs nothing until that
+    // has passed (OpenAuditLog); the CLI verifies it here.
+    keyring_options.verify_store_at_open = !hold_server_lock;
+    SR_ASSIGN_OR_RETURN(env.keyring,
+                        crypto::Keyring::Open(*env.token, *env.store, keyring_options));
     SR_RETURN_IF_ERROR(OpenAuditLog(flags, env, hold_server_lock ? "server" : "cli", anchor_mode));
     if (hold_server_lock) {
       // A change another process (the CLI) committed is accepted only when
@@ -105,6 +112,31 @@ audit::Actor ProcessActor(const std::string& actor_name) {
 }
 
 }  // namespace
+
+void DeferStartupVerification(storage::Store& store, audit::AuditLogOptions& options) {
+  // Ready in a bounded time with any size of log and store (issue 19): the
+  // log's lines before the anchored checkpoint and the store's full re-MAC
+  // (which also arms the tag index) are checked after Open, in parallel;
+  // nothing is signed or anchored until both have passed, and a failure
+  // fails closed (not ready, audited requests refused).
+  options.defer_verification = true;
+  storage::Store* checked = &store;
+  options.deferred_checks.push_back([checked] { return checked->CheckIntegrityNow(); });
+  const auto started = std::chrono::steady_clock::now();
+  options.on_verified = [started](const Status& outcome) {
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - started);
+    if (outcome.ok()) {
+      api::LogEvent(api::LogLevel::kInfo, "start-up verification passed",
+                    {{"took_ms", std::to_string(took.count())}});
+      return;
+    }
+    // The same words a refused start prints, as an error line: the server
+    // keeps running, not ready, so the operator can read /metrics.
+    api::LogEvent(api::LogLevel::kError, "start-up verification failed",
+                  {{"detail", outcome.ToString()}});
+  };
+}
 
 Status OpenAuditLog(const CommonFlags& flags, Environment& env, const std::string& actor_name,
                     audit::AnchorMode anchor_mode) {
@@ -131,6 +163,7 @@ Status OpenAuditLog(const CommonFlags& flags, Environment& env, const std::strin
   options.warn = [](const std::string& message) {
     std::fprintf(stderr, "strongroom: warning: %s\n", message.c_str());
   };
+  if (actor_name == "server") DeferStartupVerification(*env.store, options);
   std::unique_ptr<audit::AuditSink> sink;
   if (!flags.audit.test_full_disk_trigger.empty()) {
     sink = audit::NewTriggeredFullDiskSink(flags.audit.test_full_disk_trigger);

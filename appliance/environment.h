@@ -72,6 +72,13 @@ struct Environment {
 Status OpenAuditLog(const CommonFlags& flags, Environment& env, const std::string& actor_name,
                     audit::AnchorMode anchor_mode = audit::AnchorMode::kRequire);
 
+// DeferStartupVerification sets `options` up for the server's deferred
+// start-up verification (audit_log.h, AuditLogOptions::defer_verification):
+// the store's full integrity check (Store::CheckIntegrityNow, which arms
+// the tag index) runs beside the log's, and the outcome is logged.
+// REQUIRES: `store` outlives the log.
+void DeferStartupVerification(storage::Store& store, audit::AuditLogOptions& options);
+
 // MigrateStore carries env.store forward to storage::kSchemaVersion when it
 // is older (Store::MigrateSchema), as one write audited as `store.migrate`
 // with the versions before and after, and says so on stderr. Nothing when

@@ -113,7 +113,15 @@ Status RunServe(const ServeFlags& flags) {
                         {{"detail", result.message()}});
         }
       }));
-  SR_RETURN_IF_ERROR(RecordServerEvent(*env.audit, "server.start", listen));
+  if (Status started = RecordServerEvent(*env.audit, "server.start", listen); !started.ok()) {
+    // SECURITY: a start-up verification that failed after Open (issue 19)
+    // leaves the server up but not ready: every audited request is refused
+    // and nothing is signed; the failure was logged. Any other failure to
+    // audit the start refuses it, as before.
+    if (env.audit->stats().startup_verification != audit::StartupVerification::kFailed) {
+      return started;
+    }
+  }
   if (!config.port_file.empty())
     SR_RETURN_IF_ERROR(WritePortFile(config.port_file, server->port()));
   api::LogEvent(api::LogLevel::kInfo, "serving",

@@ -98,7 +98,7 @@ Status AuditLog::State::ReopenCurrent() {
 Status AuditLog::State::AdoptOtherWriters() {
   {
     std::lock_guard lock(mutex);
-    if (tampered) return Status::IntegrityError("the audit log was altered outside Strongroom: " + tampering);
+    SR_RETURN_IF_ERROR(Refusing());
   }
   const std::string current = options.dir + "/" + std::string(kCurrentFileName);
   struct stat mine, on_disk;
@@ -161,7 +161,8 @@ Status AuditLog::State::AdoptOtherWriters() {
     last = std::move(*line);
   }
   if (last && last->type == RecordType::kCheckpoint) {
-    Status holds = CheckCheckpoint(*last, signer->public_key_pem(), signer->key_sha256());
+    Status holds = CheckCheckpoint(*last, checkpointer->signer().public_key_pem(),
+                                   checkpointer->signer().key_sha256());
     if (!holds.ok()) return TamperedWith("checkpoint " + std::to_string(last->seq) + ": " + holds.message());
   } else if (!options.seal_every_group) {
     // SECURITY: the CLI seals each of its groups; unsealed lines that

@@ -108,8 +108,9 @@ Status AuditLog::State::CheckAnchor(const std::optional<crypto::TrustAnchor>& an
 
 void AuditLog::State::Sealed(const Head& at) {
   if (!options.anchor || log_id.empty()) return;
-  to_anchor = crypto::TrustAnchor{log_id, at.seq, at.hash, sealing_store.resource_version,
-                                  sealing_store.digest_hex};
+  const StoreState& sealed = checkpointer->sealed_store();
+  to_anchor =
+      crypto::TrustAnchor{log_id, at.seq, at.hash, sealed.resource_version, sealed.digest_hex};
   anchor_wake.notify_all();
 }
 

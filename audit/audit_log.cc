@@ -239,6 +239,11 @@ std::string AuditLog::problem() const {
     return "the audit log was altered outside Strongroom (" + state_->tampering +
            "); audited requests are refused until an operator has checked the log and restarted";
   }
+  if (state_->verification == StartupVerification::kFailed) {
+    return "the start-up verification failed (" + state_->verification_failure.message() +
+           "); audited requests are refused until an operator has checked the log and the store "
+           "and restarted";
+  }
   if (state_->stopped || state_->closing) return "the audit log is closed";
   if (state_->failed) return "the audit log cannot be written: " + state_->failure;
   if (state_->writing_since && now - *state_->writing_since > kStuckAfter) {
@@ -257,8 +262,12 @@ AuditStats AuditLog::stats() const {
   return state_->stats;
 }
 
-const std::string& AuditLog::public_key_pem() const { return state_->signer->public_key_pem(); }
-const std::string& AuditLog::key_sha256() const { return state_->signer->key_sha256(); }
+const std::string& AuditLog::public_key_pem() const {
+  return state_->checkpointer->signer().public_key_pem();
+}
+const std::string& AuditLog::key_sha256() const {
+  return state_->checkpointer->signer().key_sha256();
+}
 const std::string& AuditLog::dir() const { return state_->options.dir; }
 
 StatusOr<VerifyReport> AuditLog::VerifyNow() {
@@ -277,7 +286,7 @@ StatusOr<VerifyReport> AuditLog::VerifyNow() {
     if (file.name == kCurrentFileName) file.limit = state_->current_size;
   }
   VerifyOptions options;
-  options.public_key_pem = state_->signer->public_key_pem();
+  options.public_key_pem = state_->checkpointer->signer().public_key_pem();
   // After an escrow recovery the log began under the lost token's key,
   // which this process does not hold (verifier.h).
   options.current_key_only = true;
@@ -287,6 +296,8 @@ StatusOr<VerifyReport> AuditLog::VerifyNow() {
 }
 
 Status AuditLog::Close() {
+  // The final checkpoint is signed only once the deferred checks passed.
+  state_->JoinVerifiers();
   Status closed = CloseSequencer();
   // After the sequencer: whatever it did not write is answered now.
   state_->StopWatchdog();

@@ -109,6 +109,21 @@ enum class AnchorMode {
   kRecover,
 };
 
+// StartupVerification is where the deferred start-up verification stands
+// (AuditLogOptions::defer_verification).
+enum class StartupVerification {
+  kNone,     // nothing was deferred: Open verified everything it checks
+  kPending,  // running; nothing is signed or anchored until it has passed
+  kPassed,   // passed; signing and anchoring go on as usual
+  kFailed,   // failed: the log refuses every record and never signs again
+};
+
+// StartupCheck is a check that runs after Open, on a thread of its own, and
+// must pass before the log signs anything (AuditLogOptions::deferred_checks):
+// OK, or the error that makes the log fail closed. It must not wait for a
+// record of this log to be written.
+using StartupCheck = std::function<Status()>;
+
 // StoreStateOf reads `store`'s committed resourceVersion and digest.
 // REQUIRES: `store` outlives the returned function.
 StoreStateSource StoreStateOf(const storage::Store& store);
@@ -157,6 +172,26 @@ struct AuditLogOptions {
   std::chrono::milliseconds anchor_interval{1000};
   // Receives warnings (never a secret). Default: none.
   std::function<void(const std::string&)> warn;
+  // Deferred start-up verification, so a server is ready in a bounded time
+  // however long its log and store (issue 19). With an anchor in the token
+  // (kRequire), Open reads current.jsonl only from the anchored checkpoint
+  // on, and checks that tail, the anchor, the last checkpoint and the
+  // store's state as always; the lines before it are verified (each line's
+  // hash, the chain into the anchored record) after Open returns, on a
+  // thread of their own, in parallel with every `deferred_checks` entry
+  // (the server's: the store's full re-MAC, Store::CheckIntegrityNow).
+  // SECURITY: until all of them have passed, records are written and
+  // fsynced as usual but no checkpoint is signed, no anchor is written and
+  // no file is rotated; when one fails, the log latches that failure as it
+  // latches tampering: every record is refused (callers answer 503),
+  // healthy() turns false, it never signs again, and `warn` and
+  // `on_verified` are told. Ignored with seal_every_group (the CLI must
+  // sign at once, so it verifies everything in Open). Default false.
+  bool defer_verification = false;
+  std::vector<StartupCheck> deferred_checks;
+  // Told once, on a checking thread, the outcome of the deferred
+  // verification: OK when every check passed, else the first failure.
+  std::function<void(const Status&)> on_verified;
 };
 
 // kGroupSizeBounds and kFsyncSecondsBounds are the bucket bounds of
@@ -183,6 +218,8 @@ struct AuditStats {
   // The log was changed by someone else in a way that does not verify
   // (TamperedWith); writing has stopped.
   bool tampered = false;
+  // The deferred start-up verification (AuditLogOptions::defer_verification).
+  StartupVerification startup_verification = StartupVerification::kNone;
   // group_size_counts[i] counts written groups of up to kGroupSizeBounds[i]
   // lines (above the previous bound; the last entry: above every bound);
   // their sizes add up to `records`. fsync_counts does the same for the
@@ -278,7 +315,8 @@ class AuditLog {
   // for over a second, or the log was tampered with (for good: lines that
   // another process wrote did not chain from this process's head, a hash
   // did not verify, the segment did not end in a checkpoint valid under
-  // the audit key, or the file shrank); problem() says why ("" when
+  // the audit key, or the file shrank), or the deferred start-up
+  // verification failed (for good too); problem() says why ("" when
   // healthy).
   bool healthy() const;
   std::string problem() const;
@@ -287,13 +325,20 @@ class AuditLog {
   const std::string& key_sha256() const;
   const std::string& dir() const;
 
+  // AwaitStartupVerification waits until the deferred start-up verification
+  // has ended and returns its outcome: OK when it passed or nothing was
+  // deferred, else the failure the log latched.
+  Status AwaitStartupVerification();
+
   // VerifyNow verifies the files as they are, expecting this process's
   // head (so a cut at a record boundary is found). kUnavailable when the
   // sequencer is stuck in a write for over a second.
   StatusOr<VerifyReport> VerifyNow();
 
-  // Close writes what is queued and a final checkpoint, then stops the
-  // sequencer. Idempotent. Waits at most a few seconds for a stuck sink.
+  // Close waits for the deferred start-up verification to end, writes what
+  // is queued and a final checkpoint (none unless that verification
+  // passed), then stops the sequencer. Idempotent. Waits at most a few
+  // seconds for a stuck sink.
   Status Close();
 
   struct State;

@@ -8,18 +8,19 @@
 #include <deque>
 #include <functional>
 #include <map>
-#include <optional>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <span>
 #include <thread>
 #include <utility>
 #include <vector>
 
 #include "audit/audit_log.h"
+#include "audit/checkpointer.h"
+#include "audit/log_recovery.h"
 
 namespace strongroom::audit {
-
-using SteadyTime = std::chrono::steady_clock::time_point;
 
 // Fate of one queued record.
 enum class Fate { kQueued, kWritten, kFailed };
@@ -70,8 +71,9 @@ struct FailureWindow {
 
 struct AuditLog::State {
   AuditLogOptions options;
-  std::unique_ptr<CheckpointSigner> signer;
-  StoreStateSource store_state;
+  // Signs checkpoints, knows when they are due, and holds sealing while
+  // the deferred start-up verification runs (checkpointer.h).
+  std::unique_ptr<Checkpointer> checkpointer;
   std::unique_ptr<AuditSink> sink;
   const Clock* clock = nullptr;
 
@@ -130,7 +132,6 @@ struct AuditLog::State {
   std::uint64_t unsealed = 0;  // records since the last checkpoint
   std::optional<SteadyTime> oldest_unsealed;
   std::uint64_t failed_groups = 0;  // since the last success, for the resume record
-  StoreState sealing_store;         // the store state EncodeCheckpoint sealed last
   SteadyTime next_space_check{};
   std::thread thread;
 
@@ -141,6 +142,22 @@ struct AuditLog::State {
   std::condition_variable watch;
   bool watchdog_stop = false;
   std::thread watchdog;
+
+  // --- the deferred start-up verification (audit_startup.cc) ---
+  // While it runs, and for good once it failed, checkpointer is held: no
+  // checkpoint is signed (so no anchor written) and no file rotated.
+  // Under `mutex`: where it stands, the first failure, the checks still
+  // running, and a wake-up for the sequencer to seal once it passed.
+  StartupVerification verification = StartupVerification::kNone;
+  Status verification_failure;
+  std::size_t checks_running = 0;
+  bool seal_wake = false;
+  // Set at Open, read by the checking threads only.
+  std::optional<UnreadPrefix> unread;  // what Open did not read
+  OpenFile unread_file;                // current.jsonl as Open opened it
+  std::uint64_t store_rv_at_open = 0;
+  std::set<std::uint64_t> cancelled_at_open;  // by the lines Open read
+  std::vector<std::thread> verifiers;
 
   ~State();
   // A fired waiter's callback and what to tell it, called outside `mutex`.
@@ -155,7 +172,24 @@ struct AuditLog::State {
   void StopWatchdog();
   // Sequencer loop and its steps (audit_sequencer.cc).
   void Run();
+  // WriteGroup writes `batch` (and the checkpoint due with it) with one
+  // write and one fdatasync, in these steps: BeginGroup (lock, adopt,
+  // rotate, the resume record), NumberGroup (the lines, numbered and
+  // chained), SealGroup (the checkpoint in the same write), AppendLines,
+  // then GroupWritten (REQUIRES: `mutex` held) or the failure.
+  struct Group {
+    std::vector<std::string> lines;
+    std::vector<std::pair<Entry*, std::uint64_t>> numbered;  // an entry and its seq
+    Head head_after;                                         // the head once the lines are written
+    std::string first_hash;                                  // set when the group starts the log
+    bool seal_tried = false;                                 // a checkpoint was due with it
+    bool sealed = false;                                     // and is its last line
+  };
   void WriteGroup(std::vector<std::shared_ptr<Entry>>& batch);
+  Status BeginGroup(std::vector<std::shared_ptr<Entry>>& batch);
+  Group NumberGroup(const std::vector<std::shared_ptr<Entry>>& batch, const std::string& now) const;
+  Status SealGroup(Group& group, const std::string& now);
+  void GroupWritten(const std::vector<std::shared_ptr<Entry>>& batch, const Group& group);
   Status AppendLines(const std::vector<std::string>& lines);
   // EncodeCheckpoint signs a checkpoint over `over` and returns its line
   // (its hash in `hash`); WriteCheckpoint writes one over the file's head.
@@ -177,7 +211,8 @@ struct AuditLog::State {
                      const std::string& first_record_hash, const std::string& anchored_hash,
                      const StoreState& store);
   // Sealed notes a checkpoint written at `at` over the store state
-  // `sealing_store` as the next state to anchor. REQUIRES: `mutex` held.
+  // checkpointer->sealed_store() as the next state to anchor. REQUIRES:
+  // `mutex` held.
   void Sealed(const Head& at);
   // KeepAnchor is the anchor thread's body; SaveAnchor writes `to_anchor`
   // when newer than `anchored` (Close calls it once more at the end).
@@ -211,6 +246,32 @@ struct AuditLog::State {
   // Recover reads the files at Open (audit_recovery.cc) and returns the
   // records to write before anything else.
   StatusOr<std::vector<std::shared_ptr<Entry>>> Recover();
+  // InitialEntries are those records, from what Open found (after the
+  // incomplete final line is moved aside).
+  StatusOr<std::vector<std::shared_ptr<Entry>>> InitialEntries(const RecoveredLog& found,
+                                                               bool key_changes);
+  // Uncommitted returns not-committed records for the `writes` (read at
+  // Open) that the store at Open does not hold and no record in `cancelled`
+  // cancels already.
+  std::vector<std::shared_ptr<Entry>> Uncommitted(const std::vector<ParsedLine>& writes,
+                                                  const std::set<std::uint64_t>& cancelled) const;
+  // --- the deferred start-up verification (audit_startup.cc) ---
+  // HoldSealing marks the verification pending and stops sealing; Open
+  // calls it before the sequencer starts. StartDeferredVerification then
+  // starts the checks (the unread prefix, then options.deferred_checks),
+  // each on a thread of its own, once Open has written its first records.
+  void HoldSealing();
+  void StartDeferredVerification();
+  // VerifyPrefix is the log's own check: the unread prefix, and the
+  // not-committed records it is due.
+  Status VerifyPrefix();
+  // CheckEnded records one check's outcome; the first failure latches.
+  void CheckEnded(const Status& result);
+  // JoinVerifiers waits for every checking thread.
+  void JoinVerifiers();
+  // Refusing is the latched error that stops every write (tampering or a
+  // failed start-up verification), or OK. REQUIRES: `mutex` held.
+  Status Refusing() const;
 };
 
 }  // namespace strongroom::audit

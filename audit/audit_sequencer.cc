@@ -2,7 +2,6 @@
 // audit records (SPEC section 8's one global serialisation point), and
 // seals them with checkpoints.
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -22,14 +21,6 @@ constexpr std::size_t kMaxGroup = 4096;
 constexpr auto kIdleTick = std::chrono::milliseconds(500);
 constexpr auto kSpaceCheckEvery = std::chrono::seconds(5);
 
-std::string Base64(ByteSpan bytes) {
-  std::string out(((bytes.size() + 2) / 3) * 4 + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), bytes.data(),
-                          static_cast<int>(bytes.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
-
 Status Errno(const std::string& what) {
   return Status::Unavailable(what + ": " + std::strerror(errno));
 }
@@ -45,6 +36,7 @@ std::size_t BucketOf(const std::array<double, N>& bounds, double value) {
 }  // namespace
 
 AuditLog::State::~State() {
+  JoinVerifiers();                          // normally Close did
   if (watchdog.joinable()) StopWatchdog();  // normally Close did
   if (anchor_thread.joinable()) StopAnchorThread();
   if (current_fd >= 0) ::close(current_fd);
@@ -54,13 +46,6 @@ AuditLog::State::~State() {
 
 std::string AuditLog::State::Now() const { return Rfc3339Micros(clock->Now()); }
 
-bool AuditLog::State::CheckpointDue(SteadyTime now, std::uint64_t more) const {
-  if (unsealed + more == 0) return false;
-  if (options.seal_every_group && more > 0) return true;
-  if (unsealed + more >= options.checkpoint_every_records) return true;
-  return oldest_unsealed && now - *oldest_unsealed >= options.checkpoint_interval;
-}
-
 std::vector<std::shared_ptr<Entry>> AuditLog::State::TakeWork(bool* stop) {
   std::unique_lock lock(mutex);
   SteadyTime now = std::chrono::steady_clock::now();
@@ -69,7 +54,8 @@ std::vector<std::shared_ptr<Entry>> AuditLog::State::TakeWork(bool* stop) {
   for (const auto& [key, window] : failures) {
     wake = std::min(wake, window.started + std::chrono::seconds(1));
   }
-  work.wait_until(lock, wake, [&] { return !queue.empty() || closing; });
+  work.wait_until(lock, wake, [&] { return !queue.empty() || closing || seal_wake; });
+  seal_wake = false;
   now = std::chrono::steady_clock::now();
   std::vector<std::shared_ptr<Entry>> batch;
   // Authentication failures whose second is over become one record each.
@@ -121,9 +107,11 @@ void AuditLog::State::Run() {
     {
       // Under `mutex`: AdoptNow (another thread) may adopt a sealed head.
       std::lock_guard lock(mutex);
-      const bool failing = failed || tampered;  // a tampered log is never sealed
-      seal = !failing &&
-             (CheckpointDue(std::chrono::steady_clock::now()) || (stop && !head_is_checkpoint));
+      // A tampered log, or one whose start-up verification failed, is
+      // never sealed.
+      const bool failing = failed || !Refusing().ok();
+      seal = !failing && (CheckpointDue(std::chrono::steady_clock::now()) ||
+                          (stop && !head_is_checkpoint && checkpointer->allowed()));
     }
     if (seal) {
       std::lock_guard io(io_mutex);
@@ -151,69 +139,15 @@ void AuditLog::State::WriteGroup(std::vector<std::shared_ptr<Entry>>& batch) {
     std::lock_guard lock(mutex);
     writing_since = std::chrono::steady_clock::now();
   }
-  Status status = LockFile();
-  if (status.ok()) status = AdoptOtherWriters();
-  if (status.ok()) status = RotateIfFull();
-  if (status.ok() && failed_groups > 0) {
-    // The first record after an outage says how long writing failed.
-    auto resumed = std::make_shared<Entry>();
-    resumed->event.action = "audit.resumed";
-    resumed->event.actor = options.process_actor;
-    resumed->event.reason = "ok";
-    resumed->event.details.emplace_back("failed_attempts", std::to_string(failed_groups));
-    batch.insert(batch.begin(), std::move(resumed));
-  }
-  Head head_after = written_head;
-  bool seal_tried = false;  // a checkpoint was due with this group
-  bool sealed = false;      // and is its last line
-  std::string first_hash;   // set when this group starts the log
-  std::vector<std::string> lines;
-  std::vector<std::pair<Entry*, std::uint64_t>> numbered;
+  Status status = BeginGroup(batch);
+  Group group;
+  group.head_after = written_head;
   if (status.ok()) {
     // One group is written at one instant: one time for all its records.
     const std::string now = Now();
-    lines.reserve(batch.size());
-    for (const std::shared_ptr<Entry>& entry : batch) {
-      std::optional<std::uint64_t> refers_to;
-      if (entry->type == RecordType::kNotCommitted) {
-        const Entry* target = entry->target.get();
-        for (const auto& [e, seq] : numbered) {
-          if (e == target) refers_to = seq;
-        }
-        if (!refers_to && target->fate == Fate::kWritten) refers_to = target->seq;
-        if (!refers_to) continue;  // its record was never written: nothing to cancel
-      }
-      std::string hash;
-      if (entry->type == RecordType::kEvent && !entry->body.empty()) {
-        lines.push_back(
-            EncodeEventLine(head_after.seq + 1, now, entry->body, head_after.hash, &hash));
-      } else {
-        lines.push_back(EncodeLine(head_after.seq + 1, now, entry->type, &entry->event, nullptr,
-                                   refers_to, head_after.hash, &hash));
-      }
-      head_after = Head{head_after.seq + 1, hash};
-      numbered.emplace_back(entry.get(), head_after.seq);
-      if (head_after.seq == 1) first_hash = hash;  // the log's id
-    }
-    // A checkpoint due with this group goes into the group's own write,
-    // so sealing costs no write or sync of its own. If it cannot be
-    // signed, the records are written unsealed and the sequencer tries
-    // again after the next group.
-    if (!lines.empty() && CheckpointDue(std::chrono::steady_clock::now(), lines.size())) {
-      seal_tried = true;
-      std::string hash;
-      StatusOr<std::string> checkpoint = EncodeCheckpoint(head_after, now, &hash);
-      if (checkpoint.has_value()) {
-        lines.push_back(std::move(*checkpoint));
-        head_after = Head{head_after.seq + 1, hash};
-        sealed = true;
-      } else if (options.seal_every_group) {
-        status = checkpoint.error();  // another process could not adopt it unsealed
-      } else if (options.warn) {
-        options.warn("audit checkpoint failed: " + checkpoint.error().message());
-      }
-    }
-    if (status.ok()) status = AppendLines(lines);
+    group = NumberGroup(batch, now);
+    status = SealGroup(group, now);
+    if (status.ok()) status = AppendLines(group.lines);
   }
   std::vector<Firing> fire;
   {
@@ -225,43 +159,7 @@ void AuditLog::State::WriteGroup(std::vector<std::shared_ptr<Entry>>& batch) {
       Resolve(*entry, status, fire);
     }
     if (status.ok()) {
-      for (const auto& [e, seq] : numbered) e->seq = seq;
-      // SECURITY: a caller that gave up while its record was being written
-      // was answered 503; a not-committed record says the allowed request
-      // did not complete. (Store writes are cancelled by CommitOutcome.)
-      for (const std::shared_ptr<Entry>& entry : batch) {
-        if (entry->abandoned && entry->type == RecordType::kEvent &&
-            !entry->event.resource_version && entry->event.outcome == Outcome::kAllowed) {
-          queue.push_front(NotCommitted(entry, "audit_unavailable"));
-        }
-      }
-      // A skipped not-committed record has no seq and no waiter.
-      written_head = head_after;
-      head = head_after;
-      if (!first_hash.empty() && log_id.empty()) log_id = first_hash;
-      for (const auto& [e, seq] : numbered) {
-        if (e->event.resource_version) {
-          vouched_resource_version = std::max(vouched_resource_version, *e->event.resource_version);
-        }
-      }
-      if (sealed) {
-        head_is_checkpoint = true;
-        unsealed = 0;
-        oldest_unsealed.reset();
-        ++stats.checkpoints;
-        Sealed(head_after);
-      } else if (!lines.empty()) {
-        head_is_checkpoint = false;
-        unsealed += lines.size();
-        if (!oldest_unsealed) oldest_unsealed = std::chrono::steady_clock::now();
-      }
-      stats.records += lines.size();
-      stats.groups += 1;
-      ++stats.group_size_counts[BucketOf(kGroupSizeBounds, static_cast<double>(lines.size()))];
-      stats.last_group_size = lines.size() - (sealed ? 1 : 0);
-      failed = false;
-      failure.clear();
-      failed_groups = 0;
+      GroupWritten(batch, group);
     } else {
       failed = true;
       failure = status.message();
@@ -278,11 +176,122 @@ void AuditLog::State::WriteGroup(std::vector<std::shared_ptr<Entry>>& batch) {
   if (!status.ok()) {
     if (options.warn && failed_groups == 1)
       options.warn("audit log write failed: " + status.message());
-  } else if (!seal_tried && CheckpointDue(std::chrono::steady_clock::now())) {
+  } else if (!group.seal_tried && CheckpointDue(std::chrono::steady_clock::now())) {
     Status sealed = WriteCheckpoint();
     if (!sealed.ok() && options.warn) options.warn("audit checkpoint failed: " + sealed.message());
   }
   UnlockFile();
+}
+
+Status AuditLog::State::BeginGroup(std::vector<std::shared_ptr<Entry>>& batch) {
+  SR_RETURN_IF_ERROR(LockFile());
+  SR_RETURN_IF_ERROR(AdoptOtherWriters());
+  SR_RETURN_IF_ERROR(RotateIfFull());
+  if (failed_groups > 0) {
+    // The first record after an outage says how long writing failed.
+    auto resumed = std::make_shared<Entry>();
+    resumed->event.action = "audit.resumed";
+    resumed->event.actor = options.process_actor;
+    resumed->event.reason = "ok";
+    resumed->event.details.emplace_back("failed_attempts", std::to_string(failed_groups));
+    batch.insert(batch.begin(), std::move(resumed));
+  }
+  return Status::Ok();
+}
+
+AuditLog::State::Group AuditLog::State::NumberGroup(
+    const std::vector<std::shared_ptr<Entry>>& batch, const std::string& now) const {
+  Group group;
+  group.head_after = written_head;
+  Head& at = group.head_after;
+  group.lines.reserve(batch.size() + 1);
+  for (const std::shared_ptr<Entry>& entry : batch) {
+    std::optional<std::uint64_t> refers_to;
+    if (entry->type == RecordType::kNotCommitted) {
+      const Entry* target = entry->target.get();
+      for (const auto& [e, seq] : group.numbered) {
+        if (e == target) refers_to = seq;
+      }
+      if (!refers_to && target->fate == Fate::kWritten) refers_to = target->seq;
+      if (!refers_to) continue;  // its record was never written: nothing to cancel
+    }
+    std::string hash;
+    if (entry->type == RecordType::kEvent && !entry->body.empty()) {
+      group.lines.push_back(EncodeEventLine(at.seq + 1, now, entry->body, at.hash, &hash));
+    } else {
+      group.lines.push_back(EncodeLine(at.seq + 1, now, entry->type, &entry->event, nullptr,
+                                       refers_to, at.hash, &hash));
+    }
+    at = Head{at.seq + 1, hash};
+    group.numbered.emplace_back(entry.get(), at.seq);
+    if (at.seq == 1) group.first_hash = hash;  // the log's id
+  }
+  return group;
+}
+
+Status AuditLog::State::SealGroup(Group& group, const std::string& now) {
+  // A checkpoint due with this group goes into the group's own write, so
+  // sealing costs no write or sync of its own. If it cannot be signed, the
+  // records are written unsealed and the sequencer tries again after the
+  // next group.
+  if (group.lines.empty() || !CheckpointDue(std::chrono::steady_clock::now(), group.lines.size())) {
+    return Status::Ok();
+  }
+  group.seal_tried = true;
+  std::string hash;
+  StatusOr<std::string> checkpoint = EncodeCheckpoint(group.head_after, now, &hash);
+  if (checkpoint.has_value()) {
+    group.lines.push_back(std::move(*checkpoint));
+    group.head_after = Head{group.head_after.seq + 1, hash};
+    group.sealed = true;
+    return Status::Ok();
+  }
+  // Another process could not adopt the group unsealed.
+  if (options.seal_every_group) return checkpoint.error();
+  if (options.warn) options.warn("audit checkpoint failed: " + checkpoint.error().message());
+  return Status::Ok();
+}
+
+void AuditLog::State::GroupWritten(const std::vector<std::shared_ptr<Entry>>& batch,
+                                   const Group& group) {
+  for (const auto& [e, seq] : group.numbered) e->seq = seq;
+  // SECURITY: a caller that gave up while its record was being written was
+  // answered 503; a not-committed record says the allowed request did not
+  // complete. (Store writes are cancelled by CommitOutcome.)
+  for (const std::shared_ptr<Entry>& entry : batch) {
+    if (entry->abandoned && entry->type == RecordType::kEvent && !entry->event.resource_version &&
+        entry->event.outcome == Outcome::kAllowed) {
+      queue.push_front(NotCommitted(entry, "audit_unavailable"));
+    }
+  }
+  // A skipped not-committed record has no seq and no waiter.
+  written_head = group.head_after;
+  head = group.head_after;
+  if (!group.first_hash.empty() && log_id.empty()) log_id = group.first_hash;
+  for (const auto& [e, seq] : group.numbered) {
+    if (e->event.resource_version) {
+      vouched_resource_version = std::max(vouched_resource_version, *e->event.resource_version);
+    }
+  }
+  const std::size_t written = group.lines.size();
+  if (group.sealed) {
+    head_is_checkpoint = true;
+    unsealed = 0;
+    oldest_unsealed.reset();
+    ++stats.checkpoints;
+    Sealed(group.head_after);
+  } else if (written > 0) {
+    head_is_checkpoint = false;
+    unsealed += written;
+    if (!oldest_unsealed) oldest_unsealed = std::chrono::steady_clock::now();
+  }
+  stats.records += written;
+  stats.groups += 1;
+  ++stats.group_size_counts[BucketOf(kGroupSizeBounds, static_cast<double>(written))];
+  stats.last_group_size = written - (group.sealed ? 1 : 0);
+  failed = false;
+  failure.clear();
+  failed_groups = 0;
 }
 
 Status AuditLog::State::AppendLines(const std::vector<std::string>& lines) {
@@ -330,43 +339,11 @@ Status AuditLog::State::AppendLines(const std::vector<std::string>& lines) {
   return Status::Ok();
 }
 
-StatusOr<std::string> AuditLog::State::EncodeCheckpoint(const Head& over, const std::string& time,
-                                                        std::string* hash) {
-  if (detached)
-    return std::unexpected(Status::Unavailable("the audit log was abandoned at shutdown"));
-  CheckpointBody body;
-  body.head_seq = over.seq;
-  body.head_hash = over.hash;
-  if (store_state) {
-    SR_ASSIGN_OR_RETURN(sealing_store, store_state());
-    body.resource_version = sealing_store.resource_version;
-    body.store_digest = sealing_store.digest_hex;
-  }
-  body.key_sha256 = signer->key_sha256();
-  SR_ASSIGN_OR_RETURN(auto signature, signer->Sign(AsBytes(CheckpointMessage(body))));
-  body.signature = Base64(signature);
-  return EncodeLine(over.seq + 1, time, RecordType::kCheckpoint, nullptr, &body, std::nullopt,
-                    over.hash, hash);
-}
-
-Status AuditLog::State::WriteCheckpoint() {
-  std::string hash;
-  SR_ASSIGN_OR_RETURN(std::string line, EncodeCheckpoint(written_head, Now(), &hash));
-  SR_RETURN_IF_ERROR(AppendLines({line}));
-  std::lock_guard lock(mutex);
-  written_head = Head{written_head.seq + 1, hash};
-  head = written_head;
-  head_is_checkpoint = true;
-  unsealed = 0;
-  oldest_unsealed.reset();
-  ++stats.checkpoints;
-  ++stats.records;
-  Sealed(written_head);
-  return Status::Ok();
-}
-
 Status AuditLog::State::RotateIfFull() {
   if (current_size < options.max_file_bytes) return Status::Ok();
+  // A rotated file ends with a checkpoint: none before the start-up
+  // verification has passed, so the file grows a little longer meanwhile.
+  if (!checkpointer->allowed()) return Status::Ok();
   if (!head_is_checkpoint) SR_RETURN_IF_ERROR(WriteCheckpoint());
   const std::string current = options.dir + "/" + std::string(kCurrentFileName);
   const std::string rotated = options.dir + "/" + RotatedFileName(current_first_seq);

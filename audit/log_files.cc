@@ -82,7 +82,7 @@ StatusOr<std::vector<LogFileSource>> OpenLogFiles(const std::string& dir) {
 StatusOr<FileLines> ReadLines(const LogFileSource& source) {
   FileLines out;
   char buffer[1 << 16];
-  std::uint64_t offset = 0;
+  std::uint64_t offset = source.start;
   while (offset < source.limit) {
     std::size_t want =
         static_cast<std::size_t>(std::min<std::uint64_t>(sizeof(buffer), source.limit - offset));

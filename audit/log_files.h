@@ -34,17 +34,25 @@ class OpenFile {
   OpenFile& operator=(const OpenFile&) = delete;
   ~OpenFile();
   int get() const { return fd_; }
+  // release gives up ownership and returns the descriptor.
+  int release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
 
  private:
   int fd_ = -1;
 };
 
 // LogFileSource is one file of the chain, open, read up to `limit` bytes
-// (a snapshot of a file that may still grow).
+// (a snapshot of a file that may still grow), from byte `start` (the
+// beginning of a line).
 struct LogFileSource {
   std::string name;
   OpenFile file;
   std::uint64_t limit = std::numeric_limits<std::uint64_t>::max();
+  std::uint64_t start = 0;
 };
 
 // OpenLogFiles opens the chain's files of `dir` in order (rotated ones by
@@ -64,7 +72,8 @@ struct FileLines {
   }
 };
 
-// ReadLines reads `source` (up to its limit) from the start.
+// ReadLines reads `source` from its start up to its limit (offsets in the
+// result are from `source.start`).
 StatusOr<FileLines> ReadLines(const LogFileSource& source);
 
 }  // namespace strongroom::audit

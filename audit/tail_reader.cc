@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 
 #include "audit/log_files.h"
@@ -31,7 +32,59 @@ StatusOr<std::string> ReadRange(int fd, std::uint64_t offset, std::size_t length
   return out;
 }
 
+// LineSeq reads N from a line that starts `{"seq":N,`; nullopt otherwise.
+std::optional<std::uint64_t> LineSeq(std::string_view line) {
+  constexpr std::string_view kOpen = "{\"seq\":";
+  if (!line.starts_with(kOpen)) return std::nullopt;
+  line.remove_prefix(kOpen.size());
+  std::uint64_t seq = 0;
+  auto [end, ec] = std::from_chars(line.data(), line.data() + line.size(), seq);
+  if (ec != std::errc() || end == line.data() || end == line.data() + line.size() || *end != ',')
+    return std::nullopt;
+  return seq;
+}
+
+// LineAt is the line of `window` that starts at `offset`, without "\n".
+std::string_view LineAt(std::string_view window, std::size_t offset) {
+  std::string_view line = window.substr(offset);
+  return line.substr(0, line.find('\n'));
+}
+
 }  // namespace
+
+StatusOr<std::optional<std::uint64_t>> FindRecordStart(int fd, std::uint64_t size,
+                                                       std::uint64_t seq) {
+  std::string window;  // the file's bytes [from, size)
+  std::uint64_t from = size;
+  std::size_t chunk = kTailBytes;
+  std::optional<std::uint64_t> last_newline;  // ends the last complete line
+  while (from > 0) {
+    const std::uint64_t read_from = from > chunk ? from - chunk : 0;
+    SR_ASSIGN_OR_RETURN(std::string bytes,
+                        ReadRange(fd, read_from, static_cast<std::size_t>(from - read_from)));
+    if (bytes.size() != from - read_from) {
+      return std::unexpected(Status::Unavailable("the audit log shrank while it was read"));
+    }
+    window.insert(0, bytes);
+    const std::uint64_t scanned_from = from;
+    from = read_from;
+    chunk = std::min<std::size_t>(chunk * 2, std::size_t{1} << 24);
+    // Lines start after each newline and at the file's first byte; the
+    // newlines of the new bytes are visited from the last one back.
+    for (std::uint64_t at = scanned_from; at-- > from;) {
+      if (window[at - from] != '\n') continue;
+      if (!last_newline) {
+        last_newline = at;  // what follows it is incomplete, or nothing
+        continue;
+      }
+      std::optional<std::uint64_t> found = LineSeq(LineAt(window, at + 1 - from));
+      if (!found || *found < seq) return std::optional<std::uint64_t>();
+      if (*found == seq) return std::optional<std::uint64_t>(at + 1);
+    }
+  }
+  if (last_newline && LineSeq(LineAt(window, 0)) == seq) return std::optional<std::uint64_t>(0);
+  return std::optional<std::uint64_t>();
+}
 
 StatusOr<std::optional<ParsedLine>> FirstRecordOf(const std::string& path) {
   OpenFile file(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));

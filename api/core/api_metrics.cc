@@ -157,6 +157,23 @@ void ApiMetrics::AddAuditFamilies(audit::AuditLog& audit) {
       "1 once the audit log was found altered outside Strongroom (writing and signing stopped "
       "until restart), else 0.",
       {}, [log] { return log->stats().tampered ? 1.0 : 0.0; });
+  // The deferred start-up verification (issue 19, audit_log.h): the log's
+  // lines before the anchored checkpoint and the store's full re-MAC.
+  registry_.AddGaugeFunction(
+      "strongroom_startup_verification_pending",
+      "1 while the start-up verification of the audit log and the store runs after the server "
+      "turned ready (nothing is signed or anchored until it passes), else 0.",
+      {}, [log] {
+        return log->stats().startup_verification == audit::StartupVerification::kPending ? 1.0
+                                                                                         : 0.0;
+      });
+  registry_.AddGaugeFunction(
+      "strongroom_startup_verification_failed",
+      "1 once the start-up verification of the audit log or the store failed (the server fails "
+      "closed until restart), else 0.",
+      {}, [log] {
+        return log->stats().startup_verification == audit::StartupVerification::kFailed ? 1.0 : 0.0;
+      });
   registry_.AddCounterFunction("strongroom_trust_anchor_writes_total",
                                "Trust anchor generations written to the token.", {},
                                stat(&audit::AuditStats::anchors_written));

@@ -13,7 +13,10 @@
 # Prints one line per start and ends with
 #   startup_ms_best=N startup_ms_median=N secrets=N audit_records=N
 # BENCH_STARTUP_KEEP=DIR works in DIR (new or empty) instead and keeps it:
-# the token, data, config, log and PKI, for profiling a start by hand.
+# the token, data, config, log and PKI, for profiling a start by hand. A
+# later run with the same DIR and SECRETS skips step 1 and starts from what
+# the earlier one populated (populating 100k over HTTPS takes minutes); the
+# log then holds a few more records per run (each start and stop).
 # Everything it started is stopped and the directory removed on exit.
 #   bench/http/startup_bench.sh STRONGROOM_BIN [SECRETS]
 set -euo pipefail
@@ -47,14 +50,24 @@ fail() {
 }
 
 umask 077
-bench_pki
-bench_start_server startup "$BIN" 120
-echo "populating $SECRETS secure values ..."
-bench_populate startup "$SECRETS"
-bench_stop_pid "${SERVER_PIDS[startup]}" 60
-wait "${SERVER_PIDS[startup]}" 2>/dev/null || true
-SERVER_PIDS[startup]=""
 DIR="$WORK/startup"
+if [ -n "${BENCH_STARTUP_KEEP:-}" ] && [ "$(cat "$DIR/populated" 2>/dev/null)" = "$SECRETS" ]; then
+  # A directory this script populated with as many secrets: start from it.
+  PKI="$WORK/pki"
+  echo "reusing the $SECRETS secure values populated in $DIR"
+else
+  if [ -n "${BENCH_STARTUP_KEEP:-}" ] && [ -n "$(ls -A "$WORK")" ]; then
+    fail "$WORK is neither empty nor populated with $SECRETS secrets by this script"
+  fi
+  bench_pki
+  bench_start_server startup "$BIN" 120
+  echo "populating $SECRETS secure values ..."
+  bench_populate startup "$SECRETS"
+  bench_stop_pid "${SERVER_PIDS[startup]}" 60
+  wait "${SERVER_PIDS[startup]}" 2>/dev/null || true
+  SERVER_PIDS[startup]=""
+  echo "$SECRETS" > "$DIR/populated"
+fi
 RECORDS="$(cat "$DIR"/data/audit/*.jsonl | wc -l)"
 times=()
 for run in $(seq 1 "$RUNS"); do

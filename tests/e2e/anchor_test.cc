@@ -562,5 +562,57 @@ TEST(Anchor, KillNineWhileTheAnchorIsWrittenUnderLoadNeverRefusesTheNextStart) {
   ASSERT_EQ(server->Restart(), 0);
 }
 
+// Start-up reads the log only from the anchored checkpoint and verifies the
+// rest after the server is ready (issue 19): a record altered in the middle
+// of the log turns it not ready for good, and nothing is signed or
+// anchored past it; a clean restart signs once the check has passed.
+TEST(Anchor, ARecordAlteredInTheMiddleOfTheLogTurnsTheRestartedServerNotReadyAndUnsigned) {
+  auto server = ServerProcess::Start();
+  ASSERT_NE(server, nullptr);
+  for (int i = 0; i < 12; ++i) ASSERT_EQ(Create(*server, "mid-" + std::to_string(i)), 201);
+  ASSERT_EQ(server->Stop(), 0);
+  const audit::Head anchored = AnchoredHead(*server);
+  const std::string current = AuditDir(*server) + "/current.jsonl";
+  std::vector<std::string> lines;
+  {
+    std::istringstream text(ReadWhole(current));
+    for (std::string line; std::getline(text, line);) lines.push_back(line);
+  }
+  ASSERT_GT(lines.size(), 12u);
+  std::size_t altered = 0;
+  for (std::size_t i = lines.size() / 2; i < lines.size() && altered == 0; ++i) {
+    const std::size_t at = lines[i].find("\"mid-");
+    if (at == std::string::npos) continue;
+    lines[i][at + 1] = 'M';  // its hash no longer matches
+    altered = i + 1;
+  }
+  ASSERT_GT(altered, 0u);
+  std::string tampered;
+  for (const std::string& line : lines) tampered += line + "\n";
+  ASSERT_TRUE(WriteFileBytes(current, tampered));
+
+  ASSERT_EQ(server->RestartListening(), 0) << "the tail from the anchor is intact";
+  EXPECT_EQ(WaitForReadiness(*server, 503), 503) << "not ready once the log check failed";
+  EXPECT_NE(Create(*server, "after"), 201);
+  const std::string err = server->stderr_text();
+  EXPECT_NE(err.find("start-up verification failed"), std::string::npos) << err;
+  EXPECT_NE(err.find("line " + std::to_string(altered)), std::string::npos) << err;
+  server->Stop();
+  EXPECT_EQ(AnchoredHead(*server).seq, anchored.seq) << "nothing is anchored past it";
+  EXPECT_TRUE(NoCheckpointAfter(ReadWhole(current), tampered.size()));
+}
+
+TEST(Anchor, ACleanRestartSignsAndAnchorsOnceItsStartupVerificationPassed) {
+  auto server = ServerProcess::Start();
+  ASSERT_NE(server, nullptr);
+  ASSERT_EQ(Create(*server, "first"), 201);
+  const std::string public_key = AuditPublicKey(*server);
+  ASSERT_EQ(server->Restart(), 0);
+  ASSERT_EQ(Create(*server, "second"), 201);
+  ASSERT_EQ(server->Stop(), 0);
+  EXPECT_NE(server->stderr_text().find("start-up verification passed"), std::string::npos);
+  ExpectSealedLogVerifies(*server, public_key);
+}
+
 }  // namespace
 }  // namespace strongroom::testing_support

@@ -141,6 +141,28 @@ inline std::vector<nlohmann::json> WaitForRecords(
   return records;
 }
 
+// WaitForReadiness polls GET /readyz (every 50 ms, at most 30 s) until it
+// answers `status`, and returns the last status (0: no answer).
+inline long WaitForReadiness(const ServerProcess& server, long status) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  long last = 0;
+  for (;;) {
+    HttpsClient probe(server.base_url(), server.ca_path());
+    probe.SetTimeoutMs(5'000);
+    last = probe.Request("GET", "/readyz").status;
+    if (last == status || std::chrono::steady_clock::now() >= deadline) return last;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+// NoCheckpointAfter returns whether the bytes `log` (current.jsonl) has
+// after its first `prefix_size` bytes hold no checkpoint: nothing was signed
+// since.
+inline bool NoCheckpointAfter(const std::string& log, std::size_t prefix_size) {
+  return log.size() < prefix_size ||
+         log.find("\"type\":\"checkpoint\"", prefix_size) == std::string::npos;
+}
+
 // AuditPublicKey fetches the audit public key PEM as the admin ("" after
 // recording a failure).
 inline std::string AuditPublicKey(const ServerProcess& server) {

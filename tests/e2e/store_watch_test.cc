@@ -9,6 +9,7 @@
 
 #include <string>
 
+#include "tests/e2e/audit_test_support.h"
 #include "tests/e2e/auth_test_support.h"
 #include "tests/e2e/securevalue_api_client.h"
 #include "tests/support/shell_command.h"
@@ -74,6 +75,40 @@ TEST(StoreWatchE2e, AUserDeletedByTheCliAndPutBackIsRefusedWhileHonestCliWritesW
   EXPECT_NE(carol.Request("GET", SecureValues("team-a")).status, 200)
       << "a deleted user put back under the server never signs in";
   EXPECT_EQ(server->Stop(), 0);
+}
+
+// Start-up verifies the whole store after the server is ready (issue 19):
+// a record whose MAC is wrong, planted while the server was stopped, turns
+// it not ready for good, and nothing is signed past the failure.
+TEST(StoreWatchE2e, ARecordWithAWrongMacTurnsTheRestartedServerNotReadyAndUnsigned) {
+  auto server = ServerProcess::Start();
+  ASSERT_NE(server, nullptr);
+  ASSERT_EQ(server->AdminClient()
+                .Request("POST", SecureValues("team-a"), ToBody({.name = "db", .value = "v-db-1"}))
+                .status,
+            201);
+  ASSERT_EQ(server->Stop(), 0);
+  TempDir scratch;
+  ASSERT_TRUE(StoreTool("save", *server, "secure_values", "team-a/db", scratch.Join("db")));
+  std::string stored = ReadFileBytes(scratch.Join("db"));
+  ASSERT_FALSE(stored.empty());
+  stored.back() = static_cast<char>(stored.back() ^ 0x01);
+  ASSERT_TRUE(WriteFileBytes(scratch.Join("db"), stored));
+  ASSERT_TRUE(StoreTool("restore", *server, "secure_values", "team-a/db", scratch.Join("db")));
+  const std::string current = AuditDir(*server) + "/current.jsonl";
+  const std::string before = ReadWhole(current);
+
+  ASSERT_EQ(server->RestartListening(), 0);
+  EXPECT_EQ(WaitForReadiness(*server, 503), 503) << "not ready once the store check failed";
+  EXPECT_NE(server->AdminClient()
+                .Request("POST", SecureValues("team-a"), ToBody({.name = "x", .value = "v-x-1"}))
+                .status,
+            201);
+  EXPECT_NE(server->stderr_text().find("start-up verification failed"), std::string::npos);
+  server->Stop();
+  const std::string after = ReadWhole(current);
+  EXPECT_TRUE(after.starts_with(before));
+  EXPECT_TRUE(NoCheckpointAfter(after, before.size())) << "nothing is signed past the failure";
 }
 
 }  // namespace

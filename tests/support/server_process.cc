@@ -285,7 +285,7 @@ std::string ServerProcess::Launch() {
   return pid_ > 0 ? "" : "cannot start " STRONGROOM_BINARY ": " + error;
 }
 
-std::string ServerProcess::WaitReady() {
+std::string ServerProcess::WaitReady(const std::string& probe) {
   const Clock::time_point deadline = Clock::now() + kReadyTimeout;
   std::string last_answer = "no port file yet";
   while (Clock::now() < deadline) {
@@ -299,10 +299,10 @@ std::string ServerProcess::WaitReady() {
     if (port_ > 0) {
       HttpsClient client(base_url(), ca_path());
       client.SetTimeoutMs(2'000);
-      HttpsResponse ready = client.Request("GET", "/readyz", "", "");
+      HttpsResponse ready = client.Request("GET", probe, "", "");
       if (ready.status == 200) return "";
       last_answer =
-          "GET /readyz: " +
+          "GET " + probe + ": " +
           (ready.status == 0 ? ready.error : std::to_string(ready.status) + " " + ready.body);
     }
     std::this_thread::sleep_for(milliseconds(50));
@@ -326,6 +326,16 @@ int ServerProcess::Restart() {
   std::string error = WriteConfig();
   if (error.empty()) error = Launch();
   if (error.empty()) error = WaitReady();
+  if (error.empty()) return 0;
+  FailWithLog(error);
+  return -1;
+}
+
+int ServerProcess::RestartListening() {
+  Stop();
+  std::string error = WriteConfig();
+  if (error.empty()) error = Launch();
+  if (error.empty()) error = WaitReady("/livez");
   if (error.empty()) return 0;
   FailWithLog(error);
   return -1;
