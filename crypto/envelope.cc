@@ -93,15 +93,7 @@ Status Malformed(std::string_view what) {
   return Status::IntegrityError("malformed envelope: " + std::string(what));
 }
 
-// ParsedEnvelope views into the envelope it was parsed from.
-struct ParsedEnvelope {
-  std::uint8_t version = 0;
-  std::uint8_t algorithm = 0;
-  std::string_view data_key_id;
-  ByteSpan nonce;
-  ByteSpan ciphertext;
-  ByteSpan tag;
-};
+using ParsedEnvelope = EnvelopeView;
 
 std::uint32_t ReadU32(const std::uint8_t* p) {
   return std::uint32_t{p[0]} << 24 | std::uint32_t{p[1]} << 16 | std::uint32_t{p[2]} << 8 | p[3];
@@ -150,6 +142,8 @@ StatusOr<ParsedEnvelope> Parse(ByteSpan envelope) {
 }
 
 }  // namespace
+
+StatusOr<EnvelopeView> ParseEnvelopeView(ByteSpan envelope) { return Parse(envelope); }
 
 StatusOr<EnvelopeHeader> ParseEnvelope(ByteSpan envelope) {
   SR_ASSIGN_OR_RETURN(ParsedEnvelope parsed, Parse(envelope));
@@ -204,6 +198,14 @@ StatusOr<SecretBytes> OpenEnvelope(const SecretBytes& data_key, const EnvelopeCo
     return std::unexpected(Status::InvalidArgument("data key must be 32 bytes"));
   }
   SR_ASSIGN_OR_RETURN(ParsedEnvelope parsed, Parse(envelope));
+  return OpenEnvelope(data_key, context, parsed);
+}
+
+StatusOr<SecretBytes> OpenEnvelope(const SecretBytes& data_key, const EnvelopeContext& context,
+                                   const EnvelopeView& parsed) {
+  if (data_key.size() != kKeyBytes) {
+    return std::unexpected(Status::InvalidArgument("data key must be 32 bytes"));
+  }
   if (parsed.data_key_id != context.data_key_id) {
     return std::unexpected(Status::IntegrityError("envelope names another data key"));
   }

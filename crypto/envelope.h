@@ -46,6 +46,18 @@ struct EnvelopeContext {
   std::string_view data_key_id;
 };
 
+// EnvelopeView is a parsed envelope: views into the bytes it was parsed
+// from, which must outlive it and stay unchanged. Parsing once and opening
+// the view does not parse again (a decrypt parses its envelope once).
+struct EnvelopeView {
+  std::uint8_t version = 0;
+  std::uint8_t algorithm = 0;
+  std::string_view data_key_id;
+  ByteSpan nonce;
+  ByteSpan ciphertext;
+  ByteSpan tag;
+};
+
 // EnvelopeHeader is what ParseEnvelope learns without any key.
 struct EnvelopeHeader {
   std::uint8_t version = 0;
@@ -69,6 +81,15 @@ StatusOr<Bytes> SealEnvelope(const SecretBytes& data_key, const EnvelopeContext&
 // is full; kInternal when OpenSSL itself fails.
 StatusOr<SecretBytes> OpenEnvelope(const SecretBytes& data_key, const EnvelopeContext& context,
                                    ByteSpan envelope);
+
+// OpenEnvelope for an envelope parsed already by ParseEnvelopeView: the
+// same checks and errors, without parsing it again.
+StatusOr<SecretBytes> OpenEnvelope(const SecretBytes& data_key, const EnvelopeContext& context,
+                                   const EnvelopeView& envelope);
+
+// ParseEnvelopeView checks the structure as ParseEnvelope does and returns
+// views into `envelope` (no allocation): kIntegrityError on any defect.
+StatusOr<EnvelopeView> ParseEnvelopeView(ByteSpan envelope);
 
 // ParseEnvelope checks the structure (lengths, version, algorithm, id
 // charset, no trailing bytes) and returns the header: kIntegrityError on any

@@ -85,53 +85,76 @@ StatusOr<SealedValue> Keyring::Seal(const ValueBinding& binding, ByteSpan plaint
   return SealedValue{std::move(envelope), std::move(id)};
 }
 
-namespace {
-
-// OpenFor opens `envelope` (whose header is `header`) for `binding`.
-StatusOr<SecretBytes> OpenFor(const SecretBytes& key, const ValueBinding& binding,
-                              const EnvelopeHeader& header, ByteSpan envelope) {
-  EnvelopeContext context{binding.namespace_name, binding.name, binding.uid, binding.generation,
-                          header.data_key_id};
-  return OpenEnvelope(key, context, envelope);
-}
-
-}  // namespace
-
 StatusOr<SecretBytes> Keyring::Unseal(const ValueBinding& binding, ByteSpan envelope) {
-  SR_ASSIGN_OR_RETURN(EnvelopeHeader header, ParseEnvelope(envelope));
-  SR_ASSIGN_OR_RETURN(std::shared_ptr<const SecretBytes> key, DataKey(header.data_key_id));
-  return OpenFor(*key, binding, header, envelope);
+  SR_ASSIGN_OR_RETURN(EnvelopeView parsed, ParseEnvelopeView(envelope));
+  return Unseal(binding, parsed);
 }
 
 StatusOr<std::optional<SecretBytes>> Keyring::UnsealIfCached(const ValueBinding& binding,
                                                              ByteSpan envelope) {
-  SR_ASSIGN_OR_RETURN(EnvelopeHeader header, ParseEnvelope(envelope));
-  StatusOr<std::shared_ptr<const SecretBytes>> key = CacheLookup(header.data_key_id);
-  if (!key.has_value()) return std::optional<SecretBytes>();
-  SR_ASSIGN_OR_RETURN(SecretBytes value, OpenFor(**key, binding, header, envelope));
+  SR_ASSIGN_OR_RETURN(EnvelopeView parsed, ParseEnvelopeView(envelope));
+  return UnsealIfCached(binding, parsed);
+}
+
+namespace {
+
+// ContextFor is the AAD context of `envelope` opened for `binding`.
+EnvelopeContext ContextFor(const ValueBinding& binding, const EnvelopeView& envelope) {
+  return EnvelopeContext{binding.namespace_name, binding.name, binding.uid, binding.generation,
+                         envelope.data_key_id};
+}
+
+}  // namespace
+
+StatusOr<SecretBytes> Keyring::Unseal(const ValueBinding& binding, const EnvelopeView& envelope) {
+  SR_ASSIGN_OR_RETURN(std::shared_ptr<const SecretBytes> key, DataKey(envelope.data_key_id));
+  return OpenEnvelope(*key, ContextFor(binding, envelope), envelope);
+}
+
+StatusOr<std::optional<SecretBytes>> Keyring::UnsealIfCached(const ValueBinding& binding,
+                                                             const EnvelopeView& envelope) {
+  std::shared_ptr<const SecretBytes> key = CacheLookup(envelope.data_key_id);
+  if (key == nullptr) return std::optional<SecretBytes>();
+  SR_ASSIGN_OR_RETURN(SecretBytes value,
+                      OpenEnvelope(*key, ContextFor(binding, envelope), envelope));
   return std::optional<SecretBytes>(std::move(value));
 }
 
-StatusOr<std::shared_ptr<const SecretBytes>> Keyring::CacheLookup(const std::string& id) {
+Status Keyring::LoadDataKey(std::string_view data_key_id) {
+  {
+    std::shared_lock<std::shared_mutex> lock(cache_mu_);
+    auto it = cache_.find(data_key_id);
+    const std::int64_t ttl =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(options_.data_key_cache_ttl).count();
+    if (it != cache_.end() &&
+        SteadyNanos() - it->second.last_used->load(std::memory_order_relaxed) <= ttl) {
+      return Status::Ok();
+    }
+  }
+  StatusOr<std::shared_ptr<const SecretBytes>> unwrapped = Unwrap(data_key_id);
+  return unwrapped.has_value() ? Status::Ok() : unwrapped.error();
+}
+
+std::shared_ptr<const SecretBytes> Keyring::CacheLookup(std::string_view id) {
   std::shared_lock<std::shared_mutex> lock(cache_mu_);
   auto it = cache_.find(id);
   if (it == cache_.end()) {
     cache_misses_.fetch_add(1, std::memory_order_relaxed);
-    return std::unexpected(Status::NotFound(id));
+    return nullptr;
   }
   std::int64_t now = SteadyNanos();
   std::int64_t ttl =
       std::chrono::duration_cast<std::chrono::nanoseconds>(options_.data_key_cache_ttl).count();
   if (now - it->second.last_used->load(std::memory_order_relaxed) > ttl) {
     cache_misses_.fetch_add(1, std::memory_order_relaxed);
-    return std::unexpected(Status::NotFound(id));  // expired; replaced on insert
+    return nullptr;  // expired; replaced on insert
   }
   it->second.last_used->store(now, std::memory_order_relaxed);
   cache_hits_.fetch_add(1, std::memory_order_relaxed);
   return it->second.key;
 }
 
-void Keyring::CacheInsert(const std::string& id, std::shared_ptr<const SecretBytes> key) {
+void Keyring::CacheInsert(std::string_view id, std::shared_ptr<const SecretBytes> key) {
   std::unique_lock<std::shared_mutex> lock(cache_mu_);
   if (cache_.size() >= options_.data_key_cache_capacity && cache_.find(id) == cache_.end()) {
     auto oldest = cache_.begin();
@@ -141,13 +164,17 @@ void Keyring::CacheInsert(const std::string& id, std::shared_ptr<const SecretByt
     if (oldest != cache_.end()) cache_.erase(oldest);
   }
   CachedKey entry{std::move(key), std::make_unique<std::atomic<std::int64_t>>(SteadyNanos())};
-  cache_.insert_or_assign(id, std::move(entry));
+  cache_.insert_or_assign(std::string(id), std::move(entry));
 }
 
-StatusOr<std::shared_ptr<const SecretBytes>> Keyring::DataKey(const std::string& id) {
-  auto cached = CacheLookup(id);
-  if (cached.has_value()) return cached;
-  SR_ASSIGN_OR_RETURN(DataKeyRecord row, ReadDataKeyRecord(store_, id));
+StatusOr<std::shared_ptr<const SecretBytes>> Keyring::DataKey(std::string_view id) {
+  std::shared_ptr<const SecretBytes> cached = CacheLookup(id);
+  if (cached != nullptr) return cached;
+  return Unwrap(id);
+}
+
+StatusOr<std::shared_ptr<const SecretBytes>> Keyring::Unwrap(std::string_view id) {
+  SR_ASSIGN_OR_RETURN(DataKeyRecord row, ReadDataKeyRecord(store_, std::string(id)));
   SR_ASSIGN_OR_RETURN(SecretBytes plaintext,
                       token_.UnwrapKey(row.kek_id, row.wrapped, WrappedKeyType::kAes256));
   unwraps_.fetch_add(1, std::memory_order_relaxed);

@@ -23,6 +23,7 @@
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -119,8 +120,8 @@ struct KeyringCounters {
   std::uint64_t data_keys_created = 0;
   std::uint64_t cache_hits = 0;
   // Cache lookups that found no usable key (absent or expired). A decrypt
-  // that misses on an I/O thread and moves to the handler pool looks up
-  // (and misses) a second time there.
+  // that misses on an I/O thread misses once: the handler pool then loads
+  // the key (LoadDataKey, not counted) and the decrypt resumes with a hit.
   std::uint64_t cache_misses = 0;
 };
 
@@ -157,6 +158,22 @@ class Keyring {
   // in the cache.
   StatusOr<std::optional<SecretBytes>> UnsealIfCached(const ValueBinding& binding,
                                                       ByteSpan envelope);
+
+  // Unseal and UnsealIfCached for an envelope parsed already
+  // (ParseEnvelopeView), so a caller that needed its data-key id first does
+  // not parse it twice. The same errors. REQUIRES: `envelope` views bytes
+  // that stay valid for the call.
+  StatusOr<SecretBytes> Unseal(const ValueBinding& binding, const EnvelopeView& envelope);
+  StatusOr<std::optional<SecretBytes>> UnsealIfCached(const ValueBinding& binding,
+                                                      const EnvelopeView& envelope);
+
+  // LoadDataKey makes sure the data key `data_key_id` is in the cache,
+  // unwrapping it through the token if it is not (the one step of a decrypt
+  // that may wait for the token, run by a caller that may block). A key
+  // already cached costs a lookup, counted neither as a hit nor as a miss.
+  // kNotFound when its row is missing; kTokenUnavailable when the token
+  // cannot be reached.
+  Status LoadDataKey(std::string_view data_key_id);
 
   // RotateDataKeys deactivates every active data key; they keep decrypting.
   // Returns how many were deactivated.
@@ -200,9 +217,13 @@ class Keyring {
   Keyring(TokenService& token, storage::Store& store, KeyringOptions options)
       : token_(token), store_(store), options_(options) {}
 
-  StatusOr<std::shared_ptr<const SecretBytes>> DataKey(const std::string& id);
-  StatusOr<std::shared_ptr<const SecretBytes>> CacheLookup(const std::string& id);
-  void CacheInsert(const std::string& id, std::shared_ptr<const SecretBytes> key);
+  StatusOr<std::shared_ptr<const SecretBytes>> DataKey(std::string_view id);
+  // CacheLookup returns the cached key `id`, counting a hit or a miss;
+  // nullptr on a miss (no allocation: a decrypt's lookup is on the hot path).
+  std::shared_ptr<const SecretBytes> CacheLookup(std::string_view id);
+  // Unwrap reads the row of data key `id`, unwraps it and caches it.
+  StatusOr<std::shared_ptr<const SecretBytes>> Unwrap(std::string_view id);
+  void CacheInsert(std::string_view id, std::shared_ptr<const SecretBytes> key);
   // ReserveActiveKey returns the active key id for `ns` after reserving one
   // encryption, creating/rotating the key as needed.
   StatusOr<std::string> ReserveActiveKey(std::string_view namespace_name);
@@ -221,8 +242,14 @@ class Keyring {
   std::mutex active_mu_;  // guards active_ (per-namespace reservation state)
   std::unordered_map<std::string, ActiveKey> active_;
 
+  // IdHash lets the cache be searched with a string_view (no key copy).
+  struct IdHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view id) const { return std::hash<std::string_view>{}(id); }
+  };
   mutable std::shared_mutex cache_mu_;
-  std::unordered_map<std::string, CachedKey> cache_;  // data key id -> plaintext
+  // data key id -> plaintext
+  std::unordered_map<std::string, CachedKey, IdHash, std::equal_to<>> cache_;
 
   std::atomic<std::uint64_t> unwraps_{0};
   std::atomic<std::uint64_t> created_{0};

@@ -1,9 +1,9 @@
 // Fuzz target: the batch decrypt body {"names": [...]}
-// (api/grafana/grafana_routes.h, BatchNames).
+// (api/decrypt/decrypt.h, BatchNames).
 #include <cstdint>
 #include <set>
 
-#include "api/grafana/grafana_routes.h"
+#include "api/decrypt/decrypt.h"
 #include "fuzz/fuzz_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

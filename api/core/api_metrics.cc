@@ -201,8 +201,8 @@ void ApiMetrics::AddCryptoFamilies(crypto::Keyring& keyring, crypto::TokenServic
                                keys(&crypto::KeyringCounters::cache_hits));
   registry_.AddCounterFunction(
       "strongroom_data_key_cache_misses_total",
-      "Data-key cache lookups that did not (a decrypt moved to the handler pool looks twice).", {},
-      keys(&crypto::KeyringCounters::cache_misses));
+      "Data-key cache lookups that did not (the decrypt is suspended while the pool unwraps it).",
+      {}, keys(&crypto::KeyringCounters::cache_misses));
   registry_.AddCounterFunction("strongroom_data_key_unwraps_total",
                                "Data keys unwrapped through the token.", {},
                                keys(&crypto::KeyringCounters::unwraps));

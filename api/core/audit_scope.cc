@@ -37,16 +37,15 @@ void AuditScope::SetActor(const Principal& principal) {
   if (!principal.address.empty()) event.actor.address = AddressOnly(principal.address);
 }
 
-namespace {
-
-// Begin is a fresh scope for `request`.
-AuditScope Begin(const HttpRequest& request) {
+AuditScope BeginAuditScope(const HttpRequest& request) {
   AuditScope scope;
   scope.event.request_id = request.request_id;
   scope.event.actor.kind = "anonymous";
   if (request.peer != nullptr) scope.event.actor.address = AddressOnly(request.peer->address);
   return scope;
 }
+
+namespace {
 
 // RecordsToWrite turns a finished scope into its records: the per-name
 // records, or the one event with the outcome its answer implies, or none.
@@ -76,7 +75,7 @@ HttpResponse Refused(const HttpRequest& request, HttpResponse& response, const S
 RouteHandler AuditedRoute(ApiContext& context, AuditedHandler handler) {
   ApiContext* c = &context;
   return [c, handler = std::move(handler)](HttpRequest& request) {
-    AuditScope scope = Begin(request);
+    AuditScope scope = BeginAuditScope(request);
     Answer answer = Conclude(request, handler(request, scope));
     if (scope.authentication_failure) {
       c->audit.AuthenticationFailed(scope.event.actor.address, *scope.authentication_failure);
@@ -118,11 +117,11 @@ void CountDecrypts(ApiContext* c, const AuditScope& scope,
   }
 }
 
-// FinishDeferred records a deferred handler's outcome and answers once the
-// records are durable (group-committed with other connections' records),
-// from the sequencer or the watchdog thread.
-void FinishDeferred(ApiContext* c, const std::shared_ptr<HttpRequest>& request, AuditScope& scope,
-                    ApiResult result, const Responder& respond) {
+}  // namespace
+
+void FinishDeferred(ApiContext& context, const std::shared_ptr<HttpRequest>& request,
+                    AuditScope& scope, ApiResult result, Responder respond) {
+  ApiContext* c = &context;
   Answer answer = Conclude(*request, std::move(result));
   HttpResponse& response = answer.response;
   if (scope.authentication_failure) {
@@ -137,41 +136,16 @@ void FinishDeferred(ApiContext* c, const std::shared_ptr<HttpRequest>& request, 
     respond(std::move(response));
     return;
   }
-  c->audit.RecordAllAsync(std::move(records), [request, respond, response = std::move(response)](
-                                                  Status recorded) mutable {
-    if (recorded.ok()) {
-      respond(std::move(response));
-    } else {
-      respond(Refused(*request, response, recorded));
-    }
-  });
-}
-
-}  // namespace
-
-DeferredHandler DeferredAuditedRoute(ApiContext& context, AuditedFunction handler) {
-  ApiContext* c = &context;
-  return [c, handler](std::shared_ptr<HttpRequest> request, Responder respond,
-                      const Offload& offload) {
-    AuditScope scope = Begin(*request);
-    scope.may_block = false;  // on an I/O thread
-    ApiResult result = handler(*c, *request, scope);
-    if (!scope.needs_blocking) {
-      FinishDeferred(c, request, scope, std::move(result), respond);
-      return;
-    }
-    // The handler stopped before any effect; it runs again, from the
-    // start, where it may wait for the token.
-    const bool queued = offload([c, handler, request, respond] {
-      AuditScope blocking = Begin(*request);
-      ApiResult answer = handler(*c, *request, blocking);
-      FinishDeferred(c, request, blocking, std::move(answer), respond);
-    });
-    if (!queued) {
-      respond(ErrorToResponse(ServerRefusalApi(request->path), request->request_id,
-                              ApiError::Unavailable("server busy, retry later")));
-    }
-  };
+  // `respond` moves into the callback: copying a std::function allocates.
+  c->audit.RecordAllAsync(std::move(records),
+                          [request, respond = std::move(respond),
+                           response = std::move(response)](Status recorded) mutable {
+                            if (recorded.ok()) {
+                              respond(std::move(response));
+                            } else {
+                              respond(Refused(*request, response, recorded));
+                            }
+                          });
 }
 
 RouteHandler AuditedRoute(ApiContext& context, AuditedFunction handler) {

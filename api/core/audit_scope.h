@@ -37,12 +37,6 @@ struct AuditScope {
   // its own outcome and reason), these records are written instead of
   // `event`, all durable before the response leaves.
   std::vector<audit::Event> events;
-  // may_block is false while a kDeferred handler runs on an I/O thread. A
-  // handler that finds it would block (a token round trip) sets
-  // needs_blocking and returns at once, before any effect; it then runs
-  // again from the start on the handler pool.
-  bool may_block = true;
-  bool needs_blocking = false;
 
   // Describe marks the request as audited and names its action and resource.
   void Describe(std::string_view action, std::string_view namespace_name, std::string_view kind,
@@ -68,11 +62,22 @@ RouteHandler AuditedRoute(ApiContext& context, AuditedHandler handler);
 using AuditedFunction = ApiResult (*)(ApiContext&, HttpRequest&, AuditScope&);
 RouteHandler AuditedRoute(ApiContext& context, AuditedFunction handler);
 
-// DeferredAuditedRoute is AuditedRoute for a kDeferred route: `handler`
-// runs on the I/O thread (it must not block), and the response is sent once
-// its records are durable (AuditLog::RecordAllAsync), or replaced by a 503
-// when they cannot be written within the log's answer_within.
-DeferredHandler DeferredAuditedRoute(ApiContext& context, AuditedFunction handler);
+// BeginAuditScope is a fresh scope for `request`: its request id, an
+// anonymous actor at the peer's address.
+AuditScope BeginAuditScope(const HttpRequest& request);
+
+// FinishDeferred ends a kDeferred request (the decrypt pipeline,
+// api/decrypt/): `result` goes through the error boundary, the scope's
+// records (its per-name `events`, else its one event) are counted in the
+// decrypt metrics and handed to the audit log without waiting
+// (AuditLog::RecordAllAsync), and `respond` is called once they are
+// durable, from the sequencer or the log's watchdog thread; an
+// authentication failure is counted for the coalesced record and answered
+// at once.
+// SECURITY: when the records cannot be written within the log's
+// answer_within the response becomes 503 and its body is wiped.
+void FinishDeferred(ApiContext& context, const std::shared_ptr<HttpRequest>& request,
+                    AuditScope& scope, ApiResult result, Responder respond);
 
 // AuditedWrite runs `fn` as a store write whose audit record (the scope's
 // event, allowed with the HTTP status of `success`, and the

@@ -15,8 +15,6 @@
 //                       the HTTP status, the body of the request's API
 //                       (Kubernetes, Dapr, {"message"}), the headers and
 //                       the audit outcome
-//   decrypt_decision.h  what every decrypt endpoint shares: the checks for
-//                       one name and their verdict
 //   api_metrics.h       Strongroom's Prometheus families (decrypts, store,
 //                       keyring, token, audit log, connections)
 //   log.h               structured logs, one JSON object per line
@@ -31,6 +29,5 @@
 #include "api/core/api_error.h"         // IWYU pragma: export
 #include "api/core/api_metrics.h"       // IWYU pragma: export
 #include "api/core/audit_scope.h"       // IWYU pragma: export
-#include "api/core/decrypt_decision.h"  // IWYU pragma: export
 #include "api/core/errors.h"            // IWYU pragma: export
 #include "api/core/log.h"               // IWYU pragma: export

@@ -4,21 +4,23 @@
 //   POST /apis/secret.grafana.app/v1beta1/namespaces/{ns}/decrypt   {"names": [...]}
 //   GET  /v1.0/secrets/{store}/{name}    Dapr; {store} is the namespace
 //   GET  /v1.0/secrets/{store}/bulk      Dapr; only what the caller may decrypt
+// Each runs the decrypt pipeline (api/decrypt/decrypt.h); this file holds
+// their read stage (what the path names, the permission, the records) and
+// their format stage (the body of their API, a record per name).
 // Checks run in SPEC 6.2's order: a verified service certificate (else
 // 401), the decrypt permission in the namespace (else 403, whether or not
 // the namespace or the secret exists), existence (404, Dapr 204), the
 // secret's `decrypters` allowlist (403; an empty list allows nobody). Each
 // name gets its own audit record with the detailed reason, durable before
-// the response leaves (AuditScope::events).
+// the response leaves.
 #include <openssl/crypto.h>
 
 #include <algorithm>
-#include <nlohmann/json.hpp>
-#include <set>
 
 #include "api/auth/authorizer.h"
 #include "api/core/api_context.h"
-#include "api/core/decrypt_decision.h"
+#include "api/core/errors.h"
+#include "api/decrypt/decrypt.h"
 #include "api/grafana/grafana_routes.h"
 #include "api/wire/k8s_names.h"
 #include "base/json_text.h"
@@ -32,7 +34,6 @@ using storage::Table;
 
 constexpr std::string_view kAction = "secret.securevalues:decrypt";
 constexpr std::string_view kKind = "securevalues";
-constexpr std::size_t kMaxBatchNames = 100;
 
 // NamespaceHasValues tells an unknown namespace (no secure value at all)
 // from an unknown secret, for the audit reason and Dapr's 400.
@@ -47,21 +48,32 @@ StatusOr<bool> NamespaceHasValues(const storage::ReadTxn& txn, std::string_view 
 }
 
 // Decide runs the checks after the certificate for `name` in `ns`.
-Decision Decide(ApiContext& context, const Session& session, std::string_view ns,
-                std::string_view name, bool may_block) {
+DecryptTarget Decide(const Session& session, std::string_view ns, std::string name) {
+  DecryptTarget target;
   StatusOr<bool> may =
       Authorize(*session.policy, session.txn, session.principal, {kAction, ns, name});
-  if (!may.has_value()) return Failed(may.error());
-  if (!*may) return {Verdict::kNoPermission, "no_permission"};
+  if (!may.has_value() || !*may) {
+    target.name = std::move(name);
+    target.decision =
+        may.has_value() ? Decision{Verdict::kNoPermission, "no_permission"} : Failed(may.error());
+    return target;
+  }
   StatusOr<storage::Record> raw =
       session.txn.Get(Table::kSecureValues, storage::SecureValueKey(ns, name));
   if (!raw.has_value()) {
-    if (raw.error().code() != StatusCode::kNotFound) return Failed(raw.error());
+    target.name = std::move(name);
+    if (raw.error().code() != StatusCode::kNotFound) {
+      target.decision = Failed(raw.error());
+      return target;
+    }
     StatusOr<bool> known = NamespaceHasValues(session.txn, ns);
-    if (!known.has_value()) return Failed(known.error());
-    return {Verdict::kUnknown, *known ? "unknown_secret" : "unknown_namespace"};
+    target.decision = known.has_value() ? Decision{Verdict::kUnknown,
+                                                   *known ? "unknown_secret" : "unknown_namespace"}
+                                        : Failed(known.error());
+    return target;
   }
-  return OpenSecureValue(context, session.principal, ns, name, *raw, may_block);
+  const std::string value_name = name;
+  return OpenStoredValue(std::move(name), session.principal, ns, value_name, *raw);
 }
 
 // Forbidden is the one 403 message: the same whether the caller lacks the
@@ -72,106 +84,60 @@ std::string Forbidden(const Principal& service, std::string_view ns, std::string
          "\" in namespace \"" + std::string(ns) + "\"";
 }
 
-// StartDecrypt describes the request, authenticates the service and
-// validates the namespace (and name) from the path; an invalid one is
-// kBadRequest with the rule it breaks, or with `invalid_path` when given
-// (Dapr's client is told only "bad store name").
-ApiOr<Session> StartDecrypt(ApiContext& context, HttpRequest& request, AuditScope& scope,
-                            std::string_view ns, std::string_view name, bool with_name,
-                            std::string_view invalid_path = {}) {
-  scope.Describe(kAction, ns, kKind, name);
-  ApiOr<Session> started = StartServiceSession(context, request, scope);
-  if (!started.has_value()) return started;
-  Status valid = ValidateNamespaceName(ns);
-  if (valid.ok() && with_name) valid = ValidateObjectName(name, "name");
-  if (!valid.ok()) {
-    return std::unexpected(
-        ApiError::BadRequest(invalid_path.empty() ? valid.message() : std::string(invalid_path)));
-  }
-  return started;
-}
-
 // NotFound is the one 404 message of a secure value.
 std::string NotFound(std::string_view name) {
   return "securevalues \"" + std::string(name) + "\" not found";
 }
 
-ApiResult DecryptOne(ApiContext& context, HttpRequest& request, AuditScope& scope) {
-  const std::string ns(request.Param("ns")), name(request.Param("name"));
-  SR_ASSIGN_OR_RETURN(const Session session, StartDecrypt(context, request, scope, ns, name, true));
-  Decision decision = Decide(context, session, ns, name, scope.may_block);
-  if (decision.verdict == Verdict::kNeedsToken) return Offloaded(scope);
+// ValidPath validates the namespace (and name) from the path; an invalid
+// one is kBadRequest with the rule it breaks, or with `invalid_path` when
+// given (Dapr's client is told only "bad store name").
+std::optional<ApiError> ValidPath(const DecryptRequest& request, bool with_name,
+                                  std::string_view invalid_path = {}) {
+  Status valid = ValidateNamespaceName(request.ns);
+  if (valid.ok() && with_name) valid = ValidateObjectName(request.name, "name");
+  if (valid.ok()) return std::nullopt;
+  return ApiError::BadRequest(invalid_path.empty() ? valid.message() : std::string(invalid_path));
+}
+
+constexpr std::string_view kBadStoreName = "bad store name";
+
+// ReadOne is the read stage of a single name (Grafana's and Dapr's).
+std::optional<ApiError> ReadOne(DecryptRequest& request, std::string_view invalid_path) {
+  if (auto bad = ValidPath(request, true, invalid_path)) return bad;
+  request.targets.push_back(Decide(*request.session, request.ns, request.name));
+  return std::nullopt;
+}
+
+std::optional<ApiError> ReadGrafanaOne(ApiContext&, DecryptRequest& request) {
+  return ReadOne(request, {});
+}
+
+std::optional<ApiError> ReadDaprOne(ApiContext&, DecryptRequest& request) {
+  return ReadOne(request, kBadStoreName);
+}
+
+ApiResult FormatGrafanaOne(ApiContext&, DecryptRequest& request) {
+  const DecryptTarget& target = request.targets.front();
+  const Decision& decision = target.decision;
   ApiResult answer = [&]() -> ApiResult {
     if (decision.verdict != Verdict::kAllowed) {
-      return DecisionError(decision, Forbidden(session.principal, ns, name), NotFound(name))
-          .About(name, kKind);
+      return DecisionError(decision, Forbidden(request.session->principal, request.ns, target.name),
+                           NotFound(target.name))
+          .About(target.name, kKind);
     }
-    std::string body = "{\"name\":";
-    AppendJsonString(body, name);
+    std::string body;
+    const std::string_view value = decision.value->RevealSecretAsString();
+    body.reserve(32 + target.name.size() + value.size() + value.size() / 8);
+    body += "{\"name\":";
+    AppendJsonString(body, target.name);
     body += ",\"value\":";
-    AppendJsonString(body, decision.value->RevealSecretAsString());
+    AppendJsonString(body, value);
     body += "}";
     return JsonResponse(Success::kOk, std::move(body));
   }();
-  scope.events.push_back(NameEvent(std::move(scope.event), ns, kKind, name, decision, answer));
+  request.RecordName(target, answer, /*last=*/true);
   return answer;
-}
-
-}  // namespace
-
-StatusOr<std::vector<std::string>> BatchNames(const std::string& body) {
-  nlohmann::json parsed = nlohmann::json::parse(body, nullptr, false);
-  if (parsed.is_discarded() || !parsed.is_object() || !parsed.contains("names") ||
-      !parsed["names"].is_array()) {
-    return std::unexpected(Status::InvalidArgument("the body must be {\"names\": [...]}"));
-  }
-  const nlohmann::json& names = parsed["names"];
-  if (names.empty() || names.size() > kMaxBatchNames) {
-    return std::unexpected(Status::InvalidArgument("names must hold 1 to " +
-                                                   std::to_string(kMaxBatchNames) + " names"));
-  }
-  std::vector<std::string> out;
-  std::set<std::string> seen;
-  for (const nlohmann::json& name : names) {
-    if (!name.is_string()) return std::unexpected(Status::InvalidArgument("names must be strings"));
-    std::string text = name.get<std::string>();
-    SR_RETURN_IF_ERROR(ValidateObjectName(text, "names[]"));
-    if (seen.insert(text).second) out.push_back(std::move(text));
-  }
-  return out;
-}
-
-namespace {
-
-ApiResult DecryptBatch(ApiContext& context, HttpRequest& request, AuditScope& scope) {
-  const std::string ns(request.Param("ns"));
-  SR_ASSIGN_OR_RETURN(const Session session, StartDecrypt(context, request, scope, ns, "", false));
-  if (auto bad = RequireJson(request)) return *bad;
-  StatusOr<std::vector<std::string>> names = BatchNames(request.body());
-  if (!names.has_value()) return ApiError::BadRequest(names.error().message());
-  std::string body = "{\"results\":{";
-  bool first = true;
-  for (const std::string& name : *names) {
-    Decision decision = Decide(context, session, ns, name, scope.may_block);
-    if (decision.verdict == Verdict::kNeedsToken) return Offloaded(scope, &body);
-    if (!first) body += ",";
-    first = false;
-    AppendJsonString(body, name);
-    if (decision.verdict == Verdict::kAllowed) {
-      body += ":{\"value\":";
-      AppendJsonString(body, decision.value->RevealSecretAsString());
-      body += "}";
-      scope.events.push_back(NameEvent(scope.event, ns, kKind, name, decision, Success::kOk));
-    } else {
-      // Each refused name says only its status and Kubernetes reason.
-      ApiError error = DecisionError(decision, "", "");
-      body += ":{\"error\":{\"code\":" + std::to_string(HttpStatusOf(error.reason)) +
-              ",\"reason\":\"" + std::string(KubernetesReasonOf(error.reason)) + "\"}}";
-      scope.events.push_back(NameEvent(scope.event, ns, kKind, name, decision, std::move(error)));
-    }
-  }
-  body += "}}";
-  return JsonResponse(Success::kOk, std::move(body));
 }
 
 // StoreNotFound is Dapr's answer for a namespace without secure values.
@@ -179,57 +145,92 @@ ApiError StoreNotFound(const std::string& ns) {
   return ApiError::BadRequest("secret store " + ns + " not found");
 }
 
-constexpr std::string_view kBadStoreName = "bad store name";
-
-ApiResult DaprGet(ApiContext& context, HttpRequest& request, AuditScope& scope) {
-  const std::string ns(request.Param("store")), name(request.Param("name"));
-  SR_ASSIGN_OR_RETURN(const Session session,
-                      StartDecrypt(context, request, scope, ns, name, true, kBadStoreName));
-  Decision decision = Decide(context, session, ns, name, scope.may_block);
-  if (decision.verdict == Verdict::kNeedsToken) return Offloaded(scope);
+ApiResult FormatDaprOne(ApiContext&, DecryptRequest& request) {
+  const DecryptTarget& target = request.targets.front();
+  const Decision& decision = target.decision;
   ApiResult answer = [&]() -> ApiResult {
     if (decision.verdict == Verdict::kUnknown) {
       // Dapr: an unknown store is an error, an unknown secret an empty answer.
       if (decision.reason == "unknown_namespace") {
-        return StoreNotFound(ns).WithAuditReason(decision.reason);
+        return StoreNotFound(request.ns).WithAuditReason(decision.reason);
       }
       return EmptyResponse(Success::kNoContent);
     }
     if (decision.verdict != Verdict::kAllowed) {
-      return DecisionError(decision, Forbidden(session.principal, ns, name), NotFound(name));
+      return DecisionError(decision, Forbidden(request.session->principal, request.ns, target.name),
+                           NotFound(target.name));
     }
-    std::string body = "{";
-    AppendJsonString(body, name);
+    std::string body;
+    const std::string_view value = decision.value->RevealSecretAsString();
+    body.reserve(16 + target.name.size() + value.size() + value.size() / 8);
+    body += "{";
+    AppendJsonString(body, target.name);
     body += ":";
-    AppendJsonString(body, decision.value->RevealSecretAsString());
+    AppendJsonString(body, value);
     body += "}";
     return JsonResponse(Success::kOk, std::move(body));
   }();
-  scope.events.push_back(NameEvent(std::move(scope.event), ns, kKind, name, decision, answer));
+  request.RecordName(target, answer, /*last=*/true);
   return answer;
 }
 
-ApiResult DaprBulk(ApiContext& context, HttpRequest& request, AuditScope& scope) {
-  const std::string ns(request.Param("store"));
-  SR_ASSIGN_OR_RETURN(const Session session,
-                      StartDecrypt(context, request, scope, ns, "", false, kBadStoreName));
+std::optional<ApiError> ReadBatch(ApiContext&, DecryptRequest& request) {
+  if (auto bad = ValidPath(request, false)) return bad;
+  if (auto bad = RequireJson(*request.http)) return bad;
+  StatusOr<std::vector<std::string>> names = BatchNames(request.http->body());
+  if (!names.has_value()) return ApiError::BadRequest(names.error().message());
+  request.targets.reserve(names->size());
+  for (std::string& name : *names) {
+    request.targets.push_back(Decide(*request.session, request.ns, std::move(name)));
+  }
+  return std::nullopt;
+}
+
+ApiResult FormatBatch(ApiContext&, DecryptRequest& request) {
+  std::string body = "{\"results\":{";
+  bool first = true;
+  for (const DecryptTarget& target : request.targets) {
+    const Decision& decision = target.decision;
+    if (!first) body += ",";
+    first = false;
+    AppendJsonString(body, target.name);
+    if (decision.verdict == Verdict::kAllowed) {
+      body += ":{\"value\":";
+      AppendJsonString(body, decision.value->RevealSecretAsString());
+      body += "}";
+      request.RecordName(target, Success::kOk);
+    } else {
+      // Each refused name says only its status and Kubernetes reason.
+      ApiError error = DecisionError(decision, "", "");
+      body += ":{\"error\":{\"code\":" + std::to_string(HttpStatusOf(error.reason)) +
+              ",\"reason\":\"" + std::string(KubernetesReasonOf(error.reason)) + "\"}}";
+      request.RecordName(target, error);
+    }
+  }
+  body += "}}";
+  return JsonResponse(Success::kOk, std::move(body));
+}
+
+std::optional<ApiError> ReadBulk(ApiContext& context, DecryptRequest& request) {
+  if (auto bad = ValidPath(request, false, kBadStoreName)) return bad;
+  const Session& session = *request.session;
+  const std::string& ns = request.ns;
   StatusOr<bool> may =
       AuthorizeSomeName(*session.policy, session.txn, session.principal, kAction, ns);
-  if (!may.has_value()) return may.error();
+  if (!may.has_value()) return ApiError::FromStatus(may.error());
   if (!*may) {
     return ApiError::Forbidden(Forbidden(session.principal, ns, "*"))
         .WithAuditReason("no_permission");
   }
   // The records the caller may decrypt: name-scoped permission and the
   // allowlist. Nothing is unsealed until the count is known to fit.
-  std::vector<std::pair<std::string, storage::Record>> permitted;
   bool any = false;
   Status scan_error = Status::Ok();
   const std::string prefix = storage::SecureValueKey(ns, "");
   Status scanned = session.txn.Scan(
       Table::kSecureValues, prefix, "", [&](std::string_view key, const storage::Record& raw) {
         any = true;
-        const std::string name(key.substr(prefix.size()));
+        std::string name(key.substr(prefix.size()));
         StatusOr<bool> named =
             Authorize(*session.policy, session.txn, session.principal, {kAction, ns, name});
         if (!named.has_value()) {
@@ -244,61 +245,89 @@ ApiResult DaprBulk(ApiContext& context, HttpRequest& request, AuditScope& scope)
         }
         const auto& list = record->decrypters;
         if (std::find(list.begin(), list.end(), session.principal.name) != list.end()) {
-          permitted.emplace_back(name, raw);
+          const std::string value_name = name;
+          request.targets.push_back(
+              SealTarget(std::move(name), ns, value_name, std::move(*record), raw.generation));
         }
         return true;
       });
   if (scanned.ok()) scanned = scan_error;
-  if (!scanned.ok()) return scanned;
+  if (!scanned.ok()) return ApiError::FromStatus(scanned);
   if (!any) return StoreNotFound(ns).WithAuditReason("unknown_namespace");
-  if (permitted.size() > context.max_bulk_secrets) {
+  if (request.targets.size() > context.max_bulk_secrets) {
+    request.targets.clear();  // nothing is unsealed
     return ApiError::TooLarge("more than " + std::to_string(context.max_bulk_secrets) +
                               " secrets; read them one by one")
         .WithAuditReason("too_many_secrets");
   }
+  return std::nullopt;
+}
+
+ApiResult FormatBulk(ApiContext&, DecryptRequest& request) {
   std::string body = "{";
-  for (std::size_t i = 0; i < permitted.size(); ++i) {
-    const auto& [name, raw] = permitted[i];
-    Decision decision = OpenSecureValue(context, session.principal, ns, name, raw, scope.may_block);
-    if (decision.verdict == Verdict::kNeedsToken) return Offloaded(scope, &body);
+  for (std::size_t i = 0; i < request.targets.size(); ++i) {
+    const DecryptTarget& target = request.targets[i];
+    const Decision& decision = target.decision;
     if (decision.verdict != Verdict::kAllowed) {
-      // Checked above; only a failure to unseal gets here. Nothing is
-      // returned and every name unsealed so far is recorded.
+      // Checked when read; only a failure to unseal gets here. Nothing is
+      // returned and every name unsealed before it is recorded.
       OPENSSL_cleanse(body.data(), body.size());
       ApiError error = DecisionError(decision, "", "");
-      scope.events.push_back(NameEvent(scope.event, ns, kKind, name, decision, error));
+      request.RecordName(target, error);
       return error;
     }
-    scope.events.push_back(NameEvent(scope.event, ns, kKind, name, decision, Success::kOk));
+    request.RecordName(target, Success::kOk);
     if (i > 0) body += ",";
-    AppendJsonString(body, name);
+    AppendJsonString(body, target.name);
     body += ":{";
-    AppendJsonString(body, name);
+    AppendJsonString(body, target.name);
     body += ":";
     AppendJsonString(body, decision.value->RevealSecretAsString());
     body += "}";
   }
   body += "}";
-  if (permitted.empty()) scope.SetReason("nothing_permitted");
+  if (request.targets.empty()) request.scope.SetReason("nothing_permitted");
   return JsonResponse(Success::kOk, std::move(body));
 }
+
+constexpr DecryptEndpoint kGrafanaOne{.action = kAction,
+                                      .kind = kKind,
+                                      .namespace_param = "ns",
+                                      .name_param = "name",
+                                      .read = ReadGrafanaOne,
+                                      .format = FormatGrafanaOne};
+constexpr DecryptEndpoint kGrafanaBatch{.action = kAction,
+                                        .kind = kKind,
+                                        .namespace_param = "ns",
+                                        .name_param = "",
+                                        .read = ReadBatch,
+                                        .format = FormatBatch};
+constexpr DecryptEndpoint kDaprOne{.action = kAction,
+                                   .kind = kKind,
+                                   .namespace_param = "store",
+                                   .name_param = "name",
+                                   .read = ReadDaprOne,
+                                   .format = FormatDaprOne};
+constexpr DecryptEndpoint kDaprBulk{.action = kAction,
+                                    .kind = kKind,
+                                    .namespace_param = "store",
+                                    .name_param = "",
+                                    .read = ReadBulk,
+                                    .format = FormatBulk};
 
 }  // namespace
 
 void AddDecryptRoutes(Router& router, ApiContext& context) {
   // Deferred: checked and unsealed on the I/O thread (no password hashing
-  // here; a data key not in the cache costs one token unwrap), answered
-  // when the records are group-committed.
-  auto audited = [&context](AuditedFunction handler) {
-    return DeferredAuditedRoute(context, handler);
-  };
+  // here; a data key not in the cache suspends the request while the pool
+  // unwraps it), answered when the records are group-committed.
   router.AddDeferred(Method::Post,
                      "/apis/secret.grafana.app/v1beta1/namespaces/:ns/securevalues/:name/decrypt",
-                     audited(DecryptOne));
+                     DecryptRoute(context, kGrafanaOne));
   router.AddDeferred(Method::Post, "/apis/secret.grafana.app/v1beta1/namespaces/:ns/decrypt",
-                     audited(DecryptBatch));
-  router.AddDeferred(Method::Get, "/v1.0/secrets/:store/bulk", audited(DaprBulk));
-  router.AddDeferred(Method::Get, "/v1.0/secrets/:store/:name", audited(DaprGet));
+                     DecryptRoute(context, kGrafanaBatch));
+  router.AddDeferred(Method::Get, "/v1.0/secrets/:store/bulk", DecryptRoute(context, kDaprBulk));
+  router.AddDeferred(Method::Get, "/v1.0/secrets/:store/:name", DecryptRoute(context, kDaprOne));
 }
 
 }  // namespace strongroom::api

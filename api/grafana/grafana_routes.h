@@ -9,13 +9,13 @@
 //   secure_value_json.h     a SecureValue's JSON, read strictly, written
 //                           without its value
 //   decrypt_routes.cc       the decrypt endpoints over mutual TLS, and
-//                           Dapr's secret store (GET /v1.0/secrets/...),
-//                           which reads the same SecureValues through the
-//                           same ordered checks and shares their code
+//                           Dapr's secret store (GET /v1.0/secrets/...):
+//                           their read and format stages in the one decrypt
+//                           pipeline (api/decrypt/decrypt.h)
 //
-// api/grafana depends on api/core (and through it api/http, api/auth,
-// api/wire), storage/, crypto/, policies/, audit/ and base/; never on
-// another route folder.
+// api/grafana depends on api/decrypt, api/core (and through it api/http,
+// api/auth, api/wire), storage/, crypto/, policies/, audit/ and base/;
+// never on another route folder.
 // Thread-safety: the Add functions run once, before the server starts.
 #pragma once
 
@@ -30,10 +30,5 @@ void AddDiscoveryRoutes(Router& router, ApiContext& context);
 void AddSecureValueRoutes(Router& router, ApiContext& context);
 // AddDecryptRoutes registers the Grafana and Dapr decrypt endpoints.
 void AddDecryptRoutes(Router& router, ApiContext& context);
-
-// BatchNames parses a batch decrypt body, {"names": [...]}: 1..100 valid
-// object names; a name given twice is answered once. kInvalidArgument
-// otherwise. (Public for the fuzz target fuzz/batch_decrypt_json.cc.)
-StatusOr<std::vector<std::string>> BatchNames(const std::string& body);
 
 }  // namespace strongroom::api

@@ -18,7 +18,13 @@ std::string_view HttpRequest::Param(std::string_view name) const {
 std::string SerializeResponse(const HttpResponse& response, std::string_view request_id,
                               bool keep_alive) {
   std::string out;
-  out.reserve(256 + response.body.size());
+  AppendResponse(out, response, request_id, keep_alive);
+  return out;
+}
+
+void AppendResponse(std::string& out, const HttpResponse& response, std::string_view request_id,
+                    bool keep_alive) {
+  out.reserve(out.size() + 256 + response.body.size());
   out += "HTTP/1.1 ";
   out += std::to_string(response.status);
   out += ' ';
@@ -47,7 +53,6 @@ std::string SerializeResponse(const HttpResponse& response, std::string_view req
   }
   out += "\r\n\r\n";
   out += response.body;
-  return out;
 }
 
 }  // namespace strongroom::api

@@ -64,5 +64,9 @@ struct HttpResponse {
 // when !keep_alive.
 std::string SerializeResponse(const HttpResponse& response, std::string_view request_id,
                               bool keep_alive);
+// AppendResponse is SerializeResponse appending to `out`, so a connection
+// can reuse its output buffer (no allocation once it is large enough).
+void AppendResponse(std::string& out, const HttpResponse& response, std::string_view request_id,
+                    bool keep_alive);
 
 }  // namespace strongroom::api

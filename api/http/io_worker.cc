@@ -11,8 +11,12 @@
 #include <cerrno>
 #include <cstring>
 
+#include "api/http/hot_path_probe.h"
+
 namespace strongroom::api {
 namespace {
+
+std::atomic<const HotPathProbe*> hot_path_probe{nullptr};
 
 using Clock = std::chrono::steady_clock;
 constexpr std::uint64_t kWakeTag = 0;
@@ -53,6 +57,10 @@ bool WantsKeepAlive(const Pistache::Http::Request& message) {
 }
 
 }  // namespace
+
+void SetHotPathProbe(const HotPathProbe* probe) {
+  hot_path_probe.store(probe, std::memory_order_release);
+}
 
 std::string HostOf(const std::string& address) {
   const std::size_t colon = address.rfind(':');
@@ -229,29 +237,34 @@ void IoWorker::ReapClosed() {
 
 void IoWorker::DrainInbox() {
   std::vector<NewConnection> accepted;
-  std::vector<Completion> completions;
   {
     std::lock_guard lock(inbox_mu_);
     accepted.swap(new_connections_);
   }
   {
+    // Swapped with a vector of this worker's, so both keep their capacity:
+    // a completion posted by the audit sequencer does not allocate.
     std::lock_guard lock(mailbox_->mu);
-    completions.swap(mailbox_->completions);
+    draining_.swap(mailbox_->completions);
     mailbox_->wake_pending = false;
   }
   for (NewConnection& pending : accepted) {
     AdmitConnection(pending.fd, std::move(pending.address), pending.shed_idle_first);
   }
-  for (Completion& done : completions) {
+  for (Completion& done : draining_) {
     auto it = connections_.find(done.connection_id);
-    if (it == connections_.end() || it->second->closed) continue;  // closed meanwhile
-    Connection& c = *it->second;
-    if (c.detached) {
-      Close(c);
-      continue;
+    if (it != connections_.end() && !it->second->closed) {
+      Connection& c = *it->second;
+      if (c.detached) {
+        Close(c);
+      } else {
+        StartResponse(c, done.response, done.keep_alive, done.request_id);
+      }
     }
-    StartResponse(c, done.response, done.keep_alive, done.request_id);
+    // The body may hold a secret value (SPEC 4: outside the locked arena).
+    Wipe(done.response.body, done.response.body.size());
   }
+  draining_.clear();
 }
 
 void IoWorker::SetInterest(Connection& c, std::uint32_t events) {
@@ -378,6 +391,7 @@ void IoWorker::DoHandshake(Connection& c) {
 
 void IoWorker::ReadAvailable(Connection& c) {
   if (c.closed) return;
+  if (const HotPathProbe* probe = hot_path_probe.load(std::memory_order_acquire)) probe->on_read();
   c.buffers_held = true;
   // A previous SSL_read may have asked for EPOLLOUT (WANT_WRITE); drop it so
   // an idle connection does not wake the loop on every writable event.
@@ -442,6 +456,9 @@ void IoWorker::ProcessRequests(Connection& c) {
     Wipe(c.in, result.consumed);
     c.in.erase(0, result.consumed);
     Dispatch(c, std::move(result.request));
+    if (const HotPathProbe* probe = hot_path_probe.load(std::memory_order_acquire)) {
+      probe->on_dispatched();
+    }
   }
 }
 
@@ -495,36 +512,35 @@ void IoWorker::Dispatch(Connection& c, Pistache::Http::Request message) {
   c.state = State::kHandling;  // the read interest stays (OnEvent)
   std::uint64_t id = c.peer->connection_id;
   if (route->execution == Execution::kDeferred) {
-    Responder respond = [mailbox = mailbox_, id, keep_alive, request](HttpResponse response) {
-      // The body may hold a secret value (SPEC 4: outside the locked arena).
-      std::string& body = const_cast<std::string&>(request->body());
-      OPENSSL_cleanse(body.data(), body.size());
-      mailbox->Post(Completion{id, std::move(response), keep_alive, request->request_id});
-    };
     // Offload is only called during route->deferred, so it refers to these
     // locals (one pointer: no allocation per request).
     struct OffloadFrom {
       ServerShared* shared;
-      const Responder* respond;
+      std::shared_ptr<Mailbox> mailbox;
+      std::uint64_t id;
+      bool keep_alive;
       const std::shared_ptr<HttpRequest>* request;
-    } from{&shared_, &respond, &request};
+    } from{&shared_, mailbox_, id, keep_alive, &request};
     const Offload offload = [&from](std::function<void()> task) {
       from.shared->deferred_offloaded.fetch_add(1, std::memory_order_relaxed);
-      return from.shared->pool->Submit([task = std::move(task), respond = *from.respond,
-                                        request = *from.request, shared = from.shared] {
-        try {
-          task();
-        } catch (const std::exception&) {
-          // A handler that throws has not answered (handlers answer last).
-          respond(shared->errors(500, "internal error", request->path));
-        }
-      });
+      return from.shared->pool->Submit(
+          [task = std::move(task), shared = from.shared, request = *from.request,
+           respond = DeferredResponder(from.mailbox, from.id, from.keep_alive, *from.request)] {
+            try {
+              task();
+            } catch (const std::exception&) {
+              // A handler that throws has not answered (handlers answer last).
+              respond(shared->errors(500, "internal error", request->path));
+            }
+          });
     };
     try {
-      route->deferred(request, respond, offload);
+      // Moved in: a copy of a std::function allocates.
+      route->deferred(request, DeferredResponder(mailbox_, id, keep_alive, request), offload);
     } catch (const std::exception&) {
       // A handler that throws has not answered (handlers answer last).
-      respond(shared_.errors(500, "internal error", request->path));
+      DeferredResponder(mailbox_, id, keep_alive,
+                        request)(shared_.errors(500, "internal error", request->path));
     }
     return;
   }
@@ -540,6 +556,17 @@ void IoWorker::Dispatch(Connection& c, Pistache::Http::Request message) {
   }
 }
 
+Responder IoWorker::DeferredResponder(std::shared_ptr<Mailbox> mailbox, std::uint64_t id,
+                                      bool keep_alive, std::shared_ptr<HttpRequest> request) {
+  return [mailbox = std::move(mailbox), id, keep_alive,
+          request = std::move(request)](HttpResponse response) {
+    // The body may hold a secret value (SPEC 4: outside the locked arena).
+    std::string& body = const_cast<std::string&>(request->body());
+    OPENSSL_cleanse(body.data(), body.size());
+    mailbox->Post(Completion{id, std::move(response), keep_alive, request->request_id});
+  };
+}
+
 void IoWorker::RespondError(Connection& c, int status, std::string_view message,
                             std::string_view path) {
   HttpResponse response = shared_.errors(status, message, path);
@@ -552,7 +579,10 @@ void IoWorker::StartResponse(Connection& c, const HttpResponse& response, bool k
                              std::string_view request_id) {
   keep_alive =
       keep_alive && !response.close_connection && !shared_.draining.load(std::memory_order_relaxed);
-  c.out = SerializeResponse(response, request_id, keep_alive);
+  // The connection's buffer is reused (emptied, its capacity kept, after
+  // each response; given back when the connection turns idle).
+  c.out.clear();
+  AppendResponse(c.out, response, request_id, keep_alive);
   c.out_offset = 0;
   c.close_after_write = !keep_alive;
   c.state = State::kWriting;
@@ -648,6 +678,9 @@ void IoWorker::SweepDeadlines() {
                now - c->idle_since >= kReleaseBuffersAfter) {
       // Frees nothing while OpenSSL holds unread bytes; tried again later.
       c->buffers_held = SSL_free_buffers(c->ssl.get()) != 1;
+      // Our own buffers (empty, wiped when emptied) go back too.
+      c->in.shrink_to_fit();
+      c->out.shrink_to_fit();
       if (!c->buffers_held) {
         shared_.idle_buffers_released.fetch_add(1, std::memory_order_relaxed);
       }

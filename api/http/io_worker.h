@@ -135,6 +135,7 @@ class IoWorker {
   std::chrono::steady_clock::time_point last_sweep_{};
   std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
   std::vector<std::uint64_t> closed_;  // closed this iteration, destroyed by ReapClosed
+  std::vector<Completion> draining_;   // the mailbox's completions being answered
 
   // Mailbox takes completions from other threads. Deferred handlers hold it
   // past this worker's life (a late answer after shutdown is dropped): it
@@ -157,6 +158,11 @@ class IoWorker {
   std::vector<NewConnection> new_connections_;  // guarded by inbox_mu_
   std::atomic<std::size_t> idle_hint_{0};
   std::shared_ptr<Mailbox> mailbox_ = std::make_shared<Mailbox>();
+
+  // DeferredResponder answers a deferred request of connection `id`
+  // through `mailbox`, from any thread, after wiping the request's body.
+  static Responder DeferredResponder(std::shared_ptr<Mailbox> mailbox, std::uint64_t id,
+                                     bool keep_alive, std::shared_ptr<HttpRequest> request);
 };
 
 }  // namespace strongroom::api

@@ -79,21 +79,30 @@ Router::Match Router::Find(Pistache::Http::Method method, std::string_view path)
   Match match;
   std::optional<std::string_view> trimmed = Trimmed(path);
   if (!trimmed) return match;
+  // The request's own method first: a routed request searches one tree
+  // (each search builds Pistache's parameter vectors on the heap).
+  if (auto own = impl_->trees.find(method); own != impl_->trees.end()) {
+    auto [route, params, splats] = own->second.findRoute(*trimmed);
+    const RouteTag* tag = route ? route->handler_.target<RouteTag>() : nullptr;
+    if (tag != nullptr) {
+      match.path_known = true;
+      match.route = &impl_->routes[tag->index];
+      match.params.reserve(params.size());
+      for (const auto& param : params) {
+        // Pistache names parameters with their ':' prefix.
+        std::string_view name = param.name();
+        if (!name.empty() && name.front() == ':') name.remove_prefix(1);
+        match.params.emplace_back(std::string(name), param.as<std::string>());
+      }
+      return match;
+    }
+  }
+  // No route for this method: which methods have one (405 and Allow).
   for (const auto& [tree_method, tree] : impl_->trees) {
     auto [route, params, splats] = tree.findRoute(*trimmed);
     if (!route) continue;
     match.path_known = true;
     match.allowed.push_back(tree_method);
-    if (tree_method != method) continue;
-    const RouteTag* tag = route->handler_.target<RouteTag>();
-    if (tag == nullptr) continue;
-    match.route = &impl_->routes[tag->index];
-    for (const auto& param : params) {
-      // Pistache names parameters with their ':' prefix.
-      std::string name = param.name();
-      if (!name.empty() && name.front() == ':') name.erase(0, 1);
-      match.params.emplace_back(std::move(name), param.as<std::string>());
-    }
   }
   return match;
 }

@@ -65,8 +65,10 @@ class Router {
   struct Match {
     const Route* route = nullptr;  // nullptr: no route for this method
     std::vector<std::pair<std::string, std::string>> params;
-    bool path_known = false;                      // some method has a route for the path (405)
-    std::vector<Pistache::Http::Method> allowed;  // methods registered for the path
+    bool path_known = false;  // some method has a route for the path (405)
+    // The methods registered for the path, filled only when `route` is
+    // nullptr (a 405's Allow header).
+    std::vector<Pistache::Http::Method> allowed;
   };
   // RouteInfo is one registered (method, pattern) pair.
   struct RouteInfo {

@@ -71,5 +71,40 @@ TEST_F(KeyringUnwrapTest, WhileTheTokenIsGoneCachedKeysStillDecryptAndNewOnesFai
   EXPECT_TRUE(keyring_->Seal(ValueBinding{"c", "x", "u3", 1}, AsBytes(std::string("vc"))).has_value());
 }
 
+// The decrypt pipeline's two steps (api/decrypt): on an I/O thread the
+// envelope is parsed once and opened only from the cache; on the pool the
+// missing key is loaded, and the same parse then opens.
+TEST_F(KeyringUnwrapTest, ALoadedKeyOpensAnEnvelopeParsedOnceWithOneMissAndOneUnwrap) {
+  auto sealed = keyring_->Seal(ValueBinding{"a", "x", "u1", 1}, AsBytes(std::string("va")));
+  ASSERT_TRUE(sealed.has_value()) << sealed.error();
+  OpenKeyring();  // cold cache
+  auto view = ParseEnvelopeView(sealed->envelope);
+  ASSERT_TRUE(view.has_value()) << view.error();
+  EXPECT_EQ(view->data_key_id, sealed->data_key_id);
+  const ValueBinding binding{"a", "x", "u1", 1};
+
+  auto cold = keyring_->UnsealIfCached(binding, *view);
+  ASSERT_TRUE(cold.has_value()) << cold.error();
+  EXPECT_FALSE(cold->has_value()) << "not cached: nothing opened";
+  EXPECT_EQ(keyring_->counters().cache_misses, 1u);
+
+  ASSERT_TRUE(keyring_->LoadDataKey(view->data_key_id).ok());
+  ASSERT_TRUE(keyring_->LoadDataKey(view->data_key_id).ok()) << "loaded already: nothing to do";
+  EXPECT_EQ(keyring_->counters().unwraps, 1u);
+  EXPECT_EQ(keyring_->counters().cache_misses, 1u) << "a load is not a lookup";
+
+  auto warm = keyring_->UnsealIfCached(binding, *view);
+  ASSERT_TRUE(warm.has_value()) << warm.error();
+  ASSERT_TRUE(warm->has_value());
+  EXPECT_EQ((*warm)->RevealSecretAsString(), "va");
+  EXPECT_EQ(keyring_->counters().cache_hits, 1u);
+
+  // The parsed view is bound like the bytes: another record's binding fails.
+  auto moved = keyring_->UnsealIfCached(ValueBinding{"a", "y", "u1", 1}, *view);
+  ASSERT_FALSE(moved.has_value());
+  EXPECT_EQ(moved.error().code(), StatusCode::kIntegrityError);
+  EXPECT_FALSE(keyring_->LoadDataKey("dek-missing").ok()) << "no such data key";
+}
+
 }  // namespace
 }  // namespace strongroom::crypto
