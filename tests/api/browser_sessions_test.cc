@@ -14,6 +14,7 @@
 #include <fstream>
 
 #include "accounts/accounts.h"
+#include "api/auth/policy_holder.h"
 #include "tests/storage/storage_test_util.h"
 #include "tests/support/status_matchers.h"
 

@@ -39,7 +39,9 @@ TEST(Rfc3339Time, RefusesWhatIsNoTimeNamingTheParameter) {
         "2026-12-06T10:00:00+01:00x", "2026-12-06T10:00:00ZZ", "+2026-12-06T10:00:00Z"}) {
     StatusOr<TimePoint> time = ParseRfc3339Time(bad, "from");
     EXPECT_STATUS(time, StatusCode::kInvalidArgument) << bad;
-    if (!time.has_value()) EXPECT_TRUE(time.error().message().starts_with("from ")) << bad;
+    if (!time.has_value()) {
+      EXPECT_TRUE(time.error().message().starts_with("from ")) << bad;
+    }
   }
 }
 

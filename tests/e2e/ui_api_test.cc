@@ -381,7 +381,9 @@ TEST(UiSession, SignInRefusesWrongPasswordsViewersAndMissingCsrfTokensAndIsThrot
   for (int i = 0; i < 12 && last != 429; ++i) {
     last = SignInAsBrowser(browser, "audrey", "wrong-" + std::to_string(i)).response.status;
     EXPECT_TRUE(last == 401 || last == 429) << "attempt " << i << ": " << last;
-    if (i < 5) EXPECT_EQ(last, 401) << "five failures are free";
+    if (i < 5) {
+      EXPECT_EQ(last, 401) << "five failures are free";
+    }
   }
   ASSERT_EQ(last, 429) << "wrong passwords through the form were never throttled";
   HttpsClient basic = BasicClient(*server, "audrey", PasswordOf("audrey"));
