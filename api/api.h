@@ -21,6 +21,7 @@
 //                                   stats, settings, provisioning)
 //     api/audit/audit_routes.h      the auditor API
 //     api/ops/ops_routes.h          health, metrics, OpenAPI, the CRL
+//     api/browser/browser_routes.h  the web view's sign-in and sign-out
 // The user, binding and token operations the admin routes share with the
 // CLI live in accounts/. Which folder may include which is the table in
 // docs/layers.txt, checked by scripts/check-layers.sh.
@@ -35,6 +36,7 @@
 #include <vector>
 
 #include "api/auth/authenticator.h"
+#include "api/auth/browser_sessions.h"
 #include "api/core/api_metrics.h"
 #include "api/http/http_server.h"
 #include "api/http/tls_context.h"
@@ -60,6 +62,9 @@ struct ApiOptions {
   // SECURITY: the caller redacts every secret-bearing field (PIN source,
   // passwords, key material); the API serves it as given.
   std::string settings_json = "{}";
+  // The web view's sign-ins: idle and absolute expiry, caps
+  // (api/auth/browser_sessions.h; `[ui]` in the configuration file).
+  BrowserSessionOptions browser_sessions;
 };
 
 class ApiServer {
