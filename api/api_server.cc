@@ -8,6 +8,7 @@
 #include "api/grafana/grafana_routes.h"
 #include "api/ops/ops_routes.h"
 #include "api/sensu/sensu_routes.h"
+#include "api/ui/ui_routes.h"
 
 namespace strongroom::api {
 
@@ -56,6 +57,7 @@ StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const ApiOptions& options,
   AddSensuProviderRoutes(impl->router, *impl->context);
   AddSensuResolveRoute(impl->router, *impl->context);
   AddOpenApiRoute(impl->router);
+  AddUiRoutes(impl->router);
   AddMetricsRoutes(impl->router, *impl->context);
   RequestMetrics* request_metrics = impl->metrics->TrackRequests(impl->router);
   auto errors = [](int status, std::string_view message, std::string_view path) {

@@ -37,6 +37,10 @@ PACKAGES=(
   libcurl4-openssl-dev
   # promtool, which checks the /metrics scrape in the end-to-end test
   prometheus
+  # a real browser for the web view's end-to-end test (tests/ui/), driven
+  # headless by puppeteer-core from npm; certutil puts the test CA into the
+  # browser's own NSS database, so it trusts the server as a person would
+  chromium libnss3-tools fonts-dejavu-core
 )
 # A real Kubernetes client for the discovery test: Debian's kubernetes-client,
 # unless the machine already has a kubectl of its own (dpkg refuses to
