@@ -21,6 +21,7 @@
 //                                   stats, settings, provisioning)
 //     api/audit/audit_routes.h      the auditor API
 //     api/ops/ops_routes.h          health, metrics, OpenAPI
+//     api/browser/browser_routes.h  the web view's sign-in and sign-out
 //     api/ui/ui_routes.h            the auditors' web view (static files)
 // The user, binding and token operations the admin routes share with the
 // CLI live in accounts/. Which folder may include which is the table in
@@ -36,6 +37,7 @@
 #include <vector>
 
 #include "api/auth/authenticator.h"
+#include "api/auth/browser_sessions.h"
 #include "api/core/api_metrics.h"
 #include "api/http/http_server.h"
 #include "api/http/tls_context.h"
@@ -61,6 +63,9 @@ struct ApiOptions {
   // SECURITY: the caller redacts every secret-bearing field (PIN source,
   // passwords, key material); the API serves it as given.
   std::string settings_json = "{}";
+  // The web view's sign-ins: idle and absolute expiry, caps
+  // (api/auth/browser_sessions.h; `[ui]` in the configuration file).
+  BrowserSessionOptions browser_sessions;
 };
 
 class ApiServer {

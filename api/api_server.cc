@@ -1,6 +1,7 @@
 #include "api/admin/admin_routes.h"
 #include "api/api.h"
 #include "api/audit/audit_routes.h"
+#include "api/browser/browser_routes.h"
 #include "api/core/api_context.h"
 #include "api/core/api_metrics.h"
 #include "api/core/errors.h"
@@ -15,6 +16,7 @@ namespace strongroom::api {
 struct ApiServer::Impl {
   std::unique_ptr<PolicyHolder> policy;
   std::unique_ptr<Authenticator> authenticator;
+  std::unique_ptr<BrowserSessions> browser_sessions;
   std::unique_ptr<ApiContext> context;
   std::optional<TlsContext> tls;
   Router router;
@@ -45,6 +47,9 @@ StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const ApiOptions& options,
   impl->metrics = std::make_unique<ApiMetrics>(options.metrics, audit, store, keyring, token);
   impl->context->metrics = impl->metrics.get();
   impl->context->settings_json = options.settings_json;
+  SR_ASSIGN_OR_RETURN(impl->browser_sessions,
+                      BrowserSessions::Create(clock, options.browser_sessions));
+  impl->context->browser_sessions = impl->browser_sessions.get();
   AddHealthRoutes(impl->router, *impl->context);
   AddDiscoveryRoutes(impl->router, *impl->context);
   AddSecureValueRoutes(impl->router, *impl->context);
@@ -52,6 +57,8 @@ StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const ApiOptions& options,
   AddAdminUserRoutes(impl->router, *impl->context);
   AddAdminServerRoutes(impl->router, *impl->context);
   AddAuditRoutes(impl->router, *impl->context);
+  AddAdminInventoryRoutes(impl->router, *impl->context);
+  AddBrowserSessionRoutes(impl->router, *impl->context);
   AddDecryptRoutes(impl->router, *impl->context);
   AddSensuSecretRoutes(impl->router, *impl->context);
   AddSensuProviderRoutes(impl->router, *impl->context);

@@ -100,6 +100,7 @@ Status RunServe(const ServeFlags& flags) {
   options.authentication = config.authentication;
   options.max_bulk_secrets = config.max_bulk_secrets;
   options.metrics = config.metrics;
+  options.browser_sessions = config.browser_sessions;
   options.memory_locked = SecureArena::Process()->locked();
   options.settings_json = EffectiveSettingsJson(config);
   SR_ASSIGN_OR_RETURN(std::unique_ptr<api::ApiServer> server,

@@ -70,6 +70,15 @@ Setter Millis(std::chrono::milliseconds* out, std::int64_t min, std::int64_t max
   };
 }
 
+Setter Minutes(std::chrono::seconds* out, std::int64_t min, std::int64_t max) {
+  return [out, min, max](const toml::node& node) -> std::string {
+    std::int64_t value = 0;
+    std::string problem = Integer(&value, min, max)(node);
+    if (problem.empty()) *out = std::chrono::minutes(value);
+    return problem;
+  };
+}
+
 std::map<std::string, Setter> Keys(ServerConfig& c) {
   api::ServerLimits& l = c.limits;
   return {
@@ -115,6 +124,9 @@ std::map<std::string, Setter> Keys(ServerConfig& c) {
       {"store.integrity_check_seconds", Integer(&c.integrity_check_seconds, 1, 86'400)},
       {"metrics.scrape_services", StringList(&c.metrics.scrape_services)},
       {"metrics.allow_anonymous", Bool(&c.metrics.allow_anonymous)},
+      {"ui.session_idle_minutes", Minutes(&c.browser_sessions.idle_timeout, 1, 24 * 60)},
+      {"ui.session_absolute_minutes",
+       Minutes(&c.browser_sessions.absolute_timeout, 1, 7 * 24 * 60)},
   };
 }
 

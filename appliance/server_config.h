@@ -22,6 +22,9 @@ struct ServerConfig {
   api::AuthenticatorOptions authentication;
   std::size_t max_bulk_secrets = 500;  // limits.max_bulk_secrets
   api::MetricsOptions metrics;         // [metrics]
+  // [ui] session_idle_minutes, session_absolute_minutes: the web view's
+  // sign-ins (issue 21). Defaults 15 and 480.
+  api::BrowserSessionOptions browser_sessions;
   // store.integrity_check_seconds: how often the server re-verifies every
   // record and the store digest while it runs (issue 16). Default 60.
   std::uint64_t integrity_check_seconds = 60;

@@ -93,6 +93,13 @@ std::string EffectiveSettingsJson(const ServerConfig& config) {
       {"store",
        {{"integrity_check_seconds", Text(config.integrity_check_seconds)},
         {"map_size_mib", Text(c.map_size_mib)}}},
+      {"ui",
+       {{"session_idle_minutes",
+         Text(std::chrono::duration_cast<std::chrono::minutes>(config.browser_sessions.idle_timeout)
+                  .count())},
+        {"session_absolute_minutes", Text(std::chrono::duration_cast<std::chrono::minutes>(
+                                              config.browser_sessions.absolute_timeout)
+                                              .count())}}},
   };
   return settings.dump(-1, ' ', false, json::error_handler_t::replace);
 }

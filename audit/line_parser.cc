@@ -243,6 +243,7 @@ StatusOr<ParsedLine> Check(const Fields& fields, std::string_view line, std::siz
   out.request_id = Owned(fields.Text("request_id"));
   out.resource_version = fields.Number("resource_version");
   out.refers_to = fields.Number("refers_to");
+  out.count = fields.Number("count");
   out.key_sha256 = Owned(fields.Text("details", "key_sha256"));
   if (out.type == RecordType::kCheckpoint) {
     if (!fields.IsObject("checkpoint")) {

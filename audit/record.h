@@ -139,6 +139,9 @@ struct ParsedLine {
   std::string request_id;
   std::optional<std::uint64_t> resource_version;
   std::optional<std::uint64_t> refers_to;
+  // count: how many events a coalesced record stands for (authentication
+  // failures, SPEC 8); absent on a record of one event.
+  std::optional<std::uint64_t> count;
   std::string key_sha256;  // details.key_sha256, on the record that opens a log
   std::optional<CheckpointBody> checkpoint;
 };

@@ -52,8 +52,9 @@ std::vector<Role> BuiltInRoles() {
   Role decrypter = Make("Decrypter", "Decrypt secrets whose decrypters list the service");
   Add(decrypter, {"secret.securevalues:decrypt", "sensu.secrets:decrypt"});
 
-  Role auditor = Make("Auditor", "Read the audit log, statistics and metrics (every namespace)");
-  Add(auditor, {"audit:read", "server.stats:read", "metrics:read"});
+  Role auditor = Make(
+      "Auditor", "Read the audit log, statistics, metrics and the key inventory (every namespace)");
+  Add(auditor, {"audit:read", "server.stats:read", "metrics:read", "inventory:read"});
 
   // ServerAdmin: everything above except decrypt, plus every users* action.
   Role server_admin = admin;

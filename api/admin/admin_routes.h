@@ -7,6 +7,8 @@
 //                               API tokens (through accounts/)
 //   admin_server_routes.cc      stats, settings, access-control reload, and
 //                               the seed's endpoints that answer 404 here
+//   admin_inventory_routes.cc   the key inventory (GET .../encryption/keys,
+//                               `inventory:read`: Auditors too; issue 21)
 //
 // api/admin depends on api/core (and through it api/http, api/auth,
 // api/wire), accounts/, storage/, crypto/, policies/, audit/ and base/;
@@ -23,6 +25,8 @@ namespace strongroom::api {
 void AddAdminEncryptionRoutes(Router& router, ApiContext& context);
 // AddAdminUserRoutes registers /api/admin/users/*.
 void AddAdminUserRoutes(Router& router, ApiContext& context);
+// AddAdminInventoryRoutes registers GET /api/admin/encryption/keys.
+void AddAdminInventoryRoutes(Router& router, ApiContext& context);
 // AddAdminServerRoutes registers stats, settings, provisioning and the
 // documented 404s.
 void AddAdminServerRoutes(Router& router, ApiContext& context);

@@ -2,7 +2,7 @@
 // of the audit log, its public key and an online verification, for the
 // holders of audit:read. Read this first.
 //
-//   audit_routes.cc  GET /api/audit/events, /public-key, /verify
+//   audit_routes.cc  GET /api/audit/events, /public-key, /verify, /counts
 //
 // api/audit depends on api/core (and through it api/http, api/auth,
 // api/wire), audit/ (queries, the verifier), storage/, crypto/, policies/

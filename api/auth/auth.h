@@ -11,6 +11,9 @@
 //   authorizer.h     RBAC decisions for a Principal over policies/ and the
 //                    bindings stored by accounts/; deny by default
 //   policy_holder.h  the current policy, replaced whole on reload
+//   browser_sessions.h  the web view's sign-ins: session cookies with idle
+//                    and absolute expiry, CSRF tokens, re-checked against
+//                    the user's record on every use (issue 21)
 //
 // api/auth depends on base/, policies/, storage/, crypto/ (password
 // hashes), accounts/ (users and tokens as stored) and api/http (the request
@@ -20,5 +23,6 @@
 
 #include "api/auth/authenticator.h"  // IWYU pragma: export
 #include "api/auth/authorizer.h"     // IWYU pragma: export
+#include "api/auth/browser_sessions.h"  // IWYU pragma: export
 #include "api/auth/policy_holder.h"  // IWYU pragma: export
 #include "api/auth/principal.h"      // IWYU pragma: export

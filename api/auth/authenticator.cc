@@ -215,6 +215,21 @@ AuthResult Authenticator::Basic(std::string_view encoded, const std::string& add
     return std::unexpected(Status::Unauthenticated(std::string(kInvalidCredentials)));
   std::string login(text.substr(0, colon));
   SR_ASSIGN_OR_RETURN(SecretBytes password, SecretBytes::CopyFrom(text.substr(colon + 1)));
+  return Password(login, password, address, txn);
+}
+
+AuthResult Authenticator::AuthenticatePassword(const std::string& login,
+                                               const SecretBytes& password,
+                                               const std::string& peer_address,
+                                               const storage::ReadTxn& txn) {
+  AuthResult principal = Password(login, password, peer_address, txn);
+  Blame(principal, AuthFailure::kInvalidPassword);
+  if (principal.has_value()) principal->address = peer_address;
+  return principal;
+}
+
+AuthResult Authenticator::Password(const std::string& login, const SecretBytes& password,
+                                   const std::string& address, const storage::ReadTxn& txn) {
   if (std::int64_t wait = throttle_.WaitSeconds(login, address); wait > 0) {
     return std::unexpected(
         AuthError(Status::ResourceExhausted("too many failed attempts; retry in " +

@@ -100,6 +100,14 @@ class Authenticator {
   // checked against its generation counters.
   AuthResult Authenticate(const HttpRequest& request, const storage::ReadTxn& txn);
 
+  // AuthenticatePassword checks a user's name and password exactly as Basic
+  // auth does (the same scrypt limit, throttle and cache, shared with it),
+  // for the web view's sign-in form (issue 21). `peer_address` is the
+  // client's ("ip:port"). Errors as Authenticate; a wrong name or password
+  // is kUnauthenticated with AuthFailure::kInvalidPassword.
+  AuthResult AuthenticatePassword(const std::string& login, const SecretBytes& password,
+                                  const std::string& peer_address, const storage::ReadTxn& txn);
+
   // AuthenticateService returns the service a decrypt request comes from
   // (SPEC 4 and 6.2): only a verified client certificate that identifies a
   // service counts; an Authorization header is ignored, and a certificate
@@ -115,6 +123,8 @@ class Authenticator {
                 AuthenticatorOptions options, SecretBytes cache_key);
   AuthResult Basic(std::string_view encoded, const std::string& address,
                    const storage::ReadTxn& txn);
+  AuthResult Password(const std::string& login, const SecretBytes& password,
+                      const std::string& address, const storage::ReadTxn& txn);
   StatusOr<Principal> Token(std::string_view presented, const storage::ReadTxn& txn);
   StatusOr<Principal> Certificate(const policies::CertificateFacts& facts,
                                   const storage::ReadTxn& txn);

@@ -16,11 +16,41 @@ std::unexpected<ApiError> Fail(const Status& status) {
   return std::unexpected(ApiError::FromStatus(status));
 }
 
+// ResumeBrowserSession is StartSession's cookie path: nullopt when the
+// request is not the web view's (not a GET, an Authorization header, no
+// session cookie) or its session is dead and a client certificate may
+// speak instead; else the session's user, or the 401 to answer.
+std::optional<ApiOr<Session>> ResumeBrowserSession(ApiContext& context, const HttpRequest& request,
+                                                   storage::ReadTxn& txn, AuditScope* scope) {
+  if (context.browser_sessions == nullptr || request.method() != Pistache::Http::Method::Get ||
+      request.Header("Authorization")) {
+    return std::nullopt;
+  }
+  std::optional<std::string> token = RequestCookie(request, kSessionCookie);
+  if (!token) return std::nullopt;
+  std::shared_ptr<const policies::Policy> policy = context.policy.Get();
+  StatusOr<BrowserSession> session = context.browser_sessions->Resume(*token, *policy, txn);
+  if (!session.has_value()) {
+    if (session.error().code() != StatusCode::kUnauthenticated) return Fail(session.error());
+    if (request.peer->certificate) return std::nullopt;
+    if (scope != nullptr) scope->authentication_failure = "invalid_session";
+    return Fail(ApiError::Unauthorized(session.error().message()));
+  }
+  Principal principal = BrowserSessionPrincipal(*session, *request.peer);
+  if (scope != nullptr) scope->SetActor(principal);
+  return Session{std::move(txn), std::move(principal), std::move(policy)};
+}
+
 }  // namespace
 
-ApiOr<Session> StartSession(ApiContext& context, const HttpRequest& request, AuditScope* scope) {
+ApiOr<Session> StartSession(ApiContext& context, const HttpRequest& request, AuditScope* scope,
+                            BrowserCookie cookie) {
   StatusOr<storage::ReadTxn> txn = context.store.BeginRead();
   if (!txn.has_value()) return Fail(txn.error());
+  if (cookie == BrowserCookie::kAccepted) {
+    std::optional<ApiOr<Session>> resumed = ResumeBrowserSession(context, request, *txn, scope);
+    if (resumed) return std::move(*resumed);
+  }
   AuthResult principal = context.authenticator.Authenticate(request, *txn);
   if (!principal.has_value()) {
     const AuthError& error = principal.error();
@@ -52,8 +82,8 @@ ApiOr<Session> StartServiceSession(ApiContext& context, const HttpRequest& reque
 }
 
 ApiOr<Session> StartAdminSession(ApiContext& context, const HttpRequest& request, AuditScope& scope,
-                                 std::string_view action) {
-  ApiOr<Session> started = StartSession(context, request, &scope);
+                                 std::string_view action, BrowserCookie cookie) {
+  ApiOr<Session> started = StartSession(context, request, &scope, cookie);
   if (!started.has_value()) return started;
   if (started->principal.kind == Principal::Kind::kToken) {
     return Fail(ApiError::Forbidden("API tokens may not use /api/admin endpoints"));

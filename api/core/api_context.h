@@ -9,6 +9,7 @@
 #include <string>
 
 #include "api/auth/authenticator.h"
+#include "api/auth/browser_sessions.h"
 #include "api/auth/policy_holder.h"
 #include "api/auth/principal.h"
 #include "api/core/api_error.h"
@@ -42,7 +43,16 @@ struct ApiContext {
   ApiMetrics* metrics = nullptr;
   // GET /api/admin/settings answers this (ApiOptions::settings_json).
   std::string settings_json = "{}";
+  // The web view's sign-ins (api/auth/browser_sessions.h); null: none.
+  BrowserSessions* browser_sessions = nullptr;
 };
+
+// BrowserCookie says whether a route accepts the web view's session cookie
+// (`sr_session`) as its caller's identity. Only the GET routes the view
+// reads through ask for kAccepted (the auditor API, the key inventory and
+// GET /api/ui/session); everywhere else the cookie is ignored, so it can
+// never carry a write, an admin action or a decrypt.
+enum class BrowserCookie { kIgnored, kAccepted };
 
 // Session is an authenticated request: its snapshot and its principal.
 struct Session {
@@ -56,8 +66,15 @@ struct Session {
 // challenge), kTooManyRequests (Retry-After: the throttle's wait),
 // kServiceUnavailable, kInternalError. With a `scope`, it records the
 // actor, or why authentication failed (AuthFailureName).
+// With `cookie` kAccepted, a GET request without an Authorization header
+// that carries an `sr_session` cookie is the session's user when the
+// session is live (BrowserSessions::Resume); a dead session falls back to
+// the client certificate if there is one, else is kUnauthorized without
+// the Basic challenge (a browser would prompt for a password), recorded
+// as the failure "invalid_session".
 ApiOr<Session> StartSession(ApiContext& context, const HttpRequest& request,
-                            AuditScope* scope = nullptr);
+                            AuditScope* scope = nullptr,
+                            BrowserCookie cookie = BrowserCookie::kIgnored);
 
 // StartServiceSession is StartSession for the decrypt endpoints: the
 // principal is the service of the verified client certificate
@@ -71,8 +88,10 @@ ApiOr<Session> StartServiceSession(ApiContext& context, const HttpRequest& reque
 // `action` (from policies/actions.cc) on every namespace passes. API tokens
 // and services get kForbidden whatever their grants, as the seed's admin
 // API works only for server admins signed in as themselves.
+// `cookie` as for StartSession.
 ApiOr<Session> StartAdminSession(ApiContext& context, const HttpRequest& request, AuditScope& scope,
-                                 std::string_view action);
+                                 std::string_view action,
+                                 BrowserCookie cookie = BrowserCookie::kIgnored);
 
 // NamespacedSession is a request on a namespaced resource
 // (".../namespaces/:ns/<kind>[/:name]") past authentication, path

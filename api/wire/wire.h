@@ -6,6 +6,7 @@
 //   label_selector.h  Kubernetes label selectors (?labelSelector=)
 //   sensu_selector.h  Sensu's labelSelector and fieldSelector expressions
 //   query_string.h    percent-decoding of query names and values
+//   rfc3339_time.h    RFC 3339 times in query parameters
 //   list_cursor.h     the signed `continue` tokens of list endpoints
 //   json_fields.h     strict reading of request JSON objects
 //   k8s_status.h      the Kubernetes Status and {"message"} bodies
@@ -21,4 +22,5 @@
 #include "api/wire/label_selector.h"  // IWYU pragma: export
 #include "api/wire/list_cursor.h"     // IWYU pragma: export
 #include "api/wire/query_string.h"    // IWYU pragma: export
+#include "api/wire/rfc3339_time.h"    // IWYU pragma: export
 #include "api/wire/sensu_selector.h"  // IWYU pragma: export

@@ -41,6 +41,24 @@ TEST(ServerConfig, MetricsKeysSayWhoMayScrape) {
   EXPECT_TRUE(config->metrics.allow_anonymous);
 }
 
+TEST(ServerConfig, UiKeysSetTheWebViewsSessionTimeouts) {
+  TempDir dir;
+  StatusOr<ServerConfig> defaults = LoadServerConfig(Write(dir, kTls));
+  ASSERT_TRUE(defaults.has_value()) << defaults.error();
+  EXPECT_EQ(defaults->browser_sessions.idle_timeout, std::chrono::minutes(15));
+  EXPECT_EQ(defaults->browser_sessions.absolute_timeout, std::chrono::minutes(480));
+  auto config = LoadServerConfig(Write(
+      dir, std::string(kTls) + "[ui]\nsession_idle_minutes = 5\nsession_absolute_minutes = 60\n"));
+  ASSERT_TRUE(config.has_value()) << config.error();
+  EXPECT_EQ(config->browser_sessions.idle_timeout, std::chrono::minutes(5));
+  EXPECT_EQ(config->browser_sessions.absolute_timeout, std::chrono::minutes(60));
+  nlohmann::json settings = nlohmann::json::parse(EffectiveSettingsJson(*config));
+  EXPECT_EQ(settings["ui"]["session_idle_minutes"], "5");
+  auto zero = LoadServerConfig(Write(dir, std::string(kTls) + "[ui]\nsession_idle_minutes = 0\n"));
+  ASSERT_FALSE(zero.has_value());
+  EXPECT_NE(zero.error().message().find("ui.session_idle_minutes"), std::string::npos);
+}
+
 TEST(ServerConfig, ValuesOverrideDefaults) {
   TempDir dir;
   auto config =

@@ -17,7 +17,8 @@ const std::set<std::string> kEditorExtra = {
     "secret.securevalues:create", "secret.securevalues:write", "secret.securevalues:delete",
     "sensu.secrets:write", "sensu.secrets:delete"};
 const std::set<std::string> kDecrypter = {"secret.securevalues:decrypt", "sensu.secrets:decrypt"};
-const std::set<std::string> kAuditor = {"audit:read", "server.stats:read", "metrics:read"};
+const std::set<std::string> kAuditor = {"audit:read", "server.stats:read", "metrics:read",
+                                        "inventory:read"};
 const std::set<std::string> kServerAdminExtra = {
     "users:create",          "users:read",
     "users:write",           "users:delete",
