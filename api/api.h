@@ -22,6 +22,7 @@
 //     api/audit/audit_routes.h      the auditor API
 //     api/ops/ops_routes.h          health, metrics, OpenAPI, the CRL
 //     api/browser/browser_routes.h  the web view's sign-in and sign-out
+//     api/ui/ui_routes.h            the auditors' web view (static files)
 // The user, binding and token operations the admin routes share with the
 // CLI live in accounts/. Which folder may include which is the table in
 // docs/layers.txt, checked by scripts/check-layers.sh.

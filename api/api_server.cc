@@ -9,6 +9,7 @@
 #include "api/grafana/grafana_routes.h"
 #include "api/ops/ops_routes.h"
 #include "api/sensu/sensu_routes.h"
+#include "api/ui/ui_routes.h"
 
 namespace strongroom::api {
 
@@ -64,6 +65,7 @@ StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const ApiOptions& options,
   AddSensuResolveRoute(impl->router, *impl->context);
   AddOpenApiRoute(impl->router);
   AddCrlRoute(impl->router, *impl->tls);
+  AddUiRoutes(impl->router);
   AddMetricsRoutes(impl->router, *impl->context);
   RequestMetrics* request_metrics = impl->metrics->TrackRequests(impl->router);
   auto errors = [](int status, std::string_view message, std::string_view path) {

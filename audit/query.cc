@@ -1,6 +1,7 @@
 #include "audit/query.h"
 
 #include <charconv>
+#include <deque>
 
 #include "audit/log_files.h"
 #include "audit/record.h"
@@ -91,14 +92,64 @@ StatusOr<EventFilter> ParseEventFilter(
     }
     filter.limit = static_cast<std::size_t>(value);
   }
+  if (auto order = param("order")) {
+    if (*order != "oldest" && *order != "newest") {
+      return std::unexpected(Status::InvalidArgument("order must be oldest or newest"));
+    }
+    filter.newest_first = *order == "newest";
+  }
   if (auto cursor = param("continue")) {
-    SR_ASSIGN_OR_RETURN(filter.after_seq, Number(*cursor, "continue"));
+    SR_ASSIGN_OR_RETURN(std::uint64_t seq, Number(*cursor, "continue"));
+    if (filter.newest_first) {
+      filter.before_seq = seq;
+    } else {
+      filter.after_seq = seq;
+    }
   }
   return filter;
 }
 
+namespace {
+
+// QueryNewestFirst keeps the last `limit` matches before the cursor while
+// reading the log in order, then returns them newest first.
+StatusOr<EventPage> QueryNewestFirst(const std::vector<LogFileSource>& files,
+                                     const EventFilter& filter) {
+  std::deque<std::pair<std::uint64_t, std::string>> kept;  // (seq, line), oldest first
+  bool dropped = false;
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    // Files are in seq order: one that starts at or after the cursor, and
+    // every later one, holds nothing before it.
+    std::optional<std::uint64_t> first = FirstSeqOf(files[i].name);
+    if (filter.before_seq && first && *first >= *filter.before_seq) break;
+    SR_ASSIGN_OR_RETURN(FileLines lines, ReadLines(files[i]));
+    for (std::size_t n = 0; n < lines.lines.size(); ++n) {
+      StatusOr<ParsedLine> record = ParseLine(lines.Line(n));
+      if (!record.has_value()) {
+        return std::unexpected(Status::IntegrityError(
+            "audit log " + files[i].name + " line " + std::to_string(n + 1) + ": " +
+            record.error().message() + " (run strongroom audit verify)"));
+      }
+      if (filter.before_seq && record->seq >= *filter.before_seq) break;
+      if (!Matches(*record, filter)) continue;
+      kept.emplace_back(record->seq, std::string(lines.Line(n)));
+      if (kept.size() > filter.limit) {
+        kept.pop_front();
+        dropped = true;
+      }
+    }
+  }
+  EventPage page;
+  for (auto it = kept.rbegin(); it != kept.rend(); ++it) page.records.push_back(std::move(it->second));
+  if (dropped && !kept.empty()) page.next_after_seq = kept.front().first;
+  return page;
+}
+
+}  // namespace
+
 StatusOr<EventPage> QueryEvents(const std::string& dir, const EventFilter& filter) {
   SR_ASSIGN_OR_RETURN(std::vector<LogFileSource> files, OpenLogFiles(dir));
+  if (filter.newest_first) return QueryNewestFirst(files, filter);
   EventPage page;
   for (std::size_t i = 0; i < files.size(); ++i) {
     // Skip a rotated file whose records all precede the cursor.

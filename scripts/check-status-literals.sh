@@ -5,15 +5,15 @@
 # (api/core/errors.h) alone turns it into a status.
 #
 # In every .h and .cc of api/decrypt (the decrypt pipeline the decrypt
-# routes run), api/grafana, api/sensu, api/admin, api/audit, api/ops and
-# api/browser, after dropping comments, string and character literals, any
+# routes run), api/grafana, api/sensu, api/admin, api/audit, api/ops,
+# api/browser and api/ui, after dropping comments, string and character literals, any
 # integer literal from 100 to 599 is refused unless its line declares a
 # named constant (`constexpr`): a limit such as kMaxListLimit = 500 is a
 # name, a bare 404 is a status. Prints "file:line: ..." per violation and
 # exits 1 if any; exit 2 when a route folder is missing.
 set -euo pipefail
 ROOT="${1:-$(cd "$(dirname "$0")/.." && pwd)}"
-FOLDERS=(api/decrypt api/grafana api/sensu api/admin api/audit api/ops api/browser)
+FOLDERS=(api/decrypt api/grafana api/sensu api/admin api/audit api/ops api/browser api/ui)
 
 cd "$ROOT"
 for folder in "${FOLDERS[@]}"; do

@@ -45,6 +45,10 @@ PACKAGES=(
   # their own; the system service the package brings is kept from starting
   # (below).
   etcd-server etcd-client
+  # a real browser for the web view's end-to-end test (tests/ui/), driven
+  # headless by puppeteer-core from npm; certutil puts the test CA into the
+  # browser's own NSS database, so it trusts the server as a person would
+  chromium libnss3-tools fonts-dejavu-core
 )
 # A real Kubernetes client for the discovery test: Debian's kubernetes-client,
 # unless the machine already has a kubectl of its own (dpkg refuses to

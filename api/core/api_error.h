@@ -41,8 +41,9 @@ enum class ApiReason {
   kServiceUnavailable,     // 503: transient; retry later
 };
 
-// Success is a successful answer's HTTP status, named.
-enum class Success { kOk, kCreated, kNoContent };
+// Success is a successful answer's HTTP status, named. kMovedPermanently
+// (301) is a redirect; its handler adds the Location header.
+enum class Success { kOk, kCreated, kNoContent, kMovedPermanently };
 
 // ApiError is a failed request: `status` is the cause (its message is shown
 // to the caller unless the reason is kInternalError, whose detail is logged

@@ -56,6 +56,8 @@ int HttpStatusOf(Success success) {
       return 201;
     case Success::kNoContent:
       return 204;
+    case Success::kMovedPermanently:
+      return 301;
   }
   return 200;
 }

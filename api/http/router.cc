@@ -41,6 +41,9 @@ std::optional<std::string_view> Trimmed(std::string_view path) {
 
 struct Router::Impl {
   std::map<Pistache::Http::Method, SegmentTreeNode> trees;
+  // Patterns ending in '/' (a folder's index, "/ui/"), matched exactly:
+  // the segment tree has no spelling for an empty last segment.
+  std::map<std::string, std::map<Pistache::Http::Method, std::size_t>, std::less<>> folders;
   std::deque<Route> routes;  // stable addresses
 };
 
@@ -51,6 +54,15 @@ Router& Router::operator=(Router&&) noexcept = default;
 
 void Router::Add(Pistache::Http::Method method, std::string_view pattern, Execution execution,
                  RouteHandler handler) {
+  if (pattern.size() > 1 && pattern.back() == '/') {
+    std::string_view folder = pattern.substr(0, pattern.size() - 1);
+    if (!Trimmed(folder) || folder.find(':') != std::string_view::npos)
+      throw std::invalid_argument("bad route pattern");
+    impl_->routes.push_back(Route{execution, std::move(handler), nullptr, std::string(pattern),
+                                  method, impl_->routes.size()});
+    impl_->folders[std::string(pattern)][method] = impl_->routes.size() - 1;
+    return;
+  }
   std::optional<std::string_view> trimmed = Trimmed(pattern);
   if (!trimmed) throw std::invalid_argument("bad route pattern");
   // The tree keeps string_views into this buffer; it owns the buffer.
@@ -77,6 +89,14 @@ std::vector<Router::RouteInfo> Router::Routes() const {
 
 Router::Match Router::Find(Pistache::Http::Method method, std::string_view path) const {
   Match match;
+  if (auto folder = impl_->folders.find(path); folder != impl_->folders.end()) {
+    match.path_known = true;
+    for (const auto& [folder_method, index] : folder->second) {
+      match.allowed.push_back(folder_method);
+      if (folder_method == method) match.route = &impl_->routes[index];
+    }
+    return match;
+  }
   std::optional<std::string_view> trimmed = Trimmed(path);
   if (!trimmed) return match;
   // The request's own method first: a routed request searches one tree

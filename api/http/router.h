@@ -54,7 +54,10 @@ class Router {
   Router(Router&&) noexcept;
   Router& operator=(Router&&) noexcept;
 
-  // Add registers `pattern` ("/apis/x/namespaces/:ns/things/:name").
+  // Add registers `pattern` ("/apis/x/namespaces/:ns/things/:name"). A
+  // pattern ending in '/' ("/ui/", a folder's index page) has no parameter
+  // and matches only that exact path: the one spelling of a path with an
+  // empty last segment that Find accepts.
   // REQUIRES: the pattern is not registered for `method` yet.
   void Add(Pistache::Http::Method method, std::string_view pattern, Execution execution,
            RouteHandler handler);
@@ -80,7 +83,8 @@ class Router {
   std::vector<RouteInfo> Routes() const;
 
   // Find looks up `path` (starting with '/', no query). A path with an empty
-  // segment or a "." / ".." segment matches nothing.
+  // segment or a "." / ".." segment matches nothing, except a registered
+  // pattern ending in '/' (see Add), matched exactly.
   Match Find(Pistache::Http::Method method, std::string_view path) const;
 
   // route_count is the number of routes added; route_at(i) is the route

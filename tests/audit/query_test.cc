@@ -100,6 +100,39 @@ TEST_F(QueryTest, PagesFollowTheCursorAcrossRotatedFilesWithoutGapsOrRepeats) {
   for (std::size_t i = 0; i < seen.size(); ++i) EXPECT_EQ(seen[i], i + 1);
 }
 
+TEST_F(QueryTest, NewestFirstPagesBackwardsAcrossRotatedFilesWithoutGapsOrRepeats) {
+  audit::EventFilter filter = Filter({{"limit", "7"}, {"order", "newest"}});
+  ASSERT_TRUE(filter.newest_first);
+  std::vector<std::uint64_t> seen;
+  for (int pages = 0; pages < 100; ++pages) {
+    auto page = audit::QueryEvents(LogDir(), filter);
+    ASSERT_TRUE(page.has_value()) << page.error();
+    EXPECT_LE(page->records.size(), 7u);
+    for (const std::string& line : page->records) seen.push_back(audit::ParseLine(line)->seq);
+    if (!page->next_after_seq) break;
+    filter.before_seq = *page->next_after_seq;
+  }
+  ASSERT_EQ(seen.size(), records_.size()) << "unfiltered pages return every record";
+  for (std::size_t i = 0; i < seen.size(); ++i) EXPECT_EQ(seen[i], records_.size() - i);
+
+  // Filtered, through the parsed cursor: the same records as oldest first,
+  // in reverse.
+  std::vector<std::uint64_t> oldest, newest;
+  for (const auto& r : Query(Filter({{"actor", "bob"}, {"limit", "1000"}}))) oldest.push_back(r.seq);
+  std::string cursor;
+  for (int pages = 0; pages < 100; ++pages) {
+    std::map<std::string, std::string> params = {{"actor", "bob"}, {"limit", "4"}, {"order", "newest"}};
+    if (!cursor.empty()) params["continue"] = cursor;
+    auto page = audit::QueryEvents(LogDir(), Filter(params));
+    ASSERT_TRUE(page.has_value()) << page.error();
+    for (const std::string& line : page->records) newest.push_back(audit::ParseLine(line)->seq);
+    if (!page->next_after_seq) break;
+    cursor = std::to_string(*page->next_after_seq);
+  }
+  ASSERT_FALSE(oldest.empty());
+  EXPECT_EQ(std::vector<std::uint64_t>(oldest.rbegin(), oldest.rend()), newest);
+}
+
 TEST_F(QueryTest, TheTimeRangeIsInclusiveAtBothEnds) {
   const audit::ParsedLine& from = records_[10];
   const audit::ParsedLine& to = records_[20];
@@ -119,7 +152,7 @@ TEST_F(QueryTest, BadParametersAreRefusedWithAClearMessage) {
   const std::map<std::string, std::string> bad[] = {
       {{"since", "yesterday"}}, {{"until", "2026-13-01"}}, {{"outcome", "ok"}},
       {{"limit", "0"}},         {{"limit", "1001"}},       {{"limit", "ten"}},
-      {{"continue", "-1"}},     {{"continue", "12abc"}}};
+      {{"continue", "-1"}},     {{"continue", "12abc"}},   {{"order", "backwards"}}};
   for (const auto& params : bad) {
     auto filter =
         audit::ParseEventFilter([&params](std::string_view name) -> std::optional<std::string> {

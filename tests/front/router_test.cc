@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <stdexcept>
+
 namespace strongroom::api {
 namespace {
 
@@ -47,6 +49,26 @@ TEST(Router, RefusesEmptyDotAndDotDotSegments) {
     EXPECT_EQ(router.Find(Method::Get, path).route, nullptr) << path;
   }
   EXPECT_NE(router.Find(Method::Get, "/livez").route, nullptr);
+}
+
+TEST(Router, MatchesAFolderPatternOnlyByItsExactPath) {
+  Router router = MakeRouter();
+  auto ok = [](HttpRequest&) { return HttpResponse{}; };
+  router.Add(Method::Get, "/ui/", Execution::kInline, ok);
+  router.Add(Method::Get, "/ui", Execution::kInline, ok);
+  Router::Match folder = router.Find(Method::Get, "/ui/");
+  ASSERT_NE(folder.route, nullptr);
+  EXPECT_EQ(folder.route->pattern, "/ui/");
+  ASSERT_NE(router.Find(Method::Get, "/ui").route, nullptr);
+  EXPECT_EQ(router.Find(Method::Get, "/ui").route->pattern, "/ui");
+  Router::Match post = router.Find(Method::Post, "/ui/");
+  EXPECT_EQ(post.route, nullptr);
+  EXPECT_TRUE(post.path_known);
+  for (const char* path : {"/ui//", "//ui/", "/ui/./", "/x/../ui/", "/livez/"}) {
+    EXPECT_EQ(router.Find(Method::Get, path).route, nullptr) << path;
+  }
+  EXPECT_THROW(router.Add(Method::Get, "/a/:p/", Execution::kInline, ok), std::invalid_argument);
+  EXPECT_THROW(router.Add(Method::Get, "/a//", Execution::kInline, ok), std::invalid_argument);
 }
 
 }  // namespace
