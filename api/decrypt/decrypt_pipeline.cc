@@ -46,6 +46,21 @@ void Settle(DecryptTarget& target, StatusOr<SecretBytes> value) {
   target.decision.value.emplace(std::move(*value));
 }
 
+// SettleIfCached settles `target` (still sealed) when its data key is
+// cached, or when the lookup itself failed, and says whether it did.
+bool SettleIfCached(ApiContext& context, DecryptTarget& target) {
+  const SealedValue& sealed = *target.sealed;
+  StatusOr<std::optional<SecretBytes>> cached =
+      context.keyring.UnsealIfCached(BindingOf(sealed), sealed.envelope);
+  if (!cached.has_value()) {
+    Settle(target, std::unexpected(cached.error()));
+    return true;
+  }
+  if (!cached->has_value()) return false;
+  Settle(target, std::move(**cached));
+  return true;
+}
+
 // Authenticate and read: stages 1 and 2. An error ends the request.
 std::optional<ApiError> AuthenticateAndRead(Run& run) {
   DecryptRequest& request = run.request;
@@ -70,17 +85,9 @@ std::vector<std::string> UnsealCached(ApiContext& context, DecryptRequest& reque
   std::vector<std::string> missing;
   for (DecryptTarget& target : request.targets) {
     if (!target.sealed) continue;
-    const SealedValue& sealed = *target.sealed;
-    StatusOr<std::optional<SecretBytes>> cached =
-        context.keyring.UnsealIfCached(BindingOf(sealed), sealed.envelope);
-    if (!cached.has_value()) {
-      Settle(target, std::unexpected(cached.error()));
-    } else if (cached->has_value()) {
-      Settle(target, std::move(**cached));
-    } else if (std::find(missing.begin(), missing.end(), sealed.envelope.data_key_id) ==
-               missing.end()) {
-      missing.emplace_back(sealed.envelope.data_key_id);
-    }
+    if (SettleIfCached(context, target)) continue;
+    const std::string_view id = target.sealed->envelope.data_key_id;
+    if (std::find(missing.begin(), missing.end(), id) == missing.end()) missing.emplace_back(id);
   }
   return missing;
 }
@@ -103,13 +110,7 @@ void UnsealResumed(ApiContext& context, DecryptRequest& request,
     }
     // The key was just loaded; should it have left the cache meanwhile,
     // this thread may wait for the token again.
-    StatusOr<std::optional<SecretBytes>> cached =
-        context.keyring.UnsealIfCached(BindingOf(sealed), sealed.envelope);
-    if (!cached.has_value()) {
-      Settle(target, std::unexpected(cached.error()));
-    } else if (cached->has_value()) {
-      Settle(target, std::move(**cached));
-    } else {
+    if (!SettleIfCached(context, target)) {
       Settle(target, context.keyring.Unseal(BindingOf(sealed), sealed.envelope));
     }
   }
