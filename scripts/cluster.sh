@@ -30,14 +30,9 @@ esac
 client_port() { echo $((BASE_PORT + $1)); }
 peer_port() { echo $((BASE_PORT + 10 + $1)); }
 
-# alive PID: the process exists and is not a zombie (see run.sh: a killed
-# process may stay unreaped here, and kill -0 still succeeds on it).
-alive() {
-  local stat
-  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
-  stat="${stat##*) }"
-  [ "${stat%% *}" != Z ] && [ "${stat%% *}" != X ]
-}
+# alive PID (a zombie is not alive).
+# shellcheck source=lib/process.sh
+. "$ROOT/scripts/lib/process.sh"
 
 member_pid() {  # N: the pid of a running member N, from its pid file
   local file="$STATE/etcd-$1.pid" pid

@@ -22,16 +22,9 @@ case "${1:-}" in
   *) echo "run.sh: unknown argument '$1' (use --background or --stop)" >&2; exit 2 ;;
 esac
 
-# alive PID: the process exists and has not exited. A zombie (exited, not
-# yet reaped: its parent is an init that does not reap promptly, as in a
-# container started without --init) still answers kill -0, so the state in
-# /proc decides.
-alive() {
-  local stat
-  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
-  stat="${stat##*) }"  # the fields after the command name, which may hold spaces
-  [ "${stat%% *}" != Z ] && [ "${stat%% *}" != X ]
-}
+# alive PID (a zombie is not alive).
+# shellcheck source=lib/process.sh
+. "$ROOT/scripts/lib/process.sh"
 
 running_pid() {
   if [ -f "$PIDFILE" ]; then

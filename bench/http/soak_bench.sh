@@ -82,13 +82,9 @@ fail() {
   exit 1
 }
 
-# alive PID: the process exists and is not a zombie (SPEC section 10).
-alive() {
-  local stat
-  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
-  stat="${stat##*) }"
-  [ "${stat%% *}" != Z ] && [ "${stat%% *}" != X ]
-}
+# alive PID (a zombie is not alive).
+# shellcheck source=../../scripts/lib/process.sh
+. "$ROOT/scripts/lib/process.sh"
 
 # --- 1. server and data ------------------------------------------------------
 umask 077

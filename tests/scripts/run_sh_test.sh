@@ -16,8 +16,9 @@ cleanup() {
   rm -rf "$SCRATCH"
 }
 trap cleanup EXIT
-mkdir -p "$SCRATCH/scripts" "$SCRATCH/.dev"
+mkdir -p "$SCRATCH/scripts/lib" "$SCRATCH/.dev"
 cp "$SOURCE/scripts/run.sh" "$SCRATCH/scripts/run.sh"
+cp "$SOURCE/scripts/lib/process.sh" "$SCRATCH/scripts/lib/process.sh"
 
 case "$MODE" in
   zombie)
