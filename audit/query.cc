@@ -111,6 +111,19 @@ StatusOr<EventFilter> ParseEventFilter(
 
 namespace {
 
+// ParseLogLine parses line `n` of `file`; a line that does not parse is an
+// integrity error naming the file and line.
+StatusOr<ParsedLine> ParseLogLine(const LogFileSource& file, const FileLines& lines,
+                                  std::size_t n) {
+  StatusOr<ParsedLine> record = ParseLine(lines.Line(n));
+  if (!record.has_value()) {
+    return std::unexpected(Status::IntegrityError(
+        "audit log " + file.name + " line " + std::to_string(n + 1) + ": " +
+        record.error().message() + " (run strongroom audit verify)"));
+  }
+  return record;
+}
+
 // QueryNewestFirst keeps the last `limit` matches before the cursor while
 // reading the log in order, then returns them newest first.
 StatusOr<EventPage> QueryNewestFirst(const std::vector<LogFileSource>& files,
@@ -124,15 +137,10 @@ StatusOr<EventPage> QueryNewestFirst(const std::vector<LogFileSource>& files,
     if (filter.before_seq && first && *first >= *filter.before_seq) break;
     SR_ASSIGN_OR_RETURN(FileLines lines, ReadLines(files[i]));
     for (std::size_t n = 0; n < lines.lines.size(); ++n) {
-      StatusOr<ParsedLine> record = ParseLine(lines.Line(n));
-      if (!record.has_value()) {
-        return std::unexpected(Status::IntegrityError(
-            "audit log " + files[i].name + " line " + std::to_string(n + 1) + ": " +
-            record.error().message() + " (run strongroom audit verify)"));
-      }
-      if (filter.before_seq && record->seq >= *filter.before_seq) break;
-      if (!Matches(*record, filter)) continue;
-      kept.emplace_back(record->seq, std::string(lines.Line(n)));
+      SR_ASSIGN_OR_RETURN(ParsedLine record, ParseLogLine(files[i], lines, n));
+      if (filter.before_seq && record.seq >= *filter.before_seq) break;
+      if (!Matches(record, filter)) continue;
+      kept.emplace_back(record.seq, std::string(lines.Line(n)));
       if (kept.size() > filter.limit) {
         kept.pop_front();
         dropped = true;
@@ -151,6 +159,7 @@ StatusOr<EventPage> QueryEvents(const std::string& dir, const EventFilter& filte
   SR_ASSIGN_OR_RETURN(std::vector<LogFileSource> files, OpenLogFiles(dir));
   if (filter.newest_first) return QueryNewestFirst(files, filter);
   EventPage page;
+  std::uint64_t last_seq = filter.after_seq;  // of the last record in the page
   for (std::size_t i = 0; i < files.size(); ++i) {
     // Skip a rotated file whose records all precede the cursor.
     if (i + 1 < files.size()) {
@@ -159,22 +168,14 @@ StatusOr<EventPage> QueryEvents(const std::string& dir, const EventFilter& filte
     }
     SR_ASSIGN_OR_RETURN(FileLines lines, ReadLines(files[i]));
     for (std::size_t n = 0; n < lines.lines.size(); ++n) {
-      StatusOr<ParsedLine> record = ParseLine(lines.Line(n));
-      if (!record.has_value()) {
-        return std::unexpected(Status::IntegrityError(
-            "audit log " + files[i].name + " line " + std::to_string(n + 1) + ": " +
-            record.error().message() + " (run strongroom audit verify)"));
-      }
-      if (record->seq <= filter.after_seq || !Matches(*record, filter)) continue;
+      SR_ASSIGN_OR_RETURN(ParsedLine record, ParseLogLine(files[i], lines, n));
+      if (record.seq <= filter.after_seq || !Matches(record, filter)) continue;
       if (page.records.size() == filter.limit) {
-        page.next_after_seq = filter.after_seq;
-        if (!page.records.empty()) {
-          StatusOr<ParsedLine> last = ParseLine(page.records.back());
-          if (last.has_value()) page.next_after_seq = last->seq;
-        }
+        page.next_after_seq = last_seq;
         return page;
       }
       page.records.emplace_back(lines.Line(n));
+      last_seq = record.seq;
     }
   }
   return page;
