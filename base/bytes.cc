@@ -4,11 +4,13 @@ namespace strongroom {
 
 std::string HexEncode(ByteSpan bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
+  // Sized once and written in place: push_back checks the capacity for
+  // every digit, and a chain hash is encoded for every audit record.
+  std::string out(bytes.size() * 2, '\0');
+  char* digit = out.data();
   for (std::uint8_t b : bytes) {
-    out.push_back(kDigits[b >> 4]);
-    out.push_back(kDigits[b & 0xf]);
+    *digit++ = kDigits[b >> 4];
+    *digit++ = kDigits[b & 0xf];
   }
   return out;
 }

@@ -32,7 +32,15 @@ CertificateIdentity None(std::string reason) {
 CertificateIdentity IdentifyCertificate(std::span<const CertificateUser> users,
                                         std::span<const ServiceMapping> services,
                                         const CertificateFacts& facts) {
-  std::optional<std::string> fingerprint = NormalizeFingerprint(facts.fingerprint_sha256);
+  // Normalized only when it is not in the normal spelling already (the
+  // front's always is): the same comparison without copies.
+  std::optional<std::string> normalized;
+  std::optional<std::string_view> fingerprint;
+  if (IsNormalFingerprint(facts.fingerprint_sha256)) {
+    fingerprint = facts.fingerprint_sha256;
+  } else if ((normalized = NormalizeFingerprint(facts.fingerprint_sha256))) {
+    fingerprint = *normalized;
+  }
   if (fingerprint.has_value()) {
     for (const CertificateUser& entry : users) {
       if (entry.fingerprint_sha256 == *fingerprint) {

@@ -20,4 +20,12 @@ std::optional<std::string> NormalizeFingerprint(std::string_view text) {
   return HexEncode(*bytes);
 }
 
+bool IsNormalFingerprint(std::string_view text) {
+  if (text.size() != 2 * kSha256Bytes) return false;
+  for (char c : text) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
 }  // namespace strongroom::policies

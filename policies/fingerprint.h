@@ -14,4 +14,10 @@ namespace strongroom::policies {
 // it is not 32 bytes of hex.
 std::optional<std::string> NormalizeFingerprint(std::string_view text);
 
+// IsNormalFingerprint tells whether `text` is already in that spelling (64
+// lowercase hex digits), so it can be compared as it is: the TLS front
+// writes a peer's fingerprint so, and a decrypt need not copy it three
+// times to learn that (issue 19).
+bool IsNormalFingerprint(std::string_view text);
+
 }  // namespace strongroom::policies

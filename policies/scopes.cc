@@ -29,7 +29,10 @@ bool SplitNamedScope(std::string_view kind, std::string_view scope, std::string_
 
 bool CoversEveryName(std::string_view kind, std::string_view scope) {
   if (scope == "*") return true;
-  if (scope == std::string(kind) + ":*") return true;
+  // "<kind>:*", compared in place: this runs for every authorization.
+  if (scope.size() == kind.size() + 2 && scope.starts_with(kind) && scope.ends_with(":*")) {
+    return true;
+  }
   std::string_view name;
   return SplitNamedScope(kind, scope, &name) && name == "*";
 }

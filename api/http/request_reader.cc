@@ -1,7 +1,6 @@
 #include "api/http/request_reader.h"
 
 #include <algorithm>
-#include <cctype>
 #include <cstdint>
 
 namespace strongroom::api {
@@ -10,15 +9,19 @@ namespace {
 constexpr std::string_view kEndOfHeaders = "\r\n\r\n";
 
 bool IsTokenChar(char c) {
-  if (std::isalnum(static_cast<unsigned char>(c))) return true;
+  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
   return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
+// AsciiLower lowers A-Z only (field names are ASCII tokens; std::tolower
+// would consult the locale for every byte).
+char AsciiLower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// EqualsIgnoreCase compares `name` with `lower`, which is lower-case.
+bool EqualsIgnoreCase(std::string_view name, std::string_view lower) {
+  return name.size() == lower.size() &&
+         std::equal(name.begin(), name.end(), lower.begin(),
+                    [](char x, char y) { return AsciiLower(x) == y; });
 }
 
 struct HeaderCheck {
@@ -110,15 +113,82 @@ HeaderCheck CheckHeaderBlock(std::string_view block, const RequestLimits& limits
   return check;
 }
 
+// Pistache's parser steps read the bytes through a stream buffer; this one
+// views bytes the connection already holds, so nothing is copied (the
+// parser's own buffer is regrown byte by byte after every reset: 8
+// allocations for a 100-byte request). The steps only read: the
+// const_cast never leads to a write.
+class ViewBuffer : public Pistache::RawStreamBuf<char> {
+ public:
+  explicit ViewBuffer(std::string_view bytes)
+      : RawStreamBuf(const_cast<char*>(bytes.data()), bytes.size()) {}
+};
+
+// ParseRequestLine fills `request`'s method, resource, query and version
+// from `line` (the request line with its CRLF) with Pistache's own step.
+// False when the line is incomplete in itself (no version); Pistache
+// raises HttpError for an unknown method or version.
+bool ParseRequestLine(std::string_view line, Pistache::Http::Request& request) {
+  ViewBuffer view(line);
+  Pistache::StreamCursor cursor(&view);
+  Pistache::Http::Private::RequestLineStep step(&request);
+  return step.apply(cursor) == Pistache::Http::Private::State::Next;
+}
+
+// AddHeaders adds the header lines of `fields` (validated by
+// CheckHeaderBlock, separated by CRLF) to `request` as Pistache's
+// HeadersStep does — every field as a raw header (the first of a name
+// wins), Cookie into the cookie jar — but builds the typed form only of the
+// two the front reads typed (Connection, Content-Length): Pistache's typed
+// parse of every registered header (Host, Accept, User-Agent ...) cost
+// three allocations each and nothing reads them. The value starts after
+// the spaces that follow the colon, as in Pistache.
+void AddHeaders(std::string_view fields, Pistache::Http::Request& request) {
+  namespace Header = Pistache::Http::Header;
+  Header::Collection& headers = request.headers();
+  std::size_t pos = 0;
+  while (pos < fields.size()) {
+    std::size_t end = fields.find("\r\n", pos);
+    if (end == std::string_view::npos) end = fields.size();
+    const std::string_view line = fields.substr(pos, end - pos);
+    pos = end + 2;
+    const std::size_t colon = line.find(':');
+    const std::string_view name = line.substr(0, colon);
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+    if (EqualsIgnoreCase(name, "cookie")) {
+      request.cookies().removeAllCookies();
+      request.cookies().addFromRaw(value.data(), value.size());
+    } else if (EqualsIgnoreCase(name, "set-cookie")) {
+      request.cookies().add(Pistache::Http::Cookie::fromRaw(value.data(), value.size()));
+    } else if (EqualsIgnoreCase(name, "connection")) {
+      auto typed = std::make_shared<Header::Connection>();
+      typed->parseRaw(value.data(), value.size());
+      headers.add(typed);
+    } else if (EqualsIgnoreCase(name, "content-length")) {
+      auto typed = std::make_shared<Header::ContentLength>();
+      typed->parseRaw(value.data(), value.size());
+      headers.add(typed);
+    }
+    headers.addRaw(Header::Raw(std::string(name), std::string(value)));
+  }
+}
+
+// ReadBody appends `body` (exactly Content-Length bytes) to `request`
+// with Pistache's body step, which reads the length from the typed header.
+bool ReadBody(std::string_view body, Pistache::Http::Request& request) {
+  ViewBuffer view(body);
+  Pistache::StreamCursor cursor(&view);
+  Pistache::Http::Private::BodyStep step(&request);
+  return step.apply(cursor) == Pistache::Http::Private::State::Done;
+}
+
 }  // namespace
 
-RequestReader::RequestReader(const RequestLimits& limits)
-    : limits_(limits),
-      parser_(std::make_unique<Pistache::Http::RequestParser>(limits.max_header_bytes +
-                                                              limits.max_body_bytes + 64)) {}
+RequestReader::RequestReader(const RequestLimits& limits) : limits_(limits) {}
 
 RequestReader::Result RequestReader::Fail(int status, std::string message) {
-  parser_->reset();
+  request_ = Pistache::Http::Request();
   header_length_ = body_length_ = 0;
   Result result;
   result.outcome = Outcome::kError;
@@ -129,80 +199,61 @@ RequestReader::Result RequestReader::Fail(int status, std::string message) {
   return result;
 }
 
+std::optional<RequestReader::Result> RequestReader::ReadHeaderBlock(std::string_view buffered) {
+  std::size_t end = buffered.substr(0, limits_.max_header_bytes).find(kEndOfHeaders);
+  if (end == std::string_view::npos) {
+    if (buffered.size() >= limits_.max_header_bytes) {
+      return Fail(431, "request header block too large");
+    }
+    return Result{};
+  }
+  const std::string_view block = buffered.substr(0, end);
+  HeaderCheck check = CheckHeaderBlock(block, limits_);
+  if (check.status != 0) return Fail(check.status, std::move(check.message));
+  // The request line with its CRLF (the block ends before the last line's),
+  // then the header fields.
+  const std::size_t line_end = std::min(block.find("\r\n"), block.size());
+  request_ = Pistache::Http::Request();
+  if (!ParseRequestLine(buffered.substr(0, line_end + 2), request_)) {
+    return Fail(400, "malformed request");
+  }
+  path_ = request_.resource();
+  if (request_.version() == Pistache::Http::Version::Http11 && !check.has_host) {
+    return Fail(400, "HTTP/1.1 request without a Host header");
+  }
+  // Refused before anything is reserved for it (Pistache's body step
+  // reserves the whole announced body: a 100 GB reservation for
+  // "Content-Length: 99999999999", found by fuzz/http_request_reader).
+  if (check.content_length > limits_.max_body_bytes) {
+    return Fail(413,
+                "request body larger than " + std::to_string(limits_.max_body_bytes) + " bytes");
+  }
+  if (line_end < block.size()) AddHeaders(block.substr(line_end + 2), request_);
+  header_length_ = end + kEndOfHeaders.size();
+  body_length_ = check.content_length;
+  return std::nullopt;
+}
+
 RequestReader::Result RequestReader::Next(std::string_view buffered) {
-  using Pistache::Http::Private::State;
   try {
     if (header_length_ == 0) {
-      std::size_t end = buffered.substr(0, limits_.max_header_bytes).find(kEndOfHeaders);
-      if (end == std::string_view::npos) {
-        if (buffered.size() >= limits_.max_header_bytes) {
-          return Fail(431, "request header block too large");
-        }
-        return Result{};
-      }
-      HeaderCheck check = CheckHeaderBlock(buffered.substr(0, end), limits_);
-      if (check.status != 0) return Fail(check.status, std::move(check.message));
-      std::size_t header_length = end + kEndOfHeaders.size();
-      parser_->reset();
-      if (check.content_length > limits_.max_body_bytes) {
-        // Pistache's parser reserves the whole announced body as soon as
-        // it reads the header block (a 100 GB reservation for
-        // "Content-Length: 99999999999", found by fuzz/http_request_reader):
-        // an oversized body is refused before it sees the headers. Only the
-        // request line is parsed, for the path and the version.
-        std::string_view block = buffered.substr(0, end);
-        std::string request_line(block.substr(0, block.find("\r\n")));
-        request_line += kEndOfHeaders;
-        if (!parser_->feed(request_line.data(), request_line.size())) {
-          return Fail(431, "request too large");
-        }
-        (void)parser_->parse();
-        const Pistache::Http::Request& request = parser_->request;
-        path_ = request.resource();
-        if (request.version() == Pistache::Http::Version::Http11 && !check.has_host) {
-          return Fail(400, "HTTP/1.1 request without a Host header");
-        }
-        return Fail(
-            413, "request body larger than " + std::to_string(limits_.max_body_bytes) + " bytes");
-      }
-      if (!parser_->feed(buffered.data(), header_length)) return Fail(431, "request too large");
-      State state = parser_->parse();
-      const Pistache::Http::Request& request = parser_->request;
-      path_ = request.resource();
-      if (request.version() == Pistache::Http::Version::Http11 && !check.has_host) {
-        return Fail(400, "HTTP/1.1 request without a Host header");
-      }
-      std::size_t body_length = 0;
-      if (auto length = request.headers().tryGet<Pistache::Http::Header::ContentLength>()) {
-        body_length = length->value();
-      }
-      if (body_length > limits_.max_body_bytes) {
-        return Fail(
-            413, "request body larger than " + std::to_string(limits_.max_body_bytes) + " bytes");
-      }
-      if (state == State::Done && body_length != 0) return Fail(400, "malformed request");
-      header_length_ = header_length;
-      body_length_ = body_length;
-      if (state != State::Done && body_length == 0) return Fail(400, "malformed request");
+      if (std::optional<Result> early = ReadHeaderBlock(buffered)) return std::move(*early);
     }
     if (buffered.size() < header_length_ + body_length_) return Result{};
-    if (body_length_ != 0) {
-      if (!parser_->feed(buffered.data() + header_length_, body_length_)) {
-        return Fail(413, "request too large");
-      }
-      if (parser_->parse() != State::Done) return Fail(400, "malformed request body framing");
+    if (body_length_ != 0 && !ReadBody(buffered.substr(header_length_, body_length_), request_)) {
+      return Fail(400, "malformed request body framing");
     }
     Result result;
     result.outcome = Outcome::kComplete;
     result.consumed = header_length_ + body_length_;
-    result.request = std::move(parser_->request);
-    parser_->reset();
+    result.request = std::move(request_);
+    request_ = Pistache::Http::Request();
     path_.clear();
     header_length_ = body_length_ = 0;
     return result;
   } catch (const std::exception&) {
-    // Pistache raises HttpError for a malformed request line or header
-    // value, and std::invalid_argument/out_of_range from number parsing.
+    // Pistache raises HttpError for a malformed request line, and
+    // std::invalid_argument/out_of_range from number parsing.
     return Fail(400, "malformed request");
   }
 }

@@ -6,13 +6,18 @@
 // first CRLF CRLF; a body needs Content-Length. The header block is checked
 // for request-smuggling shapes first (duplicate Content-Length, Content-Length
 // with Transfer-Encoding, obs-fold, bare CR/LF, control characters, malformed
-// names), then parsed by Pistache.
+// names). The request line and the body go through Pistache's own parser
+// steps, reading the connection's bytes in place; the checked header fields
+// are added to the request as raw headers (typed only Connection and
+// Content-Length), with Cookie in its cookie jar (issue 19: Pistache's
+// parser copied the bytes into a buffer it regrew from nothing for every
+// request, and built a typed object for every known header).
 //
 // Thread-safety: one reader per connection, used by its I/O thread.
 #pragma once
 
 #include <cstddef>
-#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -52,9 +57,13 @@ class RequestReader {
 
  private:
   Result Fail(int status, std::string message);
+  // ReadHeaderBlock looks for, checks and parses the header block: a
+  // Result to return (kNeedMore or kError), or nullopt once request_ holds
+  // the request line and headers and the lengths are set.
+  std::optional<Result> ReadHeaderBlock(std::string_view buffered);
 
   RequestLimits limits_;
-  std::unique_ptr<Pistache::Http::RequestParser> parser_;
+  Pistache::Http::Request request_;  // the request being read
   std::size_t header_length_ = 0;  // 0 until the header block is parsed
   std::size_t body_length_ = 0;
   std::string path_;  // of the request being read, once its header block parsed

@@ -58,5 +58,30 @@ TEST(AppendJsonString, ReplacesEachByteThatStartsNoValidSequence) {
   EXPECT_EQ(parsed[0].get<std::string>(), "x\xEF\xBF\xBD(\xE2\x82\xAC\xEF\xBF\xBD\n");
 }
 
+// The plain bytes are skipped eight at a time (issue 19): a byte that
+// needs escaping or checking is still found at every offset of a word, and
+// text around it is copied unchanged.
+TEST(AppendJsonString, FindsAByteToEscapeAtEveryOffsetOfALongPlainText) {
+  const std::string specials[] = {"\"", "\\", std::string(1, '\0'), "\x1f", "\n", "\x80",
+                                  "\xc3\xa9"};
+  const std::string expected[] = {"\\\"", "\\\\", "\\u0000", "\\u001f", "\\n",
+                                  "\xEF\xBF\xBD", "\xc3\xa9"};
+  for (std::size_t s = 0; s < std::size(specials); ++s) {
+    for (std::size_t at = 0; at <= 40; ++at) {
+      const std::string before(at, 'a'), after(40 - at, 'z');
+      EXPECT_EQ(Quoted(before + specials[s] + after), "\"" + before + expected[s] + after + "\"")
+          << "special " << s << " at " << at;
+    }
+  }
+  EXPECT_EQ(Quoted(std::string(64, '~') + "\x7f"), "\"" + std::string(64, '~') + "\x7f\"");
+  // Plain text is appended in one write after whatever `out` holds.
+  for (std::size_t held = 0; held <= 40; ++held) {
+    std::string out(held, 'h');
+    AppendJsonString(out, "plain");
+    AppendJsonString(out, "");
+    EXPECT_EQ(out, std::string(held, 'h') + "\"plain\"\"\"") << held;
+  }
+}
+
 }  // namespace
 }  // namespace strongroom

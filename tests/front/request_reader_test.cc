@@ -20,6 +20,31 @@ TEST(RequestReader, ParsesAGetWithoutBody) {
   EXPECT_EQ(r.consumed, 36u);
 }
 
+// The reader adds the header fields itself (issue 19): what handlers and
+// the front read must be what Pistache's parser gave them.
+TEST(RequestReader, GivesHandlersTheHeadersPistachesParserGave) {
+  auto r = ReadAll(
+      "GET /a?x=1&y HTTP/1.1\r\nHost: h\r\nX-Token:  first \r\nx-token: second\r\n"
+      "Cookie: a=1; b=2\r\nConnection: close\r\nAccept: ;;\r\n\r\n");
+  ASSERT_EQ(r.outcome, Outcome::kComplete) << r.message;
+  const Pistache::Http::Header::Collection& headers = r.request.headers();
+  ASSERT_TRUE(headers.tryGetRaw("x-token").has_value());
+  EXPECT_EQ(headers.tryGetRaw("X-TOKEN")->value(), "first ")
+      << "the first field of a name wins; leading spaces go, trailing ones stay";
+  EXPECT_EQ(headers.tryGetRaw("accept")->value(), ";;") << "kept raw, never parsed typed";
+  auto connection = headers.tryGet<Pistache::Http::Header::Connection>();
+  ASSERT_NE(connection, nullptr);
+  EXPECT_EQ(connection->control(), Pistache::Http::ConnectionControl::Close);
+  EXPECT_TRUE(r.request.cookies().has("b"));
+  EXPECT_EQ(r.request.cookies().get("a").value, "1");
+  EXPECT_TRUE(headers.tryGetRaw("cookie").has_value());
+  EXPECT_EQ(r.request.query().get("x").value_or(""), "1");
+  EXPECT_TRUE(r.request.query().has("y"));
+  EXPECT_EQ(r.request.method(), Pistache::Http::Method::Get);
+  EXPECT_EQ(r.request.version(), Pistache::Http::Version::Http11);
+  EXPECT_EQ(headers.tryGet<Pistache::Http::Header::ContentLength>(), nullptr);
+}
+
 TEST(RequestReader, WaitsForTheWholeHeaderBlockAndBody) {
   RequestReader reader(RequestLimits{});
   std::string request = "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello";
@@ -29,6 +54,9 @@ TEST(RequestReader, WaitsForTheWholeHeaderBlockAndBody) {
   auto r = reader.Next(request);
   ASSERT_EQ(r.outcome, Outcome::kComplete) << r.message;
   EXPECT_EQ(r.request.body(), "hello");
+  auto length = r.request.headers().tryGet<Pistache::Http::Header::ContentLength>();
+  ASSERT_NE(length, nullptr);
+  EXPECT_EQ(length->value(), 5u);
   EXPECT_EQ(r.consumed, request.size());
 }
 

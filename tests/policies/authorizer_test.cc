@@ -141,6 +141,8 @@ class NameScopes : public ::testing::Test {
         {"action": "secret.securevalues:read", "scope": "secret.securevalues:name:db-password"}]},
       {"name": "DbDecrypter", "permissions": [
         {"action": "secret.securevalues:decrypt", "scope": "secret.securevalues:name:db-password"}]},
+      {"name": "KindWildcard", "permissions": [
+        {"action": "secret.securevalues:decrypt", "scope": "secret.securevalues:*"}]},
       {"name": "AllNames", "permissions": [
         {"action": "sensu.secrets:read", "scope": "sensu.secrets:name:*"},
         {"action": "secret.securevalues:read", "scope": "*"}]}]})");
@@ -182,6 +184,12 @@ TEST_F(NameScopes, WildcardScopesCoverEveryNameAndTheCollection) {
   EXPECT_TRUE(May(SubjectKind::kUser, "AllNames", "sensu.secrets:read", "anything"));
   EXPECT_TRUE(May(SubjectKind::kUser, "AllNames", "secret.securevalues:read", ""));
   EXPECT_TRUE(May(SubjectKind::kUser, "AllNames", "secret.securevalues:read", "api-key"));
+}
+
+TEST_F(NameScopes, AKindWildcardCoversEveryNameOfItsKindOnly) {
+  EXPECT_TRUE(May(SubjectKind::kService, "KindWildcard", "secret.securevalues:decrypt", "api-key"));
+  EXPECT_TRUE(May(SubjectKind::kService, "KindWildcard", "secret.securevalues:decrypt", ""));
+  EXPECT_FALSE(May(SubjectKind::kService, "KindWildcard", "sensu.secrets:read", "api-key"));
 }
 
 TEST_F(NameScopes, ApplyToRoleAllowsToo) {

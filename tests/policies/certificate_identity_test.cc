@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "policies/fingerprint.h"
 #include "policies/policies.h"
 #include "tests/policies/policy_dir.h"
 #include "tests/support/status_matchers.h"
@@ -74,6 +75,23 @@ TEST_F(CertificateIdentities, AFingerprintEntryMakesAUserAndTakesPrecedence) {
   CertificateIdentity identity = Identify(facts);
   EXPECT_EQ(identity.kind, Kind::kUser);
   EXPECT_EQ(identity.name, "admin");
+}
+
+// The front's fingerprints are in the normal spelling and are compared as
+// they are (issue 19); any other spelling is normalized first.
+TEST_F(CertificateIdentities, AFingerprintInAnySpellingFindsItsUser) {
+  EXPECT_TRUE(IsNormalFingerprint(kAdminFingerprint));
+  for (const std::string& spelling :
+       {OpenSslSpelling(kAdminFingerprint), std::string(64, 'A'), kAdminFingerprint}) {
+    EXPECT_EQ(IsNormalFingerprint(spelling), spelling == kAdminFingerprint) << spelling;
+    CertificateFacts facts = Facts("legacy");
+    facts.fingerprint_sha256 = spelling;
+    CertificateIdentity identity = Identify(facts);
+    EXPECT_EQ(identity.kind, Kind::kUser) << spelling;
+    EXPECT_EQ(identity.name, "admin") << spelling;
+  }
+  EXPECT_FALSE(IsNormalFingerprint(std::string(63, 'a')));
+  EXPECT_FALSE(IsNormalFingerprint(std::string(64, 'g')));
 }
 
 TEST_F(CertificateIdentities, ACnNeverMakesAUser) {
