@@ -6,6 +6,7 @@
 
 #include "storage/storage.h"
 #include "tests/storage/storage_test_util.h"
+#include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
 
 namespace strongroom::storage {
@@ -24,7 +25,7 @@ using testing_support::WriteFileBytes;
 void MakeSchema1Store(const StoreOptions& options) {
   std::unique_ptr<Store> store = OpenTestStore(options);
   ASSERT_NE(store, nullptr);
-  ASSERT_TRUE(PutValue(*store, Table::kSystem, "kept", "value").has_value());
+  ASSERT_OK(PutValue(*store, Table::kSystem, "kept", "value"));
   store.reset();
   RawStoreFile raw(options.data_dir);
   ASSERT_TRUE(raw.ok());
@@ -40,7 +41,7 @@ TEST(SchemaMigration, ANewStoreIsWrittenAtTheCurrentVersionAndNeedsNoMigration) 
   ASSERT_TRUE(migrated.has_value()) << migrated.error();
   EXPECT_FALSE(migrated->has_value());
   StatusOr<ReadTxn> txn = store->BeginRead();
-  ASSERT_TRUE(txn.has_value());
+  ASSERT_OK(txn);
   EXPECT_EQ(txn->resource_version(), 0u) << "a store needing no migration is not written";
 }
 
@@ -61,11 +62,11 @@ TEST(SchemaMigration, AnOlderStoreMigratesForwardInOneWriteAndKeepsItsRecords) {
   EXPECT_EQ((*migrated)->resource_version, before + 1);
   EXPECT_EQ(store->schema_version(), kSchemaVersion);
   StatusOr<ReadTxn> txn = store->BeginRead();
-  ASSERT_TRUE(txn.has_value());
+  ASSERT_OK(txn);
   StatusOr<Record> kept = txn->Get(Table::kSystem, "kept");
-  ASSERT_TRUE(kept.has_value()) << kept.error();
+  ASSERT_OK(kept);
   EXPECT_EQ(ValueOf(*kept), "value");
-  EXPECT_TRUE(store->VerifyIntegrity().ok());
+  EXPECT_OK(store->VerifyIntegrity());
 
   // A second call finds nothing to do.
   StatusOr<std::optional<SchemaMigration>> again = store->MigrateSchema("store.migrate");
@@ -105,8 +106,7 @@ TEST(SchemaMigration, TheStoreRefusesToWriteItsVersionThroughPutMeta) {
   StatusOr<WriteReceipt> written = store->Write("t", [](WriteTxn& txn) {
     return txn.PutMeta("schema_version", AsBytes(std::string_view("\0\0\0\7", 4)));
   });
-  ASSERT_FALSE(written.has_value());
-  EXPECT_EQ(written.error().code(), StatusCode::kInvalidArgument);
+  ASSERT_STATUS(written, StatusCode::kInvalidArgument);
 }
 
 }  // namespace
