@@ -577,9 +577,8 @@ void ExpectStoredValues(ServerProcess& server, const std::vector<Known>& known) 
     EXPECT_TRUE(plain->RevealSecretAsString() == k.value) << k.ns << "/" << k.name;
   }
   std::size_t stored = 0;
-  ASSERT_TRUE(txn->Scan(storage::Table::kSecureValues, "rot-", "",
-                        [&](std::string_view, const storage::Record&) { return ++stored > 0; })
-                  .ok());
+  ASSERT_OK(txn->Scan(storage::Table::kSecureValues, "rot-", "",
+                      [&](std::string_view, const storage::Record&) { return ++stored > 0; }));
   EXPECT_EQ(stored, known.size());
 }
 

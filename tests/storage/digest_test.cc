@@ -81,11 +81,8 @@ TEST_F(StoreIntegrity, NewStoreVerifiesAndNeedsAnAuthenticator) {
   ASSERT_OK(store);
   EXPECT_EQ((*store)->VerifyIntegrity().code(), StatusCode::kFailedPrecondition);
   // Bootstrap: kMeta is written before the authenticator exists.
-  ASSERT_TRUE(
-      (*store)
-          ->Write("meta",
-                  [](WriteTxn& txn) { return txn.PutMeta("wrapped_mac_key", AsBytes("w")); })
-          .has_value());
+  ASSERT_OK((*store)->Write(
+      "meta", [](WriteTxn& txn) { return txn.PutMeta("wrapped_mac_key", AsBytes("w")); }));
   (*store)->SetAuthenticator(std::make_shared<HmacTestAuthenticator>());
   EXPECT_OK((*store)->VerifyIntegrity());
   EXPECT_EQ(DeleteValue(**store, Table::kUsers, "absent").code(), StatusCode::kNotFound);
@@ -130,15 +127,12 @@ TEST_F(StoreIntegrity, StaysValidThroughPutsDeletesOverwritesAndFailedWrites) {
     EXPECT_OK(store->VerifyIntegrity());
 
     // A write that ignores its own failed Delete still commits consistently.
-    ASSERT_TRUE(store
-                    ->Write("ignores",
-                            [](WriteTxn& txn) -> Status {
-                              (void)txn.Delete(Table::kKeks, "absent");
-                              SR_RETURN_IF_ERROR(txn.Put(Table::kKeks, "kek-1", AsBytes("k")));
-                              SR_RETURN_IF_ERROR(txn.Put(Table::kKeks, "kek-1", AsBytes("k2")));
-                              return Status::Ok();
-                            })
-                    .has_value());
+    ASSERT_OK(store->Write("ignores", [](WriteTxn& txn) -> Status {
+      (void)txn.Delete(Table::kKeks, "absent");
+      SR_RETURN_IF_ERROR(txn.Put(Table::kKeks, "kek-1", AsBytes("k")));
+      SR_RETURN_IF_ERROR(txn.Put(Table::kKeks, "kek-1", AsBytes("k2")));
+      return Status::Ok();
+    }));
     EXPECT_OK(store->VerifyIntegrity());
 
     // A failing pre-commit hook discards the batch, D included.
@@ -150,9 +144,8 @@ TEST_F(StoreIntegrity, StaysValidThroughPutsDeletesOverwritesAndFailedWrites) {
     EXPECT_OK(store->VerifyIntegrity());
 
     // A kMeta-only write moves resourceVersion; the digest MAC follows.
-    ASSERT_TRUE(
-        store->Write("meta", [](WriteTxn& txn) { return txn.PutMeta("setting", AsBytes("1")); })
-            .has_value());
+    ASSERT_OK(
+        store->Write("meta", [](WriteTxn& txn) { return txn.PutMeta("setting", AsBytes("1")); }));
     EXPECT_OK(store->VerifyIntegrity());
   }
   auto store = Reopen();

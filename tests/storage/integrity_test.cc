@@ -145,9 +145,8 @@ TEST_F(Integrity, TamperedRecordIsNeverSilentlyOverwrittenButCanBeDeleted) {
   ASSERT_NE(store, nullptr);
   StatusOr<WriteReceipt> put = PutValue(*store, Table::kDataKeys, "dek-1", "replacement");
   ASSERT_STATUS(put, StatusCode::kIntegrityError);
-  ASSERT_TRUE(store->Write("delete", [](WriteTxn& txn) {
-    return txn.Delete(Table::kDataKeys, "dek-1");
-  }).has_value());
+  ASSERT_OK(
+      store->Write("delete", [](WriteTxn& txn) { return txn.Delete(Table::kDataKeys, "dek-1"); }));
   ASSERT_OK(PutValue(*store, Table::kDataKeys, "dek-1", "replacement"));
   EXPECT_EQ(store->BeginRead()->Get(Table::kDataKeys, "dek-1")->generation, 1u);
 }

@@ -166,13 +166,10 @@ TEST_F(IntegrityWatchConcurrency, TheWatchThreadLatchesASwapMadeByAnotherProcess
 
   std::promise<Status> first_failure;
   std::atomic<bool> reported{false};
-  ASSERT_TRUE(store_
-                  ->StartIntegrityWatch(std::chrono::milliseconds(1),
-                                        [&](const Status& result) {
-                                          if (result.ok() || reported.exchange(true)) return;
-                                          first_failure.set_value(result);
-                                        })
-                  .ok());
+  ASSERT_OK(store_->StartIntegrityWatch(std::chrono::milliseconds(1), [&](const Status& result) {
+    if (result.ok() || reported.exchange(true)) return;
+    first_failure.set_value(result);
+  }));
   EXPECT_EQ(store_->StartIntegrityWatch(std::chrono::milliseconds(1)).code(),
             StatusCode::kFailedPrecondition);
   Status failure = first_failure.get_future().get();

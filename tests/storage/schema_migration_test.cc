@@ -38,7 +38,7 @@ TEST(SchemaMigration, ANewStoreIsWrittenAtTheCurrentVersionAndNeedsNoMigration) 
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(store->schema_version(), kSchemaVersion);
   StatusOr<std::optional<SchemaMigration>> migrated = store->MigrateSchema("store.migrate");
-  ASSERT_TRUE(migrated.has_value()) << migrated.error();
+  ASSERT_OK(migrated);
   EXPECT_FALSE(migrated->has_value());
   StatusOr<ReadTxn> txn = store->BeginRead();
   ASSERT_OK(txn);
@@ -55,7 +55,7 @@ TEST(SchemaMigration, AnOlderStoreMigratesForwardInOneWriteAndKeepsItsRecords) {
   std::uint64_t before = store->BeginRead()->resource_version();
 
   StatusOr<std::optional<SchemaMigration>> migrated = store->MigrateSchema("store.migrate");
-  ASSERT_TRUE(migrated.has_value()) << migrated.error();
+  ASSERT_OK(migrated);
   ASSERT_TRUE(migrated->has_value());
   EXPECT_EQ((*migrated)->from_version, 1u);
   EXPECT_EQ((*migrated)->to_version, kSchemaVersion);
@@ -70,7 +70,7 @@ TEST(SchemaMigration, AnOlderStoreMigratesForwardInOneWriteAndKeepsItsRecords) {
 
   // A second call finds nothing to do.
   StatusOr<std::optional<SchemaMigration>> again = store->MigrateSchema("store.migrate");
-  ASSERT_TRUE(again.has_value());
+  ASSERT_OK(again);
   EXPECT_FALSE(again->has_value());
   store.reset();
 
@@ -93,7 +93,7 @@ TEST(SchemaMigration, AStoreMigratedByAnotherProcessMeanwhileIsNotMigratedTwice)
   ASSERT_TRUE(other.RestoreRaw(Table::kMeta, "schema_version", "current-version"));
 
   StatusOr<std::optional<SchemaMigration>> migrated = store->MigrateSchema("store.migrate");
-  ASSERT_TRUE(migrated.has_value()) << migrated.error();
+  ASSERT_OK(migrated);
   EXPECT_FALSE(migrated->has_value());
   EXPECT_EQ(store->schema_version(), kSchemaVersion);
   EXPECT_EQ(store->BeginRead()->resource_version(), before) << "nothing was written";

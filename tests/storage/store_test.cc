@@ -31,9 +31,8 @@ TEST(Store, ReopenedStoreHasEveryCommittedRecord) {
     ASSERT_OK(PutValue(*store, Table::kSecureValues, "ns/a", "alpha"));
     ASSERT_OK(PutValue(*store, Table::kSecureValues, "ns/a", "alpha-2"));
     ASSERT_OK(PutValue(*store, Table::kUsers, "admin", "user-row"));
-    ASSERT_TRUE(store->Write("meta", [](WriteTxn& txn) {
-      return txn.PutMeta("wrapped_mac_key", AsBytes("wrapped"));
-    }).has_value());
+    ASSERT_OK(store->Write(
+        "meta", [](WriteTxn& txn) { return txn.PutMeta("wrapped_mac_key", AsBytes("wrapped")); }));
   }
   auto store = OpenTestStore(options);
   ASSERT_NE(store, nullptr);
@@ -91,13 +90,13 @@ TEST(Store, PutBumpsTheGenerationAndDeleteStartsItOver) {
   auto store = OpenTestStore(TestOptions(dir));
   ASSERT_NE(store, nullptr);
   for (std::uint64_t expected = 1; expected <= 3; ++expected) {
-    ASSERT_TRUE(store->Write("put", [&](WriteTxn& txn) -> Status {
+    ASSERT_OK(store->Write("put", [&](WriteTxn& txn) -> Status {
       SR_ASSIGN_OR_RETURN(std::uint64_t next, txn.NextGeneration(Table::kKeks, "kek-1"));
       EXPECT_EQ(next, expected);
       SR_ASSIGN_OR_RETURN(std::uint64_t put, txn.Put(Table::kKeks, "kek-1", AsBytes("k")));
       EXPECT_EQ(put, expected);
       return Status::Ok();
-    }).has_value());
+    }));
   }
   EXPECT_EQ(store->BeginRead()->Get(Table::kKeks, "kek-1")->generation, 3u);
   auto delete_kek = [](WriteTxn& txn) { return txn.Delete(Table::kKeks, "kek-1"); };
@@ -115,16 +114,16 @@ TEST(Store, CacheGenerationsBumpOncePerWriteAndSurviveReopen) {
     auto store = OpenTestStore(options);
     ASSERT_NE(store, nullptr);
     StatusOr<ReadTxn> before = store->BeginRead();
-    ASSERT_TRUE(store->Write("bump", [](WriteTxn& txn) {
+    ASSERT_OK(store->Write("bump", [](WriteTxn& txn) {
       txn.BumpGeneration(CacheKind::kTokens);
       txn.BumpGeneration(CacheKind::kTokens);
       txn.BumpGeneration(CacheKind::kPolicy);
       return Status::Ok();
-    }).has_value());
-    ASSERT_TRUE(store->Write("bump", [](WriteTxn& txn) {
+    }));
+    ASSERT_OK(store->Write("bump", [](WriteTxn& txn) {
       txn.BumpGeneration(CacheKind::kTokens);
       return Status::Ok();
-    }).has_value());
+    }));
     ASSERT_FALSE(store->Write("bump then fail", [](WriteTxn& txn) {
       txn.BumpGeneration(CacheKind::kDataKeys);
       return Status::InvalidArgument("no");
@@ -268,9 +267,8 @@ TEST(Store, AuthenticatedTablesNeedAnAuthenticator) {
   EXPECT_EQ(read->Get(Table::kUsers, "u").error().code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(read->resource_version(), 0u);
   // kMeta works without one (it holds what is needed to build one).
-  ASSERT_TRUE((*store)->Write("meta", [](WriteTxn& txn) {
-    return txn.PutMeta("wrapped_mac_key", AsBytes("w"));
-  }).has_value());
+  ASSERT_OK((*store)->Write(
+      "meta", [](WriteTxn& txn) { return txn.PutMeta("wrapped_mac_key", AsBytes("w")); }));
   // The authenticator failing (key unavailable) fails only that write.
   auto authenticator = std::make_shared<testing::HmacTestAuthenticator>();
   (*store)->SetAuthenticator(authenticator);

@@ -251,9 +251,9 @@ TEST(WriterBatch, DestructorRunsQueuedWritesBeforeClosing) {
 
 TEST(WriteQueue, RefusesWritesOnceClosedButHandsOutThoseQueued) {
   WriteQueue queue;
-  ASSERT_TRUE(queue.Push(std::make_unique<PendingWrite>()).ok());
-  ASSERT_TRUE(queue.Push(std::make_unique<PendingWrite>()).ok());
-  ASSERT_TRUE(queue.Push(std::make_unique<PendingWrite>()).ok());
+  ASSERT_OK(queue.Push(std::make_unique<PendingWrite>()));
+  ASSERT_OK(queue.Push(std::make_unique<PendingWrite>()));
+  ASSERT_OK(queue.Push(std::make_unique<PendingWrite>()));
   EXPECT_EQ(queue.PopBatch(2).size(), 2u);
   queue.Close();
   EXPECT_EQ(queue.Push(std::make_unique<PendingWrite>()).code(), StatusCode::kUnavailable);

@@ -65,7 +65,7 @@ void ExpectContiguousFromOne(const std::vector<std::vector<std::uint64_t>>& rece
 
 void ExpectEveryWriterRecord(Store& store) {
   StatusOr<ReadTxn> read = store.BeginRead();
-  ASSERT_TRUE(read.has_value()) << read.error();
+  ASSERT_OK(read);
   EXPECT_EQ(read->resource_version(), std::uint64_t{kThreads * kWritesPerThread});
   for (int t = 0; t < kThreads; ++t) {
     for (int i = 0; i < kWritesPerThread; ++i) {
@@ -95,7 +95,7 @@ TEST(WriterConcurrency, ManyWritersGetDistinctContiguousReceiptsInFewerCommits) 
     std::uint64_t last = 0;
     while (!done.load()) {
       StatusOr<ReadTxn> read = store->BeginRead();
-      ASSERT_TRUE(read.has_value()) << read.error();
+      ASSERT_OK(read);
       ASSERT_GE(read->resource_version(), last);
       last = read->resource_version();
       ASSERT_EQ(CountRecords(*read, Table::kSecureValues), last);
