@@ -68,11 +68,16 @@
 #       startup_ms_best=N startup_ms_median=N secrets=N audit_records=N
 #   scripts/bench.sh scale [SIZE...]
 #       bench/http/scale_bench.sh: one server grown through the sizes
-#       (default 10000 100000 1000000 secure values); at each, creates/s,
-#       start-up to ready, decrypt req/s at 64 connections, a 100-item
-#       list's p99 and RSS, one table row per size, then
-#       scale_<last>_over_<first>: creates=R decrypts=R startup=R secrets=R
-#       (about an hour with 1M: populating runs at a few thousand per s).
+#       (arguments, else BENCH_SCALE_SIZES, else 10000 100000 1000000
+#       secure values); at each, after a disk check, creates/s, start-up to
+#       ready, decrypt req/s at 64 connections, a 100-item list's p99 and
+#       RSS, one table row per size; bounded by BENCH_SCALE_MAX_MINUTES
+#       (240). Ends with
+#       scale_sizes=A,B,.. scale_startup_ms=.. scale_rss_mib=.. scale_creates_per_s=..
+#       scale_decrypt_rps=.. scale_list100_p99_ms=.. scale_populate_per_s=..
+#       scale_creates_ratio=R scale_decrypts_ratio=R scale_startup_ratio=R
+#       (populating runs over HTTPS at the server's create rate: 1M takes
+#       the longest part of the run).
 #   scripts/bench.sh soak [MINUTES]   (also: scripts/soak.sh [MINUTES])
 #       bench/http/soak_bench.sh: from nothing, a server with 1,000 secure
 #       values; its capacity measured briefly; then MINUTES (default 30) of

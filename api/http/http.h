@@ -10,7 +10,9 @@
 //   request_reader.h   framing and parsing requests off a TLS stream
 //   handler_pool.h     the bounded pool for handlers that may block
 //   request_metrics.h  the front's own counters: requests per route and status
-//   io_worker.h        one I/O thread (private to api/http)
+//   io_worker.h        one I/O thread (private to api/http; lists its files)
+//   server_shared.h    what the acceptor and I/O threads share (private)
+//   address_counts.h   per-client-address connection counts (private)
 //   pistache.h         the one include of Pistache (private to api/http)
 //
 // api/http depends on base/ and api/metrics only. Who a certificate's holder

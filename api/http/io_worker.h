@@ -2,6 +2,18 @@
 // epoll loop owning its connections from accept to close: non-blocking TLS
 // handshake, request framing, inline handlers, response writes, deadlines.
 //
+// Its definition is split by what each part does (read in this order):
+//   io_worker.cc            the loop, the hand-over queues from other threads,
+//                           epoll interest and closing
+//   io_connection.h         one connection's state and the shared constants
+//   connection_io.cc        per-state events: TLS handshake, SSL_read,
+//                           SSL_write, the lingering close
+//   request_dispatch.cc     framing buffered bytes into requests, routing,
+//                           running handlers (inline, deferred, pool) and
+//                           starting their responses
+//   connection_lifetime.cc  admission, shedding idle connections at the
+//                           cap, deadlines and the shutdown drain
+//
 // Thread-safety: AddConnection, PostCompletion and Wake may be called from
 // any thread; everything else runs on the worker's own thread.
 #pragma once
@@ -15,59 +27,13 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
-#include "api/http/handler_pool.h"
-#include "api/http/http_server.h"
-#include "api/http/request_metrics.h"
+#include "api/http/server_shared.h"
 
 namespace strongroom::api {
-
-// AddressCounts counts each client IP address's open and handshaking
-// connections, for the per-address caps. Thread-safe.
-class AddressCounts {
- public:
-  // TryAdmit counts a new connection (open and in handshake) from `host`;
-  // false (nothing counted) when that would pass a non-zero cap.
-  bool TryAdmit(const std::string& host, std::size_t max_open, std::size_t max_handshaking);
-  // HandshakeDone and Closed undo TryAdmit's counts.
-  void HandshakeDone(const std::string& host);
-  void Closed(const std::string& host, bool in_handshake);
-
- private:
-  struct Count {
-    std::size_t open = 0, handshaking = 0;
-  };
-  std::mutex mu_;
-  std::unordered_map<std::string, Count> counts_;  // guarded by mu_; no zero entries
-};
-
-// HostOf returns the IP part of "ip:port" or "[ipv6]:port".
-std::string HostOf(const std::string& address);
-
-// ServerShared is what the acceptor, the workers and the pool share.
-struct ServerShared {
-  AddressCounts per_address;
-  ServerOptions options;
-  const TlsContext* tls = nullptr;
-  const Router* router = nullptr;
-  ErrorResponder errors;
-  HandlerPool* pool = nullptr;
-  RequestMetrics* metrics = nullptr;  // optional; counts every response
-  std::atomic<bool> draining{false};
-  std::atomic<std::uint64_t> next_connection_id{1};
-  std::atomic<std::uint64_t> open_connections{0};
-  std::atomic<std::uint64_t> in_handshake{0};
-  std::atomic<std::uint64_t> accepted{0}, handshakes_completed{0}, handshakes_failed{0},
-      refused_over_capacity{0}, requests{0}, idle_buffers_released{0}, deferred_offloaded{0},
-      shed_idle{0};
-  // Connections handed to a worker over the connection cap, each to take
-  // the place of that worker's oldest idle one; at most one per worker at
-  // a time, so the cap is passed by no more than the number of workers.
-  std::atomic<std::size_t> sheds_pending{0};
-  std::string request_id_prefix;  // random per process
-};
 
 class IoWorker {
  public:
@@ -112,10 +78,17 @@ class IoWorker {
   void ProcessRequests(Connection& c);
   void ReapClosed();
   void Dispatch(Connection& c, Pistache::Http::Request message);
+  void RespondNoRoute(Connection& c, const Router::Match& match, const HttpRequest& request,
+                      bool keep_alive);
+  void RunDeferred(const Route& route, const std::shared_ptr<HttpRequest>& request,
+                   std::uint64_t id, bool keep_alive);
+  void RunBlocking(Connection& c, const Route& route, std::shared_ptr<HttpRequest> request,
+                   bool keep_alive);
   void StartResponse(Connection& c, const HttpResponse& response, bool keep_alive,
                      std::string_view request_id);
   void RespondError(Connection& c, int status, std::string_view message, std::string_view path);
   void FlushWrites(Connection& c);
+  void StartLinger(Connection& c);
   void Linger(Connection& c);
   void SetInterest(Connection& c, std::uint32_t events);
   void Close(Connection& c);

@@ -20,9 +20,11 @@
 #                        for it to answer /readyz; sets SERVER_URLS[TAG] and
 #                        SERVER_PIDS[TAG]. Two binaries never share a token or
 #                        a data directory: their on-disk formats may differ;
-#   bench_populate TAG COUNT
-#                        COUNT secure values sv-<i> in bench-<i mod 3>
-#                        (populate.py), then checks that sv-1 decrypts;
+#   bench_populate TAG COUNT [FIRST]
+#                        secure values sv-<i> in bench-<i mod 3> for i from
+#                        FIRST (0) to COUNT-1 (populate.py), killed after
+#                        BENCH_POPULATE_TIMEOUT_S (1800), then checks that
+#                        sv-1 decrypts;
 #   bench_restart_timed TAG BIN TIMEOUT_S
 #                        stops TAG's server (if running) and starts BIN serve
 #                        again on the same directory, timing launch to the
@@ -132,9 +134,10 @@ TOML
 }
 
 bench_populate() {
-  local tag="$1" count="$2" url="${SERVER_URLS[$1]}" check
-  timeout 1800 python3 "$ROOT/bench/http/populate.py" "$url" "$PKI/ca.pem" "$PKI/admin.pem" \
-    "$PKI/admin.key" "$count" || fail "$tag: populating failed"
+  local tag="$1" count="$2" first="${3:-0}" url="${SERVER_URLS[$1]}" check
+  timeout "${BENCH_POPULATE_TIMEOUT_S:-1800}" python3 "$ROOT/bench/http/populate.py" "$url" \
+    "$PKI/ca.pem" "$PKI/admin.pem" "$PKI/admin.key" "$count" "$first" ||
+    fail "$tag: populating failed"
   check="$(curl -sS --fail --max-time 60 --cacert "$PKI/ca.pem" --cert "$PKI/decrypter.pem" \
     --key "$PKI/decrypter.key" "$url/v1.0/secrets/bench-1/sv-1")"
   [ "$check" = '{"sv-1":"bench-value-000001"}' ] || fail "$tag: decrypt check answered $check"

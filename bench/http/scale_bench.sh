@@ -3,20 +3,38 @@
 # (issue 19); run by `scripts/bench.sh scale`, which builds the binaries
 # and installs wrk first.
 # One server (its own token and data directory, the decrypt benchmark's PKI
-# and policy: bench_server.sh) grows through the sizes given (default
-# 10000 100000 1000000 secure values). At each size:
-#   1. populate.py creates the secure values still missing (8 clients);
-#   2. creates/s: wrk, 8 connections, BENCH_SECONDS (10) of creates
+# and policy: bench_server.sh) grows through the sizes given (arguments,
+# else BENCH_SCALE_SIZES, else 10000 100000 1000000 secure values, each
+# larger than the one before). At each size:
+#   1. the disk is checked: the filesystem of the data directory must have
+#      room for the values still to create (bytes per secret measured at the
+#      size before; BENCH_SCALE_BYTES_PER_SECRET, 8192, before any) twice
+#      over plus 1 GiB, else the run stops there, saying so;
+#   2. bench_populate (populate.py over HTTPS, 8 clients, as the startup
+#      benchmark) creates the secure values still missing, timed
+#      (populate_per_s);
+#   3. creates/s: wrk, 8 connections, BENCH_SECONDS (10) of creates
 #      (bench/http/create.lua; their secure values count from then on);
-#   3. the server is restarted: start-up to ready (launch to the first 200
-#      from /readyz, polled every 10 ms);
-#   4. decrypt req/s: wrk, 64 connections, BENCH_SECONDS of Dapr decrypts
+#   4. the server is restarted: start-up to ready (launch to the first 200
+#      from /readyz, polled every 10 ms); the server verifies its store and
+#      audit log as in production;
+#   5. decrypt req/s: wrk, 64 connections, BENCH_SECONDS of Dapr decrypts
 #      of random secure values (bench/http/decrypt.lua);
-#   5. a 100-item list's p99: wrk, 8 connections, BENCH_SECONDS of
+#   6. a 100-item list's p99: wrk, 8 connections, BENCH_SECONDS of
 #      `GET .../securevalues?limit=100` (bench/http/list.lua);
-#   6. the server's RSS (VmRSS) after those runs.
-# Prints one table row per size, then the ratios of the largest size to the
-# smallest. Everything binds 127.0.0.1; the directory is removed on exit.
+#   7. the server's RSS (VmRSS) after those runs.
+# Bounded in time: BENCH_SCALE_MAX_MINUTES (240) for the whole run. Before
+# populating a size, the time it would take at the rate measured so far is
+# checked against what is left, and the run stops with the rows it has
+# rather than start what it cannot finish; every populate is also killed at
+# the deadline.
+# Prints one table row per size, then (the last line)
+#   scale_sizes=A,B,.. scale_startup_ms=.. scale_rss_mib=.. scale_creates_per_s=..
+#   scale_decrypt_rps=.. scale_list100_p99_ms=.. scale_populate_per_s=..
+#   scale_creates_ratio=R scale_decrypts_ratio=R scale_startup_ratio=R
+# (lists in size order; ratios of the largest size to the smallest).
+# Everything binds 127.0.0.1; the directory (BENCH_SCALE_DIR, default /tmp)
+# is removed on exit.
 #   bench/http/scale_bench.sh STRONGROOM_BIN WRK_SHIM [SIZE...]
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -25,13 +43,29 @@ BIN="$1"
 SHIM="$2"
 shift 2
 SIZES=("$@")
-if [ "${#SIZES[@]}" -eq 0 ]; then SIZES=(10000 100000 1000000); fi
+if [ "${#SIZES[@]}" -eq 0 ]; then
+  read -r -a SIZES <<<"${BENCH_SCALE_SIZES:-10000 100000 1000000}"
+fi
 SECONDS_PER_RUN="${BENCH_SECONDS:-10}"
+MAX_MINUTES="${BENCH_SCALE_MAX_MINUTES:-240}"
+previous=0
+for size in "${SIZES[@]}"; do
+  if ! [[ "$size" =~ ^[1-9][0-9]*$ ]] || [ "$size" -le "$previous" ]; then
+    echo "scale_bench: sizes are whole numbers, each larger than the one before: ${SIZES[*]}" >&2
+    exit 2
+  fi
+  previous="$size"
+done
+if [ "${SIZES[0]}" -lt 2 ]; then
+  echo "scale_bench: the smallest size must be at least 2 (the decrypt check reads sv-1)" >&2
+  exit 2
+fi
+DEADLINE=$(( $(date +%s) + MAX_MINUTES * 60 ))
 
 # shellcheck source=bench_server.sh
 . "$HERE/bench_server.sh"
 
-WORK="$(mktemp -d /tmp/strongroom-scale-bench-XXXXXX)"
+WORK="$(mktemp -d "${BENCH_SCALE_DIR:-/tmp}/strongroom-scale-bench-XXXXXX")"
 cleanup() {
   local tag
   for tag in "${!SERVER_PIDS[@]}"; do bench_stop_pid "${SERVER_PIDS[$tag]}" 60; done
@@ -67,18 +101,61 @@ bench_start_server scale "$BIN" 120
 URL="${SERVER_URLS[scale]}"
 CURRENT_SIZE="${SIZES[0]}"
 have=0
-declare -a ROWS=()
-declare -A CREATES DECRYPTS STARTUP RSS LIST_P99
+bytes_per_secret="${BENCH_SCALE_BYTES_PER_SECRET:-8192}"
+populate_rate=""  # secure values per second, measured by the last populate
+declare -a ROWS=() DONE_SIZES=()
+declare -A CREATES DECRYPTS STARTUP RSS LIST_P99 POPULATE
+
+# populate_to SIZE: checks disk and time, then has bench_populate create
+# sv-<have>..sv-<SIZE-1>; returns 1 (with a reason on stderr) when either
+# would not suffice.
+populate_to() {
+  local size="$1" missing=$(( $1 - have )) need free_kib now left estimate start end
+  if [ "$have" -gt 0 ]; then
+    # Blocks in use, not apparent sizes (LMDB's file may be sparse).
+    bytes_per_secret=$(( $(du -sk "$WORK/scale/data" | cut -f1) * 1024 / have ))
+  fi
+  need=$(( missing * bytes_per_secret * 2 / 1024 + 1024 * 1024 ))
+  free_kib="$(df -Pk "$WORK" | awk 'NR == 2 {print $4}')"
+  echo "disk: $((free_kib / 1024)) MiB free for $missing more secrets at ~$bytes_per_secret B each (need $((need / 1024)) MiB)"
+  if [ "$free_kib" -lt "$need" ]; then
+    echo "scale_bench: not enough disk for $size secrets: $((free_kib / 1024)) MiB free, $((need / 1024)) MiB needed (BENCH_SCALE_DIR picks another filesystem)" >&2
+    return 1
+  fi
+  now="$(date +%s)"
+  left=$(( DEADLINE - now ))
+  if [ "$left" -lt 60 ]; then
+    echo "scale_bench: BENCH_SCALE_MAX_MINUTES ($MAX_MINUTES) is used up" >&2
+    return 1
+  fi
+  if [ -n "$populate_rate" ]; then
+    # Populating, then four runs of BENCH_SECONDS and a restart.
+    estimate=$(( missing / populate_rate + 4 * SECONDS_PER_RUN + 120 ))
+    echo "time: ~$estimate s needed for $size secrets at $populate_rate/s, $left s left"
+    if [ "$estimate" -gt "$left" ]; then
+      echo "scale_bench: $size secrets would pass BENCH_SCALE_MAX_MINUTES ($MAX_MINUTES)" >&2
+      return 1
+    fi
+  fi
+  echo "populating to $size secure values ..."
+  start="$(date +%s%N)"
+  # The names run on from the last size: a rerun of populate.py over a
+  # range made before would be answered 409.
+  BENCH_POPULATE_TIMEOUT_S="$left" bench_populate scale "$size" "$have"
+  end="$(date +%s%N)"
+  populate_rate=$(( missing * 1000000000 / (end - start > 0 ? end - start : 1) ))
+  [ "$populate_rate" -gt 0 ] || populate_rate=1
+  POPULATE[$size]="$populate_rate"
+  echo "populated $missing in $(( (end - start) / 1000000 )) ms: $populate_rate per s"
+  have="$size"
+}
 for size in "${SIZES[@]}"; do
   CURRENT_SIZE="$size"
-  if [ "$size" -gt "$have" ]; then
-    echo "populating to $size secure values ..."
-    # populate.py names them sv-0..sv-(size-1): the ones made before are
-    # answered 409 by a rerun, so only the missing range is asked for.
-    timeout 7200 python3 "$HERE/populate.py" "$URL" "$PKI/ca.pem" "$PKI/admin.pem" \
-      "$PKI/admin.key" "$size" "$have" || fail "populating to $size failed"
-    have="$size"
+  if ! populate_to "$size"; then
+    echo "scale_bench: stopping before $size secrets (see above); rows so far follow" >&2
+    break
   fi
+  DONE_SIZES+=("$size")
   wrk_run "create-$size" 8 "$HERE/create.lua" "$PKI/admin.pem" "$PKI/admin.key"
   CREATES[$size]="$RUN_RPS"
   bench_restart_timed scale "$BIN" 300
@@ -89,16 +166,29 @@ for size in "${SIZES[@]}"; do
   wrk_run "list-$size" 8 "$HERE/list.lua" "$PKI/admin.pem" "$PKI/admin.key"
   LIST_P99[$size]="$RUN_P99"
   RSS[$size]="$(awk '/^VmRSS:/ {printf "%.0f", $2 / 1024}' "/proc/${SERVER_PIDS[scale]}/status")"
-  ROWS+=("$(printf '%-9s %12s %10s %11.0f %12.0f %13.2f' "$size" "${STARTUP[$size]}" \
-    "${RSS[$size]}" "${CREATES[$size]}" "${DECRYPTS[$size]}" "${LIST_P99[$size]}")")
+  ROWS+=("$(printf '%-9s %12s %10s %11.0f %12.0f %13.2f %14s' "$size" "${STARTUP[$size]}" \
+    "${RSS[$size]}" "${CREATES[$size]}" "${DECRYPTS[$size]}" "${LIST_P99[$size]}" \
+    "${POPULATE[$size]}")")
   echo "size $size: ${ROWS[-1]}"
 done
+[ "${#DONE_SIZES[@]}" -gt 0 ] || fail "no size measured"
 
-printf '%-9s %12s %10s %11s %12s %13s\n' secrets startup_ms rss_mib creates_s decrypt_rps list100_p99_ms
+printf '%-9s %12s %10s %11s %12s %13s %14s\n' secrets startup_ms rss_mib creates_s decrypt_rps \
+  list100_p99_ms populate_per_s
 printf '%s\n' "${ROWS[@]}"
-first="${SIZES[0]}" last="${SIZES[-1]}"
-awk -v c1="${CREATES[$first]}" -v c2="${CREATES[$last]}" -v d1="${DECRYPTS[$first]}" \
-  -v d2="${DECRYPTS[$last]}" -v s1="${STARTUP[$first]}" -v s2="${STARTUP[$last]}" \
-  -v n1="$first" -v n2="$last" 'BEGIN {
-    printf "scale_%s_over_%s: creates=%.2f decrypts=%.2f startup=%.2f secrets=%.0f\n",
-      n2, n1, c2 / c1, d2 / d1, s2 / (s1 > 0 ? s1 : 1), n2 / n1 }'
+# joined KEY: the measured sizes' figures of one column, comma-separated.
+joined() {
+  local -n column="$1"
+  local size out=""
+  for size in "${DONE_SIZES[@]}"; do out+="${out:+,}${column[$size]}"; done
+  echo "$out"
+}
+first="${DONE_SIZES[0]}" last="${DONE_SIZES[-1]}"
+ratios="$(awk -v c1="${CREATES[$first]}" -v c2="${CREATES[$last]}" -v d1="${DECRYPTS[$first]}" \
+  -v d2="${DECRYPTS[$last]}" -v s1="${STARTUP[$first]}" -v s2="${STARTUP[$last]}" 'BEGIN {
+    printf "scale_creates_ratio=%.2f scale_decrypts_ratio=%.2f scale_startup_ratio=%.2f",
+      c2 / c1, d2 / d1, s2 / (s1 > 0 ? s1 : 1) }')"
+sizes_joined="$(IFS=,; echo "${DONE_SIZES[*]}")"
+echo "scale_sizes=$sizes_joined scale_startup_ms=$(joined STARTUP) scale_rss_mib=$(joined RSS)" \
+  "scale_creates_per_s=$(joined CREATES) scale_decrypt_rps=$(joined DECRYPTS)" \
+  "scale_list100_p99_ms=$(joined LIST_P99) scale_populate_per_s=$(joined POPULATE) $ratios"

@@ -25,6 +25,7 @@
 #include "tests/e2e/auth_test_support.h"
 #include "tests/e2e/securevalue_api_client.h"
 #include "tests/support/shell_command.h"
+#include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
 
 namespace strongroom::testing_support {
@@ -129,7 +130,7 @@ audit::Head AnchoredHead(const ServerProcess& server) {
   std::string text;
   rest >> text;
   StatusOr<audit::Head> head = audit::ParseHead(text);
-  EXPECT_TRUE(head.has_value()) << shown.out;
+  EXPECT_OK(head) << shown.out;
   return head.value_or(audit::Head{});
 }
 
@@ -203,7 +204,7 @@ std::string ForgeLog(const std::string& honest,
     body = body.substr(0, body.rfind(",\"prev\":\"")) + ",\"prev\":\"" + prev + "\"";
     const std::string hash = audit::ChainHash(prev, body);
     line = body + ",\"hash\":\"" + hash + "\"}";
-    EXPECT_TRUE(audit::ParseLine(line).has_value()) << "the forger's own line " << seq;
+    EXPECT_OK(audit::ParseLine(line)) << "the forger's own line " << seq;
     forged += line + "\n";
     prev = hash;
   }

@@ -24,6 +24,7 @@
 #include "storage/storage.h"
 #include "tests/e2e/securevalue_api_client.h"
 #include "tests/support/server_process.h"
+#include "tests/support/status_matchers.h"
 
 namespace strongroom::testing_support {
 namespace {
@@ -553,32 +554,31 @@ void ExpectStoredValues(ServerProcess& server, const std::vector<Known>& known) 
   token_options.token_uri = server.token().token_uri();
   token_options.pin_file = server.token().pin_file();
   auto token = crypto::Token::Open(token_options);
-  ASSERT_TRUE(token.has_value()) << token.error();
+  ASSERT_OK(token);
   storage::StoreOptions store_options;
   store_options.data_dir = server.data_dir();
   store_options.create_if_missing = false;
   auto store = storage::Store::Open(store_options);
-  ASSERT_TRUE(store.has_value()) << store.error();
+  ASSERT_OK(store);
   crypto::LocalTokenService service(**token);
   auto keyring = crypto::Keyring::Open(service, **store);
-  ASSERT_TRUE(keyring.has_value()) << keyring.error();
+  ASSERT_OK(keyring);
   auto txn = (*store)->BeginRead();
-  ASSERT_TRUE(txn.has_value()) << txn.error();
+  ASSERT_OK(txn);
   for (const Known& k : known) {
     auto raw = txn->Get(storage::Table::kSecureValues, storage::SecureValueKey(k.ns, k.name));
-    ASSERT_TRUE(raw.has_value()) << k.ns << "/" << k.name << ": " << raw.error();
+    ASSERT_OK(raw) << k.ns << "/" << k.name;
     auto record = storage::DecodeSecureValueRecord(raw->value);
-    ASSERT_TRUE(record.has_value()) << k.name << ": " << record.error();
+    ASSERT_OK(record) << k.name;
     EXPECT_EQ(record->uid, Str(k.metadata, "/uid")) << k.name;
     auto plain = (*keyring)->Unseal(
         crypto::ValueBinding{k.ns, k.name, record->uid, raw->generation}, record->envelope);
-    ASSERT_TRUE(plain.has_value()) << k.ns << "/" << k.name << ": " << plain.error();
+    ASSERT_OK(plain) << k.ns << "/" << k.name;
     EXPECT_TRUE(plain->RevealSecretAsString() == k.value) << k.ns << "/" << k.name;
   }
   std::size_t stored = 0;
-  ASSERT_TRUE(txn->Scan(storage::Table::kSecureValues, "rot-", "",
-                        [&](std::string_view, const storage::Record&) { return ++stored > 0; })
-                  .ok());
+  ASSERT_OK(txn->Scan(storage::Table::kSecureValues, "rot-", "",
+                      [&](std::string_view, const storage::Record&) { return ++stored > 0; }));
   EXPECT_EQ(stored, known.size());
 }
 

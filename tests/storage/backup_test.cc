@@ -10,6 +10,7 @@
 
 #include "storage/storage.h"
 #include "tests/storage/storage_test_util.h"
+#include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
 
 namespace strongroom::storage {
@@ -40,24 +41,23 @@ TEST(Backup, InstallBackupRestoresTheSnapshotAndKeepsTheOldStore) {
   {
     auto store = OpenTestStore(options);
     ASSERT_NE(store, nullptr);
-    ASSERT_TRUE(PutValue(*store, Table::kSecureValues, "ns/a", "a1").has_value());
-    ASSERT_TRUE(PutValue(*store, Table::kSecureValues, "ns/deleted", "d").has_value());
-    ASSERT_TRUE(store->Write("delete", [](WriteTxn& txn) {
-      return txn.Delete(Table::kSecureValues, "ns/deleted");
-    }).has_value());
-    ASSERT_TRUE(PutValue(*store, Table::kSecureValues, "ns/a", "a2").has_value());
-    ASSERT_TRUE(store->Backup(backup_dir).ok());
+    ASSERT_OK(PutValue(*store, Table::kSecureValues, "ns/a", "a1"));
+    ASSERT_OK(PutValue(*store, Table::kSecureValues, "ns/deleted", "d"));
+    ASSERT_OK(store->Write(
+        "delete", [](WriteTxn& txn) { return txn.Delete(Table::kSecureValues, "ns/deleted"); }));
+    ASSERT_OK(PutValue(*store, Table::kSecureValues, "ns/a", "a2"));
+    ASSERT_OK(store->Backup(backup_dir));
     struct stat st {};
     ASSERT_EQ(::stat((backup_dir + "/data.mdb").c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0077, 0u);
     // Changes after the backup are not in it.
-    ASSERT_TRUE(PutValue(*store, Table::kSecureValues, "ns/a", "a3").has_value());
-    ASSERT_TRUE(PutValue(*store, Table::kSecureValues, "ns/later", "l").has_value());
+    ASSERT_OK(PutValue(*store, Table::kSecureValues, "ns/a", "a3"));
+    ASSERT_OK(PutValue(*store, Table::kSecureValues, "ns/later", "l"));
     // A second backup into the same place is refused, the first is kept.
     EXPECT_EQ(store->Backup(backup_dir).code(), StatusCode::kAlreadyExists);
   }
   Status installed = Store::InstallBackup(backup_dir, options.data_dir);
-  ASSERT_TRUE(installed.ok()) << installed;
+  ASSERT_OK(installed);
   std::vector<std::string> entries = Entries(options.data_dir);
   ASSERT_EQ(entries.size(), 2u);
   EXPECT_EQ(entries[0], "store");
@@ -68,13 +68,13 @@ TEST(Backup, InstallBackupRestoresTheSnapshotAndKeepsTheOldStore) {
   StatusOr<ReadTxn> read = store->BeginRead();
   EXPECT_EQ(read->resource_version(), 4u);
   StatusOr<Record> a = read->Get(Table::kSecureValues, "ns/a");
-  ASSERT_TRUE(a.has_value()) << a.error();
+  ASSERT_OK(a);
   EXPECT_EQ(ValueOf(*a), "a2");
   EXPECT_EQ(a->generation, 2u);
   EXPECT_EQ(read->Get(Table::kSecureValues, "ns/later").error().code(), StatusCode::kNotFound);
   EXPECT_EQ(read->Get(Table::kSecureValues, "ns/deleted").error().code(), StatusCode::kNotFound);
   StatusOr<WriteReceipt> next = PutValue(*store, Table::kSecureValues, "ns/b", "b");
-  ASSERT_TRUE(next.has_value()) << next.error();
+  ASSERT_OK(next);
   EXPECT_EQ(next->resource_version, 5u);
   store.reset();
 
@@ -92,8 +92,8 @@ TEST(Backup, InstallBackupIsRefusedWhileTheStoreIsInUse) {
   ASSERT_EQ(::mkdir(backup_dir.c_str(), 0700), 0);
   auto server = OpenTestStore(options);
   ASSERT_NE(server, nullptr);
-  ASSERT_TRUE(PutValue(*server, Table::kUsers, "u", "v").has_value());
-  ASSERT_TRUE(server->Backup(backup_dir).ok());
+  ASSERT_OK(PutValue(*server, Table::kUsers, "u", "v"));
+  ASSERT_OK(server->Backup(backup_dir));
   Status refused = Store::InstallBackup(backup_dir, options.data_dir);
   EXPECT_EQ(refused.code(), StatusCode::kFailedPrecondition) << refused;
   EXPECT_NE(refused.message().find("running"), std::string::npos) << refused;
@@ -105,7 +105,7 @@ TEST(Backup, InstallBackupIsRefusedWhileTheStoreIsInUse) {
   EXPECT_EQ(Store::InstallBackup(backup_dir, options.data_dir).code(),
             StatusCode::kFailedPrecondition);
   cli.reset();
-  EXPECT_TRUE(Store::InstallBackup(backup_dir, options.data_dir).ok());
+  EXPECT_OK(Store::InstallBackup(backup_dir, options.data_dir));
 }
 
 TEST(Backup, InstallBackupRefusesWhatIsNotASupportedStore) {
@@ -114,7 +114,7 @@ TEST(Backup, InstallBackupRefusesWhatIsNotASupportedStore) {
   {
     auto store = OpenTestStore(options);
     ASSERT_NE(store, nullptr);
-    ASSERT_TRUE(PutValue(*store, Table::kUsers, "u", "current").has_value());
+    ASSERT_OK(PutValue(*store, Table::kUsers, "u", "current"));
   }
   auto expect_refused = [&](const std::string& backup_dir) -> Status {
     Status status = Store::InstallBackup(backup_dir, options.data_dir);
@@ -152,11 +152,11 @@ TEST(Backup, InstallBackupIntoAnEmptyDataDirectory) {
   {
     auto store = OpenTestStore(TestOptions(source_dir));
     ASSERT_NE(store, nullptr);
-    ASSERT_TRUE(PutValue(*store, Table::kTokens, "t", "row").has_value());
-    ASSERT_TRUE(store->Backup(backup_dir).ok());
+    ASSERT_OK(PutValue(*store, Table::kTokens, "t", "row"));
+    ASSERT_OK(store->Backup(backup_dir));
   }
   StoreOptions target = TestOptions(target_dir);
-  ASSERT_TRUE(Store::InstallBackup(backup_dir, target.data_dir).ok());
+  ASSERT_OK(Store::InstallBackup(backup_dir, target.data_dir));
   EXPECT_EQ(Entries(target.data_dir), std::vector<std::string>{"store"});
   // Verifying the copy left no LMDB lock file behind.
   EXPECT_EQ(Entries(target.data_dir + "/store"), std::vector<std::string>{"data.mdb"});

@@ -7,6 +7,7 @@
 
 #include "storage/storage.h"
 #include "tests/storage/storage_test_util.h"
+#include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
 
 namespace strongroom::storage {
@@ -30,7 +31,7 @@ class Integrity : public ::testing::Test {
     auto store = OpenTestStore(options_);
     ASSERT_NE(store, nullptr);
     for (const auto& [table, key, value] : puts) {
-      ASSERT_TRUE(PutValue(*store, table, key, value).has_value());
+      ASSERT_OK(PutValue(*store, table, key, value));
     }
   }
 
@@ -40,10 +41,9 @@ class Integrity : public ::testing::Test {
     auto store = OpenTestStore(options_);
     ASSERT_NE(store, nullptr);
     StatusOr<ReadTxn> read = store->BeginRead();
-    ASSERT_TRUE(read.has_value());
+    ASSERT_OK(read);
     StatusOr<Record> record = read->Get(table, key);
-    ASSERT_FALSE(record.has_value()) << "tampered record was returned";
-    EXPECT_EQ(record.error().code(), StatusCode::kIntegrityError);
+    ASSERT_STATUS(record, StatusCode::kIntegrityError) << "tampered record was returned";
     EXPECT_NE(record.error().message().find(key), std::string::npos) << record.error();
     EXPECT_NE(record.error().message().find(std::string(TableName(table))), std::string::npos);
     EXPECT_EQ(record.error().message().find(value), std::string::npos) << record.error();
@@ -144,12 +144,10 @@ TEST_F(Integrity, TamperedRecordIsNeverSilentlyOverwrittenButCanBeDeleted) {
   auto store = OpenTestStore(options_);
   ASSERT_NE(store, nullptr);
   StatusOr<WriteReceipt> put = PutValue(*store, Table::kDataKeys, "dek-1", "replacement");
-  ASSERT_FALSE(put.has_value());
-  EXPECT_EQ(put.error().code(), StatusCode::kIntegrityError);
-  ASSERT_TRUE(store->Write("delete", [](WriteTxn& txn) {
-    return txn.Delete(Table::kDataKeys, "dek-1");
-  }).has_value());
-  ASSERT_TRUE(PutValue(*store, Table::kDataKeys, "dek-1", "replacement").has_value());
+  ASSERT_STATUS(put, StatusCode::kIntegrityError);
+  ASSERT_OK(
+      store->Write("delete", [](WriteTxn& txn) { return txn.Delete(Table::kDataKeys, "dek-1"); }));
+  ASSERT_OK(PutValue(*store, Table::kDataKeys, "dek-1", "replacement"));
   EXPECT_EQ(store->BeginRead()->Get(Table::kDataKeys, "dek-1")->generation, 1u);
 }
 

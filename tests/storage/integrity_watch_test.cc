@@ -15,6 +15,7 @@
 
 #include "storage/storage.h"
 #include "tests/storage/storage_test_util.h"
+#include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
 
 namespace strongroom::storage {
@@ -51,9 +52,9 @@ TEST_F(IntegrityWatchConcurrency, ReadersRacingWritesAndChecksSeeNoFalseIntegrit
   constexpr int kWritesPerWriter = 150;
   constexpr int kReaders = 3;
   for (int i = 0; i < kKeys; ++i) {
-    ASSERT_TRUE(PutValue(*store_, Table::kUsers, KeyOf(i), "v0").has_value());
+    ASSERT_OK(PutValue(*store_, Table::kUsers, KeyOf(i), "v0"));
   }
-  ASSERT_TRUE(store_->VerifyIntegrity().ok());
+  ASSERT_OK(store_->VerifyIntegrity());
 
   std::atomic<int> writers_left{kWriters};
   std::atomic<int> false_alarms{0};
@@ -110,18 +111,18 @@ TEST_F(IntegrityWatchConcurrency, ReadersRacingWritesAndChecksSeeNoFalseIntegrit
   for (std::thread& t : threads) t.join();
 
   EXPECT_EQ(false_alarms.load(), 0) << first_alarm;
-  EXPECT_TRUE(store_->integrity_problem().ok()) << store_->integrity_problem();
+  EXPECT_OK(store_->integrity_problem());
   EXPECT_GT(reads.load(), 0u);
-  EXPECT_TRUE(store_->CheckIntegrityNow().ok());
+  EXPECT_OK(store_->CheckIntegrityNow());
 }
 
 // Another Strongroom process writes (vouched) while readers and this
 // process's writer run: no read is refused, and the index follows.
 TEST_F(IntegrityWatchConcurrency, VouchedForeignWritesDuringOwnWritesAreAccepted) {
   for (int i = 0; i < 8; ++i) {
-    ASSERT_TRUE(PutValue(*store_, Table::kUsers, KeyOf(i), "v0").has_value());
+    ASSERT_OK(PutValue(*store_, Table::kUsers, KeyOf(i), "v0"));
   }
-  ASSERT_TRUE(store_->VerifyIntegrity().ok());
+  ASSERT_OK(store_->VerifyIntegrity());
   store_->SetForeignWriteCheck([]() -> StatusOr<std::uint64_t> { return UINT64_MAX; });
   OtherProcess other(options_.data_dir, scratch_.path());
 
@@ -151,34 +152,31 @@ TEST_F(IntegrityWatchConcurrency, VouchedForeignWritesDuringOwnWritesAreAccepted
   own_writer.join();
   reader.join();
   EXPECT_EQ(refused.load(), 0);
-  EXPECT_TRUE(store_->integrity_problem().ok()) << store_->integrity_problem();
-  EXPECT_TRUE(store_->VerifyIntegrity().ok());
+  EXPECT_OK(store_->integrity_problem());
+  EXPECT_OK(store_->VerifyIntegrity());
 }
 
 TEST_F(IntegrityWatchConcurrency, TheWatchThreadLatchesASwapMadeByAnotherProcess) {
-  ASSERT_TRUE(PutValue(*store_, Table::kTokens, "t", "v1").has_value());
-  ASSERT_TRUE(store_->VerifyIntegrity().ok());
+  ASSERT_OK(PutValue(*store_, Table::kTokens, "t", "v1"));
+  ASSERT_OK(store_->VerifyIntegrity());
   OtherProcess other(options_.data_dir, scratch_.path());
   ASSERT_TRUE(other.SaveRaw(Table::kTokens, "t", "v1"));
-  ASSERT_TRUE(PutValue(*store_, Table::kTokens, "t", "v2").has_value());
+  ASSERT_OK(PutValue(*store_, Table::kTokens, "t", "v2"));
   ASSERT_TRUE(other.RestoreRaw(Table::kTokens, "t", "v1"));
 
   std::promise<Status> first_failure;
   std::atomic<bool> reported{false};
-  ASSERT_TRUE(store_
-                  ->StartIntegrityWatch(std::chrono::milliseconds(1),
-                                        [&](const Status& result) {
-                                          if (result.ok() || reported.exchange(true)) return;
-                                          first_failure.set_value(result);
-                                        })
-                  .ok());
+  ASSERT_OK(store_->StartIntegrityWatch(std::chrono::milliseconds(1), [&](const Status& result) {
+    if (result.ok() || reported.exchange(true)) return;
+    first_failure.set_value(result);
+  }));
   EXPECT_EQ(store_->StartIntegrityWatch(std::chrono::milliseconds(1)).code(),
             StatusCode::kFailedPrecondition);
   Status failure = first_failure.get_future().get();
   EXPECT_EQ(failure.code(), StatusCode::kIntegrityError) << failure;
   EXPECT_EQ(store_->integrity_problem().code(), StatusCode::kIntegrityError);
   StatusOr<ReadTxn> read = store_->BeginRead();
-  ASSERT_TRUE(read.has_value());
+  ASSERT_OK(read);
   EXPECT_EQ(read->Get(Table::kTokens, "t").error().code(), StatusCode::kIntegrityError);
 }
 

@@ -9,6 +9,7 @@
 
 #include "storage/storage.h"
 #include "tests/storage/storage_test_util.h"
+#include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
 
 namespace strongroom::storage {
@@ -37,10 +38,10 @@ std::string Value(int i) {
 // ExpectAllPresent checks every acknowledged record reads back verified.
 void ExpectAllPresent(Store& store, int acknowledged, int first = 0) {
   StatusOr<ReadTxn> read = store.BeginRead();
-  ASSERT_TRUE(read.has_value()) << read.error();
+  ASSERT_OK(read);
   for (int i = first; i < acknowledged; ++i) {
     StatusOr<Record> record = read->Get(Table::kSecureValues, Key(i));
-    ASSERT_TRUE(record.has_value()) << i << ": " << record.error();
+    ASSERT_OK(record) << i;
     ASSERT_EQ(ValueOf(*record), Value(i)) << i;
   }
 }
@@ -72,17 +73,17 @@ void ExpectDeletionsStillWork(Store& store) {
     StatusOr<WriteReceipt> deleted = store.Write("delete", [i](WriteTxn& txn) {
       return txn.Delete(Table::kSecureValues, Key(i));
     });
-    ASSERT_TRUE(deleted.has_value()) << i << ": " << deleted.error();
+    ASSERT_OK(deleted) << i;
   }
   StatusOr<WriteReceipt> deleted = store.Write("delete", [](WriteTxn& txn) -> Status {
     for (int i = 5; i < 40; ++i) SR_RETURN_IF_ERROR(txn.Delete(Table::kSecureValues, Key(i)));
     return Status::Ok();
   });
-  ASSERT_TRUE(deleted.has_value()) << deleted.error();
+  ASSERT_OK(deleted);
   // Pages a commit frees are reusable two commits later.
-  ASSERT_TRUE(store.Write("nothing", [](WriteTxn&) { return Status::Ok(); }).has_value());
+  ASSERT_OK(store.Write("nothing", [](WriteTxn&) { return Status::Ok(); }));
   StatusOr<WriteReceipt> small = PutValue(store, Table::kSystem, "after-full", "fits");
-  ASSERT_TRUE(small.has_value()) << small.error();
+  ASSERT_OK(small);
 }
 
 TEST_P(MapFull, WritesFailCleanlyAndTheStoreStaysUsable) {
@@ -111,8 +112,7 @@ TEST_P(MapFull, WritesFailCleanlyAndTheStoreStaysUsable) {
       }
       return Status::Ok();
     });
-    ASSERT_FALSE(ignoring.has_value());
-    EXPECT_EQ(ignoring.error().code(), StatusCode::kResourceExhausted);
+    ASSERT_STATUS(ignoring, StatusCode::kResourceExhausted);
     EXPECT_EQ(store->BeginRead()->Get(Table::kSecureValues, "extra/0").error().code(),
               StatusCode::kNotFound);
 
@@ -135,7 +135,7 @@ TEST_P(MapFull, WritesFailCleanlyAndTheStoreStaysUsable) {
   options.map_size_bytes = std::size_t{4} << 20;
   store = OpenTestStore(options);
   ASSERT_NE(store, nullptr);
-  EXPECT_TRUE(PutValue(*store, Table::kSecureValues, Key(20000), Value(20000)).has_value());
+  EXPECT_OK(PutValue(*store, Table::kSecureValues, Key(20000), Value(20000)));
   ExpectAllPresent(*store, acknowledged, 40);
 }
 

@@ -6,6 +6,7 @@
 
 #include "storage/storage.h"
 #include "tests/storage/storage_test_util.h"
+#include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
 
 namespace strongroom::storage {
@@ -24,7 +25,7 @@ using testing_support::WriteFileBytes;
 void MakeSchema1Store(const StoreOptions& options) {
   std::unique_ptr<Store> store = OpenTestStore(options);
   ASSERT_NE(store, nullptr);
-  ASSERT_TRUE(PutValue(*store, Table::kSystem, "kept", "value").has_value());
+  ASSERT_OK(PutValue(*store, Table::kSystem, "kept", "value"));
   store.reset();
   RawStoreFile raw(options.data_dir);
   ASSERT_TRUE(raw.ok());
@@ -37,10 +38,10 @@ TEST(SchemaMigration, ANewStoreIsWrittenAtTheCurrentVersionAndNeedsNoMigration) 
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(store->schema_version(), kSchemaVersion);
   StatusOr<std::optional<SchemaMigration>> migrated = store->MigrateSchema("store.migrate");
-  ASSERT_TRUE(migrated.has_value()) << migrated.error();
+  ASSERT_OK(migrated);
   EXPECT_FALSE(migrated->has_value());
   StatusOr<ReadTxn> txn = store->BeginRead();
-  ASSERT_TRUE(txn.has_value());
+  ASSERT_OK(txn);
   EXPECT_EQ(txn->resource_version(), 0u) << "a store needing no migration is not written";
 }
 
@@ -54,22 +55,22 @@ TEST(SchemaMigration, AnOlderStoreMigratesForwardInOneWriteAndKeepsItsRecords) {
   std::uint64_t before = store->BeginRead()->resource_version();
 
   StatusOr<std::optional<SchemaMigration>> migrated = store->MigrateSchema("store.migrate");
-  ASSERT_TRUE(migrated.has_value()) << migrated.error();
+  ASSERT_OK(migrated);
   ASSERT_TRUE(migrated->has_value());
   EXPECT_EQ((*migrated)->from_version, 1u);
   EXPECT_EQ((*migrated)->to_version, kSchemaVersion);
   EXPECT_EQ((*migrated)->resource_version, before + 1);
   EXPECT_EQ(store->schema_version(), kSchemaVersion);
   StatusOr<ReadTxn> txn = store->BeginRead();
-  ASSERT_TRUE(txn.has_value());
+  ASSERT_OK(txn);
   StatusOr<Record> kept = txn->Get(Table::kSystem, "kept");
-  ASSERT_TRUE(kept.has_value()) << kept.error();
+  ASSERT_OK(kept);
   EXPECT_EQ(ValueOf(*kept), "value");
-  EXPECT_TRUE(store->VerifyIntegrity().ok());
+  EXPECT_OK(store->VerifyIntegrity());
 
   // A second call finds nothing to do.
   StatusOr<std::optional<SchemaMigration>> again = store->MigrateSchema("store.migrate");
-  ASSERT_TRUE(again.has_value());
+  ASSERT_OK(again);
   EXPECT_FALSE(again->has_value());
   store.reset();
 
@@ -92,7 +93,7 @@ TEST(SchemaMigration, AStoreMigratedByAnotherProcessMeanwhileIsNotMigratedTwice)
   ASSERT_TRUE(other.RestoreRaw(Table::kMeta, "schema_version", "current-version"));
 
   StatusOr<std::optional<SchemaMigration>> migrated = store->MigrateSchema("store.migrate");
-  ASSERT_TRUE(migrated.has_value()) << migrated.error();
+  ASSERT_OK(migrated);
   EXPECT_FALSE(migrated->has_value());
   EXPECT_EQ(store->schema_version(), kSchemaVersion);
   EXPECT_EQ(store->BeginRead()->resource_version(), before) << "nothing was written";
@@ -105,8 +106,7 @@ TEST(SchemaMigration, TheStoreRefusesToWriteItsVersionThroughPutMeta) {
   StatusOr<WriteReceipt> written = store->Write("t", [](WriteTxn& txn) {
     return txn.PutMeta("schema_version", AsBytes(std::string_view("\0\0\0\7", 4)));
   });
-  ASSERT_FALSE(written.has_value());
-  EXPECT_EQ(written.error().code(), StatusCode::kInvalidArgument);
+  ASSERT_STATUS(written, StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/storage/storage_test_util.h"
+#include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
 
 namespace strongroom::storage {
@@ -46,7 +47,7 @@ class SecureValueReplaceTest : public ::testing::Test {
                           txn.Put(Table::kSecureValues, kKey, EncodeSecureValueRecord(record)));
       return Status::Ok();
     });
-    EXPECT_TRUE(written.has_value()) << written.error();
+    EXPECT_OK(written);
     return SecureValueVersion{record.uid, generation, record.resource_version};
   }
 
@@ -68,11 +69,11 @@ class SecureValueReplaceTest : public ::testing::Test {
   // Stored returns the stored record and its generation.
   std::pair<SecureValueRecord, std::uint64_t> Stored() {
     auto read = store_->BeginRead();
-    EXPECT_TRUE(read.has_value()) << read.error();
+    EXPECT_OK(read);
     auto raw = read->Get(Table::kSecureValues, kKey);
-    EXPECT_TRUE(raw.has_value()) << raw.error();
+    EXPECT_OK(raw);
     auto record = DecodeSecureValueRecord(raw->value);
-    EXPECT_TRUE(record.has_value()) << record.error();
+    EXPECT_OK(record);
     return {*record, raw->generation};
   }
 
@@ -83,7 +84,7 @@ class SecureValueReplaceTest : public ::testing::Test {
 TEST_F(SecureValueReplaceTest, ReplacesTheVersionItReadAndStampsTheWritesResourceVersion) {
   SecureValueVersion read = Put(Value("uid-1", "first"));
   StatusOr<std::uint64_t> replaced = Replace(read, Value("uid-1", "second"));
-  ASSERT_TRUE(replaced.has_value()) << replaced.error();
+  ASSERT_OK(replaced);
   EXPECT_EQ(*replaced, read.generation + 1);
   auto [stored, generation] = Stored();
   EXPECT_EQ(stored.description, "second");
@@ -95,13 +96,11 @@ TEST_F(SecureValueReplaceTest, RefusesAVersionChangedOrDeletedSinceItWasRead) {
   SecureValueVersion read = Put(Value("uid-1", "first"));
   Put(Value("uid-1", "changed"));
   StatusOr<std::uint64_t> stale = Replace(read, Value("uid-1", "lost update"));
-  ASSERT_FALSE(stale.has_value());
-  EXPECT_EQ(stale.error().code(), StatusCode::kAborted) << stale.error();
+  ASSERT_STATUS(stale, StatusCode::kAborted);
 
-  ASSERT_TRUE(Delete().ok());
+  ASSERT_OK(Delete());
   StatusOr<std::uint64_t> gone = Replace(read, Value("uid-1", "resurrected"));
-  ASSERT_FALSE(gone.has_value());
-  EXPECT_EQ(gone.error().code(), StatusCode::kAborted) << gone.error();
+  ASSERT_STATUS(gone, StatusCode::kAborted);
 }
 
 TEST_F(SecureValueReplaceTest, RefusesARecordDeletedAndCreatedAgainUpToTheGenerationItRead) {
@@ -111,14 +110,14 @@ TEST_F(SecureValueReplaceTest, RefusesARecordDeletedAndCreatedAgainUpToTheGenera
   ASSERT_EQ(read.generation, 2u);
   // ...meanwhile the name is deleted and created again (a new uid), and
   // updated until its generation is the one the caller read.
-  ASSERT_TRUE(Delete().ok());
+  ASSERT_OK(Delete());
   Put(Value("uid-new", "new v1"));
   SecureValueVersion recreated = Put(Value("uid-new", "new v2"));
   ASSERT_EQ(recreated.generation, read.generation);
 
   StatusOr<std::uint64_t> replaced = Replace(read, Value("uid-old", "old v3"));
-  ASSERT_FALSE(replaced.has_value()) << "the stale replace overwrote the recreated record";
-  EXPECT_EQ(replaced.error().code(), StatusCode::kAborted) << replaced.error();
+  ASSERT_STATUS(replaced, StatusCode::kAborted)
+      << "the stale replace overwrote the recreated record";
   auto [stored, generation] = Stored();
   EXPECT_EQ(stored.uid, "uid-new");
   EXPECT_EQ(stored.description, "new v2");

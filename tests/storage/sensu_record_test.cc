@@ -5,6 +5,7 @@
 
 #include "storage/sensu_provider_record.h"
 #include "storage/sensu_secret_record.h"
+#include "tests/support/status_matchers.h"
 
 namespace strongroom::storage {
 namespace {
@@ -31,7 +32,7 @@ TEST(SensuRecords, ASecretRoundTripsWithAndWithoutDecrypters) {
     SensuSecretRecord in = Secret();
     in.decrypters = decrypters;
     StatusOr<SensuSecretRecord> out = DecodeSensuSecretRecord(EncodeSensuSecretRecord(in));
-    ASSERT_TRUE(out.has_value()) << out.error();
+    ASSERT_OK(out);
     EXPECT_EQ(out->namespace_name, in.namespace_name);
     EXPECT_EQ(out->name, in.name);
     EXPECT_EQ(out->id, in.id);
@@ -49,7 +50,7 @@ TEST(SensuRecords, ASecretRoundTripsWithAndWithoutDecrypters) {
 TEST(SensuRecords, AProviderRoundTrips) {
   SensuProviderRecord in{"env", "env", {"APP_*", "DB"}, "admin", 99, 7};
   StatusOr<SensuProviderRecord> out = DecodeSensuProviderRecord(EncodeSensuProviderRecord(in));
-  ASSERT_TRUE(out.has_value()) << out.error();
+  ASSERT_OK(out);
   EXPECT_EQ(out->name, "env");
   EXPECT_EQ(out->type, "env");
   EXPECT_EQ(out->allow, in.allow);
@@ -62,16 +63,14 @@ TEST(SensuRecords, MalformedRowsAreIntegrityErrors) {
   Bytes row = EncodeSensuSecretRecord(Secret());
   Bytes cut(row.begin(), row.end() - 1);
   StatusOr<SensuSecretRecord> truncated = DecodeSensuSecretRecord(cut);
-  ASSERT_FALSE(truncated.has_value());
-  EXPECT_EQ(truncated.error().code(), StatusCode::kIntegrityError);
+  ASSERT_STATUS(truncated, StatusCode::kIntegrityError);
   Bytes longer = row;
   longer.push_back(0);
   EXPECT_FALSE(DecodeSensuSecretRecord(longer).has_value());
   Bytes provider = EncodeSensuProviderRecord({"env", "env", {}, "", 0, 0});
   provider[0] = 9;  // an unknown format
   StatusOr<SensuProviderRecord> unknown = DecodeSensuProviderRecord(provider);
-  ASSERT_FALSE(unknown.has_value());
-  EXPECT_EQ(unknown.error().code(), StatusCode::kIntegrityError);
+  ASSERT_STATUS(unknown, StatusCode::kIntegrityError);
 }
 
 }  // namespace

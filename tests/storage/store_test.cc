@@ -9,6 +9,7 @@
 
 #include "storage/storage.h"
 #include "tests/storage/storage_test_util.h"
+#include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
 
 namespace strongroom::storage {
@@ -27,23 +28,22 @@ TEST(Store, ReopenedStoreHasEveryCommittedRecord) {
   {
     auto store = OpenTestStore(options);
     ASSERT_NE(store, nullptr);
-    ASSERT_TRUE(PutValue(*store, Table::kSecureValues, "ns/a", "alpha").has_value());
-    ASSERT_TRUE(PutValue(*store, Table::kSecureValues, "ns/a", "alpha-2").has_value());
-    ASSERT_TRUE(PutValue(*store, Table::kUsers, "admin", "user-row").has_value());
-    ASSERT_TRUE(store->Write("meta", [](WriteTxn& txn) {
-      return txn.PutMeta("wrapped_mac_key", AsBytes("wrapped"));
-    }).has_value());
+    ASSERT_OK(PutValue(*store, Table::kSecureValues, "ns/a", "alpha"));
+    ASSERT_OK(PutValue(*store, Table::kSecureValues, "ns/a", "alpha-2"));
+    ASSERT_OK(PutValue(*store, Table::kUsers, "admin", "user-row"));
+    ASSERT_OK(store->Write(
+        "meta", [](WriteTxn& txn) { return txn.PutMeta("wrapped_mac_key", AsBytes("wrapped")); }));
   }
   auto store = OpenTestStore(options);
   ASSERT_NE(store, nullptr);
   StatusOr<ReadTxn> read = store->BeginRead();
-  ASSERT_TRUE(read.has_value()) << read.error();
+  ASSERT_OK(read);
   StatusOr<Record> a = read->Get(Table::kSecureValues, "ns/a");
-  ASSERT_TRUE(a.has_value()) << a.error();
+  ASSERT_OK(a);
   EXPECT_EQ(ValueOf(*a), "alpha-2");
   EXPECT_EQ(a->generation, 2u);
   StatusOr<Record> admin = read->Get(Table::kUsers, "admin");
-  ASSERT_TRUE(admin.has_value()) << admin.error();
+  ASSERT_OK(admin);
   EXPECT_EQ(ValueOf(*admin), "user-row");
   EXPECT_EQ(admin->generation, 1u);
   EXPECT_EQ(AsChars(*read->GetMeta("wrapped_mac_key")), "wrapped");
@@ -65,16 +65,15 @@ TEST(Store, ResourceVersionIncrementsOncePerSuccessfulWriteAndSurvivesReopen) {
       SR_RETURN_IF_ERROR(txn.Put(Table::kTokens, "t2", AsBytes("y")));
       return Status::Ok();
     });
-    ASSERT_TRUE(first.has_value()) << first.error();
+    ASSERT_OK(first);
     EXPECT_EQ(first->resource_version, 1u);
     StatusOr<WriteReceipt> failed = store->Write("fails", [](WriteTxn& txn) -> Status {
       SR_RETURN_IF_ERROR(txn.Put(Table::kTokens, "t3", AsBytes("z")));
       return Status::Aborted("conflict");
     });
-    ASSERT_FALSE(failed.has_value());
-    EXPECT_EQ(failed.error().code(), StatusCode::kAborted);
+    ASSERT_STATUS(failed, StatusCode::kAborted);
     StatusOr<WriteReceipt> second = store->Write("empty", [](WriteTxn&) { return Status::Ok(); });
-    ASSERT_TRUE(second.has_value()) << second.error();
+    ASSERT_OK(second);
     EXPECT_EQ(second->resource_version, 2u);
     StatusOr<ReadTxn> read = store->BeginRead();
     EXPECT_EQ(read->resource_version(), 2u);
@@ -91,21 +90,20 @@ TEST(Store, PutBumpsTheGenerationAndDeleteStartsItOver) {
   auto store = OpenTestStore(TestOptions(dir));
   ASSERT_NE(store, nullptr);
   for (std::uint64_t expected = 1; expected <= 3; ++expected) {
-    ASSERT_TRUE(store->Write("put", [&](WriteTxn& txn) -> Status {
+    ASSERT_OK(store->Write("put", [&](WriteTxn& txn) -> Status {
       SR_ASSIGN_OR_RETURN(std::uint64_t next, txn.NextGeneration(Table::kKeks, "kek-1"));
       EXPECT_EQ(next, expected);
       SR_ASSIGN_OR_RETURN(std::uint64_t put, txn.Put(Table::kKeks, "kek-1", AsBytes("k")));
       EXPECT_EQ(put, expected);
       return Status::Ok();
-    }).has_value());
+    }));
   }
   EXPECT_EQ(store->BeginRead()->Get(Table::kKeks, "kek-1")->generation, 3u);
   auto delete_kek = [](WriteTxn& txn) { return txn.Delete(Table::kKeks, "kek-1"); };
-  ASSERT_TRUE(store->Write("delete", delete_kek).has_value());
+  ASSERT_OK(store->Write("delete", delete_kek));
   StatusOr<WriteReceipt> again = store->Write("delete", delete_kek);
-  ASSERT_FALSE(again.has_value());
-  EXPECT_EQ(again.error().code(), StatusCode::kNotFound);
-  ASSERT_TRUE(PutValue(*store, Table::kKeks, "kek-1", "k").has_value());
+  ASSERT_STATUS(again, StatusCode::kNotFound);
+  ASSERT_OK(PutValue(*store, Table::kKeks, "kek-1", "k"));
   EXPECT_EQ(store->BeginRead()->Get(Table::kKeks, "kek-1")->generation, 1u);
 }
 
@@ -116,16 +114,16 @@ TEST(Store, CacheGenerationsBumpOncePerWriteAndSurviveReopen) {
     auto store = OpenTestStore(options);
     ASSERT_NE(store, nullptr);
     StatusOr<ReadTxn> before = store->BeginRead();
-    ASSERT_TRUE(store->Write("bump", [](WriteTxn& txn) {
+    ASSERT_OK(store->Write("bump", [](WriteTxn& txn) {
       txn.BumpGeneration(CacheKind::kTokens);
       txn.BumpGeneration(CacheKind::kTokens);
       txn.BumpGeneration(CacheKind::kPolicy);
       return Status::Ok();
-    }).has_value());
-    ASSERT_TRUE(store->Write("bump", [](WriteTxn& txn) {
+    }));
+    ASSERT_OK(store->Write("bump", [](WriteTxn& txn) {
       txn.BumpGeneration(CacheKind::kTokens);
       return Status::Ok();
-    }).has_value());
+    }));
     ASSERT_FALSE(store->Write("bump then fail", [](WriteTxn& txn) {
       txn.BumpGeneration(CacheKind::kDataKeys);
       return Status::InvalidArgument("no");
@@ -157,7 +155,7 @@ TEST(Store, AnUnreadableGenerationNeverMatchesAnything) {
   auto store = OpenTestStore(options);
   ASSERT_NE(store, nullptr);
   StatusOr<ReadTxn> read = store->BeginRead();
-  ASSERT_TRUE(read.has_value()) << "only the damaged counter is affected";
+  ASSERT_OK(read) << "only the damaged counter is affected";
   const std::uint64_t first = read->generation(CacheKind::kPolicy);
   const std::uint64_t second = read->generation(CacheKind::kPolicy);
   EXPECT_GE(first, std::uint64_t{1} << 63);
@@ -169,11 +167,11 @@ TEST(Store, ReadTxnIsASnapshotAndMayOutliveTheStore) {
   TempDir dir;
   auto store = OpenTestStore(TestOptions(dir));
   ASSERT_NE(store, nullptr);
-  ASSERT_TRUE(PutValue(*store, Table::kUsers, "u", "v1").has_value());
+  ASSERT_OK(PutValue(*store, Table::kUsers, "u", "v1"));
   StatusOr<ReadTxn> old_read = store->BeginRead();
-  ASSERT_TRUE(old_read.has_value());
-  ASSERT_TRUE(PutValue(*store, Table::kUsers, "u", "v2").has_value());
-  ASSERT_TRUE(PutValue(*store, Table::kUsers, "w", "new").has_value());
+  ASSERT_OK(old_read);
+  ASSERT_OK(PutValue(*store, Table::kUsers, "u", "v2"));
+  ASSERT_OK(PutValue(*store, Table::kUsers, "w", "new"));
   EXPECT_EQ(ValueOf(*old_read->Get(Table::kUsers, "u")), "v1");
   EXPECT_EQ(old_read->Get(Table::kUsers, "w").error().code(), StatusCode::kNotFound);
   EXPECT_EQ(old_read->resource_version(), 1u);
@@ -189,7 +187,7 @@ TEST(Store, WriteTxnSeesItsOwnChanges) {
   TempDir dir;
   auto store = OpenTestStore(TestOptions(dir));
   ASSERT_NE(store, nullptr);
-  ASSERT_TRUE(PutValue(*store, Table::kBindings, "b/1", "one").has_value());
+  ASSERT_OK(PutValue(*store, Table::kBindings, "b/1", "one"));
   StatusOr<WriteReceipt> receipt = store->Write("own changes", [](WriteTxn& txn) -> Status {
     SR_RETURN_IF_ERROR(txn.Put(Table::kBindings, "b/2", AsBytes("two")));
     SR_ASSIGN_OR_RETURN(Record two, txn.Get(Table::kBindings, "b/2"));
@@ -208,7 +206,7 @@ TEST(Store, WriteTxnSeesItsOwnChanges) {
     EXPECT_EQ(AsChars(note), "n");
     return Status::Ok();
   });
-  ASSERT_TRUE(receipt.has_value()) << receipt.error();
+  ASSERT_OK(receipt);
 }
 
 TEST(Store, ScanHonoursPrefixAfterAndStop) {
@@ -216,7 +214,7 @@ TEST(Store, ScanHonoursPrefixAfterAndStop) {
   auto store = OpenTestStore(TestOptions(dir));
   ASSERT_NE(store, nullptr);
   for (std::string key : {"a/1", "b/1", "b/2", "b/3", "b0", "c/1"}) {
-    ASSERT_TRUE(PutValue(*store, Table::kSensuSecrets, key, "v:" + key).has_value());
+    ASSERT_OK(PutValue(*store, Table::kSensuSecrets, key, "v:" + key));
   }
   StatusOr<ReadTxn> read = store->BeginRead();
   auto scan = [&](std::string_view prefix, std::string_view after, std::size_t limit) {
@@ -227,7 +225,7 @@ TEST(Store, ScanHonoursPrefixAfterAndStop) {
                                  keys.emplace_back(key);
                                  return keys.size() < limit;
                                });
-    EXPECT_TRUE(status.ok()) << status;
+    EXPECT_OK(status);
     return keys;
   };
   using Keys = std::vector<std::string>;
@@ -253,8 +251,7 @@ TEST(Store, RefusesAStoreWithANewerSchemaVersion) {
     ASSERT_TRUE(raw.Put("meta", "schema_version", std::string("\0\0\0\3", 4)));
   }
   StatusOr<std::unique_ptr<Store>> store = Store::Open(options);
-  ASSERT_FALSE(store.has_value());
-  EXPECT_EQ(store.error().code(), StatusCode::kFailedPrecondition);
+  ASSERT_STATUS(store, StatusCode::kFailedPrecondition);
   EXPECT_EQ(store.error().message(),
             "the store has schema version 3, newer than schema version 2 that this strongroom "
             "supports: it was written by a newer strongroom; run that version (or newer)");
@@ -263,17 +260,15 @@ TEST(Store, RefusesAStoreWithANewerSchemaVersion) {
 TEST(Store, AuthenticatedTablesNeedAnAuthenticator) {
   TempDir dir;
   StatusOr<std::unique_ptr<Store>> store = Store::Open(TestOptions(dir));
-  ASSERT_TRUE(store.has_value()) << store.error();
+  ASSERT_OK(store);
   StatusOr<WriteReceipt> put = PutValue(**store, Table::kUsers, "u", "v");
-  ASSERT_FALSE(put.has_value());
-  EXPECT_EQ(put.error().code(), StatusCode::kFailedPrecondition);
+  ASSERT_STATUS(put, StatusCode::kFailedPrecondition);
   StatusOr<ReadTxn> read = (*store)->BeginRead();
   EXPECT_EQ(read->Get(Table::kUsers, "u").error().code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(read->resource_version(), 0u);
   // kMeta works without one (it holds what is needed to build one).
-  ASSERT_TRUE((*store)->Write("meta", [](WriteTxn& txn) {
-    return txn.PutMeta("wrapped_mac_key", AsBytes("w"));
-  }).has_value());
+  ASSERT_OK((*store)->Write(
+      "meta", [](WriteTxn& txn) { return txn.PutMeta("wrapped_mac_key", AsBytes("w")); }));
   // The authenticator failing (key unavailable) fails only that write.
   auto authenticator = std::make_shared<testing::HmacTestAuthenticator>();
   (*store)->SetAuthenticator(authenticator);
@@ -281,7 +276,7 @@ TEST(Store, AuthenticatedTablesNeedAnAuthenticator) {
   EXPECT_EQ(PutValue(**store, Table::kUsers, "u", "v").error().code(),
             StatusCode::kFailedPrecondition);
   authenticator->set_available(true);
-  EXPECT_TRUE(PutValue(**store, Table::kUsers, "u", "v").has_value());
+  EXPECT_OK(PutValue(**store, Table::kUsers, "u", "v"));
 }
 
 TEST(Store, RefusesReservedMetaKeysBadKeysAndMetaAsARecordTable) {
@@ -292,8 +287,7 @@ TEST(Store, RefusesReservedMetaKeysBadKeysAndMetaAsARecordTable) {
     StatusOr<WriteReceipt> r = store->Write("meta", [&](WriteTxn& txn) {
       return txn.PutMeta(key, AsBytes("\xff\xff\xff\xff\xff\xff\xff\xff"));
     });
-    ASSERT_FALSE(r.has_value()) << key;
-    EXPECT_EQ(r.error().code(), StatusCode::kInvalidArgument);
+    ASSERT_STATUS(r, StatusCode::kInvalidArgument) << key;
   }
   EXPECT_EQ(PutValue(*store, Table::kUsers, "", "v").error().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(PutValue(*store, Table::kUsers, std::string(600, 'k'), "v").error().code(),
@@ -307,8 +301,7 @@ TEST(Store, CreatesPrivateDirectoriesAndHonoursCreateIfMissing) {
   StoreOptions options = TestOptions(dir);
   options.create_if_missing = false;
   StatusOr<std::unique_ptr<Store>> missing = Store::Open(options);
-  ASSERT_FALSE(missing.has_value());
-  EXPECT_EQ(missing.error().code(), StatusCode::kNotFound);
+  ASSERT_STATUS(missing, StatusCode::kNotFound);
   options.create_if_missing = true;
   ASSERT_NE(OpenTestStore(options), nullptr);
   for (const std::string& path : {options.data_dir, options.data_dir + "/store"}) {
@@ -332,10 +325,9 @@ TEST(Store, ServerLockIsExclusiveAndVisibleToServerRunning) {
   ASSERT_NE(server, nullptr);
   EXPECT_TRUE(*Store::ServerRunning(options.data_dir));
   StatusOr<std::unique_ptr<Store>> second = Store::Open(options);
-  ASSERT_FALSE(second.has_value());
-  EXPECT_EQ(second.error().code(), StatusCode::kFailedPrecondition);
+  ASSERT_STATUS(second, StatusCode::kFailedPrecondition);
   // The refused open did not disturb the first store.
-  EXPECT_TRUE(PutValue(*server, Table::kUsers, "u", "v").has_value());
+  EXPECT_OK(PutValue(*server, Table::kUsers, "u", "v"));
   server.reset();
   EXPECT_FALSE(*Store::ServerRunning(options.data_dir));
   EXPECT_NE(OpenTestStore(options), nullptr);
@@ -346,9 +338,8 @@ TEST(Store, SecondOpenOfOneStoreInAProcessIsRefused) {
   auto store = OpenTestStore(TestOptions(dir));
   ASSERT_NE(store, nullptr);
   StatusOr<std::unique_ptr<Store>> second = Store::Open(TestOptions(dir));
-  ASSERT_FALSE(second.has_value());
-  EXPECT_EQ(second.error().code(), StatusCode::kFailedPrecondition);
-  EXPECT_TRUE(PutValue(*store, Table::kUsers, "u", "v").has_value());
+  ASSERT_STATUS(second, StatusCode::kFailedPrecondition);
+  EXPECT_OK(PutValue(*store, Table::kUsers, "u", "v"));
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "storage/storage.h"
 #include "storage/write_queue.h"
 #include "tests/storage/storage_test_util.h"
+#include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
 
 namespace strongroom::storage {
@@ -124,11 +125,10 @@ TEST(WriterBatch, FailingWriteDiscardsOnlyItsOwnChanges) {
 
   EXPECT_EQ(blocker.Wait()->resource_version, 1u);
   StatusOr<WriteReceipt> ra = a.Wait(), rb = b.Wait(), rc = c.Wait();
-  ASSERT_TRUE(ra.has_value()) << ra.error();
-  ASSERT_FALSE(rb.has_value());
-  EXPECT_EQ(rb.error().code(), StatusCode::kAborted);
+  ASSERT_OK(ra);
+  ASSERT_STATUS(rb, StatusCode::kAborted);
   EXPECT_EQ(rb.error().message(), "b changed its mind");
-  ASSERT_TRUE(rc.has_value()) << rc.error();
+  ASSERT_OK(rc);
   EXPECT_EQ(ra->resource_version, 2u);
   EXPECT_EQ(rc->resource_version, 3u);
   // a, b and c ran in one batch, committed once.
@@ -145,7 +145,7 @@ TEST(WriterBatch, FailingWriteDiscardsOnlyItsOwnChanges) {
   EXPECT_EQ(read->generation(CacheKind::kCredentials), 1u);
   EXPECT_EQ(read->generation(CacheKind::kPolicy), 0u);
   // b's aborted Puts left the store digest untouched.
-  EXPECT_TRUE(store->VerifyIntegrity().ok()) << store->VerifyIntegrity();
+  EXPECT_OK(store->VerifyIntegrity());
 }
 
 TEST(WriterBatch, FailingPreCommitHookChangesNothingAndFailsTheWholeBatch) {
@@ -165,15 +165,12 @@ TEST(WriterBatch, FailingPreCommitHookChangesNothingAndFailsTheWholeBatch) {
     return Status::Ok();
   });
   gate.Open();
-  ASSERT_TRUE(blocker.Wait().has_value());
+  ASSERT_OK(blocker.Wait());
   StatusOr<WriteReceipt> ra = a.Wait(), rb = b.Wait(), rc = c.Wait();
-  ASSERT_FALSE(ra.has_value());
-  EXPECT_EQ(ra.error().code(), StatusCode::kUnavailable);
+  ASSERT_STATUS(ra, StatusCode::kUnavailable);
   EXPECT_NE(ra.error().message().find("audit log unavailable"), std::string::npos) << ra.error();
-  ASSERT_FALSE(rb.has_value());
-  EXPECT_EQ(rb.error().code(), StatusCode::kInvalidArgument);
-  ASSERT_FALSE(rc.has_value());
-  EXPECT_EQ(rc.error().code(), StatusCode::kUnavailable);
+  ASSERT_STATUS(rb, StatusCode::kInvalidArgument);
+  ASSERT_STATUS(rc, StatusCode::kUnavailable);
   using Batches = std::vector<std::vector<std::string>>;
   EXPECT_EQ(gate.batches(), (Batches{{"blocker@1"}, {"a@2", "c@3"}}));
   {
@@ -187,10 +184,10 @@ TEST(WriterBatch, FailingPreCommitHookChangesNothingAndFailsTheWholeBatch) {
   // failed batch had staged (an audit record may already name those).
   gate.set_failing(false);
   StatusOr<WriteReceipt> later = PutValue(*store, Table::kUsers, "a", "again");
-  ASSERT_TRUE(later.has_value()) << later.error();
+  ASSERT_OK(later);
   EXPECT_EQ(later->resource_version, 4u);
   EXPECT_EQ(store->BeginRead()->Get(Table::kUsers, "a")->generation, 1u);
-  EXPECT_TRUE(store->VerifyIntegrity().ok()) << store->VerifyIntegrity();
+  EXPECT_OK(store->VerifyIntegrity());
 }
 
 TEST(WriterBatch, HookIsNotCalledWhenNothingIsStaged) {
@@ -204,7 +201,7 @@ TEST(WriterBatch, HookIsNotCalledWhenNothingIsStaged) {
   });
   EXPECT_FALSE(store->Write("fails", [](WriteTxn&) { return Status::NotFound("x"); }).has_value());
   EXPECT_EQ(calls, 0);
-  EXPECT_TRUE(PutValue(*store, Table::kUsers, "u", "v").has_value());
+  EXPECT_OK(PutValue(*store, Table::kUsers, "u", "v"));
   EXPECT_EQ(calls, 1);
 }
 
@@ -216,14 +213,13 @@ TEST(WriterBatch, ThrowingOrReentrantWriteFailsOnlyItself) {
     (void)txn.Put(Table::kUsers, "thrower", AsBytes("x"));
     throw std::runtime_error("boom");
   });
-  ASSERT_FALSE(thrown.has_value());
-  EXPECT_EQ(thrown.error().code(), StatusCode::kInternal);
+  ASSERT_STATUS(thrown, StatusCode::kInternal);
   Status inner;
   StatusOr<WriteReceipt> reentrant = store->Write("outer", [&](WriteTxn&) {
     inner = Status(PutValue(*store, Table::kUsers, "inner", "x").error());
     return Status::Ok();
   });
-  EXPECT_TRUE(reentrant.has_value());
+  EXPECT_OK(reentrant);
   EXPECT_EQ(inner.code(), StatusCode::kFailedPrecondition);
   StatusOr<ReadTxn> read = store->BeginRead();
   EXPECT_EQ(read->Get(Table::kUsers, "thrower").error().code(), StatusCode::kNotFound);
@@ -245,7 +241,7 @@ TEST(WriterBatch, DestructorRunsQueuedWritesBeforeClosing) {
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   gate.Open();
   closer.join();
-  EXPECT_TRUE(blocker.Wait().has_value());
+  EXPECT_OK(blocker.Wait());
   EXPECT_EQ(a.Wait()->resource_version, 2u);
   EXPECT_EQ(b.Wait()->resource_version, 3u);
   store = OpenTestStore(options);
@@ -255,9 +251,9 @@ TEST(WriterBatch, DestructorRunsQueuedWritesBeforeClosing) {
 
 TEST(WriteQueue, RefusesWritesOnceClosedButHandsOutThoseQueued) {
   WriteQueue queue;
-  ASSERT_TRUE(queue.Push(std::make_unique<PendingWrite>()).ok());
-  ASSERT_TRUE(queue.Push(std::make_unique<PendingWrite>()).ok());
-  ASSERT_TRUE(queue.Push(std::make_unique<PendingWrite>()).ok());
+  ASSERT_OK(queue.Push(std::make_unique<PendingWrite>()));
+  ASSERT_OK(queue.Push(std::make_unique<PendingWrite>()));
+  ASSERT_OK(queue.Push(std::make_unique<PendingWrite>()));
   EXPECT_EQ(queue.PopBatch(2).size(), 2u);
   queue.Close();
   EXPECT_EQ(queue.Push(std::make_unique<PendingWrite>()).code(), StatusCode::kUnavailable);

@@ -13,6 +13,7 @@
 
 #include "storage/storage.h"
 #include "tests/storage/storage_test_util.h"
+#include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
 
 namespace strongroom::storage {
@@ -38,7 +39,7 @@ std::uint64_t CountRecords(const ReadTxn& read, Table table) {
     ++count;
     return true;
   });
-  EXPECT_TRUE(status.ok()) << status;
+  EXPECT_OK(status);
   return count;
 }
 
@@ -64,12 +65,12 @@ void ExpectContiguousFromOne(const std::vector<std::vector<std::uint64_t>>& rece
 
 void ExpectEveryWriterRecord(Store& store) {
   StatusOr<ReadTxn> read = store.BeginRead();
-  ASSERT_TRUE(read.has_value()) << read.error();
+  ASSERT_OK(read);
   EXPECT_EQ(read->resource_version(), std::uint64_t{kThreads * kWritesPerThread});
   for (int t = 0; t < kThreads; ++t) {
     for (int i = 0; i < kWritesPerThread; ++i) {
       StatusOr<Record> record = read->Get(Table::kSecureValues, WriterKey(t, i));
-      ASSERT_TRUE(record.has_value()) << WriterKey(t, i) << ": " << record.error();
+      ASSERT_OK(record) << WriterKey(t, i);
       EXPECT_EQ(ValueOf(*record), "v:" + WriterKey(t, i));
     }
   }
@@ -94,7 +95,7 @@ TEST(WriterConcurrency, ManyWritersGetDistinctContiguousReceiptsInFewerCommits) 
     std::uint64_t last = 0;
     while (!done.load()) {
       StatusOr<ReadTxn> read = store->BeginRead();
-      ASSERT_TRUE(read.has_value()) << read.error();
+      ASSERT_OK(read);
       ASSERT_GE(read->resource_version(), last);
       last = read->resource_version();
       ASSERT_EQ(CountRecords(*read, Table::kSecureValues), last);
@@ -109,7 +110,7 @@ TEST(WriterConcurrency, ManyWritersGetDistinctContiguousReceiptsInFewerCommits) 
       for (int i = 0; i < kWritesPerThread; ++i) {
         std::string key = WriterKey(t, i);
         StatusOr<WriteReceipt> receipt = PutValue(*store, Table::kSecureValues, key, "v:" + key);
-        ASSERT_TRUE(receipt.has_value()) << receipt.error();
+        ASSERT_OK(receipt);
         receipts[t].push_back(receipt->resource_version);
       }
     });
@@ -137,7 +138,7 @@ void ExpectExactlyVersionsUpTo(const ReadTxn& read) {
     ++expected;
     return true;
   });
-  ASSERT_TRUE(scan.ok()) << scan;
+  ASSERT_OK(scan);
   EXPECT_EQ(expected - 1, read.resource_version());
 }
 
@@ -156,7 +157,7 @@ TEST(WriterConcurrency, BackupWhileWritesContinueIsAConsistentSnapshot) {
           SR_RETURN_IF_ERROR(txn.Put(Table::kTokens, key, AsBytes("v:" + key)));
           return Status::Ok();
         });
-        EXPECT_TRUE(receipt.has_value()) << receipt.error();
+        EXPECT_OK(receipt);
         if (!receipt.has_value()) stop.store(true);  // never leave the main thread waiting
         if (receipt.has_value()) acknowledged.store(receipt->resource_version);
       }
@@ -174,12 +175,12 @@ TEST(WriterConcurrency, BackupWhileWritesContinueIsAConsistentSnapshot) {
   wait_for(acknowledged.load() + 50);
   stop.store(true);
   for (std::thread& writer : writers) writer.join();
-  ASSERT_TRUE(backup.ok()) << backup;
+  ASSERT_OK(backup);
   const std::uint64_t final_version = store->BeginRead()->resource_version();
   store.reset();
 
   StoreOptions restored = TestOptions(restored_dir);
-  ASSERT_TRUE(Store::InstallBackup(backup_dir, restored.data_dir).ok());
+  ASSERT_OK(Store::InstallBackup(backup_dir, restored.data_dir));
   auto copy = OpenTestStore(restored);
   ASSERT_NE(copy, nullptr);
   StatusOr<ReadTxn> read = copy->BeginRead();
@@ -192,10 +193,10 @@ TEST(WriterConcurrency, ReadTxnMayMoveBetweenThreads) {
   TempDir dir;
   auto store = OpenTestStore(TestOptions(dir));
   ASSERT_NE(store, nullptr);
-  ASSERT_TRUE(PutValue(*store, Table::kUsers, "u", "v1").has_value());
+  ASSERT_OK(PutValue(*store, Table::kUsers, "u", "v1"));
   std::optional<ReadTxn> read;
   std::thread([&] { read.emplace(*store->BeginRead()); }).join();
-  ASSERT_TRUE(PutValue(*store, Table::kUsers, "u", "v2").has_value());
+  ASSERT_OK(PutValue(*store, Table::kUsers, "u", "v2"));
   std::string seen;
   std::thread([&] { seen = ValueOf(*read->Get(Table::kUsers, "u")); }).join();
   EXPECT_EQ(seen, "v1");
