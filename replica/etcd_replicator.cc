@@ -79,6 +79,16 @@ StatusOr<storage::ReplicatedCommit> EtcdReplicator::Commit(const storage::Replic
   return storage::ReplicatedCommit{false, read->kvs.front().mod_revision};
 }
 
+StatusOr<storage::ReplicatedCommit> EtcdReplicator::Validate(std::int64_t base_revision) {
+  SR_ASSIGN_OR_RETURN(cluster::RangeResult read, client_->Range({.key = layout_.digest_key()}));
+  if (read.kvs.empty()) {
+    return std::unexpected(
+        Status::FailedPrecondition("the cluster's store digest record is missing in etcd"));
+  }
+  const std::int64_t now = read.kvs.front().mod_revision;
+  return storage::ReplicatedCommit{now == base_revision, now};
+}
+
 StatusOr<storage::ReplicatedCommit> EtcdReplicator::Resolve(const storage::ReplicatedBatch& batch,
                                                             const Status& why) {
   StatusOr<cluster::RangeResult> read = client_->Range({.key = layout_.digest_key()});

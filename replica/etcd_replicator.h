@@ -43,6 +43,8 @@ class EtcdReplicator final : public storage::BatchReplicator {
                  std::function<Status()> healthy);
 
   StatusOr<storage::ReplicatedCommit> Commit(const storage::ReplicatedBatch& batch) override;
+  // Validate reads the digest key (linearizable): one read, no revision.
+  StatusOr<storage::ReplicatedCommit> Validate(std::int64_t base_revision) override;
 
  private:
   // Resolve learns the outcome of a transaction whose answer never came.

@@ -265,10 +265,16 @@ Status Replica::ApplyEvents(const std::vector<cluster::WatchEvent>& events) {
 
 void Replica::ControlLoop() {
   std::unique_lock lock(mu_);
+  bool pause = false;  // the last resumption failed: wait a full interval
   while (!stopping_) {
-    wake_.wait_for(lock, options_.fresh_check_interval,
-                   [this] { return stopping_ || full_read_needed_ || restart_needed_; });
+    if (pause) {
+      wake_.wait_for(lock, options_.fresh_check_interval, [this] { return stopping_; });
+    } else {
+      wake_.wait_for(lock, options_.fresh_check_interval,
+                     [this] { return stopping_ || full_read_needed_ || restart_needed_; });
+    }
     if (stopping_) break;
+    pause = false;
     const bool full = full_read_needed_;
     const bool restart = restart_needed_;
     lock.unlock();
@@ -282,6 +288,7 @@ void Replica::ControlLoop() {
         std::lock_guard relock(mu_);
         watch_from_ = store_.replica_revision() + 1;
       }
+      if (resumed.ok()) resumed = StartWatch();
       if (resumed.ok()) {
         {
           std::lock_guard relock(mu_);
@@ -289,13 +296,19 @@ void Replica::ControlLoop() {
           restart_needed_ = false;
         }
         ClearTransientProblem();
-        resumed = StartWatch();
+      } else {
+        // Retried after an interval; one that did not verify stops for good.
+        SetProblem(resumed);
+        pause = true;
       }
-      // A failure is retried at the next tick; one that did not verify stops.
-      if (!resumed.ok()) SetProblem(resumed);
     }
     CheckFreshness();
     lock.lock();
+    if (stopped_applying()) {
+      // Nothing will be applied again: only the freshness checks go on.
+      full_read_needed_ = false;
+      restart_needed_ = false;
+    }
   }
 }
 

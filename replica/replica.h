@@ -65,9 +65,12 @@ class Replica {
  public:
   // Start bootstraps (see above), installs the replicator on `store` and
   // starts the apply loop. REQUIRES: the store's authenticator is set; no
-  // other Replica runs on `store`. Errors: kInvalidArgument for bad
-  // options; kUnavailable when etcd cannot be reached; kIntegrityError when
-  // the cluster's state does not verify or is older than the replica's.
+  // other Replica runs on `store`; nothing writes the store while Start
+  // runs. Errors: kInvalidArgument for bad options; kUnavailable when etcd
+  // cannot be reached; kIntegrityError when the cluster's state does not
+  // verify or is older than the replica's. After a failure past the option
+  // checks the store refuses writes (as after Stop()) until a Start
+  // succeeds.
   static StatusOr<std::unique_ptr<Replica>> Start(storage::Store& store, ReplicaOptions options);
   // ~Replica stops (Stop()).
   ~Replica();

@@ -99,6 +99,15 @@ class BatchReplicator {
   // when the batch is over the cluster's limits) means not committed; the
   // writer answers every write of the batch with it.
   virtual StatusOr<ReplicatedCommit> Commit(const ReplicatedBatch& batch) = 0;
+  // Validate is asked instead of Commit when every write of a batch failed
+  // (nothing to commit): committed = true when the cluster's digest record
+  // is still at `base_revision` (the failures were decided on current
+  // data), else a conflict as Commit's, and the writes are run again on the
+  // fresh replica. An error keeps the writes' own failures (decided on the
+  // replica, as a read is). Default: committed.
+  virtual StatusOr<ReplicatedCommit> Validate(std::int64_t base_revision) {
+    return ReplicatedCommit{true, base_revision};
+  }
   // apply_timeout bounds how long the writer waits for the replica to apply
   // a revision (its own commit, or a conflicting one) before it answers
   // kUnavailable. Default 10 s.

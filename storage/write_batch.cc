@@ -126,7 +126,19 @@ Status Store::Impl::StageAndCommit(std::vector<std::unique_ptr<PendingWrite>>& b
     ++resource_version;
     staged.push_back(StagedWrite{resource_version, batch[i]->tag});
   }
-  if (staged.empty()) return Status::Ok();  // nothing to commit; `parent` aborts
+  if (staged.empty()) {
+    // Nothing to commit; `parent` aborts. In replicated mode the failures
+    // stand only if they were decided on the cluster's current state.
+    if (batch_replicator != nullptr) {
+      parent->Abort();
+      StatusOr<ReplicatedCommit> current = batch_replicator->Validate(base_revision);
+      if (current.has_value() && !current->committed) {
+        SR_RETURN_IF_ERROR(WaitApplied(current->revision, batch_replicator->apply_timeout()));
+        conflict = true;
+      }
+    }
+    return Status::Ok();
+  }
 
   // SECURITY: bind the store digest to the resourceVersion this batch
   // commits as, before the hook sees (and audits) the batch. Without an

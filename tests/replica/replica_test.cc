@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -183,6 +184,32 @@ TEST(Replica, ConcurrentWritersOnTwoNodesEachCommitOnceAndEveryReplicaAgrees) {
   auto b = StartNode(*etcd);
   ASSERT_NE(b, nullptr);
   ASSERT_OK(Put(*a->store, "counter", "0"));
+  // What an audit log sees: the staged writes of each attempt (intents) and
+  // the attempt's outcome. The committed ones must be exactly the writes
+  // the callers were told about.
+  struct AuditView {
+    std::vector<std::uint64_t> pending;    // the writer thread's
+    std::vector<std::uint64_t> committed;  // read after the writers are done
+    int not_committed = 0;
+  };
+  AuditView views[2];
+  Node* nodes[2] = {a.get(), b.get()};
+  for (int n = 0; n < 2; ++n) {
+    AuditView* view = &views[n];
+    nodes[n]->store->SetPreCommitHook([view](std::span<const storage::StagedWrite> staged) {
+      view->pending.clear();
+      for (const auto& write : staged) view->pending.push_back(write.resource_version);
+      return Status::Ok();
+    });
+    nodes[n]->store->SetCommitOutcomeHook([view](const Status& committed) {
+      if (committed.ok()) {
+        view->committed.insert(view->committed.end(), view->pending.begin(), view->pending.end());
+      } else {
+        ++view->not_committed;
+      }
+      view->pending.clear();
+    });
+  }
 
   constexpr int kThreadsPerNode = 4;
   constexpr int kWritesPerThread = 8;
@@ -225,7 +252,11 @@ TEST(Replica, ConcurrentWritersOnTwoNodesEachCommitOnceAndEveryReplicaAgrees) {
   ASSERT_EQ(versions.size(), static_cast<std::size_t>(kTotal));
   std::set<std::uint64_t> unique(versions.begin(), versions.end());
   EXPECT_EQ(unique.size(), versions.size()) << "a resourceVersion was handed out twice";
-  std::cout << "write functions ran " << runs.load() << " times for " << kTotal << " writes\n";
+  std::cout << "write functions ran " << runs.load() << " times for " << kTotal << " writes; "
+            << views[0].not_committed + views[1].not_committed << " batches lost a conflict\n";
+  std::multiset<std::uint64_t> audited(views[0].committed.begin(), views[0].committed.end());
+  audited.insert(views[1].committed.begin(), views[1].committed.end());
+  EXPECT_EQ(audited, std::multiset<std::uint64_t>(versions.begin(), versions.end()));
 
   const std::int64_t revision =
       std::max(a->store->replica_revision(), b->store->replica_revision());
@@ -247,6 +278,15 @@ TEST(Replica, ACreateOfAKeyTheOtherNodeCreatedFailsAsInSingleNodeMode) {
   auto b = StartNode(*etcd);
   ASSERT_NE(b, nullptr);
   ASSERT_OK(Create(*a->store, "ns/once", "from a"));
+  // The other way round: a write that fails on B's replica (the key is
+  // missing there) is decided again once B applied A's create.
+  ASSERT_OK(Create(*a->store, "ns/fresh", "from a"));
+  auto replaced = b->store->Write("replace", [&](WriteTxn& txn) -> Status {
+    SR_RETURN_IF_ERROR(ToStatus(txn.Get(Table::kSecureValues, "ns/fresh")));
+    return ToStatus(txn.Put(Table::kSecureValues, "ns/fresh", AsBytes("from b")));
+  });
+  EXPECT_OK(replaced);
+  EXPECT_EQ(Read(*b->store, "ns/fresh"), "from b");
   // B may not have applied A's create yet: its batch then loses in etcd and
   // is staged again on the replica that holds it.
   EXPECT_STATUS(Create(*b->store, "ns/once", "from b"), StatusCode::kAlreadyExists);
