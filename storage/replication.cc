@@ -69,6 +69,31 @@ Status Refused(std::string_view why) {
                                 std::string(why));
 }
 
+// VerifiedDigestRecord decodes a batch's digest record and checks its MAC
+// and that its resourceVersion is above `start_rv` (kFull: not below).
+StatusOr<DigestRecord> VerifiedDigestRecord(const RecordAuthenticator& authenticator,
+                                            ByteSpan stored, std::uint64_t start_rv,
+                                            ApplyMode mode) {
+  SR_ASSIGN_OR_RETURN(DigestRecord digest, DecodeDigestRecord(stored));
+  // SECURITY: resourceVersion never goes back (an old digest record with its
+  // valid MAC, replayed with the records it matched, is refused here).
+  const bool advances = mode == ApplyMode::kFull ? digest.resource_version >= start_rv
+                                                 : digest.resource_version > start_rv;
+  if (!advances) {
+    return std::unexpected(Refused("its resourceVersion " +
+                                   std::to_string(digest.resource_version) +
+                                   " is not above the replica's " + std::to_string(start_rv)));
+  }
+  SR_ASSIGN_OR_RETURN(RecordTag expected_mac,
+                      authenticator.Tag(Table::kMeta, kStoreDigestKey, digest.resource_version,
+                                        digest.digest));
+  if (CRYPTO_memcmp(expected_mac.data(), digest.mac.data(), expected_mac.size()) != 0) {
+    return std::unexpected(Refused("the store digest's MAC does not verify for resourceVersion " +
+                                   std::to_string(digest.resource_version)));
+  }
+  return digest;
+}
+
 // Applier applies one batch inside one write transaction, keeping D's delta
 // and the tag index's changes.
 class Applier {
@@ -195,22 +220,8 @@ Status Store::ApplyReplicated(const ReplicatedBatch& batch, std::int64_t revisio
                    " this replica already applied");
   }
   SR_ASSIGN_OR_RETURN(std::uint64_t start_rv, GetMetaU64(ctx, kResourceVersionKey));
-  SR_ASSIGN_OR_RETURN(DigestRecord digest, DecodeDigestRecord(batch.digest_record));
-  // SECURITY: resourceVersion never goes back (an old digest record with its
-  // valid MAC, replayed with the records it matched, is refused here).
-  const bool advances = mode == ApplyMode::kFull ? digest.resource_version >= start_rv
-                                                 : digest.resource_version > start_rv;
-  if (!advances) {
-    return Refused("its resourceVersion " + std::to_string(digest.resource_version) +
-                   " is not above the replica's " + std::to_string(start_rv));
-  }
-  SR_ASSIGN_OR_RETURN(RecordTag expected_mac,
-                      authenticator->Tag(Table::kMeta, kStoreDigestKey, digest.resource_version,
-                                         digest.digest));
-  if (CRYPTO_memcmp(expected_mac.data(), digest.mac.data(), expected_mac.size()) != 0) {
-    return Refused("the store digest's MAC does not verify for resourceVersion " +
-                   std::to_string(digest.resource_version));
-  }
+  SR_ASSIGN_OR_RETURN(DigestRecord digest,
+                      VerifiedDigestRecord(*authenticator, batch.digest_record, start_rv, mode));
 
   Applier applier(ctx, *authenticator, digest.resource_version);
   std::set<std::pair<Table, std::string>> keys;
