@@ -1,5 +1,6 @@
 #include "cluster/etcd_watch.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "cluster/etcd_http.h"
@@ -190,11 +191,14 @@ bool WatchStream::HandleLine(std::string_view line) {
     WatchNotice notice{.kind = WatchNotice::Kind::kEvents, .revision = header.revision};
     if (auto events = result.find("events"); events != result.end()) {
       std::lock_guard lock(watch_.mutex_);
+      // Never deliver a revision twice, even if a member resent it; but
+      // every event of one revision (a transaction's several keys) is
+      // delivered, so the floor is fixed before this answer's events.
+      const std::int64_t floor = watch_.next_revision_;
       for (const Json& event : *events) {
         WatchEvent decoded = json_wire::DecodeWatchEvent(event);
-        // Never deliver a revision twice, even if a member resent it.
-        if (decoded.kv.mod_revision < watch_.next_revision_) continue;
-        watch_.next_revision_ = decoded.kv.mod_revision + 1;
+        if (decoded.kv.mod_revision < floor) continue;
+        watch_.next_revision_ = std::max(watch_.next_revision_, decoded.kv.mod_revision + 1);
         notice.events.push_back(std::move(decoded));
       }
     }

@@ -81,6 +81,26 @@ Status RawPut(const TxnContext& ctx, Table table, std::string_view key, ByteSpan
 
 }  // namespace
 
+StatusOr<std::optional<Bytes>> GetStoredBytes(const TxnContext& ctx, Table table,
+                                              std::string_view key) {
+  SR_ASSIGN_OR_RETURN(std::optional<ByteSpan> stored, RawGet(ctx, table, key));
+  if (!stored) return std::optional<Bytes>();
+  return std::optional<Bytes>(Bytes(stored->begin(), stored->end()));
+}
+
+Status PutStoredBytes(const TxnContext& ctx, Table table, std::string_view key, ByteSpan stored) {
+  SR_RETURN_IF_ERROR(CheckKey(ctx, table, key));
+  return RawPut(ctx, table, key, stored);
+}
+
+Status DeleteStoredBytes(const TxnContext& ctx, Table table, std::string_view key) {
+  SR_RETURN_IF_ERROR(CheckKey(ctx, table, key));
+  MDB_val k = ToVal(key);
+  int rc = mdb_del(ctx.txn, Dbi(ctx, table), &k, nullptr);
+  if (rc == MDB_NOTFOUND) return Status::Ok();
+  return LmdbStatus(rc, "cannot delete " + DescribeRecord(table, key), ctx.map_size_bytes);
+}
+
 StatusOr<Record> GetRecord(const TxnContext& ctx, Table table, std::string_view key) {
   SR_ASSIGN_OR_RETURN(const RecordAuthenticator* authenticator, Authenticator(ctx, table));
   SR_ASSIGN_OR_RETURN(std::optional<ByteSpan> stored, RawGet(ctx, table, key));

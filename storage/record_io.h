@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string_view>
 
 #include "base/bytes.h"
@@ -87,6 +88,16 @@ Status DeleteRecord(const TxnContext& ctx, Table table, std::string_view key, Di
 // is the scan the watch itself relies on.
 Status SumRecordTags(const TxnContext& ctx, Table table, std::array<std::uint8_t, 32>& sum,
                      std::uint64_t& count, TagIndexContents* collect = nullptr);
+
+// GetStoredBytes returns a copy of the bytes stored under (table, key), or
+// nullopt when absent. Nothing is verified (the replication seam verifies
+// what it applies itself, replication.cc).
+StatusOr<std::optional<Bytes>> GetStoredBytes(const TxnContext& ctx, Table table,
+                                              std::string_view key);
+// PutStoredBytes stores `stored` as is; DeleteStoredBytes removes the key
+// (OK when absent). The caller maintains D. REQUIRES: a write transaction.
+Status PutStoredBytes(const TxnContext& ctx, Table table, std::string_view key, ByteSpan stored);
+Status DeleteStoredBytes(const TxnContext& ctx, Table table, std::string_view key);
 
 // GetMetaValue returns a kMeta value (kNotFound when absent).
 StatusOr<Bytes> GetMetaValue(const TxnContext& ctx, std::string_view key);

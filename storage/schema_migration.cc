@@ -64,6 +64,7 @@ StatusOr<std::optional<SchemaMigration>> Store::MigrateSchema(std::string tag) {
     out.U32(kSchemaVersion);
     // The schema version is a reserved key PutMeta refuses; only this
     // write, inside the same nested transaction as the steps, sets it.
+    txn.impl_->meta_keys.emplace_back(kSchemaVersionKey);
     return txn.impl_->Remember(PutMetaValue(txn.impl_->context, kSchemaVersionKey, out.bytes()));
   });
   if (already_current) {

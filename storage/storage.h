@@ -135,6 +135,10 @@ struct StoreOptions {
 };
 
 class Store;
+// Replicated mode (issue 18): storage/replication.h.
+class BatchReplicator;
+struct ReplicatedBatch;
+enum class ApplyMode;
 
 // ReadTxn is a consistent snapshot. Aborted (released) on destruction. It
 // may outlive its Store (the environment closes after the last snapshot).
@@ -221,7 +225,8 @@ class WriteTxn {
   Status Delete(Table table, std::string_view key);
   // PutMeta stores an unauthenticated kMeta value. kInvalidArgument for the
   // keys the store maintains ("schema_version", "resource_version",
-  // "generation/...", "store_digest", "store_digest_mac").
+  // "generation/...", "store_digest", "store_digest_mac",
+  // "replica_revision").
   Status PutMeta(std::string_view key, ByteSpan value);
   // BumpGeneration makes every server cache of `kind` reload.
   void BumpGeneration(CacheKind kind);
@@ -422,6 +427,33 @@ class Store {
   // process writes the store (the caller holds the server lock or has seen
   // that no server runs).
   StatusOr<std::optional<SchemaMigration>> MigrateSchema(std::string tag);
+
+  // Replicated mode (storage/replication.h says how it works).
+  // SetReplicator installs (or, with nullptr, removes) the replicator every
+  // later batch commits through instead of LMDB. REQUIRES: the authenticator
+  // is set; the replicator outlives its installation (remove it, or destroy
+  // the Store, before destroying it).
+  void SetReplicator(std::shared_ptr<BatchReplicator> replicator);
+  // ApplyReplicated applies, in one LMDB transaction, a batch the cluster
+  // committed at `revision` (or, in ApplyMode::kFull, its whole state at
+  // that revision), verifying it as replication.h says; then wakes writers
+  // waiting for that revision. OK without change when an incremental
+  // `revision` is at or below replica_revision(). kIntegrityError (nothing
+  // applied; the message names keys and counters, never a value) for a
+  // record whose MAC fails, a digest record whose MAC fails, whose
+  // resourceVersion is not above the replica's, or that the batch's records
+  // do not add up to, a delete of a record the replica lacks, a kMeta key
+  // the store maintains, or a full state older than replica_revision();
+  // kFailedPrecondition without an authenticator; LMDB errors as Write().
+  Status ApplyReplicated(const ReplicatedBatch& batch, std::int64_t revision, ApplyMode mode);
+  // replica_revision is the cluster revision of the last batch applied (0:
+  // none). Cheap.
+  std::int64_t replica_revision() const;
+  // ExportReplica returns the whole store as a kFull batch (every record's
+  // stored bytes, the kMeta values other than the counters, a digest record
+  // with a fresh MAC), after verifying it as VerifyIntegrity does in the
+  // same snapshot. For seeding a new cluster. Errors as VerifyIntegrity.
+  StatusOr<ReplicatedBatch> ExportReplica() const;
 
   // map_usage returns the map's size and use as of the last commit, for
   // metrics. kInternal when LMDB fails. Cheap: no transaction.

@@ -71,6 +71,12 @@ Store::~Store() = default;
 
 Store::Impl::~Impl() {
   StopWatchThread();
+  {
+    // A writer waiting for the replica to apply gives up now.
+    std::lock_guard lock(replica_mu);
+    closing = true;
+  }
+  replica_cv.notify_all();
   // Writes queued before this point still run; later ones get kUnavailable.
   queue.Close();
   if (writer.joinable()) writer.join();
@@ -107,6 +113,12 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   SR_ASSIGN_OR_RETURN(impl->env, StoreEnv::Open(dir, options));
   impl->schema_version.store(impl->env->schema_version_at_open(), std::memory_order_release);
   impl->watch = std::make_shared<IntegrityWatch>(impl->env, options.tag_index);
+  {
+    SR_ASSIGN_OR_RETURN(LmdbTxn txn, LmdbTxn::Begin(impl->env->env(), nullptr, MDB_RDONLY));
+    TxnContext context{txn.get(), &impl->env->tables(), nullptr, impl->env->map_size_bytes()};
+    SR_ASSIGN_OR_RETURN(std::uint64_t applied, GetMetaU64(context, kReplicaRevisionKey));
+    impl->replica_revision = static_cast<std::int64_t>(applied);
+  }
   Impl* raw = impl.get();
   impl->writer = std::thread([raw] {
     pthread_setname_np(pthread_self(), "sr-store");

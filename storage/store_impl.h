@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -21,6 +22,7 @@
 #include "storage/integrity_watch.h"
 #include "storage/lmdb_env.h"
 #include "storage/record_io.h"
+#include "storage/replication.h"
 #include "storage/server_lock.h"
 #include "storage/storage.h"
 #include "storage/store_digest.h"
@@ -63,6 +65,9 @@ struct WriteTxn::Impl {
   // The records this write stored or deleted, for the tag index once the
   // batch commits.
   std::vector<TagChange> changes;
+  // The kMeta keys this write set (PutMeta, bumped generations, the schema
+  // version), for replicated mode (replication.h).
+  std::vector<std::string> meta_keys;
 
   // Remember records `status` when it is a storage failure and returns it.
   Status Remember(Status status);
@@ -70,6 +75,10 @@ struct WriteTxn::Impl {
   // store digest into kMeta, or returns `first_failure`.
   Status Finish();
 };
+
+// BatchFailure turns the reason a whole batch was not committed into what
+// its callers get: map full stays kResourceExhausted, the rest kUnavailable.
+Status BatchFailure(const Status& cause);
 
 struct Store::Impl {
   ~Impl();
@@ -80,9 +89,23 @@ struct Store::Impl {
   void RunBatch(std::vector<std::unique_ptr<PendingWrite>>& batch);
   // StageAndCommit is RunBatch's work: `results` starts as one placeholder
   // success per write; a staged write's failure is stored there; the return
-  // value is the failure of the whole batch (OK when committed).
+  // value is the failure of the whole batch (OK when committed). In
+  // replicated mode `conflict` is set when another node committed first:
+  // the batch is to be staged again (results are then meaningless).
   Status StageAndCommit(std::vector<std::unique_ptr<PendingWrite>>& batch,
-                        std::vector<StatusOr<WriteReceipt>>& results);
+                        std::vector<StatusOr<WriteReceipt>>& results, bool& conflict);
+  // ReplicateStaged is StageAndCommit's end in replicated mode: hands the
+  // batch staged in `parent` (changes, meta keys, the last resourceVersion)
+  // to `replicator`, aborts `parent`, and waits until the replica applied
+  // the outcome (replication.cc).
+  Status ReplicateStaged(BatchReplicator& replicator, LmdbTxn& parent,
+                         const TxnContext& parent_context, const BatchChanges& changes,
+                         const std::vector<std::string>& meta_keys,
+                         std::uint64_t resource_version, std::int64_t base_revision,
+                         const CommitOutcomeHook& outcome_hook, bool& conflict);
+  // WaitApplied waits until replica_revision >= `revision`: OK, or
+  // kUnavailable after `timeout` or when the Store is closing.
+  Status WaitApplied(std::int64_t revision, std::chrono::milliseconds timeout);
   // RunOne runs one write in a child of `parent` as `resource_version`;
   // `low_space` as in WriteTxn::Impl; `start_rv` is the stored
   // resourceVersion the batch started from. A committed write's record
@@ -90,7 +113,8 @@ struct Store::Impl {
   StatusOr<WriteReceipt> RunOne(MDB_txn* parent, PendingWrite& write,
                                 std::uint64_t resource_version,
                                 const RecordAuthenticator* authenticator, const Status& low_space,
-                                std::uint64_t start_rv, BatchChanges& batch);
+                                std::uint64_t start_rv, BatchChanges& batch,
+                                std::vector<std::string>& meta_keys);
   // LowSpace returns the low-space status for the next batch (OK when the
   // map has room beyond the reserve).
   Status LowSpace() const;
@@ -109,6 +133,17 @@ struct Store::Impl {
   SharedSnapshot<RecordAuthenticator> authenticator;
   PreCommitHook pre_commit_hook;          // guarded by config_mutex
   CommitOutcomeHook commit_outcome_hook;  // guarded by config_mutex
+  // Replicated mode (replication.h): null in single-node mode.
+  std::shared_ptr<BatchReplicator> replicator;  // guarded by config_mutex
+  // The last cluster revision applied (kMeta "replica_revision"), and the
+  // writer's wait for it.
+  std::mutex replica_mu;
+  std::condition_variable replica_cv;
+  std::int64_t replica_revision = 0;  // guarded by replica_mu
+  bool closing = false;               // guarded by replica_mu
+  // One ApplyReplicated at a time.
+  std::mutex apply_mu;
+
   // The highest resourceVersion staged for a batch that did not commit
   // (writer thread only): later batches start above it.
   std::uint64_t abandoned_version = 0;

@@ -32,7 +32,13 @@ std::string_view GenerationKey(CacheKind kind) {
 
 bool IsReservedMetaKey(std::string_view key) {
   return key == kSchemaVersionKey || key == kResourceVersionKey || key == kStoreDigestKey ||
-         key == kStoreDigestMacKey || key.starts_with("generation/");
+         key == kStoreDigestMacKey || key == kReplicaRevisionKey ||
+         key.starts_with("generation/");
+}
+
+bool IsCounterMetaKey(std::string_view key) {
+  return key == kResourceVersionKey || key == kStoreDigestKey || key == kStoreDigestMacKey ||
+         key == kReplicaRevisionKey;
 }
 
 std::string DescribeRecord(Table table, std::string_view key) {

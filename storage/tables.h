@@ -37,11 +37,18 @@ inline constexpr std::string_view kResourceVersionKey = "resource_version";  // 
 // The store digest and its MAC (32 bytes each; store_digest.h).
 inline constexpr std::string_view kStoreDigestKey = "store_digest";
 inline constexpr std::string_view kStoreDigestMacKey = "store_digest_mac";
+// The cluster revision of the last batch a replica applied (u64; replicated
+// mode only, replication.h).
+inline constexpr std::string_view kReplicaRevisionKey = "replica_revision";
 // GenerationKey returns the kMeta key of one cache generation counter (u64),
 // "generation/<kind>".
 std::string_view GenerationKey(CacheKind kind);
 // IsReservedMetaKey returns whether `key` is one of the above.
 bool IsReservedMetaKey(std::string_view key);
+// IsCounterMetaKey returns whether `key` is one the digest record carries in
+// replicated mode (resource_version, store_digest, store_digest_mac,
+// replica_revision): never replicated as a kMeta change.
+bool IsCounterMetaKey(std::string_view key);
 
 // DescribeRecord returns "record '<key>' in table <name>" for error messages.
 // Non-printable key bytes are shown as \xNN so a key cannot forge log lines.

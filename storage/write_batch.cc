@@ -18,12 +18,11 @@
 namespace strongroom::storage {
 namespace {
 
-// BatchFailure turns the reason a whole batch was not committed into what
-// its callers get: map full stays kResourceExhausted, the rest kUnavailable.
-Status BatchFailure(const Status& cause) {
-  if (cause.code() == StatusCode::kResourceExhausted) return cause;
-  return Status::Unavailable("the write was not committed: " + cause.message());
-}
+// kMaxReplicatedBatch bounds the Write() calls of one cluster transaction.
+constexpr std::size_t kMaxReplicatedBatch = 32;
+// kMaxReplicatedAttempts bounds how often one batch is staged again after
+// losing to another node's write.
+constexpr int kMaxReplicatedAttempts = 50;
 
 // Call runs a caller-supplied function (a write or the hook). An exception
 // must not kill the writer thread: it becomes kInternal.
@@ -40,17 +39,43 @@ Status Call(std::string_view what, const Fn& fn, Args&&... args) {
 
 }  // namespace
 
+Status BatchFailure(const Status& cause) {
+  if (cause.code() == StatusCode::kResourceExhausted) return cause;
+  return Status::Unavailable("the write was not committed: " + cause.message());
+}
+
 void Store::Impl::WriterLoop() {
   for (;;) {
-    std::vector<std::unique_ptr<PendingWrite>> batch = queue.PopBatch(options.max_batch);
+    std::size_t max_batch = options.max_batch;
+    {
+      // A cluster transaction holds a bounded number of operations (etcd's
+      // --max-txn-ops, 128 by default): replicated batches stay smaller.
+      std::lock_guard lock(config_mutex);
+      if (replicator != nullptr) max_batch = std::min(max_batch, kMaxReplicatedBatch);
+    }
+    std::vector<std::unique_ptr<PendingWrite>> batch = queue.PopBatch(max_batch);
     if (batch.empty()) return;  // closed and drained
     RunBatch(batch);
   }
 }
 
 void Store::Impl::RunBatch(std::vector<std::unique_ptr<PendingWrite>>& batch) {
-  std::vector<StatusOr<WriteReceipt>> results(batch.size(), WriteReceipt{0});
-  Status batch_status = StageAndCommit(batch, results);
+  std::vector<StatusOr<WriteReceipt>> results;
+  Status batch_status;
+  // Only replicated mode sets `conflict`: the batch lost to another node's
+  // and is staged again on the replica that now holds the winner's changes.
+  for (int attempt = 1;; ++attempt) {
+    results.assign(batch.size(), WriteReceipt{0});
+    bool conflict = false;
+    batch_status = StageAndCommit(batch, results, conflict);
+    if (!conflict) break;
+    if (attempt >= kMaxReplicatedAttempts) {
+      batch_status = Status::Unavailable("the write was not committed: it conflicted with other "
+                                         "nodes' writes " +
+                                         std::to_string(attempt) + " times");
+      break;
+    }
+  }
   for (std::size_t i = 0; i < batch.size(); ++i) {
     // A write whose own function failed keeps that error; the others share
     // the batch's fate.
@@ -62,14 +87,16 @@ void Store::Impl::RunBatch(std::vector<std::unique_ptr<PendingWrite>>& batch) {
 }
 
 Status Store::Impl::StageAndCommit(std::vector<std::unique_ptr<PendingWrite>>& batch,
-                                   std::vector<StatusOr<WriteReceipt>>& results) {
+                                   std::vector<StatusOr<WriteReceipt>>& results, bool& conflict) {
   std::shared_ptr<const RecordAuthenticator> authenticator = Authenticator();
   PreCommitHook hook;
   CommitOutcomeHook outcome_hook;
+  std::shared_ptr<BatchReplicator> batch_replicator;
   {
     std::lock_guard lock(config_mutex);
     hook = pre_commit_hook;
     outcome_hook = commit_outcome_hook;
+    batch_replicator = replicator;
   }
   const std::size_t map_size = env->map_size_bytes();
   const Status low_space = LowSpace();
@@ -78,6 +105,12 @@ Status Store::Impl::StageAndCommit(std::vector<std::unique_ptr<PendingWrite>>& b
   TxnContext parent_context{parent->get(), &env->tables(), authenticator.get(), map_size};
   StatusOr<std::uint64_t> version = GetMetaU64(parent_context, kResourceVersionKey);
   if (!version.has_value()) return BatchFailure(version.error());
+  std::int64_t base_revision = 0;
+  if (batch_replicator != nullptr) {
+    StatusOr<std::uint64_t> applied = GetMetaU64(parent_context, kReplicaRevisionKey);
+    if (!applied.has_value()) return BatchFailure(applied.error());
+    base_revision = static_cast<std::int64_t>(*applied);
+  }
 
   // Versions staged for a batch that was audited but not committed are not
   // reused: each audit record names one write.
@@ -85,14 +118,27 @@ Status Store::Impl::StageAndCommit(std::vector<std::unique_ptr<PendingWrite>>& b
   std::vector<StagedWrite> staged;
   staged.reserve(batch.size());
   BatchChanges changes;
+  std::vector<std::string> meta_keys;
   for (std::size_t i = 0; i < batch.size(); ++i) {
     results[i] = RunOne(parent->get(), *batch[i], resource_version + 1, authenticator.get(),
-                        low_space, *version, changes);
+                        low_space, *version, changes, meta_keys);
     if (!results[i].has_value()) continue;
     ++resource_version;
     staged.push_back(StagedWrite{resource_version, batch[i]->tag});
   }
-  if (staged.empty()) return Status::Ok();  // nothing to commit; `parent` aborts
+  if (staged.empty()) {
+    // Nothing to commit; `parent` aborts. In replicated mode the failures
+    // stand only if they were decided on the cluster's current state.
+    if (batch_replicator != nullptr) {
+      parent->Abort();
+      StatusOr<ReplicatedCommit> current = batch_replicator->Validate(base_revision);
+      if (current.has_value() && !current->committed) {
+        SR_RETURN_IF_ERROR(WaitApplied(current->revision, batch_replicator->apply_timeout()));
+        conflict = true;
+      }
+    }
+    return Status::Ok();
+  }
 
   // SECURITY: bind the store digest to the resourceVersion this batch
   // commits as, before the hook sees (and audits) the batch. Without an
@@ -113,6 +159,11 @@ Status Store::Impl::StageAndCommit(std::vector<std::unique_ptr<PendingWrite>>& b
       return Status::Unavailable("the write was not committed: pre-commit hook failed: " +
                                  hooked.message());
     }
+  }
+  if (batch_replicator != nullptr) {
+    return ReplicateStaged(*batch_replicator, *parent, parent_context, changes, meta_keys,
+                           resource_version, base_revision,
+                           hook ? outcome_hook : CommitOutcomeHook(), conflict);
   }
   // The tag index learns the batch's changes only once they are committed;
   // readers that meet them earlier wait for EndCommit.
@@ -138,7 +189,8 @@ StatusOr<WriteReceipt> Store::Impl::RunOne(MDB_txn* parent, PendingWrite& write,
                                            std::uint64_t resource_version,
                                            const RecordAuthenticator* authenticator,
                                            const Status& low_space, std::uint64_t start_rv,
-                                           BatchChanges& batch) {
+                                           BatchChanges& batch,
+                                           std::vector<std::string>& meta_keys) {
   const std::size_t map_size = env->map_size_bytes();
   SR_ASSIGN_OR_RETURN(LmdbTxn child, LmdbTxn::Begin(env->env(), parent, 0, map_size));
   WriteTxn::Impl impl;
@@ -153,6 +205,7 @@ StatusOr<WriteReceipt> Store::Impl::RunOne(MDB_txn* parent, PendingWrite& write,
   if (!status.ok()) return std::unexpected(std::move(status));
   SR_RETURN_IF_ERROR(child.Commit(map_size));
   batch.Add(std::move(impl.changes));
+  meta_keys.insert(meta_keys.end(), impl.meta_keys.begin(), impl.meta_keys.end());
   return WriteReceipt{resource_version};
 }
 

@@ -25,6 +25,7 @@ Status WriteTxn::Impl::Finish() {
     std::string_view key = GenerationKey(static_cast<CacheKind>(i));
     SR_ASSIGN_OR_RETURN(std::uint64_t generation, GetMetaU64(context, key));
     SR_RETURN_IF_ERROR(PutMetaU64(context, key, generation + 1));
+    meta_keys.emplace_back(key);
   }
   // In this write's own nested transaction: if it aborts, D is untouched.
   if (digest_delta.changed()) SR_RETURN_IF_ERROR(ApplyDigestDelta(context, digest_delta));
@@ -74,7 +75,9 @@ Status WriteTxn::PutMeta(std::string_view key, ByteSpan value) {
                                    "' is maintained by the store");
   }
   if (!impl_->low_space.ok()) return impl_->Remember(impl_->low_space);
-  return impl_->Remember(PutMetaValue(impl_->context, key, value));
+  Status stored = impl_->Remember(PutMetaValue(impl_->context, key, value));
+  if (stored.ok()) impl_->meta_keys.emplace_back(key);
+  return stored;
 }
 
 void WriteTxn::BumpGeneration(CacheKind kind) {

@@ -145,5 +145,35 @@ TEST(EtcdWatch, ReportsCompactionPastItsStartAndEnds) {
   EXPECT_EQ(recorder.disconnected_, 0);
 }
 
+TEST(EtcdWatch, DeliversEveryKeyOfAMultiKeyTransaction) {
+  auto etcd = EtcdCluster::Start();
+  ASSERT_NE(etcd, nullptr);
+  auto writer = EtcdClient::Create(etcd->ClientOptions());
+  ASSERT_OK(writer);
+  Recorder recorder;
+  auto watch = EtcdWatch::Start(
+      etcd->ClientOptions(), WatchOptions{.key = "/m/", .range_end = PrefixEnd("/m/")},
+      recorder.Handler());
+  ASSERT_OK(watch);
+  ASSERT_TRUE(recorder.WaitFor(milliseconds(10000), [](Recorder& r) { return r.connected_ > 0; }));
+  // One revision, three keys: all three are delivered (a duplicate filter
+  // keyed on the revision once dropped all but the first).
+  auto txn = (*writer)->Txn({.success = {PutRequest{.key = "/m/a", .value = "1"},
+                                         PutRequest{.key = "/m/b", .value = "2"},
+                                         DeleteRequest{.key = "/m/none"},
+                                         PutRequest{.key = "/m/c", .value = "3"}}});
+  ASSERT_OK(txn);
+  ASSERT_TRUE(recorder.WaitFor(milliseconds(10000),
+                               [](Recorder& r) { return r.events_.size() >= 3; }));
+  ASSERT_TRUE(recorder.WaitFor(milliseconds(0), [&](Recorder& r) {
+    if (r.events_.size() != 3) return false;
+    for (const WatchEvent& event : r.events_) {
+      if (event.kv.mod_revision != txn->header.revision) return false;
+    }
+    return r.events_[0].kv.key == "/m/a" && r.events_[1].kv.key == "/m/b" &&
+           r.events_[2].kv.key == "/m/c";
+  }));
+}
+
 }  // namespace
 }  // namespace strongroom::cluster

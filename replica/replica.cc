@@ -1,0 +1,324 @@
+// Replica: bootstrap, the apply loop and the freshness checks (replica.h).
+#include "replica/replica.h"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace strongroom::replica {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+Bytes ToBytes(const std::string& value) { return Bytes(value.begin(), value.end()); }
+
+// RefusingReplicator is installed when a Replica stops: the node never
+// writes its LMDB alone once it has joined a cluster.
+class RefusingReplicator final : public storage::BatchReplicator {
+ public:
+  StatusOr<storage::ReplicatedCommit> Commit(const storage::ReplicatedBatch&) override {
+    return std::unexpected(
+        Status::Unavailable("this node's replication has stopped; it accepts no writes"));
+  }
+};
+
+// AddChange adds the store change an etcd key-value names to `batch`;
+// false when the key is not the store's.
+bool AddChange(const KeyLayout& layout, const cluster::KeyValue& kv, bool deleted,
+               storage::ReplicatedBatch& batch, bool& digest_seen) {
+  KeyLayout::Parsed parsed = layout.Parse(kv.key);
+  switch (parsed.kind) {
+    case KeyLayout::Parsed::Kind::kDigest:
+      digest_seen = !deleted;
+      if (!deleted) batch.digest_record = ToBytes(kv.value);
+      return true;
+    case KeyLayout::Parsed::Kind::kRecord:
+    case KeyLayout::Parsed::Kind::kMeta: {
+      storage::ReplicatedChange change{parsed.table, std::move(parsed.key), std::nullopt};
+      if (!deleted) change.value = ToBytes(kv.value);
+      batch.changes.push_back(std::move(change));
+      return true;
+    }
+    case KeyLayout::Parsed::Kind::kOther:
+      return false;
+  }
+  return false;
+}
+
+}  // namespace
+
+Replica::Replica(storage::Store& store, ReplicaOptions options,
+                 std::shared_ptr<cluster::EtcdClient> client)
+    : store_(store), options_(std::move(options)), layout_(options_.cluster_name),
+      client_(std::move(client)) {}
+
+StatusOr<std::unique_ptr<Replica>> Replica::Start(storage::Store& store, ReplicaOptions options) {
+  if (!KeyLayout::ValidClusterName(options.cluster_name)) {
+    return std::unexpected(Status::InvalidArgument(
+        "the cluster name must be 1 to 64 characters of letters, digits, '.', '_' and '-'"));
+  }
+  if (options.fresh_check_interval <= std::chrono::milliseconds::zero() ||
+      options.full_read_page <= 0) {
+    return std::unexpected(
+        Status::InvalidArgument("the freshness interval and the full-read page must be positive"));
+  }
+  SR_ASSIGN_OR_RETURN(std::unique_ptr<cluster::EtcdClient> client,
+                      cluster::EtcdClient::Create(options.etcd));
+  std::unique_ptr<Replica> replica(
+      new Replica(store, std::move(options), std::shared_ptr<cluster::EtcdClient>(std::move(client))));
+  SR_RETURN_IF_ERROR(replica->Bootstrap());
+  store.SetReplicator(std::make_shared<EtcdReplicator>(
+      replica->client_, replica->layout_,
+      [health = replica->health_] { return health->Get(); }));
+  SR_RETURN_IF_ERROR(replica->StartWatch());
+  replica->control_ = std::thread([raw = replica.get()] { raw->ControlLoop(); });
+  return replica;
+}
+
+Replica::~Replica() { Stop(); }
+
+void Replica::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopped_) return;
+    stopped_ = true;
+    stopping_ = true;
+  }
+  // First: no new batch goes to etcd; batches in flight may still be applied.
+  store_.SetReplicator(std::make_shared<RefusingReplicator>());
+  wake_.notify_all();
+  if (control_.joinable()) control_.join();
+  if (watch_ != nullptr) watch_->Stop();
+  watch_.reset();
+}
+
+Status Replica::health() const { return health_->Get(); }
+
+std::chrono::milliseconds Replica::staleness() const {
+  std::lock_guard lock(mu_);
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - last_fresh_);
+}
+
+void Replica::SetProblem(const Status& problem) {
+  std::lock_guard lock(health_->mu);
+  if (health_->permanent) return;
+  health_->problem = problem;
+  health_->permanent = problem.code() == StatusCode::kIntegrityError;
+}
+
+void Replica::ClearTransientProblem() {
+  std::lock_guard lock(health_->mu);
+  if (!health_->permanent) health_->problem = Status::Ok();
+}
+
+bool Replica::stopped_applying() const {
+  std::lock_guard lock(health_->mu);
+  return health_->permanent;
+}
+
+Status Replica::Seed() {
+  SR_ASSIGN_OR_RETURN(cluster::RangeResult existing, client_->Range({.key = layout_.digest_key()}));
+  if (!existing.kvs.empty()) return Status::Ok();
+  if (!options_.seed_if_missing) {
+    return Status::FailedPrecondition("etcd holds no store under " + layout_.prefix());
+  }
+  SR_ASSIGN_OR_RETURN(storage::ReplicatedBatch batch, store_.ExportReplica());
+  cluster::TxnRequest txn;
+  txn.compare.push_back(cluster::Compare::KeyMissing(layout_.digest_key()));
+  txn.success = ToEtcdOps(layout_, batch);
+  if (txn.success.size() > kMaxTxnOps) {
+    return Status::ResourceExhausted("seeding needs " + std::to_string(txn.success.size()) +
+                                     " etcd operations in one transaction, more than " +
+                                     std::to_string(kMaxTxnOps));
+  }
+  // Another node seeding at the same moment wins or loses as a whole; the
+  // loser reads the winner's state (FullRead).
+  SR_ASSIGN_OR_RETURN(cluster::TxnResult seeded, client_->Txn(txn));
+  (void)seeded;
+  return Status::Ok();
+}
+
+Status Replica::FullRead() {
+  SR_ASSIGN_OR_RETURN(cluster::RangeResult head, client_->Range({.key = layout_.digest_key()}));
+  if (head.kvs.empty()) {
+    return Status::IntegrityError("etcd holds no store digest record under " + layout_.prefix());
+  }
+  const std::int64_t at = head.header.revision;
+  storage::ReplicatedBatch batch;
+  bool digest_seen = false;
+  AddChange(layout_, head.kvs.front(), false, batch, digest_seen);
+  for (const std::string& prefix : {layout_.records_prefix(), layout_.meta_prefix()}) {
+    std::string from = prefix;
+    const std::string end = cluster::PrefixEnd(prefix);
+    for (;;) {
+      SR_ASSIGN_OR_RETURN(cluster::RangeResult page,
+                          client_->Range({.key = from, .range_end = end,
+                                          .limit = options_.full_read_page, .revision = at}));
+      for (const cluster::KeyValue& kv : page.kvs) {
+        if (kv.key == layout_.digest_key()) continue;  // read above, at `at` too
+        AddChange(layout_, kv, false, batch, digest_seen);
+      }
+      if (!page.more || page.kvs.empty()) break;
+      from = page.kvs.back().key + std::string(1, '\0');
+    }
+  }
+  SR_RETURN_IF_ERROR(
+      store_.ApplyReplicated(batch, head.kvs.front().mod_revision, storage::ApplyMode::kFull));
+  full_reads_.fetch_add(1);
+  std::lock_guard lock(mu_);
+  watch_from_ = at + 1;
+  last_fresh_ = Clock::now();
+  return Status::Ok();
+}
+
+Status Replica::Bootstrap() {
+  {
+    std::lock_guard lock(mu_);
+    last_fresh_ = Clock::now();
+  }
+  SR_RETURN_IF_ERROR(Seed());
+  const std::int64_t applied = store_.replica_revision();
+  if (applied == 0) return FullRead();
+  // The replica resumes from its revision if etcd still holds it.
+  StatusOr<cluster::RangeResult> then =
+      client_->Range({.key = layout_.digest_key(), .revision = applied});
+  if (!then.has_value()) {
+    if (then.error().code() == StatusCode::kOutOfRange) return FullRead();
+    return then.error();
+  }
+  std::lock_guard lock(mu_);
+  watch_from_ = applied + 1;
+  return Status::Ok();
+}
+
+Status Replica::StartWatch() {
+  cluster::WatchOptions watch;
+  watch.key = layout_.prefix();
+  watch.range_end = cluster::PrefixEnd(layout_.prefix());
+  {
+    std::lock_guard lock(mu_);
+    watch.start_revision = watch_from_;
+  }
+  SR_ASSIGN_OR_RETURN(watch_, cluster::EtcdWatch::Start(
+                                  options_.etcd, std::move(watch),
+                                  [this](const cluster::WatchNotice& notice) { OnNotice(notice); }));
+  return Status::Ok();
+}
+
+void Replica::OnNotice(const cluster::WatchNotice& notice) {
+  {
+    std::lock_guard lock(mu_);
+    // Until the control thread replaces this watch, nothing more is applied.
+    if (stopping_ || full_read_needed_ || restart_needed_) return;
+  }
+  if (stopped_applying()) return;
+  if (notice.kind == cluster::WatchNotice::Kind::kCompacted) {
+    {
+      std::lock_guard lock(mu_);
+      full_read_needed_ = true;
+    }
+    wake_.notify_all();
+    return;
+  }
+  if (notice.kind != cluster::WatchNotice::Kind::kEvents) return;
+  Status applied = ApplyEvents(notice.events);
+  if (applied.ok()) {
+    ClearTransientProblem();
+    return;
+  }
+  SetProblem(applied);
+  if (applied.code() == StatusCode::kIntegrityError) return;  // stays stopped
+  {
+    std::lock_guard lock(mu_);
+    restart_needed_ = true;
+  }
+  wake_.notify_all();
+}
+
+Status Replica::ApplyEvents(const std::vector<cluster::WatchEvent>& events) {
+  std::size_t i = 0;
+  while (i < events.size()) {
+    const std::int64_t revision = events[i].kv.mod_revision;
+    storage::ReplicatedBatch batch;
+    bool digest_seen = false;
+    bool store_changed = false;
+    bool digest_deleted = false;
+    for (; i < events.size() && events[i].kv.mod_revision == revision; ++i) {
+      const bool deleted = events[i].type == cluster::WatchEvent::Type::kDelete;
+      if (layout_.Parse(events[i].kv.key).kind == KeyLayout::Parsed::Kind::kDigest && deleted) {
+        digest_deleted = true;
+      }
+      store_changed |= AddChange(layout_, events[i].kv, deleted, batch, digest_seen);
+    }
+    if (!store_changed) continue;
+    if (digest_deleted || !digest_seen) {
+      // SECURITY: every batch of Strongroom's writes the digest record; a
+      // change without it was made outside Strongroom.
+      return Status::IntegrityError(
+          "a replicated batch was refused (nothing applied): cluster revision " +
+          std::to_string(revision) + " changes the store without a new store digest record");
+    }
+    SR_RETURN_IF_ERROR(store_.ApplyReplicated(batch, revision, storage::ApplyMode::kIncremental));
+  }
+  return Status::Ok();
+}
+
+void Replica::ControlLoop() {
+  std::unique_lock lock(mu_);
+  bool pause = false;  // the last resumption failed: wait a full interval
+  while (!stopping_) {
+    if (pause) {
+      wake_.wait_for(lock, options_.fresh_check_interval, [this] { return stopping_; });
+    } else {
+      wake_.wait_for(lock, options_.fresh_check_interval,
+                     [this] { return stopping_ || full_read_needed_ || restart_needed_; });
+    }
+    if (stopping_) break;
+    pause = false;
+    const bool full = full_read_needed_;
+    const bool restart = restart_needed_;
+    lock.unlock();
+    if ((full || restart) && !stopped_applying()) {
+      // The handler is not called once Stop() returns.
+      if (watch_ != nullptr) watch_->Stop();
+      Status resumed = Status::Ok();
+      if (full) {
+        resumed = FullRead();
+      } else {
+        std::lock_guard relock(mu_);
+        watch_from_ = store_.replica_revision() + 1;
+      }
+      if (resumed.ok()) resumed = StartWatch();
+      if (resumed.ok()) {
+        {
+          std::lock_guard relock(mu_);
+          full_read_needed_ = false;
+          restart_needed_ = false;
+        }
+        ClearTransientProblem();
+      } else {
+        // Retried after an interval; one that did not verify stops for good.
+        SetProblem(resumed);
+        pause = true;
+      }
+    }
+    CheckFreshness();
+    lock.lock();
+    if (stopped_applying()) {
+      // Nothing will be applied again: only the freshness checks go on.
+      full_read_needed_ = false;
+      restart_needed_ = false;
+    }
+  }
+}
+
+void Replica::CheckFreshness() {
+  const Clock::time_point asked = Clock::now();
+  StatusOr<cluster::RangeResult> head = client_->Range({.key = layout_.digest_key()});
+  if (!head.has_value() || head->kvs.empty()) return;
+  if (head->kvs.front().mod_revision > store_.replica_revision()) return;
+  std::lock_guard lock(mu_);
+  last_fresh_ = asked;
+}
+
+}  // namespace strongroom::replica

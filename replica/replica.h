@@ -1,0 +1,156 @@
+// replica/replica.h — the several-node mode's link between one node's store
+// and etcd (issue 18; docs/cluster-design.md). Read first.
+//
+// etcd is the source of truth; the node's LMDB store is its replica. A
+// Replica, started on an open Store:
+//   - bootstraps: the first node of a new cluster seeds etcd from its store
+//     (a transaction that creates the digest key only if missing); a node
+//     whose replica is empty, or behind what etcd still keeps (compacted),
+//     reads the whole replicated state at one revision (paged ranges) and
+//     applies it verified (storage::ApplyMode::kFull);
+//   - installs the EtcdReplicator (etcd_replicator.h): the store's writes
+//     become etcd transactions, answered once this node applied them;
+//   - runs the apply loop: an EtcdWatch on the cluster's prefix, from the
+//     revision after the last applied, whole revisions in order into
+//     Store::ApplyReplicated. A batch that does not verify (a forged record,
+//     an old record or digest put back) is never applied: the loop stops and
+//     health() reports why (the server turns that into not-ready);
+//   - checks freshness: every `fresh_check_interval`, a linearizable read of
+//     the digest key; the replica is fresh when it has applied that
+//     revision. staleness() is the time since it last was (the server makes
+//     it a metric, and 503 past max_staleness).
+//
+// Files: key_layout.h (where things live in etcd), etcd_replicator.h (the
+// write path), replica.cc (bootstrap, apply loop, freshness).
+//
+// Thread-safety: every method may be called from any thread. The Replica
+// must be destroyed before its Store.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "base/status.h"
+#include "cluster/etcd_client.h"
+#include "cluster/etcd_watch.h"
+#include "replica/etcd_replicator.h"
+#include "replica/key_layout.h"
+#include "storage/replication.h"
+#include "storage/storage.h"
+
+namespace strongroom::replica {
+
+struct ReplicaOptions {
+  // cluster_name names the deployment's prefix in etcd
+  // ("/strongroom/<name>/v1/"). REQUIRES: KeyLayout::ValidClusterName.
+  std::string cluster_name;
+  // etcd: endpoints, client certificate, timeouts (cluster/etcd_client.h).
+  cluster::EtcdClientOptions etcd;
+  // fresh_check_interval: how often freshness is checked. Default 1 s.
+  std::chrono::milliseconds fresh_check_interval{1000};
+  // full_read_page: keys per range of a full read. Default 500.
+  std::int64_t full_read_page = 500;
+  // seed_if_missing: when etcd holds no store under the prefix, seed it from
+  // this node's store. Default true (false: kFailedPrecondition instead).
+  bool seed_if_missing = true;
+};
+
+class Replica {
+ public:
+  // Start bootstraps (see above), installs the replicator on `store` and
+  // starts the apply loop. REQUIRES: the store's authenticator is set; no
+  // other Replica runs on `store`; nothing writes the store while Start
+  // runs. Errors: kInvalidArgument for bad options; kUnavailable when etcd
+  // cannot be reached; kIntegrityError when the cluster's state does not
+  // verify or is older than the replica's. After a failure past the option
+  // checks the store refuses writes (as after Stop()) until a Start
+  // succeeds.
+  static StatusOr<std::unique_ptr<Replica>> Start(storage::Store& store, ReplicaOptions options);
+  // ~Replica stops (Stop()).
+  ~Replica();
+  Replica(const Replica&) = delete;
+  Replica& operator=(const Replica&) = delete;
+
+  // Stop ends the apply loop and the freshness checks; the store's writes
+  // then fail with kUnavailable (a replicator that refuses stays installed:
+  // a node never writes its LMDB alone once it joined a cluster).
+  // Idempotent.
+  void Stop();
+
+  // health is OK while the apply loop applies; otherwise why it stopped
+  // (kIntegrityError: a batch did not verify; it stays stopped) or is
+  // waiting to resume (kUnavailable).
+  Status health() const;
+  // staleness is the time since the replica was last known fresh.
+  std::chrono::milliseconds staleness() const;
+  // applied_revision is the cluster revision of the last batch applied.
+  std::int64_t applied_revision() const { return store_.replica_revision(); }
+  // full_reads counts the full reads done (bootstrap and after compaction).
+  std::uint64_t full_reads() const { return full_reads_.load(); }
+
+ private:
+  Replica(storage::Store& store, ReplicaOptions options,
+          std::shared_ptr<cluster::EtcdClient> client);
+
+  // Seed creates the cluster's state from the store unless it exists.
+  Status Seed();
+  // FullRead applies the whole replicated state at the current revision;
+  // the watch is to resume after that revision (watch_from_).
+  Status FullRead();
+  // Bootstrap decides between the above and resuming the watch.
+  Status Bootstrap();
+  // StartWatch starts the apply loop's watch from watch_from_.
+  Status StartWatch();
+  // OnNotice is the watch handler (the watch thread).
+  void OnNotice(const cluster::WatchNotice& notice);
+  // ApplyEvents applies one notice's revisions in order.
+  Status ApplyEvents(const std::vector<cluster::WatchEvent>& events);
+  // ControlLoop: freshness checks, and the full reads and watch restarts
+  // the handler asks for (the handler cannot replace its own watch).
+  void ControlLoop();
+  void CheckFreshness();
+
+  // Health is what health() reports; shared with the installed replicator,
+  // which may outlive the Replica on the writer thread.
+  struct Health {
+    mutable std::mutex mu;
+    Status problem;          // guarded by mu
+    bool permanent = false;  // guarded by mu: a batch did not verify
+    Status Get() const {
+      std::lock_guard lock(mu);
+      return problem;
+    }
+  };
+  // SetProblem records why applying stopped; a permanent problem (a batch
+  // that did not verify) is never replaced or cleared.
+  void SetProblem(const Status& problem);
+  void ClearTransientProblem();
+  bool stopped_applying() const;
+
+  storage::Store& store_;
+  const ReplicaOptions options_;
+  const KeyLayout layout_;
+  std::shared_ptr<cluster::EtcdClient> client_;
+
+  std::unique_ptr<cluster::EtcdWatch> watch_;  // the control thread's (and Start/Stop's)
+  std::int64_t watch_from_ = 0;                // guarded by mu_
+
+  mutable std::mutex mu_;
+  std::condition_variable wake_;
+  bool stopping_ = false;        // guarded by mu_
+  bool full_read_needed_ = false;  // guarded by mu_
+  bool restart_needed_ = false;    // guarded by mu_
+  bool stopped_ = false;           // guarded by mu_: Stop() ran
+  const std::shared_ptr<Health> health_ = std::make_shared<Health>();
+  std::chrono::steady_clock::time_point last_fresh_;  // guarded by mu_
+  std::atomic<std::uint64_t> full_reads_{0};
+  std::thread control_;
+};
+
+}  // namespace strongroom::replica

@@ -1,0 +1,492 @@
+// The replicated store: several nodes (Stores in temp directories, each with
+// a Replica) on one real 3-member etcd cluster.
+#include "replica/replica.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <set>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/bytes.h"
+#include "replica/key_layout.h"
+#include "tests/storage/storage_test_util.h"
+#include "tests/support/etcd_cluster.h"
+#include "tests/support/status_matchers.h"
+#include "tests/support/temp_dir.h"
+
+namespace strongroom::replica {
+namespace {
+
+using storage::Store;
+using storage::Table;
+using storage::WriteTxn;
+using testing_support::EtcdCluster;
+using testing_support::TempDir;
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kClusterName = "test";
+
+// WaitUntil polls `done` until it holds or `limit` passes (a bound for a
+// broken build, not a timing assertion).
+bool WaitUntil(const std::function<bool()>& done,
+               std::chrono::seconds limit = std::chrono::seconds(30)) {
+  const Clock::time_point give_up = Clock::now() + limit;
+  while (!done()) {
+    if (Clock::now() > give_up) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
+// Node is one appliance's store and replica.
+struct Node {
+  TempDir dir;
+  std::unique_ptr<Store> store;
+  std::unique_ptr<Replica> replica;
+
+  // OpenStore opens (or reopens) the store, with the tag index armed as the
+  // server arms it.
+  void OpenStore() {
+    storage::StoreOptions options = storage::testing::TestOptions(dir);
+    options.tag_index = true;
+    store = storage::testing::OpenTestStore(options);
+    ASSERT_NE(store, nullptr);
+    ASSERT_OK(store->VerifyIntegrity());
+  }
+  Status StartReplica(EtcdCluster& etcd) {
+    ReplicaOptions options;
+    options.cluster_name = kClusterName;
+    options.etcd = etcd.ClientOptions();
+    options.fresh_check_interval = std::chrono::milliseconds(200);
+    options.full_read_page = 3;  // several pages even for small stores
+    StatusOr<std::unique_ptr<Replica>> started = Replica::Start(*store, std::move(options));
+    if (!started.has_value()) return started.error();
+    replica = std::move(*started);
+    return Status::Ok();
+  }
+};
+
+std::unique_ptr<Node> StartNode(EtcdCluster& etcd) {
+  auto node = std::make_unique<Node>();
+  node->OpenStore();
+  if (node->store == nullptr) return nullptr;
+  Status started = node->StartReplica(etcd);
+  EXPECT_OK(started);
+  if (!started.ok()) return nullptr;
+  return node;
+}
+
+StatusOr<storage::WriteReceipt> Put(Store& store, const std::string& key, const std::string& value) {
+  return storage::testing::PutValue(store, Table::kSecureValues, key, value);
+}
+
+// Create fails with kAlreadyExists when the key exists, as the API's
+// creates do.
+StatusOr<storage::WriteReceipt> Create(Store& store, const std::string& key,
+                                       const std::string& value) {
+  return store.Write("create " + key, [&](WriteTxn& txn) -> Status {
+    StatusOr<storage::Record> existing = txn.Get(Table::kSecureValues, key);
+    if (existing.has_value()) return Status::AlreadyExists(key + " exists");
+    if (existing.error().code() != StatusCode::kNotFound) return existing.error();
+    SR_RETURN_IF_ERROR(txn.Put(Table::kSecureValues, key, AsBytes(value)));
+    return Status::Ok();
+  });
+}
+
+std::optional<std::string> Read(Store& store, const std::string& key) {
+  StatusOr<storage::ReadTxn> txn = store.BeginRead();
+  if (!txn.has_value()) return std::nullopt;
+  StatusOr<storage::Record> record = txn->Get(Table::kSecureValues, key);
+  if (!record.has_value()) return std::nullopt;
+  return storage::testing::ValueOf(*record);
+}
+
+// Dump is every record of every authenticated table with its generation,
+// and the snapshot's resourceVersion.
+std::map<std::string, std::string> Dump(Store& store) {
+  std::map<std::string, std::string> out;
+  StatusOr<storage::ReadTxn> txn = store.BeginRead();
+  EXPECT_OK(txn);
+  if (!txn.has_value()) return out;
+  out["resourceVersion"] = std::to_string(txn->resource_version());
+  for (int i = 1; i < storage::kTableCount; ++i) {
+    auto table = static_cast<Table>(i);
+    EXPECT_OK(txn->Scan(table, "", "", [&](std::string_view key, const storage::Record& record) {
+      out[std::string(storage::TableName(table)) + "/" + std::string(key)] =
+          storage::testing::ValueOf(record) + "@" + std::to_string(record.generation);
+      return true;
+    }));
+  }
+  return out;
+}
+
+bool CaughtUp(const std::vector<Node*>& nodes, std::int64_t revision) {
+  for (Node* node : nodes) {
+    if (node->store->replica_revision() < revision) return false;
+  }
+  return true;
+}
+
+std::unique_ptr<cluster::EtcdClient> Client(EtcdCluster& etcd) {
+  auto client = cluster::EtcdClient::Create(etcd.ClientOptions());
+  EXPECT_OK(client);
+  return client.has_value() ? std::move(*client) : nullptr;
+}
+
+TEST(Replica, AWriteOnOneNodeIsReadOnEveryNodeWithTheSameResourceVersion) {
+  auto etcd = EtcdCluster::Start();
+  ASSERT_NE(etcd, nullptr);
+  auto a = StartNode(*etcd);  // seeds the cluster
+  ASSERT_NE(a, nullptr);
+  auto b = StartNode(*etcd);  // full reads
+  ASSERT_NE(b, nullptr);
+  auto c = StartNode(*etcd);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(b->replica->full_reads(), 1u);
+
+  auto written = Put(*a->store, "ns/alpha", "first value");
+  ASSERT_OK(written) << a->replica->health();
+  // Read-your-writes on the node that wrote, at once.
+  EXPECT_EQ(Read(*a->store, "ns/alpha"), "first value");
+  const std::int64_t revision = a->store->replica_revision();
+  ASSERT_TRUE(WaitUntil([&] { return CaughtUp({b.get(), c.get()}, revision); }));
+  for (Node* node : {a.get(), b.get(), c.get()}) {
+    EXPECT_EQ(Read(*node->store, "ns/alpha"), "first value");
+    auto txn = node->store->BeginRead();
+    ASSERT_OK(txn);
+    EXPECT_EQ(txn->resource_version(), written->resource_version);
+    EXPECT_OK(node->store->VerifyIntegrity());
+    EXPECT_OK(node->replica->health());
+  }
+  // A write on another node continues the same sequence.
+  auto second = Put(*c->store, "ns/beta", "second value");
+  ASSERT_OK(second);
+  EXPECT_GT(second->resource_version, written->resource_version);
+  EXPECT_EQ(Read(*c->store, "ns/beta"), "second value");
+  ASSERT_TRUE(WaitUntil(
+      [&] { return CaughtUp({a.get(), b.get()}, c->store->replica_revision()); }));
+  EXPECT_EQ(Dump(*a->store), Dump(*c->store));
+  EXPECT_EQ(Dump(*b->store), Dump(*c->store));
+}
+
+TEST(Replica, ConcurrentWritersOnTwoNodesEachCommitOnceAndEveryReplicaAgrees) {
+  auto etcd = EtcdCluster::Start();
+  ASSERT_NE(etcd, nullptr);
+  auto a = StartNode(*etcd);
+  ASSERT_NE(a, nullptr);
+  auto b = StartNode(*etcd);
+  ASSERT_NE(b, nullptr);
+  ASSERT_OK(Put(*a->store, "counter", "0"));
+  // What an audit log sees: the staged writes of each attempt (intents) and
+  // the attempt's outcome. The committed ones must be exactly the writes
+  // the callers were told about.
+  struct AuditView {
+    std::vector<std::uint64_t> pending;    // the writer thread's
+    std::vector<std::uint64_t> committed;  // read after the writers are done
+    int not_committed = 0;
+  };
+  AuditView views[2];
+  Node* nodes[2] = {a.get(), b.get()};
+  for (int n = 0; n < 2; ++n) {
+    AuditView* view = &views[n];
+    nodes[n]->store->SetPreCommitHook([view](std::span<const storage::StagedWrite> staged) {
+      view->pending.clear();
+      for (const auto& write : staged) view->pending.push_back(write.resource_version);
+      return Status::Ok();
+    });
+    nodes[n]->store->SetCommitOutcomeHook([view](const Status& committed) {
+      if (committed.ok()) {
+        view->committed.insert(view->committed.end(), view->pending.begin(), view->pending.end());
+      } else {
+        ++view->not_committed;
+      }
+      view->pending.clear();
+    });
+  }
+
+  constexpr int kThreadsPerNode = 4;
+  constexpr int kWritesPerThread = 8;
+  std::mutex mu;
+  std::vector<std::uint64_t> versions;
+  std::atomic<int> failures{0};
+  std::atomic<int> runs{0};
+  std::vector<std::thread> threads;
+  for (Node* node : {a.get(), b.get()}) {
+    for (int t = 0; t < kThreadsPerNode; ++t) {
+      threads.emplace_back([&, node, t] {
+        for (int i = 0; i < kWritesPerThread; ++i) {
+          // A read-modify-write of one shared key: serialisable only if a
+          // batch that lost to the other node is staged again on fresh data.
+          auto written = node->store->Write("increment", [&](WriteTxn& txn) -> Status {
+            runs.fetch_add(1);
+            SR_ASSIGN_OR_RETURN(storage::Record counter, txn.Get(Table::kSecureValues, "counter"));
+            const int next = std::stoi(storage::testing::ValueOf(counter)) + 1;
+            SR_RETURN_IF_ERROR(
+                txn.Put(Table::kSecureValues, "counter", AsBytes(std::to_string(next))));
+            const std::string own = "w/" + std::to_string(reinterpret_cast<std::uintptr_t>(node)) +
+                                    "/" + std::to_string(t) + "/" + std::to_string(i);
+            SR_RETURN_IF_ERROR(txn.Put(Table::kSecureValues, own, AsBytes("x")));
+            return Status::Ok();
+          });
+          if (!written.has_value()) {
+            failures.fetch_add(1);
+            ADD_FAILURE() << written.error();
+            continue;
+          }
+          std::lock_guard lock(mu);
+          versions.push_back(written->resource_version);
+        }
+      });
+    }
+  }
+  for (std::thread& thread : threads) thread.join();
+  constexpr int kTotal = 2 * kThreadsPerNode * kWritesPerThread;
+  EXPECT_EQ(failures.load(), 0);
+  ASSERT_EQ(versions.size(), static_cast<std::size_t>(kTotal));
+  std::set<std::uint64_t> unique(versions.begin(), versions.end());
+  EXPECT_EQ(unique.size(), versions.size()) << "a resourceVersion was handed out twice";
+  std::cout << "write functions ran " << runs.load() << " times for " << kTotal << " writes; "
+            << views[0].not_committed + views[1].not_committed << " batches lost a conflict\n";
+  std::multiset<std::uint64_t> audited(views[0].committed.begin(), views[0].committed.end());
+  audited.insert(views[1].committed.begin(), views[1].committed.end());
+  EXPECT_EQ(audited, std::multiset<std::uint64_t>(versions.begin(), versions.end()));
+
+  const std::int64_t revision =
+      std::max(a->store->replica_revision(), b->store->replica_revision());
+  ASSERT_TRUE(WaitUntil([&] { return CaughtUp({a.get(), b.get()}, revision); }));
+  EXPECT_EQ(Read(*a->store, "counter"), std::to_string(kTotal));
+  const auto dump_a = Dump(*a->store);
+  EXPECT_EQ(dump_a, Dump(*b->store));
+  EXPECT_EQ(dump_a.size(), static_cast<std::size_t>(kTotal + 2));  // + counter, resourceVersion
+  EXPECT_EQ(dump_a.at("resourceVersion"), std::to_string(*unique.rbegin()));
+  EXPECT_OK(a->store->VerifyIntegrity());
+  EXPECT_OK(b->store->VerifyIntegrity());
+}
+
+TEST(Replica, ACreateOfAKeyTheOtherNodeCreatedFailsAsInSingleNodeMode) {
+  auto etcd = EtcdCluster::Start();
+  ASSERT_NE(etcd, nullptr);
+  auto a = StartNode(*etcd);
+  ASSERT_NE(a, nullptr);
+  auto b = StartNode(*etcd);
+  ASSERT_NE(b, nullptr);
+  ASSERT_OK(Create(*a->store, "ns/once", "from a"));
+  // The other way round: a write that fails on B's replica (the key is
+  // missing there) is decided again once B applied A's create.
+  ASSERT_OK(Create(*a->store, "ns/fresh", "from a"));
+  auto replaced = b->store->Write("replace", [&](WriteTxn& txn) -> Status {
+    SR_RETURN_IF_ERROR(ToStatus(txn.Get(Table::kSecureValues, "ns/fresh")));
+    return ToStatus(txn.Put(Table::kSecureValues, "ns/fresh", AsBytes("from b")));
+  });
+  EXPECT_OK(replaced);
+  EXPECT_EQ(Read(*b->store, "ns/fresh"), "from b");
+  // B may not have applied A's create yet: its batch then loses in etcd and
+  // is staged again on the replica that holds it.
+  EXPECT_STATUS(Create(*b->store, "ns/once", "from b"), StatusCode::kAlreadyExists);
+  EXPECT_EQ(Read(*b->store, "ns/once"), "from a");
+  EXPECT_STATUS(Create(*a->store, "ns/once", "again"), StatusCode::kAlreadyExists);
+}
+
+// Tamper writes, as someone with write access to etcd but without the
+// token, `kvs` and (when non-empty) the digest record in one transaction.
+void Tamper(EtcdCluster& etcd, std::vector<cluster::PutRequest> puts) {
+  auto client = Client(etcd);
+  ASSERT_NE(client, nullptr);
+  cluster::TxnRequest txn;
+  for (auto& put : puts) txn.success.emplace_back(std::move(put));
+  auto done = client->Txn(txn);
+  ASSERT_OK(done);
+  ASSERT_TRUE(done->succeeded);
+}
+
+// RefusedEverywhere checks that every node stopped applying with
+// kIntegrityError, kept its replica as it was, and accepts no write.
+void ExpectRefusedEverywhere(const std::vector<Node*>& nodes,
+                             const std::map<std::string, std::string>& before,
+                             std::int64_t revision_before) {
+  for (Node* node : nodes) {
+    ASSERT_TRUE(WaitUntil([&] { return !node->replica->health().ok(); }));
+    EXPECT_EQ(node->replica->health().code(), StatusCode::kIntegrityError)
+        << node->replica->health();
+    EXPECT_EQ(node->store->replica_revision(), revision_before);
+    EXPECT_EQ(Dump(*node->store), before);
+    EXPECT_OK(node->store->VerifyIntegrity());
+    EXPECT_STATUS(Put(*node->store, "ns/after", "x"), StatusCode::kUnavailable);
+  }
+}
+
+TEST(Replica, ARecordWithABadMacWrittenIntoEtcdIsAppliedNowhere) {
+  auto etcd = EtcdCluster::Start();
+  ASSERT_NE(etcd, nullptr);
+  auto a = StartNode(*etcd);
+  ASSERT_NE(a, nullptr);
+  auto b = StartNode(*etcd);
+  ASSERT_NE(b, nullptr);
+  ASSERT_OK(Put(*a->store, "ns/target", "genuine"));
+  const std::int64_t revision = a->store->replica_revision();
+  ASSERT_TRUE(WaitUntil([&] { return CaughtUp({b.get()}, revision); }));
+  const auto before = Dump(*a->store);
+
+  KeyLayout layout(kClusterName);
+  auto client = Client(*etcd);
+  ASSERT_NE(client, nullptr);
+  auto stored = client->Range({.key = layout.RecordKey(Table::kSecureValues, "ns/target")});
+  ASSERT_OK(stored);
+  ASSERT_EQ(stored->kvs.size(), 1u);
+  auto digest = client->Range({.key = layout.digest_key()});
+  ASSERT_OK(digest);
+  ASSERT_EQ(digest->kvs.size(), 1u);
+  // One byte of the value changed (the MAC no longer matches), with the
+  // current digest record re-written alongside.
+  std::string forged = stored->kvs[0].value;
+  forged[10] = static_cast<char>(forged[10] ^ 0x01);
+  Tamper(*etcd, {{.key = layout.RecordKey(Table::kSecureValues, "ns/target"), .value = forged},
+                 {.key = layout.digest_key(), .value = digest->kvs[0].value}});
+  ExpectRefusedEverywhere({a.get(), b.get()}, before, revision);
+}
+
+TEST(Replica, AnOldValidRecordPutBackIntoEtcdIsAppliedNowhere) {
+  auto etcd = EtcdCluster::Start();
+  ASSERT_NE(etcd, nullptr);
+  auto a = StartNode(*etcd);
+  ASSERT_NE(a, nullptr);
+  auto b = StartNode(*etcd);
+  ASSERT_NE(b, nullptr);
+  KeyLayout layout(kClusterName);
+  auto client = Client(*etcd);
+  ASSERT_NE(client, nullptr);
+
+  ASSERT_OK(Put(*a->store, "ns/allowlist", "old: alice, mallory"));
+  auto old_record = client->Range({.key = layout.RecordKey(Table::kSecureValues, "ns/allowlist")});
+  ASSERT_OK(old_record);
+  auto old_digest = client->Range({.key = layout.digest_key()});
+  ASSERT_OK(old_digest);
+  ASSERT_OK(Put(*a->store, "ns/allowlist", "new: alice"));
+  const std::int64_t revision = a->store->replica_revision();
+  ASSERT_TRUE(WaitUntil([&] { return CaughtUp({b.get()}, revision); }));
+  const auto before = Dump(*a->store);
+
+  // The old record and the digest record that matched it, both with valid
+  // MACs, put back together: the resourceVersion goes back.
+  Tamper(*etcd, {{.key = layout.RecordKey(Table::kSecureValues, "ns/allowlist"),
+                  .value = old_record->kvs.at(0).value},
+                 {.key = layout.digest_key(), .value = old_digest->kvs.at(0).value}});
+  ExpectRefusedEverywhere({a.get(), b.get()}, before, revision);
+  EXPECT_EQ(Read(*b->store, "ns/allowlist"), "new: alice");
+}
+
+TEST(Replica, AnOldValidRecordPutBackWithoutTheDigestIsAppliedNowhere) {
+  auto etcd = EtcdCluster::Start();
+  ASSERT_NE(etcd, nullptr);
+  auto a = StartNode(*etcd);
+  ASSERT_NE(a, nullptr);
+  KeyLayout layout(kClusterName);
+  auto client = Client(*etcd);
+  ASSERT_NE(client, nullptr);
+  ASSERT_OK(Put(*a->store, "ns/allowlist", "old"));
+  auto old_record = client->Range({.key = layout.RecordKey(Table::kSecureValues, "ns/allowlist")});
+  ASSERT_OK(old_record);
+  ASSERT_OK(Put(*a->store, "ns/allowlist", "new"));
+  const auto before = Dump(*a->store);
+  Tamper(*etcd, {{.key = layout.RecordKey(Table::kSecureValues, "ns/allowlist"),
+                  .value = old_record->kvs.at(0).value}});
+  ExpectRefusedEverywhere({a.get()}, before, a->store->replica_revision());
+}
+
+TEST(Replica, AStoppedNodeRestartedCatchesUpFromItsRevision) {
+  auto etcd = EtcdCluster::Start();
+  ASSERT_NE(etcd, nullptr);
+  auto a = StartNode(*etcd);
+  ASSERT_NE(a, nullptr);
+  auto c = StartNode(*etcd);
+  ASSERT_NE(c, nullptr);
+  ASSERT_OK(Put(*a->store, "ns/kept", "1"));
+  ASSERT_OK(Put(*a->store, "ns/doomed", "1"));
+  ASSERT_TRUE(WaitUntil([&] { return CaughtUp({c.get()}, a->store->replica_revision()); }));
+
+  // C goes down (replica and store closed), the cluster moves on.
+  const std::int64_t c_revision = c->store->replica_revision();
+  c->replica.reset();
+  c->store.reset();
+  ASSERT_OK(Put(*a->store, "ns/kept", "2"));
+  ASSERT_OK(a->store->Write("delete", [](WriteTxn& txn) {
+    return txn.Delete(Table::kSecureValues, "ns/doomed");
+  }));
+  ASSERT_OK(Put(*a->store, "ns/new", "3"));
+
+  c->OpenStore();
+  ASSERT_NE(c->store, nullptr);
+  EXPECT_EQ(c->store->replica_revision(), c_revision);  // kept on disk
+  ASSERT_OK(c->StartReplica(*etcd));
+  ASSERT_TRUE(WaitUntil([&] { return CaughtUp({c.get()}, a->store->replica_revision()); }));
+  EXPECT_EQ(c->replica->full_reads(), 0u);  // resumed the stream
+  EXPECT_EQ(Dump(*c->store), Dump(*a->store));
+  EXPECT_EQ(Read(*c->store, "ns/doomed"), std::nullopt);
+  EXPECT_OK(c->store->VerifyIntegrity());
+  // And it writes again.
+  ASSERT_OK(Put(*c->store, "ns/from-c", "4"));
+  EXPECT_EQ(Read(*c->store, "ns/from-c"), "4");
+}
+
+TEST(Replica, ANodeWhoseRevisionWasCompactedDoesAFullRead) {
+  auto etcd = EtcdCluster::Start();
+  ASSERT_NE(etcd, nullptr);
+  auto a = StartNode(*etcd);
+  ASSERT_NE(a, nullptr);
+  auto c = StartNode(*etcd);
+  ASSERT_NE(c, nullptr);
+  ASSERT_OK(Put(*a->store, "ns/kept", "1"));
+  ASSERT_OK(Put(*a->store, "ns/doomed", "1"));
+  ASSERT_TRUE(WaitUntil([&] { return CaughtUp({c.get()}, a->store->replica_revision()); }));
+  c->replica.reset();
+
+  ASSERT_OK(a->store->Write("delete", [](WriteTxn& txn) {
+    return txn.Delete(Table::kSecureValues, "ns/doomed");
+  }));
+  for (int i = 0; i < 5; ++i) ASSERT_OK(Put(*a->store, "ns/k" + std::to_string(i), "v"));
+  auto client = Client(*etcd);
+  ASSERT_NE(client, nullptr);
+  ASSERT_OK(client->Compact(a->store->replica_revision()));
+
+  ASSERT_OK(c->StartReplica(*etcd));
+  EXPECT_EQ(c->replica->full_reads(), 1u);
+  EXPECT_EQ(c->store->replica_revision(), a->store->replica_revision());
+  EXPECT_EQ(Dump(*c->store), Dump(*a->store));
+  EXPECT_EQ(Read(*c->store, "ns/doomed"), std::nullopt);
+  EXPECT_OK(c->store->VerifyIntegrity());
+  // The stream continues after the full read.
+  ASSERT_OK(Put(*a->store, "ns/later", "after"));
+  ASSERT_TRUE(WaitUntil([&] { return CaughtUp({c.get()}, a->store->replica_revision()); }));
+  EXPECT_EQ(Read(*c->store, "ns/later"), "after");
+}
+
+TEST(Replica, EtcdUnreachableWritesFailQuicklyAndReadsContinue) {
+  auto etcd = EtcdCluster::Start();
+  ASSERT_NE(etcd, nullptr);
+  auto a = StartNode(*etcd);
+  ASSERT_NE(a, nullptr);
+  ASSERT_OK(Put(*a->store, "ns/readable", "still here"));
+  for (int i = 0; i < etcd->size(); ++i) ASSERT_TRUE(etcd->Kill(i));
+
+  const Clock::time_point start = Clock::now();
+  EXPECT_STATUS(Put(*a->store, "ns/unwritten", "x"), StatusCode::kUnavailable);
+  const auto took =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+  std::cout << "write with etcd down answered in " << took << " ms\n";
+  // Not a hang: well under the writer's apply wait (10 s).
+  EXPECT_LT(took, 10000);
+  EXPECT_EQ(Read(*a->store, "ns/readable"), "still here");
+  EXPECT_EQ(Read(*a->store, "ns/unwritten"), std::nullopt);
+  // Staleness grows while etcd is away.
+  ASSERT_TRUE(WaitUntil([&] { return a->replica->staleness() > std::chrono::milliseconds(500); }));
+}
+
+}  // namespace
+}  // namespace strongroom::replica
