@@ -81,7 +81,8 @@ StatusOr<ServerConfig> LoadServerConfig(const std::string& path);
 // EffectiveSettingsJson renders `config` (the file with the flags applied)
 // as GET /api/admin/settings answers it: as the seed's settings, a JSON
 // object of sections ("server", "token", "tls", "memory", "limits",
-// "audit", ..., and "cluster" only when the file has that section) whose keys, named as in the configuration file, hold strings.
+// "audit", ..., and "cluster" only when the file has that section) whose
+// keys, named as in the configuration file, hold strings.
 // SECURITY: the token PIN never appears: token.pin_file and the value of
 // any pin-* attribute of token.uri (RFC 7512 pin-source, pin-value) read
 // "************". Key files are named by their paths, never read.

@@ -141,14 +141,16 @@ Status AuditLog::State::CheckNode(const std::string& log_node) const {
   // config) is refused before anything is written, as a changed name
   // would make the chain fail verification.
   if (log_node.empty() || log_node == options.node_name) return Status::Ok();
+  const std::string quoted = "\"" + log_node + "\"";
   if (options.node_name.empty()) {
-    return Status::FailedPrecondition(
-        "the audit log in " + options.dir + " belongs to node \"" + log_node +
-        "\" (its records name it), and this process has no node name; set [cluster] node_name = "
-        "\"" + log_node + "\"; start-up refused");
+    return Status::FailedPrecondition("the audit log in " + options.dir + " belongs to node " +
+                                      quoted +
+                                      " (its records name it), and this process has no node "
+                                      "name; set [cluster] node_name = " +
+                                      quoted + "; start-up refused");
   }
-  return Status::FailedPrecondition("the audit log in " + options.dir + " belongs to node \"" +
-                                    log_node + "\", not \"" + options.node_name +
+  return Status::FailedPrecondition("the audit log in " + options.dir + " belongs to node " +
+                                    quoted + ", not \"" + options.node_name +
                                     "\": each node keeps its own log; start-up refused");
 }
 

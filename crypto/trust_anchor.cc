@@ -72,8 +72,8 @@ CK_RV ListGenerations(CK_FUNCTION_LIST* fns, CK_SESSION_HANDLE session, std::str
   return CKR_OK;
 }
 
-CK_RV CreateGeneration(CK_FUNCTION_LIST* fns, CK_SESSION_HANDLE session,
-                       const TrustAnchor& anchor, std::string_view node) {
+CK_RV CreateGeneration(CK_FUNCTION_LIST* fns, CK_SESSION_HANDLE session, const TrustAnchor& anchor,
+                       std::string_view node) {
   const std::string value = EncodeTrustAnchor(anchor);
   const std::string application = AnchorApplication(node);
   Attributes object;

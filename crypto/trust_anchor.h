@@ -82,7 +82,6 @@ Status WriteTrustAnchor(Token& token, const TrustAnchor& anchor, std::string_vie
 // for `strongroom anchor adopt` and for a new store on a reused token.
 // SECURITY: only for a person holding the PIN who chose to; a crash in
 // between leaves no anchor, which refuses start-up until run again.
-Status ReplaceTrustAnchor(Token& token, const TrustAnchor& anchor,
-                          std::string_view node = {});
+Status ReplaceTrustAnchor(Token& token, const TrustAnchor& anchor, std::string_view node = {});
 
 }  // namespace strongroom::crypto

@@ -158,9 +158,8 @@ class RemoteTokenService final : public crypto::TokenService {
   }
 
   StatusOr<std::optional<crypto::TrustAnchor>> ReadTrustAnchor(std::string_view node) override {
-    SR_ASSIGN_OR_RETURN(Answer answer,
-                        Call(Op::kReadTrustAnchor,
-                             FrameBuilder(op(Op::kReadTrustAnchor)).Field(node)));
+    SR_ASSIGN_OR_RETURN(Answer answer, Call(Op::kReadTrustAnchor,
+                                            FrameBuilder(op(Op::kReadTrustAnchor)).Field(node)));
     FieldReader in = Reader(answer);
     bool present = false;
     std::string text;
@@ -174,18 +173,18 @@ class RemoteTokenService final : public crypto::TokenService {
   }
 
   Status WriteTrustAnchor(const crypto::TrustAnchor& anchor, std::string_view node) override {
-    SR_ASSIGN_OR_RETURN(Answer answer, Call(Op::kWriteTrustAnchor,
-                                            FrameBuilder(op(Op::kWriteTrustAnchor))
-                                                .Field(crypto::EncodeTrustAnchor(anchor))
-                                                .Field(node)));
+    SR_ASSIGN_OR_RETURN(Answer answer,
+                        Call(Op::kWriteTrustAnchor, FrameBuilder(op(Op::kWriteTrustAnchor))
+                                                        .Field(crypto::EncodeTrustAnchor(anchor))
+                                                        .Field(node)));
     return Done(answer);
   }
 
   Status ReplaceTrustAnchor(const crypto::TrustAnchor& anchor, std::string_view node) override {
-    SR_ASSIGN_OR_RETURN(Answer answer, Call(Op::kReplaceTrustAnchor,
-                                            FrameBuilder(op(Op::kReplaceTrustAnchor))
-                                                .Field(crypto::EncodeTrustAnchor(anchor))
-                                                .Field(node)));
+    SR_ASSIGN_OR_RETURN(Answer answer,
+                        Call(Op::kReplaceTrustAnchor, FrameBuilder(op(Op::kReplaceTrustAnchor))
+                                                          .Field(crypto::EncodeTrustAnchor(anchor))
+                                                          .Field(node)));
     return Done(answer);
   }
 

@@ -39,8 +39,7 @@ TEST_F(CursorKeyTest, TwoKeyringsOnTheSameTokenAndStoreAcceptEachOthersCursors) 
   EXPECT_EQ(node_a.Decode(from_b, "securevalues", "prod").value_or(""), "db-password");
   // A restart (a keyring opened again) keeps them valid too.
   OpenKeyring();
-  EXPECT_EQ(CodecOf(*keyring_).Decode(from_a, "securevalues", "prod").value_or(""),
-            "db-password");
+  EXPECT_EQ(CodecOf(*keyring_).Decode(from_a, "securevalues", "prod").value_or(""), "db-password");
 }
 
 TEST_F(CursorKeyTest, ATamperedCursorIsRefusedOnTheOtherNode) {

@@ -147,7 +147,8 @@ TEST(ServerConfig, WithoutAClusterSectionNothingChanges) {
 
 TEST(ServerConfig, AClusterSectionReadsEveryKeyWithItsDefaults) {
   TempDir dir;
-  auto named = LoadServerConfig(Write(dir, std::string(kTls) + "[cluster]\nnode_name = \"node-1\"\n"));
+  auto named =
+      LoadServerConfig(Write(dir, std::string(kTls) + "[cluster]\nnode_name = \"node-1\"\n"));
   ASSERT_OK(named);
   EXPECT_TRUE(named->cluster.present);
   EXPECT_EQ(named->cluster.node_name, "node-1");
@@ -157,11 +158,12 @@ TEST(ServerConfig, AClusterSectionReadsEveryKeyWithItsDefaults) {
   EXPECT_FALSE(named->cluster.replicated());
   EXPECT_OK(RefuseReplicatedMode(named->cluster)) << "a node name alone runs single-node";
   auto full = LoadServerConfig(Write(
-      dir, std::string(kTls) +
-               "[cluster]\nendpoints = [\"https://10.0.0.1:2379\", \"https://10.0.0.2:2379\"]\n"
-               "ca_file = \"/etc/strongroom/etcd/ca.pem\"\ncert_file = \"/etc/strongroom/etcd/c.pem\"\n"
-               "key_file = \"/etc/strongroom/etcd/c.key\"\nnode_name = \"a-2\"\n"
-               "cluster_name = \"prod\"\nmax_staleness_seconds = 5\ncall_timeout_ms = 750\n"));
+      dir,
+      std::string(kTls) +
+          "[cluster]\nendpoints = [\"https://10.0.0.1:2379\", \"https://10.0.0.2:2379\"]\n"
+          "ca_file = \"/etc/strongroom/etcd/ca.pem\"\ncert_file = \"/etc/strongroom/etcd/c.pem\"\n"
+          "key_file = \"/etc/strongroom/etcd/c.key\"\nnode_name = \"a-2\"\n"
+          "cluster_name = \"prod\"\nmax_staleness_seconds = 5\ncall_timeout_ms = 750\n"));
   ASSERT_OK(full);
   EXPECT_EQ(full->cluster.endpoints.size(), 2u);
   EXPECT_EQ(full->cluster.key_file, "/etc/strongroom/etcd/c.key");
@@ -182,8 +184,7 @@ TEST(ServerConfig, AClusterSectionReadsEveryKeyWithItsDefaults) {
 
 TEST(ServerConfig, BadClusterValuesGetOneLineNamingTheKey) {
   TempDir dir;
-  const std::string etcd =
-      "ca_file = \"ca.pem\"\ncert_file = \"c.pem\"\nkey_file = \"c.key\"\n";
+  const std::string etcd = "ca_file = \"ca.pem\"\ncert_file = \"c.pem\"\nkey_file = \"c.key\"\n";
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"[cluster]\n", "cluster.node_name: is required"},
       {"[cluster]\ncluster_name = \"x\"\n", "cluster.node_name: is required"},

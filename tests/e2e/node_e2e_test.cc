@@ -39,8 +39,8 @@ std::string WritePem(const ServerProcess& server, const std::string& pem) {
 
 ShellResult VerifyLogs(const std::string& key_file, const std::vector<std::string>& dirs,
                        const std::string& extra = "") {
-  std::string line = std::string(STRONGROOM_BINARY) + " audit verify --public-key '" + key_file +
-                     "'";
+  std::string line =
+      std::string(STRONGROOM_BINARY) + " audit verify --public-key '" + key_file + "'";
   for (const std::string& dir : dirs) line += " --log '" + dir + "'";
   return RunShell(line + " " + extra + " 2>&1");
 }
@@ -49,8 +49,9 @@ TEST(NodeE2e, ANamedNodeAuditsEveryRecordAsItselfAndItsAuditorApiSaysSo) {
   auto server = ServerProcess::Start({.extra_config_text = kNodeOne});
   ASSERT_NE(server, nullptr);
   HttpsClient admin = server->AdminClient();
-  ASSERT_EQ(admin.Request("POST", Collection("n1"), ToBody({.name = "a", .value = "v-a-123"})).status,
-            201);
+  ASSERT_EQ(
+      admin.Request("POST", Collection("n1"), ToBody({.name = "a", .value = "v-a-123"})).status,
+      201);
   // The CLI writes into the running server's log: it continues the log's
   // node name (it reads no configuration).
   auto issued = server->RunCli(
@@ -102,10 +103,9 @@ TEST(NodeE2e, ANamedNodeAuditsEveryRecordAsItselfAndItsAuditorApiSaysSo) {
   EXPECT_NE(one_bad.out.find(AuditDir(*server) + ": OK records="), std::string::npos)
       << one_bad.out;
   EXPECT_NE(one_bad.out.find(copy + ": FAIL seq="), std::string::npos) << one_bad.out;
-  EXPECT_NE(one_bad.out.find("1 of 2 audit logs do not verify"), std::string::npos)
-      << one_bad.out;
-  ShellResult head = VerifyLogs(key_file, {AuditDir(*server), copy},
-                                "--expect-head 3:" + std::string(64, 'a'));
+  EXPECT_NE(one_bad.out.find("1 of 2 audit logs do not verify"), std::string::npos) << one_bad.out;
+  ShellResult head =
+      VerifyLogs(key_file, {AuditDir(*server), copy}, "--expect-head 3:" + std::string(64, 'a'));
   EXPECT_NE(head.exit_code, 0) << head.out;
   EXPECT_NE(head.out.find("--expect-head names one log's head"), std::string::npos) << head.out;
 }
