@@ -39,7 +39,10 @@ StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const ApiOptions& options,
                       Authenticator::Create(store, *impl->policy, clock, options.authentication));
   SR_ASSIGN_OR_RETURN(TlsContext tls, TlsContext::Create(options.tls));
   impl->tls.emplace(std::move(tls));
-  SR_ASSIGN_OR_RETURN(ListCursorCodec cursors, ListCursorCodec::Create());
+  // The cursors' key is derived from the record-MAC key, so a `continue`
+  // token is valid on every node of the store and after a restart (issue 18).
+  SR_ASSIGN_OR_RETURN(SecretBytes cursor_key, keyring.DeriveKey(ListCursorCodec::kKeyInfo));
+  SR_ASSIGN_OR_RETURN(ListCursorCodec cursors, ListCursorCodec::WithKey(std::move(cursor_key)));
   impl->context.reset(new ApiContext{
       store, keyring, token, *impl->policy, *impl->authenticator, audit, clock, std::move(cursors),
       options.memory_locked, options.server.host + ":" + std::to_string(options.server.port)});

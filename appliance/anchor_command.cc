@@ -30,8 +30,12 @@ void PrintAnchor(const std::optional<crypto::TrustAnchor>& anchor) {
 }  // namespace
 
 Status RunAnchorShow(const CommonFlags& flags) {
+  // The anchor of the node whose log is in the data directory (one token
+  // may hold several nodes' anchors: crypto/trust_anchor.h).
+  SR_ASSIGN_OR_RETURN(std::string node, audit::NodeNameOfLog(flags.data_dir + "/audit"));
   SR_ASSIGN_OR_RETURN(std::unique_ptr<crypto::TokenService> token, OpenToken(flags));
-  SR_ASSIGN_OR_RETURN(std::optional<crypto::TrustAnchor> anchor, token->ReadTrustAnchor());
+  SR_ASSIGN_OR_RETURN(std::optional<crypto::TrustAnchor> anchor, token->ReadTrustAnchor(node));
+  if (!node.empty()) std::cout << "node:              " << node << "\n";
   PrintAnchor(anchor);
   return Status::Ok();
 }
@@ -43,8 +47,9 @@ Status RunAnchorAdopt(const CommonFlags& flags) {
     return Status::FailedPrecondition("the server is running on " + flags.data_dir +
                                       "; stop it before adopting an anchor");
   }
+  SR_ASSIGN_OR_RETURN(std::string node, audit::NodeNameOfLog(flags.data_dir + "/audit"));
   SR_ASSIGN_OR_RETURN(std::unique_ptr<crypto::TokenService> token, OpenToken(flags));
-  SR_ASSIGN_OR_RETURN(std::optional<crypto::TrustAnchor> previous, token->ReadTrustAnchor());
+  SR_ASSIGN_OR_RETURN(std::optional<crypto::TrustAnchor> previous, token->ReadTrustAnchor(node));
   std::cout << "before:\n";
   PrintAnchor(previous);
   // SECURITY: what is adopted must at least verify: every line of the log
@@ -78,7 +83,7 @@ Status RunAnchorAdopt(const CommonFlags& flags) {
         previous ? std::to_string(previous->resource_version) : "none"},
        {"log_head_seq", std::to_string(head.seq)}}));
   SR_RETURN_IF_ERROR(env.audit->Close());
-  SR_ASSIGN_OR_RETURN(std::optional<crypto::TrustAnchor> adopted, env.token->ReadTrustAnchor());
+  SR_ASSIGN_OR_RETURN(std::optional<crypto::TrustAnchor> adopted, env.token->ReadTrustAnchor(node));
   std::cout << "adopted:\n";
   PrintAnchor(adopted);
   if (!adopted) return Status::Unavailable("the token did not keep the new anchor; run adopt again");

@@ -81,9 +81,30 @@ Status RunAuditVerify(const AuditVerifyFlags& flags) {
     options.expect_head = head;
   }
   options.require_sealed = flags.require_sealed;
-  audit::VerifyReport report = audit::VerifyDirectory(flags.log_dir, options);
-  std::printf("%s\n", report.Summary().c_str());
-  if (!report.ok) return Status::IntegrityError("the audit log does not verify");
+  if (flags.log_dirs.empty()) return Status::InvalidArgument("--log: name a log directory");
+  if (flags.log_dirs.size() > 1 && options.expect_head) {
+    return Status::InvalidArgument(
+        "--expect-head names one log's head: verify that log on its own with it");
+  }
+  // One line per log: its summary, and the node its records name (issue
+  // 18); with several logs each line starts with its directory.
+  std::size_t failed = 0;
+  for (const std::string& dir : flags.log_dirs) {
+    audit::VerifyReport report = audit::VerifyDirectory(dir, options);
+    std::string line = report.Summary();
+    if (!report.node.empty()) line += " node=" + report.node;
+    if (flags.log_dirs.size() > 1) line = dir + ": " + line;
+    std::printf("%s\n", line.c_str());
+    if (!report.ok) ++failed;
+  }
+  if (failed == 1 && flags.log_dirs.size() == 1) {
+    return Status::IntegrityError("the audit log does not verify");
+  }
+  if (failed > 0) {
+    return Status::IntegrityError(std::to_string(failed) + " of " +
+                                  std::to_string(flags.log_dirs.size()) +
+                                  " audit logs do not verify");
+  }
   return Status::Ok();
 }
 

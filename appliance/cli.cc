@@ -221,7 +221,9 @@ int RunStrongroom(int argc, char** argv) {
   AuditVerifyFlags verify_flags;
   CLI::App* audit_verify = audit->add_subcommand(
       "verify", "Verify the hash chain and checkpoint signatures; exit 0 only when all verify");
-  audit_verify->add_option("--log", verify_flags.log_dir, "Audit log directory")
+  audit_verify
+      ->add_option("--log", verify_flags.log_dirs,
+                   "Audit log directory; several (one per node) are each verified, one line each")
       ->capture_default_str();
   audit_verify
       ->add_option("--public-key", verify_flags.public_key_file,

@@ -72,7 +72,8 @@ Status RunTokenRevoke(const CommonFlags& flags, const AccountFlags& account);
 // `audit verify` and `audit show` read only the log directory (and the
 // pinned public key): no token, no store, no server.
 struct AuditVerifyFlags {
-  std::string log_dir = "/var/lib/strongroom/audit";
+  // One log directory per node (issue 18), each verified on its own.
+  std::vector<std::string> log_dirs = {"/var/lib/strongroom/audit"};
   std::string public_key_file, expect_head;
   // The audit keys of later tokens (after `escrow recover`), pinned too.
   std::vector<std::string> later_public_key_files;

@@ -152,7 +152,14 @@ Status OpenAuditLog(const CommonFlags& flags, Environment& env, const std::strin
   options.group_commit = flags.audit.group_commit;
   options.process_actor = ProcessActor(actor_name);
   options.check_rollback = anchor_mode != audit::AnchorMode::kRestore;
-  options.anchor = audit::NewTokenAnchorKeeper(*env.token);
+  // The server names its node from its configuration; the CLI continues
+  // the log as it finds it (one log, one node name: audit/record.h).
+  if (flags.node_name) {
+    options.node_name = *flags.node_name;
+  } else {
+    SR_ASSIGN_OR_RETURN(options.node_name, audit::NodeNameOfLog(options.dir));
+  }
+  options.anchor = audit::NewTokenAnchorKeeper(*env.token, options.node_name);
   options.anchor_mode = anchor_mode;
   // The CLI writes while the server may run: it seals each of its groups,
   // so the server can verify and adopt them (audit_log.h).

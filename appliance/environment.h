@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "audit/audit.h"
@@ -37,6 +38,11 @@ struct CommonFlags {
     bool group_commit = true;
     std::string test_full_disk_trigger;  // tests only: ENOSPC while this file exists
   } audit;
+  // The node name every audit record carries (issue 18; audit_log.h,
+  // AuditLogOptions::node_name). The server sets it from `[cluster]
+  // node_name` ("" without one); the CLI leaves it unset and continues with
+  // the name the log already has.
+  std::optional<std::string> node_name;
 };
 
 // HardenProcess disables core dumps (RLIMIT_CORE 0, PR_SET_DUMPABLE 0) and

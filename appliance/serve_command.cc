@@ -69,6 +69,12 @@ StatusOr<ServerConfig> ResolveServeConfig(const ServeFlags& flags) {
   if (!flags.pin_file.empty()) config.common.pin_file = flags.pin_file;
   if (!flags.token_service.empty()) config.common.token_service = flags.token_service;
   if (flags.allow_unlocked_memory) config.common.allow_unlocked_memory = true;
+  // SECURITY: a [cluster] section that names etcd is refused until the
+  // replicated store is wired (issue 18), so nobody runs single-node while
+  // believing the node replicates. node_name alone names this node's audit
+  // log; without it the log must be unnamed (audit_log.h).
+  SR_RETURN_IF_ERROR(RefuseReplicatedMode(config.cluster));
+  config.common.node_name = config.cluster.node_name;
   std::string host;
   std::uint16_t port = 0;
   if (Status s = SplitListen(config.listen, &host, &port); !s.ok()) {

@@ -127,6 +127,14 @@ std::map<std::string, Setter> Keys(ServerConfig& c) {
       {"ui.session_idle_minutes", Minutes(&c.browser_sessions.idle_timeout, 1, 24 * 60)},
       {"ui.session_absolute_minutes",
        Minutes(&c.browser_sessions.absolute_timeout, 1, 7 * 24 * 60)},
+      {"cluster.endpoints", StringList(&c.cluster.endpoints)},
+      {"cluster.ca_file", String(&c.cluster.ca_file)},
+      {"cluster.cert_file", String(&c.cluster.cert_file)},
+      {"cluster.key_file", String(&c.cluster.key_file)},
+      {"cluster.node_name", String(&c.cluster.node_name)},
+      {"cluster.cluster_name", String(&c.cluster.cluster_name)},
+      {"cluster.max_staleness_seconds", Integer(&c.cluster.max_staleness_seconds, 1, 3600)},
+      {"cluster.call_timeout_ms", Millis(&c.cluster.call_timeout, 100, 60'000)},
   };
 }
 
@@ -143,7 +151,60 @@ void Flatten(const toml::table& table, const std::string& prefix,
   }
 }
 
+// CheckCluster validates the [cluster] section once every key is read: the
+// first problem as "<key>: <problem>" in `key` and the return value.
+std::string CheckCluster(const ClusterConfig& cluster, std::string* key) {
+  auto problem = [key](const char* name, std::string what) {
+    *key = name;
+    return what;
+  };
+  if (cluster.node_name.empty()) {
+    return problem("cluster.node_name", "is required when the [cluster] section is present");
+  }
+  constexpr const char* kLabel =
+      "must be 1 to 63 characters of a-z, 0-9 and '-', not starting or ending with '-'";
+  if (!IsNodeName(cluster.node_name)) return problem("cluster.node_name", kLabel);
+  if (!IsNodeName(cluster.cluster_name)) return problem("cluster.cluster_name", kLabel);
+  for (const std::string& endpoint : cluster.endpoints) {
+    const bool https = endpoint.starts_with("https://") && endpoint.size() > 8 &&
+                       endpoint.find_first_of(" \t\r\n") == std::string::npos;
+    if (!https) {
+      return problem("cluster.endpoints",
+                     "must be https URLs (\"https://host:port\"); \"" + endpoint + "\" is not");
+    }
+  }
+  const bool names_etcd = !cluster.endpoints.empty() || !cluster.ca_file.empty() ||
+                          !cluster.cert_file.empty() || !cluster.key_file.empty();
+  if (!names_etcd) return "";
+  if (cluster.endpoints.empty()) {
+    return problem("cluster.endpoints", "is required with ca_file, cert_file and key_file");
+  }
+  for (const auto& [name, value] :
+       {std::pair<const char*, const std::string*>{"cluster.ca_file", &cluster.ca_file},
+        {"cluster.cert_file", &cluster.cert_file},
+        {"cluster.key_file", &cluster.key_file}}) {
+    if (value->empty()) return problem(name, "is required with cluster.endpoints");
+  }
+  return "";
+}
+
 }  // namespace
+
+bool IsNodeName(std::string_view name) {
+  if (name.empty() || name.size() > 63 || name.front() == '-' || name.back() == '-') return false;
+  for (char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  }
+  return true;
+}
+
+Status RefuseReplicatedMode(const ClusterConfig& cluster) {
+  if (!cluster.replicated()) return Status::Ok();
+  return Status::FailedPrecondition(
+      "[cluster] endpoints: replicated mode (etcd) is being built (issue 18) and cannot run yet; "
+      "this server refuses to start rather than run single-node. Remove endpoints, ca_file, "
+      "cert_file and key_file (node_name alone names this node in its audit log)");
+}
 
 StatusOr<ServerConfig> LoadServerConfig(const std::string& path) {
   ServerConfig config;
@@ -171,6 +232,13 @@ StatusOr<ServerConfig> LoadServerConfig(const std::string& path) {
         {"tls.private_key", &config.tls.private_key_path},
         {"tls.client_ca", &config.tls.client_ca_path}}) {
     if (value->empty()) return std::unexpected(Bad(path, key, "is required"));
+  }
+  config.cluster.present = parsed.get_as<toml::table>("cluster") != nullptr;
+  if (config.cluster.present) {
+    std::string key;
+    if (std::string problem = CheckCluster(config.cluster, &key); !problem.empty()) {
+      return std::unexpected(Bad(path, key, problem));
+    }
   }
   std::string host;
   std::uint16_t port = 0;

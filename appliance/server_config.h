@@ -4,13 +4,54 @@
 // problem. Private to appliance/.
 #pragma once
 
+#include <chrono>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "api/api.h"
 #include "appliance/environment.h"
 #include "base/status.h"
 
 namespace strongroom::appliance {
+
+// ClusterConfig is the `[cluster]` section: several appliances on one etcd
+// (issue 18, docs/cluster-design.md). Replicated mode is being built: today
+// only node_name is used (it names this node in the audit log and its token
+// anchors), and `strongroom serve` refuses a section that names etcd
+// (endpoints and the files) rather than run single-node silently.
+struct ClusterConfig {
+  // True when the file has a [cluster] section (even an empty one).
+  bool present = false;
+  // etcd's client URLs, each "https://host:port". Required (non-empty)
+  // with ca_file, cert_file and key_file as soon as one of them is set.
+  std::vector<std::string> endpoints;
+  std::string ca_file;    // the CA that signed etcd's server certificates
+  std::string cert_file;  // this node's client certificate for etcd
+  std::string key_file;   // its private key (named by path, never read here)
+  // This node's name: [a-z0-9-], 1 to 63 characters, not starting or ending
+  // with '-'. Required when the section is present.
+  std::string node_name;
+  // The deployment's name (etcd key prefix), same rules. Default "default".
+  std::string cluster_name = "default";
+  // Reads and decrypts continue from the replica at most this long after
+  // etcd was last reached, then 503. 1 to 3600. Default 30.
+  std::uint64_t max_staleness_seconds = 30;
+  // Every etcd call's deadline. 100 to 60000 ms. Default 2000.
+  std::chrono::milliseconds call_timeout{2000};
+
+  // replicated is true when the section names etcd (endpoints set).
+  bool replicated() const { return !endpoints.empty(); }
+};
+
+// IsNodeName tells whether `name` is a valid node or cluster name: 1 to 63
+// characters of [a-z0-9-], not starting or ending with '-' (a DNS label).
+bool IsNodeName(std::string_view name);
+
+// RefuseReplicatedMode returns kFailedPrecondition, one line naming
+// [cluster] endpoints, when `cluster` asks for replicated mode, which is not
+// wired yet (issue 18); OK otherwise (no section, or only a node name).
+Status RefuseReplicatedMode(const ClusterConfig& cluster);
 
 struct ServerConfig {
   CommonFlags common;  // data_dir, [token], [memory]
@@ -28,6 +69,8 @@ struct ServerConfig {
   // store.integrity_check_seconds: how often the server re-verifies every
   // record and the store digest while it runs (issue 16). Default 60.
   std::uint64_t integrity_check_seconds = 60;
+  // [cluster]: the node name, and the etcd settings of replicated mode.
+  ClusterConfig cluster;
 };
 
 // LoadServerConfig reads `path` over the defaults. kInvalidArgument
@@ -38,7 +81,8 @@ StatusOr<ServerConfig> LoadServerConfig(const std::string& path);
 // EffectiveSettingsJson renders `config` (the file with the flags applied)
 // as GET /api/admin/settings answers it: as the seed's settings, a JSON
 // object of sections ("server", "token", "tls", "memory", "limits",
-// "audit") whose keys, named as in the configuration file, hold strings.
+// "audit", ..., and "cluster" only when the file has that section) whose
+// keys, named as in the configuration file, hold strings.
 // SECURITY: the token PIN never appears: token.pin_file and the value of
 // any pin-* attribute of token.uri (RFC 7512 pin-source, pin-value) read
 // "************". Key files are named by their paths, never read.

@@ -101,6 +101,21 @@ std::string EffectiveSettingsJson(const ServerConfig& config) {
                                               config.browser_sessions.absolute_timeout)
                                               .count())}}},
   };
+  if (config.cluster.present) {
+    const ClusterConfig& cluster = config.cluster;
+    std::string endpoints;
+    for (const std::string& endpoint : cluster.endpoints) {
+      endpoints += (endpoints.empty() ? "" : ",") + endpoint;
+    }
+    settings["cluster"] = {{"node_name", cluster.node_name},
+                           {"cluster_name", cluster.cluster_name},
+                           {"endpoints", endpoints},
+                           {"ca_file", cluster.ca_file},
+                           {"cert_file", cluster.cert_file},
+                           {"key_file", cluster.key_file},
+                           {"max_staleness_seconds", Text(cluster.max_staleness_seconds)},
+                           {"call_timeout_ms", Text(cluster.call_timeout)}};
+  }
   return settings.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 

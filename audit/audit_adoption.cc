@@ -154,6 +154,10 @@ Status AuditLog::State::AdoptOtherWriters() {
       return TamperedWith("the lines appended after record " + std::to_string(at.seq) +
                           " do not follow it");
     }
+    if (line->node != options.node_name) {
+      return TamperedWith("record " + std::to_string(line->seq) + " names node \"" + line->node +
+                          "\", not this log's \"" + options.node_name + "\"");
+    }
     at = Head{line->seq, line->hash};
     if (line->type == RecordType::kEvent && line->resource_version) {
       max_resource_version = std::max(max_resource_version, *line->resource_version);

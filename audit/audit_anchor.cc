@@ -10,16 +10,25 @@ namespace {
 
 class TokenAnchorKeeper : public AnchorKeeper {
  public:
-  explicit TokenAnchorKeeper(crypto::TokenService& token) : token_(token) {}
+  TokenAnchorKeeper(crypto::TokenService& token, std::string node)
+      : token_(token), node_(std::move(node)) {}
   StatusOr<std::optional<crypto::TrustAnchor>> Load() override {
-    return token_.ReadTrustAnchor();
+    SR_ASSIGN_OR_RETURN(std::optional<crypto::TrustAnchor> anchor, token_.ReadTrustAnchor(node_));
+    // A node named after it ran unnamed continues the single-node anchor,
+    // which still protects its log and store; its next anchor is its own.
+    // SECURITY: the fallback is never weaker than no anchor: the anchor's
+    // log id must still match this node's log (CheckAnchor).
+    if (!anchor && !node_.empty()) return token_.ReadTrustAnchor("");
+    return anchor;
   }
   Status Save(const crypto::TrustAnchor& anchor, bool replace) override {
-    return replace ? token_.ReplaceTrustAnchor(anchor) : token_.WriteTrustAnchor(anchor);
+    return replace ? token_.ReplaceTrustAnchor(anchor, node_)
+                   : token_.WriteTrustAnchor(anchor, node_);
   }
 
  private:
   crypto::TokenService& token_;
+  const std::string node_;
 };
 
 std::string Short(const std::string& hash) { return hash.substr(0, 16) + "…"; }
@@ -30,8 +39,9 @@ constexpr std::string_view kAdoptHint =
 
 }  // namespace
 
-std::shared_ptr<AnchorKeeper> NewTokenAnchorKeeper(crypto::TokenService& token) {
-  return std::make_shared<TokenAnchorKeeper>(token);
+std::shared_ptr<AnchorKeeper> NewTokenAnchorKeeper(crypto::TokenService& token,
+                                                   std::string node_name) {
+  return std::make_shared<TokenAnchorKeeper>(token, std::move(node_name));
 }
 
 Status AuditLog::State::CheckAnchor(const std::optional<crypto::TrustAnchor>& anchor,

@@ -269,6 +269,7 @@ const std::string& AuditLog::key_sha256() const {
   return state_->checkpointer->signer().key_sha256();
 }
 const std::string& AuditLog::dir() const { return state_->options.dir; }
+const std::string& AuditLog::node_name() const { return state_->options.node_name; }
 
 StatusOr<VerifyReport> AuditLog::VerifyNow() {
   // Polled with try_lock rather than a timed lock: ThreadSanitizer does not

@@ -82,8 +82,19 @@ class AnchorKeeper {
 
 // NewTokenAnchorKeeper keeps the anchor in `token` (crypto/token_service.h,
 // crypto/trust_anchor.h), in this process or through `strongroom tokend`.
+// `node_name` labels the anchor objects per node, since several nodes may
+// share one token (crypto/trust_anchor.h); "" keeps the single-node label.
+// A named node whose anchor the token does not hold yet falls back to the
+// single-node anchor (the node's log from before it was named).
 // REQUIRES: `token` outlives the keeper.
-std::shared_ptr<AnchorKeeper> NewTokenAnchorKeeper(crypto::TokenService& token);
+std::shared_ptr<AnchorKeeper> NewTokenAnchorKeeper(crypto::TokenService& token,
+                                                   std::string node_name = {});
+
+// NodeNameOfLog returns the node name the last record of the log in `dir`
+// carries ("" when it names none, or the log is empty or missing), for a
+// process that continues the log as it is (the CLI). kIntegrityError when
+// that record does not parse.
+StatusOr<std::string> NodeNameOfLog(const std::string& dir);
 
 // AnchorMode is what Open checks against the anchor and how it may change.
 enum class AnchorMode {
@@ -170,6 +181,14 @@ struct AuditLogOptions {
   // writes a token anchor cannot cover are those after its last update
   // (README, "Threat model"). Default 1 s.
   std::chrono::milliseconds anchor_interval{1000};
+  // This node's name, on every line written (record.h; issue 18), e.g.
+  // "node-1"; "" (the default) writes none, as single-node logs always did.
+  // Open refuses (kFailedPrecondition, naming both) a log whose records
+  // name another node, or name one when this is "": a log is one node's
+  // chain. A log whose records name no node is named from Open on, with a
+  // kNodeNamedAction record first. The CLI passes NodeNameOfLog's answer
+  // (it continues the log it finds); the server its `[cluster] node_name`.
+  std::string node_name;
   // Receives warnings (never a secret). Default: none.
   std::function<void(const std::string&)> warn;
   // Deferred start-up verification, so a server is ready in a bounded time
@@ -324,6 +343,8 @@ class AuditLog {
   const std::string& public_key_pem() const;
   const std::string& key_sha256() const;
   const std::string& dir() const;
+  // node_name is the node name this log writes (options.node_name; "" none).
+  const std::string& node_name() const;
 
   // AwaitStartupVerification waits until the deferred start-up verification
   // has ended and returns its outcome: OK when it passed or nothing was

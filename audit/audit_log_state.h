@@ -207,6 +207,12 @@ struct AuditLog::State {
   // CheckAnchor checks the log and the store against the token's anchor at
   // Open (options.anchor_mode); `anchored_hash` is the hash Recover found
   // for the anchored seq ("" when not found).
+  // CheckNode refuses a log whose head names another node than
+  // options.node_name (audit_log.h); `log_node` is "" for an unnamed log.
+  Status CheckNode(const std::string& log_node) const;
+  // named_here: Open names a log whose records named no node (the first
+  // record written is kNodeNamedAction).
+  bool named_here = false;
   Status CheckAnchor(const std::optional<crypto::TrustAnchor>& anchor, const Head& head_now,
                      const std::string& first_record_hash, const std::string& anchored_hash,
                      const StoreState& store);

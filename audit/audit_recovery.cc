@@ -95,6 +95,9 @@ StatusOr<std::vector<std::shared_ptr<Entry>>> AuditLog::State::Recover() {
   current_fd = found.current.release();
   // SECURITY: every check that can refuse runs before anything is written,
   // so putting the honest files back lets the next start go ahead.
+  // The node first: another node's log has no anchor of this node's, and
+  // "another node's log" is the clearer refusal.
+  SR_RETURN_IF_ERROR(CheckNode(found.last_node));
   SR_RETURN_IF_ERROR(
       CheckAnchor(anchor, found.head, found.first_record_hash, found.anchored_hash, store));
   // SECURITY: only `strongroom escrow recover` (kRecover) may continue a log
@@ -128,7 +131,27 @@ StatusOr<std::vector<std::shared_ptr<Entry>>> AuditLog::State::Recover() {
     if (unread_file.get() < 0)
       return std::unexpected(Status::Unavailable("cannot dup the audit log"));
   }
+  named_here = found.last_node.empty() && !options.node_name.empty() && head.seq > 0;
   return InitialEntries(found, key_changes);
+}
+
+Status AuditLog::State::CheckNode(const std::string& log_node) const {
+  // SECURITY: one log is one node's chain (record.h). A log written by
+  // another node (a data directory copied between nodes, a swapped
+  // config) is refused before anything is written, as a changed name
+  // would make the chain fail verification.
+  if (log_node.empty() || log_node == options.node_name) return Status::Ok();
+  const std::string quoted = "\"" + log_node + "\"";
+  if (options.node_name.empty()) {
+    return Status::FailedPrecondition("the audit log in " + options.dir + " belongs to node " +
+                                      quoted +
+                                      " (its records name it), and this process has no node "
+                                      "name; set [cluster] node_name = " +
+                                      quoted + "; start-up refused");
+  }
+  return Status::FailedPrecondition("the audit log in " + options.dir + " belongs to node " +
+                                    quoted + ", not \"" + options.node_name +
+                                    "\": each node keeps its own log; start-up refused");
 }
 
 StatusOr<std::vector<std::shared_ptr<Entry>>> AuditLog::State::InitialEntries(
@@ -160,6 +183,13 @@ StatusOr<std::vector<std::shared_ptr<Entry>>> AuditLog::State::InitialEntries(
     entry->event.details.emplace_back("to_seq", std::to_string(head.seq));
     initial.push_back(std::move(entry));
   }
+  if (named_here) {
+    // The log was written without a node name until now (record.h): the
+    // first named record says so.
+    auto named = system_event(std::string(kNodeNamedAction));
+    named->event.details.emplace_back("node", options.node_name);
+    initial.insert(initial.begin(), std::move(named));
+  }
   for (auto& entry : Uncommitted(found.writes, found.cancelled))
     initial.push_back(std::move(entry));
   if (key_changes) {
@@ -174,6 +204,17 @@ StatusOr<std::vector<std::shared_ptr<Entry>>> AuditLog::State::InitialEntries(
     initial.insert(initial.begin(), std::move(created));
   }
   return initial;
+}
+
+StatusOr<std::string> NodeNameOfLog(const std::string& dir) {
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0 && errno == ENOENT) return std::string();
+  SR_ASSIGN_OR_RETURN(std::vector<LogFileSource> files, OpenLogFiles(dir));
+  for (auto it = files.rbegin(); it != files.rend(); ++it) {
+    SR_ASSIGN_OR_RETURN(std::optional<ParsedLine> last, LastRecordOf(dir + "/" + it->name));
+    if (last) return last->node;
+  }
+  return std::string();
 }
 
 StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(AuditLogOptions options,

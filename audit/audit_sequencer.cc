@@ -217,10 +217,11 @@ AuditLog::State::Group AuditLog::State::NumberGroup(
     }
     std::string hash;
     if (entry->type == RecordType::kEvent && !entry->body.empty()) {
-      group.lines.push_back(EncodeEventLine(at.seq + 1, now, entry->body, at.hash, &hash));
+      group.lines.push_back(
+          EncodeEventLine(at.seq + 1, now, entry->body, at.hash, &hash, options.node_name));
     } else {
       group.lines.push_back(EncodeLine(at.seq + 1, now, entry->type, &entry->event, nullptr,
-                                       refers_to, at.hash, &hash));
+                                       refers_to, at.hash, &hash, options.node_name));
     }
     at = Head{at.seq + 1, hash};
     group.numbered.emplace_back(entry.get(), at.seq);

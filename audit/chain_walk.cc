@@ -18,6 +18,9 @@ Status ChainWalk::Line(std::string_view text) {
     return Status::IntegrityError("record " + std::to_string(parsed.seq) +
                                   " does not follow record " + std::to_string(head_.seq));
   }
+  if (Status node = FollowNode(node_, parsed.node); !node.ok()) {
+    return Status::IntegrityError("record " + std::to_string(parsed.seq) + ": " + node.message());
+  }
   if (first_seq_ == 0) {
     first_seq_ = parsed.seq;
     first_prev_ = parsed.prev;

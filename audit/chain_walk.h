@@ -37,6 +37,13 @@ class ChainWalk {
   // line before it. REQUIRES: no earlier call failed.
   Status Line(std::string_view text);
 
+  // StartNode sets the node name the chain carries before the first line
+  // walked (the rotated files' last record's), so a line without it, or
+  // with another, fails (record.h, FollowNode).
+  void StartNode(std::string node) { node_ = std::move(node); }
+  // node is the node name the lines walked carry ("" when none did).
+  const std::string& node() const { return node_; }
+
   // head is the last record walked (or `start`; seq 0 when neither).
   const Head& head() const { return head_; }
   // first_seq is the seq of the first line walked (0: none yet).
@@ -75,6 +82,7 @@ class ChainWalk {
   std::string remembered_hash_;
   std::optional<ParsedLine> last_checkpoint_;
   std::string last_key_;
+  std::string node_;
   std::uint64_t unsealed_ = 0;
   bool head_is_checkpoint_ = false;
   std::vector<ParsedLine> writes_;

@@ -38,7 +38,7 @@ bool Checkpointer::Due(std::uint64_t unsealed, const std::optional<SteadyTime>& 
 }
 
 StatusOr<std::string> Checkpointer::Encode(const Head& over, std::string_view time,
-                                           std::string* hash) {
+                                           std::string* hash, std::string_view node) {
   CheckpointBody body;
   body.head_seq = over.seq;
   body.head_hash = over.hash;
@@ -49,7 +49,7 @@ StatusOr<std::string> Checkpointer::Encode(const Head& over, std::string_view ti
   SR_ASSIGN_OR_RETURN(auto signature, signer_->Sign(AsBytes(CheckpointMessage(body))));
   body.signature = Base64(signature);
   return EncodeLine(over.seq + 1, time, RecordType::kCheckpoint, nullptr, &body, std::nullopt,
-                    over.hash, hash);
+                    over.hash, hash, node);
 }
 
 bool AuditLog::State::CheckpointDue(SteadyTime now, std::uint64_t more) const {
@@ -61,7 +61,7 @@ StatusOr<std::string> AuditLog::State::EncodeCheckpoint(const Head& over, const 
   // SECURITY: a sequencer abandoned at shutdown must not touch the token.
   if (detached)
     return std::unexpected(Status::Unavailable("the audit log was abandoned at shutdown"));
-  return checkpointer->Encode(over, time, hash);
+  return checkpointer->Encode(over, time, hash, options.node_name);
 }
 
 Status AuditLog::State::WriteCheckpoint() {

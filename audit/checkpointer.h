@@ -51,7 +51,9 @@ class Checkpointer {
   // over.seq + 1, written at `time`), carrying the store's state read now
   // and signed in the token, and sets `*hash` to its hash. sealed_store()
   // is then that store state. Errors: the store's or the signer's.
-  StatusOr<std::string> Encode(const Head& over, std::string_view time, std::string* hash);
+  // `node` is the log's node name (record.h; "" none).
+  StatusOr<std::string> Encode(const Head& over, std::string_view time, std::string* hash,
+                               std::string_view node = {});
   // sealed_store is the store state the last Encode sealed.
   const StoreState& sealed_store() const { return sealed_store_; }
 

@@ -235,6 +235,7 @@ StatusOr<ParsedLine> Check(const Fields& fields, std::string_view line, std::siz
   } else {
     return std::unexpected(Status::IntegrityError("unknown record type"));
   }
+  out.node = Owned(fields.Text("node"));
   out.action = Owned(fields.Text("action"));
   out.actor_kind = Owned(fields.Text("actor", "kind"));
   out.actor_name = Owned(fields.Text("actor", "name"));

@@ -39,6 +39,7 @@ struct RotatedEnds {
   Head head_before{0, std::string(kZeroHash)};
   std::optional<ParsedLine> last_checkpoint;
   std::string last_key;
+  std::string last_node;
   std::string first_record_hash;
 };
 
@@ -57,6 +58,7 @@ StatusOr<RotatedEnds> ReadRotatedEnds(const std::string& dir,
     if (!last.has_value()) return std::unexpected(RefuseLine(it->name, 0, last.error().message()));
     if (*last) {
       out.head_before = Head{(*last)->seq, (*last)->hash};
+      out.last_node = (*last)->node;
       if ((*last)->checkpoint) out.last_key = (*last)->checkpoint->key_sha256;
       if ((*last)->type == RecordType::kCheckpoint) out.last_checkpoint = *last;
     }
@@ -161,6 +163,7 @@ StatusOr<RecoveredLog> ReadLogAtOpen(const std::string& dir, std::uint64_t ancho
   std::optional<Head> start;
   if (from == 0 && rotated.head_before.seq > 0) start = rotated.head_before;
   ChainWalk walk(start, store_resource_version);
+  if (start) walk.StartNode(rotated.last_node);
   walk.Remember(anchored_seq);
   SR_RETURN_IF_ERROR(Walk(walk, lines, name, from));
   if (from > 0 && walk.first_seq() != anchored_seq) {
@@ -176,6 +179,7 @@ StatusOr<RecoveredLog> ReadLogAtOpen(const std::string& dir, std::uint64_t ancho
   out.unsealed = walk.unsealed();
   out.last_checkpoint = walk.last_checkpoint() ? walk.last_checkpoint() : rotated.last_checkpoint;
   out.last_key = walk.last_key().empty() ? rotated.last_key : walk.last_key();
+  out.last_node = walk.first_seq() > 0 ? walk.node() : rotated.last_node;
   out.first_record_hash = rotated.first_record_hash;
   if (!walk.first_record_hash().empty()) out.first_record_hash = walk.first_record_hash();
   if (tail.second && tail.second->seq == 1) out.first_record_hash = tail.second->hash;
@@ -189,8 +193,11 @@ StatusOr<RecoveredLog> ReadLogAtOpen(const std::string& dir, std::uint64_t ancho
   out.writes = std::move(walk.writes());
   out.cancelled = walk.cancelled();
   if (from > 0) {
-    out.unread = UnreadPrefix{from, start, std::string(lines.Line(0)), anchored_seq};
-    if (rotated.head_before.seq > 0) out.unread->start = rotated.head_before;
+    out.unread = UnreadPrefix{from, start, "", std::string(lines.Line(0)), anchored_seq};
+    if (rotated.head_before.seq > 0) {
+      out.unread->start = rotated.head_before;
+      out.unread->start_node = rotated.last_node;
+    }
   }
   return out;
 }
@@ -207,6 +214,7 @@ StatusOr<VerifiedPrefix> VerifyUnreadPrefix(const OpenFile& current, const Unrea
                                          " are not whole lines any more"));
   }
   ChainWalk walk(prefix.start, store_resource_version);
+  if (prefix.start) walk.StartNode(prefix.start_node);
   SR_RETURN_IF_ERROR(Walk(walk, lines, name, 0, FailLater));
   if (Status joined = walk.Line(prefix.next_line); !joined.ok()) {
     return std::unexpected(

@@ -32,6 +32,7 @@ namespace strongroom::audit {
 struct UnreadPrefix {
   std::uint64_t bytes = 0;     // current.jsonl's bytes [0, bytes)
   std::optional<Head> start;   // the record before them (nullopt: see ChainWalk)
+  std::string start_node;      // the node name `start` carries ("" none)
   std::string next_line;       // the first line read (the anchored record)
   std::uint64_t next_seq = 0;  // its seq
 };
@@ -49,6 +50,7 @@ struct RecoveredLog {
   std::uint64_t unsealed = 0;  // records after the last checkpoint read
   std::optional<ParsedLine> last_checkpoint;
   std::string last_key;            // the audit key in force at the head ("" unknown)
+  std::string last_node;           // the node name the head carries ("" none; record.h)
   std::string first_record_hash;   // record 1's hash when the log still has it
   std::string anchored_hash;       // the hash of the anchored record ("" not found)
   std::vector<ParsedLine> writes;  // allowed writes above the store (ChainWalk)

@@ -115,6 +115,21 @@ std::string CheckpointMessage(const CheckpointBody& body) {
          "\n";
 }
 
+Status FollowNode(std::string& chain_node, std::string_view line_node) {
+  if (line_node == chain_node) return Status::Ok();
+  if (chain_node.empty()) {
+    chain_node = std::string(line_node);
+    return Status::Ok();
+  }
+  if (line_node.empty()) {
+    return Status::IntegrityError("the record names no node, but the log is node \"" + chain_node +
+                                  "\"'s");
+  }
+  return Status::IntegrityError("the record names node \"" + std::string(line_node) +
+                                "\", but the log is node \"" + chain_node +
+                                "\"'s (one log is one node's chain)");
+}
+
 std::string ChainHash(std::string_view prev, std::string_view body) {
   // Fetched once: EVP_sha256() would look the digest up on every call
   // (OpenSSL 3), and this runs once per audit record.
@@ -142,11 +157,13 @@ void AppendDetails(LineWriter& line, const Event& event) {
 }
 
 // Head opens a line: {"seq":N,"time":"T","type":"..."
-void AppendHead(LineWriter& line, std::uint64_t seq, std::string_view time, RecordType type) {
+void AppendHead(LineWriter& line, std::uint64_t seq, std::string_view time, RecordType type,
+                std::string_view node) {
   line.Open();
   line.Number("seq", seq);
   line.Text("time", time);
   line.Text("type", TypeName(type));
+  line.TextIfSet("node", node);
 }
 
 // Finish adds prev, then the hash of everything before it, and the end.
@@ -171,11 +188,11 @@ std::string EncodeEventBody(const Event& event) {
 }
 
 std::string EncodeEventLine(std::uint64_t seq, std::string_view time, std::string_view body,
-                            std::string_view prev, std::string* hash) {
+                            std::string_view prev, std::string* hash, std::string_view node) {
   std::string text;
   text.reserve(body.size() + 320);
   LineWriter line(text);
-  AppendHead(line, seq, time, RecordType::kEvent);
+  AppendHead(line, seq, time, RecordType::kEvent, node);
   text.append(body);
   return Finish(text, prev, hash);
 }
@@ -183,11 +200,11 @@ std::string EncodeEventLine(std::uint64_t seq, std::string_view time, std::strin
 std::string EncodeLine(std::uint64_t seq, std::string_view time, RecordType type,
                        const Event* event, const CheckpointBody* checkpoint,
                        std::optional<std::uint64_t> refers_to, std::string_view prev,
-                       std::string* hash) {
+                       std::string* hash, std::string_view node) {
   std::string text;
   text.reserve(1024);  // a decrypt record is about 600 bytes: one allocation
   LineWriter line(text);
-  AppendHead(line, seq, time, type);
+  AppendHead(line, seq, time, type, node);
   if (event != nullptr) AppendEventMembers(line, *event);
   if (refers_to) line.Number("refers_to", *refers_to);
   if (event != nullptr) AppendDetails(line, *event);

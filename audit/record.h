@@ -4,7 +4,8 @@
 //
 // A line is one compact JSON object followed by "\n". Its members, in this
 // order (absent ones are omitted):
-//   seq, time, type ("event" | "checkpoint" | "not-committed"), action,
+//   seq, time, type ("event" | "checkpoint" | "not-committed"), node,
+//   action,
 //   actor {kind, name, token_id, certificate_sha256, address},
 //   resource {namespace, kind, name},
 //   outcome {result ("allowed" | "denied" | "failed"), status, reason},
@@ -16,6 +17,13 @@
 // 64 lowercase hex characters (64 "0" before the first record) and B is the
 // line's bytes before `,"hash":`. A checkpoint's signature is ECDSA P-256
 // over SHA-256(CheckpointMessage(...)), raw r‖s, base64.
+// node (issue 18) names the appliance whose log this is, on every line of a
+// log whose node has a name (`[cluster] node_name`); it is absent from the
+// lines of a log without one (single-node logs are unchanged). Within one
+// chain it never changes: once a line carries it, every later line carries
+// the same name (a log written before its node was named is named from one
+// record on, which is an audit.node.named record). A checkpoint seals the
+// name through the hash chain it covers.
 // Thread-safety: plain values and functions.
 #pragma once
 
@@ -42,6 +50,10 @@ inline constexpr std::string_view kLogCreatedAction = "audit.log.created";
 // are signed by the new key; a verifier accepts it only when the auditor
 // pinned the new key too (verifier.h).
 inline constexpr std::string_view kAuditKeyChangedAction = "audit.key.changed";
+
+// kNodeNamedAction is the first record of a log written with a node name
+// after records without one: its details carry "node", the new name.
+inline constexpr std::string_view kNodeNamedAction = "audit.node.named";
 
 // kZeroHash is the "previous hash" of the first record of a log.
 inline constexpr std::string_view kZeroHash =
@@ -104,10 +116,11 @@ enum class RecordType { kEvent, kCheckpoint, kNotCommitted };
 // numbered `seq` written at `time` after the record whose hash is `prev`,
 // and sets `*hash` to its hash. For kNotCommitted, `refers_to` is the seq of
 // the record whose change was not committed.
+// `node` is the log's node name ("" writes no node member).
 std::string EncodeLine(std::uint64_t seq, std::string_view time, RecordType type,
                        const Event* event, const CheckpointBody* checkpoint,
                        std::optional<std::uint64_t> refers_to, std::string_view prev,
-                       std::string* hash);
+                       std::string* hash, std::string_view node = {});
 
 // EncodeEventBody returns the members of an event record between "type"
 // and "prev" (action through details, each preceded by a comma), for
@@ -118,7 +131,7 @@ std::string EncodeEventBody(const Event& event);
 // EncodeEventLine is EncodeLine for a kEvent record without refers_to whose
 // members `body` came from EncodeEventBody: the same bytes.
 std::string EncodeEventLine(std::uint64_t seq, std::string_view time, std::string_view body,
-                            std::string_view prev, std::string* hash);
+                            std::string_view prev, std::string* hash, std::string_view node = {});
 
 // ChainHash returns hex(SHA-256(prev ‖ body)).
 std::string ChainHash(std::string_view prev, std::string_view body);
@@ -132,6 +145,7 @@ struct ParsedLine {
   RecordType type = RecordType::kEvent;
   std::string prev;
   std::string hash;
+  std::string node;  // "" when the line names no node
   std::string action;
   std::string actor_kind, actor_name;
   std::string namespace_name;
@@ -145,6 +159,13 @@ struct ParsedLine {
   std::string key_sha256;  // details.key_sha256, on the record that opens a log
   std::optional<CheckpointBody> checkpoint;
 };
+
+// FollowNode applies the node rule (above) to the next line of a chain:
+// `chain_node` is the name the chain's lines carry so far ("" while none
+// did). OK, setting `chain_node` to the line's name when the chain is named
+// here; kIntegrityError when the line names another node or, after named
+// lines, none.
+Status FollowNode(std::string& chain_node, std::string_view line_node);
 
 // ParseLine checks one line (without its "\n") on its own. kIntegrityError
 // with a short reason ("not JSON", "hash does not match its contents", ...).

@@ -57,6 +57,9 @@ class Walk {
       return Fail(r.seq, file, line_number,
                   "its prev does not match the hash of the record before it");
     }
+    if (Status node = FollowNode(report_.node, r.node); !node.ok()) {
+      return Fail(r.seq, file, line_number, node.message());
+    }
     if (r.seq == 1) {
       if (r.action != kLogCreatedAction) {
         return Fail(r.seq, file, line_number, "the first record does not open the log");

@@ -61,6 +61,9 @@ struct VerifyReport {
   std::uint64_t first_seq = 0, last_seq = 0;
   std::string first_time, last_time;
   std::string head_hash;  // hash of last_seq
+  // node is the node name the log's records carry ("" when none does;
+  // record.h): every named record names this one node.
+  std::string node;
   std::uint64_t bad_seq = 0;
   std::string bad_file;
   std::uint64_t bad_line = 0;
@@ -72,7 +75,8 @@ struct VerifyReport {
 
 // Verify checks `files` (the chain in order, as OpenLogFiles gives it):
 // each line's hash, the links (seq + 1, prev = previous hash), the first
-// record (seq 1, created for this key), every checkpoint (it covers the
+// record (seq 1, created for this key), the node name (record.h: one log,
+// one node), every checkpoint (it covers the
 // record before it and its signature verifies under the key in force: the
 // first record's, then each audit.key.changed record's, which must be
 // pinned), and the options. Reading errors are reported as a failed verification.

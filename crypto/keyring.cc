@@ -62,8 +62,13 @@ StatusOr<std::unique_ptr<Keyring>> Keyring::Open(TokenService& token, storage::S
   if (options.verify_store_at_open) SR_RETURN_IF_ERROR(store.VerifyIntegrity());
   std::unique_ptr<Keyring> keyring(new Keyring(token, store, options));
   keyring->authenticator_ = authenticator;
+  keyring->record_mac_ = authenticator;
   SR_ASSIGN_OR_RETURN(keyring->current_kek_id_, ReadCurrentKekId(store));
   return keyring;
+}
+
+StatusOr<SecretBytes> Keyring::DeriveKey(std::string_view purpose) const {
+  return record_mac_->DeriveKey(purpose, 32);
 }
 
 std::string Keyring::current_kek_id() const {

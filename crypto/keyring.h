@@ -33,6 +33,7 @@
 #include "base/status.h"
 #include "crypto/data_key_record.h"
 #include "crypto/envelope.h"
+#include "crypto/record_mac.h"
 #include "crypto/token_service.h"
 #include "storage/storage.h"
 
@@ -198,6 +199,12 @@ class Keyring {
   std::shared_ptr<const storage::RecordAuthenticator> authenticator() const {
     return authenticator_;
   }
+  // DeriveKey returns a 32-byte key derived from the record-MAC key for
+  // `purpose` (HKDF-SHA256, info = `purpose`; record_mac.h DeriveKey), the
+  // same in every process on this store and token: e.g. the list
+  // `continue` cursors' MAC key, valid on every node (issue 18).
+  // SECURITY: the record-MAC key does not leave crypto/.
+  StatusOr<SecretBytes> DeriveKey(std::string_view purpose) const;
   KeyringCounters counters() const;
 
  private:
@@ -236,6 +243,7 @@ class Keyring {
   storage::Store& store_;
   const KeyringOptions options_;
   std::shared_ptr<const storage::RecordAuthenticator> authenticator_;
+  std::shared_ptr<const HmacRecordAuthenticator> record_mac_;  // authenticator_, typed
   mutable std::mutex kek_mu_;
   std::string current_kek_id_;  // guarded by kek_mu_
 

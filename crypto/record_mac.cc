@@ -1,12 +1,17 @@
 #include "crypto/record_mac.h"
 
 #include <openssl/core_names.h>
+#include <openssl/kdf.h>
 
 #include <atomic>
 
 namespace strongroom::crypto {
 
 namespace {
+
+// The HKDF handles of DeriveKey (only used here).
+using EvpKdfPtr = std::unique_ptr<EVP_KDF, OpenSslDeleter<EVP_KDF_free>>;
+using EvpKdfCtxPtr = std::unique_ptr<EVP_KDF_CTX, OpenSslDeleter<EVP_KDF_CTX_free>>;
 
 std::uint64_t NextAuthenticatorId() {
   static std::atomic<std::uint64_t> next{1};
@@ -49,6 +54,31 @@ StatusOr<std::shared_ptr<HmacRecordAuthenticator>> HmacRecordAuthenticator::Crea
     return std::unexpected(OpenSslError("HMAC init"));
   }
   return out;
+}
+
+StatusOr<SecretBytes> HmacRecordAuthenticator::DeriveKey(std::string_view info,
+                                                         std::size_t length) const {
+  if (info.empty() || length < 16 || length > 64) {
+    return std::unexpected(
+        Status::InvalidArgument("a derived key needs a purpose and 16 to 64 bytes"));
+  }
+  EvpKdfPtr kdf(EVP_KDF_fetch(nullptr, "HKDF", nullptr));
+  EvpKdfCtxPtr context(kdf ? EVP_KDF_CTX_new(kdf.get()) : nullptr);
+  if (!context) return std::unexpected(OpenSslError("HKDF unavailable"));
+  SR_ASSIGN_OR_RETURN(SecretBytes derived, SecretBytes::Allocate(length));
+  auto key = key_.RevealSecret();
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, const_cast<char*>("SHA256"), 0),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<std::uint8_t*>(key.data()),
+                                        key.size()),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, const_cast<char*>(info.data()),
+                                        info.size()),
+      OSSL_PARAM_construct_end()};
+  std::span<std::uint8_t> out = derived.RevealMutableSecret();
+  if (EVP_KDF_derive(context.get(), out.data(), out.size(), params) != 1) {
+    return std::unexpected(OpenSslError("HKDF derive"));
+  }
+  return derived;
 }
 
 StatusOr<storage::RecordTag> HmacRecordAuthenticator::Tag(storage::Table table,

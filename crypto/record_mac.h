@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string_view>
 
 #include "base/openssl_ptr.h"
 #include "base/secret_bytes.h"
@@ -23,6 +24,18 @@ class HmacRecordAuthenticator final : public storage::RecordAuthenticator {
   static StatusOr<std::shared_ptr<HmacRecordAuthenticator>> Create(SecretBytes key);
   StatusOr<storage::RecordTag> Tag(storage::Table table, std::string_view key,
                                    std::uint64_t generation, ByteSpan value) const override;
+
+  // DeriveKey returns a `length`-byte key (16 to 64) derived from the
+  // record-MAC key with HKDF-SHA256 (RFC 5869, OpenSSL's EVP_KDF "HKDF"; no
+  // salt, `info` as given), in SecretBytes. Every process holding the same
+  // record-MAC key (every node of a cluster, the server after a restart)
+  // derives the same key, so what it authenticates is valid on all of them.
+  // kInvalidArgument for an empty `info` or a length out of range; kInternal
+  // when OpenSSL fails; SecretBytes::Allocate's errors.
+  // SECURITY: the record-MAC key itself never leaves crypto/; a distinct
+  // `info` per purpose keeps derived keys independent of one another and of
+  // the record tags.
+  StatusOr<SecretBytes> DeriveKey(std::string_view info, std::size_t length) const;
 
  private:
   HmacRecordAuthenticator();

@@ -47,16 +47,16 @@ StatusOr<AuditSignature> LocalTokenService::SignWithAuditKey(ByteSpan message) {
   return crypto::SignWithAuditKey(token_, message);
 }
 
-StatusOr<std::optional<TrustAnchor>> LocalTokenService::ReadTrustAnchor() {
-  return crypto::ReadTrustAnchor(token_);
+StatusOr<std::optional<TrustAnchor>> LocalTokenService::ReadTrustAnchor(std::string_view node) {
+  return crypto::ReadTrustAnchor(token_, node);
 }
 
-Status LocalTokenService::WriteTrustAnchor(const TrustAnchor& anchor) {
-  return crypto::WriteTrustAnchor(token_, anchor);
+Status LocalTokenService::WriteTrustAnchor(const TrustAnchor& anchor, std::string_view node) {
+  return crypto::WriteTrustAnchor(token_, anchor, node);
 }
 
-Status LocalTokenService::ReplaceTrustAnchor(const TrustAnchor& anchor) {
-  return crypto::ReplaceTrustAnchor(token_, anchor);
+Status LocalTokenService::ReplaceTrustAnchor(const TrustAnchor& anchor, std::string_view node) {
+  return crypto::ReplaceTrustAnchor(token_, anchor, node);
 }
 
 Status LocalTokenService::Probe() { return token_.Probe(); }

@@ -67,10 +67,11 @@ class TokenService {
   virtual StatusOr<AuditPublicKey> GetAuditPublicKey() = 0;
   virtual StatusOr<AuditSignature> SignWithAuditKey(ByteSpan message) = 0;
 
-  // The trust anchor (crypto/trust_anchor.h).
-  virtual StatusOr<std::optional<TrustAnchor>> ReadTrustAnchor() = 0;
-  virtual Status WriteTrustAnchor(const TrustAnchor& anchor) = 0;
-  virtual Status ReplaceTrustAnchor(const TrustAnchor& anchor) = 0;
+  // The trust anchor of node `node` ("" a single appliance's;
+  // crypto/trust_anchor.h).
+  virtual StatusOr<std::optional<TrustAnchor>> ReadTrustAnchor(std::string_view node = {}) = 0;
+  virtual Status WriteTrustAnchor(const TrustAnchor& anchor, std::string_view node = {}) = 0;
+  virtual Status ReplaceTrustAnchor(const TrustAnchor& anchor, std::string_view node = {}) = 0;
 
   // Probe checks that the token can be used now, for readiness:
   // kTokenUnavailable when not (or when the token service is unreachable).
@@ -110,9 +111,9 @@ class LocalTokenService final : public TokenService {
   StatusOr<bool> EnsureAuditKeyPair() override;
   StatusOr<AuditPublicKey> GetAuditPublicKey() override;
   StatusOr<AuditSignature> SignWithAuditKey(ByteSpan message) override;
-  StatusOr<std::optional<TrustAnchor>> ReadTrustAnchor() override;
-  Status WriteTrustAnchor(const TrustAnchor& anchor) override;
-  Status ReplaceTrustAnchor(const TrustAnchor& anchor) override;
+  StatusOr<std::optional<TrustAnchor>> ReadTrustAnchor(std::string_view node = {}) override;
+  Status WriteTrustAnchor(const TrustAnchor& anchor, std::string_view node = {}) override;
+  Status ReplaceTrustAnchor(const TrustAnchor& anchor, std::string_view node = {}) override;
   Status Probe() override;
   std::string token_label() const override { return token_.token_label(); }
   TokenCounters counters() const override { return token_.counters(); }

@@ -15,10 +15,10 @@ constexpr std::string_view kFormatLine = "strongroom-anchor-v1";
 // newest are still found because every object is listed.
 constexpr CK_ULONG kMaxObjects = 256;
 
-std::string LabelFor(std::uint64_t sealed_seq) {
+std::string LabelFor(std::string_view node, std::uint64_t sealed_seq) {
   char digits[21];
   std::snprintf(digits, sizeof digits, "%020llu", static_cast<unsigned long long>(sealed_seq));
-  return std::string(kAnchorApplication) + "-" + digits;
+  return AnchorApplication(node) + "-" + digits;
 }
 
 bool IsHex(std::string_view text, std::size_t size) {
@@ -34,9 +34,9 @@ bool ParseU64(std::string_view text, std::uint64_t* out) {
   return ec == std::errc() && end == text.data() + text.size();
 }
 
-Attributes AnchorMatch() {
+Attributes AnchorMatch(const std::string& application) {
   Attributes match;
-  match.Ulong(CKA_CLASS, CKO_DATA).Bool(CKA_TOKEN, true).Text(CKA_APPLICATION, kAnchorApplication);
+  match.Ulong(CKA_CLASS, CKO_DATA).Bool(CKA_TOKEN, true).Text(CKA_APPLICATION, application);
   return match;
 }
 
@@ -48,10 +48,11 @@ struct Generation {
 
 // ListGenerations reads every anchor object of the session, newest first
 // (objects that do not parse last). Handles are borrowed from `session`.
-CK_RV ListGenerations(CK_FUNCTION_LIST* fns, CK_SESSION_HANDLE session,
+CK_RV ListGenerations(CK_FUNCTION_LIST* fns, CK_SESSION_HANDLE session, std::string_view node,
                       std::vector<Generation>* out) {
   out->clear();
-  Attributes match = AnchorMatch();
+  const std::string application = AnchorApplication(node);
+  Attributes match = AnchorMatch(application);
   std::vector<CK_OBJECT_HANDLE> handles;
   CK_RV rv = FindObjects(fns, session, match, &handles, kMaxObjects);
   if (rv != CKR_OK) return rv;
@@ -71,9 +72,10 @@ CK_RV ListGenerations(CK_FUNCTION_LIST* fns, CK_SESSION_HANDLE session,
   return CKR_OK;
 }
 
-CK_RV CreateGeneration(CK_FUNCTION_LIST* fns, CK_SESSION_HANDLE session,
-                       const TrustAnchor& anchor) {
+CK_RV CreateGeneration(CK_FUNCTION_LIST* fns, CK_SESSION_HANDLE session, const TrustAnchor& anchor,
+                       std::string_view node) {
   const std::string value = EncodeTrustAnchor(anchor);
+  const std::string application = AnchorApplication(node);
   Attributes object;
   // SECURITY: private, so only a logged-in session (the PIN) can create,
   // read or destroy it; not modifiable, since a new state is a new object.
@@ -81,8 +83,8 @@ CK_RV CreateGeneration(CK_FUNCTION_LIST* fns, CK_SESSION_HANDLE session,
       .Bool(CKA_TOKEN, true)
       .Bool(CKA_PRIVATE, true)
       .Bool(CKA_MODIFIABLE, false)
-      .Text(CKA_APPLICATION, kAnchorApplication)
-      .Text(CKA_LABEL, LabelFor(anchor.sealed_seq))
+      .Text(CKA_APPLICATION, application)
+      .Text(CKA_LABEL, LabelFor(node, anchor.sealed_seq))
       .Text(CKA_VALUE, value);
   CK_OBJECT_HANDLE created = CK_INVALID_HANDLE;
   return fns->C_CreateObject(session, object.data(), object.size(), &created);
@@ -102,6 +104,11 @@ CK_RV DestroyGenerations(CK_FUNCTION_LIST* fns, CK_SESSION_HANDLE session,
 }
 
 }  // namespace
+
+std::string AnchorApplication(std::string_view node) {
+  if (node.empty()) return std::string(kAnchorApplication);
+  return std::string(kAnchorApplication) + ":" + std::string(node);
+}
 
 std::string EncodeTrustAnchor(const TrustAnchor& anchor) {
   std::string out(kFormatLine);
@@ -149,29 +156,29 @@ StatusOr<TrustAnchor> ParseTrustAnchor(std::string_view text) {
   return anchor;
 }
 
-StatusOr<std::optional<TrustAnchor>> ReadTrustAnchor(Token& token) {
+StatusOr<std::optional<TrustAnchor>> ReadTrustAnchor(Token& token, std::string_view node) {
   std::optional<TrustAnchor> newest;
   SR_RETURN_IF_ERROR(token.Run("read the trust anchor", [&](CK_FUNCTION_LIST* fns,
                                                             CK_SESSION_HANDLE session) {
     newest.reset();
     std::vector<Generation> generations;
-    CK_RV rv = ListGenerations(fns, session, &generations);
+    CK_RV rv = ListGenerations(fns, session, node, &generations);
     if (rv == CKR_OK && !generations.empty()) newest = generations.front().anchor;
     return rv;
   }));
   return newest;
 }
 
-Status WriteTrustAnchor(Token& token, const TrustAnchor& anchor) {
+Status WriteTrustAnchor(Token& token, const TrustAnchor& anchor, std::string_view node) {
   return token.RunCreating("write the trust anchor", [&](CK_FUNCTION_LIST* fns,
                                                          CK_SESSION_HANDLE session) {
     std::vector<Generation> generations;
-    CK_RV rv = ListGenerations(fns, session, &generations);
+    CK_RV rv = ListGenerations(fns, session, node, &generations);
     if (rv != CKR_OK) return rv;
     const bool newer = generations.empty() || !generations.front().anchor ||
                        generations.front().anchor->sealed_seq < anchor.sealed_seq;
     if (!newer) return CKR_OK;
-    rv = CreateGeneration(fns, session, anchor);
+    rv = CreateGeneration(fns, session, anchor, node);
     if (rv != CKR_OK) return rv;
     // The new object is the newest; keep the one before it in case the
     // token's file for the new one does not survive a crash.
@@ -179,14 +186,14 @@ Status WriteTrustAnchor(Token& token, const TrustAnchor& anchor) {
   });
 }
 
-Status ReplaceTrustAnchor(Token& token, const TrustAnchor& anchor) {
+Status ReplaceTrustAnchor(Token& token, const TrustAnchor& anchor, std::string_view node) {
   return token.RunCreating("replace the trust anchor", [&](CK_FUNCTION_LIST* fns,
                                                            CK_SESSION_HANDLE session) {
     std::vector<Generation> generations;
-    CK_RV rv = ListGenerations(fns, session, &generations);
+    CK_RV rv = ListGenerations(fns, session, node, &generations);
     if (rv != CKR_OK) return rv;
     rv = DestroyGenerations(fns, session, generations, 0);
-    return rv != CKR_OK ? rv : CreateGeneration(fns, session, anchor);
+    return rv != CKR_OK ? rv : CreateGeneration(fns, session, anchor, node);
   });
 }
 

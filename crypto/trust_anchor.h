@@ -30,9 +30,19 @@
 
 namespace strongroom::crypto {
 
-// kAnchorApplication is the CKA_APPLICATION of every anchor object; each
-// object's CKA_LABEL is "strongroom-anchor-<sealed_seq, 20 digits>".
+// kAnchorApplication is the CKA_APPLICATION of every anchor object of a
+// node without a name (a single appliance); each object's CKA_LABEL is
+// "strongroom-anchor-<sealed_seq, 20 digits>".
 inline constexpr std::string_view kAnchorApplication = "strongroom-anchor";
+
+// AnchorApplication returns the CKA_APPLICATION of the anchor objects of
+// node `node` (issue 18: several nodes may share one token partition, each
+// with its own log): kAnchorApplication for "", else
+// "strongroom-anchor:<node>"; labels are "<application>-<sealed_seq>".
+// Every function below reads, writes and destroys only the objects of the
+// node it is given, so nodes never replace one another's anchors.
+// REQUIRES: `node` is "" or a node name ([a-z0-9-], no ':').
+std::string AnchorApplication(std::string_view node);
 
 // TrustAnchor is what the token holds: state that was durable in both the
 // audit log and LMDB when it was written.
@@ -60,18 +70,18 @@ StatusOr<TrustAnchor> ParseTrustAnchor(std::string_view text);
 // token's anchor objects that parse (nullopt when there is none). Objects
 // that do not parse are skipped. kTokenUnavailable or a CKR error when the
 // token cannot be read.
-StatusOr<std::optional<TrustAnchor>> ReadTrustAnchor(Token& token);
+StatusOr<std::optional<TrustAnchor>> ReadTrustAnchor(Token& token, std::string_view node = {});
 
 // WriteTrustAnchor stores `anchor` as a new generation unless the token
 // already holds one with a sealed_seq at or above it (then nothing
 // changes), and destroys every generation older than the newest two.
 // Returns once the new object exists. Errors as ReadTrustAnchor.
-Status WriteTrustAnchor(Token& token, const TrustAnchor& anchor);
+Status WriteTrustAnchor(Token& token, const TrustAnchor& anchor, std::string_view node = {});
 
 // ReplaceTrustAnchor destroys every anchor object and creates `anchor`:
 // for `strongroom anchor adopt` and for a new store on a reused token.
 // SECURITY: only for a person holding the PIN who chose to; a crash in
 // between leaves no anchor, which refuses start-up until run again.
-Status ReplaceTrustAnchor(Token& token, const TrustAnchor& anchor);
+Status ReplaceTrustAnchor(Token& token, const TrustAnchor& anchor, std::string_view node = {});
 
 }  // namespace strongroom::crypto

@@ -50,9 +50,9 @@ enum class Op : std::uint8_t {
   kEnsureAuditKeyPair = 8,  // () -> (bool created)
   kGetAuditPublicKey = 9,   // () -> (pem, der, fingerprint)
   kSignWithAuditKey = 10,   // (message) -> (64-byte r||s)
-  kReadTrustAnchor = 11,    // () -> (bool present, anchor text or empty)
-  kWriteTrustAnchor = 12,   // (anchor text) -> ()
-  kReplaceTrustAnchor = 13, // (anchor text) -> ()
+  kReadTrustAnchor = 11,    // (node) -> (bool present, anchor text or empty)
+  kWriteTrustAnchor = 12,   // (anchor text, node) -> ()
+  kReplaceTrustAnchor = 13, // (anchor text, node) -> ()
   kGenerateEscrowableKek = 14,  // (kek_id, escrow key fingerprint) -> (wrapped under it)
 };
 inline constexpr std::uint8_t kMaxOp = 14;

@@ -1,5 +1,7 @@
 #include "tokend/request_handler.h"
 
+#include <algorithm>
+
 namespace strongroom::tokend {
 namespace {
 
@@ -23,6 +25,15 @@ bool Anchor(FieldReader& in, crypto::TrustAnchor* anchor) {
   if (!parsed.has_value()) return false;
   *anchor = std::move(*parsed);
   return true;
+}
+
+// NodeName reads the node an anchor operation is for: "" (a single
+// appliance) or a node name of [a-z0-9-] (crypto/trust_anchor.h).
+bool NodeName(FieldReader& in, std::string* node) {
+  if (!in.Text(0, 63, node)) return false;
+  return std::all_of(node->begin(), node->end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+  });
 }
 
 constexpr std::uint8_t kOk = 0;
@@ -75,6 +86,7 @@ bool HandleRequest(crypto::TokenService& service, ByteSpan body, Response* out) 
   ByteSpan bytes;
   WrappedKeyType type{};
   crypto::TrustAnchor anchor;
+  std::string node;
   switch (op) {
     case Op::kProbe: {
       if (!in.End()) return false;
@@ -173,8 +185,8 @@ bool HandleRequest(crypto::TokenService& service, ByteSpan body, Response* out) 
       return true;
     }
     case Op::kReadTrustAnchor: {
-      if (!in.End()) return false;
-      StatusOr<std::optional<crypto::TrustAnchor>> read = service.ReadTrustAnchor();
+      if (!NodeName(in, &node) || !in.End()) return false;
+      StatusOr<std::optional<crypto::TrustAnchor>> read = service.ReadTrustAnchor(node);
       if (Failed(read, out)) return true;
       FrameBuilder frame(kOk);
       frame.Byte(read->has_value() ? 1 : 0);
@@ -183,12 +195,12 @@ bool HandleRequest(crypto::TokenService& service, ByteSpan body, Response* out) 
       return true;
     }
     case Op::kWriteTrustAnchor:
-      if (!Anchor(in, &anchor) || !in.End()) return false;
-      Answer(service.WriteTrustAnchor(anchor), out);
+      if (!Anchor(in, &anchor) || !NodeName(in, &node) || !in.End()) return false;
+      Answer(service.WriteTrustAnchor(anchor, node), out);
       return true;
     case Op::kReplaceTrustAnchor:
-      if (!Anchor(in, &anchor) || !in.End()) return false;
-      Answer(service.ReplaceTrustAnchor(anchor), out);
+      if (!Anchor(in, &anchor) || !NodeName(in, &node) || !in.End()) return false;
+      Answer(service.ReplaceTrustAnchor(anchor, node), out);
       return true;
   }
   return false;

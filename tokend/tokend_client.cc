@@ -157,9 +157,9 @@ class RemoteTokenService final : public crypto::TokenService {
     return signature;
   }
 
-  StatusOr<std::optional<crypto::TrustAnchor>> ReadTrustAnchor() override {
-    SR_ASSIGN_OR_RETURN(Answer answer,
-                        Call(Op::kReadTrustAnchor, FrameBuilder(op(Op::kReadTrustAnchor))));
+  StatusOr<std::optional<crypto::TrustAnchor>> ReadTrustAnchor(std::string_view node) override {
+    SR_ASSIGN_OR_RETURN(Answer answer, Call(Op::kReadTrustAnchor,
+                                            FrameBuilder(op(Op::kReadTrustAnchor)).Field(node)));
     FieldReader in = Reader(answer);
     bool present = false;
     std::string text;
@@ -172,17 +172,19 @@ class RemoteTokenService final : public crypto::TokenService {
     return std::optional<crypto::TrustAnchor>(std::move(*anchor));
   }
 
-  Status WriteTrustAnchor(const crypto::TrustAnchor& anchor) override {
-    SR_ASSIGN_OR_RETURN(Answer answer, Call(Op::kWriteTrustAnchor,
-                                            FrameBuilder(op(Op::kWriteTrustAnchor))
-                                                .Field(crypto::EncodeTrustAnchor(anchor))));
+  Status WriteTrustAnchor(const crypto::TrustAnchor& anchor, std::string_view node) override {
+    SR_ASSIGN_OR_RETURN(Answer answer,
+                        Call(Op::kWriteTrustAnchor, FrameBuilder(op(Op::kWriteTrustAnchor))
+                                                        .Field(crypto::EncodeTrustAnchor(anchor))
+                                                        .Field(node)));
     return Done(answer);
   }
 
-  Status ReplaceTrustAnchor(const crypto::TrustAnchor& anchor) override {
-    SR_ASSIGN_OR_RETURN(Answer answer, Call(Op::kReplaceTrustAnchor,
-                                            FrameBuilder(op(Op::kReplaceTrustAnchor))
-                                                .Field(crypto::EncodeTrustAnchor(anchor))));
+  Status ReplaceTrustAnchor(const crypto::TrustAnchor& anchor, std::string_view node) override {
+    SR_ASSIGN_OR_RETURN(Answer answer,
+                        Call(Op::kReplaceTrustAnchor, FrameBuilder(op(Op::kReplaceTrustAnchor))
+                                                          .Field(crypto::EncodeTrustAnchor(anchor))
+                                                          .Field(node)));
     return Done(answer);
   }
 

@@ -12,11 +12,12 @@ const CHECKPOINT_PAGES = 3;
 
 // recordLine returns the one record line of a GET /api/audit/events body
 // asked with limit=1, exactly as written in the log (the API embeds
-// records byte for byte), or null.
+// records byte for byte), or null. After the records come the answering
+// node's name (issue 18; "" without one) and the page's continue.
 function recordLine(body) {
   const prefix = '{"records":[';
   if (!body.startsWith(prefix)) return null;
-  const end = /\](,"continue":"\d+")?\}$/.exec(body);
+  const end = /\](,"node":"[a-z0-9-]*")?(,"continue":"\d+")?\}$/.exec(body);
   if (!end) return null;
   const line = body.slice(prefix.length, end.index);
   return line.length > 0 ? line : null;

@@ -12,6 +12,7 @@
 #include "api/wire/rfc3339_time.h"
 #include "audit/event_summary.h"
 #include "audit/query.h"
+#include "base/json_text.h"
 
 namespace strongroom::api {
 namespace {
@@ -58,7 +59,8 @@ ApiResult Events(ApiContext& context, HttpRequest& request, AuditScope& scope) {
     if (i > 0) body += ",";
     body += page->records[i];
   }
-  body += "]";
+  body += "],\"node\":";
+  AppendJsonString(body, context.audit.node_name());
   if (page->next_after_seq)
     body += ",\"continue\":\"" + std::to_string(*page->next_after_seq) + "\"";
   body += "}";
@@ -91,6 +93,7 @@ ApiResult VerifyLog(ApiContext& context, HttpRequest& request, AuditScope& scope
       {"to", report->last_time},
       {"head", {{"seq", report->last_seq}, {"hash", report->head_hash}}},
       {"keySha256", context.audit.key_sha256()},
+      {"node", context.audit.node_name()},
   };
   if (!report->ok) {
     body["problem"] = {{"seq", report->bad_seq},
@@ -145,7 +148,10 @@ ApiResult Counts(ApiContext& context, HttpRequest& request, AuditScope& scope) {
                        {"outcome", row.outcome},
                        {"count", row.count}});
   }
-  nlohmann::ordered_json body{{"from", from}, {"to", to}, {"buckets", std::move(buckets)}};
+  nlohmann::ordered_json body{{"node", context.audit.node_name()},
+                              {"from", from},
+                              {"to", to},
+                              {"buckets", std::move(buckets)}};
   return JsonResponse(Success::kOk, body.dump());
 }
 

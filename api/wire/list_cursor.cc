@@ -75,6 +75,15 @@ StatusOr<ListCursorCodec> ListCursorCodec::Create() {
   return codec;
 }
 
+StatusOr<ListCursorCodec> ListCursorCodec::WithKey(SecretBytes key) {
+  if (key.size() != kKeyBytes) {
+    return std::unexpected(Status::InvalidArgument("a continue-token key is 32 bytes"));
+  }
+  ListCursorCodec codec;
+  codec.key_ = std::move(key);
+  return codec;
+}
+
 bool ListCursorCodec::Mac(ByteSpan payload, std::span<std::uint8_t, kMacBytes> mac) const {
   unsigned int length = 0;
   std::span<const std::uint8_t> key = key_.RevealSecret();

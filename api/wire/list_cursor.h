@@ -1,10 +1,12 @@
 // api/wire/list_cursor.h — the opaque `continue` tokens of list endpoints (SPEC
 // 6.1). A token carries (resource kind, namespace, last key) and an
-// HMAC-SHA256 over them under a random key drawn when the codec is created,
-// encoded as base64url without padding. A tampered token, one made for another
-// kind or namespace, or one made by another codec (say, before a restart) is
-// refused. Thread-safety: after Create, const methods may be called from any
-// thread concurrently.
+// HMAC-SHA256 over them, encoded as base64url without padding. The server's
+// key is derived from the record-MAC key (WithKey, kKeyInfo; issue 18), so a
+// token from one node, or from before a restart, works on every node of the
+// same store and token; a tampered token, one made for another kind or
+// namespace, or one made under another key (another token's) is refused.
+// Thread-safety: after creation, const methods may be called from any thread
+// concurrently.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +27,14 @@ class ListCursorCodec {
   // SecretBytes::Allocate errors when no secure arena is installed or it is
   // full. The codec is move-only.
   static StatusOr<ListCursorCodec> Create();
+
+  // kKeyInfo is the HKDF info under which the server derives the codec's
+  // key from the record-MAC key (crypto::Keyring::DeriveKey).
+  static constexpr std::string_view kKeyInfo = "strongroom continue cursor v1";
+
+  // WithKey returns a codec keyed with `key` (32 bytes: the key derived
+  // under kKeyInfo). kInvalidArgument for another size.
+  static StatusOr<ListCursorCodec> WithKey(SecretBytes key);
 
   // Encode returns the token for a listing of `kind` in `namespace_name` that
   // stopped after `last_key`. REQUIRES: the three strings together are at most

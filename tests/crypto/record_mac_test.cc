@@ -89,5 +89,44 @@ TEST(HmacRecordAuthenticator, EveryThreadComputesTheSameTags) {
   EXPECT_EQ(wrong.load(), 0);
 }
 
+// ReferenceHkdf is RFC 5869 HKDF-SHA256 with no salt (HashLen zero bytes)
+// for one output block, computed with one-shot HMAC: PRK = HMAC(0^32, IKM),
+// OKM = HMAC(PRK, info ‖ 0x01).
+Bytes ReferenceHkdf(std::uint8_t fill, std::string_view info) {
+  Bytes ikm(32, fill), salt(32, 0), prk(32), okm(32);
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), salt.data(), 32, ikm.data(), ikm.size(), prk.data(), &length);
+  std::string block(info);
+  block.push_back('\x01');
+  HMAC(EVP_sha256(), prk.data(), 32, reinterpret_cast<const unsigned char*>(block.data()),
+       block.size(), okm.data(), &length);
+  return okm;
+}
+
+TEST(RecordMac, DeriveKeyIsHkdfSha256OfTheMacKeyWithThePurposeAsInfo) {
+  auto authenticator = HmacRecordAuthenticator::Create(Key(0x5a));
+  ASSERT_OK(authenticator);
+  auto derived = (*authenticator)->DeriveKey("strongroom continue cursor v1", 32);
+  ASSERT_OK(derived);
+  EXPECT_TRUE(derived->ConstantTimeEquals(ReferenceHkdf(0x5a, "strongroom continue cursor v1")));
+  // The same key derives the same bytes in another authenticator (another
+  // node, a restart); another purpose or key derives others.
+  auto again = HmacRecordAuthenticator::Create(Key(0x5a));
+  ASSERT_OK(again);
+  auto same = (*again)->DeriveKey("strongroom continue cursor v1", 32);
+  ASSERT_OK(same);
+  EXPECT_TRUE(derived->ConstantTimeEquals(*same));
+  auto other_purpose = (*authenticator)->DeriveKey("strongroom other v1", 32);
+  ASSERT_OK(other_purpose);
+  EXPECT_FALSE(derived->ConstantTimeEquals(*other_purpose));
+  auto other_key = HmacRecordAuthenticator::Create(Key(0x5b));
+  ASSERT_OK(other_key);
+  auto other = (*other_key)->DeriveKey("strongroom continue cursor v1", 32);
+  ASSERT_OK(other);
+  EXPECT_FALSE(derived->ConstantTimeEquals(*other));
+  EXPECT_STATUS((*authenticator)->DeriveKey("", 32), StatusCode::kInvalidArgument);
+  EXPECT_STATUS((*authenticator)->DeriveKey("x", 8), StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace strongroom::crypto

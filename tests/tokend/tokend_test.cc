@@ -203,6 +203,21 @@ TEST_F(TokendTest, AuditSignaturesAndAnchorsCrossTheSocket) {
   auto replaced = client->ReadTrustAnchor();
   ASSERT_TRUE(replaced.has_value() && replaced->has_value());
   EXPECT_EQ(**replaced, replacement);
+  // A named node's anchor (issue 18) crosses tokend with its node and lives
+  // beside the single-node one, which it does not touch.
+  crypto::TrustAnchor named = anchor;
+  named.sealed_seq = 11;
+  ASSERT_OK(client->WriteTrustAnchor(named, "node-1"));
+  auto named_read = local_->ReadTrustAnchor("node-1");
+  ASSERT_TRUE(named_read.has_value() && named_read->has_value());
+  EXPECT_EQ(**named_read, named);
+  ASSERT_OK(client->ReplaceTrustAnchor(named, "node-2"));
+  auto unnamed = client->ReadTrustAnchor();
+  ASSERT_TRUE(unnamed.has_value() && unnamed->has_value());
+  EXPECT_EQ(**unnamed, replacement) << "another node's replace destroyed this one's anchor";
+  auto still = client->ReadTrustAnchor("node-1");
+  ASSERT_TRUE(still.has_value() && still->has_value());
+  EXPECT_EQ(**still, named);
 }
 
 TEST_F(TokendTest, MalformedFramesCloseTheConnection) {
@@ -221,6 +236,10 @@ TEST_F(TokendTest, MalformedFramesCloseTheConnection) {
   SendAndExpectClosed(Frame({unwrap, 0, 1, 'k', 0, 1, 0, 0, 0}));     // empty wrapped key
   SendAndExpectClosed(Frame({static_cast<std::uint8_t>(Op::kWriteTrustAnchor), 0, 3, 'x', 'y',
                              'z'}));                     // an anchor that does not parse
+  const std::uint8_t read_anchor = static_cast<std::uint8_t>(Op::kReadTrustAnchor);
+  SendAndExpectClosed(Frame({read_anchor}));                       // no node field
+  SendAndExpectClosed(Frame({read_anchor, 0, 3, 'a', ':', 'b'}));  // a node name with ':'
+  SendAndExpectClosed(Frame({read_anchor, 0, 2, 'N', '1'}));       // upper case
   // The service still answers a well-formed client afterwards.
   auto client = Client();
   ASSERT_NE(client, nullptr);
