@@ -39,14 +39,27 @@ std::vector<std::string_view> Split(std::string_view s, char sep) {
   return parts;
 }
 
+// Encode returns the stored form of a hash with the current parameters.
+std::string Encode(ByteSpan salt, ByteSpan hash) {
+  return "scrypt$" + std::to_string(kLogN) + "$" + std::to_string(kR) + "$" + std::to_string(kP) +
+         "$" + HexEncode(salt) + "$" + HexEncode(hash);
+}
+
 }  // namespace
 
 StatusOr<std::string> HashPassword(const SecretBytes& password) {
   std::uint8_t salt[kSaltBytes], hash[kHashBytes];
   if (RAND_bytes(salt, sizeof salt) != 1) return std::unexpected(OpenSslError("RAND_bytes"));
   SR_RETURN_IF_ERROR(Scrypt(password, ByteSpan(salt, sizeof salt), kLogN, kR, kP, hash, sizeof hash));
-  return "scrypt$" + std::to_string(kLogN) + "$" + std::to_string(kR) + "$" + std::to_string(kP) +
-         "$" + HexEncode(ByteSpan(salt, sizeof salt)) + "$" + HexEncode(ByteSpan(hash, sizeof hash));
+  return Encode(ByteSpan(salt, sizeof salt), ByteSpan(hash, sizeof hash));
+}
+
+StatusOr<std::string> DecoyPasswordHash() {
+  std::uint8_t salt[kSaltBytes], hash[kHashBytes];
+  if (RAND_bytes(salt, sizeof salt) != 1 || RAND_bytes(hash, sizeof hash) != 1) {
+    return std::unexpected(OpenSslError("RAND_bytes"));
+  }
+  return Encode(ByteSpan(salt, sizeof salt), ByteSpan(hash, sizeof hash));
 }
 
 StatusOr<bool> VerifyPassword(const SecretBytes& password, std::string_view encoded) {

@@ -18,6 +18,16 @@ namespace strongroom::crypto {
 // HashPassword returns the encoded hash of `password`.
 StatusOr<std::string> HashPassword(const SecretBytes& password);
 
+// DecoyPasswordHash returns an encoded hash that no password matches (but
+// with probability 2^-256), for checks of unknown users: the current
+// parameters, a random salt and a random 32-byte value in place of the
+// scrypt output, so VerifyPassword against it does exactly the work of a
+// check against a real hash. Computing it runs no scrypt (issue 19: the
+// start-up no longer pays for one). kInternal when the random source fails.
+// SECURITY: the value is random rather than scrypt's output, which nobody
+// can tell without the password; it must stay private to the process.
+StatusOr<std::string> DecoyPasswordHash();
+
 // VerifyPassword returns true when `password` matches `encoded` (compared in
 // constant time); kInvalidArgument for a malformed encoding.
 StatusOr<bool> VerifyPassword(const SecretBytes& password, std::string_view encoded);

@@ -66,6 +66,13 @@
 #       audit log holds as many records, restarted three times and timed
 #       from launch to the first 200 from /readyz. Ends with
 #       startup_ms_best=N startup_ms_median=N secrets=N audit_records=N
+#   scripts/bench.sh startup-callgrind
+#       instructions from launch to ready, counted by callgrind
+#       (bench/http/startup_callgrind.sh), on the data directory a run of
+#       `BENCH_STARTUP_KEEP=DIR scripts/bench.sh startup` kept (DIR defaults
+#       to /tmp/sr-startup-keep); load-independent, unlike the wall time.
+#       Prints the top functions and ends with
+#       startup_callgrind_ir=N main_thread_ir=N other_threads_ir=N
 #   scripts/bench.sh scale [SIZE...]
 #       bench/http/scale_bench.sh: one server grown through the sizes
 #       (arguments, else BENCH_SCALE_SIZES, else 10000 100000 1000000
@@ -113,6 +120,7 @@ modes:
   callgrind [BASE_REV]  callgrind instructions per warm decrypt, current tree (and BASE_REV)
   verify [RECORDS]      offline audit verification against sha256sum of the same file
   startup [SECRETS]     start-up to ready with SECRETS secure values and as many audit records
+  startup-callgrind     callgrind instructions from launch to ready (after startup with BENCH_STARTUP_KEEP)
   scale [SIZE...]       creates, start-up, decrypts, list p99 and RSS at 10k, 100k, 1M secrets
   soak [MINUTES]        mixed traffic at half capacity for MINUTES (30), sampled every minute
 BASE_REV defaults to $BENCH_BASE_REV (required by compare).
@@ -338,6 +346,13 @@ run_startup() {
   bench/http/startup_bench.sh "$BUILD_DIR/appliance/strongroom" "$@"
 }
 
+run_startup_callgrind() {
+  scripts/setup.sh
+  install_tools valgrind:valgrind callgrind_control:valgrind
+  build_release "$ROOT" "$BUILD_DIR" strongroom
+  bench/http/startup_callgrind.sh "$BUILD_DIR/appliance/strongroom" "$@"
+}
+
 run_scale() {
   scripts/setup.sh
   install_tools wrk:wrk
@@ -364,6 +379,7 @@ case "$mode" in
   soak) run_soak "$@" ;;
   scale) run_scale "$@" ;;
   startup) run_startup "$@" ;;
+  startup-callgrind) run_startup_callgrind "$@" ;;
   verify) run_verify "$@" ;;
   audit) run_audit "$@" ;;
   tokend) run_tokend "$@" ;;

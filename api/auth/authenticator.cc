@@ -84,30 +84,23 @@ StatusOr<std::unique_ptr<Authenticator>> Authenticator::Create(storage::Store& s
   if (RAND_bytes(key.RevealMutableSecret().data(), 32) != 1) {
     return std::unexpected(Status::Internal("RAND_bytes failed"));
   }
-  return std::unique_ptr<Authenticator>(
-      new Authenticator(store, policy, clock, options, std::move(key)));
+  // SECURITY: without the decoy an unknown user would be answered faster
+  // than a known one, so no decoy, no authenticator (fail closed).
+  SR_ASSIGN_OR_RETURN(std::string decoy_hash, crypto::DecoyPasswordHash());
+  return std::unique_ptr<Authenticator>(new Authenticator(store, policy, clock, options,
+                                                          std::move(key), std::move(decoy_hash)));
 }
 
-namespace {
-std::string MakeDummyHash() {
-  // A hash of a random password with the real parameters, so an unknown
-  // user costs one scrypt check like a known one.
-  StatusOr<SecretBytes> random = SecretBytes::Allocate(24);
-  if (!random.has_value()) return {};
-  RAND_bytes(random->RevealMutableSecret().data(), 24);
-  StatusOr<std::string> hash = crypto::HashPassword(*random);
-  return hash.has_value() ? *hash : std::string();
-}
-}  // namespace
 
 Authenticator::Authenticator(storage::Store& store, const PolicyHolder& policy, const Clock& clock,
-                             AuthenticatorOptions options, SecretBytes cache_key)
+                             AuthenticatorOptions options, SecretBytes cache_key,
+                             std::string decoy_hash)
     : store_(store),
       policy_(policy),
       clock_(clock),
       options_(options),
       cache_key_(std::move(cache_key)),
-      dummy_hash_(std::async(std::launch::async, MakeDummyHash).share()),
+      decoy_hash_(std::move(decoy_hash)),
       throttle_(AuthThrottleOptions{options.free_failures_per_user_address,
                                     options.free_failures_per_address, options.max_backoff}) {}
 
@@ -259,7 +252,7 @@ AuthResult Authenticator::Password(const std::string& login, const SecretBytes& 
   }
   password_checks_.fetch_add(1, std::memory_order_relaxed);
   StatusOr<bool> verified =
-      crypto::VerifyPassword(password, user.has_value() ? user->password_hash : dummy_hash_.get());
+      crypto::VerifyPassword(password, user.has_value() ? user->password_hash : decoy_hash_);
   checks_in_flight_.fetch_sub(1);
   bool ok = user.has_value() && verified.has_value() && *verified;
   if (!ok) {

@@ -14,7 +14,6 @@
 #include <atomic>
 #include <chrono>
 #include <expected>
-#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -120,7 +119,7 @@ class Authenticator {
 
  private:
   Authenticator(storage::Store& store, const PolicyHolder& policy, const Clock& clock,
-                AuthenticatorOptions options, SecretBytes cache_key);
+                AuthenticatorOptions options, SecretBytes cache_key, std::string decoy_hash);
   AuthResult Basic(std::string_view encoded, const std::string& address,
                    const storage::ReadTxn& txn);
   AuthResult Password(const std::string& login, const SecretBytes& password,
@@ -135,11 +134,12 @@ class Authenticator {
   const Clock& clock_;
   const AuthenticatorOptions options_;
   const SecretBytes cache_key_;
-  // Checked for unknown users, at the same cost as a real hash. Made on a
-  // thread of its own from construction (a scrypt hash costs about as much
-  // as the rest of start-up), so the server need not wait for it to start;
-  // the first password check waits for it.
-  std::shared_future<std::string> dummy_hash_;
+  // Checked for unknown users, at the same cost as a real hash: a hash with
+  // the current scrypt parameters that no password matches
+  // (crypto::DecoyPasswordHash). It costs no scrypt to make, so nothing is
+  // computed at start and no check ever waits for it (issue 19).
+  // SECURITY: never shown; every unknown-user check runs one full scrypt.
+  const std::string decoy_hash_;
   std::atomic<unsigned> checks_in_flight_{0};
   std::atomic<std::uint64_t> password_checks_{0};
   AuthThrottle throttle_;

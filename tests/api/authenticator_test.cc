@@ -191,5 +191,54 @@ TEST_F(TokenStore, AThrottledPasswordCarriesItsWaitAsANumber) {
   EXPECT_GE(last.error().retry_after.count(), 1);
 }
 
+// CheckRightAfterCreate signs `login` in with `password` on an
+// authenticator used the moment it is created (no credential cache) and
+// returns the outcome and the scrypt checks it made.
+std::pair<AuthResult, std::uint64_t> CheckRightAfterCreate(storage::Store& store,
+                                                           const PolicyHolder& policy,
+                                                           const Clock& clock,
+                                                           const std::string& login,
+                                                           std::string_view password) {
+  AuthenticatorOptions options;
+  options.credential_cache_ttl = std::chrono::seconds(0);
+  StatusOr<std::unique_ptr<Authenticator>> authenticator =
+      Authenticator::Create(store, policy, clock, options);
+  EXPECT_OK(authenticator);
+  if (!authenticator.has_value()) return {std::unexpected(authenticator.error()), 0};
+  StatusOr<storage::ReadTxn> txn = store.BeginRead();
+  EXPECT_OK(txn);
+  if (!txn.has_value()) return {std::unexpected(txn.error()), 0};
+  AuthResult result = (*authenticator)
+                          ->AuthenticatePassword(login, *SecretBytes::CopyFrom(password),
+                                                 "192.0.2.1:4000", *txn);
+  return {std::move(result), (*authenticator)->password_checks()};
+}
+
+// Issue 19: the decoy hash for unknown users is made without scrypt at
+// construction, so a sign-in right after start never waits for it, and an
+// unknown user still costs one full scrypt check, as a known one does.
+TEST_F(TokenStore, AnUnknownUserRightAfterStartCostsOneCheckLikeAKnownOne) {
+  std::unique_ptr<storage::Store> store = OpenTestStore(options_);
+  ASSERT_NE(store, nullptr);
+  auto [unknown, unknown_checks] =
+      CheckRightAfterCreate(*store, policy_, clock_, "mallory", "correct horse battery");
+  auto [wrong, wrong_checks] =
+      CheckRightAfterCreate(*store, policy_, clock_, "alice", "wrong horse");
+  auto [right, right_checks] =
+      CheckRightAfterCreate(*store, policy_, clock_, "alice", "correct horse battery");
+  EXPECT_STATUS(unknown, StatusCode::kUnauthenticated);
+  EXPECT_STATUS(wrong, StatusCode::kUnauthenticated);
+  ASSERT_FALSE(unknown.has_value());
+  ASSERT_FALSE(wrong.has_value());
+  // One answer whether or not the user exists, after the same work.
+  EXPECT_EQ(unknown.error().message(), wrong.error().message());
+  EXPECT_EQ(unknown.error().failure, wrong.error().failure);
+  EXPECT_EQ(unknown_checks, 1u);
+  EXPECT_EQ(wrong_checks, 1u);
+  ASSERT_OK(right);
+  EXPECT_EQ(right->name, "alice");
+  EXPECT_EQ(right_checks, 1u);
+}
+
 }  // namespace
 }  // namespace strongroom::api
