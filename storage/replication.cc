@@ -6,9 +6,12 @@
 #include <openssl/crypto.h>
 
 #include <algorithm>
+#include <functional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
+#include <vector>
 
 #include "storage/lmdb_env.h"
 #include "storage/record_codec.h"
@@ -94,6 +97,29 @@ StatusOr<DigestRecord> VerifiedDigestRecord(const RecordAuthenticator& authentic
   return digest;
 }
 
+// ForEachReplicated visits, table by table in key order, every value the
+// cluster replicates as it is stored (records with their MAC tags, kMeta
+// values but the cache counters). The views are valid only during the call.
+Status ForEachReplicated(const TxnContext& ctx,
+                         const std::function<void(Table, std::string_view, ByteSpan)>& visit) {
+  for (Table table : kAllTables) {
+    SR_ASSIGN_OR_RETURN(LmdbCursor cursor,
+                        LmdbCursor::Open(ctx.txn, (*ctx.tables)[static_cast<int>(table)]));
+    MDB_val k{};
+    MDB_val v{};
+    int rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_FIRST);
+    for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_NEXT)) {
+      std::string_view key = FromVal(k);
+      if (table == Table::kMeta && IsCounterMetaKey(key)) continue;
+      visit(table, key, AsBytes(FromVal(v)));
+    }
+    if (rc != MDB_NOTFOUND) {
+      return LmdbStatus(rc, "cannot scan table " + std::string(TableName(table)));
+    }
+  }
+  return Status::Ok();
+}
+
 // Applier applies one batch inside one write transaction, keeping D's delta
 // and the tag index's changes.
 class Applier {
@@ -138,27 +164,24 @@ class Applier {
   // RemoveAllBut deletes every record and non-counter kMeta value whose key
   // is not in `keep` (ApplyMode::kFull).
   Status RemoveAllBut(const std::set<std::pair<Table, std::string>>& keep) {
-    for (Table table : kAllTables) {
-      std::vector<std::pair<std::string, Bytes>> doomed;
-      SR_ASSIGN_OR_RETURN(LmdbCursor cursor,
-                          LmdbCursor::Open(ctx_.txn, (*ctx_.tables)[static_cast<int>(table)]));
-      MDB_val k{};
-      MDB_val v{};
-      int rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_FIRST);
-      for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_NEXT)) {
-        std::string key(FromVal(k));
-        if (keep.contains({table, key})) continue;
-        if (table == Table::kMeta && (IsCounterMetaKey(key) || key == kSchemaVersionKey)) continue;
-        ByteSpan stored = AsBytes(FromVal(v));
-        doomed.emplace_back(std::move(key), Bytes(stored.begin(), stored.end()));
-      }
-      if (rc != MDB_NOTFOUND) return LmdbStatus(rc, "cannot scan table " + std::string(TableName(table)));
-      for (const auto& [key, stored] : doomed) {
-        if (table == Table::kMeta) {
-          SR_RETURN_IF_ERROR(DeleteStoredBytes(ctx_, table, key));
-        } else {
-          SR_RETURN_IF_ERROR(Remove(table, key, stored));
-        }
+    struct Doomed {
+      Table table;
+      std::string key;
+      Bytes stored;
+    };
+    std::vector<Doomed> doomed;
+    SR_RETURN_IF_ERROR(
+        ForEachReplicated(ctx_, [&](Table table, std::string_view key, ByteSpan stored) {
+          std::string owned(key);
+          if (keep.contains({table, owned})) return;
+          if (table == Table::kMeta && key == kSchemaVersionKey) return;
+          doomed.push_back({table, std::move(owned), Bytes(stored.begin(), stored.end())});
+        }));
+    for (const Doomed& d : doomed) {
+      if (d.table == Table::kMeta) {
+        SR_RETURN_IF_ERROR(DeleteStoredBytes(ctx_, d.table, d.key));
+      } else {
+        SR_RETURN_IF_ERROR(Remove(d.table, d.key, d.stored));
       }
     }
     return Status::Ok();
@@ -268,23 +291,11 @@ StatusOr<ReplicatedBatch> Store::ExportReplica() const {
                  impl_->env->map_size_bytes()};
   SR_RETURN_IF_ERROR(VerifyDigest(ctx));
   ReplicatedBatch batch;
-  for (Table table : kAllTables) {
-    SR_ASSIGN_OR_RETURN(LmdbCursor cursor,
-                        LmdbCursor::Open(ctx.txn, (*ctx.tables)[static_cast<int>(table)]));
-    MDB_val k{};
-    MDB_val v{};
-    int rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_FIRST);
-    for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_NEXT)) {
-      std::string key(FromVal(k));
-      if (table == Table::kMeta && IsCounterMetaKey(key)) continue;
-      ByteSpan stored = AsBytes(FromVal(v));
-      batch.changes.push_back(ReplicatedChange{table, std::move(key),
-                                               Bytes(stored.begin(), stored.end())});
-    }
-    if (rc != MDB_NOTFOUND) {
-      return std::unexpected(LmdbStatus(rc, "cannot scan table " + std::string(TableName(table))));
-    }
-  }
+  SR_RETURN_IF_ERROR(
+      ForEachReplicated(ctx, [&](Table table, std::string_view key, ByteSpan stored) {
+        batch.changes.push_back(
+            ReplicatedChange{table, std::string(key), Bytes(stored.begin(), stored.end())});
+      }));
   DigestRecord digest;
   SR_ASSIGN_OR_RETURN(digest.digest, ReadDigest(ctx));
   SR_ASSIGN_OR_RETURN(digest.resource_version, GetMetaU64(ctx, kResourceVersionKey));
