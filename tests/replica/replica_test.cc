@@ -140,6 +140,27 @@ std::unique_ptr<cluster::EtcdClient> Client(EtcdCluster& etcd) {
   return client.has_value() ? std::move(*client) : nullptr;
 }
 
+// InEtcd returns the value etcd holds under `key` as it is stored (empty,
+// with a test failure, when it holds none).
+std::string InEtcd(cluster::EtcdClient& client, const std::string& key) {
+  auto range = client.Range({.key = key});
+  EXPECT_OK(range);
+  if (!range.has_value() || range->kvs.size() != 1) {
+    ADD_FAILURE() << "etcd holds " << (range.has_value() ? range->kvs.size() : 0)
+                  << " values under " << key;
+    return "";
+  }
+  return range->kvs[0].value;
+}
+
+// ExpectSameStoreAs checks that `node` caught up holds exactly what `source`
+// holds ("ns/doomed", deleted on `source`, included) and verifies.
+void ExpectSameStoreAs(Node& node, Node& source) {
+  EXPECT_EQ(Dump(*node.store), Dump(*source.store));
+  EXPECT_EQ(Read(*node.store, "ns/doomed"), std::nullopt);
+  EXPECT_OK(node.store->VerifyIntegrity());
+}
+
 TEST(Replica, AWriteOnOneNodeIsReadOnEveryNodeWithTheSameResourceVersion) {
   auto etcd = EtcdCluster::Start();
   ASSERT_NE(etcd, nullptr);
@@ -337,18 +358,15 @@ TEST(Replica, ARecordWithABadMacWrittenIntoEtcdIsAppliedNowhere) {
   KeyLayout layout(kClusterName);
   auto client = Client(*etcd);
   ASSERT_NE(client, nullptr);
-  auto stored = client->Range({.key = layout.RecordKey(Table::kSecureValues, "ns/target")});
-  ASSERT_OK(stored);
-  ASSERT_EQ(stored->kvs.size(), 1u);
-  auto digest = client->Range({.key = layout.digest_key()});
-  ASSERT_OK(digest);
-  ASSERT_EQ(digest->kvs.size(), 1u);
+  const std::string target = layout.RecordKey(Table::kSecureValues, "ns/target");
+  std::string forged = InEtcd(*client, target);
+  ASSERT_GT(forged.size(), 10u);
+  const std::string digest = InEtcd(*client, layout.digest_key());
+  ASSERT_FALSE(digest.empty());
   // One byte of the value changed (the MAC no longer matches), with the
   // current digest record re-written alongside.
-  std::string forged = stored->kvs[0].value;
   forged[10] = static_cast<char>(forged[10] ^ 0x01);
-  Tamper(*etcd, {{.key = layout.RecordKey(Table::kSecureValues, "ns/target"), .value = forged},
-                 {.key = layout.digest_key(), .value = digest->kvs[0].value}});
+  Tamper(*etcd, {{.key = target, .value = forged}, {.key = layout.digest_key(), .value = digest}});
   ExpectRefusedEverywhere({a.get(), b.get()}, before, revision);
 }
 
@@ -363,11 +381,11 @@ TEST(Replica, AnOldValidRecordPutBackIntoEtcdIsAppliedNowhere) {
   auto client = Client(*etcd);
   ASSERT_NE(client, nullptr);
 
+  const std::string allowlist = layout.RecordKey(Table::kSecureValues, "ns/allowlist");
   ASSERT_OK(Put(*a->store, "ns/allowlist", "old: alice, mallory"));
-  auto old_record = client->Range({.key = layout.RecordKey(Table::kSecureValues, "ns/allowlist")});
-  ASSERT_OK(old_record);
-  auto old_digest = client->Range({.key = layout.digest_key()});
-  ASSERT_OK(old_digest);
+  const std::string old_record = InEtcd(*client, allowlist);
+  const std::string old_digest = InEtcd(*client, layout.digest_key());
+  ASSERT_FALSE(old_record.empty() || old_digest.empty());
   ASSERT_OK(Put(*a->store, "ns/allowlist", "new: alice"));
   const std::int64_t revision = a->store->replica_revision();
   ASSERT_TRUE(WaitUntil([&] { return CaughtUp({b.get()}, revision); }));
@@ -375,9 +393,8 @@ TEST(Replica, AnOldValidRecordPutBackIntoEtcdIsAppliedNowhere) {
 
   // The old record and the digest record that matched it, both with valid
   // MACs, put back together: the resourceVersion goes back.
-  Tamper(*etcd, {{.key = layout.RecordKey(Table::kSecureValues, "ns/allowlist"),
-                  .value = old_record->kvs.at(0).value},
-                 {.key = layout.digest_key(), .value = old_digest->kvs.at(0).value}});
+  Tamper(*etcd, {{.key = allowlist, .value = old_record},
+                 {.key = layout.digest_key(), .value = old_digest}});
   ExpectRefusedEverywhere({a.get(), b.get()}, before, revision);
   EXPECT_EQ(Read(*b->store, "ns/allowlist"), "new: alice");
 }
@@ -390,13 +407,13 @@ TEST(Replica, AnOldValidRecordPutBackWithoutTheDigestIsAppliedNowhere) {
   KeyLayout layout(kClusterName);
   auto client = Client(*etcd);
   ASSERT_NE(client, nullptr);
+  const std::string allowlist = layout.RecordKey(Table::kSecureValues, "ns/allowlist");
   ASSERT_OK(Put(*a->store, "ns/allowlist", "old"));
-  auto old_record = client->Range({.key = layout.RecordKey(Table::kSecureValues, "ns/allowlist")});
-  ASSERT_OK(old_record);
+  const std::string old_record = InEtcd(*client, allowlist);
+  ASSERT_FALSE(old_record.empty());
   ASSERT_OK(Put(*a->store, "ns/allowlist", "new"));
   const auto before = Dump(*a->store);
-  Tamper(*etcd, {{.key = layout.RecordKey(Table::kSecureValues, "ns/allowlist"),
-                  .value = old_record->kvs.at(0).value}});
+  Tamper(*etcd, {{.key = allowlist, .value = old_record}});
   ExpectRefusedEverywhere({a.get()}, before, a->store->replica_revision());
 }
 
@@ -427,9 +444,7 @@ TEST(Replica, AStoppedNodeRestartedCatchesUpFromItsRevision) {
   ASSERT_OK(c->StartReplica(*etcd));
   ASSERT_TRUE(WaitUntil([&] { return CaughtUp({c.get()}, a->store->replica_revision()); }));
   EXPECT_EQ(c->replica->full_reads(), 0u);  // resumed the stream
-  EXPECT_EQ(Dump(*c->store), Dump(*a->store));
-  EXPECT_EQ(Read(*c->store, "ns/doomed"), std::nullopt);
-  EXPECT_OK(c->store->VerifyIntegrity());
+  ExpectSameStoreAs(*c, *a);
   // And it writes again.
   ASSERT_OK(Put(*c->store, "ns/from-c", "4"));
   EXPECT_EQ(Read(*c->store, "ns/from-c"), "4");
@@ -458,9 +473,7 @@ TEST(Replica, ANodeWhoseRevisionWasCompactedDoesAFullRead) {
   ASSERT_OK(c->StartReplica(*etcd));
   EXPECT_EQ(c->replica->full_reads(), 1u);
   EXPECT_EQ(c->store->replica_revision(), a->store->replica_revision());
-  EXPECT_EQ(Dump(*c->store), Dump(*a->store));
-  EXPECT_EQ(Read(*c->store, "ns/doomed"), std::nullopt);
-  EXPECT_OK(c->store->VerifyIntegrity());
+  ExpectSameStoreAs(*c, *a);
   // The stream continues after the full read.
   ASSERT_OK(Put(*a->store, "ns/later", "after"));
   ASSERT_TRUE(WaitUntil([&] { return CaughtUp({c.get()}, a->store->replica_revision()); }));
