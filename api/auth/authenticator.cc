@@ -91,7 +91,6 @@ StatusOr<std::unique_ptr<Authenticator>> Authenticator::Create(storage::Store& s
                                                           std::move(key), std::move(decoy_hash)));
 }
 
-
 Authenticator::Authenticator(storage::Store& store, const PolicyHolder& policy, const Clock& clock,
                              AuthenticatorOptions options, SecretBytes cache_key,
                              std::string decoy_hash)
