@@ -63,6 +63,7 @@ StatusOr<bool> EnsureAdmin(storage::Store& store, const std::string& password_fi
   admin.created_micros = UnixMicros(Clock::Real()->Now());
   bool created = false;
   SR_RETURN_IF_ERROR(store.Write("init:admin", [&](storage::WriteTxn& txn) -> Status {
+    created = false;  // a write function may run again (replicated re-staging)
     StatusOr<storage::Record> existing = txn.Get(storage::Table::kUsers, kAdminLogin);
     if (existing.has_value()) return Status::Ok();
     SR_RETURN_IF_ERROR(txn.Put(storage::Table::kUsers, kAdminLogin, storage::EncodeUserRecord(admin)));

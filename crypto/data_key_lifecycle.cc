@@ -99,6 +99,11 @@ Status Keyring::ReserveBlock(ActiveKey& active, std::string_view namespace_name)
   std::uint64_t first = 0, limit = 0;
   bool retired = false;
   SR_RETURN_IF_ERROR(store_.Write("keyring:reserve", [&](storage::WriteTxn& txn) -> Status {
+    // A write function may run more than once (a replicated store re-stages
+    // a batch another node's write overtook): every output starts afresh.
+    first = 0;
+    limit = 0;
+    retired = false;
     SR_ASSIGN_OR_RETURN(DataKeyRecord row, GetRow(txn, active.data_key_id));
     if (!row.active) return Status::Ok();  // rotated away; caller reloads
     if (row.reserved_encryptions >= options_.max_encryptions_per_data_key) {

@@ -42,6 +42,7 @@ StatusOr<std::optional<SchemaMigration>> Store::MigrateSchema(std::string tag) {
   // write gives up (recording nothing) when it is already current.
   bool already_current = false;
   StatusOr<WriteReceipt> written = Write(std::move(tag), [&](WriteTxn& txn) -> Status {
+    already_current = false;  // a write function may run again (replicated re-staging)
     SR_ASSIGN_OR_RETURN(Bytes stored, GetMetaValue(txn.impl_->context, kSchemaVersionKey));
     ByteReader reader(stored);
     StatusOr<std::uint32_t> on_disk = reader.U32("schema version");

@@ -231,15 +231,8 @@ ApiResult Delete(ApiContext& context, HttpRequest& request, AuditScope& scope) {
   if (!begun.has_value()) return begun.error();
   auto& [session, ns, name] = *begun;
   std::string key = storage::SecureValueKey(ns, name);
-  std::string uid;
   StatusOr<storage::WriteReceipt> written =
       AuditedWrite(context, scope, Success::kOk, [&](storage::WriteTxn& txn) -> Status {
-        StatusOr<storage::Record> raw = txn.Get(Table::kSecureValues, key);
-        if (raw.has_value()) {
-          if (auto record = storage::DecodeSecureValueRecord(raw->value); record.has_value()) {
-            uid = record->uid;
-          }
-        }
         return txn.Delete(Table::kSecureValues, key);
       });
   if (!written.has_value()) {
