@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "tests/audit/audit_fixture.h"
+#include "tests/support/status_matchers.h"
 
 namespace strongroom::testing_support {
 namespace {
@@ -28,16 +29,16 @@ class AuditAnchorTest : public AuditFixture {
   // `rv`, closes it (its final checkpoint is anchored) and returns the head.
   audit::Head WriteAnchoredLog(int events, std::uint64_t rv) {
     auto log = Open(AnchoredOptions(AnchorMode::kNewStore), FixedState(rv, Digest('d')));
-    EXPECT_TRUE(log.has_value()) << log.error();
+    EXPECT_OK(log);
     if (!log.has_value()) return {};
-    for (int i = 0; i < events; ++i) EXPECT_TRUE((*log)->Record(UserEvent("x:y")).ok());
-    EXPECT_TRUE((*log)->Close().ok());
+    for (int i = 0; i < events; ++i) EXPECT_OK((*log)->Record(UserEvent("x:y")));
+    EXPECT_OK((*log)->Close());
     return (*log)->head();
   }
 
   std::optional<crypto::TrustAnchor> Anchor() {
     auto anchor = crypto::ReadTrustAnchor(*token_);
-    EXPECT_TRUE(anchor.has_value()) << anchor.error();
+    EXPECT_OK(anchor);
     return anchor.has_value() ? *anchor : std::nullopt;
   }
 
@@ -69,8 +70,7 @@ class AuditAnchorTest : public AuditFixture {
 
   static void ExpectRefused(const StatusOr<std::unique_ptr<audit::AuditLog>>& log,
                             const std::string& says) {
-    ASSERT_FALSE(log.has_value());
-    EXPECT_EQ(log.error().code(), StatusCode::kFailedPrecondition);
+    ASSERT_STATUS(log, StatusCode::kFailedPrecondition);
     EXPECT_NE(log.error().message().find(says), std::string::npos) << log.error();
     EXPECT_NE(log.error().message().find("start-up refused"), std::string::npos) << log.error();
   }
@@ -90,7 +90,7 @@ TEST_F(AuditAnchorTest, CloseAnchorsTheFinalCheckpointAndTheStoreState) {
   EXPECT_EQ(records.back().type, RecordType::kCheckpoint);
   // The same files and store open again.
   auto again = Open(AnchoredOptions(), FixedState(42, Digest('d')));
-  EXPECT_TRUE(again.has_value()) << again.error();
+  EXPECT_OK(again);
 }
 
 TEST_F(AuditAnchorTest, ALogCutBeforeTheAnchoredHeadIsRefusedAndLeftAlone) {
@@ -120,8 +120,8 @@ TEST_F(AuditAnchorTest, AMissingOrRestartedLogBesideTheAnchorIsRefused) {
   {
     audit::AuditLogOptions unanchored = Options();  // no keeper: writes a fresh log
     auto fresh = Open(unanchored, FixedState(0));
-    ASSERT_TRUE(fresh.has_value()) << fresh.error();
-    for (int i = 0; i < 20; ++i) ASSERT_TRUE((*fresh)->Record(UserEvent("x:y")).ok());
+    ASSERT_OK(fresh);
+    for (int i = 0; i < 20; ++i) ASSERT_OK((*fresh)->Record(UserEvent("x:y")));
   }
   ExpectRefused(Open(AnchoredOptions(), FixedState(10, Digest('d'))), "not the one the token anchors");
 }
@@ -135,61 +135,61 @@ TEST_F(AuditAnchorTest, AStoreBelowTheAnchorIsRefusedExceptByARestore) {
   restoring.check_rollback = false;
   {
     auto restore = Open(restoring, FixedState(20, Digest('f')));
-    ASSERT_TRUE(restore.has_value()) << restore.error();
-    ASSERT_TRUE((*restore)->Record(UserEvent("store.restore")).ok());
-    ASSERT_TRUE((*restore)->Close().ok());
+    ASSERT_OK(restore);
+    ASSERT_OK((*restore)->Record(UserEvent("store.restore")));
+    ASSERT_OK((*restore)->Close());
   }
   EXPECT_EQ(Anchor()->resource_version, 20u);
-  EXPECT_TRUE(Open(AnchoredOptions(), FixedState(20, Digest('f'))).has_value());
+  EXPECT_OK(Open(AnchoredOptions(), FixedState(20, Digest('f'))));
 }
 
 TEST_F(AuditAnchorTest, AStoreAndLogWithoutAnchorNeedAnAdoptWhichReplacesIt) {
   {
     auto log = Open(Options(), FixedState(5));  // written before anchors existed
-    ASSERT_TRUE(log.has_value()) << log.error();
-    ASSERT_TRUE((*log)->Record(UserEvent("x:y")).ok());
+    ASSERT_OK(log);
+    ASSERT_OK((*log)->Record(UserEvent("x:y")));
   }
   ExpectRefused(Open(AnchoredOptions(), FixedState(5)), "strongroom anchor adopt");
   // An empty store and no log: a new appliance, nothing to protect yet.
   {
     audit::AuditLogOptions elsewhere = AnchoredOptions();
     elsewhere.dir = LogDir() + "-new";
-    EXPECT_TRUE(Open(elsewhere, FixedState(0)).has_value());
+    EXPECT_OK(Open(elsewhere, FixedState(0)));
   }
   {
     auto adopt = Open(AnchoredOptions(AnchorMode::kAdopt), FixedState(5));
-    ASSERT_TRUE(adopt.has_value()) << adopt.error();
-    ASSERT_TRUE((*adopt)->Record(UserEvent("anchor.adopt")).ok());
-    ASSERT_TRUE((*adopt)->Close().ok());
+    ASSERT_OK(adopt);
+    ASSERT_OK((*adopt)->Record(UserEvent("anchor.adopt")));
+    ASSERT_OK((*adopt)->Close());
   }
   auto anchor = Anchor();
   ASSERT_TRUE(anchor.has_value());
   EXPECT_EQ(anchor->sealed_seq, Records().back().seq);
-  EXPECT_TRUE(Open(AnchoredOptions(), FixedState(5)).has_value());
+  EXPECT_OK(Open(AnchoredOptions(), FixedState(5)));
 }
 
 TEST_F(AuditAnchorTest, AnotherWritersSealedGroupsAreAdoptedAndVouchForTheirWrites) {
   WriteAnchoredLog(1, 3);  // `init`
   auto server = Open(AnchoredOptions(), FixedState(3, Digest('d')));
-  ASSERT_TRUE(server.has_value()) << server.error();
-  ASSERT_TRUE((*server)->Record(UserEvent("x:y")).ok());
+  ASSERT_OK(server);
+  ASSERT_OK((*server)->Record(UserEvent("x:y")));
   {
     audit::AuditLogOptions cli = AnchoredOptions();
     cli.seal_every_group = true;
     cli.cancel_uncommitted_at_open = false;
     auto other = Open(cli, FixedState(3, Digest('d')));
-    ASSERT_TRUE(other.has_value()) << other.error();
+    ASSERT_OK(other);
     audit::Event write = UserEvent("user:create");
     write.resource_version = 4;
-    ASSERT_TRUE((*other)->Record(write).ok());
-    ASSERT_TRUE((*other)->Close().ok());
+    ASSERT_OK((*other)->Record(write));
+    ASSERT_OK((*other)->Close());
   }
   auto vouched = (*server)->AdoptNow();
-  ASSERT_TRUE(vouched.has_value()) << vouched.error();
+  ASSERT_OK(vouched);
   EXPECT_EQ(*vouched, 4u);
-  ASSERT_TRUE((*server)->Record(UserEvent("x:z")).ok());
+  ASSERT_OK((*server)->Record(UserEvent("x:z")));
   EXPECT_TRUE((*server)->healthy()) << (*server)->problem();
-  ASSERT_TRUE((*server)->Close().ok());
+  ASSERT_OK((*server)->Close());
   audit::VerifyOptions verify;
   verify.public_key_pem = public_key_pem_;
   audit::VerifyReport report = audit::VerifyDirectory(LogDir(), verify);
@@ -200,8 +200,8 @@ TEST_F(AuditAnchorTest, UnsealedLinesAppendedByAnotherProcessStopTheLogForGood) 
   audit::AuditLogOptions options = AnchoredOptions(AnchorMode::kNewStore);
   options.checkpoint_interval = std::chrono::hours(1);
   auto log = Open(options, FixedState(3));
-  ASSERT_TRUE(log.has_value()) << log.error();
-  ASSERT_TRUE((*log)->Record(UserEvent("x:y")).ok());
+  ASSERT_OK(log);
+  ASSERT_OK((*log)->Record(UserEvent("x:y")));
   const std::uint64_t checkpoints_before = (*log)->stats().checkpoints;
   // Someone appends a record that chains and hashes correctly, unsigned.
   std::vector<std::string> lines = Lines();
@@ -209,13 +209,12 @@ TEST_F(AuditAnchorTest, UnsealedLinesAppendedByAnotherProcessStopTheLogForGood) 
   ASSERT_TRUE(WriteFileBytes(CurrentFile() + ".tmp", forged));
   ASSERT_EQ(::rename((CurrentFile() + ".tmp").c_str(), CurrentFile().c_str()), 0);
   Status refused = (*log)->Record(UserEvent("x:z"));
-  EXPECT_EQ(refused.code(), StatusCode::kUnavailable) << refused;
+  EXPECT_STATUS(refused, StatusCode::kUnavailable);
   EXPECT_FALSE((*log)->healthy());
   EXPECT_NE((*log)->problem().find("altered outside Strongroom"), std::string::npos);
   EXPECT_TRUE((*log)->stats().tampered);
   auto adopt = (*log)->AdoptNow();
-  ASSERT_FALSE(adopt.has_value());
-  EXPECT_EQ(adopt.error().code(), StatusCode::kIntegrityError);
+  ASSERT_STATUS(adopt, StatusCode::kIntegrityError);
   (void)(*log)->Close();
   EXPECT_EQ((*log)->stats().checkpoints, checkpoints_before) << "the forged head is never signed";
   EXPECT_EQ(ReadFileBytes(CurrentFile()), forged) << "nothing is written after tampering";
@@ -225,13 +224,13 @@ TEST_F(AuditAnchorTest, AFileThatShrankUnderTheLogIsTampering) {
   audit::AuditLogOptions options = AnchoredOptions(AnchorMode::kNewStore);
   options.checkpoint_interval = std::chrono::hours(1);
   auto log = Open(options, FixedState(3));
-  ASSERT_TRUE(log.has_value()) << log.error();
-  for (int i = 0; i < 3; ++i) ASSERT_TRUE((*log)->Record(UserEvent("x:y")).ok());
+  ASSERT_OK(log);
+  for (int i = 0; i < 3; ++i) ASSERT_OK((*log)->Record(UserEvent("x:y")));
   std::vector<std::string> lines = Lines();
   std::string shorter;
   for (std::size_t i = 0; i + 1 < lines.size(); ++i) shorter += lines[i] + "\n";
   ASSERT_EQ(::truncate(CurrentFile().c_str(), static_cast<off_t>(shorter.size())), 0);
-  EXPECT_EQ((*log)->Record(UserEvent("x:z")).code(), StatusCode::kUnavailable);
+  EXPECT_STATUS((*log)->Record(UserEvent("x:z")), StatusCode::kUnavailable);
   EXPECT_TRUE((*log)->stats().tampered);
 }
 
@@ -240,16 +239,16 @@ TEST_F(AuditAnchorTest, RecordsAfterTheLastCheckpointAreNamedAtTheNextStart) {
   options.checkpoint_interval = std::chrono::hours(1);
   {
     auto log = Open(options, FixedState(3));
-    ASSERT_TRUE(log.has_value()) << log.error();
-    ASSERT_TRUE((*log)->Close().ok());  // anchored
+    ASSERT_OK(log);
+    ASSERT_OK((*log)->Close());  // anchored
   }
   // Records written after the last checkpoint by a process that died
   // before sealing them (here: appended as such a process would).
   std::vector<std::string> lines = Lines();
   ASSERT_TRUE(WriteFileBytes(CurrentFile(), Rechain(lines, lines.size(), 2)));
   auto log = Open(AnchoredOptions(), FixedState(3));
-  ASSERT_TRUE(log.has_value()) << log.error();
-  ASSERT_TRUE((*log)->Close().ok());
+  ASSERT_OK(log);
+  ASSERT_OK((*log)->Close());
   bool named = false;
   for (const ParsedLine& r : Records()) named = named || r.action == "audit.recovery.unsealed";
   EXPECT_TRUE(named);

@@ -1,7 +1,8 @@
 // tests/audit/audit_fixture.h — what the audit tests share: a real SoftHSM
 // token holding the audit key pair (checkpoints are signed in the token),
-// a temporary data directory, opening a log there, and reading its lines
-// back the way an auditor would.
+// a temporary data directory, opening a log there (or writing a whole
+// log over rotated files), and reading its lines back the way an auditor
+// would.
 // Thread-safety: a fixture belongs to one test.
 #pragma once
 
@@ -9,6 +10,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,6 +18,7 @@
 #include "audit/audit.h"
 #include "crypto/crypto.h"
 #include "tests/crypto/token_options.h"
+#include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_token.h"
 
@@ -25,12 +28,12 @@ class AuditFixture : public ::testing::Test {
  protected:
   void SetUp() override {
     auto token = crypto::Token::Open(crypto::TokenOptionsFor(test_token_));
-    ASSERT_TRUE(token.has_value()) << token.error();
+    ASSERT_OK(token);
     token_ = std::move(*token);
     service_ = std::make_unique<crypto::LocalTokenService>(*token_);
-    ASSERT_TRUE(crypto::EnsureAuditKeyPair(*token_).has_value());
+    ASSERT_OK(crypto::EnsureAuditKeyPair(*token_));
     auto key = crypto::GetAuditPublicKey(*token_);
-    ASSERT_TRUE(key.has_value()) << key.error();
+    ASSERT_OK(key);
     public_key_pem_ = key->pem;
     key_sha256_ = key->fingerprint_sha256;
   }
@@ -77,6 +80,21 @@ class AuditFixture : public ::testing::Test {
     event.reason = "ok";
     event.request_id = "req-" + action;
     return event;
+  }
+
+  // WriteRotatedLog opens a log whose files rotate every 5000 bytes (so the
+  // events span several files), records `count` events made by `make(i)`,
+  // runs `more` on the open log when given, and closes it. A failed step
+  // is fatal: callers check HasFatalFailure() after it.
+  void WriteRotatedLog(int count, const std::function<audit::Event(int)>& make,
+                       const std::function<void(audit::AuditLog&)>& more = {}) {
+    audit::AuditLogOptions options = Options();
+    options.max_file_bytes = 5000;
+    auto log = Open(options);
+    ASSERT_OK(log);
+    for (int i = 0; i < count; ++i) ASSERT_OK((*log)->Record(make(i))) << "event " << i;
+    if (more) more(**log);
+    ASSERT_OK((*log)->Close());
   }
 
   // Lines returns every complete line of the log, in chain order.

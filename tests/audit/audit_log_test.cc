@@ -13,6 +13,7 @@
 #include "storage/storage.h"
 #include "tests/audit/audit_fixture.h"
 #include "tests/storage/storage_test_util.h"
+#include "tests/support/status_matchers.h"
 
 namespace strongroom {
 namespace {
@@ -27,9 +28,9 @@ class AuditLogTest : public AuditFixture {};
 
 TEST_F(AuditLogTest, ANewLogOpensWithItsKeyFingerprintAndIsSealedAtClose) {
   auto log = Open(Options());
-  ASSERT_TRUE(log.has_value()) << log.error();
+  ASSERT_OK(log);
   EXPECT_EQ((*log)->key_sha256(), key_sha256_);
-  ASSERT_TRUE((*log)->Close().ok());
+  ASSERT_OK((*log)->Close());
   std::vector<ParsedLine> records = Records();
   ASSERT_EQ(records.size(), 2u);
   EXPECT_EQ(records[0].seq, 1u);
@@ -45,9 +46,9 @@ TEST_F(AuditLogTest, ANewLogOpensWithItsKeyFingerprintAndIsSealedAtClose) {
 
 TEST_F(AuditLogTest, RecordReturnsOnceTheRecordIsOnDiskAndChained) {
   auto log = Open(Options());
-  ASSERT_TRUE(log.has_value()) << log.error();
+  ASSERT_OK(log);
   for (int i = 0; i < 5; ++i) {
-    ASSERT_TRUE((*log)->Record(UserEvent("secret.securevalues:read")).ok());
+    ASSERT_OK((*log)->Record(UserEvent("secret.securevalues:read")));
   }
   // Read the file while the log is still open: Record promised durability.
   std::vector<ParsedLine> records = Records();
@@ -73,12 +74,12 @@ TEST_F(AuditLogTest, CheckpointsFollowEveryNRecordsAndCoverTheStoreState) {
   options.checkpoint_every_records = 10;
   options.checkpoint_interval = std::chrono::hours(1);
   auto log = Open(options, FixedState(42, std::string(64, 'a')));
-  ASSERT_TRUE(log.has_value()) << log.error();
-  for (int i = 0; i < 25; ++i) ASSERT_TRUE((*log)->Record(UserEvent("x:y")).ok());
+  ASSERT_OK(log);
+  for (int i = 0; i < 25; ++i) ASSERT_OK((*log)->Record(UserEvent("x:y")));
   std::size_t sealed_while_open = 0;
   for (const ParsedLine& r : Records()) sealed_while_open += r.type == RecordType::kCheckpoint;
   EXPECT_GE(sealed_while_open, 2u);
-  ASSERT_TRUE((*log)->Close().ok());
+  ASSERT_OK((*log)->Close());
   std::vector<ParsedLine> records = Records();
   ASSERT_EQ(records.back().type, RecordType::kCheckpoint);
   const audit::CheckpointBody& body = *records.back().checkpoint;
@@ -97,12 +98,12 @@ TEST_F(AuditLogTest, ADueCheckpointSharesItsGroupsWriteAndSync) {
   options.checkpoint_every_records = 10;
   options.checkpoint_interval = std::chrono::hours(1);
   auto log = Open(options, FixedState(7));
-  ASSERT_TRUE(log.has_value()) << log.error();
+  ASSERT_OK(log);
   const audit::AuditStats before = (*log)->stats();
   // One RecordAll is queued at once, so the sequencer takes it as one group.
   std::vector<audit::Event> events;
   for (int i = 0; i < 10; ++i) events.push_back(UserEvent("x:y"));
-  ASSERT_TRUE((*log)->RecordAll(std::move(events)).ok());
+  ASSERT_OK((*log)->RecordAll(std::move(events)));
   const audit::AuditStats after = (*log)->stats();
   EXPECT_EQ(after.checkpoints, before.checkpoints + 1);
   EXPECT_EQ(after.fsyncs, before.fsyncs + 1) << "the checkpoint took a sync of its own";
@@ -118,8 +119,8 @@ TEST_F(AuditLogTest, ADueCheckpointSharesItsGroupsWriteAndSync) {
 
 TEST_F(AuditLogTest, ATimedCheckpointSealsActivityWithinAboutASecond) {
   auto log = Open(Options());
-  ASSERT_TRUE(log.has_value()) << log.error();
-  ASSERT_TRUE((*log)->Record(UserEvent("x:y")).ok());
+  ASSERT_OK(log);
+  ASSERT_OK((*log)->Record(UserEvent("x:y")));
   bool sealed = false;
   for (int i = 0; i < 50 && !sealed; ++i) {  // bounded: 5 s
     usleep(100'000);
@@ -133,9 +134,9 @@ TEST_F(AuditLogTest, RotationKeepsOneChainAcrossFilesWithACheckpointClosingEachF
   options.max_file_bytes = 3000;
   options.checkpoint_interval = std::chrono::hours(1);
   auto log = Open(options);
-  ASSERT_TRUE(log.has_value()) << log.error();
-  for (int i = 0; i < 40; ++i) ASSERT_TRUE((*log)->Record(UserEvent("x:y")).ok());
-  ASSERT_TRUE((*log)->Close().ok());
+  ASSERT_OK(log);
+  for (int i = 0; i < 40; ++i) ASSERT_OK((*log)->Record(UserEvent("x:y")));
+  ASSERT_OK((*log)->Close());
   std::size_t rotated = 0;
   for (const auto& entry : std::filesystem::directory_iterator(LogDir())) {
     std::string name = entry.path().filename();
@@ -155,15 +156,15 @@ TEST_F(AuditLogTest, AReopenedLogContinuesTheChain) {
   audit::Head first_head;
   {
     auto log = Open(Options());
-    ASSERT_TRUE(log.has_value()) << log.error();
-    ASSERT_TRUE((*log)->Record(UserEvent("x:y")).ok());
-    ASSERT_TRUE((*log)->Close().ok());
+    ASSERT_OK(log);
+    ASSERT_OK((*log)->Record(UserEvent("x:y")));
+    ASSERT_OK((*log)->Close());
     first_head = (*log)->head();
   }
   auto log = Open(Options());
-  ASSERT_TRUE(log.has_value()) << log.error();
-  ASSERT_TRUE((*log)->Record(UserEvent("x:z")).ok());
-  ASSERT_TRUE((*log)->Close().ok());
+  ASSERT_OK(log);
+  ASSERT_OK((*log)->Record(UserEvent("x:z")));
+  ASSERT_OK((*log)->Close());
   std::vector<ParsedLine> records = Records();
   ASSERT_GT(records.size(), first_head.seq);
   EXPECT_EQ(records[first_head.seq].prev, first_head.hash);
@@ -176,14 +177,14 @@ TEST_F(AuditLogTest, AReopenedLogContinuesTheChain) {
 TEST_F(AuditLogTest, AnIncompleteFinalLineIsQuarantinedKeptAndRecorded) {
   {
     auto log = Open(Options());
-    ASSERT_TRUE(log.has_value()) << log.error();
-    ASSERT_TRUE((*log)->Close().ok());
+    ASSERT_OK(log);
+    ASSERT_OK((*log)->Close());
   }
   const std::string torn = R"({"seq":3,"time":"2026-11-24T00:00:00.000000Z","type":"ev)";
   std::ofstream(CurrentFile(), std::ios::app) << torn;
   auto log = Open(Options());
-  ASSERT_TRUE(log.has_value()) << log.error();
-  ASSERT_TRUE((*log)->Close().ok());
+  ASSERT_OK(log);
+  ASSERT_OK((*log)->Close());
   std::string kept;
   for (const auto& entry : std::filesystem::directory_iterator(LogDir())) {
     if (entry.path().filename().string().starts_with("quarantine-"))
@@ -199,9 +200,9 @@ TEST_F(AuditLogTest, AnIncompleteFinalLineIsQuarantinedKeptAndRecorded) {
 TEST_F(AuditLogTest, AnyOtherInvalidLineRefusesStartNamingFileAndLine) {
   {
     auto log = Open(Options());
-    ASSERT_TRUE(log.has_value()) << log.error();
-    ASSERT_TRUE((*log)->Record(UserEvent("secret.securevalues:read")).ok());
-    ASSERT_TRUE((*log)->Close().ok());
+    ASSERT_OK(log);
+    ASSERT_OK((*log)->Record(UserEvent("secret.securevalues:read")));
+    ASSERT_OK((*log)->Close());
   }
   std::string text = ReadFileBytes(CurrentFile());
   std::size_t at = text.find("securevalues:read");
@@ -211,8 +212,7 @@ TEST_F(AuditLogTest, AnyOtherInvalidLineRefusesStartNamingFileAndLine) {
       "current.jsonl line " + std::to_string(std::count(text.begin(), text.begin() + at, '\n') + 1);
   ASSERT_TRUE(WriteFileBytes(CurrentFile(), text));
   auto log = Open(Options());
-  ASSERT_FALSE(log.has_value());
-  EXPECT_EQ(log.error().code(), StatusCode::kIntegrityError);
+  ASSERT_STATUS(log, StatusCode::kIntegrityError);
   EXPECT_NE(log.error().message().find(line), std::string::npos) << log.error();
   EXPECT_EQ(ReadFileBytes(CurrentFile()), text) << "a refused start must leave the log alone";
 }
@@ -220,57 +220,54 @@ TEST_F(AuditLogTest, AnyOtherInvalidLineRefusesStartNamingFileAndLine) {
 TEST_F(AuditLogTest, AStoreOlderThanTheLastCheckpointIsRefusedAsARollback) {
   {
     auto log = Open(Options(), FixedState(10, std::string(64, 'b')));
-    ASSERT_TRUE(log.has_value()) << log.error();
-    ASSERT_TRUE((*log)->Close().ok());
+    ASSERT_OK(log);
+    ASSERT_OK((*log)->Close());
   }
   auto older = Open(Options(), FixedState(9, std::string(64, 'b')));
-  ASSERT_FALSE(older.has_value());
-  EXPECT_EQ(older.error().code(), StatusCode::kFailedPrecondition);
+  ASSERT_STATUS(older, StatusCode::kFailedPrecondition);
   EXPECT_NE(older.error().message().find("rolled back"), std::string::npos) << older.error();
   auto replaced = Open(Options(), FixedState(10, std::string(64, 'c')));
-  ASSERT_FALSE(replaced.has_value());
-  EXPECT_EQ(replaced.error().code(), StatusCode::kFailedPrecondition);
+  ASSERT_STATUS(replaced, StatusCode::kFailedPrecondition);
   // The same store, and a newer one, open.
   {
     auto same = Open(Options(), FixedState(10, std::string(64, 'b')));
-    ASSERT_TRUE(same.has_value()) << same.error();
+    ASSERT_OK(same);
   }
   audit::AuditLogOptions restoring = Options();
   restoring.check_rollback = false;  // what `strongroom restore` does
   auto restore = Open(restoring, FixedState(3));
-  EXPECT_TRUE(restore.has_value()) << restore.error();
+  EXPECT_OK(restore);
 }
 
 TEST_F(AuditLogTest, ACheckpointSignedByAnotherKeyRefusesStart) {
   {
     auto log = Open(Options());
-    ASSERT_TRUE(log.has_value()) << log.error();
-    ASSERT_TRUE((*log)->Close().ok());
+    ASSERT_OK(log);
+    ASSERT_OK((*log)->Close());
   }
   // A token whose audit key is another one: the log's last checkpoint
   // does not verify under it.
   std::string other_pem = OtherPublicKeyPem();
   auto other_sha256 = audit::PublicKeyFingerprint(other_pem);
-  ASSERT_TRUE(other_sha256.has_value());
+  ASSERT_OK(other_sha256);
   auto other = audit::NewCheckpointSigner(other_pem, *other_sha256,
                                           [](ByteSpan) -> StatusOr<std::array<std::uint8_t, 64>> {
                                             return std::unexpected(Status::Internal("unused"));
                                           });
   auto log =
       audit::AuditLog::Open(Options(), std::move(other), FixedState(0), nullptr, *Clock::Real());
-  ASSERT_FALSE(log.has_value());
-  EXPECT_EQ(log.error().code(), StatusCode::kIntegrityError);
+  ASSERT_STATUS(log, StatusCode::kIntegrityError);
 }
 
 TEST_F(AuditLogTest, RecordsOfWritesTheStoreLacksAtStartGetNotCommittedRecords) {
   {
     auto log = Open(Options(), FixedState(5));
-    ASSERT_TRUE(log.has_value()) << log.error();
+    ASSERT_OK(log);
     audit::Event write = UserEvent("secret.securevalues:create");
     write.resource_version = 6;  // durable, but the process died before the commit
-    ASSERT_TRUE((*log)->Record(write).ok());
+    ASSERT_OK((*log)->Record(write));
     write.resource_version = 5;  // committed
-    ASSERT_TRUE((*log)->Record(write).ok());
+    ASSERT_OK((*log)->Record(write));
   }
   std::vector<ParsedLine> before = Records();
   std::uint64_t lost_seq = 0;
@@ -279,8 +276,8 @@ TEST_F(AuditLogTest, RecordsOfWritesTheStoreLacksAtStartGetNotCommittedRecords) 
   }
   ASSERT_NE(lost_seq, 0u);
   auto log = Open(Options(), FixedState(5));
-  ASSERT_TRUE(log.has_value()) << log.error();
-  ASSERT_TRUE((*log)->Close().ok());
+  ASSERT_OK(log);
+  ASSERT_OK((*log)->Close());
   std::size_t cancels = 0;
   for (const ParsedLine& r : Records()) {
     if (r.type != RecordType::kNotCommitted) continue;

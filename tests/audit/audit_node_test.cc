@@ -39,8 +39,7 @@ class AuditNodeTest : public AuditFixture {
 
   static void ExpectRefused(const StatusOr<std::unique_ptr<audit::AuditLog>>& log,
                             const std::string& says) {
-    ASSERT_FALSE(log.has_value());
-    EXPECT_EQ(log.error().code(), StatusCode::kFailedPrecondition);
+    ASSERT_STATUS(log, StatusCode::kFailedPrecondition);
     EXPECT_NE(log.error().message().find(says), std::string::npos) << log.error();
   }
 
@@ -136,8 +135,7 @@ TEST_F(AuditNodeTest, TheVerifierFailsALineThatNamesAnotherNode) {
   EXPECT_NE(report.problem.find("node \"node-2\""), std::string::npos) << report.problem;
   // Open refuses it as well (the chain walk applies the same rule).
   auto log = Open(NodeOptions("node-1"));
-  ASSERT_FALSE(log.has_value());
-  EXPECT_EQ(log.error().code(), StatusCode::kIntegrityError) << log.error();
+  ASSERT_STATUS(log, StatusCode::kIntegrityError);
 }
 
 TEST_F(AuditNodeTest, TheVerifierFailsAnUnnamedLineAfterNamedOnes) {

@@ -19,6 +19,7 @@
 #include "tests/audit/audit_fixture.h"
 #include "tests/audit/blocking_sink.h"
 #include "tests/storage/storage_test_util.h"
+#include "tests/support/status_matchers.h"
 
 namespace strongroom {
 namespace {
@@ -77,16 +78,16 @@ class AuditWriteTest : public AuditFixture {
 TEST_F(AuditWriteTest, AStoreWriteIsRecordedWithTheResourceVersionItCommits) {
   OpenStore();
   auto log = Open(Options(), audit::StoreStateOf(*store_));
-  ASSERT_TRUE(log.has_value()) << log.error();
+  ASSERT_OK(log);
   (*log)->AttachTo(*store_);
   audit::Event event = UserEvent("secret.securevalues:create");
   event.request_id = "req-create";
   auto pending = (*log)->ExpectWrite("req-create#1", event);
   auto receipt = Put("req-create#1", "default/db-password", "v");
-  ASSERT_TRUE(receipt.has_value()) << receipt.error();
+  ASSERT_OK(receipt);
   EXPECT_TRUE((*log)->Forget(pending)) << "the hook should have used the expectation";
   auto unannounced = Put("keyring:reserve", "default/other", "v");
-  ASSERT_TRUE(unannounced.has_value());
+  ASSERT_OK(unannounced);
 
   std::vector<ParsedLine> records = Records();
   const ParsedLine* create = Find(records, "req-create");
@@ -108,9 +109,9 @@ TEST_F(AuditWriteTest, ACommitThatFailsAfterItsRecordLeavesANotCommittedRecord) 
   audit::AuditLogOptions options = Options();
   options.checkpoint_interval = std::chrono::hours(1);
   auto log = Open(options, audit::StoreStateOf(*store_));
-  ASSERT_TRUE(log.has_value()) << log.error();
+  ASSERT_OK(log);
   (*log)->AttachTo(*store_);
-  ASSERT_TRUE(Put("warm-up", "default/small", "v").has_value());
+  ASSERT_OK(Put("warm-up", "default/small", "v"));
   // A real fault: the kernel refuses to grow any file past RLIMIT_FSIZE
   // (EFBIG), so LMDB's commit of a large value fails after the audit
   // record, far smaller than the store file, was written.
@@ -130,7 +131,7 @@ TEST_F(AuditWriteTest, ACommitThatFailsAfterItsRecordLeavesANotCommittedRecord) 
   EXPECT_TRUE((*log)->Forget(pending)) << "the record should have been written before the commit";
   EXPECT_FALSE(Exists("default/big"));
 
-  ASSERT_TRUE((*log)->Close().ok());
+  ASSERT_OK((*log)->Close());
   std::vector<ParsedLine> records = Records();
   const ParsedLine* write = Find(records, "req-secret.securevalues:create");
   ASSERT_NE(write, nullptr);
@@ -147,13 +148,13 @@ TEST_F(AuditWriteTest, ABlockedSinkFailsWithinTwoSecondsAndWritingResumesByItsel
   auto sink = std::make_unique<BlockingSink>(audit::NewFileSink());
   BlockingSink* blocking = sink.get();
   auto log = Open(Options(), audit::StoreStateOf(*store_), std::move(sink));
-  ASSERT_TRUE(log.has_value()) << log.error();
+  ASSERT_OK(log);
   (*log)->AttachTo(*store_);
   blocking->Block(true);
 
   auto started = steady_clock::now();
   Status refused = (*log)->Record(UserEvent("secret.securevalues:read"));
-  EXPECT_EQ(refused.code(), StatusCode::kUnavailable);
+  EXPECT_STATUS(refused, StatusCode::kUnavailable);
   EXPECT_LT(steady_clock::now() - started, std::chrono::seconds(2));
   EXPECT_FALSE((*log)->healthy());
   EXPECT_FALSE((*log)->problem().empty());
@@ -169,9 +170,9 @@ TEST_F(AuditWriteTest, ABlockedSinkFailsWithinTwoSecondsAndWritingResumesByItsel
 
   blocking->Block(false);
   EXPECT_TRUE(WaitFor([&] { return (*log)->healthy(); }));
-  EXPECT_TRUE((*log)->Record(UserEvent("secret.securevalues:list")).ok());
-  ASSERT_TRUE(Put("after", "default/after", "v").has_value());
-  ASSERT_TRUE((*log)->Close().ok());
+  EXPECT_OK((*log)->Record(UserEvent("secret.securevalues:list")));
+  ASSERT_OK(Put("after", "default/after", "v"));
+  ASSERT_OK((*log)->Close());
 
   // The blocked write's record reached the file late; a not-committed
   // record follows it.
@@ -208,7 +209,7 @@ TEST_F(AuditWriteTest, AsyncRecordsAnswerOnceDurableAndWithin2sWhenTheSinkBlocks
   auto sink = std::make_unique<BlockingSink>(audit::NewFileSink());
   BlockingSink* blocking = sink.get();
   auto log = Open(Options(), FixedState(0), std::move(sink));
-  ASSERT_TRUE(log.has_value()) << log.error();
+  ASSERT_OK(log);
 
   // Many callers at once: each told OK exactly once, every record written.
   constexpr int kCallers = 64;
@@ -224,7 +225,7 @@ TEST_F(AuditWriteTest, AsyncRecordsAnswerOnceDurableAndWithin2sWhenTheSinkBlocks
   for (auto& outcome : outcomes) {
     std::vector<Status> calls = outcome->Wait();
     ASSERT_EQ(calls.size(), 1u);
-    EXPECT_TRUE(calls[0].ok()) << calls[0];
+    EXPECT_OK(calls[0]);
   }
 
   // A blocked sink: the caller is told kUnavailable within 2 s, and the
@@ -238,10 +239,10 @@ TEST_F(AuditWriteTest, AsyncRecordsAnswerOnceDurableAndWithin2sWhenTheSinkBlocks
   std::vector<Status> calls = blocked.Wait();
   EXPECT_LT(steady_clock::now() - started, std::chrono::seconds(2));
   ASSERT_EQ(calls.size(), 1u);
-  EXPECT_EQ(calls[0].code(), StatusCode::kUnavailable);
+  EXPECT_STATUS(calls[0], StatusCode::kUnavailable);
   blocking->Block(false);
   EXPECT_TRUE(WaitFor([&] { return (*log)->healthy(); }));
-  ASSERT_TRUE((*log)->Close().ok());
+  ASSERT_OK((*log)->Close());
   EXPECT_EQ(blocked.calls.size(), 1u) << "answered exactly once";
 
   // After Close: told at once.
@@ -249,7 +250,7 @@ TEST_F(AuditWriteTest, AsyncRecordsAnswerOnceDurableAndWithin2sWhenTheSinkBlocks
   (*log)->RecordAllAsync({UserEvent("secret.securevalues:decrypt")}, closed.Callback());
   calls = closed.Wait(std::chrono::milliseconds(0));
   ASSERT_EQ(calls.size(), 1u);
-  EXPECT_EQ(calls[0].code(), StatusCode::kUnavailable);
+  EXPECT_STATUS(calls[0], StatusCode::kUnavailable);
 
   std::vector<ParsedLine> records = Records();
   for (int i = 0; i < kCallers; ++i) {
@@ -269,17 +270,17 @@ TEST_F(AuditWriteTest, AsyncRecordsAnswerOnceDurableAndWithin2sWhenTheSinkBlocks
 TEST_F(AuditWriteTest, AFullDiskFailsRecordsUntilSpaceReturnsThenTheLogResumes) {
   const std::string trigger = dir_.Join("disk-full");
   auto log = Open(Options(), FixedState(0), audit::NewTriggeredFullDiskSink(trigger));
-  ASSERT_TRUE(log.has_value()) << log.error();
-  ASSERT_TRUE((*log)->Record(UserEvent("before:ok")).ok());
+  ASSERT_OK(log);
+  ASSERT_OK((*log)->Record(UserEvent("before:ok")));
   ASSERT_TRUE(testing_support::WriteFileBytes(trigger, ""));
   Status refused = (*log)->Record(UserEvent("during:refused"));
-  EXPECT_EQ(refused.code(), StatusCode::kUnavailable);
+  EXPECT_STATUS(refused, StatusCode::kUnavailable);
   EXPECT_NE(refused.message().find("space"), std::string::npos) << refused;
   EXPECT_FALSE((*log)->healthy());
   ASSERT_EQ(::unlink(trigger.c_str()), 0);
-  EXPECT_TRUE((*log)->Record(UserEvent("after:ok")).ok());
+  EXPECT_OK((*log)->Record(UserEvent("after:ok")));
   EXPECT_TRUE(WaitFor([&] { return (*log)->healthy(); }));
-  ASSERT_TRUE((*log)->Close().ok());
+  ASSERT_OK((*log)->Close());
 
   std::vector<std::string> actions;
   for (const ParsedLine& r : Records()) actions.push_back(r.action);
@@ -298,7 +299,7 @@ void RecordConcurrently(audit::AuditLog& log, int threads, int each) {
         audit::Event event;
         event.action = "load:record";
         event.actor = audit::Actor{"user", "load", "", "", ""};
-        EXPECT_TRUE(log.Record(event).ok());
+        EXPECT_OK(log.Record(event));
       }
     });
   }
@@ -307,12 +308,12 @@ void RecordConcurrently(audit::AuditLog& log, int threads, int each) {
 
 TEST_F(AuditWriteTest, GroupCommitCoversConcurrentRecordsWithFewerFsyncsThanRecords) {
   auto log = Open(Options());
-  ASSERT_TRUE(log.has_value()) << log.error();
+  ASSERT_OK(log);
   RecordConcurrently(**log, 8, 50);
   audit::AuditStats stats = (*log)->stats();
   EXPECT_GE(stats.records, 400u);
   EXPECT_LT(stats.fsyncs, stats.records);
-  ASSERT_TRUE((*log)->Close().ok());
+  ASSERT_OK((*log)->Close());
   EXPECT_TRUE(VerifyLog().ok);
 }
 
@@ -320,18 +321,18 @@ TEST_F(AuditWriteTest, WithoutGroupCommitEveryRecordHasItsOwnFsync) {
   audit::AuditLogOptions options = Options();
   options.group_commit = false;
   auto log = Open(options);
-  ASSERT_TRUE(log.has_value()) << log.error();
+  ASSERT_OK(log);
   RecordConcurrently(**log, 4, 25);
   audit::AuditStats stats = (*log)->stats();
   EXPECT_GE(stats.records, 100u);
   EXPECT_GE(stats.fsyncs, stats.records);
-  ASSERT_TRUE((*log)->Close().ok());
+  ASSERT_OK((*log)->Close());
   EXPECT_TRUE(VerifyLog().ok);
 }
 
 TEST_F(AuditWriteTest, AuthenticationFailuresAreCoalescedPerAddressAndReasonWithACount) {
   auto log = Open(Options());
-  ASSERT_TRUE(log.has_value()) << log.error();
+  ASSERT_OK(log);
   for (int i = 0; i < 50; ++i) (*log)->AuthenticationFailed("192.0.2.7", "invalid_password");
   for (int i = 0; i < 3; ++i) (*log)->AuthenticationFailed("192.0.2.7", "missing_credentials");
   std::map<std::string, std::uint64_t> counts;
@@ -357,10 +358,10 @@ TEST_F(AuditWriteTest, VerifyNowFindsALogCutAtARecordBoundaryWhileOpen) {
   audit::AuditLogOptions options = Options();
   options.checkpoint_interval = std::chrono::hours(1);
   auto log = Open(options);
-  ASSERT_TRUE(log.has_value()) << log.error();
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE((*log)->Record(UserEvent("x:y")).ok());
+  ASSERT_OK(log);
+  for (int i = 0; i < 5; ++i) ASSERT_OK((*log)->Record(UserEvent("x:y")));
   auto before = (*log)->VerifyNow();
-  ASSERT_TRUE(before.has_value()) << before.error();
+  ASSERT_OK(before);
   EXPECT_TRUE(before->ok) << before->Summary();
   // Drop the last record: what is left is a valid, shorter chain.
   std::string text = testing_support::ReadFileBytes(CurrentFile());
@@ -368,7 +369,7 @@ TEST_F(AuditWriteTest, VerifyNowFindsALogCutAtARecordBoundaryWhileOpen) {
   ASSERT_EQ(::truncate(CurrentFile().c_str(), static_cast<off_t>(cut)), 0);
   EXPECT_TRUE(VerifyLog().ok) << "offline, without a known head, a clean cut looks valid";
   auto after = (*log)->VerifyNow();
-  ASSERT_TRUE(after.has_value()) << after.error();
+  ASSERT_OK(after);
   EXPECT_FALSE(after->ok);
   EXPECT_NE(after->Summary().find("FAIL"), std::string::npos);
 }

@@ -23,22 +23,22 @@ class EventSummaryTest : public AuditFixture {
   void SetUp() override {
     AuditFixture::SetUp();
     if (HasFatalFailure()) return;
-    audit::AuditLogOptions options = Options();
-    options.max_file_bytes = 5000;  // several rotated files
-    auto log = Open(options);
-    ASSERT_OK(log);
-    for (int i = 0; i < 30; ++i) {
-      audit::Event event = UserEvent(i % 3 == 0 ? "secret.securevalues:decrypt" : "keys:rotate-kek",
-                                     "op-" + std::to_string(i));
-      if (i % 5 == 0) {
-        event.outcome = audit::Outcome::kDenied;
-        event.http_status = 403;
-        event.reason = "forbidden";
-      }
-      ASSERT_OK((*log)->Record(event));
-    }
-    for (int i = 0; i < 3; ++i) (*log)->AuthenticationFailed("192.0.2.7", "invalid_password");
-    ASSERT_OK((*log)->Close());
+    WriteRotatedLog(
+        30,
+        [](int i) {
+          audit::Event event =
+              UserEvent(i % 3 == 0 ? "secret.securevalues:decrypt" : "keys:rotate-kek",
+                        "op-" + std::to_string(i));
+          if (i % 5 == 0) {
+            event.outcome = audit::Outcome::kDenied;
+            event.http_status = 403;
+            event.reason = "forbidden";
+          }
+          return event;
+        },
+        [](audit::AuditLog& log) {
+          for (int i = 0; i < 3; ++i) log.AuthenticationFailed("192.0.2.7", "invalid_password");
+        });
   }
 
   // Totals sums the rows per "action outcome", over every hour.

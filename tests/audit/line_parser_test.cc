@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "audit/record.h"
+#include "tests/support/status_matchers.h"
 
 namespace strongroom::audit {
 namespace {
@@ -146,7 +147,7 @@ TEST(LineParser, TheWritersAsciiLinesTakeTheFormattedReader) {
   for (std::size_t i : {0u, 1u, 2u, 4u, 5u}) {
     std::optional<StatusOr<ParsedLine>> formatted = ParseFormattedLine(lines[i]);
     ASSERT_TRUE(formatted.has_value()) << lines[i];
-    EXPECT_TRUE(formatted->has_value()) << lines[i];
+    EXPECT_OK(*formatted) << lines[i];
   }
   EXPECT_FALSE(ParseFormattedLine(lines[3]).has_value()) << "escapes go to the general parser";
 }

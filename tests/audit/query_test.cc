@@ -6,6 +6,7 @@
 #include <set>
 
 #include "tests/audit/audit_fixture.h"
+#include "tests/support/status_matchers.h"
 
 namespace strongroom {
 namespace {
@@ -17,11 +18,7 @@ class QueryTest : public AuditFixture {
   void SetUp() override {
     AuditFixture::SetUp();
     if (HasFatalFailure()) return;
-    audit::AuditLogOptions options = Options();
-    options.max_file_bytes = 5000;  // several rotated files
-    auto log = Open(options);
-    ASSERT_TRUE(log.has_value()) << log.error();
-    for (int i = 0; i < 60; ++i) {
+    WriteRotatedLog(60, [](int i) {
       audit::Event event =
           UserEvent(i % 3 == 0 ? "secret.securevalues:create" : "secret.securevalues:read",
                     i % 2 == 0 ? "alice" : "bob");
@@ -32,9 +29,9 @@ class QueryTest : public AuditFixture {
         event.reason = "forbidden";
       }
       event.request_id = "req-" + std::to_string(i);
-      ASSERT_TRUE((*log)->Record(event).ok());
-    }
-    ASSERT_TRUE((*log)->Close().ok());
+      return event;
+    });
+    if (HasFatalFailure()) return;
     records_ = Records();
   }
 
@@ -45,13 +42,13 @@ class QueryTest : public AuditFixture {
           if (it == params.end()) return std::nullopt;
           return it->second;
         });
-    EXPECT_TRUE(filter.has_value()) << filter.error();
+    EXPECT_OK(filter);
     return filter.value_or(audit::EventFilter{});
   }
 
   std::vector<audit::ParsedLine> Query(const audit::EventFilter& filter) {
     auto page = audit::QueryEvents(LogDir(), filter);
-    EXPECT_TRUE(page.has_value()) << page.error();
+    EXPECT_OK(page);
     std::vector<audit::ParsedLine> out;
     if (!page.has_value()) return out;
     for (const std::string& line : page->records) out.push_back(*audit::ParseLine(line));
@@ -90,7 +87,7 @@ TEST_F(QueryTest, PagesFollowTheCursorAcrossRotatedFilesWithoutGapsOrRepeats) {
   std::vector<std::uint64_t> seen;
   for (int pages = 0; pages < 100; ++pages) {
     auto page = audit::QueryEvents(LogDir(), filter);
-    ASSERT_TRUE(page.has_value()) << page.error();
+    ASSERT_OK(page);
     EXPECT_LE(page->records.size(), 7u);
     for (const std::string& line : page->records) seen.push_back(audit::ParseLine(line)->seq);
     if (!page->next_after_seq) break;
@@ -106,7 +103,7 @@ TEST_F(QueryTest, NewestFirstPagesBackwardsAcrossRotatedFilesWithoutGapsOrRepeat
   std::vector<std::uint64_t> seen;
   for (int pages = 0; pages < 100; ++pages) {
     auto page = audit::QueryEvents(LogDir(), filter);
-    ASSERT_TRUE(page.has_value()) << page.error();
+    ASSERT_OK(page);
     EXPECT_LE(page->records.size(), 7u);
     for (const std::string& line : page->records) seen.push_back(audit::ParseLine(line)->seq);
     if (!page->next_after_seq) break;
@@ -124,7 +121,7 @@ TEST_F(QueryTest, NewestFirstPagesBackwardsAcrossRotatedFilesWithoutGapsOrRepeat
     std::map<std::string, std::string> params = {{"actor", "bob"}, {"limit", "4"}, {"order", "newest"}};
     if (!cursor.empty()) params["continue"] = cursor;
     auto page = audit::QueryEvents(LogDir(), Filter(params));
-    ASSERT_TRUE(page.has_value()) << page.error();
+    ASSERT_OK(page);
     for (const std::string& line : page->records) newest.push_back(audit::ParseLine(line)->seq);
     if (!page->next_after_seq) break;
     cursor = std::to_string(*page->next_after_seq);
@@ -160,8 +157,8 @@ TEST_F(QueryTest, BadParametersAreRefusedWithAClearMessage) {
           if (it == params.end()) return std::nullopt;
           return it->second;
         });
-    ASSERT_FALSE(filter.has_value()) << params.begin()->first << "=" << params.begin()->second;
-    EXPECT_EQ(filter.error().code(), StatusCode::kInvalidArgument);
+    ASSERT_STATUS(filter, StatusCode::kInvalidArgument)
+        << params.begin()->first << "=" << params.begin()->second;
     EXPECT_NE(filter.error().message().find(params.begin()->first), std::string::npos)
         << filter.error();
   }

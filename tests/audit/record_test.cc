@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/support/status_matchers.h"
+
 namespace strongroom::audit {
 namespace {
 
@@ -44,7 +46,7 @@ TEST(EncodeLine, WritesEveryMemberInTheDocumentedOrder) {
   EXPECT_EQ(hash, ChainHash(kZeroHash, body));
   EXPECT_EQ(line, body + ",\"hash\":\"" + hash + "\"}\n");
   StatusOr<ParsedLine> parsed = ParseLine(std::string_view(line).substr(0, line.size() - 1));
-  ASSERT_TRUE(parsed.has_value()) << parsed.error().message();
+  ASSERT_OK(parsed);
   EXPECT_EQ(parsed->seq, 7u);
   EXPECT_EQ(parsed->actor_name, "bench-svc");
   EXPECT_EQ(parsed->outcome, "denied");
@@ -64,7 +66,7 @@ TEST(EncodeLine, OmitsWhatIsNotSetAndWritesCheckpointsAndRefersTo) {
   line =
       EncodeLine(2, "t", RecordType::kCheckpoint, nullptr, &checkpoint, std::nullopt, hash, &hash);
   StatusOr<ParsedLine> parsed = ParseLine(std::string_view(line).substr(0, line.size() - 1));
-  ASSERT_TRUE(parsed.has_value()) << parsed.error().message();
+  ASSERT_OK(parsed);
   ASSERT_TRUE(parsed->checkpoint.has_value());
   EXPECT_EQ(parsed->checkpoint->head_hash, std::string(64, 'b'));
   EXPECT_EQ(parsed->checkpoint->resource_version, 5u);
@@ -97,7 +99,7 @@ TEST(EncodeLine, InvalidUtf8InACertificateNameStillMakesAValidLine) {
   const std::string line =
       EncodeLine(3, "t", RecordType::kEvent, &event, nullptr, std::nullopt, kZeroHash, &hash);
   StatusOr<ParsedLine> parsed = ParseLine(std::string_view(line).substr(0, line.size() - 1));
-  ASSERT_TRUE(parsed.has_value()) << parsed.error().message();
+  ASSERT_OK(parsed);
   EXPECT_EQ(parsed->actor_name, "odd\xEF\xBF\xBD(\xEF\xBF\xBD\"name");
 }
 

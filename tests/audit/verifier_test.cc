@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "tests/audit/audit_fixture.h"
+#include "tests/support/status_matchers.h"
 
 namespace strongroom {
 namespace {
@@ -32,14 +33,14 @@ class VerifierTest : public AuditFixture {
     options.checkpoint_every_records = 20;
     options.checkpoint_interval = std::chrono::hours(1);
     auto log = Open(options);
-    ASSERT_TRUE(log.has_value()) << log.error();
+    ASSERT_OK(log);
     for (int i = 0; i < 100; ++i) {
       audit::Event event =
           UserEvent(i % 2 ? "secret.securevalues:read" : "secret.securevalues:list");
       event.request_id = "req-" + std::to_string(i);
-      ASSERT_TRUE((*log)->Record(event).ok());
+      ASSERT_OK((*log)->Record(event));
     }
-    ASSERT_TRUE((*log)->Close().ok());
+    ASSERT_OK((*log)->Close());
     head_ = (*log)->head();
   }
 
@@ -198,7 +199,7 @@ TEST_F(VerifierTest, ADroppedCheckpointWithARecomputedChainFailsAtTheNextOne) {
 
 TEST_F(VerifierTest, ACheckpointSignatureReplacedByAValidSignatureOverOtherDataFails) {
   auto other = crypto::SignWithAuditKey(*token_, AsBytes(std::string_view("other data")));
-  ASSERT_TRUE(other.has_value()) << other.error();
+  ASSERT_OK(other);
   std::string encoded(89, '\0');
   ASSERT_EQ(EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()), other->data(), 64),
             88);
@@ -258,7 +259,7 @@ TEST_F(VerifierTest, TamperingWithARotatedFileNamesThatFile) {
   BuildLog(options);
   std::vector<std::string> rotated;
   auto files = audit::OpenLogFiles(options.dir);
-  ASSERT_TRUE(files.has_value()) << files.error();
+  ASSERT_OK(files);
   for (const auto& f : *files) {
     if (f.name != "current.jsonl") rotated.push_back(f.name);
   }

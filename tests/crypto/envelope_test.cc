@@ -186,7 +186,7 @@ TEST(Envelope, RejectsAppendedBytes) {
     Bytes longer = sealed;
     longer.insert(longer.end(), tail.begin(), tail.end());
     EXPECT_TRUE(FailsIntegrity(OpenEnvelope(key, context, longer))) << tail.size();
-    EXPECT_EQ(ParseEnvelope(longer).error().code(), StatusCode::kIntegrityError);
+    EXPECT_STATUS(ParseEnvelope(longer), StatusCode::kIntegrityError);
   }
 }
 
@@ -287,7 +287,7 @@ TEST(Envelope, RejectsAForgedCiphertextLengthWithoutCrashing) {
     forged[at + 2] = static_cast<std::uint8_t>(length >> 8);
     forged[at + 3] = static_cast<std::uint8_t>(length);
     EXPECT_TRUE(FailsIntegrity(OpenEnvelope(key, context, forged))) << length;
-    EXPECT_EQ(ParseEnvelope(forged).error().code(), StatusCode::kIntegrityError) << length;
+    EXPECT_STATUS(ParseEnvelope(forged), StatusCode::kIntegrityError) << length;
   }
 }
 
@@ -305,7 +305,7 @@ TEST(Envelope, RejectsAnEnvelopeLongerThanTheLimitEvenWhenConsistent) {
   Bytes forged = w.Take();
   SecretBytes key = RandomKey();
   EXPECT_TRUE(FailsIntegrity(OpenEnvelope(key, context, forged)));
-  EXPECT_EQ(ParseEnvelope(forged).error().code(), StatusCode::kIntegrityError);
+  EXPECT_STATUS(ParseEnvelope(forged), StatusCode::kIntegrityError);
 }
 
 TEST(Envelope, ParseReturnsTheHeaderOfAGoodEnvelope) {
@@ -321,12 +321,12 @@ TEST(Envelope, ParseReturnsTheHeaderOfAGoodEnvelope) {
 }
 
 TEST(Envelope, ParseRejectsGarbage) {
-  EXPECT_EQ(ParseEnvelope({}).error().code(), StatusCode::kIntegrityError);
+  EXPECT_STATUS(ParseEnvelope({}), StatusCode::kIntegrityError);
   Bytes random(200);
   ASSERT_EQ(RAND_bytes(random.data(), static_cast<int>(random.size())), 1);
   random[0] = kEnvelopeVersion;
   random[1] = kEnvelopeAlgorithmAes256Gcm;
-  EXPECT_EQ(ParseEnvelope(random).error().code(), StatusCode::kIntegrityError);
+  EXPECT_STATUS(ParseEnvelope(random), StatusCode::kIntegrityError);
 }
 
 TEST(Envelope, ReturnsNoPlaintextAndHoldsNoArenaBlockWhenTheTagFails) {

@@ -195,7 +195,7 @@ TEST_F(EscrowToken, EscrowedKekUnwrapsWithTheRebuiltKeyAndImportsAsTheSameKek) {
   // Imported under another id: the same key, so it unwraps what the
   // escrowed KEK wrapped, and it is not extractable.
   ASSERT_OK(ImportRecoveredKek(*token_, "kek-recovered", *kek));
-  EXPECT_EQ(ImportRecoveredKek(*token_, "kek-recovered", *kek).code(), StatusCode::kAlreadyExists);
+  EXPECT_STATUS(ImportRecoveredKek(*token_, "kek-recovered", *kek), StatusCode::kAlreadyExists);
   auto unwrapped = UnwrapKey(*token_, "kek-recovered", data_key->wrapped, WrappedKeyType::kAes256);
   ASSERT_OK(unwrapped);
   EXPECT_TRUE(unwrapped->ConstantTimeEquals(data_key->plaintext));
@@ -282,7 +282,7 @@ TEST(EscrowSecurityOfficer, AWrongSoPinIsRefusedAndImportsNothing) {
   Status imported =
       ImportTrustedEscrowKey(TokenOptionsFor(test_token), *wrong, SuiteKey().public_key_der,
                              SuiteKey().fingerprint_sha256);
-  EXPECT_EQ(imported.code(), StatusCode::kPermissionDenied) << imported;
+  EXPECT_STATUS(imported, StatusCode::kPermissionDenied);
   auto token = Token::Open(TokenOptionsFor(test_token));
   ASSERT_OK(token);
   auto present = TrustedEscrowKeyPresent(**token, SuiteKey().fingerprint_sha256);

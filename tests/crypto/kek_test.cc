@@ -46,7 +46,7 @@ Attributes KekById(std::string_view id) {
 
 TEST_F(KekTest, KekHasTheRequiredAttributesAndItsValueCannotBeRead) {
   ASSERT_OK(GenerateKek(*token_, "kek-1"));
-  EXPECT_EQ(GenerateKek(*token_, "kek-1").code(), StatusCode::kAlreadyExists);
+  EXPECT_STATUS(GenerateKek(*token_, "kek-1"), StatusCode::kAlreadyExists);
   for (CK_ATTRIBUTE_TYPE t : {CKA_TOKEN, CKA_PRIVATE, CKA_SENSITIVE, CKA_WRAP, CKA_UNWRAP}) {
     EXPECT_TRUE(BoolAttribute(KekById("kek-1"), t)) << std::hex << t;
   }
@@ -83,10 +83,11 @@ TEST_F(KekTest, AuditPrivateKeyIsSensitiveAndSignaturesVerifyOffline) {
   std::string message = "seq=42 head=abc rv=7";
   auto sig = SignWithAuditKey(*token_, AsBytes(message));
   ASSERT_OK(sig);
-  EXPECT_TRUE(VerifyAuditSignature(pub->pem, AsBytes(message), *sig).ok());
+  EXPECT_OK(VerifyAuditSignature(pub->pem, AsBytes(message), *sig));
   std::string altered = message;
   altered[4] = '3';
-  EXPECT_EQ(VerifyAuditSignature(pub->pem, AsBytes(altered), *sig).code(), StatusCode::kIntegrityError);
+  EXPECT_STATUS(VerifyAuditSignature(pub->pem, AsBytes(altered), *sig),
+                StatusCode::kIntegrityError);
 }
 
 TEST_F(KekTest, DataKeysRoundTripThroughWrapAndUnwrap) {
@@ -102,12 +103,12 @@ TEST_F(KekTest, DataKeysRoundTripThroughWrapAndUnwrap) {
   Attributes any_secret;
   any_secret.Ulong(CKA_CLASS, CKO_SECRET_KEY);
   std::size_t secrets = 0;
-  ASSERT_TRUE(token_->Run("count", [&](CK_FUNCTION_LIST* fns, CK_SESSION_HANDLE s) {
+  ASSERT_OK(token_->Run("count", [&](CK_FUNCTION_LIST* fns, CK_SESSION_HANDLE s) {
     std::vector<CK_OBJECT_HANDLE> found;
     CK_RV rv = FindObjects(fns, s, any_secret, &found);
     secrets = found.size();
     return rv;
-  }).ok());
+  }));
   EXPECT_EQ(secrets, 1u);
 }
 
@@ -125,10 +126,10 @@ TEST_F(KekTest, TamperedOrForeignWrappedKeysFailWithAnIntegrityError) {
   auto foreign = UnwrapKey(*token_, "kek-2", generated->wrapped, WrappedKeyType::kAes256);
   ASSERT_STATUS(foreign, StatusCode::kIntegrityError);
   Bytes truncated(generated->wrapped.begin(), generated->wrapped.end() - 8);
-  EXPECT_EQ(UnwrapKey(*token_, "kek-1", truncated, WrappedKeyType::kAes256).error().code(),
-            StatusCode::kIntegrityError);
-  EXPECT_EQ(UnwrapKey(*token_, "kek-9", generated->wrapped, WrappedKeyType::kAes256).error().code(),
-            StatusCode::kNotFound);
+  EXPECT_STATUS(UnwrapKey(*token_, "kek-1", truncated, WrappedKeyType::kAes256),
+                StatusCode::kIntegrityError);
+  EXPECT_STATUS(UnwrapKey(*token_, "kek-9", generated->wrapped, WrappedKeyType::kAes256),
+                StatusCode::kNotFound);
 }
 
 TEST_F(KekTest, RewrapMovesAKeyToAnotherKekWithoutChangingIt) {

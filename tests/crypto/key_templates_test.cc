@@ -78,7 +78,7 @@ TEST_F(KeyTemplatesTest, AKekCanBeNeitherModifiedNorCopied) {
 
   // And SoftHSM enforces both: no attribute changes, no copy.
   CK_RV set_rv = CKR_OK, copy_rv = CKR_OK;
-  ASSERT_TRUE(token_->Run("tamper", [&](CK_FUNCTION_LIST* fns, CK_SESSION_HANDLE session) {
+  ASSERT_OK(token_->Run("tamper", [&](CK_FUNCTION_LIST* fns, CK_SESSION_HANDLE session) {
     CK_OBJECT_HANDLE object = CK_INVALID_HANDLE;
     CK_RV rv = FindOneObject(fns, session, kek, &object);
     if (rv != CKR_OK) return rv;
@@ -92,7 +92,7 @@ TEST_F(KeyTemplatesTest, AKekCanBeNeitherModifiedNorCopied) {
                                 as_session_object.size(), &copy);
     if (copy_rv == CKR_OK) (void)fns->C_DestroyObject(session, copy);
     return static_cast<CK_RV>(CKR_OK);
-  }).ok());
+  }));
   EXPECT_NE(set_rv, static_cast<CK_RV>(CKR_OK)) << "the KEK's label could be changed";
   EXPECT_NE(copy_rv, static_cast<CK_RV>(CKR_OK)) << "the KEK could be copied";
 }
@@ -144,8 +144,7 @@ TEST_F(KeyTemplatesTest, TransientDataAndMacKeyCopiesCanDoNothingInTheToken) {
     // As GenerateWrappedKey creates it (with a length) and as UnwrapKey and
     // RewrapKey create it (C_UnwrapKey, the length from the wrapped bytes).
     std::vector<std::optional<bool>> generated_usages, unwrapped_usages;
-    ASSERT_TRUE(token_->Run("create copies", [&](CK_FUNCTION_LIST* fns,
-                                                 CK_SESSION_HANDLE session) {
+    ASSERT_OK(token_->Run("create copies", [&](CK_FUNCTION_LIST* fns, CK_SESSION_HANDLE session) {
       Attributes match;
       match.Ulong(CKA_CLASS, CKO_SECRET_KEY).Bool(CKA_TOKEN, true).Text(CKA_ID, "kek-1");
       CK_OBJECT_HANDLE kek = CK_INVALID_HANDLE;
@@ -168,7 +167,7 @@ TEST_F(KeyTemplatesTest, TransientDataAndMacKeyCopiesCanDoNothingInTheToken) {
       if (rv != CKR_OK) return rv;
       unwrapped_usages = ReadBools(fns, session, key, Usages());
       return fns->C_DestroyObject(session, key);
-    }).ok());
+    }));
     ASSERT_EQ(generated_usages.size(), std::size(kSecretKeyUsages));
     ASSERT_EQ(unwrapped_usages.size(), std::size(kSecretKeyUsages));
     for (std::size_t i = 0; i < std::size(kSecretKeyUsages); ++i) {

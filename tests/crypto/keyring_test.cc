@@ -67,14 +67,14 @@ TEST_F(KeyringTest, EnvelopesAreBoundToTheirRecord) {
   ExpectOpens(s);
   Sealed moved = s;
   moved.name = "other";
-  EXPECT_EQ(keyring_->Unseal(moved.binding(), s.envelope).error().code(), StatusCode::kIntegrityError);
+  EXPECT_STATUS(keyring_->Unseal(moved.binding(), s.envelope), StatusCode::kIntegrityError);
   moved = s;
   moved.ns = "team-b";
-  EXPECT_EQ(keyring_->Unseal(moved.binding(), s.envelope).error().code(), StatusCode::kIntegrityError);
+  EXPECT_STATUS(keyring_->Unseal(moved.binding(), s.envelope), StatusCode::kIntegrityError);
   // An older value of the same record put back fails under the newer generation.
   Sealed v2 = s;
   v2.generation = 2;
-  EXPECT_EQ(keyring_->Unseal(v2.binding(), s.envelope).error().code(), StatusCode::kIntegrityError);
+  EXPECT_STATUS(keyring_->Unseal(v2.binding(), s.envelope), StatusCode::kIntegrityError);
 }
 
 TEST_F(KeyringTest, CrossingUtcMidnightCreatesANewDataKeyPerNamespace) {

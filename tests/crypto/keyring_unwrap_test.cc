@@ -55,20 +55,21 @@ TEST_F(KeyringUnwrapTest, HundredThousandEnvelopesOverTenDataKeysUnwrapAtMostTen
 TEST_F(KeyringUnwrapTest, WhileTheTokenIsGoneCachedKeysStillDecryptAndNewOnesFailTyped) {
   auto a = keyring_->Seal(ValueBinding{"a", "x", "u1", 1}, AsBytes(std::string("va")));
   auto b = keyring_->Seal(ValueBinding{"b", "x", "u2", 1}, AsBytes(std::string("vb")));
-  ASSERT_TRUE(a.has_value() && b.has_value());
+  ASSERT_OK(a);
+  ASSERT_OK(b);
   OpenKeyring();
-  ASSERT_TRUE(keyring_->Unseal(ValueBinding{"a", "x", "u1", 1}, a->envelope).has_value());
+  ASSERT_OK(keyring_->Unseal(ValueBinding{"a", "x", "u1", 1}, a->envelope));
   auto fault = testing_support::FaultModule::Attach();
   ASSERT_OK(fault);
   fault->SetFault(CKR_DEVICE_REMOVED);
-  EXPECT_TRUE(keyring_->Unseal(ValueBinding{"a", "x", "u1", 1}, a->envelope).has_value());
+  EXPECT_OK(keyring_->Unseal(ValueBinding{"a", "x", "u1", 1}, a->envelope));
   auto denied = keyring_->Unseal(ValueBinding{"b", "x", "u2", 1}, b->envelope);
   ASSERT_STATUS(denied, StatusCode::kTokenUnavailable);
   auto new_key = keyring_->Seal(ValueBinding{"c", "x", "u3", 1}, AsBytes(std::string("vc")));
   ASSERT_STATUS(new_key, StatusCode::kTokenUnavailable);
   fault->ClearFault();
-  EXPECT_TRUE(keyring_->Unseal(ValueBinding{"b", "x", "u2", 1}, b->envelope).has_value());
-  EXPECT_TRUE(keyring_->Seal(ValueBinding{"c", "x", "u3", 1}, AsBytes(std::string("vc"))).has_value());
+  EXPECT_OK(keyring_->Unseal(ValueBinding{"b", "x", "u2", 1}, b->envelope));
+  EXPECT_OK(keyring_->Seal(ValueBinding{"c", "x", "u3", 1}, AsBytes(std::string("vc"))));
 }
 
 // The decrypt pipeline's two steps (api/decrypt): on an I/O thread the
@@ -76,33 +77,32 @@ TEST_F(KeyringUnwrapTest, WhileTheTokenIsGoneCachedKeysStillDecryptAndNewOnesFai
 // missing key is loaded, and the same parse then opens.
 TEST_F(KeyringUnwrapTest, ALoadedKeyOpensAnEnvelopeParsedOnceWithOneMissAndOneUnwrap) {
   auto sealed = keyring_->Seal(ValueBinding{"a", "x", "u1", 1}, AsBytes(std::string("va")));
-  ASSERT_TRUE(sealed.has_value()) << sealed.error();
+  ASSERT_OK(sealed);
   OpenKeyring();  // cold cache
   auto view = ParseEnvelopeView(sealed->envelope);
-  ASSERT_TRUE(view.has_value()) << view.error();
+  ASSERT_OK(view);
   EXPECT_EQ(view->data_key_id, sealed->data_key_id);
   const ValueBinding binding{"a", "x", "u1", 1};
 
   auto cold = keyring_->UnsealIfCached(binding, *view);
-  ASSERT_TRUE(cold.has_value()) << cold.error();
+  ASSERT_OK(cold);
   EXPECT_FALSE(cold->has_value()) << "not cached: nothing opened";
   EXPECT_EQ(keyring_->counters().cache_misses, 1u);
 
-  ASSERT_TRUE(keyring_->LoadDataKey(view->data_key_id).ok());
-  ASSERT_TRUE(keyring_->LoadDataKey(view->data_key_id).ok()) << "loaded already: nothing to do";
+  ASSERT_OK(keyring_->LoadDataKey(view->data_key_id));
+  ASSERT_OK(keyring_->LoadDataKey(view->data_key_id)) << "loaded already: nothing to do";
   EXPECT_EQ(keyring_->counters().unwraps, 1u);
   EXPECT_EQ(keyring_->counters().cache_misses, 1u) << "a load is not a lookup";
 
   auto warm = keyring_->UnsealIfCached(binding, *view);
-  ASSERT_TRUE(warm.has_value()) << warm.error();
+  ASSERT_OK(warm);
   ASSERT_TRUE(warm->has_value());
   EXPECT_EQ((*warm)->RevealSecretAsString(), "va");
   EXPECT_EQ(keyring_->counters().cache_hits, 1u);
 
   // The parsed view is bound like the bytes: another record's binding fails.
   auto moved = keyring_->UnsealIfCached(ValueBinding{"a", "y", "u1", 1}, *view);
-  ASSERT_FALSE(moved.has_value());
-  EXPECT_EQ(moved.error().code(), StatusCode::kIntegrityError);
+  ASSERT_STATUS(moved, StatusCode::kIntegrityError);
   EXPECT_FALSE(keyring_->LoadDataKey("dek-missing").ok()) << "no such data key";
 }
 

@@ -237,25 +237,24 @@ TEST(NistAesGcm, ParserReadsSectionsRecordsAndFailMarks) {
 
 TEST(AesGcmRaw, RejectsWrongKeyIvAndTagSizes) {
   Bytes key(32, 1), iv(12, 2), plaintext(5, 3), ciphertext(5), tag(16);
-  EXPECT_EQ(AesGcmEncryptRaw(Bytes(16, 1), iv, {}, plaintext, ciphertext, tag).code(),
-            StatusCode::kInvalidArgument);
-  EXPECT_EQ(AesGcmEncryptRaw(key, {}, {}, plaintext, ciphertext, tag).code(),
-            StatusCode::kInvalidArgument);
-  EXPECT_EQ(AesGcmEncryptRaw(key, Bytes(129, 2), {}, plaintext, ciphertext, tag).code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_STATUS(AesGcmEncryptRaw(Bytes(16, 1), iv, {}, plaintext, ciphertext, tag),
+                StatusCode::kInvalidArgument);
+  EXPECT_STATUS(AesGcmEncryptRaw(key, {}, {}, plaintext, ciphertext, tag),
+                StatusCode::kInvalidArgument);
+  EXPECT_STATUS(AesGcmEncryptRaw(key, Bytes(129, 2), {}, plaintext, ciphertext, tag),
+                StatusCode::kInvalidArgument);
   Bytes short_tag(3), long_tag(17), short_ciphertext(4);
-  EXPECT_EQ(AesGcmEncryptRaw(key, iv, {}, plaintext, ciphertext, short_tag).code(),
-            StatusCode::kInvalidArgument);
-  EXPECT_EQ(AesGcmEncryptRaw(key, iv, {}, plaintext, ciphertext, long_tag).code(),
-            StatusCode::kInvalidArgument);
-  EXPECT_EQ(AesGcmEncryptRaw(key, iv, {}, plaintext, short_ciphertext, tag).code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_STATUS(AesGcmEncryptRaw(key, iv, {}, plaintext, ciphertext, short_tag),
+                StatusCode::kInvalidArgument);
+  EXPECT_STATUS(AesGcmEncryptRaw(key, iv, {}, plaintext, ciphertext, long_tag),
+                StatusCode::kInvalidArgument);
+  EXPECT_STATUS(AesGcmEncryptRaw(key, iv, {}, plaintext, short_ciphertext, tag),
+                StatusCode::kInvalidArgument);
 
   ASSERT_OK(AesGcmEncryptRaw(key, iv, {}, plaintext, ciphertext, tag));
-  EXPECT_EQ(AesGcmDecryptRaw(Bytes(31, 1), iv, {}, ciphertext, tag).error().code(),
-            StatusCode::kInvalidArgument);
-  EXPECT_EQ(AesGcmDecryptRaw(key, iv, {}, ciphertext, short_tag).error().code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_STATUS(AesGcmDecryptRaw(Bytes(31, 1), iv, {}, ciphertext, tag),
+                StatusCode::kInvalidArgument);
+  EXPECT_STATUS(AesGcmDecryptRaw(key, iv, {}, ciphertext, short_tag), StatusCode::kInvalidArgument);
   StatusOr<SecretBytes> opened = AesGcmDecryptRaw(key, iv, {}, ciphertext, tag);
   ASSERT_OK(opened);
   EXPECT_TRUE(opened->ConstantTimeEquals(plaintext));

@@ -48,14 +48,16 @@ ByteSpan Span(std::string_view text) {
 TEST(HmacRecordAuthenticator, RepeatedTagsMatchTheReferenceAndKeysNeverMix) {
   auto a = HmacRecordAuthenticator::Create(Key(0x11));
   auto b = HmacRecordAuthenticator::Create(Key(0x22));
-  ASSERT_TRUE(a.has_value() && b.has_value());
+  ASSERT_OK(a);
+  ASSERT_OK(b);
   const auto want_a = Reference(0x11, storage::Table::kSecureValues, "ns/x", 7, "value");
   const auto want_b = Reference(0x22, storage::Table::kSecureValues, "ns/x", 7, "value");
   ASSERT_NE(want_a, want_b);
   for (int i = 0; i < 5; ++i) {
     auto tag_a = (*a)->Tag(storage::Table::kSecureValues, "ns/x", 7, Span("value"));
     auto tag_b = (*b)->Tag(storage::Table::kSecureValues, "ns/x", 7, Span("value"));
-    ASSERT_TRUE(tag_a.has_value() && tag_b.has_value());
+    ASSERT_OK(tag_a);
+    ASSERT_OK(tag_b);
     EXPECT_EQ(*tag_a, want_a) << "call " << i;
     EXPECT_EQ(*tag_b, want_b) << "call " << i;
   }

@@ -86,7 +86,7 @@ TEST_F(SecureValueTest, ReencryptSecretsMovesEveryValueToCurrentKeysInBoundedBat
   EXPECT_EQ(nothing->already_current, 250u);
   EXPECT_EQ(nothing->reencrypted, 0u);
 
-  ASSERT_TRUE(keyring_->RotateDataKeys().has_value());
+  ASSERT_OK(keyring_->RotateDataKeys());
   auto report = keyring_->ReencryptSecrets(64);
   ASSERT_OK(report);
   EXPECT_EQ(report->scanned, 250u);
@@ -99,12 +99,13 @@ TEST_F(SecureValueTest, ReencryptSecretsMovesEveryValueToCurrentKeysInBoundedBat
   auto txn = store_->BeginRead();
   ASSERT_OK(txn);
   std::size_t under_active = 0;
-  ASSERT_TRUE(txn->Scan(Table::kSecureValues, "", "", [&](std::string_view, const storage::Record& r) {
-    auto rec = storage::DecodeSecureValueRecord(r.value);
-    under_active += active.contains(ParseEnvelope(rec->envelope)->data_key_id) ? 1 : 0;
-    EXPECT_EQ(r.generation, 2u);
-    return true;
-  }).ok());
+  ASSERT_OK(
+      txn->Scan(Table::kSecureValues, "", "", [&](std::string_view, const storage::Record& r) {
+        auto rec = storage::DecodeSecureValueRecord(r.value);
+        under_active += active.contains(ParseEnvelope(rec->envelope)->data_key_id) ? 1 : 0;
+        EXPECT_EQ(r.generation, 2u);
+        return true;
+      }));
   EXPECT_EQ(under_active, 250u);
   for (int i = 0; i < 250; ++i) {
     auto v = Decrypt(i % 2 ? "a" : "b", "s" + std::to_string(i));
@@ -116,7 +117,7 @@ TEST_F(SecureValueTest, ReencryptSecretsMovesEveryValueToCurrentKeysInBoundedBat
 TEST_F(SecureValueTest, ReencryptSecretsLeavesASecretDeletedAndCreatedAgainMeanwhileAlone) {
   Store("a", "db", "old value", "uid-old");
   Update("a", "db", "old value 2");  // generation 2
-  ASSERT_TRUE(keyring_->RotateDataKeys().has_value());
+  ASSERT_OK(keyring_->RotateDataKeys());
   // Between re-encryption's read and its write, the name is deleted and
   // created again (a new uid) and updated until it is back at generation 2.
   bool changed = false;

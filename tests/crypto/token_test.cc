@@ -51,12 +51,12 @@ TEST(PinFile, RefusesSymlinksDirectoriesMissingAndEmptyFiles) {
   testing_support::TempDir dir;
   ASSERT_TRUE(WriteFileBytes(dir.Join("real"), "1234", 0600));
   ASSERT_EQ(::symlink(dir.Join("real").c_str(), dir.Join("link").c_str()), 0);
-  EXPECT_EQ(ReadPinFile(dir.Join("link")).error().code(), StatusCode::kPermissionDenied);
+  EXPECT_STATUS(ReadPinFile(dir.Join("link")), StatusCode::kPermissionDenied);
   ASSERT_EQ(::mkdir(dir.Join("d").c_str(), 0700), 0);
-  EXPECT_EQ(ReadPinFile(dir.Join("d")).error().code(), StatusCode::kPermissionDenied);
-  EXPECT_EQ(ReadPinFile(dir.Join("missing")).error().code(), StatusCode::kNotFound);
+  EXPECT_STATUS(ReadPinFile(dir.Join("d")), StatusCode::kPermissionDenied);
+  EXPECT_STATUS(ReadPinFile(dir.Join("missing")), StatusCode::kNotFound);
   ASSERT_TRUE(WriteFileBytes(dir.Join("empty"), "", 0600));
-  EXPECT_EQ(ReadPinFile(dir.Join("empty")).error().code(), StatusCode::kInvalidArgument);
+  EXPECT_STATUS(ReadPinFile(dir.Join("empty")), StatusCode::kInvalidArgument);
 }
 
 TEST(PinFile, RefusesAFileOwnedByAnotherUser) {
@@ -80,7 +80,7 @@ TEST(Token, OpensTheTokenNamedByItsUriAndLogsIn) {
   auto token = Token::Open(OptionsFor(t));
   ASSERT_OK(token);
   EXPECT_EQ((*token)->token_label(), t.label());
-  EXPECT_TRUE((*token)->Probe().ok());
+  EXPECT_OK((*token)->Probe());
   EXPECT_GE((*token)->counters().logins, 1u);
 }
 
@@ -144,7 +144,7 @@ TEST(Token, DeviceRemovedGivesTokenUnavailableAndRecoversWhenItReturns) {
     fault->SetFault(rv);
     StatusOr<bool> during = KekExists(tk, "kek-a");
     ASSERT_STATUS(during, StatusCode::kTokenUnavailable);
-    EXPECT_EQ(tk.Probe().code(), StatusCode::kTokenUnavailable);
+    EXPECT_STATUS(tk.Probe(), StatusCode::kTokenUnavailable);
     fault->ClearFault();
     StatusOr<bool> after = KekExists(tk, "kek-a");
     ASSERT_OK(after);
@@ -160,11 +160,11 @@ TEST(Token, ALostSessionIsReplacedAndTheCallRetriedOnce) {
   auto fault = FaultModule::Attach();
   ASSERT_OK(fault);
   fault->FailNext(CKR_SESSION_HANDLE_INVALID, 1);
-  EXPECT_TRUE((*token)->Probe().ok());
+  EXPECT_OK((*token)->Probe());
   // Two consecutive failures exhaust the single retry.
   fault->FailNext(CKR_SESSION_HANDLE_INVALID, 2);
-  EXPECT_EQ((*token)->Probe().code(), StatusCode::kTokenUnavailable);
-  EXPECT_TRUE((*token)->Probe().ok());
+  EXPECT_STATUS((*token)->Probe(), StatusCode::kTokenUnavailable);
+  EXPECT_OK((*token)->Probe());
 }
 
 // SessionKeyCopies counts the session (non-token) secret keys the token
@@ -219,7 +219,7 @@ TEST(Token, AKeyCopyThatCannotBeDestroyedTakesItsSessionOutOfThePool) {
     // destroys the copy) instead of going back to the pool, and the call is
     // retried once on a new session.
     unsigned long closed = fault->Calls("C_CloseSession");
-    ASSERT_TRUE(fault->FailCallsOf("C_DestroyObject", CKR_FUNCTION_FAILED, 1).ok());
+    ASSERT_OK(fault->FailCallsOf("C_DestroyObject", CKR_FUNCTION_FAILED, 1));
     Status once = run();
     EXPECT_OK(once) << once;
     EXPECT_EQ(fault->Calls("C_CloseSession"), closed + 1);
@@ -228,9 +228,9 @@ TEST(Token, AKeyCopyThatCannotBeDestroyedTakesItsSessionOutOfThePool) {
     // It fails on the retry too: the token is reported unavailable, and
     // neither session keeps a copy.
     closed = fault->Calls("C_CloseSession");
-    ASSERT_TRUE(fault->FailCallsOf("C_DestroyObject", CKR_FUNCTION_FAILED, 2).ok());
+    ASSERT_OK(fault->FailCallsOf("C_DestroyObject", CKR_FUNCTION_FAILED, 2));
     Status twice = run();
-    EXPECT_EQ(twice.code(), StatusCode::kTokenUnavailable) << twice;
+    EXPECT_STATUS(twice, StatusCode::kTokenUnavailable);
     EXPECT_EQ(fault->Calls("C_CloseSession"), closed + 2);
     EXPECT_EQ(SessionKeyCopies(tk), 0u) << "a key copy survived on a pooled session";
   }

@@ -113,7 +113,8 @@ TEST_F(TrustAnchorTest, AnOlderAnchorNeverReplacesANewerOne) {
   ASSERT_OK(WriteTrustAnchor(*token_, AnchorAt(30, 12)));
   ASSERT_OK(WriteTrustAnchor(*token_, AnchorAt(25, 11)));
   auto read = ReadTrustAnchor(*token_);
-  ASSERT_TRUE(read.has_value() && read->has_value());
+  ASSERT_OK(read);
+  ASSERT_TRUE(read->has_value());
   EXPECT_EQ((*read)->sealed_seq, 30u);
   EXPECT_EQ(Objects().size(), 1u);
 }
@@ -123,7 +124,8 @@ TEST_F(TrustAnchorTest, ReplaceDropsEveryOtherGenerationEvenANewerOne) {
   ASSERT_OK(WriteTrustAnchor(*token_, AnchorAt(50)));
   ASSERT_OK(ReplaceTrustAnchor(*token_, AnchorAt(3, 1)));
   auto read = ReadTrustAnchor(*token_);
-  ASSERT_TRUE(read.has_value() && read->has_value());
+  ASSERT_OK(read);
+  ASSERT_TRUE(read->has_value());
   EXPECT_EQ(**read, AnchorAt(3, 1));
   EXPECT_EQ(Objects().size(), 1u);
 }
@@ -144,7 +146,8 @@ TEST_F(TrustAnchorTest, AnObjectThatDoesNotParseIsSkippedAndCleanedUp) {
   });
   ASSERT_OK(s) << s;
   auto read = ReadTrustAnchor(*token_);
-  ASSERT_TRUE(read.has_value() && read->has_value());
+  ASSERT_OK(read);
+  ASSERT_TRUE(read->has_value());
   EXPECT_EQ((*read)->sealed_seq, 8u);
   ASSERT_OK(WriteTrustAnchor(*token_, AnchorAt(10)));
   auto objects = Objects();

@@ -26,20 +26,6 @@ const std::string kUsers = "/api/admin/users";
 
 std::string UserPath(const std::string& id) { return kUsers + "/" + id; }
 
-// AddUserWithId runs AddUser and returns the id the CLI printed ("" after
-// recording a failure).
-std::string AddUserWithId(const ServerProcess& server, const std::string& login,
-                          const std::string& role = "", const std::string& ns = "",
-                          bool server_admin = false) {
-  ServerProcess::CliResult added = AddUser(server, login, role, ns, server_admin);
-  const std::size_t at = added.out.find("(id ");
-  if (added.exit_code != 0 || at == std::string::npos) {
-    ADD_FAILURE() << "user add " << login << " exited " << added.exit_code << ": " << added.err;
-    return "";
-  }
-  return added.out.substr(at + 4, added.out.find(')', at) - at - 4);
-}
-
 std::string PasswordBody(const std::string& password) {
   return json{{"password", password}}.dump();
 }
@@ -55,12 +41,6 @@ std::string NewUserBody(const std::string& login, const std::string& password) {
 std::string Message(const HttpsResponse& response) {
   json body = json::parse(response.body, nullptr, false);
   return body.is_object() ? body.value("message", "") : "";
-}
-
-json Parse(const HttpsResponse& response) { return json::parse(response.body, nullptr, false); }
-
-bool Contains(const std::string& haystack, const std::string& needle) {
-  return !needle.empty() && haystack.find(needle) != std::string::npos;
 }
 
 struct Endpoint {
@@ -166,7 +146,7 @@ TEST(AdminApi, CreateUserAnswersTheIdAndRefusesBadBodiesWithoutEchoingThePasswor
   HttpsClient admin = server->AdminClient();
   HttpsResponse created = admin.Request("POST", kUsers, NewUserBody("nina", PasswordOf("nina")));
   ASSERT_EQ(created.status, 200) << created.body;
-  json body = Parse(created);
+  json body = ParseBody(created);
   EXPECT_EQ(body.value("message", ""), "User created");
   ASSERT_TRUE(body.contains("id") && body["id"].is_number_unsigned()) << created.body;
   const std::string nina_id = std::to_string(body["id"].get<std::uint64_t>());
@@ -300,7 +280,7 @@ TEST(AdminApi, AuthTokensAreListedWithoutSecretsAndRevokedOrLoggedOutTokensGet40
 
   HttpsResponse listed = admin.Request("GET", UserPath(tom_id) + "/auth-tokens");
   ASSERT_EQ(listed.status, 200) << listed.body;
-  json list = Parse(listed);
+  json list = ParseBody(listed);
   ASSERT_TRUE(list.is_array()) << listed.body;
   ASSERT_EQ(list.size(), 3u);
   std::vector<std::string> ids;
@@ -354,7 +334,7 @@ TEST(AdminApi, AuthTokensAreListedWithoutSecretsAndRevokedOrLoggedOutTokensGet40
   EXPECT_EQ(Message(logged_out), "User logged out");
   for (HttpsClient& client : clients) EXPECT_EQ(ListStatus(client, "team-a"), 401);
   EXPECT_EQ(ListStatus(ann, "team-a"), 200) << "only tom was logged out";
-  json after = Parse(admin.Request("GET", UserPath(tom_id) + "/auth-tokens"));
+  json after = ParseBody(admin.Request("GET", UserPath(tom_id) + "/auth-tokens"));
   ASSERT_TRUE(after.is_array());
   for (const json& token : after) EXPECT_FALSE(token.value("isActive", true)) << token.dump();
   EXPECT_EQ(admin.Request("GET", UserPath("9999") + "/auth-tokens").status, 404);
@@ -437,7 +417,7 @@ TEST(AdminApi, StatsCountTheStoreAndTheAuditLog) {
 
   HttpsResponse answered = admin.Request("GET", kStats);
   ASSERT_EQ(answered.status, 200) << answered.body;
-  json stats = Parse(answered);
+  json stats = ParseBody(answered);
   ASSERT_TRUE(stats.is_object()) << answered.body;
   EXPECT_EQ(stats.value("secureValues", -1), 2);
   EXPECT_EQ(stats.value("sensuSecrets", -1), 0);
@@ -451,7 +431,7 @@ TEST(AdminApi, StatsCountTheStoreAndTheAuditLog) {
   EXPECT_GT(stats.value("auditRecords", 0), 4);
 
   ASSERT_EQ(admin.Request("POST", kRotateDataKeys, "", "").status, 204);
-  json rotated = Parse(admin.Request("GET", kStats));
+  json rotated = ParseBody(admin.Request("GET", kStats));
   EXPECT_EQ(rotated.value("dataKeys", -1), 2);
   EXPECT_EQ(rotated.value("activeDataKeys", -1), 0) << "rotation deactivates every data key";
   EXPECT_GT(rotated.value("auditRecords", 0), stats.value("auditRecords", 0));
@@ -468,7 +448,7 @@ TEST(AdminApi, SettingsShowTheConfigurationButNeverAPinPasswordTokenOrKey) {
 
   HttpsResponse answered = admin.Request("GET", kSettings);
   ASSERT_EQ(answered.status, 200);
-  json settings = Parse(answered);
+  json settings = ParseBody(answered);
   ASSERT_TRUE(settings.is_object()) << "settings are not JSON";
   EXPECT_EQ(settings["tls"].value("certificate", ""), server->dir() + "/pki/server.pem");
   EXPECT_EQ(settings["server"].value("data_dir", ""), server->data_dir());

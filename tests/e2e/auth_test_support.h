@@ -58,6 +58,32 @@ inline ServerProcess::CliResult AddUser(const ServerProcess& server, const std::
   return server.RunCli(args, PasswordOf(login) + "\n");
 }
 
+// AddUserWithId runs AddUser and returns the id the CLI printed ("" after
+// recording a failure with the exit code and the CLI's stderr).
+inline std::string AddUserWithId(const ServerProcess& server, const std::string& login,
+                                 const std::string& role = "", const std::string& ns = "",
+                                 bool server_admin = false) {
+  ServerProcess::CliResult added = AddUser(server, login, role, ns, server_admin);
+  const std::size_t at = added.out.find("(id ");
+  if (added.exit_code != 0 || at == std::string::npos) {
+    ADD_FAILURE() << "user add " << login << " exited " << added.exit_code << ": " << added.err;
+    return "";
+  }
+  return added.out.substr(at + 4, added.out.find(')', at) - at - 4);
+}
+
+// ParseBody reads a response body as JSON: a discarded value (not an
+// exception) when the body is not JSON.
+inline nlohmann::json ParseBody(const HttpsResponse& response) {
+  return nlohmann::json::parse(response.body, nullptr, false);
+}
+
+// Contains says whether `haystack` holds `needle`; an empty needle (a
+// value a failed step left empty) is never found, so it cannot pass a check.
+inline bool Contains(const std::string& haystack, const std::string& needle) {
+  return !needle.empty() && haystack.find(needle) != std::string::npos;
+}
+
 // IssueToken runs `strongroom token create` and returns the token (stdout
 // without its newline), or "" after recording a failure with the CLI's
 // stderr (which never holds the token).

@@ -43,26 +43,6 @@ std::string Canary() {
   return out;
 }
 
-json Parse(const HttpsResponse& response) { return json::parse(response.body, nullptr, false); }
-
-bool Holds(const std::string& haystack, const std::string& needle) {
-  return !needle.empty() && haystack.find(needle) != std::string::npos;
-}
-
-// AddUserWithId adds a user through the CLI and returns its id ("" after
-// recording a failure).
-std::string AddUserWithId(const ServerProcess& server, const std::string& login,
-                          const std::string& role = "", const std::string& ns = "",
-                          bool server_admin = false) {
-  ServerProcess::CliResult added = AddUser(server, login, role, ns, server_admin);
-  const std::size_t at = added.out.find("(id ");
-  if (added.exit_code != 0 || at == std::string::npos) {
-    ADD_FAILURE() << "user add " << login << " exited " << added.exit_code << ": " << added.err;
-    return "";
-  }
-  return added.out.substr(at + 4, added.out.find(')', at) - at - 4);
-}
-
 // Browser returns a client with no credentials at all.
 HttpsClient Browser(const ServerProcess& server) {
   return HttpsClient(server.base_url(), server.ca_path());
@@ -119,7 +99,7 @@ TEST(UiApi, InventoryAndCountsAnswerAuditorsAndServerAdminsOnlyAndHoldNoSecret) 
   HttpsResponse decrypted =
       service.Request("POST", SecureValue("team-a", "db-password") + "/decrypt");
   ASSERT_EQ(decrypted.status, 200);
-  ASSERT_TRUE(Holds(decrypted.body, canary)) << "the decrypt itself returns the value";
+  ASSERT_TRUE(Contains(decrypted.body, canary)) << "the decrypt itself returns the value";
   ASSERT_EQ(admin.Request("POST", "/api/admin/encryption/rotate-data-keys", "", "").status, 204);
   ASSERT_EQ(admin.Request("POST", "/api/admin/encryption/rotate-kek", "", "").status, 200);
 
@@ -136,7 +116,7 @@ TEST(UiApi, InventoryAndCountsAnswerAuditorsAndServerAdminsOnlyAndHoldNoSecret) 
     HttpsResponse keys = client->Request("GET", kKeys);
     ASSERT_EQ(keys.status, 200) << keys.body;
     bodies += keys.body;
-    json inventory = Parse(keys);
+    json inventory = ParseBody(keys);
     ASSERT_TRUE(inventory.is_object()) << keys.body;
     ASSERT_EQ(inventory["keks"].size(), 2u) << "the first KEK and the rotated one";
     int current = 0;
@@ -164,7 +144,7 @@ TEST(UiApi, InventoryAndCountsAnswerAuditorsAndServerAdminsOnlyAndHoldNoSecret) 
   HttpsResponse counts = auditor.Request("GET", kCounts);
   ASSERT_EQ(counts.status, 200) << counts.body;
   bodies += counts.body;
-  json hourly = Parse(counts);
+  json hourly = ParseBody(counts);
   ASSERT_TRUE(hourly.is_object());
   EXPECT_EQ(hourly["from"].get<std::string>().size(), 27u);
   auto count_of = [&](const std::string& action, const std::string& outcome) {
@@ -186,15 +166,15 @@ TEST(UiApi, InventoryAndCountsAnswerAuditorsAndServerAdminsOnlyAndHoldNoSecret) 
   HttpsResponse future =
       auditor.Request("GET", kCounts + "?from=2100-01-01T00:00:00Z&to=2100-01-02T00:00:00Z");
   ASSERT_EQ(future.status, 200);
-  EXPECT_EQ(Parse(future)["buckets"], json::array());
-  EXPECT_EQ(Parse(future)["to"], "2100-01-02T00:00:00.000000Z");
+  EXPECT_EQ(ParseBody(future)["buckets"], json::array());
+  EXPECT_EQ(ParseBody(future)["to"], "2100-01-02T00:00:00.000000Z");
   for (const std::string query :
        {"?from=yesterday", "?to=2026-02-30T00:00:00Z",
         "?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z",
         "?from=2026-01-01T00:00:00Z&to=2026-02-01T00:00:01Z", "?from=%zz"}) {
     HttpsResponse refused = auditor.Request("GET", kCounts + query);
     EXPECT_EQ(refused.status, 400) << query << ": " << refused.body;
-    EXPECT_TRUE(Holds(refused.body, "message")) << query;
+    EXPECT_TRUE(Contains(refused.body, "message")) << query;
   }
   EXPECT_EQ(
       auditor.Request("GET", kCounts + "?from=2026-01-01T00:00:00Z&to=2026-02-01T00:00:00Z").status,
@@ -203,9 +183,9 @@ TEST(UiApi, InventoryAndCountsAnswerAuditorsAndServerAdminsOnlyAndHoldNoSecret) 
 
   // SECURITY: nothing the inventory or the counts answered holds the value
   // or key material.
-  EXPECT_FALSE(Holds(bodies, canary));
-  EXPECT_FALSE(Holds(bodies, "wrapped"));
-  EXPECT_FALSE(Holds(AuditBytes(*server), canary));
+  EXPECT_FALSE(Contains(bodies, canary));
+  EXPECT_FALSE(Contains(bodies, "wrapped"));
+  EXPECT_FALSE(Contains(AuditBytes(*server), canary));
 }
 
 TEST(UiSession, ABrowserSignsInReadsTheViewsApisAndSignsOut) {
@@ -216,28 +196,28 @@ TEST(UiSession, ABrowserSignsInReadsTheViewsApisAndSignsOut) {
   HttpsClient browser = Browser(*server);
   HttpsResponse form = browser.Request("GET", kSession);
   ASSERT_EQ(form.status, 200);
-  EXPECT_EQ(Parse(form)["signed_in"], false);
+  EXPECT_EQ(ParseBody(form)["signed_in"], false);
   const std::string login_cookie = form.headers["set-cookie"];
   EXPECT_EQ(CookieFromSetCookie(login_cookie, "sr_login_csrf"),
-            Parse(form)["csrf_token"].get<std::string>());
-  EXPECT_TRUE(Holds(login_cookie, "; Path=/api/ui/session; HttpOnly; Secure; SameSite=Strict"));
+            ParseBody(form)["csrf_token"].get<std::string>());
+  EXPECT_TRUE(Contains(login_cookie, "; Path=/api/ui/session; HttpOnly; Secure; SameSite=Strict"));
 
   SignedInBrowser audrey = SignIn(*server, "audrey", PasswordOf("audrey"));
   const std::string set_cookie = audrey.sign_in.response.headers["set-cookie"];
   EXPECT_TRUE(set_cookie.ends_with("; Path=/; HttpOnly; Secure; SameSite=Strict"));
-  json signed_in = Parse(audrey.sign_in.response);
+  json signed_in = ParseBody(audrey.sign_in.response);
   EXPECT_EQ(signed_in["signed_in"], true);
   EXPECT_EQ(signed_in["user"], "audrey");
   EXPECT_EQ(signed_in["role"], "Auditor");
   EXPECT_EQ(signed_in["csrf_token"].get<std::string>().size(), 64u);
   EXPECT_EQ(signed_in["expires"].get<std::string>().size(), 27u);
-  EXPECT_FALSE(Holds(audrey.sign_in.response.body, audrey.sign_in.session))
+  EXPECT_FALSE(Contains(audrey.sign_in.response.body, audrey.sign_in.session))
       << "the token travels only in the HttpOnly cookie";
 
   HttpsResponse who = audrey.client.Request("GET", kSession);
   ASSERT_EQ(who.status, 200);
-  EXPECT_EQ(Parse(who)["user"], "audrey");
-  EXPECT_EQ(Parse(who)["csrf_token"], signed_in["csrf_token"]);
+  EXPECT_EQ(ParseBody(who)["user"], "audrey");
+  EXPECT_EQ(ParseBody(who)["csrf_token"], signed_in["csrf_token"]);
   EXPECT_EQ(Statuses(audrey.client, kViewReads), AllEqual(kViewReads, 200));
 
   // Signing out needs the session's CSRF token; then the cookie is dead.
@@ -247,12 +227,12 @@ TEST(UiSession, ABrowserSignsInReadsTheViewsApisAndSignsOut) {
   audrey.client.SetHeader("X-CSRF-Token", audrey.sign_in.csrf_token);
   HttpsResponse signed_out = audrey.client.Request("DELETE", kSession);
   EXPECT_EQ(signed_out.status, 204);
-  EXPECT_TRUE(Holds(signed_out.headers["set-cookie"], "sr_session=; Path=/; Max-Age=0"));
+  EXPECT_TRUE(Contains(signed_out.headers["set-cookie"], "sr_session=; Path=/; Max-Age=0"));
   audrey.client.SetHeader("X-CSRF-Token", "");
   EXPECT_EQ(Statuses(audrey.client, kViewReads), AllEqual(kViewReads, 401));
   HttpsResponse dead = audrey.client.Request("GET", "/api/audit/events");
   EXPECT_FALSE(dead.headers.contains("www-authenticate")) << "no password prompt in a browser";
-  EXPECT_EQ(Parse(audrey.client.Request("GET", kSession))["signed_in"], false);
+  EXPECT_EQ(ParseBody(audrey.client.Request("GET", kSession))["signed_in"], false);
 
   // Sign-in and sign-out are audited with their actor and outcome.
   std::vector<json> records = AuditRecords(*server);
@@ -265,8 +245,8 @@ TEST(UiSession, ABrowserSignsInReadsTheViewsApisAndSignsOut) {
   EXPECT_EQ(Field(deleted[0], "/outcome/result"), "denied");
   EXPECT_EQ(Field(deleted[0], "/outcome/reason"), "invalid_csrf_token");
   EXPECT_EQ(Field(deleted[1], "/outcome/result"), "allowed");
-  EXPECT_FALSE(Holds(AuditBytes(*server), audrey.sign_in.session));
-  EXPECT_FALSE(Holds(AuditBytes(*server), PasswordOf("audrey")));
+  EXPECT_FALSE(Contains(AuditBytes(*server), audrey.sign_in.session));
+  EXPECT_FALSE(Contains(AuditBytes(*server), PasswordOf("audrey")));
 }
 
 TEST(UiSession, TheCookieNeverCarriesAWriteAnAdminActionOrADecrypt) {
@@ -314,8 +294,8 @@ TEST(UiSession, TheCookieNeverCarriesAWriteAnAdminActionOrADecrypt) {
   EXPECT_EQ(admin.Request("GET", SecureValue("team-a", "kept")).status, 200);
   EXPECT_EQ(admin.Request("GET", SecureValue("team-a", "made-by-cookie")).status, 404);
   HttpsResponse keys = admin.Request("GET", kKeys);
-  EXPECT_EQ(Parse(keys)["keks"].size(), 1u);
-  EXPECT_EQ(Parse(keys)["rotations"], json::array());
+  EXPECT_EQ(ParseBody(keys)["keks"].size(), 1u);
+  EXPECT_EQ(ParseBody(keys)["rotations"], json::array());
   EXPECT_EQ(BasicClient(*server, "tara", PasswordOf("tara"))
                 .Request("GET", SecureValues("team-a"))
                 .status,
@@ -343,15 +323,15 @@ TEST(UiSession, SignInRefusesWrongPasswordsViewersAndMissingCsrfTokensAndIsThrot
   EXPECT_EQ(SignInAsBrowser(browser, "nobody", "whatever-password").response.status, 401);
   BrowserSignIn viewer = SignInAsBrowser(browser, "vic", PasswordOf("vic"));
   EXPECT_EQ(viewer.response.status, 403) << viewer.response.body;
-  EXPECT_TRUE(Holds(viewer.response.body, "only Auditor and ServerAdmin users"));
+  EXPECT_TRUE(Contains(viewer.response.body, "only Auditor and ServerAdmin users"));
   EXPECT_TRUE(viewer.session.empty());
 
   // The form's CSRF token: absent, not the cookie's, or not minted here.
   const std::string body = json{{"user", "audrey"}, {"password", PasswordOf("audrey")}}.dump();
   const std::string minted =
-      Parse(browser.Request("GET", kSession))["csrf_token"].get<std::string>();
+      ParseBody(browser.Request("GET", kSession))["csrf_token"].get<std::string>();
   const std::string other =
-      Parse(browser.Request("GET", kSession))["csrf_token"].get<std::string>();
+      ParseBody(browser.Request("GET", kSession))["csrf_token"].get<std::string>();
   const std::string forged(64, 'a');
   struct Attempt {
     std::string cookie, header;
@@ -365,7 +345,7 @@ TEST(UiSession, SignInRefusesWrongPasswordsViewersAndMissingCsrfTokensAndIsThrot
     browser.SetHeader("X-CSRF-Token", attempt.header);
     HttpsResponse refused = browser.Request("POST", kSession, body);
     EXPECT_EQ(refused.status, 403) << refused.body;
-    EXPECT_TRUE(Holds(refused.body, "X-CSRF-Token"));
+    EXPECT_TRUE(Contains(refused.body, "X-CSRF-Token"));
   }
   browser.SetHeader("Cookie", "sr_login_csrf=" + minted);
   browser.SetHeader("X-CSRF-Token", minted);
@@ -400,8 +380,8 @@ TEST(UiSession, SignInRefusesWrongPasswordsViewersAndMissingCsrfTokensAndIsThrot
   EXPECT_FALSE(Matching(records, [](const json& r) {
                  return Field(r, "/outcome/reason") == "invalid_password";
                }).empty());
-  EXPECT_FALSE(Holds(AuditBytes(*server), "not-her-password"));
-  EXPECT_FALSE(Holds(AuditBytes(*server), PasswordOf("audrey")));
+  EXPECT_FALSE(Contains(AuditBytes(*server), "not-her-password"));
+  EXPECT_FALSE(Contains(AuditBytes(*server), PasswordOf("audrey")));
 }
 
 TEST(UiSession, EndsWhenTheUserIsDeletedDemotedOrGivenANewPassword) {
@@ -414,7 +394,7 @@ TEST(UiSession, EndsWhenTheUserIsDeletedDemotedOrGivenANewPassword) {
   SignedInBrowser audrey = SignIn(*server, "audrey", PasswordOf("audrey"));
   SignedInBrowser carol = SignIn(*server, "carol", PasswordOf("carol"));
   SignedInBrowser sam = SignIn(*server, "sam", PasswordOf("sam"));
-  EXPECT_EQ(Parse(sam.sign_in.response)["role"], "ServerAdmin");
+  EXPECT_EQ(ParseBody(sam.sign_in.response)["role"], "ServerAdmin");
   for (SignedInBrowser* browser : {&audrey, &carol, &sam}) {
     ASSERT_EQ(browser->client.Request("GET", "/api/audit/verify").status, 200);
   }
@@ -445,7 +425,7 @@ TEST(UiSession, AMappedAdminCertificateIsSignedInWithoutACookie) {
   HttpsClient certificate = server->CertClient(server->admin_cert());
   HttpsResponse who = certificate.Request("GET", kSession);
   ASSERT_EQ(who.status, 200) << who.body;
-  json body = Parse(who);
+  json body = ParseBody(who);
   EXPECT_EQ(body["signed_in"], true);
   EXPECT_EQ(body["user"], "admin");
   EXPECT_EQ(body["role"], "ServerAdmin");
@@ -454,7 +434,7 @@ TEST(UiSession, AMappedAdminCertificateIsSignedInWithoutACookie) {
   EXPECT_EQ(Statuses(certificate, kViewReads), AllEqual(kViewReads, 200));
   // A service's certificate is nobody's session.
   HttpsClient service = server->CertClient(server->decrypter_cert());
-  EXPECT_EQ(Parse(service.Request("GET", kSession))["signed_in"], false);
+  EXPECT_EQ(ParseBody(service.Request("GET", kSession))["signed_in"], false);
 }
 
 }  // namespace

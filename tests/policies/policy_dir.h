@@ -8,6 +8,7 @@
 #include <string>
 
 #include "policies/policies.h"
+#include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
 
 namespace strongroom::policies {
@@ -25,7 +26,7 @@ class PolicyDir {
     StatusOr<std::shared_ptr<const Policy>> loaded = Load();
     EXPECT_FALSE(loaded.has_value()) << "the load was expected to fail";
     if (loaded.has_value()) return "";
-    EXPECT_EQ(loaded.error().code(), StatusCode::kInvalidArgument) << loaded.error();
+    EXPECT_STATUS(loaded, StatusCode::kInvalidArgument);
     return loaded.error().message();
   }
   // Where returns "<dir>/<name>:<line>: ", the prefix of an error there.

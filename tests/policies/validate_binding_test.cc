@@ -27,16 +27,16 @@ TEST(ValidateBinding, AcceptsWhatAFileMayHold) {
 TEST(ValidateBinding, RefusesWhatAFileMayNotHold) {
   const Policy& policy = *Policy::BuiltIn();
   Status unknown = Validate(policy, SubjectKind::kUser, "Editr", "team-a");
-  EXPECT_EQ(unknown.code(), StatusCode::kInvalidArgument);
+  EXPECT_STATUS(unknown, StatusCode::kInvalidArgument);
   EXPECT_THAT(unknown.message(), HasSubstr("unknown role"));
-  EXPECT_EQ(Validate(policy, SubjectKind::kUser, "Editor", "Team A").code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_STATUS(Validate(policy, SubjectKind::kUser, "Editor", "Team A"),
+                StatusCode::kInvalidArgument);
   EXPECT_THAT(Validate(policy, SubjectKind::kUser, "Auditor", "team-a").message(),
               HasSubstr("Auditor"));
   EXPECT_THAT(Validate(policy, SubjectKind::kUser, "Decrypter", "default").message(),
               HasSubstr("humans never decrypt"));
   Status empty = policy.ValidateBinding(Binding{{SubjectKind::kUser, ""}, "Viewer", "x", "store"});
-  EXPECT_EQ(empty.code(), StatusCode::kInvalidArgument);
+  EXPECT_STATUS(empty, StatusCode::kInvalidArgument);
 }
 
 TEST(ValidateBinding, KnowsTheCustomRolesOfItsPolicy) {
