@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 
 #include "api/http/io_connection.h"
@@ -182,11 +181,30 @@ void IoWorker::Close(Connection& c) {
   shared_.per_address.Closed(HostOf(c.peer->address), c.state == State::kHandshake);
 }
 
+// NextRequestId is "<prefix>-<worker>-<counter in hex>", written by hand:
+// snprintf cost about 1.1k instructions a request.
 std::string IoWorker::NextRequestId() {
-  char suffix[32];
-  std::snprintf(suffix, sizeof(suffix), "-%u-%llx", index_,
-                static_cast<unsigned long long>(++request_counter_));
-  return shared_.request_id_prefix + suffix;
+  static constexpr char kHex[] = "0123456789abcdef";
+  char suffix[48];
+  char* end = suffix + sizeof(suffix);
+  char* p = end;
+  std::uint64_t counter = ++request_counter_;
+  do {
+    *--p = kHex[counter & 0xf];
+    counter >>= 4;
+  } while (counter != 0);
+  *--p = '-';
+  unsigned worker = index_;
+  do {
+    *--p = static_cast<char>('0' + worker % 10);
+    worker /= 10;
+  } while (worker != 0);
+  *--p = '-';
+  const std::string& prefix = shared_.request_id_prefix;
+  std::string id;
+  id.reserve(prefix.size() + static_cast<std::size_t>(end - p));
+  id.append(prefix).append(p, end);
+  return id;
 }
 
 }  // namespace strongroom::api
