@@ -58,8 +58,12 @@ Status IoWorker::Init() {
   if (epoll_fd_ < 0 || wake_fd_ < 0) {
     return Status::Internal(std::string("epoll/eventfd: ") + std::strerror(errno));
   }
+  // Edge-triggered, and never read: every write to an eventfd signals
+  // EPOLLIN anew, so a wake-up costs the waker its write and this thread no
+  // read(). The counter only grows, by one a write; it would take 2^64
+  // writes to fill.
   epoll_event event{};
-  event.events = EPOLLIN;
+  event.events = EPOLLIN | EPOLLET;
   event.data.u64 = kWakeTag;
   if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &event) != 0) {
     return Status::Internal(std::string("epoll_ctl: ") + std::strerror(errno));
@@ -93,11 +97,7 @@ void IoWorker::Run() {
     int n = ::epoll_wait(epoll_fd_, events, 256, static_cast<int>(kSweepInterval.count()));
     if (n < 0 && errno != EINTR) break;
     for (int i = 0; i < n; ++i) {
-      if (events[i].data.u64 == kWakeTag) {
-        std::uint64_t count;
-        [[maybe_unused]] ssize_t r = ::read(wake_fd_, &count, sizeof(count));
-        continue;
-      }
+      if (events[i].data.u64 == kWakeTag) continue;  // drained below (see Init)
       auto it = connections_.find(events[i].data.u64);
       if (it != connections_.end() && !it->second->closed) OnEvent(*it->second, events[i].events);
     }
