@@ -64,7 +64,10 @@ void UseRequest(Pistache::Http::Request& message) {
     if (value) (void)api::PercentDecode(*value);
   }
   api::Router::Match match = Routes().Find(request.method(), request.path);
-  for (const auto& [name, value] : match.params) Check(!name.empty(), "unnamed route parameter");
+  for (std::size_t i = 0; i < match.params.size(); ++i) {
+    Check(!match.params.name(i).empty(), "unnamed route parameter");
+    Check(!match.params.value(i, request.path).empty(), "empty route parameter");
+  }
 }
 
 // Read frames `stream` delivered `chunk` bytes at a time (0: all at once)

@@ -52,6 +52,12 @@
 #       new_over_base: callgrind_ir=R without_anchor_thread=R
 #       (without_anchor_thread: less the trust-anchor thread, whose token
 #       writes follow wall time, not decrypts)
+#   scripts/bench.sh syscalls [BASE_REV]
+#       system calls and context switches per warm decrypt, counted by
+#       `perf stat` on the server while wrk runs 64 keep-alive connections
+#       (installs wrk and linux-perf); see
+#       bench/http/syscall_bench.sh. Ends with, per binary,
+#       TAG: syscalls_per_decrypt=N context_switches_per_decrypt=N io_syscalls=N audit_syscalls=N
 #   scripts/bench.sh verify [RECORDS]
 #       offline verification at disk speed (issue 19): builds strongroom and
 #       audit_log_gen in Release, writes a valid log of RECORDS (default
@@ -118,6 +124,7 @@ modes:
   creates audited creates over HTTPS at 8 clients (group commit vs one fdatasync per record)
   compare [BASE_REV]    decrypt and creates of the current tree against BASE_REV, alternating
   callgrind [BASE_REV]  callgrind instructions per warm decrypt, current tree (and BASE_REV)
+  syscalls [BASE_REV]   system calls and context switches per warm decrypt (perf stat)
   verify [RECORDS]      offline audit verification against sha256sum of the same file
   startup [SECRETS]     start-up to ready with SECRETS secure values and as many audit records
   startup-callgrind     callgrind instructions from launch to ready (after startup with BENCH_STARTUP_KEEP)
@@ -304,6 +311,20 @@ run_callgrind() {
   fi
 }
 
+run_syscalls() {
+  local rev
+  rev="$(base_rev "$@")"
+  scripts/setup.sh
+  install_tools wrk:wrk perf:linux-perf
+  trap remove_base_tree EXIT
+  build_release "$ROOT" "$BUILD_DIR" strongroom wrk_client_cert
+  BASE_BIN=""
+  if [ -n "$rev" ]; then build_base "$rev"; fi
+  echo "bench: base ${rev:-none}, new $(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ' with local changes')"
+  bench/http/syscall_bench.sh "$BUILD_DIR/appliance/strongroom" \
+    "$BUILD_DIR/bench/libwrk_client_cert.so" "$BASE_BIN"
+}
+
 mode="${1:-http}"
 if [ "$#" -gt 0 ]; then shift; fi
 # best_seconds N COMMAND...: runs COMMAND (output discarded; it must
@@ -387,6 +408,7 @@ case "$mode" in
   http) run_http "$@" ;;
   compare) run_compare "$@" ;;
   callgrind) run_callgrind "$@" ;;
+  syscalls) run_syscalls "$@" ;;
   -h|--help|help) usage; exit 0 ;;
   *)
     echo "bench: unknown mode '$mode'" >&2

@@ -1,5 +1,7 @@
 #include "api/http/http_message.h"
 
+#include <cstring>
+
 namespace strongroom::api {
 
 std::optional<std::string> HttpRequest::Header(const std::string& name) const {
@@ -8,11 +10,23 @@ std::optional<std::string> HttpRequest::Header(const std::string& name) const {
   return raw->value();
 }
 
-std::string_view HttpRequest::Param(std::string_view name) const {
-  for (const auto& [key, value] : params) {
-    if (key == name) return value;
+void RouteParams::Add(std::string_view name, std::size_t begin, std::size_t length) {
+  Param& param = params_[count_++];
+  std::memcpy(param.name, name.data(), name.size());
+  param.name_length = static_cast<std::uint8_t>(name.size());
+  param.begin = static_cast<std::uint32_t>(begin);
+  param.length = static_cast<std::uint32_t>(length);
+}
+
+std::string_view RouteParams::Get(std::string_view name, std::string_view path) const {
+  for (std::size_t i = 0; i < count_; ++i) {
+    if (this->name(i) == name) return value(i, path);
   }
   return {};
+}
+
+std::string_view HttpRequest::Param(std::string_view name) const {
+  return params.Get(name, path);
 }
 
 std::string SerializeResponse(const HttpResponse& response, std::string_view request_id,

@@ -27,13 +27,44 @@ struct PeerInfo {
   std::optional<CertificateFacts> certificate;
 };
 
+// RouteParams holds a matched route's parameters without allocating: each
+// name inline (route patterns name parameters in at most kMaxName bytes),
+// each value as an offset into the request's path, so a moved or copied
+// HttpRequest keeps them valid.
+class RouteParams {
+ public:
+  static constexpr std::size_t kMaxParams = 6;
+  static constexpr std::size_t kMaxName = 23;
+  // Add records `name` = path[begin, begin + length).
+  // REQUIRES: size() < kMaxParams, name.size() <= kMaxName (Router::Add checks).
+  void Add(std::string_view name, std::size_t begin, std::size_t length);
+  std::size_t size() const { return count_; }
+  std::string_view name(std::size_t i) const { return {params_[i].name, params_[i].name_length}; }
+  // value is parameter i's value in `path`, the path it was matched in.
+  std::string_view value(std::size_t i, std::string_view path) const {
+    return path.substr(params_[i].begin, params_[i].length);
+  }
+  // Get is the value of parameter `name` in `path`; empty if none.
+  std::string_view Get(std::string_view name, std::string_view path) const;
+
+ private:
+  struct Param {
+    char name[kMaxName];
+    std::uint8_t name_length;
+    std::uint32_t begin;
+    std::uint32_t length;
+  };
+  Param params_[kMaxParams];
+  std::size_t count_ = 0;
+};
+
 // HttpRequest is a parsed request. `message` is Pistache's parsed request
 // (method, resource, version, headers, query, body); the body may hold a
 // secret value and is wiped by the front after the response is built.
 struct HttpRequest {
   Pistache::Http::Request message;
   std::string path;  // the request target's path, as sent (not decoded)
-  std::vector<std::pair<std::string, std::string>> params;  // route parameters
+  RouteParams params;  // route parameters, offsets into `path`
   // The connection's peer, shared with it: valid for as long as the request
   // is, even after the connection was closed and freed (never null for a
   // request the front built).

@@ -1,9 +1,9 @@
 // api/http/pistache.h — the one header through which api/ includes Pistache.
 //
 // Strongroom uses Pistache's HTTP/1.1 request-line and body parsing steps
-// (request_reader.h), its header and query types, and its route tree
-// (Rest::SegmentTreeNode); its TCP transport and TLS acceptor are not used
-// (see docs/tls-front.md).
+// (request_reader.h) and its header and query types; its route tree (the
+// router matches patterns itself, without allocating), TCP transport and
+// TLS acceptor are not used (see docs/tls-front.md).
 //
 // C++23 trap (SPEC section 10): Pistache's common.h defines a function-like
 // macro `unreachable()` that rewrites libstdc++'s std::unreachable() if
@@ -17,6 +17,5 @@
 #include <pistache/http.h>
 #include <pistache/http_defs.h>
 #include <pistache/http_headers.h>
-#include <pistache/router.h>
 
 #undef unreachable

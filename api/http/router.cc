@@ -1,28 +1,18 @@
 #include "api/http/router.h"
 
-#include <cstring>
+#include <array>
+#include <cstdint>
 #include <deque>
+#include <optional>
+#include <span>
 #include <stdexcept>
 
 namespace strongroom::api {
 namespace {
 
-using Pistache::Rest::SegmentTreeNode;
-namespace Rest = Pistache::Rest;
-
-// RouteTag is the callable stored in Pistache's Route: it is never invoked
-// (Strongroom writes its own responses); Find reads the route index back
-// through std::function::target.
-struct RouteTag {
-  std::size_t index;
-  Rest::Route::Result operator()(const Rest::Request, Pistache::Http::ResponseWriter) const {
-    return Rest::Route::Result::Failure;
-  }
-};
-
 // Trimmed returns `path` without its leading '/', or nullopt when the path
-// has an empty, "." or ".." segment (Pistache would collapse or keep those;
-// Strongroom refuses them so a path has exactly one spelling).
+// has an empty, "." or ".." segment (Strongroom refuses them so a path has
+// exactly one spelling).
 std::optional<std::string_view> Trimmed(std::string_view path) {
   if (path.size() < 2 || path.front() != '/') return std::nullopt;
   path.remove_prefix(1);
@@ -37,14 +27,65 @@ std::optional<std::string_view> Trimmed(std::string_view path) {
   return path;
 }
 
+// Segment is one '/'-separated part of a pattern: fixed text, or a
+// parameter (its name without the ':').
+struct Segment {
+  std::string text;
+  bool param = false;
+};
+
+// kMaxSegments bounds the patterns' depth; a longer path matches nothing.
+constexpr std::size_t kMaxSegments = 32;
+
+// Split cuts a trimmed path into `out`; false when it has more segments
+// than `out` holds.
+bool Split(std::string_view trimmed, std::array<std::string_view, kMaxSegments>& out,
+           std::size_t* count) {
+  std::size_t n = 0, start = 0;
+  for (;;) {
+    if (n == kMaxSegments) return false;
+    std::size_t end = trimmed.find('/', start);
+    if (end == std::string_view::npos) end = trimmed.size();
+    out[n++] = trimmed.substr(start, end - start);
+    if (end == trimmed.size()) break;
+    start = end + 1;
+  }
+  *count = n;
+  return true;
+}
+
 }  // namespace
 
+// Pattern is a route's pattern cut into segments, with its rank: bit
+// (kMaxSegments - 1 - i) set when segment i is fixed, so of two patterns
+// matching one path, the greater rank has a fixed segment first.
 struct Router::Impl {
-  std::map<Pistache::Http::Method, SegmentTreeNode> trees;
-  // Patterns ending in '/' (a folder's index, "/ui/"), matched exactly:
-  // the segment tree has no spelling for an empty last segment.
+  struct Pattern {
+    std::size_t index;
+    std::vector<Segment> segments;
+    std::uint32_t rank = 0;
+  };
+  std::map<Pistache::Http::Method, std::vector<Pattern>> patterns;
+  // Patterns ending in '/' (a folder's index, "/ui/"), matched exactly: a
+  // segment pattern has no spelling for an empty last segment.
   std::map<std::string, std::map<Pistache::Http::Method, std::size_t>, std::less<>> folders;
   std::deque<Route> routes;  // stable addresses
+
+  // Best is the highest-ranked pattern of `list` matching `segments`.
+  static const Pattern* Best(const std::vector<Pattern>& list,
+                             std::span<const std::string_view> segments) {
+    const Pattern* best = nullptr;
+    for (const Pattern& pattern : list) {
+      if (pattern.segments.size() != segments.size()) continue;
+      if (best != nullptr && pattern.rank <= best->rank) continue;
+      bool matches = true;
+      for (std::size_t i = 0; i < segments.size() && matches; ++i) {
+        matches = pattern.segments[i].param || pattern.segments[i].text == segments[i];
+      }
+      if (matches) best = &pattern;
+    }
+    return best;
+  }
 };
 
 Router::Router() : impl_(std::make_unique<Impl>()) {}
@@ -64,14 +105,26 @@ void Router::Add(Pistache::Http::Method method, std::string_view pattern, Execut
     return;
   }
   std::optional<std::string_view> trimmed = Trimmed(pattern);
-  if (!trimmed) throw std::invalid_argument("bad route pattern");
-  // The tree keeps string_views into this buffer; it owns the buffer.
-  std::shared_ptr<char> storage(new char[trimmed->size()], std::default_delete<char[]>());
-  std::memcpy(storage.get(), trimmed->data(), trimmed->size());
+  std::array<std::string_view, kMaxSegments> parts;
+  std::size_t count = 0;
+  if (!trimmed || !Split(*trimmed, parts, &count)) throw std::invalid_argument("bad route pattern");
+  Impl::Pattern compiled{impl_->routes.size(), {}, 0};
+  std::size_t params = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    std::string_view part = parts[i];
+    const bool param = part.front() == ':';
+    if (param) {
+      part.remove_prefix(1);
+      if (part.empty() || part.size() > RouteParams::kMaxName || ++params > RouteParams::kMaxParams)
+        throw std::invalid_argument("bad route parameter");
+    } else {
+      compiled.rank |= 1u << (kMaxSegments - 1 - i);
+    }
+    compiled.segments.push_back(Segment{std::string(part), param});
+  }
   impl_->routes.push_back(Route{execution, std::move(handler), nullptr, std::string(pattern),
                                 method, impl_->routes.size()});
-  impl_->trees[method].addRoute(std::string_view(storage.get(), trimmed->size()),
-                                RouteTag{impl_->routes.size() - 1}, storage);
+  impl_->patterns[method].push_back(std::move(compiled));
 }
 
 void Router::AddDeferred(Pistache::Http::Method method, std::string_view pattern,
@@ -98,31 +151,29 @@ Router::Match Router::Find(Pistache::Http::Method method, std::string_view path)
     return match;
   }
   std::optional<std::string_view> trimmed = Trimmed(path);
-  if (!trimmed) return match;
-  // The request's own method first: a routed request searches one tree
-  // (each search builds Pistache's parameter vectors on the heap).
-  if (auto own = impl_->trees.find(method); own != impl_->trees.end()) {
-    auto [route, params, splats] = own->second.findRoute(*trimmed);
-    const RouteTag* tag = route ? route->handler_.target<RouteTag>() : nullptr;
-    if (tag != nullptr) {
+  std::array<std::string_view, kMaxSegments> parts;
+  std::size_t count = 0;
+  if (!trimmed || !Split(*trimmed, parts, &count)) return match;
+  const std::span<const std::string_view> segments(parts.data(), count);
+  // The request's own method first: a routed request searches one list.
+  if (auto own = impl_->patterns.find(method); own != impl_->patterns.end()) {
+    if (const Impl::Pattern* best = Impl::Best(own->second, segments)) {
       match.path_known = true;
-      match.route = &impl_->routes[tag->index];
-      match.params.reserve(params.size());
-      for (const auto& param : params) {
-        // Pistache names parameters with their ':' prefix.
-        std::string_view name = param.name();
-        if (!name.empty() && name.front() == ':') name.remove_prefix(1);
-        match.params.emplace_back(std::string(name), param.as<std::string>());
+      match.route = &impl_->routes[best->index];
+      for (std::size_t i = 0; i < count; ++i) {
+        if (!best->segments[i].param) continue;
+        match.params.Add(best->segments[i].text,
+                         static_cast<std::size_t>(segments[i].data() - path.data()),
+                         segments[i].size());
       }
       return match;
     }
   }
   // No route for this method: which methods have one (405 and Allow).
-  for (const auto& [tree_method, tree] : impl_->trees) {
-    auto [route, params, splats] = tree.findRoute(*trimmed);
-    if (!route) continue;
+  for (const auto& [other, list] : impl_->patterns) {
+    if (Impl::Best(list, segments) == nullptr) continue;
     match.path_known = true;
-    match.allowed.push_back(tree_method);
+    match.allowed.push_back(other);
   }
   return match;
 }

@@ -1,5 +1,5 @@
-// api/http/router.h — maps (method, path) to a route handler through Pistache's
-// route tree (Rest::SegmentTreeNode: fixed segments, ":param" segments).
+// api/http/router.h — maps (method, path) to a route handler: patterns of
+// fixed segments and ":param" segments, matched without heap allocation.
 //
 // Thread-safety: routes are added before the server starts; Find is then
 // const and safe from every thread.
@@ -58,6 +58,8 @@ class Router {
   // pattern ending in '/' ("/ui/", a folder's index page) has no parameter
   // and matches only that exact path: the one spelling of a path with an
   // empty last segment that Find accepts.
+  // At most RouteParams::kMaxParams parameters, each named in at most
+  // RouteParams::kMaxName bytes (std::invalid_argument otherwise).
   // REQUIRES: the pattern is not registered for `method` yet.
   void Add(Pistache::Http::Method method, std::string_view pattern, Execution execution,
            RouteHandler handler);
@@ -67,7 +69,7 @@ class Router {
 
   struct Match {
     const Route* route = nullptr;  // nullptr: no route for this method
-    std::vector<std::pair<std::string, std::string>> params;
+    RouteParams params;  // offsets into the path given to Find
     bool path_known = false;  // some method has a route for the path (405)
     // The methods registered for the path, filled only when `route` is
     // nullptr (a 405's Allow header).
@@ -84,7 +86,10 @@ class Router {
 
   // Find looks up `path` (starting with '/', no query). A path with an empty
   // segment or a "." / ".." segment matches nothing, except a registered
-  // pattern ending in '/' (see Add), matched exactly.
+  // pattern ending in '/' (see Add), matched exactly. Where several patterns
+  // match, the one with a fixed segment where the others have a parameter,
+  // first from the left, wins ("/s/:a/bulk" over "/s/:a/:b" for "/s/x/bulk").
+  // A found route allocates nothing.
   Match Find(Pistache::Http::Method method, std::string_view path) const;
 
   // route_count is the number of routes added; route_at(i) is the route

@@ -25,9 +25,54 @@ TEST(Router, MatchesParametersByName) {
   ASSERT_NE(m.route, nullptr);
   EXPECT_EQ(m.route->execution, Execution::kBlocking);
   ASSERT_EQ(m.params.size(), 2u);
-  std::map<std::string, std::string> params(m.params.begin(), m.params.end());
-  EXPECT_EQ(params["ns"], "team-a");
-  EXPECT_EQ(params["name"], "db");
+  const std::string_view path = "/apis/g/v1/namespaces/team-a/things/db";
+  EXPECT_EQ(m.params.Get("ns", path), "team-a");
+  EXPECT_EQ(m.params.Get("name", path), "db");
+  EXPECT_EQ(m.params.Get("other", path), "");
+}
+
+TEST(Router, PrefersAFixedSegmentToAParameter) {
+  Router router;
+  auto ok = [](HttpRequest&) { return HttpResponse{}; };
+  router.Add(Method::Get, "/s/:store/:name", Execution::kInline, ok);
+  router.Add(Method::Get, "/s/:store/bulk", Execution::kBlocking, ok);
+  router.Add(Method::Get, "/s/fixed/:name", Execution::kDeferred, ok);
+  Router::Match bulk = router.Find(Method::Get, "/s/a/bulk");
+  ASSERT_NE(bulk.route, nullptr);
+  EXPECT_EQ(bulk.route->pattern, "/s/:store/bulk");
+  EXPECT_EQ(bulk.params.size(), 1u);
+  EXPECT_EQ(bulk.params.Get("store", "/s/a/bulk"), "a");
+  Router::Match named = router.Find(Method::Get, "/s/a/b");
+  ASSERT_NE(named.route, nullptr);
+  EXPECT_EQ(named.route->pattern, "/s/:store/:name");
+  // The leftmost fixed segment decides: "fixed" beats ":store".
+  Router::Match fixed = router.Find(Method::Get, "/s/fixed/bulk");
+  ASSERT_NE(fixed.route, nullptr);
+  EXPECT_EQ(fixed.route->pattern, "/s/fixed/:name");
+  EXPECT_EQ(router.Find(Method::Get, "/s/a").route, nullptr);
+  EXPECT_EQ(router.Find(Method::Get, "/s/a/b/c").route, nullptr);
+}
+
+TEST(Router, RefusesPatternsWithTooManyOrTooLongParameters) {
+  Router router;
+  auto ok = [](HttpRequest&) { return HttpResponse{}; };
+  EXPECT_THROW(router.Add(Method::Get, "/a/:b/:c/:d/:e/:f/:g/:h", Execution::kInline, ok),
+               std::invalid_argument);
+  EXPECT_THROW(router.Add(Method::Get, "/a/:" + std::string(RouteParams::kMaxName + 1, 'x'),
+                          Execution::kInline, ok),
+               std::invalid_argument);
+  EXPECT_THROW(router.Add(Method::Get, "/a/:", Execution::kInline, ok), std::invalid_argument);
+  EXPECT_NO_THROW(router.Add(Method::Get, "/a/:b/:c/:d/:e/:f/:g", Execution::kInline, ok));
+}
+
+TEST(Router, RequestParamsSurviveAMoveOfTheRequest) {
+  Router router = MakeRouter();
+  HttpRequest request;
+  request.path = "/apis/g/v1/namespaces/a/things/b";
+  request.params = router.Find(Method::Get, request.path).params;
+  HttpRequest moved = std::move(request);
+  EXPECT_EQ(moved.Param("ns"), "a");
+  EXPECT_EQ(moved.Param("name"), "b");
 }
 
 TEST(Router, ReportsKnownPathsWithAnotherMethod) {
