@@ -60,6 +60,8 @@ Status DeleteValue(Store& store, Table table, const std::string& key) {
       store.Write("delete " + key, [&](WriteTxn& txn) { return txn.Delete(table, key); }));
 }
 
+Bytes StoredBytes(std::string_view text) { return Bytes(text.begin(), text.end()); }
+
 // Find returns the change of `batch` naming (table, key), or null.
 ReplicatedChange* Find(ReplicatedBatch& batch, Table table, std::string_view key) {
   for (ReplicatedChange& change : batch.changes) {
@@ -271,6 +273,56 @@ TEST_F(ReplicationApply, AFullStateBelowTheReplicasIsRefused) {
   EXPECT_NE(refused.message().find("not above"), std::string::npos) << refused;
   ExpectBAt(2);
   EXPECT_EQ(ValueOn(*b_, "ns/app"), "v1");
+}
+
+TEST_F(ReplicationApply, AMetaValueSetOrDeletedOutsideStrongroomIsRefusedInABatch) {
+  ReplicatedBatch meta = Captured([&] { return PutMetaValue(*a_, "escrowed-keks", "escrow v2"); });
+  ReplicatedChange* escrow = Find(meta, Table::kMeta, "escrowed-keks");
+  ASSERT_NE(escrow, nullptr);
+
+  ReplicatedBatch changed = meta;
+  Find(changed, Table::kMeta, "escrowed-keks")->value = StoredBytes("escrow forged");
+  ReplicatedBatch deleted = meta;
+  Find(deleted, Table::kMeta, "escrowed-keks")->value = std::nullopt;
+  ReplicatedBatch added = meta;
+  added.changes.push_back(ReplicatedChange{Table::kMeta, "record-mac-key", StoredBytes("old key")});
+  for (const ReplicatedBatch* forged : {&changed, &deleted, &added}) {
+    Status refused = b_->ApplyReplicated(*forged, Revision(meta), ApplyMode::kIncremental);
+    EXPECT_STATUS(refused, StatusCode::kIntegrityError);
+    EXPECT_NE(refused.message().find("MAC does not verify"), std::string::npos) << refused;
+    ExpectBAt(1);
+    EXPECT_EQ(MetaOn(*b_, "escrowed-keks"), "escrow v1");
+    EXPECT_EQ(MetaOn(*b_, "record-mac-key"), std::nullopt);
+  }
+  ASSERT_OK(b_->ApplyReplicated(meta, Revision(meta), ApplyMode::kIncremental));
+  EXPECT_EQ(MetaOn(*b_, "escrowed-keks"), "escrow v2");
+  ExpectSameState();
+}
+
+TEST_F(ReplicationApply, AMetaValueSetOrDeletedOutsideStrongroomIsRefusedInAFullRead) {
+  ReplicatedBatch put = Put("ns/app", "v1");
+  StatusOr<ReplicatedBatch> state = a_->ExportReplica();
+  ASSERT_OK(state);
+  ASSERT_NE(Find(*state, Table::kMeta, "escrowed-keks"), nullptr);
+
+  ReplicatedBatch changed = *state;
+  Find(changed, Table::kMeta, "escrowed-keks")->value = StoredBytes("escrow forged");
+  ReplicatedBatch removed = *state;
+  std::erase_if(removed.changes, [](const ReplicatedChange& change) {
+    return change.table == Table::kMeta && change.key == "escrowed-keks";
+  });
+  ReplicatedBatch added = *state;
+  added.changes.push_back(
+      ReplicatedChange{Table::kMeta, "generation/policy", Bytes{0, 0, 0, 0, 0, 0, 0, 0}});
+  for (const ReplicatedBatch* forged : {&changed, &removed, &added}) {
+    Status refused = b_->ApplyReplicated(*forged, Revision(put), ApplyMode::kFull);
+    EXPECT_STATUS(refused, StatusCode::kIntegrityError);
+    EXPECT_NE(refused.message().find("MAC does not verify"), std::string::npos) << refused;
+    ExpectBAt(1);
+    EXPECT_EQ(MetaOn(*b_, "escrowed-keks"), "escrow v1");
+  }
+  ASSERT_OK(b_->ApplyReplicated(*state, Revision(put), ApplyMode::kFull));
+  ExpectSameState();
 }
 
 TEST_F(ReplicationApply, ABatchWithoutItsDigestRecordsMacIsRefused) {
