@@ -76,8 +76,10 @@ Status Refused(std::string_view why) {
 }
 
 // CheckAdvances refuses a digest record whose resourceVersion does not
-// advance the replica's `start_rv` (kFull: is below it).
-Status CheckAdvances(std::uint64_t resource_version, std::uint64_t start_rv, ApplyMode mode) {
+// advance the replica's `start_rv` (kFull: is below it, or below
+// `trusted_floor`).
+Status CheckAdvances(std::uint64_t resource_version, std::uint64_t start_rv, ApplyMode mode,
+                     std::uint64_t trusted_floor) {
   // SECURITY: resourceVersion never goes back (an old digest record with its
   // valid MAC, replayed with the records it matched, is refused here).
   const bool advances =
@@ -85,6 +87,14 @@ Status CheckAdvances(std::uint64_t resource_version, std::uint64_t start_rv, App
   if (!advances) {
     return Refused("its resourceVersion " + std::to_string(resource_version) +
                    " is not above the replica's " + std::to_string(start_rv));
+  }
+  // SECURITY: every old digest record stays MAC-valid, so a full read of a
+  // fresh or long-away node could otherwise be served any past state; the
+  // floor comes from outside etcd (the token anchors).
+  if (mode == ApplyMode::kFull && resource_version < trusted_floor) {
+    return Refused("its resourceVersion " + std::to_string(resource_version) +
+                   " is below the trusted floor " + std::to_string(trusted_floor) +
+                   " (a rolled-back cluster state)");
   }
   return Status::Ok();
 }
@@ -258,7 +268,7 @@ std::int64_t Store::replica_revision() const {
 }
 
 Status Store::ApplyReplicated(const ReplicatedBatch& batch, std::int64_t revision,
-                              ApplyMode mode) {
+                              ApplyMode mode, std::uint64_t trusted_floor) {
   std::shared_ptr<const RecordAuthenticator> authenticator = impl_->Authenticator();
   if (authenticator == nullptr) {
     return Status::FailedPrecondition("no record authenticator is set; a replicated batch "
@@ -279,8 +289,20 @@ Status Store::ApplyReplicated(const ReplicatedBatch& batch, std::int64_t revisio
   }
   SR_ASSIGN_OR_RETURN(std::uint64_t start_rv, GetMetaU64(ctx, kResourceVersionKey));
   SR_ASSIGN_OR_RETURN(DigestRecord digest, DecodeDigestRecord(batch.digest_record));
-  SR_RETURN_IF_ERROR(CheckAdvances(digest.resource_version, start_rv, mode));
+  SR_RETURN_IF_ERROR(CheckAdvances(digest.resource_version, start_rv, mode, trusted_floor));
   SR_ASSIGN_OR_RETURN(StoreDigest local_digest, ReadDigest(ctx));
+  if (mode == ApplyMode::kFull && digest.resource_version == start_rv) {
+    // SECURITY: one resourceVersion names one state. Two do exist for one
+    // resourceVersion in the cluster's history (a conflict's loser staged
+    // its batch, MAC'd, on the base the winner used), so a full state at
+    // the replica's own resourceVersion must be exactly the replica's.
+    SR_ASSIGN_OR_RETURN(RecordTag local,
+                        StateTag(*authenticator, ctx, start_rv, local_digest));
+    if (CRYPTO_memcmp(local.data(), digest.mac.data(), local.size()) != 0) {
+      return Refused("it is another state at resourceVersion " + std::to_string(start_rv) +
+                     ", which this replica already holds (a forked or replayed state)");
+    }
+  }
 
   Applier applier(ctx, *authenticator, digest.resource_version);
   std::set<std::pair<Table, std::string>> keys;

@@ -36,7 +36,11 @@
 // it equals the batch's digest record, whose MAC binds D and the kMeta set
 // the batch leaves to a resourceVersion that must exceed the replica's: a
 // forged record, an old valid record put back, a kMeta value set or deleted
-// outside Strongroom, or an old digest record replayed is never applied.
+// outside Strongroom, or an old digest record replayed is never applied. A
+// full state (kFull) at the replica's own resourceVersion must be the
+// replica's state; one below a trusted floor is refused. What remains open
+// (docs/cluster-design.md): a full read of a node with no floor, or of the
+// writes after the floor, accepts any MAC-valid state above it.
 //
 // Thread-safety: Store's methods below may be called from any thread.
 // BatchReplicator::Commit runs on the writer thread only.
@@ -125,7 +129,8 @@ enum class ApplyMode {
   kIncremental,
   // The whole replicated state at one revision (bootstrap or catch-up after
   // compaction): every record and kMeta value not in the batch is deleted.
-  // The digest record's resourceVersion may equal the replica's.
+  // The digest record's resourceVersion may equal the replica's, if the
+  // state is the replica's.
   kFull,
 };
 

@@ -275,6 +275,48 @@ TEST_F(ReplicationApply, AFullStateBelowTheReplicasIsRefused) {
   EXPECT_EQ(ValueOn(*b_, "ns/app"), "v1");
 }
 
+TEST_F(ReplicationApply, AFullStateAtTheReplicasResourceVersionButAnotherDigestIsRefused) {
+  // A fork: A and B each commit a different batch on the same base, so both
+  // states are MAC-valid at the same resourceVersion (a conflict's loser
+  // sends its staged batch to etcd too).
+  auto b_replicator = std::make_shared<CapturingReplicator>(b_.get());
+  b_->SetReplicator(b_replicator);
+  ASSERT_OK(PutValue(*b_, Table::kSecureValues, "ns/b-only", "b"));
+  b_->SetReplicator(nullptr);
+  ReplicatedBatch a_put = Put("ns/a-only", "a");
+  StatusOr<ReplicatedBatch> a_state = a_->ExportReplica();
+  ASSERT_OK(a_state);
+  ASSERT_EQ(*DigestRecordVersion(a_state->digest_record),
+            *DigestRecordVersion(b_replicator->batches.back().digest_record));
+  Status refused = b_->ApplyReplicated(*a_state, Revision(a_put), ApplyMode::kFull);
+  EXPECT_STATUS(refused, StatusCode::kIntegrityError);
+  EXPECT_NE(refused.message().find("another state at resourceVersion"), std::string::npos)
+      << refused;
+  ExpectBAt(2);
+  EXPECT_EQ(ValueOn(*b_, "ns/b-only"), "b");
+  EXPECT_EQ(ValueOn(*b_, "ns/a-only"), std::nullopt);
+
+  // The same state at the same resourceVersion is accepted (a restart's
+  // full read of what the node already holds).
+  StatusOr<ReplicatedBatch> own = a_->ExportReplica();
+  ASSERT_OK(own);
+  EXPECT_OK(a_->ApplyReplicated(*own, a_->replica_revision(), ApplyMode::kFull));
+}
+
+TEST_F(ReplicationApply, AFullStateBelowTheTrustedFloorIsRefused) {
+  ReplicatedBatch put = Put("ns/app", "v1");
+  StatusOr<ReplicatedBatch> state = a_->ExportReplica();
+  ASSERT_OK(state);
+  const std::uint64_t rv = *DigestRecordVersion(state->digest_record);
+  Status refused = b_->ApplyReplicated(*state, Revision(put), ApplyMode::kFull, rv + 1);
+  EXPECT_STATUS(refused, StatusCode::kIntegrityError);
+  EXPECT_NE(refused.message().find("trusted floor"), std::string::npos) << refused;
+  ExpectBAt(1);
+  // At the floor it applies.
+  ASSERT_OK(b_->ApplyReplicated(*state, Revision(put), ApplyMode::kFull, rv));
+  ExpectSameState();
+}
+
 TEST_F(ReplicationApply, AMetaValueSetOrDeletedOutsideStrongroomIsRefusedInABatch) {
   ReplicatedBatch meta = Captured([&] { return PutMetaValue(*a_, "escrowed-keks", "escrow v2"); });
   ReplicatedChange* escrow = Find(meta, Table::kMeta, "escrowed-keks");
