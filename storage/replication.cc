@@ -390,8 +390,19 @@ Status Store::Impl::ReplicateStaged(BatchReplicator& batch_replicator, LmdbTxn& 
                                     const std::vector<std::string>& meta_keys,
                                     std::uint64_t resource_version, std::int64_t base_revision,
                                     const CommitOutcomeHook& outcome_hook, bool& conflict) {
+  // Every failure from here on follows the pre-commit hook, which has
+  // audited the batch's intents: it is the batch's outcome, and its
+  // resourceVersions are never staged again (each audit record names one
+  // write).
+  auto abandon = [&](const Status& cause) {
+    abandoned_version = resource_version;
+    if (outcome_hook) outcome_hook(cause);
+    return BatchFailure(cause);
+  };
+  // SECURITY: the digest record is sealed here with the token's MAC key;
+  // without it the batch would carry a stale MAC that every node refuses.
   if (parent_context.authenticator == nullptr) {
-    return BatchFailure(Status::FailedPrecondition(
+    return abandon(Status::FailedPrecondition(
         "replicated mode needs the record authenticator; none is set"));
   }
   // The batch's net changes, read back from the staged parent transaction.
@@ -401,19 +412,19 @@ Status Store::Impl::ReplicateStaged(BatchReplicator& batch_replicator, LmdbTxn& 
   for (const TagChange& change : changes.changes) {
     if (!seen.emplace(change.table, change.key).second) continue;
     StatusOr<std::optional<Bytes>> stored = GetStoredBytes(parent_context, change.table, change.key);
-    if (!stored.has_value()) return BatchFailure(stored.error());
+    if (!stored.has_value()) return abandon(stored.error());
     batch.changes.push_back(ReplicatedChange{change.table, change.key, std::move(*stored)});
   }
   for (const std::string& key : meta_keys) {
     if (!seen.emplace(Table::kMeta, key).second) continue;
     StatusOr<std::optional<Bytes>> stored = GetStoredBytes(parent_context, Table::kMeta, key);
-    if (!stored.has_value()) return BatchFailure(stored.error());
+    if (!stored.has_value()) return abandon(stored.error());
     batch.changes.push_back(ReplicatedChange{Table::kMeta, key, std::move(*stored)});
   }
   StatusOr<DigestRecord> digest =
       SealedDigestRecord(*parent_context.authenticator, parent_context, resource_version);
   if (!digest.has_value()) {
-    return BatchFailure(digest.error().WithContext("cannot seal the store digest record"));
+    return abandon(digest.error().WithContext("cannot seal the store digest record"));
   }
   batch.digest_record = EncodeDigestRecord(*digest);
   // Nothing reaches LMDB except through ApplyReplicated.
@@ -424,6 +435,18 @@ Status Store::Impl::ReplicateStaged(BatchReplicator& batch_replicator, LmdbTxn& 
   if (!outcome.has_value()) {
     if (outcome_hook) outcome_hook(outcome.error());
     return BatchFailure(outcome.error());
+  }
+  if (!outcome->committed && outcome->revision <= base_revision) {
+    // SECURITY: the cluster's digest record sits at a revision this replica
+    // already applied (or before): etcd's history went back, as a restored
+    // etcd's does. Staging again would only conflict again.
+    Status restored = Status::IntegrityError(
+        "the write was not committed: the cluster's store digest is at revision " +
+        std::to_string(outcome->revision) + ", not after revision " +
+        std::to_string(base_revision) +
+        " this node already applied (was the cluster's etcd restored from a backup?)");
+    if (outcome_hook) outcome_hook(restored);
+    return restored;
   }
   if (!outcome->committed) {
     if (outcome_hook) {

@@ -376,5 +376,62 @@ TEST_F(ReplicationApply, ABatchWithoutItsDigestRecordsMacIsRefused) {
   ExpectBAt(1);
 }
 
+// The writer refuses to stage a replicated batch without an authenticator,
+// and reports that outcome to the outcome hook (nothing is left audited as
+// an intent without an outcome).
+TEST(ReplicationStaging, WithoutAnAuthenticatorAMetaWriteIsRefusedWithItsOutcome) {
+  TempDir dir;
+  StatusOr<std::unique_ptr<Store>> opened = Store::Open(TestOptions(dir));
+  ASSERT_OK(opened);
+  Store& store = **opened;
+  auto replicator = std::make_shared<CapturingReplicator>(&store);
+  int intents = 0;
+  std::vector<Status> outcomes;
+  store.SetPreCommitHook([&](std::span<const StagedWrite> staged) {
+    intents += static_cast<int>(staged.size());
+    return Status::Ok();
+  });
+  store.SetCommitOutcomeHook([&](const Status& outcome) { outcomes.push_back(outcome); });
+  store.SetReplicator(replicator);
+  Status written = PutMetaValue(store, "escrowed-keks", "escrow");
+  store.SetReplicator(nullptr);
+  EXPECT_STATUS(written, StatusCode::kUnavailable);
+  EXPECT_NE(written.message().find("authenticator"), std::string::npos) << written;
+  EXPECT_TRUE(replicator->batches.empty());
+  EXPECT_EQ(intents, 1);
+  ASSERT_EQ(outcomes.size(), 1u);
+  EXPECT_EQ(outcomes.front().code(), StatusCode::kFailedPrecondition);
+  StatusOr<ReadTxn> txn = store.BeginRead();
+  ASSERT_OK(txn);
+  EXPECT_STATUS(txn->GetMeta("escrowed-keks"), StatusCode::kNotFound);
+}
+
+// A conflict at a revision this node already applied means etcd's history
+// went back (a restored etcd): an integrity error, not a retry.
+TEST(ReplicationStaging, AConflictAtAnAppliedRevisionIsAnIntegrityError) {
+  class GoneBackReplicator final : public BatchReplicator {
+   public:
+    StatusOr<ReplicatedCommit> Commit(const ReplicatedBatch& batch) override {
+      ++commits;
+      return ReplicatedCommit{false, batch.base_revision};
+    }
+    int commits = 0;
+  };
+  TempDir dir;
+  std::unique_ptr<Store> store = OpenTestStore(TestOptions(dir));
+  ASSERT_NE(store, nullptr);
+  StatusOr<ReplicatedBatch> seed = store->ExportReplica();
+  ASSERT_OK(seed);
+  ASSERT_OK(store->ApplyReplicated(*seed, 7, ApplyMode::kFull));
+  auto replicator = std::make_shared<GoneBackReplicator>();
+  store->SetReplicator(replicator);
+  StatusOr<WriteReceipt> written = PutValue(*store, Table::kSecureValues, "ns/app", "v1");
+  store->SetReplicator(nullptr);
+  ASSERT_FALSE(written.has_value());
+  EXPECT_EQ(written.error().code(), StatusCode::kIntegrityError) << written.error();
+  EXPECT_NE(written.error().message().find("not committed"), std::string::npos);
+  EXPECT_EQ(replicator->commits, 1) << "a gone-back cluster is not retried";
+}
+
 }  // namespace
 }  // namespace strongroom::storage
