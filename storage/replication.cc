@@ -164,12 +164,25 @@ StatusOr<DigestRecord> SealedDigestRecord(const RecordAuthenticator& authenticat
   return record;
 }
 
+// DecodeSchemaVersion reads a replicated schema_version value.
+StatusOr<std::uint32_t> DecodeSchemaVersion(ByteSpan stored) {
+  ByteReader reader(stored);
+  StatusOr<std::uint32_t> version = reader.U32("schema version");
+  if (!version.has_value() || !reader.ExpectEnd("schema version").ok()) {
+    return std::unexpected(Refused("its schema version is not a 4-byte number"));
+  }
+  return *version;
+}
+
 // Applier applies one batch inside one write transaction, keeping D's delta
 // and the tag index's changes.
 class Applier {
  public:
-  Applier(const TxnContext& ctx, const RecordAuthenticator& authenticator, std::uint64_t rv)
-      : ctx_(ctx), authenticator_(authenticator), rv_(rv) {}
+  // `schema_version` is the replica's (Store::schema_version).
+  Applier(const TxnContext& ctx, const RecordAuthenticator& authenticator, std::uint64_t rv,
+          ApplyMode mode, std::uint32_t schema_version)
+      : ctx_(ctx), authenticator_(authenticator), rv_(rv), mode_(mode),
+        local_schema_(schema_version) {}
 
   // Apply applies one change. kMeta values are not verified here: the
   // digest record's MAC covers the whole kMeta set once every change is in.
@@ -178,6 +191,7 @@ class Applier {
       if (IsCounterMetaKey(change.key)) {
         return Refused("it sets the store-maintained meta value '" + change.key + "'");
       }
+      if (change.key == kSchemaVersionKey) SR_RETURN_IF_ERROR(CheckSchema(change));
       if (change.value) return PutMetaValue(ctx_, change.key, *change.value);
       return DeleteStoredBytes(ctx_, Table::kMeta, change.key);
     }
@@ -235,7 +249,29 @@ class Applier {
 
   const DigestDelta& delta() const { return delta_; }
   const std::vector<TagChange>& changes() const { return changes_; }
+  // schema_version is the schema version the batch set, if it set one.
+  std::optional<std::uint32_t> schema_version() const { return schema_version_; }
+
  private:
+  // CheckSchema refuses a schema version this binary cannot serve (newer
+  // than kSchemaVersion), or, in a batch of changes, one that goes back.
+  Status CheckSchema(const ReplicatedChange& change) {
+    if (!change.value) return Refused("it deletes the schema version");
+    SR_ASSIGN_OR_RETURN(std::uint32_t version, DecodeSchemaVersion(*change.value));
+    if (version > kSchemaVersion) {
+      return Status::FailedPrecondition(
+          "a replicated batch was refused (nothing applied): this node runs schema " +
+          std::to_string(kSchemaVersion) + ", the cluster " + std::to_string(version) +
+          ": upgrade this node");
+    }
+    if (mode_ == ApplyMode::kIncremental && version < local_schema_) {
+      return Refused("it sets the schema version back from " + std::to_string(local_schema_) +
+                     " to " + std::to_string(version));
+    }
+    schema_version_ = version;
+    return Status::Ok();
+  }
+
   Status Remove(Table table, const std::string& key, const Bytes& current) {
     SR_RETURN_IF_ERROR(DeleteStoredBytes(ctx_, table, key));
     if (std::optional<RecordTag> old = StoredTag(current)) delta_.Subtract(*old);
@@ -246,6 +282,9 @@ class Applier {
   const TxnContext& ctx_;
   const RecordAuthenticator& authenticator_;
   const std::uint64_t rv_;
+  const ApplyMode mode_;
+  const std::uint32_t local_schema_;
+  std::optional<std::uint32_t> schema_version_;
   DigestDelta delta_;
   std::vector<TagChange> changes_;
 };
@@ -304,7 +343,7 @@ Status Store::ApplyReplicated(const ReplicatedBatch& batch, std::int64_t revisio
     }
   }
 
-  Applier applier(ctx, *authenticator, digest.resource_version);
+  Applier applier(ctx, *authenticator, digest.resource_version, mode, schema_version());
   std::set<std::pair<Table, std::string>> keys;
   for (const ReplicatedChange& change : batch.changes) {
     if (!keys.emplace(change.table, change.key).second) {
@@ -341,6 +380,9 @@ Status Store::ApplyReplicated(const ReplicatedBatch& batch, std::int64_t revisio
   Status committed = txn.Commit(map_size);
   impl_->watch->EndCommit(committed, start_rv, digest.resource_version, applier.changes());
   SR_RETURN_IF_ERROR(committed);
+  if (std::optional<std::uint32_t> schema = applier.schema_version()) {
+    impl_->schema_version.store(*schema, std::memory_order_release);
+  }
   {
     std::lock_guard lock(impl_->replica_mu);
     impl_->replica_revision = revision;

@@ -376,6 +376,78 @@ TEST_F(ReplicationApply, ABatchWithoutItsDigestRecordsMacIsRefused) {
   ExpectBAt(1);
 }
 
+// A cluster whose stores say schema 1: A migrates it through the cluster.
+class ReplicationSchema : public ::testing::Test {
+ protected:
+  // MakeSchema1 leaves in `dir` a store with one record at schema 1.
+  static void MakeSchema1(const TempDir& dir) {
+    std::unique_ptr<Store> store = OpenTestStore(TestOptions(dir));
+    ASSERT_NE(store, nullptr);
+    ASSERT_OK(PutValue(*store, Table::kSystem, "kept", "value"));
+    store.reset();
+    RawStoreFile raw(TestOptions(dir).data_dir);
+    ASSERT_TRUE(raw.ok());
+    ASSERT_TRUE(raw.Put("meta", "schema_version", std::string("\0\0\0\1", 4)));
+  }
+
+  TempDir dir_a_;
+  TempDir dir_b_;
+};
+
+TEST_F(ReplicationSchema, ANewerSchemaIsRefusedAndTheMigrationBatchUpdatesTheSchemaVersion) {
+  ASSERT_EQ(kSchemaVersion, 2u) << "update this test's schema numbers";
+  MakeSchema1(dir_a_);
+  std::unique_ptr<Store> a = OpenTestStore(TestOptions(dir_a_));
+  std::unique_ptr<Store> b = OpenTestStore(TestOptions(dir_b_));
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  ASSERT_EQ(a->schema_version(), 1u);
+  StatusOr<ReplicatedBatch> seed = a->ExportReplica();
+  ASSERT_OK(seed);
+  ASSERT_OK(a->ApplyReplicated(*seed, 1, ApplyMode::kFull));
+  // B is a new node of this binary joining a schema-1 cluster.
+  ASSERT_OK(b->ApplyReplicated(*seed, 1, ApplyMode::kFull));
+  EXPECT_EQ(b->schema_version(), 1u);
+
+  auto replicator = std::make_shared<CapturingReplicator>(a.get());
+  a->SetReplicator(replicator);
+  StatusOr<std::optional<SchemaMigration>> migrated = a->MigrateSchema("store.migrate");
+  ASSERT_OK(migrated);
+  ASSERT_TRUE(migrated->has_value());
+  ASSERT_OK(PutValue(*a, Table::kSecureValues, "ns/after", "v1"));
+  a->SetReplicator(nullptr);
+  ASSERT_EQ(replicator->batches.size(), 2u);
+  const ReplicatedBatch migration = replicator->batches[0];
+  const ReplicatedBatch after = replicator->batches[1];
+  ASSERT_NE(Find(replicator->batches[0], Table::kMeta, "schema_version"), nullptr);
+
+  // A batch setting a schema this binary does not know: upgrade this node.
+  ReplicatedBatch newer = migration;
+  Find(newer, Table::kMeta, "schema_version")->value = Bytes{0, 0, 0, 3};
+  Status refused = b->ApplyReplicated(newer, Revision(migration), ApplyMode::kIncremental);
+  EXPECT_STATUS(refused, StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.message().find("this node runs schema 2, the cluster 3: upgrade this node"),
+            std::string::npos)
+      << refused;
+  EXPECT_EQ(b->replica_revision(), 1);
+  EXPECT_EQ(b->schema_version(), 1u);
+
+  // The genuine migration applies, and B's schema version follows it.
+  ASSERT_OK(b->ApplyReplicated(migration, Revision(migration), ApplyMode::kIncremental));
+  EXPECT_EQ(b->schema_version(), 2u);
+  EXPECT_OK(b->VerifyIntegrity());
+
+  // A later batch setting the schema back is refused.
+  ReplicatedBatch older = after;
+  older.changes.push_back(ReplicatedChange{Table::kMeta, "schema_version", Bytes{0, 0, 0, 1}});
+  Status back = b->ApplyReplicated(older, Revision(after), ApplyMode::kIncremental);
+  EXPECT_STATUS(back, StatusCode::kIntegrityError);
+  EXPECT_NE(back.message().find("schema version back from 2 to 1"), std::string::npos) << back;
+  EXPECT_EQ(b->schema_version(), 2u);
+  ASSERT_OK(b->ApplyReplicated(after, Revision(after), ApplyMode::kIncremental));
+  EXPECT_OK(b->VerifyIntegrity());
+}
+
 // The writer refuses to stage a replicated batch without an authenticator,
 // and reports that outcome to the outcome hook (nothing is left audited as
 // an intent without an outcome).
