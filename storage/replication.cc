@@ -155,8 +155,7 @@ StatusOr<RecordTag> StateTag(const RecordAuthenticator& authenticator, const Txn
 // SealedDigestRecord returns the digest record of the state `ctx` holds
 // (its D) as `resource_version`.
 StatusOr<DigestRecord> SealedDigestRecord(const RecordAuthenticator& authenticator,
-                                          const TxnContext& ctx,
-                                          std::uint64_t resource_version) {
+                                          const TxnContext& ctx, std::uint64_t resource_version) {
   DigestRecord record;
   record.resource_version = resource_version;
   SR_ASSIGN_OR_RETURN(record.digest, ReadDigest(ctx));
@@ -181,7 +180,10 @@ class Applier {
   // `schema_version` is the replica's (Store::schema_version).
   Applier(const TxnContext& ctx, const RecordAuthenticator& authenticator, std::uint64_t rv,
           ApplyMode mode, std::uint32_t schema_version)
-      : ctx_(ctx), authenticator_(authenticator), rv_(rv), mode_(mode),
+      : ctx_(ctx),
+        authenticator_(authenticator),
+        rv_(rv),
+        mode_(mode),
         local_schema_(schema_version) {}
 
   // Apply applies one change. kMeta values are not verified here: the
@@ -197,6 +199,12 @@ class Applier {
     }
     SR_ASSIGN_OR_RETURN(std::optional<Bytes> current, GetStoredBytes(ctx_, change.table, change.key));
     if (!change.value) {
+      // Strongroom's batches never delete what the replica lacks: a record
+      // created and deleted within one batch is absent from its net changes,
+      // and etcd emits no watch event for a delete of an absent key (a
+      // DeleteRange matching nothing changes nothing and is not in the
+      // history). So this is a batch made outside Strongroom, or a replica
+      // out of step with the cluster.
       if (!current) return Refused("it deletes a " + DescribeRecord(change.table, change.key) +
                                    " this replica does not hold");
       return Remove(change.table, change.key, *current);

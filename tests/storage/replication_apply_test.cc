@@ -217,8 +217,8 @@ TEST_F(ReplicationApply, AnOldValidRecordUnderANewDigestRecordFailsTheDigestSum)
 
 TEST_F(ReplicationApply, ACounterMetaKeyIsRefused) {
   ReplicatedBatch put = Put("ns/app", "v1");
-  put.changes.push_back(ReplicatedChange{Table::kMeta, "resource_version",
-                                         Bytes{0, 0, 0, 0, 0, 0, 0, 9}});
+  put.changes.push_back(
+      ReplicatedChange{Table::kMeta, "resource_version", Bytes{0, 0, 0, 0, 0, 0, 0, 9}});
   Status refused = b_->ApplyReplicated(put, Revision(put), ApplyMode::kIncremental);
   EXPECT_STATUS(refused, StatusCode::kIntegrityError);
   EXPECT_NE(refused.message().find("store-maintained"), std::string::npos) << refused;
