@@ -67,76 +67,144 @@ StatusOr<StoreDigest> ReadDigest(const TxnContext& ctx) {
   return digest;
 }
 
+// kReplicatedStateKey names the digest record's MAC (StateTag).
+constexpr std::string_view kReplicatedStateKey = "replicated_state";
+
 Status Refused(std::string_view why) {
   return Status::IntegrityError("a replicated batch was refused (nothing applied): " +
                                 std::string(why));
 }
 
-// VerifiedDigestRecord decodes a batch's digest record and checks its MAC
-// and that its resourceVersion is above `start_rv` (kFull: not below).
-StatusOr<DigestRecord> VerifiedDigestRecord(const RecordAuthenticator& authenticator,
-                                            ByteSpan stored, std::uint64_t start_rv,
-                                            ApplyMode mode) {
-  SR_ASSIGN_OR_RETURN(DigestRecord digest, DecodeDigestRecord(stored));
+// CheckAdvances refuses a digest record whose resourceVersion does not
+// advance the replica's `start_rv` (kFull: is below it, or below
+// `trusted_floor`).
+Status CheckAdvances(std::uint64_t resource_version, std::uint64_t start_rv, ApplyMode mode,
+                     std::uint64_t trusted_floor) {
   // SECURITY: resourceVersion never goes back (an old digest record with its
   // valid MAC, replayed with the records it matched, is refused here).
-  const bool advances = mode == ApplyMode::kFull ? digest.resource_version >= start_rv
-                                                 : digest.resource_version > start_rv;
+  const bool advances =
+      mode == ApplyMode::kFull ? resource_version >= start_rv : resource_version > start_rv;
   if (!advances) {
-    return std::unexpected(Refused("its resourceVersion " +
-                                   std::to_string(digest.resource_version) +
-                                   " is not above the replica's " + std::to_string(start_rv)));
+    return Refused("its resourceVersion " + std::to_string(resource_version) +
+                   " is not above the replica's " + std::to_string(start_rv));
   }
-  SR_ASSIGN_OR_RETURN(RecordTag expected_mac,
-                      authenticator.Tag(Table::kMeta, kStoreDigestKey, digest.resource_version,
-                                        digest.digest));
-  if (CRYPTO_memcmp(expected_mac.data(), digest.mac.data(), expected_mac.size()) != 0) {
-    return std::unexpected(Refused("the store digest's MAC does not verify for resourceVersion " +
-                                   std::to_string(digest.resource_version)));
+  // SECURITY: every old digest record stays MAC-valid, so a full read of a
+  // fresh or long-away node could otherwise be served any past state; the
+  // floor comes from outside etcd (the token anchors).
+  if (mode == ApplyMode::kFull && resource_version < trusted_floor) {
+    return Refused("its resourceVersion " + std::to_string(resource_version) +
+                   " is below the trusted floor " + std::to_string(trusted_floor) +
+                   " (a rolled-back cluster state)");
   }
-  return digest;
+  return Status::Ok();
 }
 
-// ForEachReplicated visits, table by table in key order, every value the
-// cluster replicates as it is stored (records with their MAC tags, kMeta
-// values but the cache counters). The views are valid only during the call.
+// ForEachReplicatedIn visits, in key order, every value of `table` the
+// cluster replicates as it is stored (records with their MAC tags; for
+// kMeta every value but the cache counters). The views are valid only
+// during the call.
+Status ForEachReplicatedIn(const TxnContext& ctx, Table table,
+                           const std::function<void(std::string_view, ByteSpan)>& visit) {
+  SR_ASSIGN_OR_RETURN(LmdbCursor cursor,
+                      LmdbCursor::Open(ctx.txn, (*ctx.tables)[static_cast<int>(table)]));
+  MDB_val k{};
+  MDB_val v{};
+  int rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_FIRST);
+  for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_NEXT)) {
+    std::string_view key = FromVal(k);
+    if (table == Table::kMeta && IsCounterMetaKey(key)) continue;
+    visit(key, AsBytes(FromVal(v)));
+  }
+  if (rc != MDB_NOTFOUND) {
+    return LmdbStatus(rc, "cannot scan table " + std::string(TableName(table)));
+  }
+  return Status::Ok();
+}
+
+// ForEachReplicated is ForEachReplicatedIn over every table, table by table.
 Status ForEachReplicated(const TxnContext& ctx,
                          const std::function<void(Table, std::string_view, ByteSpan)>& visit) {
   for (Table table : kAllTables) {
-    SR_ASSIGN_OR_RETURN(LmdbCursor cursor,
-                        LmdbCursor::Open(ctx.txn, (*ctx.tables)[static_cast<int>(table)]));
-    MDB_val k{};
-    MDB_val v{};
-    int rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_FIRST);
-    for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_NEXT)) {
-      std::string_view key = FromVal(k);
-      if (table == Table::kMeta && IsCounterMetaKey(key)) continue;
-      visit(table, key, AsBytes(FromVal(v)));
-    }
-    if (rc != MDB_NOTFOUND) {
-      return LmdbStatus(rc, "cannot scan table " + std::string(TableName(table)));
-    }
+    SR_RETURN_IF_ERROR(ForEachReplicatedIn(
+        ctx, table, [&](std::string_view key, ByteSpan stored) { visit(table, key, stored); }));
   }
   return Status::Ok();
+}
+
+// StateTag is the digest record's MAC for the state `ctx` holds once its D
+// is `digest`: Tag(kMeta, "replicated_state", resource_version, D ‖ for
+// every replicated kMeta value in key order: u32-length key ‖ u32-length
+// value). SECURITY: kMeta values carry no MAC of their own; this tag makes
+// the whole replicated kMeta set (wrapped MAC key, escrowed KEKs, cache
+// generations, schema version) as authentic as the records, so neither an
+// incremental batch nor a full read applies a kMeta value that a writer
+// without the token set or deleted. Its name differs from the local
+// "store_digest" MAC's, so neither can stand for the other.
+StatusOr<RecordTag> StateTag(const RecordAuthenticator& authenticator, const TxnContext& ctx,
+                             std::uint64_t resource_version, const StoreDigest& digest) {
+  ByteWriter state;
+  state.Raw(digest);
+  SR_RETURN_IF_ERROR(
+      ForEachReplicatedIn(ctx, Table::kMeta, [&](std::string_view key, ByteSpan stored) {
+        state.Str32(AsBytes(key));
+        state.Str32(stored);
+      }));
+  return authenticator.Tag(Table::kMeta, kReplicatedStateKey, resource_version, state.bytes());
+}
+
+// SealedDigestRecord returns the digest record of the state `ctx` holds
+// (its D) as `resource_version`.
+StatusOr<DigestRecord> SealedDigestRecord(const RecordAuthenticator& authenticator,
+                                          const TxnContext& ctx, std::uint64_t resource_version) {
+  DigestRecord record;
+  record.resource_version = resource_version;
+  SR_ASSIGN_OR_RETURN(record.digest, ReadDigest(ctx));
+  SR_ASSIGN_OR_RETURN(record.mac, StateTag(authenticator, ctx, resource_version, record.digest));
+  return record;
+}
+
+// DecodeSchemaVersion reads a replicated schema_version value.
+StatusOr<std::uint32_t> DecodeSchemaVersion(ByteSpan stored) {
+  ByteReader reader(stored);
+  StatusOr<std::uint32_t> version = reader.U32("schema version");
+  if (!version.has_value() || !reader.ExpectEnd("schema version").ok()) {
+    return std::unexpected(Refused("its schema version is not a 4-byte number"));
+  }
+  return *version;
 }
 
 // Applier applies one batch inside one write transaction, keeping D's delta
 // and the tag index's changes.
 class Applier {
  public:
-  Applier(const TxnContext& ctx, const RecordAuthenticator& authenticator, std::uint64_t rv)
-      : ctx_(ctx), authenticator_(authenticator), rv_(rv) {}
+  // `schema_version` is the replica's (Store::schema_version).
+  Applier(const TxnContext& ctx, const RecordAuthenticator& authenticator, std::uint64_t rv,
+          ApplyMode mode, std::uint32_t schema_version)
+      : ctx_(ctx),
+        authenticator_(authenticator),
+        rv_(rv),
+        mode_(mode),
+        local_schema_(schema_version) {}
 
+  // Apply applies one change. kMeta values are not verified here: the
+  // digest record's MAC covers the whole kMeta set once every change is in.
   Status Apply(const ReplicatedChange& change) {
     if (change.table == Table::kMeta) {
       if (IsCounterMetaKey(change.key)) {
         return Refused("it sets the store-maintained meta value '" + change.key + "'");
       }
+      if (change.key == kSchemaVersionKey) SR_RETURN_IF_ERROR(CheckSchema(change));
       if (change.value) return PutMetaValue(ctx_, change.key, *change.value);
       return DeleteStoredBytes(ctx_, Table::kMeta, change.key);
     }
     SR_ASSIGN_OR_RETURN(std::optional<Bytes> current, GetStoredBytes(ctx_, change.table, change.key));
     if (!change.value) {
+      // Strongroom's batches never delete what the replica lacks: a record
+      // created and deleted within one batch is absent from its net changes,
+      // and etcd emits no watch event for a delete of an absent key (a
+      // DeleteRange matching nothing changes nothing and is not in the
+      // history). So this is a batch made outside Strongroom, or a replica
+      // out of step with the cluster.
       if (!current) return Refused("it deletes a " + DescribeRecord(change.table, change.key) +
                                    " this replica does not hold");
       return Remove(change.table, change.key, *current);
@@ -189,8 +257,29 @@ class Applier {
 
   const DigestDelta& delta() const { return delta_; }
   const std::vector<TagChange>& changes() const { return changes_; }
+  // schema_version is the schema version the batch set, if it set one.
+  std::optional<std::uint32_t> schema_version() const { return schema_version_; }
 
  private:
+  // CheckSchema refuses a schema version this binary cannot serve (newer
+  // than kSchemaVersion), or, in a batch of changes, one that goes back.
+  Status CheckSchema(const ReplicatedChange& change) {
+    if (!change.value) return Refused("it deletes the schema version");
+    SR_ASSIGN_OR_RETURN(std::uint32_t version, DecodeSchemaVersion(*change.value));
+    if (version > kSchemaVersion) {
+      return Status::FailedPrecondition(
+          "a replicated batch was refused (nothing applied): this node runs schema " +
+          std::to_string(kSchemaVersion) + ", the cluster " + std::to_string(version) +
+          ": upgrade this node");
+    }
+    if (mode_ == ApplyMode::kIncremental && version < local_schema_) {
+      return Refused("it sets the schema version back from " + std::to_string(local_schema_) +
+                     " to " + std::to_string(version));
+    }
+    schema_version_ = version;
+    return Status::Ok();
+  }
+
   Status Remove(Table table, const std::string& key, const Bytes& current) {
     SR_RETURN_IF_ERROR(DeleteStoredBytes(ctx_, table, key));
     if (std::optional<RecordTag> old = StoredTag(current)) delta_.Subtract(*old);
@@ -201,6 +290,9 @@ class Applier {
   const TxnContext& ctx_;
   const RecordAuthenticator& authenticator_;
   const std::uint64_t rv_;
+  const ApplyMode mode_;
+  const std::uint32_t local_schema_;
+  std::optional<std::uint32_t> schema_version_;
   DigestDelta delta_;
   std::vector<TagChange> changes_;
 };
@@ -223,7 +315,7 @@ std::int64_t Store::replica_revision() const {
 }
 
 Status Store::ApplyReplicated(const ReplicatedBatch& batch, std::int64_t revision,
-                              ApplyMode mode) {
+                              ApplyMode mode, std::uint64_t trusted_floor) {
   std::shared_ptr<const RecordAuthenticator> authenticator = impl_->Authenticator();
   if (authenticator == nullptr) {
     return Status::FailedPrecondition("no record authenticator is set; a replicated batch "
@@ -243,10 +335,23 @@ Status Store::ApplyReplicated(const ReplicatedBatch& batch, std::int64_t revisio
                    " this replica already applied");
   }
   SR_ASSIGN_OR_RETURN(std::uint64_t start_rv, GetMetaU64(ctx, kResourceVersionKey));
-  SR_ASSIGN_OR_RETURN(DigestRecord digest,
-                      VerifiedDigestRecord(*authenticator, batch.digest_record, start_rv, mode));
+  SR_ASSIGN_OR_RETURN(DigestRecord digest, DecodeDigestRecord(batch.digest_record));
+  SR_RETURN_IF_ERROR(CheckAdvances(digest.resource_version, start_rv, mode, trusted_floor));
+  SR_ASSIGN_OR_RETURN(StoreDigest local_digest, ReadDigest(ctx));
+  if (mode == ApplyMode::kFull && digest.resource_version == start_rv) {
+    // SECURITY: one resourceVersion names one state. Two do exist for one
+    // resourceVersion in the cluster's history (a conflict's loser staged
+    // its batch, MAC'd, on the base the winner used), so a full state at
+    // the replica's own resourceVersion must be exactly the replica's.
+    SR_ASSIGN_OR_RETURN(RecordTag local,
+                        StateTag(*authenticator, ctx, start_rv, local_digest));
+    if (CRYPTO_memcmp(local.data(), digest.mac.data(), local.size()) != 0) {
+      return Refused("it is another state at resourceVersion " + std::to_string(start_rv) +
+                     ", which this replica already holds (a forked or replayed state)");
+    }
+  }
 
-  Applier applier(ctx, *authenticator, digest.resource_version);
+  Applier applier(ctx, *authenticator, digest.resource_version, mode, schema_version());
   std::set<std::pair<Table, std::string>> keys;
   for (const ReplicatedChange& change : batch.changes) {
     if (!keys.emplace(change.table, change.key).second) {
@@ -257,21 +362,35 @@ Status Store::ApplyReplicated(const ReplicatedBatch& batch, std::int64_t revisio
   if (mode == ApplyMode::kFull) SR_RETURN_IF_ERROR(applier.RemoveAllBut(keys));
   // SECURITY: the records must add up to the digest the batch carries: an
   // old valid record put back, or one left out, changes the sum.
-  SR_ASSIGN_OR_RETURN(StoreDigest computed, ReadDigest(ctx));
+  StoreDigest computed = local_digest;
   AddTag(computed, applier.delta().value());
   if (CRYPTO_memcmp(computed.data(), digest.digest.data(), computed.size()) != 0) {
     return Refused("the records do not match the store digest of resourceVersion " +
                    std::to_string(digest.resource_version));
   }
+  // SECURITY: the MAC binds D, the kMeta set now staged and the
+  // resourceVersion (StateTag): an edited digest record, or a kMeta value
+  // set or deleted outside Strongroom, fails it.
+  SR_ASSIGN_OR_RETURN(RecordTag expected,
+                      StateTag(*authenticator, ctx, digest.resource_version, digest.digest));
+  if (CRYPTO_memcmp(expected.data(), digest.mac.data(), expected.size()) != 0) {
+    return Refused("the store digest record's MAC does not verify for resourceVersion " +
+                   std::to_string(digest.resource_version) +
+                   " with the meta values the batch leaves");
+  }
   SR_RETURN_IF_ERROR(PutMetaValue(ctx, kStoreDigestKey, digest.digest));
-  SR_RETURN_IF_ERROR(PutMetaValue(ctx, kStoreDigestMacKey, digest.mac));
   SR_RETURN_IF_ERROR(PutMetaU64(ctx, kResourceVersionKey, digest.resource_version));
+  // The local MAC over D (store_digest.h), as a local commit stores it.
+  SR_RETURN_IF_ERROR(RefreshDigestMac(ctx, digest.resource_version));
   SR_RETURN_IF_ERROR(PutMetaU64(ctx, kReplicaRevisionKey, target));
 
   impl_->watch->BeginCommit(digest.resource_version);
   Status committed = txn.Commit(map_size);
   impl_->watch->EndCommit(committed, start_rv, digest.resource_version, applier.changes());
   SR_RETURN_IF_ERROR(committed);
+  if (std::optional<std::uint32_t> schema = applier.schema_version()) {
+    impl_->schema_version.store(*schema, std::memory_order_release);
+  }
   {
     std::lock_guard lock(impl_->replica_mu);
     impl_->replica_revision = revision;
@@ -296,11 +415,9 @@ StatusOr<ReplicatedBatch> Store::ExportReplica() const {
         batch.changes.push_back(
             ReplicatedChange{table, std::string(key), Bytes(stored.begin(), stored.end())});
       }));
-  DigestRecord digest;
-  SR_ASSIGN_OR_RETURN(digest.digest, ReadDigest(ctx));
-  SR_ASSIGN_OR_RETURN(digest.resource_version, GetMetaU64(ctx, kResourceVersionKey));
-  SR_ASSIGN_OR_RETURN(digest.mac, authenticator->Tag(Table::kMeta, kStoreDigestKey,
-                                                     digest.resource_version, digest.digest));
+  SR_ASSIGN_OR_RETURN(std::uint64_t resource_version, GetMetaU64(ctx, kResourceVersionKey));
+  SR_ASSIGN_OR_RETURN(DigestRecord digest,
+                      SealedDigestRecord(*authenticator, ctx, resource_version));
   batch.digest_record = EncodeDigestRecord(digest);
   return batch;
 }
@@ -323,6 +440,21 @@ Status Store::Impl::ReplicateStaged(BatchReplicator& batch_replicator, LmdbTxn& 
                                     const std::vector<std::string>& meta_keys,
                                     std::uint64_t resource_version, std::int64_t base_revision,
                                     const CommitOutcomeHook& outcome_hook, bool& conflict) {
+  // Every failure from here on follows the pre-commit hook, which has
+  // audited the batch's intents: it is the batch's outcome, and its
+  // resourceVersions are never staged again (each audit record names one
+  // write).
+  auto abandon = [&](const Status& cause) {
+    abandoned_version = resource_version;
+    if (outcome_hook) outcome_hook(cause);
+    return BatchFailure(cause);
+  };
+  // SECURITY: the digest record is sealed here with the token's MAC key;
+  // without it the batch would carry a stale MAC that every node refuses.
+  if (parent_context.authenticator == nullptr) {
+    return abandon(Status::FailedPrecondition(
+        "replicated mode needs the record authenticator; none is set"));
+  }
   // The batch's net changes, read back from the staged parent transaction.
   ReplicatedBatch batch;
   batch.base_revision = base_revision;
@@ -330,27 +462,21 @@ Status Store::Impl::ReplicateStaged(BatchReplicator& batch_replicator, LmdbTxn& 
   for (const TagChange& change : changes.changes) {
     if (!seen.emplace(change.table, change.key).second) continue;
     StatusOr<std::optional<Bytes>> stored = GetStoredBytes(parent_context, change.table, change.key);
-    if (!stored.has_value()) return BatchFailure(stored.error());
+    if (!stored.has_value()) return abandon(stored.error());
     batch.changes.push_back(ReplicatedChange{change.table, change.key, std::move(*stored)});
   }
   for (const std::string& key : meta_keys) {
     if (!seen.emplace(Table::kMeta, key).second) continue;
     StatusOr<std::optional<Bytes>> stored = GetStoredBytes(parent_context, Table::kMeta, key);
-    if (!stored.has_value()) return BatchFailure(stored.error());
+    if (!stored.has_value()) return abandon(stored.error());
     batch.changes.push_back(ReplicatedChange{Table::kMeta, key, std::move(*stored)});
   }
-  DigestRecord digest;
-  digest.resource_version = resource_version;
-  StatusOr<StoreDigest> d = ReadDigest(parent_context);
-  if (!d.has_value()) return BatchFailure(d.error());
-  digest.digest = *d;
-  StatusOr<Bytes> mac = GetMetaValue(parent_context, kStoreDigestMacKey);
-  if (!mac.has_value() || mac->size() != digest.mac.size()) {
-    return BatchFailure(Status::FailedPrecondition(
-        "replicated mode needs the record authenticator (no store digest MAC was staged)"));
+  StatusOr<DigestRecord> digest =
+      SealedDigestRecord(*parent_context.authenticator, parent_context, resource_version);
+  if (!digest.has_value()) {
+    return abandon(digest.error().WithContext("cannot seal the store digest record"));
   }
-  std::copy(mac->begin(), mac->end(), digest.mac.begin());
-  batch.digest_record = EncodeDigestRecord(digest);
+  batch.digest_record = EncodeDigestRecord(*digest);
   // Nothing reaches LMDB except through ApplyReplicated.
   parent.Abort();
 
@@ -359,6 +485,18 @@ Status Store::Impl::ReplicateStaged(BatchReplicator& batch_replicator, LmdbTxn& 
   if (!outcome.has_value()) {
     if (outcome_hook) outcome_hook(outcome.error());
     return BatchFailure(outcome.error());
+  }
+  if (!outcome->committed && outcome->revision <= base_revision) {
+    // SECURITY: the cluster's digest record sits at a revision this replica
+    // already applied (or before): etcd's history went back, as a restored
+    // etcd's does. Staging again would only conflict again.
+    Status restored = Status::IntegrityError(
+        "the write was not committed: the cluster's store digest is at revision " +
+        std::to_string(outcome->revision) + ", not after revision " +
+        std::to_string(base_revision) +
+        " this node already applied (was the cluster's etcd restored from a backup?)");
+    if (outcome_hook) outcome_hook(restored);
+    return restored;
   }
   if (!outcome->committed) {
     if (outcome_hook) {

@@ -22,16 +22,25 @@
 // function that it has no effect outside its WriteTxn.
 //
 // The batch digest record travels with every batch: D (store_digest.h) ‖
-// resourceVersion ‖ Tag(kMeta, "store_digest", resourceVersion, D). It is the
-// one key every cluster transaction compares, so the cluster's writes are
-// serialised and resourceVersion is the same, strictly increasing write
-// sequence on every node.
+// resourceVersion ‖ Tag(kMeta, "replicated_state", resourceVersion, D ‖ the
+// replicated kMeta set: every kMeta value but the counters, in key order,
+// each as u32-length key ‖ u32-length value). It is the one key every
+// cluster transaction compares, so the cluster's writes are serialised and
+// resourceVersion is the same, strictly increasing write sequence on every
+// node. The local kMeta "store_digest_mac" (store_digest.h) is not sent:
+// each node computes it, so a replica's LMDB file is laid out exactly as a
+// single node's.
 //
 // SECURITY: ApplyReplicated verifies every record's MAC, recomputes D from
 // the replica and the batch and refuses the batch (applying nothing) unless
-// it equals the batch's digest record, whose MAC binds D to a
-// resourceVersion that must exceed the replica's: a forged record, an old
-// valid record put back, or an old digest record replayed is never applied.
+// it equals the batch's digest record, whose MAC binds D and the kMeta set
+// the batch leaves to a resourceVersion that must exceed the replica's: a
+// forged record, an old valid record put back, a kMeta value set or deleted
+// outside Strongroom, or an old digest record replayed is never applied. A
+// full state (kFull) at the replica's own resourceVersion must be the
+// replica's state; one below a trusted floor is refused. What remains open
+// (docs/cluster-design.md): a full read of a node with no floor, or of the
+// writes after the floor, accepts any MAC-valid state above it.
 //
 // Thread-safety: Store's methods below may be called from any thread.
 // BatchReplicator::Commit runs on the writer thread only.
@@ -73,7 +82,7 @@ struct ReplicatedBatch {
 };
 
 // kDigestRecordSize: 32 bytes D, 8 bytes resourceVersion (big-endian), 32
-// bytes MAC.
+// bytes MAC (the "replicated_state" tag above).
 inline constexpr std::size_t kDigestRecordSize = 72;
 
 // DigestRecordVersion returns the resourceVersion a digest record names;
@@ -120,7 +129,8 @@ enum class ApplyMode {
   kIncremental,
   // The whole replicated state at one revision (bootstrap or catch-up after
   // compaction): every record and kMeta value not in the batch is deleted.
-  // The digest record's resourceVersion may equal the replica's.
+  // The digest record's resourceVersion may equal the replica's, if the
+  // state is the replica's.
   kFull,
 };
 

@@ -444,8 +444,12 @@ class Store {
   // resourceVersion is not above the replica's, or that the batch's records
   // do not add up to, a delete of a record the replica lacks, a kMeta key
   // the store maintains, or a full state older than replica_revision();
-  // kFailedPrecondition without an authenticator; LMDB errors as Write().
-  Status ApplyReplicated(const ReplicatedBatch& batch, std::int64_t revision, ApplyMode mode);
+  // kFailedPrecondition without an authenticator, and for a schema version
+  // newer than this binary's; LMDB errors as Write(). `trusted_floor`
+  // (kFull only): a resourceVersion learnt outside the cluster (a token
+  // anchor); a full state below it is refused as rolled back.
+  Status ApplyReplicated(const ReplicatedBatch& batch, std::int64_t revision, ApplyMode mode,
+                         std::uint64_t trusted_floor = 0);
   // replica_revision is the cluster revision of the last batch applied (0:
   // none). Cheap.
   std::int64_t replica_revision() const;
