@@ -326,6 +326,7 @@ Status Store::Impl::ReplicateStaged(BatchReplicator& batch_replicator, LmdbTxn& 
   // The batch's net changes, read back from the staged parent transaction.
   ReplicatedBatch batch;
   batch.base_revision = base_revision;
+  batch.deadline = batch_deadline;
   std::set<std::pair<Table, std::string>> seen;
   for (const TagChange& change : changes.changes) {
     if (!seen.emplace(change.table, change.key).second) continue;
@@ -360,11 +361,17 @@ Status Store::Impl::ReplicateStaged(BatchReplicator& batch_replicator, LmdbTxn& 
     if (outcome_hook) outcome_hook(outcome.error());
     return BatchFailure(outcome.error());
   }
+  if (outcome->too_large) {
+    // Nothing was sent: the writer splits the batch (write_batch.cc).
+    if (outcome_hook) outcome_hook(Status::Aborted("the batch is split and staged again"));
+    batch_too_large = true;
+    return Status::Ok();
+  }
   if (!outcome->committed) {
     if (outcome_hook) {
       outcome_hook(Status::Aborted("another node committed first; the batch is staged again"));
     }
-    SR_RETURN_IF_ERROR(WaitApplied(outcome->revision, batch_replicator.apply_timeout()));
+    SR_RETURN_IF_ERROR(WaitApplied(outcome->revision, ConflictWait(batch_replicator)));
     conflict = true;
     return Status::Ok();
   }
