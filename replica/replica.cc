@@ -325,6 +325,7 @@ Status Replica::ApplyEvents(const std::vector<cluster::WatchEvent>& events) {
           "a replicated batch was refused (nothing applied): cluster revision " +
           std::to_string(revision) + " changes the store without a new store digest record");
     }
+    if (options_.before_apply_for_testing) options_.before_apply_for_testing(revision);
     SR_RETURN_IF_ERROR(store_.ApplyReplicated(batch, revision, storage::ApplyMode::kIncremental));
   }
   return Status::Ok();
@@ -362,6 +363,9 @@ void Replica::ControlLoop() {
           full_read_needed_ = false;
           restart_needed_ = false;
         }
+        // The new watch is open (its kConnected may have come before the
+        // flags above cleared, and been ignored).
+        SetWatchDown(Status::Ok());
         ClearTransientProblem();
       } else {
         // Retried after an interval; one that did not verify stops for good.

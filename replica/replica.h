@@ -31,6 +31,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -75,6 +76,10 @@ struct ReplicaOptions {
   bool discard_local_data = false;
   // txn_fault_for_testing: tests only (etcd_replicator.h, TxnFaultHook).
   TxnFaultHook txn_fault_for_testing;
+  // before_apply_for_testing: tests only; called on the watch thread before
+  // each revision the apply loop applies (a test holds the loop there to
+  // make this node's replica stale on purpose). Default none.
+  std::function<void(std::int64_t revision)> before_apply_for_testing;
 };
 
 class Replica {

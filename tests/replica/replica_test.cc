@@ -354,6 +354,45 @@ TEST(Replica, ANodeWhoseRevisionWasCompactedDoesAFullRead) {
   EXPECT_EQ(Read(*c->store, "ns/later"), "after");
 }
 
+TEST(Replica, ARunningNodeWhoseWatchFallsBehindACompactionDoesAFullReadAndResumes) {
+  auto etcd = EtcdCluster::Start();
+  ASSERT_NE(etcd, nullptr);
+  // A talks to members 1 and 2, C to member 0 only: C's watch breaks while
+  // member 0 is down, A writes on.
+  auto a = StartNode(*etcd, [&](ReplicaOptions& options) {
+    options.etcd = etcd->ClientOptions({etcd->client_endpoint(1), etcd->client_endpoint(2)});
+  });
+  ASSERT_NE(a, nullptr);
+  auto c = StartNode(*etcd, [&](ReplicaOptions& options) {
+    options.etcd = etcd->ClientOptions({etcd->client_endpoint(0)});
+  });
+  ASSERT_NE(c, nullptr);
+  ASSERT_OK(Put(*a->store, "ns/doomed", "1"));
+  ASSERT_TRUE(WaitUntil([&] { return CaughtUp({c.get()}, a->store->replica_revision()); }));
+  const std::uint64_t reads_before = c->replica->full_reads();
+
+  ASSERT_TRUE(etcd->Kill(0));
+  ASSERT_OK(a->store->Write("delete", [](WriteTxn& txn) {
+    return txn.Delete(Table::kSecureValues, "ns/doomed");
+  }));
+  for (int i = 0; i < 3; ++i) ASSERT_OK(Put(*a->store, "ns/k" + std::to_string(i), "v"));
+  auto client = cluster::EtcdClient::Create(
+      etcd->ClientOptions({etcd->client_endpoint(1), etcd->client_endpoint(2)}));
+  ASSERT_OK(client);
+  ASSERT_OK((*client)->Compact(a->store->replica_revision()));
+  ASSERT_TRUE(etcd->Restart(0));
+
+  // The watch resumes below the compaction: kCompacted, a full read, and
+  // the stream goes on from there.
+  ASSERT_TRUE(WaitUntil([&] { return c->replica->full_reads() > reads_before; }));
+  ASSERT_TRUE(WaitUntil([&] { return CaughtUp({c.get()}, a->store->replica_revision()); }));
+  ExpectSameStoreAs(*c, *a);
+  ASSERT_OK(Put(*a->store, "ns/later", "after"));
+  ASSERT_TRUE(WaitUntil([&] { return CaughtUp({c.get()}, a->store->replica_revision()); }));
+  EXPECT_EQ(Read(*c->store, "ns/later"), "after");
+  ASSERT_TRUE(WaitUntil([&] { return c->replica->health().ok(); }));
+}
+
 TEST(Replica, EtcdUnreachableWritesFailQuicklyAndReadsContinue) {
   auto etcd = EtcdCluster::Start();
   ASSERT_NE(etcd, nullptr);

@@ -213,6 +213,77 @@ TEST(ReplicaWrite, ResolveNeverClaimsAnotherNodesIdenticalDigestRecord) {
   EXPECT_EQ(Dump(*a->store), Dump(*b->store));
 }
 
+// ApplyGate holds a node's apply loop while closed (before_apply_for_testing).
+struct ApplyGate {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool closed = false;  // guarded by mu
+  int held = 0;         // guarded by mu: revisions waiting at the gate
+
+  void Wait() {
+    std::unique_lock lock(mu);
+    ++held;
+    cv.notify_all();
+    cv.wait(lock, [&] { return !closed; });
+    --held;
+  }
+  void Set(bool close) {
+    {
+      std::lock_guard lock(mu);
+      closed = close;
+    }
+    cv.notify_all();
+  }
+  bool Holding() {
+    std::lock_guard lock(mu);
+    return held > 0;
+  }
+};
+
+TEST(ReplicaWrite, ACreateStagedOnAStaleReplicaLosesInEtcdAndFailsOnTheFreshOne) {
+  auto etcd = EtcdCluster::Start();
+  ASSERT_NE(etcd, nullptr);
+  auto a = StartNode(*etcd);
+  ASSERT_NE(a, nullptr);
+  ApplyGate gate;
+  Faults faults;
+  auto b = StartNode(*etcd, [&](ReplicaOptions& options) {
+    options.txn_fault_for_testing = faults.Hook();
+    options.before_apply_for_testing = [&](std::int64_t) { gate.Wait(); };
+  });
+  ASSERT_NE(b, nullptr);
+  // Whatever fails below, the gate opens before B stops (its watch thread
+  // must not stay held).
+  struct OpenAtEnd {
+    ApplyGate& gate;
+    ~OpenAtEnd() { gate.Set(false); }
+  } open_at_end{gate};
+  Outcomes audit;
+  audit.AttachTo(*b->store);
+  gate.Set(true);
+  ASSERT_OK(Create(*a->store, "ns/once", "from a"));
+  // B's apply loop holds A's create: B's replica is stale, for certain.
+  ASSERT_TRUE(WaitUntil([&] { return gate.Holding(); }));
+  EXPECT_EQ(Read(*b->store, "ns/once"), std::nullopt);
+  // Opened once B's (stale) batch has gone to etcd; the conflict makes B
+  // wait for A's revision, then run the create again on the fresh replica.
+  std::thread opener([&] {
+    EXPECT_TRUE(WaitUntil([&] {
+      std::lock_guard lock(faults.mu);
+      return faults.commit_calls >= 1;
+    }));
+    gate.Set(false);
+  });
+  auto created = Create(*b->store, "ns/once", "from b");
+  opener.join();
+  EXPECT_STATUS(created, StatusCode::kAlreadyExists);
+  EXPECT_EQ(Read(*b->store, "ns/once"), "from a");
+  // One staged attempt, told it lost (kAborted); the second run of the
+  // create failed on the fresh replica and staged nothing.
+  EXPECT_EQ(audit.PreCommits(), 1);
+  EXPECT_EQ(audit.Codes(), std::vector<StatusCode>{StatusCode::kAborted});
+}
+
 TEST(ReplicaWrite, ABatchOverEtcdsLimitsIsSplitAndASingleWriteOverThemFailsAlone) {
   auto etcd = EtcdCluster::Start();
   ASSERT_NE(etcd, nullptr);
