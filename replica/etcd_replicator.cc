@@ -179,8 +179,7 @@ StatusOr<storage::ReplicatedCommit> EtcdReplicator::Resolve(const storage::Repli
     if (result.has_value() && result->succeeded) {
       attempt_revision_ = result->header.revision;
       return std::unexpected(Status::Unavailable(
-          "the write was not committed: etcd's answer was lost (" + why.message() +
-          ") and a fence made sure it never commits"));
+          "etcd's answer was lost (" + why.message() + ") and a fence made sure it never commits"));
     }
     if (result.has_value()) {
       const cluster::KeyValue* attempt = Read(*result, 0);
@@ -192,8 +191,8 @@ StatusOr<storage::ReplicatedCommit> EtcdReplicator::Resolve(const storage::Repli
         // An earlier try of this fence applied; its answer was lost.
         attempt_revision_ = attempt->mod_revision;
         return std::unexpected(Status::Unavailable(
-            "the write was not committed: etcd's answer was lost (" + why.message() +
-            ") and a fence made sure it never commits"));
+            "etcd's answer was lost (" + why.message() + ") and a fence made sure it never "
+            "commits"));
       }
       // SECURITY: only this node writes its attempt key; someone else did.
       return std::unexpected(Status::OutcomeUnknown(

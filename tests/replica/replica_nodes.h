@@ -37,7 +37,7 @@ inline constexpr const char* kClusterName = "test";
 // WaitUntil polls `done` until it holds or `limit` passes (a bound for a
 // broken build, not a timing assertion).
 inline bool WaitUntil(const std::function<bool()>& done,
-               std::chrono::seconds limit = std::chrono::seconds(30)) {
+                      std::chrono::seconds limit = std::chrono::seconds(30)) {
   const Clock::time_point give_up = Clock::now() + limit;
   while (!done()) {
     if (Clock::now() > give_up) return false;
@@ -88,14 +88,15 @@ inline std::unique_ptr<Node> StartNode(
   return node;
 }
 
-inline StatusOr<storage::WriteReceipt> Put(Store& store, const std::string& key, const std::string& value) {
+inline StatusOr<storage::WriteReceipt> Put(Store& store, const std::string& key,
+                                           const std::string& value) {
   return storage::testing::PutValue(store, Table::kSecureValues, key, value);
 }
 
 // Create fails with kAlreadyExists when the key exists, as the API's
 // creates do.
 inline StatusOr<storage::WriteReceipt> Create(Store& store, const std::string& key,
-                                       const std::string& value) {
+                                              const std::string& value) {
   return store.Write("create " + key, [&](WriteTxn& txn) -> Status {
     StatusOr<storage::Record> existing = txn.Get(Table::kSecureValues, key);
     if (existing.has_value()) return Status::AlreadyExists(key + " exists");

@@ -372,6 +372,7 @@ TEST(Replica, ARunningNodeWhoseWatchFallsBehindACompactionDoesAFullReadAndResume
   const std::uint64_t reads_before = c->replica->full_reads();
 
   ASSERT_TRUE(etcd->Kill(0));
+  ASSERT_GE(etcd->FindLeader(), 1);  // member 0 may have led: wait for a new leader
   ASSERT_OK(a->store->Write("delete", [](WriteTxn& txn) {
     return txn.Delete(Table::kSecureValues, "ns/doomed");
   }));

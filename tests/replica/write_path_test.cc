@@ -28,8 +28,8 @@ using namespace strongroom::replica::test_nodes;  // NOLINT: the suite's own hel
 // (intents) and every outcome, in order.
 struct Outcomes {
   std::mutex mu;
-  int pre_commits = 0;            // guarded by mu
-  std::vector<Status> outcomes;   // guarded by mu
+  int pre_commits = 0;           // guarded by mu
+  std::vector<Status> outcomes;  // guarded by mu
 
   void AttachTo(Store& store) {
     store.SetPreCommitHook([this](std::span<const storage::StagedWrite>) {
@@ -91,9 +91,9 @@ struct Faults {
   }
 };
 
-std::unique_ptr<Node> StartFaultyNode(EtcdCluster& etcd, Faults& faults,
-                                      std::chrono::milliseconds write_timeout =
-                                          std::chrono::milliseconds(3000)) {
+std::unique_ptr<Node> StartFaultyNode(
+    EtcdCluster& etcd, Faults& faults,
+    std::chrono::milliseconds write_timeout = std::chrono::milliseconds(3000)) {
   return StartNode(etcd, [&](ReplicaOptions& options) {
     options.txn_fault_for_testing = faults.Hook();
     options.write_timeout = write_timeout;
@@ -116,9 +116,9 @@ TEST(ReplicaWrite, AnAnswerLostAfterTheTransactionAppliedIsResolvedAsCommittedAn
   EXPECT_EQ(Read(*a->store, "ns/lost-answer"), "applied");
   auto client = Client(*etcd);
   ASSERT_NE(client, nullptr);
-  EXPECT_FALSE(InEtcd(*client, KeyLayout(kClusterName).RecordKey(Table::kSecureValues,
-                                                                 "ns/lost-answer"))
-                   .empty());
+  EXPECT_FALSE(
+      InEtcd(*client, KeyLayout(kClusterName).RecordKey(Table::kSecureValues, "ns/lost-answer"))
+          .empty());
   EXPECT_EQ(audit.PreCommits(), 1);
   EXPECT_EQ(audit.Codes(), std::vector<StatusCode>{StatusCode::kOk});
   // The node goes on writing (its attempt key is known again).
@@ -376,9 +376,8 @@ TEST(ReplicaWrite, AStoreThatJoinedAClusterRefusesLocalWritesWithoutItsReplica) 
   EXPECT_STATUS(local, StatusCode::kFailedPrecondition);
   EXPECT_EQ(Read(*a->store, "ns/k"), "v");
   // A Start that fails (an unreadable TLS file) leaves the store refusing.
-  Status bad = a->StartReplica(*etcd, [](ReplicaOptions& options) {
-    options.etcd.tls.key_file = "/nonexistent/key.pem";
-  });
+  Status bad = a->StartReplica(
+      *etcd, [](ReplicaOptions& options) { options.etcd.tls.key_file = "/nonexistent/key.pem"; });
   EXPECT_FALSE(bad.ok());
   EXPECT_STATUS(Put(*a->store, "ns/k", "forked"), StatusCode::kUnavailable);
   // A good Start writes through the cluster again.
