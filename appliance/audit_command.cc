@@ -43,6 +43,7 @@ std::string TableRow(const std::string& line) {
   std::string type = Text(r, "type");
   if (type == "checkpoint") action = "(checkpoint)";
   if (type == "not-committed") action = "(not-committed " + Text(r, "refers_to") + ")";
+  if (type == "outcome-unknown") action = "(outcome-unknown " + Text(r, "refers_to") + ")";
   std::string actor, resource, outcome, reason;
   if (auto a = r.find("actor"); a != r.end() && a->is_object()) {
     actor = Text(*a, "kind") + ":" + Text(*a, "name");

@@ -151,7 +151,16 @@ void AuditLog::State::CommitOutcome(const Status& committed) {
   std::vector<std::shared_ptr<Entry>> cancels;
   {
     std::lock_guard lock(mutex);
-    if (!committed.ok()) {
+    if (committed.code() == StatusCode::kOutcomeUnknown) {
+      // Replicated mode: the batch may or may not be in the cluster's store;
+      // its records stand, each followed by one that says so (never a
+      // not-committed record, which would deny a change that may be there).
+      for (const auto& entry : committing) {
+        std::shared_ptr<Entry> unknown = NotCommitted(entry, "commit_outcome_unknown");
+        unknown->type = RecordType::kOutcomeUnknown;
+        cancels.push_back(std::move(unknown));
+      }
+    } else if (!committed.ok()) {
       for (const auto& entry : committing) cancels.push_back(NotCommitted(entry, "commit_failed"));
     }
     committing.clear();

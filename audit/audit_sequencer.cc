@@ -207,7 +207,7 @@ AuditLog::State::Group AuditLog::State::NumberGroup(
   group.lines.reserve(batch.size() + 1);
   for (const std::shared_ptr<Entry>& entry : batch) {
     std::optional<std::uint64_t> refers_to;
-    if (entry->type == RecordType::kNotCommitted) {
+    if (entry->type == RecordType::kNotCommitted || entry->type == RecordType::kOutcomeUnknown) {
       const Entry* target = entry->target.get();
       for (const auto& [e, seq] : group.numbered) {
         if (e == target) refers_to = seq;

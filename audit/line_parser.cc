@@ -232,6 +232,8 @@ StatusOr<ParsedLine> Check(const Fields& fields, std::string_view line, std::siz
     out.type = RecordType::kCheckpoint;
   } else if (*type == "not-committed") {
     out.type = RecordType::kNotCommitted;
+  } else if (*type == "outcome-unknown") {
+    out.type = RecordType::kOutcomeUnknown;
   } else {
     return std::unexpected(Status::IntegrityError("unknown record type"));
   }

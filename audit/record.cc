@@ -19,6 +19,8 @@ std::string_view TypeName(RecordType type) {
       return "checkpoint";
     case RecordType::kNotCommitted:
       return "not-committed";
+    case RecordType::kOutcomeUnknown:
+      return "outcome-unknown";
   }
   return "event";
 }

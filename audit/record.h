@@ -4,7 +4,8 @@
 //
 // A line is one compact JSON object followed by "\n". Its members, in this
 // order (absent ones are omitted):
-//   seq, time, type ("event" | "checkpoint" | "not-committed"), node,
+//   seq, time, type ("event" | "checkpoint" | "not-committed" |
+//   "outcome-unknown"), node,
 //   action,
 //   actor {kind, name, token_id, certificate_sha256, address},
 //   resource {namespace, kind, name},
@@ -109,13 +110,17 @@ struct CheckpointBody {
 // "strongroom-audit-checkpoint-v1\n<head_seq>\n<head_hash>\n<resource_version>\n<store_digest>\n".
 std::string CheckpointMessage(const CheckpointBody& body);
 
-// RecordType names the three kinds of line.
-enum class RecordType { kEvent, kCheckpoint, kNotCommitted };
+// RecordType names the four kinds of line. kOutcomeUnknown (replicated
+// mode) follows the records of a batch whose cluster transaction was sent
+// but whose outcome could not be learnt in time: it refers_to one record and
+// does not cancel it (the change may be in the store, or may never be).
+enum class RecordType { kEvent, kCheckpoint, kNotCommitted, kOutcomeUnknown };
 
 // EncodeLine returns the full line (with its trailing "\n") for a record
 // numbered `seq` written at `time` after the record whose hash is `prev`,
 // and sets `*hash` to its hash. For kNotCommitted, `refers_to` is the seq of
-// the record whose change was not committed.
+// the record whose change was not committed (kOutcomeUnknown: whose outcome
+// is unknown).
 // `node` is the log's node name ("" writes no node member).
 std::string EncodeLine(std::uint64_t seq, std::string_view time, RecordType type,
                        const Event* event, const CheckpointBody* checkpoint,

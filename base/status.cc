@@ -18,6 +18,7 @@ std::string_view StatusCodeName(StatusCode code) {
     case StatusCode::kResourceExhausted: return "resource_exhausted";
     case StatusCode::kOutOfRange: return "out_of_range";
     case StatusCode::kInternal: return "internal";
+    case StatusCode::kOutcomeUnknown: return "outcome_unknown";
   }
   return "unknown";
 }

@@ -30,6 +30,9 @@ enum class StatusCode {
   kResourceExhausted,   // a bounded resource is full (503 / 413)
   kOutOfRange,          // a value is past a limit
   kInternal,            // a bug or an unexpected library failure (500)
+  // kOutcomeUnknown: a write was sent to the cluster and whether it
+  // committed could not be learnt in time (503); never "not committed".
+  kOutcomeUnknown,
 };
 
 // StatusCodeName returns a stable lower_snake name for `code`.
@@ -58,6 +61,7 @@ class [[nodiscard]] Status {
   static Status ResourceExhausted(std::string m) { return {StatusCode::kResourceExhausted, std::move(m)}; }
   static Status OutOfRange(std::string m) { return {StatusCode::kOutOfRange, std::move(m)}; }
   static Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+  static Status OutcomeUnknown(std::string m) { return {StatusCode::kOutcomeUnknown, std::move(m)}; }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }

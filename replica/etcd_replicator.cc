@@ -1,17 +1,51 @@
 #include "replica/etcd_replicator.h"
 
+#include <algorithm>
+#include <random>
 #include <string>
+#include <thread>
 #include <utility>
 #include <variant>
 
 namespace strongroom::replica {
 namespace {
 
-// kMaxResolveProbes bounds the reads Resolve makes to find which batch won.
-constexpr std::int64_t kMaxResolveProbes = 64;
+using Clock = std::chrono::steady_clock;
+
+// kFencePause is the pause between two tries of a fence whose answer was
+// lost (bounded by the batch deadline).
+constexpr std::chrono::milliseconds kFencePause{50};
 
 std::string AsString(ByteSpan bytes) {
   return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+}
+
+// TxnBytes is what a transaction's keys and values weigh.
+std::size_t TxnBytes(const std::vector<cluster::TxnOp>& ops) {
+  std::size_t bytes = 0;
+  for (const cluster::TxnOp& op : ops) {
+    if (const auto* put = std::get_if<cluster::PutRequest>(&op)) {
+      bytes += put->key.size() + put->value.size();
+    } else if (const auto* del = std::get_if<cluster::DeleteRequest>(&op)) {
+      bytes += del->key.size();
+    }
+  }
+  return bytes;
+}
+
+// Read returns the key-value the `index`th response of a transaction read,
+// or nullptr (no such response, or the key is missing).
+const cluster::KeyValue* Read(const cluster::TxnResult& result, std::size_t index) {
+  if (result.responses.size() <= index) return nullptr;
+  const auto* range = std::get_if<cluster::RangeResult>(&result.responses[index]);
+  return range == nullptr || range->kvs.empty() ? nullptr : &range->kvs.front();
+}
+
+// Resolvable is true for the errors after which a sent transaction may
+// have been applied: no answer (kUnavailable) or one that could not be
+// read (kInternal). Other errors are etcd refusing the request.
+bool Resolvable(const Status& error) {
+  return error.code() == StatusCode::kUnavailable || error.code() == StatusCode::kInternal;
 }
 
 }  // namespace
@@ -19,7 +53,7 @@ std::string AsString(ByteSpan bytes) {
 std::vector<cluster::TxnOp> ToEtcdOps(const KeyLayout& layout,
                                       const storage::ReplicatedBatch& batch) {
   std::vector<cluster::TxnOp> ops;
-  ops.reserve(batch.changes.size() + 1);
+  ops.reserve(batch.changes.size() + 2);
   for (const storage::ReplicatedChange& change : batch.changes) {
     std::string key = change.table == storage::Table::kMeta
                           ? layout.MetaKey(change.key)
@@ -36,15 +70,37 @@ std::vector<cluster::TxnOp> ToEtcdOps(const KeyLayout& layout,
 }
 
 EtcdReplicator::EtcdReplicator(std::shared_ptr<cluster::EtcdClient> client, KeyLayout layout,
-                               std::function<Status()> healthy)
-    : client_(std::move(client)), layout_(std::move(layout)), healthy_(std::move(healthy)) {}
+                               std::function<Status()> healthy, EtcdReplicatorOptions options)
+    : client_(std::move(client)), layout_(std::move(layout)), healthy_(std::move(healthy)),
+      options_(std::move(options)), attempt_key_(layout_.AttemptKey(options_.node_name)),
+      instance_([] {
+        std::random_device random;
+        return std::to_string(random()) + "-" + std::to_string(random());
+      }()) {}
+
+std::string EtcdReplicator::NextNonce() { return instance_ + "/" + std::to_string(++attempts_); }
+
+StatusOr<cluster::TxnResult> EtcdReplicator::Send(const cluster::TxnRequest& txn,
+                                                  std::string_view what) {
+  const TxnFault fault = options_.fault ? options_.fault(what) : TxnFault::kNone;
+  if (fault == TxnFault::kLoseRequest) {
+    return std::unexpected(Status::Unavailable("(injected) the " + std::string(what) +
+                                               " request was sent: its outcome is unknown"));
+  }
+  StatusOr<cluster::TxnResult> result = client_->Txn(txn);
+  if (fault == TxnFault::kLoseAnswer) {
+    return std::unexpected(Status::Unavailable("(injected) the " + std::string(what) +
+                                               " answer was lost: its outcome is unknown"));
+  }
+  return result;
+}
 
 StatusOr<storage::ReplicatedCommit> EtcdReplicator::Commit(const storage::ReplicatedBatch& batch) {
   if (healthy_) {
     Status healthy = healthy_();
     if (!healthy.ok()) {
       return std::unexpected(
-          Status::Unavailable("this node does not apply the cluster's changes: " +
+          Status::Unavailable("this node does not follow the cluster's changes: " +
                               healthy.message()));
     }
   }
@@ -52,31 +108,44 @@ StatusOr<storage::ReplicatedCommit> EtcdReplicator::Commit(const storage::Replic
     return std::unexpected(
         Status::FailedPrecondition("the replica has not joined the cluster (no revision)"));
   }
+  const std::string nonce = NextNonce();
   cluster::TxnRequest txn;
-  txn.compare.push_back(cluster::Compare::ModRevisionIs(layout_.digest_key(), batch.base_revision));
   txn.success = ToEtcdOps(layout_, batch);
-  if (txn.success.size() > kMaxTxnOps) {
-    return std::unexpected(Status::ResourceExhausted(
-        "the batch needs " + std::to_string(txn.success.size()) +
-        " etcd operations, more than etcd's limit of " + std::to_string(kMaxTxnOps)));
+  txn.success.emplace_back(cluster::PutRequest{.key = attempt_key_, .value = nonce});
+  if (txn.success.size() > kMaxTxnOps || TxnBytes(txn.success) > kMaxTxnBytes) {
+    return storage::ReplicatedCommit{.committed = false, .revision = batch.base_revision,
+                                     .too_large = true};
   }
+  if (!attempt_revision_) {
+    // Nothing sent yet: an error here means not committed.
+    SR_ASSIGN_OR_RETURN(cluster::RangeResult attempt, client_->Range({.key = attempt_key_}));
+    attempt_revision_ = attempt.kvs.empty() ? 0 : attempt.kvs.front().mod_revision;
+  }
+  txn.compare.push_back(cluster::Compare::ModRevisionIs(layout_.digest_key(), batch.base_revision));
+  txn.compare.push_back(cluster::Compare::ModRevisionIs(attempt_key_, *attempt_revision_));
   txn.failure.push_back(cluster::RangeRequest{.key = layout_.digest_key()});
-  StatusOr<cluster::TxnResult> result = client_->Txn(txn);
+  txn.failure.push_back(cluster::RangeRequest{.key = attempt_key_});
+  StatusOr<cluster::TxnResult> result = Send(txn, "commit");
   if (!result.has_value()) {
-    if (result.error().code() == StatusCode::kUnavailable) return Resolve(batch, result.error());
-    return std::unexpected(result.error());
+    if (Resolvable(result.error())) return Resolve(batch, nonce, result.error());
+    return std::unexpected(result.error());  // refused by etcd: not applied
   }
-  if (result->succeeded) return storage::ReplicatedCommit{true, result->header.revision};
-  const auto* read = result->responses.empty()
-                         ? nullptr
-                         : std::get_if<cluster::RangeResult>(&result->responses.front());
-  if (read == nullptr || read->kvs.empty()) {
+  if (result->succeeded) {
+    attempt_revision_ = result->header.revision;
+    return storage::ReplicatedCommit{true, result->header.revision};
+  }
+  const cluster::KeyValue* attempt = Read(*result, 1);
+  attempt_revision_ = attempt == nullptr ? 0 : attempt->mod_revision;
+  const cluster::KeyValue* digest = Read(*result, 0);
+  if (digest == nullptr) {
     // SECURITY: the digest key was deleted behind the cluster's back; the
     // apply loop refuses that change, and nothing is written over it.
     return std::unexpected(
         Status::FailedPrecondition("the cluster's store digest record is missing in etcd"));
   }
-  return storage::ReplicatedCommit{false, read->kvs.front().mod_revision};
+  // A conflict; when only the attempt key had moved (digest still at
+  // base_revision), the batch is staged again at once.
+  return storage::ReplicatedCommit{false, digest->mod_revision};
 }
 
 StatusOr<storage::ReplicatedCommit> EtcdReplicator::Validate(std::int64_t base_revision) {
@@ -90,38 +159,53 @@ StatusOr<storage::ReplicatedCommit> EtcdReplicator::Validate(std::int64_t base_r
 }
 
 StatusOr<storage::ReplicatedCommit> EtcdReplicator::Resolve(const storage::ReplicatedBatch& batch,
+                                                            const std::string& nonce,
                                                             const Status& why) {
-  StatusOr<cluster::RangeResult> read = client_->Range({.key = layout_.digest_key()});
-  if (!read.has_value() || read->kvs.empty()) {
-    return std::unexpected(Status::Unavailable("outcome unknown (" + why.message() +
-                                               "), and the digest record could not be read"));
-  }
-  const cluster::KeyValue& digest = read->kvs.front();
-  if (digest.value == AsString(batch.digest_record)) {
-    return storage::ReplicatedCommit{true, digest.mod_revision};
-  }
-  if (digest.mod_revision == batch.base_revision) {
-    // Not applied yet; it may still be, or never.
-    return std::unexpected(Status::Unavailable("outcome unknown: " + why.message()));
-  }
-  // The digest moved past base_revision: exactly one batch won the compare
-  // on base_revision, the first write of the key after it. Find it among the
-  // revisions since (other keys' revisions, such as leases, interleave).
-  for (std::int64_t r = batch.base_revision + 1;
-       r <= digest.mod_revision && r <= batch.base_revision + kMaxResolveProbes; ++r) {
-    StatusOr<cluster::RangeResult> then =
-        client_->Range({.key = layout_.digest_key(), .revision = r});
-    if (!then.has_value() || then->kvs.empty()) break;
-    const cluster::KeyValue& winner = then->kvs.front();
-    if (winner.mod_revision == batch.base_revision) continue;
-    if (winner.value == AsString(batch.digest_record)) {
-      return storage::ReplicatedCommit{true, winner.mod_revision};
+  const Clock::time_point deadline = batch.deadline == Clock::time_point{}
+                                         ? Clock::now() + options_.write_timeout
+                                         : batch.deadline;
+  const std::int64_t compared = *attempt_revision_;
+  // Until resolved, the next attempt re-reads the attempt key.
+  attempt_revision_.reset();
+  const std::string fence_nonce = NextNonce();
+  cluster::TxnRequest fence;
+  fence.compare.push_back(cluster::Compare::ModRevisionIs(attempt_key_, compared));
+  fence.success.emplace_back(cluster::PutRequest{.key = attempt_key_, .value = fence_nonce});
+  fence.failure.emplace_back(cluster::RangeRequest{.key = attempt_key_});
+  Status last = why;
+  for (;;) {
+    fences_.fetch_add(1);
+    StatusOr<cluster::TxnResult> result = Send(fence, "fence");
+    if (result.has_value() && result->succeeded) {
+      attempt_revision_ = result->header.revision;
+      return std::unexpected(Status::Unavailable(
+          "etcd's answer was lost (" + why.message() + ") and a fence made sure it never commits"));
     }
-    // Another node's batch won: ours can no longer commit.
-    return storage::ReplicatedCommit{false, digest.mod_revision};
+    if (result.has_value()) {
+      const cluster::KeyValue* attempt = Read(*result, 0);
+      if (attempt != nullptr && attempt->value == nonce) {
+        attempt_revision_ = attempt->mod_revision;
+        return storage::ReplicatedCommit{true, attempt->mod_revision};
+      }
+      if (attempt != nullptr && attempt->value == fence_nonce) {
+        // An earlier try of this fence applied; its answer was lost.
+        attempt_revision_ = attempt->mod_revision;
+        return std::unexpected(Status::Unavailable(
+            "etcd's answer was lost (" + why.message() + ") and a fence made sure it never "
+            "commits"));
+      }
+      // SECURITY: only this node writes its attempt key; someone else did.
+      return std::unexpected(Status::OutcomeUnknown(
+          "the write's outcome is unknown: etcd's answer was lost and this node's attempt key "
+          "was changed by another writer (is the node name shared?)"));
+    }
+    last = result.error();
+    if (!Resolvable(last) || Clock::now() + kFencePause >= deadline) break;
+    std::this_thread::sleep_for(kFencePause);
   }
-  return std::unexpected(Status::Unavailable("outcome unknown (" + why.message() +
-                                             "), and the winning write could not be found"));
+  return std::unexpected(Status::OutcomeUnknown(
+      "the write's outcome is unknown: etcd's answer was lost (" + why.message() +
+      ") and it could not be resolved in time (" + last.message() + ")"));
 }
 
 }  // namespace strongroom::replica

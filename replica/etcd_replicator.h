@@ -2,27 +2,51 @@
 // one etcd transaction per batch the writer thread staged.
 //
 //   compare   mod_revision(P meta/store_digest) == batch.base_revision
-//   success   the batch's puts and deletes, and the new digest record
-//   failure   a read of the digest key (its revision now: a conflict)
+//             mod_revision(P attempt/<node>)    == the last this node saw
+//   success   the batch's puts and deletes, the new digest record, and
+//             P attempt/<node> = this attempt's nonce
+//   failure   reads of the digest key (its revision now: a conflict) and
+//             of the attempt key
 //
-// Every write goes through the digest key, so this one comparison
+// Every write goes through the digest key, so the first comparison
 // serialises the cluster's writes; the per-record checks (a stale
 // resourceVersion, a create of an existing key) ran when the batch was
 // staged on the replica, which held exactly the state of base_revision.
 //
-// "Outcome unknown" (the request was sent, no answer came): the digest key
-// is read; its value is unique to one batch (resourceVersion and D under
-// the MAC), so equal bytes mean it committed at the key's revision, a digest
-// moved past base_revision by others means it never will (a conflict), and
-// anything else stays kUnavailable.
+// "Outcome unknown" (the request was sent, no answer or an unreadable one
+// came): the attempt key is this node's alone and every attempt writes a
+// nonce never used before, so it resolves without reading anyone else's
+// digest record (two batches that change only kMeta values carry identical
+// digest records). The replicator sends a fence: a transaction that writes
+// a fresh nonce to the attempt key if its mod revision is still the one
+// the lost transaction compared.
+//   - the fence commits: the lost transaction's second comparison can never
+//     hold again, so it never commits: truly "not committed";
+//   - the fence's comparison fails: the attempt key moved, and only this
+//     node's writer writes it; holding the lost attempt's nonce, the lost
+//     transaction committed, at the key's mod revision;
+//   - the fence's own answer is lost: it is sent again (it compares the same
+//     revision, so at most one fence applies; finding the fence's nonce
+//     means it did) until batch.deadline, then kOutcomeUnknown.
+// The fence writes no store key: the apply loop ignores its revision.
 //
-// Thread-safety: Commit runs on the store's writer thread; `client` may be
-// shared with other users.
+// REQUIRES: one node name per node (ReplicaOptions::node_name): two writers
+// sharing an attempt key would fail each other's comparisons (conflicts,
+// never a wrong outcome: a nonce is never reused).
+//
+// Thread-safety: Commit and Validate run on the store's writer thread only;
+// `client` may be shared with other users.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
 
 #include "cluster/etcd_client.h"
 #include "replica/key_layout.h"
@@ -31,32 +55,75 @@
 namespace strongroom::replica {
 
 // kMaxTxnOps is etcd's default --max-txn-ops: a batch with more operations
-// (its changes plus the digest record) is refused with kResourceExhausted.
-inline constexpr std::size_t kMaxTxnOps = 128;
+// (its changes, the digest record and the attempt key) is split by the
+// writer; kMaxTxnBytes bounds the keys and values of one transaction under
+// etcd's default --max-request-bytes (1.5 MiB).
+inline constexpr std::size_t kMaxTxnOps = storage::kClusterTxnOps;
+inline constexpr std::size_t kMaxTxnBytes = storage::kClusterTxnBytes;
+
+// TxnFault is what a test-only fault does to one transaction of the write
+// path: nothing, lose the request (never sent, no answer) or lose the
+// answer (sent and applied by etcd, the answer dropped).
+enum class TxnFault { kNone, kLoseRequest, kLoseAnswer };
+// TxnFaultHook is asked before each transaction ("commit" or "fence").
+// Tests only: production passes none. An answer lost for real cannot be
+// produced on demand against a real etcd, so this is the one fault mocked.
+using TxnFaultHook = std::function<TxnFault(std::string_view what)>;
+
+struct EtcdReplicatorOptions {
+  // node_name names this node's attempt key. REQUIRES:
+  // KeyLayout::ValidClusterName, unique among the cluster's nodes.
+  std::string node_name;
+  // write_timeout: the batch deadline (storage::BatchReplicator). Default 3 s.
+  std::chrono::milliseconds write_timeout{3000};
+  // fault: tests only (TxnFaultHook). Default none.
+  TxnFaultHook fault;
+};
 
 class EtcdReplicator final : public storage::BatchReplicator {
  public:
-  // `healthy` returns OK while the node's apply loop runs: a node that
-  // stopped applying cannot answer after its own write, so it writes
-  // nothing (kUnavailable with the reason).
+  // `healthy` returns OK while the node's apply loop runs and its watch is
+  // connected: a node that does not see the cluster's changes cannot answer
+  // after its own write, so it sends nothing (kUnavailable with the reason).
   EtcdReplicator(std::shared_ptr<cluster::EtcdClient> client, KeyLayout layout,
-                 std::function<Status()> healthy);
+                 std::function<Status()> healthy, EtcdReplicatorOptions options = {});
 
+  // Commit: storage::BatchReplicator. Answers too_large (nothing sent) for a
+  // batch over kMaxTxnOps or kMaxTxnBytes; kOutcomeUnknown only when a sent
+  // transaction's outcome could not be resolved by batch.deadline.
   StatusOr<storage::ReplicatedCommit> Commit(const storage::ReplicatedBatch& batch) override;
   // Validate reads the digest key (linearizable): one read, no revision.
   StatusOr<storage::ReplicatedCommit> Validate(std::int64_t base_revision) override;
+  std::chrono::milliseconds write_timeout() const override { return options_.write_timeout; }
+
+  // fences counts the fences sent (tests: a lost answer was resolved).
+  std::uint64_t fences() const { return fences_.load(); }
 
  private:
-  // Resolve learns the outcome of a transaction whose answer never came.
+  // Send runs one transaction of the write path, through the fault hook.
+  StatusOr<cluster::TxnResult> Send(const cluster::TxnRequest& txn, std::string_view what);
+  // Resolve learns the outcome of the attempt that wrote `nonce` and whose
+  // answer never came (the fence above).
   StatusOr<storage::ReplicatedCommit> Resolve(const storage::ReplicatedBatch& batch,
-                                              const Status& why);
+                                              const std::string& nonce, const Status& why);
+  // NextNonce returns a value the attempt key never held.
+  std::string NextNonce();
 
   std::shared_ptr<cluster::EtcdClient> client_;
   KeyLayout layout_;
   std::function<Status()> healthy_;
+  const EtcdReplicatorOptions options_;
+  const std::string attempt_key_;
+  const std::string instance_;  // random, per replicator: part of every nonce
+  std::uint64_t attempts_ = 0;
+  // The attempt key's mod revision as this node last learnt it (0: absent);
+  // nullopt when unknown (read before the next attempt).
+  std::optional<std::int64_t> attempt_revision_;
+  std::atomic<std::uint64_t> fences_{0};
 };
 
-// ToEtcdOps turns a batch's changes into puts and deletes under `layout`.
+// ToEtcdOps turns a batch's changes into puts and deletes under `layout`,
+// the digest record last.
 std::vector<cluster::TxnOp> ToEtcdOps(const KeyLayout& layout,
                                       const storage::ReplicatedBatch& batch);
 

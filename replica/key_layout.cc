@@ -42,6 +42,10 @@ std::string KeyLayout::MetaKey(std::string_view key) const {
   return meta_prefix_ + std::string(key);
 }
 
+std::string KeyLayout::AttemptKey(std::string_view node) const {
+  return prefix_ + "attempt/" + std::string(node);
+}
+
 KeyLayout::Parsed KeyLayout::Parse(std::string_view etcd_key) const {
   Parsed parsed;
   if (etcd_key == digest_key_) {

@@ -4,6 +4,8 @@
 //   P t/<table>/<record key>   a record: the exact bytes LMDB holds
 //   P meta/<key>               a kMeta value the writes set
 //   P meta/store_digest        the digest record (storage/replication.h)
+//   P attempt/<node>           the nonce of the node's last write attempt
+//                              (etcd_replicator.h); not the store's
 // Other keys under P (the background lock, node presence, counters) are not
 // the store's and the apply loop ignores them.
 // Thread-safety: immutable after construction.
@@ -33,6 +35,8 @@ class KeyLayout {
   // MetaKey that of a kMeta value.
   std::string RecordKey(storage::Table table, std::string_view key) const;
   std::string MetaKey(std::string_view key) const;
+  // AttemptKey is the etcd key of `node`'s write attempts (a kOther key).
+  std::string AttemptKey(std::string_view node) const;
 
   // Parsed is what an etcd key names.
   struct Parsed {

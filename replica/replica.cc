@@ -1,6 +1,7 @@
 // Replica: bootstrap, the apply loop and the freshness checks (replica.h).
 #include "replica/replica.h"
 
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,15 +13,31 @@ using Clock = std::chrono::steady_clock;
 
 Bytes ToBytes(const std::string& value) { return Bytes(value.begin(), value.end()); }
 
-// RefusingReplicator is installed when a Replica stops: the node never
-// writes its LMDB alone once it has joined a cluster.
+// RefusingReplicator is installed first thing in Start and when a Replica
+// stops: the node never writes its LMDB alone once it has joined a cluster,
+// nor while it joins.
 class RefusingReplicator final : public storage::BatchReplicator {
  public:
   StatusOr<storage::ReplicatedCommit> Commit(const storage::ReplicatedBatch&) override {
-    return std::unexpected(
-        Status::Unavailable("this node's replication has stopped; it accepts no writes"));
+    return std::unexpected(Status::Unavailable(
+        "this node's replication is not running; it accepts no writes"));
   }
 };
+
+// RandomNodeName names a node that was given no name (one per Start).
+std::string RandomNodeName() {
+  std::random_device random;
+  return "node-" + std::to_string(random()) + std::to_string(random());
+}
+
+// HoldsRecords is true when `batch` (an export) holds any record, as
+// opposed to kMeta values alone.
+bool HoldsRecords(const storage::ReplicatedBatch& batch) {
+  for (const storage::ReplicatedChange& change : batch.changes) {
+    if (change.table != storage::Table::kMeta) return true;
+  }
+  return false;
+}
 
 // AddChange adds the store change an etcd key-value names to `batch`;
 // false when the key is not the store's.
@@ -58,18 +75,28 @@ StatusOr<std::unique_ptr<Replica>> Replica::Start(storage::Store& store, Replica
         "the cluster name must be 1 to 64 characters of letters, digits, '.', '_' and '-'"));
   }
   if (options.fresh_check_interval <= std::chrono::milliseconds::zero() ||
-      options.full_read_page <= 0) {
-    return std::unexpected(
-        Status::InvalidArgument("the freshness interval and the full-read page must be positive"));
+      options.full_read_page <= 0 || options.write_timeout <= std::chrono::milliseconds::zero()) {
+    return std::unexpected(Status::InvalidArgument(
+        "the freshness interval, the full-read page and the write timeout must be positive"));
   }
+  if (!options.node_name.empty() && !KeyLayout::ValidClusterName(options.node_name)) {
+    return std::unexpected(Status::InvalidArgument(
+        "the node name must be 1 to 64 characters of letters, digits, '.', '_' and '-'"));
+  }
+  if (options.node_name.empty()) options.node_name = RandomNodeName();
+  // SECURITY: from here on the store is written only through the cluster
+  // (or not at all, if Start fails); see RefusingReplicator.
+  store.SetReplicator(std::make_shared<RefusingReplicator>());
   SR_ASSIGN_OR_RETURN(std::unique_ptr<cluster::EtcdClient> client,
                       cluster::EtcdClient::Create(options.etcd));
   std::unique_ptr<Replica> replica(
       new Replica(store, std::move(options), std::shared_ptr<cluster::EtcdClient>(std::move(client))));
   SR_RETURN_IF_ERROR(replica->Bootstrap());
   store.SetReplicator(std::make_shared<EtcdReplicator>(
-      replica->client_, replica->layout_,
-      [health = replica->health_] { return health->Get(); }));
+      replica->client_, replica->layout_, [health = replica->health_] { return health->Get(); },
+      EtcdReplicatorOptions{.node_name = replica->options_.node_name,
+                            .write_timeout = replica->options_.write_timeout,
+                            .fault = replica->options_.txn_fault_for_testing}));
   SR_RETURN_IF_ERROR(replica->StartWatch());
   replica->control_ = std::thread([raw = replica.get()] { raw->ControlLoop(); });
   return replica;
@@ -106,6 +133,11 @@ void Replica::SetProblem(const Status& problem) {
   health_->permanent = problem.code() == StatusCode::kIntegrityError;
 }
 
+void Replica::SetWatchDown(const Status& why) {
+  std::lock_guard lock(health_->mu);
+  health_->watch_down = why;
+}
+
 void Replica::ClearTransientProblem() {
   std::lock_guard lock(health_->mu);
   if (!health_->permanent) health_->problem = Status::Ok();
@@ -116,7 +148,8 @@ bool Replica::stopped_applying() const {
   return health_->permanent;
 }
 
-Status Replica::Seed() {
+Status Replica::Seed(bool& seeded) {
+  seeded = false;
   SR_ASSIGN_OR_RETURN(cluster::RangeResult existing, client_->Range({.key = layout_.digest_key()}));
   if (!existing.kvs.empty()) return Status::Ok();
   if (!options_.seed_if_missing) {
@@ -132,9 +165,9 @@ Status Replica::Seed() {
                                      std::to_string(kMaxTxnOps));
   }
   // Another node seeding at the same moment wins or loses as a whole; the
-  // loser reads the winner's state (FullRead).
-  SR_ASSIGN_OR_RETURN(cluster::TxnResult seeded, client_->Txn(txn));
-  (void)seeded;
+  // loser reads the winner's state (FullRead), if it may (Bootstrap).
+  SR_ASSIGN_OR_RETURN(cluster::TxnResult result, client_->Txn(txn));
+  seeded = result.succeeded;
   return Status::Ok();
 }
 
@@ -164,6 +197,17 @@ Status Replica::FullRead() {
   }
   SR_RETURN_IF_ERROR(
       store_.ApplyReplicated(batch, head.kvs.front().mod_revision, storage::ApplyMode::kFull));
+  // SECURITY: a linearizable read of the digest key after applying: while
+  // it still names the revision read, it must hold the record applied (a
+  // member serving an old or forked state is caught by the leader's view).
+  // A digest moved on since is the watch's to apply.
+  SR_ASSIGN_OR_RETURN(cluster::RangeResult now, client_->Range({.key = layout_.digest_key()}));
+  if (now.kvs.empty() || (now.kvs.front().mod_revision == head.kvs.front().mod_revision &&
+                          now.kvs.front().value != head.kvs.front().value) ||
+      now.kvs.front().mod_revision < head.kvs.front().mod_revision) {
+    return Status::IntegrityError(
+        "the cluster's store digest record changed under the full read without a new revision");
+  }
   full_reads_.fetch_add(1);
   std::lock_guard lock(mu_);
   watch_from_ = at + 1;
@@ -176,9 +220,24 @@ Status Replica::Bootstrap() {
     std::lock_guard lock(mu_);
     last_fresh_ = Clock::now();
   }
-  SR_RETURN_IF_ERROR(Seed());
+  bool seeded = false;
+  SR_RETURN_IF_ERROR(Seed(seeded));
   const std::int64_t applied = store_.replica_revision();
-  if (applied == 0) return FullRead();
+  if (applied == 0) {
+    if (!seeded && !options_.discard_local_data) {
+      // SECURITY/durability: a full read replaces everything the store holds;
+      // records written in single-node mode (or a lost seed race) are not
+      // deleted without the operator saying so.
+      SR_ASSIGN_OR_RETURN(storage::ReplicatedBatch local, store_.ExportReplica());
+      if (HoldsRecords(local)) {
+        return Status::FailedPrecondition(
+            "this store holds records of its own and the cluster under " + layout_.prefix() +
+            " was not seeded from it; joining would delete them (set discard_local_data to join "
+            "anyway)");
+      }
+    }
+    return FullRead();
+  }
   // The replica resumes from its revision if etcd still holds it.
   StatusOr<cluster::RangeResult> then =
       client_->Range({.key = layout_.digest_key(), .revision = applied});
@@ -220,6 +279,14 @@ void Replica::OnNotice(const cluster::WatchNotice& notice) {
     wake_.notify_all();
     return;
   }
+  if (notice.kind == cluster::WatchNotice::Kind::kDisconnected) {
+    // Writes fail fast until the watch is back (EtcdReplicator::Commit):
+    // this node could not see its own commit applied.
+    SetWatchDown(Status::Unavailable("the watch on etcd is disconnected: " +
+                                     notice.error.message()));
+    return;
+  }
+  SetWatchDown(Status::Ok());  // connected, or events arrived
   if (notice.kind != cluster::WatchNotice::Kind::kEvents) return;
   Status applied = ApplyEvents(notice.events);
   if (applied.ok()) {
@@ -258,6 +325,7 @@ Status Replica::ApplyEvents(const std::vector<cluster::WatchEvent>& events) {
           "a replicated batch was refused (nothing applied): cluster revision " +
           std::to_string(revision) + " changes the store without a new store digest record");
     }
+    if (options_.before_apply_for_testing) options_.before_apply_for_testing(revision);
     SR_RETURN_IF_ERROR(store_.ApplyReplicated(batch, revision, storage::ApplyMode::kIncremental));
   }
   return Status::Ok();
@@ -295,6 +363,9 @@ void Replica::ControlLoop() {
           full_read_needed_ = false;
           restart_needed_ = false;
         }
+        // The new watch is open (its kConnected may have come before the
+        // flags above cleared, and been ignored).
+        SetWatchDown(Status::Ok());
         ClearTransientProblem();
       } else {
         // Retried after an interval; one that did not verify stops for good.

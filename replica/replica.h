@@ -31,6 +31,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -59,6 +60,26 @@ struct ReplicaOptions {
   // seed_if_missing: when etcd holds no store under the prefix, seed it from
   // this node's store. Default true (false: kFailedPrecondition instead).
   bool seed_if_missing = true;
+  // node_name names this node's write-attempt key in etcd
+  // (etcd_replicator.h). REQUIRES: empty or KeyLayout::ValidClusterName, and
+  // unique among the nodes. Default empty: a random name per Start (one
+  // stale attempt key per process lifetime is left in etcd).
+  std::string node_name;
+  // write_timeout bounds each batch of writes, from staging to its answer:
+  // kUnavailable (or kOutcomeUnknown) past it, never a hang. Default 3 s.
+  std::chrono::milliseconds write_timeout{3000};
+  // discard_local_data: a store that never joined a cluster but holds
+  // records, joining a cluster it did not seed itself (another node's seed
+  // won, or the cluster exists), has its records replaced by the cluster's.
+  // Default false: Start refuses with kFailedPrecondition instead, so a
+  // node's acknowledged single-node writes are never silently deleted.
+  bool discard_local_data = false;
+  // txn_fault_for_testing: tests only (etcd_replicator.h, TxnFaultHook).
+  TxnFaultHook txn_fault_for_testing;
+  // before_apply_for_testing: tests only; called on the watch thread before
+  // each revision the apply loop applies (a test holds the loop there to
+  // make this node's replica stale on purpose). Default none.
+  std::function<void(std::int64_t revision)> before_apply_for_testing;
 };
 
 class Replica {
@@ -68,9 +89,12 @@ class Replica {
   // other Replica runs on `store`; nothing writes the store while Start
   // runs. Errors: kInvalidArgument for bad options; kUnavailable when etcd
   // cannot be reached; kIntegrityError when the cluster's state does not
-  // verify or is older than the replica's. After a failure past the option
-  // checks the store refuses writes (as after Stop()) until a Start
-  // succeeds.
+  // verify or is older than the replica's; kFailedPrecondition when the
+  // store holds records of its own and the cluster is not its seed (see
+  // discard_local_data). A refusing replicator is installed before anything
+  // else: after a failure past the option checks the store refuses writes
+  // (as after Stop()) until a Start succeeds, and nothing writes it while
+  // Start runs.
   static StatusOr<std::unique_ptr<Replica>> Start(storage::Store& store, ReplicaOptions options);
   // ~Replica stops (Stop()).
   ~Replica();
@@ -98,8 +122,9 @@ class Replica {
   Replica(storage::Store& store, ReplicaOptions options,
           std::shared_ptr<cluster::EtcdClient> client);
 
-  // Seed creates the cluster's state from the store unless it exists.
-  Status Seed();
+  // Seed creates the cluster's state from the store unless it exists;
+  // `seeded` says whether this call created it.
+  Status Seed(bool& seeded);
   // FullRead applies the whole replicated state at the current revision;
   // the watch is to resume after that revision (watch_from_).
   Status FullRead();
@@ -122,11 +147,15 @@ class Replica {
     mutable std::mutex mu;
     Status problem;          // guarded by mu
     bool permanent = false;  // guarded by mu: a batch did not verify
+    Status watch_down;       // guarded by mu: the watch is reconnecting
     Status Get() const {
       std::lock_guard lock(mu);
-      return problem;
+      return problem.ok() ? watch_down : problem;
     }
   };
+  // SetWatchDown records (or, with OK, clears) that the watch is
+  // disconnected, apart from the apply loop's own problem.
+  void SetWatchDown(const Status& why);
   // SetProblem records why applying stopped; a permanent problem (a batch
   // that did not verify) is never replaced or cleared.
   void SetProblem(const Status& problem);

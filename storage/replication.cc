@@ -458,6 +458,7 @@ Status Store::Impl::ReplicateStaged(BatchReplicator& batch_replicator, LmdbTxn& 
   // The batch's net changes, read back from the staged parent transaction.
   ReplicatedBatch batch;
   batch.base_revision = base_revision;
+  batch.deadline = batch_deadline;
   std::set<std::pair<Table, std::string>> seen;
   for (const TagChange& change : changes.changes) {
     if (!seen.emplace(change.table, change.key).second) continue;
@@ -486,13 +487,21 @@ Status Store::Impl::ReplicateStaged(BatchReplicator& batch_replicator, LmdbTxn& 
     if (outcome_hook) outcome_hook(outcome.error());
     return BatchFailure(outcome.error());
   }
-  if (!outcome->committed && outcome->revision <= base_revision) {
-    // SECURITY: the cluster's digest record sits at a revision this replica
-    // already applied (or before): etcd's history went back, as a restored
-    // etcd's does. Staging again would only conflict again.
+  if (outcome->too_large) {
+    // Nothing was sent: the writer splits the batch (write_batch.cc).
+    if (outcome_hook) outcome_hook(Status::Aborted("the batch is split and staged again"));
+    batch_too_large = true;
+    return Status::Ok();
+  }
+  if (!outcome->committed && outcome->revision < base_revision) {
+    // SECURITY: the cluster's digest record sits before the revision this
+    // replica already applied: etcd's history went back, as a restored
+    // etcd's does. Staging again would only conflict again. (At exactly
+    // base_revision only the node's attempt key moved, replica/
+    // etcd_replicator.cc: the batch is staged again, within its deadline.)
     Status restored = Status::IntegrityError(
         "the write was not committed: the cluster's store digest is at revision " +
-        std::to_string(outcome->revision) + ", not after revision " +
+        std::to_string(outcome->revision) + ", before revision " +
         std::to_string(base_revision) +
         " this node already applied (was the cluster's etcd restored from a backup?)");
     if (outcome_hook) outcome_hook(restored);
@@ -502,7 +511,7 @@ Status Store::Impl::ReplicateStaged(BatchReplicator& batch_replicator, LmdbTxn& 
     if (outcome_hook) {
       outcome_hook(Status::Aborted("another node committed first; the batch is staged again"));
     }
-    SR_RETURN_IF_ERROR(WaitApplied(outcome->revision, batch_replicator.apply_timeout()));
+    SR_RETURN_IF_ERROR(WaitApplied(outcome->revision, ConflictWait(batch_replicator)));
     conflict = true;
     return Status::Ok();
   }

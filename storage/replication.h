@@ -79,6 +79,10 @@ struct ReplicatedBatch {
   // replica's replica_revision()); the transaction compares it. Set by the
   // writer; ignored by ApplyReplicated.
   std::int64_t base_revision = 0;
+  // When the writer stops waiting for this batch's outcome (Commit, the
+  // resolution of a lost answer, re-staging). Set by the writer; default
+  // (the epoch): the replicator's own bound.
+  std::chrono::steady_clock::time_point deadline{};
 };
 
 // kDigestRecordSize: 32 bytes D, 8 bytes resourceVersion (big-endian), 32
@@ -96,6 +100,10 @@ struct ReplicatedCommit {
   // revision now, which the writer waits to apply before staging again.
   bool committed = false;
   std::int64_t revision = 0;
+  // too_large: not committed and nothing sent, because the batch is over
+  // the cluster's per-transaction limits (operations or bytes); the writer
+  // splits it and stages each half again (`revision` is base_revision).
+  bool too_large = false;
 };
 
 // BatchReplicator sends a staged batch to the cluster.
@@ -104,9 +112,10 @@ class BatchReplicator {
   virtual ~BatchReplicator() = default;
   // Commit commits `batch` as one transaction if the cluster's digest record
   // is still at batch.base_revision. An error (kUnavailable when the cluster
-  // cannot be reached or the outcome could not be learnt, kResourceExhausted
-  // when the batch is over the cluster's limits) means not committed; the
-  // writer answers every write of the batch with it.
+  // cannot be reached, kResourceExhausted when the cluster's quota is hit)
+  // means not committed, except kOutcomeUnknown: the transaction was sent
+  // and whether it committed could not be learnt by batch.deadline. The
+  // writer answers every write of the batch with the error.
   virtual StatusOr<ReplicatedCommit> Commit(const ReplicatedBatch& batch) = 0;
   // Validate is asked instead of Commit when every write of a batch failed
   // (nothing to commit): committed = true when the cluster's digest record
@@ -121,7 +130,18 @@ class BatchReplicator {
   // a revision (its own commit, or a conflicting one) before it answers
   // kUnavailable. Default 10 s.
   virtual std::chrono::milliseconds apply_timeout() const { return std::chrono::seconds(10); }
+  // write_timeout bounds one batch from its first staging to its answer
+  // (commit, resolving a lost answer, re-staging after conflicts, splits):
+  // past it the writes get kUnavailable (or kOutcomeUnknown). Default 3 s.
+  virtual std::chrono::milliseconds write_timeout() const { return std::chrono::seconds(3); }
 };
+
+// kClusterTxnOps and kClusterTxnBytes are the limits of one cluster
+// transaction the replicator enforces (etcd's default --max-txn-ops, and a
+// margin under its default --max-request-bytes of 1.5 MiB): a batch over
+// them is answered ReplicatedCommit::too_large and split by the writer.
+inline constexpr std::size_t kClusterTxnOps = 128;
+inline constexpr std::size_t kClusterTxnBytes = 1024 * 1024;
 
 // ApplyMode says what ApplyReplicated's batch describes.
 enum class ApplyMode {

@@ -85,15 +85,21 @@ struct Store::Impl {
 
   // Writer thread: pops batches until the queue is closed and drained.
   void WriterLoop();
-  // RunBatch stages, hooks and commits one batch, then fulfils every promise.
+  // RunBatch stages, hooks and commits one batch, then fulfils every promise
+  // (in replicated mode splitting a batch over the cluster's limits).
   void RunBatch(std::vector<std::unique_ptr<PendingWrite>>& batch);
+  // RunPart is RunBatch for one part: true once every promise of `batch` is
+  // fulfilled; false (none fulfilled) when the batch is to be split.
+  bool RunPart(std::vector<std::unique_ptr<PendingWrite>>& batch);
   // StageAndCommit is RunBatch's work: `results` starts as one placeholder
   // success per write; a staged write's failure is stored there; the return
   // value is the failure of the whole batch (OK when committed). In
   // replicated mode `conflict` is set when another node committed first:
-  // the batch is to be staged again (results are then meaningless).
+  // the batch is to be staged again (results are then meaningless);
+  // `replicated` says whether a replicator handled the batch.
   Status StageAndCommit(std::vector<std::unique_ptr<PendingWrite>>& batch,
-                        std::vector<StatusOr<WriteReceipt>>& results, bool& conflict);
+                        std::vector<StatusOr<WriteReceipt>>& results, bool& conflict,
+                        bool& replicated);
   // ReplicateStaged is StageAndCommit's end in replicated mode: hands the
   // batch staged in `parent` (changes, meta keys, the last resourceVersion)
   // to `replicator`, aborts `parent`, and waits until the replica applied
@@ -143,6 +149,15 @@ struct Store::Impl {
   bool closing = false;               // guarded by replica_mu
   // One ApplyReplicated at a time.
   std::mutex apply_mu;
+
+  // Replicated mode, writer thread only (write_batch.cc): when the batch in
+  // hand stops waiting for its outcome, and whether the replicator found it
+  // over the cluster's per-transaction limits (then it is split).
+  std::chrono::steady_clock::time_point batch_deadline{};
+  bool batch_too_large = false;
+  // ConflictWait bounds the wait for a conflicting revision: the
+  // replicator's apply_timeout, cut at batch_deadline.
+  std::chrono::milliseconds ConflictWait(const BatchReplicator& replicator) const;
 
   // The highest resourceVersion staged for a batch that did not commit
   // (writer thread only): later batches start above it.

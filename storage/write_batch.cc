@@ -7,8 +7,13 @@
 // the hook or the commit fails nothing of the batch is stored and every
 // caller whose write was staged gets an error.
 #include <algorithm>
+#include <chrono>
+#include <deque>
 #include <exception>
+#include <iterator>
+#include <random>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "storage/map_budget.h"
@@ -21,8 +26,13 @@ namespace {
 // kMaxReplicatedBatch bounds the Write() calls of one cluster transaction.
 constexpr std::size_t kMaxReplicatedBatch = 32;
 // kMaxReplicatedAttempts bounds how often one batch is staged again after
-// losing to another node's write.
+// losing to another node's write (the batch deadline usually ends it first).
 constexpr int kMaxReplicatedAttempts = 50;
+// The pause between a lost conflict and the next attempt doubles from
+// kFirstBackoff up to kMaxBackoff, with jitter, so two busy nodes do not
+// keep colliding in step.
+constexpr std::chrono::milliseconds kFirstBackoff{2};
+constexpr std::chrono::milliseconds kMaxBackoff{64};
 
 // Call runs a caller-supplied function (a write or the hook). An exception
 // must not kill the writer thread: it becomes kInternal.
@@ -40,7 +50,12 @@ Status Call(std::string_view what, const Fn& fn, Args&&... args) {
 }  // namespace
 
 Status BatchFailure(const Status& cause) {
-  if (cause.code() == StatusCode::kResourceExhausted) return cause;
+  // Map full stays kResourceExhausted; a cluster write whose outcome is
+  // unknown must not be reported as "not committed".
+  if (cause.code() == StatusCode::kResourceExhausted ||
+      cause.code() == StatusCode::kOutcomeUnknown) {
+    return cause;
+  }
   return Status::Unavailable("the write was not committed: " + cause.message());
 }
 
@@ -59,35 +74,94 @@ void Store::Impl::WriterLoop() {
   }
 }
 
+std::chrono::milliseconds Store::Impl::ConflictWait(const BatchReplicator& replicator) const {
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      batch_deadline - std::chrono::steady_clock::now());
+  return std::clamp(left, std::chrono::milliseconds::zero(), replicator.apply_timeout());
+}
+
 void Store::Impl::RunBatch(std::vector<std::unique_ptr<PendingWrite>>& batch) {
+  std::shared_ptr<BatchReplicator> current;
+  {
+    std::lock_guard lock(config_mutex);
+    current = replicator;
+  }
+  // Replicated mode: one deadline covers the batch's commit, the resolution
+  // of a lost answer, every re-staging after a conflict and every split, so
+  // a writer thread is never held past it (SPEC 8: 503, never a hang).
+  batch_deadline = current != nullptr
+                       ? std::chrono::steady_clock::now() + current->write_timeout()
+                       : std::chrono::steady_clock::time_point{};
+  // A batch over the cluster's per-transaction limits is halved and each
+  // half staged again, first half first (arrival order is kept).
+  std::deque<std::vector<std::unique_ptr<PendingWrite>>> parts;
+  parts.push_back(std::move(batch));
+  while (!parts.empty()) {
+    std::vector<std::unique_ptr<PendingWrite>> part = std::move(parts.front());
+    parts.pop_front();
+    if (RunPart(part)) continue;
+    const auto middle = part.begin() + static_cast<std::ptrdiff_t>(part.size() / 2);
+    std::vector<std::unique_ptr<PendingWrite>> second(std::make_move_iterator(middle),
+                                                      std::make_move_iterator(part.end()));
+    part.erase(middle, part.end());
+    parts.push_front(std::move(second));
+    parts.push_front(std::move(part));
+  }
+}
+
+bool Store::Impl::RunPart(std::vector<std::unique_ptr<PendingWrite>>& batch) {
   std::vector<StatusOr<WriteReceipt>> results;
   Status batch_status;
+  bool replicated = false;
+  std::chrono::milliseconds backoff = kFirstBackoff;
   // Only replicated mode sets `conflict`: the batch lost to another node's
   // and is staged again on the replica that now holds the winner's changes.
   for (int attempt = 1;; ++attempt) {
     results.assign(batch.size(), WriteReceipt{0});
     bool conflict = false;
-    batch_status = StageAndCommit(batch, results, conflict);
-    if (!conflict) break;
-    if (attempt >= kMaxReplicatedAttempts) {
-      batch_status = Status::Unavailable("the write was not committed: it conflicted with other "
-                                         "nodes' writes " +
-                                         std::to_string(attempt) + " times");
+    batch_too_large = false;
+    batch_status = StageAndCommit(batch, results, conflict, replicated);
+    if (batch_too_large) {
+      if (batch.size() > 1) return false;  // split by RunBatch
+      batch_status = Status::InvalidArgument(
+          "this write alone is over the cluster's limits for one transaction (etcd's " +
+          std::to_string(kClusterTxnOps) + " operations or " +
+          std::to_string(kClusterTxnBytes / 1024) +
+          " KiB): it changes too many or too large records");
       break;
     }
+    if (!conflict) break;
+    const auto now = std::chrono::steady_clock::now();
+    if (attempt >= kMaxReplicatedAttempts || now >= batch_deadline) {
+      batch_status = Status::Unavailable(
+          "the write was not committed: it conflicted with other nodes' writes " +
+          std::to_string(attempt) + " times before its deadline");
+      break;
+    }
+    // Jitter: a pause between half and all of `backoff`.
+    thread_local std::minstd_rand jitter(std::random_device{}());
+    const auto pause = std::chrono::milliseconds(
+        backoff.count() / 2 + static_cast<std::int64_t>(jitter() % (backoff.count() / 2 + 1)));
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+        pause, batch_deadline - now));
+    backoff = std::min(backoff * 2, kMaxBackoff);
   }
   for (std::size_t i = 0; i < batch.size(); ++i) {
-    // A write whose own function failed keeps that error; the others share
-    // the batch's fate.
-    if (!batch_status.ok() && results[i].has_value()) {
+    // In single-node mode a write whose own function failed keeps that
+    // error; the others share the batch's fate. In replicated mode a batch
+    // that failed as a whole may have run its functions on a stale replica
+    // (a 404 for a key the cluster has): every write gets the batch's error.
+    if (!batch_status.ok() && (results[i].has_value() || replicated)) {
       results[i] = std::unexpected(batch_status);
     }
     batch[i]->done.set_value(std::move(results[i]));
   }
+  return true;
 }
 
 Status Store::Impl::StageAndCommit(std::vector<std::unique_ptr<PendingWrite>>& batch,
-                                   std::vector<StatusOr<WriteReceipt>>& results, bool& conflict) {
+                                   std::vector<StatusOr<WriteReceipt>>& results, bool& conflict,
+                                   bool& replicated) {
   std::shared_ptr<const RecordAuthenticator> authenticator = Authenticator();
   PreCommitHook hook;
   CommitOutcomeHook outcome_hook;
@@ -97,6 +171,18 @@ Status Store::Impl::StageAndCommit(std::vector<std::unique_ptr<PendingWrite>>& b
     hook = pre_commit_hook;
     outcome_hook = commit_outcome_hook;
     batch_replicator = replicator;
+  }
+  replicated = batch_replicator != nullptr;
+  if (batch_replicator == nullptr) {
+    // SECURITY: a store that joined a cluster is written only through it: a
+    // local commit would fork its digest from the cluster's (every later
+    // batch refused, the write never replicated). The CLI and anything
+    // running before Replica::Start installed its replicator end here.
+    std::lock_guard lock(replica_mu);
+    if (replica_revision != 0) {
+      return Status::FailedPrecondition(
+          "this store is a cluster replica: write through the cluster");
+    }
   }
   const std::size_t map_size = env->map_size_bytes();
   const Status low_space = LowSpace();
@@ -133,7 +219,7 @@ Status Store::Impl::StageAndCommit(std::vector<std::unique_ptr<PendingWrite>>& b
       parent->Abort();
       StatusOr<ReplicatedCommit> current = batch_replicator->Validate(base_revision);
       if (current.has_value() && !current->committed) {
-        SR_RETURN_IF_ERROR(WaitApplied(current->revision, batch_replicator->apply_timeout()));
+        SR_RETURN_IF_ERROR(WaitApplied(current->revision, ConflictWait(*batch_replicator)));
         conflict = true;
       }
     }

@@ -21,6 +21,7 @@ ApiReason ReasonForCode(StatusCode code) {
     case StatusCode::kResourceExhausted:
     case StatusCode::kTokenUnavailable:
     case StatusCode::kUnavailable:
+    case StatusCode::kOutcomeUnknown:
       return ApiReason::kServiceUnavailable;
     case StatusCode::kOk:
     case StatusCode::kIntegrityError:

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "storage/replication.h"
 #include "storage/storage.h"
 #include "tests/audit/audit_fixture.h"
 #include "tests/audit/blocking_sink.h"
@@ -140,6 +141,41 @@ TEST_F(AuditWriteTest, ACommitThatFailsAfterItsRecordLeavesANotCommittedRecord) 
   ASSERT_NE(cancel, nullptr) << "no not-committed record for the failed commit";
   EXPECT_EQ(cancel->refers_to, write->seq);
   EXPECT_GT(cancel->seq, write->seq);
+  EXPECT_TRUE(VerifyLog().ok) << VerifyLog().Summary();
+}
+
+// UnknownOutcomeReplicator stands for a cluster whose answer to a sent
+// transaction was lost and could not be resolved (replica/ resolves it
+// against real etcd; the lost answer itself cannot be produced on demand).
+class UnknownOutcomeReplicator final : public storage::BatchReplicator {
+ public:
+  StatusOr<storage::ReplicatedCommit> Commit(const storage::ReplicatedBatch&) override {
+    return std::unexpected(Status::OutcomeUnknown("the cluster's answer was lost"));
+  }
+};
+
+TEST_F(AuditWriteTest, AReplicatedCommitOfUnknownOutcomeIsRecordedAsUnknownNotAsNotCommitted) {
+  OpenStore();
+  auto log = Open(Options(), audit::StoreStateOf(*store_));
+  ASSERT_TRUE(log.has_value()) << log.error();
+  (*log)->AttachTo(*store_);
+  store_->SetReplicator(std::make_shared<UnknownOutcomeReplicator>());
+  auto pending = (*log)->ExpectWrite("req-unknown#1", UserEvent("secret.securevalues:create"));
+  auto written = Put("req-unknown#1", "default/unknown", "v");
+  ASSERT_FALSE(written.has_value());
+  EXPECT_EQ(written.error().code(), StatusCode::kOutcomeUnknown) << written.error();
+  EXPECT_TRUE((*log)->Forget(pending));
+  store_->SetReplicator(nullptr);
+
+  ASSERT_TRUE((*log)->Close().ok());
+  std::vector<ParsedLine> records = Records();
+  const ParsedLine* write = Find(records, "req-secret.securevalues:create");
+  ASSERT_NE(write, nullptr);
+  const ParsedLine* unknown =
+      Find(records, "req-secret.securevalues:create", RecordType::kOutcomeUnknown);
+  ASSERT_NE(unknown, nullptr) << "no outcome-unknown record";
+  EXPECT_EQ(unknown->refers_to, write->seq);
+  EXPECT_EQ(Find(records, "req-secret.securevalues:create", RecordType::kNotCommitted), nullptr);
   EXPECT_TRUE(VerifyLog().ok) << VerifyLog().Summary();
 }
 

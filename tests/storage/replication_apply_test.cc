@@ -478,14 +478,14 @@ TEST(ReplicationStaging, WithoutAnAuthenticatorAMetaWriteIsRefusedWithItsOutcome
   EXPECT_STATUS(txn->GetMeta("escrowed-keks"), StatusCode::kNotFound);
 }
 
-// A conflict at a revision this node already applied means etcd's history
-// went back (a restored etcd): an integrity error, not a retry.
+// A conflict at a revision before the one this node already applied means
+// etcd's history went back (a restored etcd): an integrity error, not a retry.
 TEST(ReplicationStaging, AConflictAtAnAppliedRevisionIsAnIntegrityError) {
   class GoneBackReplicator final : public BatchReplicator {
    public:
     StatusOr<ReplicatedCommit> Commit(const ReplicatedBatch& batch) override {
       ++commits;
-      return ReplicatedCommit{false, batch.base_revision};
+      return ReplicatedCommit{false, batch.base_revision - 1};
     }
     int commits = 0;
   };
