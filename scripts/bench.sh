@@ -97,13 +97,14 @@
 #       bench/cluster_bench.cc (issue 18): 3 etcd members (data under
 #       TMPDIR, default /tmp, refused when it is tmpfs) and 3 appliances in
 #       replicated mode sharing one SoftHSM token, against one single-node
-#       server, in one run: audited creates/s through etcd at 8 clients,
+#       server, in one run: audited creates/s through etcd at 8 clients
+#       (on one node, and spread over the three),
 #       decrypt req/s on one node against single-node (alternating windows:
 #       BENCH_ROUNDS pairs, 2; BENCH_SECONDS per window, 8), replication lag
 #       p50/p99 over 200 writes, and `etcdctl check perf` (about a minute).
 #       Ends with
-#       cluster_creates_per_s=N single_creates_per_s=N cluster_decrypt_rps=N
-#       single_decrypt_rps=N decrypt_ratio=R replication_lag_p50_ms=X
+#       cluster_creates_per_s=N cluster_creates_3_nodes_per_s=N
+#       single_creates_per_s=N cluster_decrypt_rps=N single_decrypt_rps=N decrypt_ratio=R replication_lag_p50_ms=X
 #       replication_lag_p99_ms=X errors=N etcd_check_perf_exit=N
 #   BASE_REV is built from a detached git worktree in
 #   build-bench-base/src (its build directory inside it, so that with ccache

@@ -79,8 +79,12 @@ class NodeTable {
 class NodeClients {
  public:
   NodeClients(const NodeTable& table, std::string ca, std::string cert, std::string key)
-      : table_(table), ca_(std::move(ca)), cert_(std::move(cert)), key_(std::move(key)),
-        clients_(table.size()), urls_(table.size()) {}
+      : table_(table),
+        ca_(std::move(ca)),
+        cert_(std::move(cert)),
+        key_(std::move(key)),
+        clients_(table.size()),
+        urls_(table.size()) {}
   // For returns node i's client, or nullptr while it is down.
   HttpsClient* For(int i) {
     const std::string url = table_.Get(i);

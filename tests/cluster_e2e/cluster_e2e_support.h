@@ -52,13 +52,12 @@ inline std::string SecureValueBody(const std::string& name, const std::string& v
                                    const std::string& resource_version = "") {
   nlohmann::json metadata = {{"name", name}};
   if (!resource_version.empty()) metadata["resourceVersion"] = resource_version;
-  return nlohmann::json({{"apiVersion", "secret.grafana.app/v1beta1"},
-                         {"kind", "SecureValue"},
-                         {"metadata", metadata},
-                         {"spec",
-                          {{"description", description},
-                           {"value", value},
-                           {"decrypters", {"demo-service"}}}}})
+  return nlohmann::json(
+             {{"apiVersion", "secret.grafana.app/v1beta1"},
+              {"kind", "SecureValue"},
+              {"metadata", metadata},
+              {"spec",
+               {{"description", description}, {"value", value}, {"decrypters", {"demo-service"}}}}})
       .dump();
 }
 
@@ -106,8 +105,8 @@ inline ListedSet ListAll(HttpsClient& client, const std::string& ns) {
   ListedSet set;
   std::string next;
   for (int page = 0; page < 1000; ++page) {
-    HttpsResponse listed =
-        client.Request("GET", Collection(ns) + "?limit=500" + (next.empty() ? "" : "&continue=" + next));
+    HttpsResponse listed = client.Request(
+        "GET", Collection(ns) + "?limit=500" + (next.empty() ? "" : "&continue=" + next));
     if (listed.status != 200) return set;
     nlohmann::json body = ParseJson(listed.body);
     if (body.is_discarded()) return set;
@@ -132,8 +131,8 @@ inline std::map<std::string, std::string> DecryptedHashes(HttpsClient& decrypter
                                                           const std::vector<std::string>& names) {
   std::map<std::string, std::string> hashes;
   for (std::size_t at = 0; at < names.size(); at += 100) {
-    const std::vector<std::string> chunk(
-        names.begin() + at, names.begin() + std::min(names.size(), at + 100));
+    const std::vector<std::string> chunk(names.begin() + at,
+                                         names.begin() + std::min(names.size(), at + 100));
     HttpsResponse batch =
         decrypter.Request("POST", DecryptBatch(ns), nlohmann::json({{"names", chunk}}).dump());
     if (batch.status != 200) continue;

@@ -97,14 +97,15 @@ TEST_F(ClusterE2e, EveryNodeServesSecureValuesSensuDaprAndDecryptsAndEveryAuditL
     ASSERT_EQ(got.status, 200) << got.body;
     EXPECT_EQ(got.body.find(value), std::string::npos) << "a get never returns the value";
     const std::string version = ParseJson(got.body)["metadata"].value("resourceVersion", "");
-    HttpsResponse replaced = admin.Request(
-        "PUT", Item(kNs, name), SecureValueBody(name, value, "replaced here", version));
+    HttpsResponse replaced = admin.Request("PUT", Item(kNs, name),
+                                           SecureValueBody(name, value, "replaced here", version));
     ASSERT_EQ(replaced.status, 200) << replaced.body;
     EXPECT_EQ(ParseJson(replaced.body)["spec"].value("description", ""), "replaced here");
     live.insert(name);
     const std::string doomed = "gone-" + std::to_string(i);
-    ASSERT_EQ(admin.Request("POST", Collection(kNs), SecureValueBody(doomed, ValueFor(doomed))).status,
-              201);
+    ASSERT_EQ(
+        admin.Request("POST", Collection(kNs), SecureValueBody(doomed, ValueFor(doomed))).status,
+        201);
     HttpsResponse deleted = admin.Request("DELETE", Item(kNs, doomed));
     EXPECT_EQ(deleted.status, 200) << deleted.body;
     EXPECT_EQ(admin.Request("GET", Item(kNs, doomed)).status, 404);
@@ -115,7 +116,8 @@ TEST_F(ClusterE2e, EveryNodeServesSecureValuesSensuDaprAndDecryptsAndEveryAuditL
 
     // Sensu: a provider and a secret resolved through the strongroom one.
     const std::string provider = "env-" + std::to_string(i);
-    EXPECT_EQ(admin.Request("PUT", kProviders + "/" + provider, ProviderBody(provider)).status, 201);
+    EXPECT_EQ(admin.Request("PUT", kProviders + "/" + provider, ProviderBody(provider)).status,
+              201);
     EXPECT_EQ(admin.Request("GET", kProviders + "/" + provider).status, 200);
     const std::string sensu = "sensu-" + std::to_string(i);
     ASSERT_EQ(admin.Request("PUT", SensuSecret(sensu), SensuBody(sensu, name)).status, 201);
@@ -136,7 +138,8 @@ TEST_F(ClusterE2e, EveryNodeServesSecureValuesSensuDaprAndDecryptsAndEveryAuditL
     EXPECT_TRUE(WaitUntil([&] {
       hashes = DecryptedHashes(decrypter, kNs, names);
       return hashes.size() == names.size();
-    })) << hashes.size() << " of " << names.size() << " decrypt in a batch";
+    })) << hashes.size()
+        << " of " << names.size() << " decrypt in a batch";
     for (const std::string& each : names) {
       EXPECT_EQ(hashes[each], Sha256Hex(ValueFor(each))) << each;
     }
@@ -161,8 +164,9 @@ TEST_F(ClusterE2e, EveryNodeServesSecureValuesSensuDaprAndDecryptsAndEveryAuditL
       reference = ListAll(first, kNs);
       here = ListAll(admin, kNs);
       return here.ok && reference.ok && here.versions == reference.versions;
-    })) << ApplianceCluster::node_name(i) << " holds " << here.versions.size()
-        << " secure values, node-1 " << reference.versions.size();
+    })) << ApplianceCluster::node_name(i)
+        << " holds " << here.versions.size() << " secure values, node-1 "
+        << reference.versions.size();
   }
   EXPECT_EQ(reference.versions.size(), live.size());
   VerifyEveryAuditLog();
@@ -194,9 +198,8 @@ TEST_F(ClusterE2e, AWriteOnOneNodeIsReadOnTheOthersAndAStaleReplaceIs409OnEveryN
           return false;
         },
         std::chrono::seconds(10));
-    ASSERT_TRUE(seen) << name << " written on " << ApplianceCluster::node_name(a)
-                      << " not read on " << ApplianceCluster::node_name(b) << " (last " << status
-                      << ")";
+    ASSERT_TRUE(seen) << name << " written on " << ApplianceCluster::node_name(a) << " not read on "
+                      << ApplianceCluster::node_name(b) << " (last " << status << ")";
     lag_ms.push_back(
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - written)
             .count());
@@ -218,8 +221,7 @@ TEST_F(ClusterE2e, AWriteOnOneNodeIsReadOnTheOthersAndAStaleReplaceIs409OnEveryN
   HttpsResponse replaced = admins[1].Request(
       "PUT", Item(kNs, name), SecureValueBody(name, ValueFor(name), "second", old_version));
   ASSERT_EQ(replaced.status, 200) << replaced.body;
-  const std::string new_version =
-      ParseJson(replaced.body)["metadata"].value("resourceVersion", "");
+  const std::string new_version = ParseJson(replaced.body)["metadata"].value("resourceVersion", "");
   ASSERT_NE(new_version, old_version);
   for (int i = 0; i < nodes; ++i) {
     SCOPED_TRACE(ApplianceCluster::node_name(i));

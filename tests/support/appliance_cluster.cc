@@ -116,7 +116,8 @@ std::vector<std::string> ApplianceCluster::AuditDirs() const {
 ShellResult ApplianceCluster::VerifyAuditLogs(const std::string& public_key_pem) const {
   const std::string key_file = nodes_[0]->dir() + "/cluster-audit-key.pem";
   if (!WriteFileBytes(key_file, public_key_pem, 0600)) return {-1, "cannot write " + key_file};
-  std::string line = std::string(STRONGROOM_BINARY) + " audit verify --public-key '" + key_file + "'";
+  std::string line =
+      std::string(STRONGROOM_BINARY) + " audit verify --public-key '" + key_file + "'";
   for (const std::string& dir : AuditDirs()) line += " --log '" + dir + "'";
   return RunShell(line + " 2>&1");
 }

@@ -197,14 +197,16 @@ std::string ServerProcess::PrepareShared() {
 }
 
 std::string ServerProcess::InitOrJoin() {
-  std::vector<std::string> init_args = {"init", "--admin-password-file", dir_.Join("admin-password")};
+  std::vector<std::string> init_args = {"init", "--admin-password-file",
+                                        dir_.Join("admin-password")};
   if (options_.join_cluster) init_args = {"join", "--config", dir_.Join("strongroom.toml")};
-  init_args.insert(init_args.end(), options_.init_extra_args.begin(), options_.init_extra_args.end());
+  init_args.insert(init_args.end(), options_.init_extra_args.begin(),
+                   options_.init_extra_args.end());
   CliResult init = RunCli(init_args);
   if (init.exit_code != 0) {
     // Only stderr: stdout is init's report, which is not needed to diagnose.
-    return "strongroom " + init_args[0] + " exited with " + std::to_string(init.exit_code) +
-           ": " + Redact(init.err);
+    return "strongroom " + init_args[0] + " exited with " + std::to_string(init.exit_code) + ": " +
+           Redact(init.err);
   }
   return "";
 }
