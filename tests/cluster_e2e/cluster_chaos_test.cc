@@ -151,7 +151,10 @@ TEST(ClusterChaos, KillingTheEtcdLeaderAndANodeLosesNoAcknowledgedWriteAndDecryp
                           first.admin_cert().key_path);
       for (long seq = 0; !stop.load(); ++seq) {
         HttpsClient* client = clients.For(static_cast<int>((w + seq) % nodes));
-        if (client == nullptr) continue;
+        if (client == nullptr) {  // that node is down: the next one
+          if (nodes == 1) std::this_thread::sleep_for(milliseconds(20));
+          continue;
+        }
         const std::string name = "w" + std::to_string(w) + "-" + std::to_string(seq);
         const std::string value = RandomValue();
         ++write_attempts;
@@ -266,9 +269,7 @@ TEST(ClusterChaos, KillingTheEtcdLeaderAndANodeLosesNoAcknowledgedWriteAndDecryp
   EXPECT_EQ(cluster->StopAll(), 0) << "every node exits cleanly on SIGTERM";
   ShellResult verified = cluster->VerifyAuditLogs(key.body);
   EXPECT_EQ(verified.exit_code, 0) << verified.out;
-  for (const std::string& dir : cluster->AuditDirs()) {
-    EXPECT_NE(verified.out.find(dir + ": OK records="), std::string::npos) << verified.out;
-  }
+  EXPECT_EQ(OkLines(verified.out), nodes) << verified.out;
 }
 
 }  // namespace

@@ -148,6 +148,17 @@ inline std::map<std::string, std::string> DecryptedHashes(HttpsClient& decrypter
   return hashes;
 }
 
+// OkLines counts the logs `strongroom audit verify` reported as verified
+// ("OK records=" once per log).
+inline int OkLines(const std::string& out) {
+  int count = 0;
+  for (std::size_t at = out.find("OK records="); at != std::string::npos;
+       at = out.find("OK records=", at + 1)) {
+    ++count;
+  }
+  return count;
+}
+
 // Percentile is the p-th percentile (0..100, nearest rank) of `samples`
 // (sorted here); 0 when empty.
 inline double Percentile(std::vector<double> samples, double p) {
