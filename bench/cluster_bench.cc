@@ -22,6 +22,7 @@
 // through `scripts/bench.sh cluster` (Release build). Load on the machine
 // shows in the figures: the lines say what else ran (load1).
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include <atomic>
 #include <chrono>
@@ -118,6 +119,31 @@ Window Decrypts(const ServerProcess& server, std::chrono::seconds length) {
       });
 }
 
+// RunWithoutProgress runs the shell `line` and prints its output without
+// the progress bar etcdctl redraws with carriage returns ("12 / 60 ...").
+// Returns its exit status (-1 if it could not run).
+int RunWithoutProgress(const std::string& line) {
+  FILE* pipe = ::popen(line.c_str(), "r");
+  if (pipe == nullptr) return -1;
+  std::string text;
+  char buffer[4096];
+  for (std::size_t got; (got = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0;) {
+    text.append(buffer, got);
+  }
+  const int status = ::pclose(pipe);
+  std::string piece;
+  for (char c : text + "\n") {
+    if (c != '\r' && c != '\n') {
+      piece += c;
+      continue;
+    }
+    if (!piece.empty() && piece.find(" / ") == std::string::npos)
+      std::printf("  %s\n", piece.c_str());
+    piece.clear();
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 int Run() {
   const std::chrono::seconds window(EnvInt("BENCH_SECONDS", 8));
   const int rounds = EnvInt("BENCH_ROUNDS", 2);
@@ -181,7 +207,8 @@ int Run() {
     return 1;
   }
   {
-    HttpsClient node2 = cluster->node(1).CertClient(cluster->node(1).admin_cert());
+    HttpsClient node2 = cluster->node(1 % cluster->size())
+                            .CertClient(cluster->node(1 % cluster->size()).admin_cert());
     if (!WaitUntil([&] {
           return ListAll(node2, kNs).versions.contains("d-" + std::to_string(kDecryptValues - 1));
         })) {
@@ -193,7 +220,7 @@ int Run() {
   for (int round = 0; round < rounds; ++round) {
     for (int side = 0; side < 2; ++side) {
       const bool on_cluster = (round + side) % 2 == 0;
-      const Window w = Decrypts(on_cluster ? cluster->node(1) : *single, window);
+      const Window w = Decrypts(on_cluster ? cluster->node(1 % cluster->size()) : *single, window);
       Window& total = on_cluster ? cluster_decrypts : single_decrypts;
       total.ok += w.ok;
       total.errors += w.errors;
@@ -252,7 +279,7 @@ int Run() {
                            "' --key='" + etcd.tls.key_file + "' check perf 2>&1";
   std::printf("etcdctl check perf (load1 %s):\n", Load1().c_str());
   std::fflush(stdout);
-  const int perf_status = std::system(perf.c_str());
+  const int perf_status = RunWithoutProgress(perf);
 
   const double ratio =
       single_decrypts.rate() > 0 ? cluster_decrypts.rate() / single_decrypts.rate() : 0;
