@@ -13,6 +13,7 @@
 #include "api/auth/policy_holder.h"
 #include "api/auth/principal.h"
 #include "api/core/api_error.h"
+#include "api/core/cluster_probe.h"
 #include "api/core/audit_scope.h"
 #include "api/core/errors.h"
 #include "api/http/router.h"
@@ -45,6 +46,8 @@ struct ApiContext {
   std::string settings_json = "{}";
   // The web view's sign-ins (api/auth/browser_sessions.h); null: none.
   BrowserSessions* browser_sessions = nullptr;
+  // Cluster mode (issue 18): the replica's state; empty in single-node mode.
+  ClusterProbe cluster;
 };
 
 // BrowserCookie says whether a route accepts the web view's session cookie
