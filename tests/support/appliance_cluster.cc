@@ -71,7 +71,11 @@ ServerProcessOptions ApplianceCluster::NodeOptions(int i) const {
     node.extra_config_text += "\n" + options_.extra_config_text;
   }
   if (i == 0) {
+    // The first node is named from init on, so its audit log and token
+    // anchor carry its name (the nodes of a shared token never use the
+    // unnamed single-node anchor).
     node.extra_policy_files = options_.extra_policy_files;
+    node.init_extra_args = {"--node-name", node_name(0)};
     return node;
   }
   // A joining node: node 0's token, PKI, admin password and policies;

@@ -6,7 +6,7 @@
 // data directories on the temporary directory's real disk, free loopback
 // ports, mutual TLS) and N `strongroom serve` processes in replicated mode:
 //   - node 0 is made as ServerProcess always makes a server (a SoftHSM
-//     token, a test PKI, `strongroom init`); it seeds the cluster's store;
+//     token, a test PKI, `strongroom init --node-name node-1`); it seeds the cluster's store;
 //   - nodes 1..N-1 share node 0's token directory (as the nodes of one
 //     cluster share an HSM partition), PKI, admin password and policies
 //     (ServerProcessOptions::share_token_of), each with its own data
