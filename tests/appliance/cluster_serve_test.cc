@@ -10,7 +10,9 @@
 //  - two appliances on one token: the second joins (`strongroom join`: the
 //    cluster's MAC key and store from etcd), a create on the first is read
 //    and decrypted on the second, and one on the second is read on the
-//    first; a data directory holding another store cannot join.
+//    first; one of them holds the background-work lock (etcd lease) and the
+//    other takes it over when it stops; a data directory holding another
+//    store cannot join.
 #include <signal.h>
 
 #include <gtest/gtest.h>
@@ -144,10 +146,14 @@ class SecondNode {
     config_ = dir_ + "/strongroom.toml";
     EXPECT_TRUE(WriteFileBytes(config_, config));
   }
-  ~SecondNode() {
+  ~SecondNode() { Stop(); }
+
+  // Stop sends SIGTERM and waits until the server has exited.
+  void Stop() {
     if (pid_ > 0) {
       ::kill(pid_, SIGTERM);
       WaitUntil([&] { return !Running(); }, std::chrono::seconds(15));
+      pid_ = -1;
     }
   }
 
@@ -238,6 +244,26 @@ TEST(ClusterServe, ASecondNodeJoinsAndEachReadsTheOthersWrites) {
       std::chrono::seconds(30)));
   // A stale create is 409 on either node.
   EXPECT_EQ(admin_a.Request("POST", Collection("c2"), Body("made-on-b")).status, 409);
+
+  // One node holds the background-work lock; when it stops, the other
+  // takes it over.
+  auto client = cluster::EtcdClient::Create(etcd->ClientOptions());
+  ASSERT_TRUE(client.has_value());
+  auto holder = [&]() -> std::string {
+    auto read = (*client)->Range({.key = "/strongroom/test/v1/leader/background"});
+    return read.has_value() && !read->kvs.empty() ? read->kvs.front().value : "";
+  };
+  ASSERT_TRUE(WaitUntil([&] { return !holder().empty(); }, std::chrono::seconds(30)));
+  const std::string first_holder = holder();
+  ASSERT_TRUE(first_holder == "node-a" || first_holder == "node-b") << first_holder;
+  const std::string other = first_holder == "node-a" ? "node-b" : "node-a";
+  if (first_holder == "node-a") {
+    EXPECT_EQ(first->Stop(), 0);
+  } else {
+    second.Stop();
+  }
+  EXPECT_TRUE(WaitUntil([&] { return holder() == other; }, std::chrono::seconds(30)))
+      << "holder: " << holder();
 }
 
 TEST(ClusterServe, ADataDirectoryWithItsOwnStoreCannotJoin) {
