@@ -55,8 +55,10 @@ std::optional<ApiError> RefuseStale(const ApiContext& context) {
 }  // namespace
 
 ApiOr<Session> StartSession(ApiContext& context, const HttpRequest& request, AuditScope* scope,
-                            BrowserCookie cookie) {
-  if (std::optional<ApiError> stale = RefuseStale(context)) return Fail(std::move(*stale));
+                            BrowserCookie cookie, StaleReplica stale_replica) {
+  if (stale_replica == StaleReplica::kRefused) {
+    if (std::optional<ApiError> stale = RefuseStale(context)) return Fail(std::move(*stale));
+  }
   StatusOr<storage::ReadTxn> txn = context.store.BeginRead();
   if (!txn.has_value()) return Fail(txn.error());
   if (cookie == BrowserCookie::kAccepted) {

@@ -57,6 +57,12 @@ struct ApiContext {
 // never carry a write, an admin action or a decrypt.
 enum class BrowserCookie { kIgnored, kAccepted };
 
+// StaleReplica says whether a request starts on a node whose replica is past
+// max_staleness (cluster mode): kRefused (503, Retry-After) for everything
+// that reads or writes the store's data; kAllowed only for /metrics, so the
+// operator can read why the node is not ready.
+enum class StaleReplica { kRefused, kAllowed };
+
 // Session is an authenticated request: its snapshot and its principal.
 struct Session {
   storage::ReadTxn txn;
@@ -77,7 +83,8 @@ struct Session {
 // as the failure "invalid_session".
 ApiOr<Session> StartSession(ApiContext& context, const HttpRequest& request,
                             AuditScope* scope = nullptr,
-                            BrowserCookie cookie = BrowserCookie::kIgnored);
+                            BrowserCookie cookie = BrowserCookie::kIgnored,
+                            StaleReplica stale = StaleReplica::kRefused);
 
 // StartServiceSession is StartSession for the decrypt endpoints: the
 // principal is the service of the verified client certificate

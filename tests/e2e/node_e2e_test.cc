@@ -125,7 +125,7 @@ TEST(NodeE2e, AClusterSectionNamingUnreachableEtcdStopsTheStartWithOneLine) {
   ShellResult refused =
       RunShell(std::string(STRONGROOM_BINARY) + " serve --config '" + config + "' 2>&1");
   EXPECT_NE(refused.exit_code, 0) << refused.out;
-  EXPECT_NE(refused.out.find("strongroom: [cluster]: cannot join the replicated store in etcd"),
+  EXPECT_NE(refused.out.find("strongroom: unavailable: [cluster]: cannot join the replicated store in etcd"),
             std::string::npos)
       << refused.out;
   EXPECT_NE(refused.out.find("is etcd running and reachable"), std::string::npos) << refused.out;
