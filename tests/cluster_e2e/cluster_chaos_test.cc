@@ -133,6 +133,7 @@ TEST(ClusterChaos, KillingTheEtcdLeaderAndANodeLosesNoAcknowledgedWriteAndDecryp
   std::atomic<long> write_attempts{0};
   std::mutex acked_mutex;
   std::map<std::string, std::string> acked;  // name -> SHA-256 of the value sent
+  std::atomic<long> acked_count{0};          // acked.size(), read without the lock
   std::vector<std::thread> load;
   // Joins the load on every way out, an ASSERT's early return included.
   struct JoinOnExit {
@@ -163,6 +164,7 @@ TEST(ClusterChaos, KillingTheEtcdLeaderAndANodeLosesNoAcknowledgedWriteAndDecryp
         if (created.status == 201) {
           std::lock_guard lock(acked_mutex);
           acked[name] = Sha256Hex(value);
+          ++acked_count;
         } else if (created.status == 0 || created.status >= 500) {
           std::this_thread::sleep_for(milliseconds(20));  // node or etcd away
         }
@@ -199,6 +201,7 @@ TEST(ClusterChaos, KillingTheEtcdLeaderAndANodeLosesNoAcknowledgedWriteAndDecryp
     ASSERT_TRUE(cluster->KillNode(victim));
     std::vector<long> before(nodes);
     for (int i = 0; i < nodes; ++i) before[i] = decrypts[i].load();
+    const long acked_before = acked_count.load();
     std::this_thread::sleep_for(kOutage);
     const int new_leader = cluster->EtcdLeader();
     EXPECT_NE(new_leader, leader) << "the remaining members elected another leader";
@@ -211,9 +214,11 @@ TEST(ClusterChaos, KillingTheEtcdLeaderAndANodeLosesNoAcknowledgedWriteAndDecryp
                              << ApplianceCluster::node_name(victim) << " were down";
       answered_text += " " + ApplianceCluster::node_name(i) + "=" + std::to_string(answered);
     }
-    std::printf("round %d: killed etcd leader m%d and %s; decrypts answered meanwhile:%s\n",
-                round + 1, leader, ApplianceCluster::node_name(victim).c_str(),
-                answered_text.c_str());
+    std::printf(
+        "round %d: killed etcd leader m%d and %s; meanwhile creates acknowledged: %ld, decrypts "
+        "answered:%s\n",
+        round + 1, leader, ApplianceCluster::node_name(victim).c_str(),
+        acked_count.load() - acked_before, answered_text.c_str());
     std::fflush(stdout);
     ASSERT_TRUE(cluster->RestartEtcdMember(leader));
     ASSERT_TRUE(cluster->RestartNode(victim));
