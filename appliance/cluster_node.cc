@@ -17,8 +17,7 @@ StatusOr<replica::ReplicaOptions> ReplicaOptionsFor(const ClusterConfig& cluster
   options.etcd.tls = {cluster.ca_file, cluster.cert_file, cluster.key_file};
   options.etcd.call_timeout = cluster.call_timeout;
   // A node that cannot reach a member in half a second tries the next.
-  options.etcd.connect_timeout =
-      std::min(std::chrono::milliseconds(500), cluster.call_timeout / 2);
+  options.etcd.connect_timeout = std::min(std::chrono::milliseconds(500), cluster.call_timeout / 2);
   return options;
 }
 
@@ -41,9 +40,9 @@ StatusOr<Bytes> FetchClusterMacKey(const ClusterConfig& cluster) {
 
 StatusOr<std::unique_ptr<BackgroundWork>> BackgroundWork::Start(
     const cluster::EtcdClientOptions& etcd, Options options) {
-  SR_ASSIGN_OR_RETURN(std::unique_ptr<cluster::EtcdClient> client, cluster::EtcdClient::Create(etcd));
-  std::unique_ptr<BackgroundWork> work(
-      new BackgroundWork(std::move(client), std::move(options)));
+  SR_ASSIGN_OR_RETURN(std::unique_ptr<cluster::EtcdClient> client,
+                      cluster::EtcdClient::Create(etcd));
+  std::unique_ptr<BackgroundWork> work(new BackgroundWork(std::move(client), std::move(options)));
   work->thread_ = std::thread([w = work.get()] { w->Loop(); });
   return work;
 }
@@ -69,8 +68,8 @@ void BackgroundWork::Loop() {
   using SteadyClock = std::chrono::steady_clock;
   SteadyClock::time_point next_work = SteadyClock::now() + options_.work_every;
   // Renew well within the lease's time to live.
-  const auto period = std::min(options_.every, std::chrono::milliseconds(
-                                                   options_.ttl_seconds * 1000 / 3));
+  const auto period =
+      std::min(options_.every, std::chrono::milliseconds(options_.ttl_seconds * 1000 / 3));
   for (;;) {
     {
       std::unique_lock lock(mu_);

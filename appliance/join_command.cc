@@ -29,7 +29,8 @@ constexpr std::string_view kMacKeyMeta = "record-mac-key";
 // token (proving this node holds the cluster's KEK) and installs it as the
 // store's record authenticator, so the full read can verify every record.
 Status UnwrapClusterKey(crypto::TokenService& token, storage::Store& store) {
-  SR_ASSIGN_OR_RETURN(std::optional<crypto::WrappedMacKey> wrapped, crypto::ReadWrappedMacKey(store));
+  SR_ASSIGN_OR_RETURN(std::optional<crypto::WrappedMacKey> wrapped,
+                      crypto::ReadWrappedMacKey(store));
   if (!wrapped.has_value()) return Status::Internal("the record-MAC key was not stored");
   StatusOr<SecretBytes> key =
       token.UnwrapKey(wrapped->kek_id, wrapped->wrapped, crypto::WrappedKeyType::kHmacSha256);

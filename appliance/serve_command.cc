@@ -102,12 +102,14 @@ StatusOr<ClusterNode> StartClusterNode(const ClusterConfig& config, storage::Sto
     if (error.code() == StatusCode::kUnavailable) {
       hint = " (is etcd running and reachable at [cluster] endpoints?)";
     } else if (error.code() == StatusCode::kIntegrityError) {
-      hint = " (a node that did not start the cluster must join it with `strongroom join` on "
-             "an empty data directory, using the cluster's token)";
+      hint =
+          " (a node that did not start the cluster must join it with `strongroom join` on "
+          "an empty data directory, using the cluster's token)";
     }
-    return std::unexpected(Status(error.code(), "[cluster]: cannot join the replicated store "
-                                                    "in etcd: " +
-                                                    error.message() + hint));
+    return std::unexpected(Status(error.code(),
+                                  "[cluster]: cannot join the replicated store "
+                                  "in etcd: " +
+                                      error.message() + hint));
   }
   node.replica = std::move(*started);
   BackgroundWork::Options background;
@@ -260,7 +262,7 @@ Status RunServe(const ServeFlags& flags) {
   env.audit.reset();
   env.keyring.reset();
   cluster.replica.reset();  // before the store, which it writes
-  env.store.reset();  // drains queued writes, closes LMDB
+  env.store.reset();        // drains queued writes, closes LMDB
   env.token.reset();
   api::LogEvent(api::LogLevel::kInfo, "stopped");
   return Status::Ok();

@@ -46,9 +46,9 @@ std::optional<ApiOr<Session>> ResumeBrowserSession(ApiContext& context, const Ht
 // SECURITY: a stale replica may miss a revocation made on another node.
 std::optional<ApiError> RefuseStale(const ApiContext& context) {
   if (context.cluster.Fresh()) return std::nullopt;
-  return ApiError::FromStatus(Status::Unavailable(
-                                  "this node has not reached the cluster's store (etcd) for "
-                                  "longer than its max_staleness; try another node"))
+  return ApiError::FromStatus(
+             Status::Unavailable("this node has not reached the cluster's store (etcd) for "
+                                 "longer than its max_staleness; try another node"))
       .RetryAfter(std::chrono::seconds(5));
 }
 

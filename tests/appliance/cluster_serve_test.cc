@@ -13,9 +13,8 @@
 //    first; one of them holds the background-work lock (etcd lease) and the
 //    other takes it over when it stops; a data directory holding another
 //    store cannot join.
-#include <signal.h>
-
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <chrono>
 #include <filesystem>
@@ -113,8 +112,8 @@ TEST(ClusterServe, OneNodeWritesThroughEtcdAndGoesStaleWhenEtcdIsGone) {
   EXPECT_EQ(write.status, 503) << write.body;
   EXPECT_TRUE(write.headers.contains("retry-after"));
   // Past max_staleness: not ready, reads and decrypts refused with 503.
-  ASSERT_TRUE(WaitUntil(
-      [&] { return anonymous.Request("GET", "/readyz").status == 503; }, std::chrono::seconds(30)));
+  ASSERT_TRUE(WaitUntil([&] { return anonymous.Request("GET", "/readyz").status == 503; },
+                        std::chrono::seconds(30)));
   ready = anonymous.Request("GET", "/readyz");
   EXPECT_NE(ready.body.find("\"cluster\":false"), std::string::npos) << ready.body;
   HttpsResponse read = admin.Request("GET", Collection("c1") + "/one");
@@ -187,9 +186,7 @@ class SecondNode {
       at += to.size();
     }
   }
-  std::string Env() const {
-    return "env SOFTHSM2_CONF='" + first_.token().conf_path() + "'";
-  }
+  std::string Env() const { return "env SOFTHSM2_CONF='" + first_.token().conf_path() + "'"; }
   ShellResult Run(const std::string& args) const {
     return RunShell(Env() + " " + std::string(STRONGROOM_BINARY) + " " + args + " 2>&1");
   }
@@ -274,13 +271,11 @@ TEST(ClusterServe, ADataDirectoryWithItsOwnStoreCannotJoin) {
   // A node initialised on its own (its own record-MAC key) is not the
   // cluster's: join refuses and leaves it as it was.
   SecondNode other(*first, "node-c");
-  ShellResult init = RunShell("env SOFTHSM2_CONF='" + first->token().conf_path() + "' " +
-                              std::string(STRONGROOM_BINARY) + " init --data-dir '" +
-                              other.data_dir() + "/data' --module '" +
-                              first->token().module_path() + "' --token-uri '" +
-                              first->token().token_uri() + "' --pin-file '" +
-                              first->token().pin_file() + "' --node-name node-c " +
-                              "--allow-unlocked-memory 2>&1");
+  ShellResult init = RunShell(
+      "env SOFTHSM2_CONF='" + first->token().conf_path() + "' " + std::string(STRONGROOM_BINARY) +
+      " init --data-dir '" + other.data_dir() + "/data' --module '" + first->token().module_path() +
+      "' --token-uri '" + first->token().token_uri() + "' --pin-file '" +
+      first->token().pin_file() + "' --node-name node-c " + "--allow-unlocked-memory 2>&1");
   ASSERT_EQ(init.exit_code, 0) << init.out;
   ShellResult joined = other.Join();
   EXPECT_NE(joined.exit_code, 0) << joined.out;

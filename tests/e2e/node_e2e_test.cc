@@ -120,12 +120,14 @@ TEST(NodeE2e, AClusterSectionNamingUnreachableEtcdStopsTheStartWithOneLine) {
   ASSERT_TRUE(WriteFileBytes(
       config, ReadFileBytes(server->dir() + "/strongroom.toml") +
                   "\n[cluster]\nnode_name = \"node-1\"\nendpoints = [\"https://127.0.0.1:1\"]\n"
-                  "ca_file = \"" + server->ca_path() + "\"\ncert_file = \"" + client.cert_path +
+                  "ca_file = \"" +
+                  server->ca_path() + "\"\ncert_file = \"" + client.cert_path +
                   "\"\nkey_file = \"" + client.key_path + "\"\ncall_timeout_ms = 500\n"));
   ShellResult refused =
       RunShell(std::string(STRONGROOM_BINARY) + " serve --config '" + config + "' 2>&1");
   EXPECT_NE(refused.exit_code, 0) << refused.out;
-  EXPECT_NE(refused.out.find("strongroom: unavailable: [cluster]: cannot join the replicated store in etcd"),
+  EXPECT_NE(refused.out.find(
+                "strongroom: unavailable: [cluster]: cannot join the replicated store in etcd"),
             std::string::npos)
       << refused.out;
   EXPECT_NE(refused.out.find("is etcd running and reachable"), std::string::npos) << refused.out;
