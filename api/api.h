@@ -39,6 +39,7 @@
 #include "api/auth/authenticator.h"
 #include "api/auth/browser_sessions.h"
 #include "api/core/api_metrics.h"
+#include "api/core/cluster_probe.h"
 #include "api/http/http_server.h"
 #include "api/http/tls_context.h"
 #include "audit/audit.h"
@@ -66,6 +67,9 @@ struct ApiOptions {
   // The web view's sign-ins: idle and absolute expiry, caps
   // (api/auth/browser_sessions.h; `[ui]` in the configuration file).
   BrowserSessionOptions browser_sessions;
+  // Cluster mode (issue 18): the replica's state for /readyz, /metrics and
+  // the 503 past max_staleness (api/core/cluster_probe.h). Empty: single node.
+  ClusterProbe cluster;
 };
 
 class ApiServer {

@@ -49,6 +49,8 @@ StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const ApiOptions& options,
   impl->context->max_bulk_secrets = options.max_bulk_secrets;
   impl->metrics = std::make_unique<ApiMetrics>(options.metrics, audit, store, keyring, token);
   impl->context->metrics = impl->metrics.get();
+  impl->context->cluster = options.cluster;
+  impl->metrics->TrackCluster(options.cluster);
   impl->context->settings_json = options.settings_json;
   SR_ASSIGN_OR_RETURN(impl->browser_sessions,
                       BrowserSessions::Create(clock, options.browser_sessions));

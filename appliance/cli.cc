@@ -5,6 +5,7 @@
 
 #include "appliance/appliance.h"
 #include "appliance/commands.h"
+#include "appliance/server_config.h"
 
 namespace strongroom::appliance {
 namespace {
@@ -52,6 +53,12 @@ int RunStrongroom(int argc, char** argv) {
   init->add_option(
       "--admin-password-file", admin_password_file,
       "Owner-only file with the admin password (else one is generated and printed once)");
+
+  std::string init_node_name;
+  init->add_option("--node-name", init_node_name,
+                   "Cluster mode: the first node's [cluster] node_name, so its audit log and token "
+                   "anchor carry it from the start (a node of a shared token never uses the "
+                   "unnamed single-node anchor)");
 
   EscrowFlags escrow;
   init->add_option("--escrow-officers", escrow.officers,
@@ -136,6 +143,22 @@ int RunStrongroom(int argc, char** argv) {
                     "Override: the token through tokend (unix:/path)");
   serve->add_flag("--allow-unlocked-memory", serve_flags.allow_unlocked_memory,
                   "Start even if secure memory cannot be locked");
+
+  ServeFlags join_flags;
+  CLI::App* join = app.add_subcommand(
+      "join", "Cluster mode: prepare an empty data directory to join the cluster named by the "
+              "config's [cluster] (the cluster's record-MAC key from etcd, this node's audit "
+              "log); then run serve");
+  join->add_option("--config", join_flags.config_path, "Configuration file (TOML)")
+      ->capture_default_str();
+  join->add_option("--data-dir", join_flags.data_dir, "Override: data directory");
+  join->add_option("--module", join_flags.module, "Override: PKCS#11 module");
+  join->add_option("--token-uri", join_flags.token_uri, "Override: token URI");
+  join->add_option("--pin-file", join_flags.pin_file, "Override: PIN file");
+  join->add_option("--token-service", join_flags.token_service,
+                   "Override: the token through tokend (unix:/path)");
+  join->add_flag("--allow-unlocked-memory", join_flags.allow_unlocked_memory,
+                 "Start even if secure memory cannot be locked");
 
   TokendFlags tokend_flags;
   CLI::App* tokend = app.add_subcommand(
@@ -262,6 +285,7 @@ int RunStrongroom(int argc, char** argv) {
 
   HardenProcess();
   if (serve->parsed()) return Report(RunServe(serve_flags));
+  if (join->parsed()) return Report(RunJoin(join_flags));
   if (tokend->parsed()) return Report(RunTokend(flags, tokend_flags));
   if (audit_verify->parsed()) return Report(RunAuditVerify(verify_flags));
   if (audit_show->parsed()) return Report(RunAuditShow(show_flags));
@@ -275,6 +299,13 @@ int RunStrongroom(int argc, char** argv) {
   if (token_list->parsed()) return Report(RunTokenList(flags, account));
   if (token_revoke->parsed()) return Report(RunTokenRevoke(flags, account));
   if (init->parsed()) {
+    if (!init_node_name.empty()) {
+      if (!IsNodeName(init_node_name)) {
+        return Report(Status::InvalidArgument(
+            "--node-name: must be [a-z0-9-], 1 to 63 characters, not starting or ending with '-'"));
+      }
+      flags.node_name = init_node_name;
+    }
     Status initialised = RunInit(flags, admin_password_file);
     if (initialised.ok() && (escrow.officers > 0 || escrow.threshold > 0)) {
       if (escrow.shares_dir.empty()) {

@@ -36,6 +36,8 @@ Status RunEscrowRecover(const CommonFlags& flags, const EscrowFlags& escrow);
 // `escrow status`: the escrow key, N and M, and which KEKs are escrowed.
 Status RunEscrowStatus(const CommonFlags& flags);
 
+struct ServerConfig;  // server_config.h
+
 // `serve`: flags override the config file's values when non-empty.
 struct ServeFlags {
   std::string config_path = "/etc/strongroom/strongroom.toml";
@@ -43,6 +45,15 @@ struct ServeFlags {
   bool allow_unlocked_memory = false;
 };
 Status RunServe(const ServeFlags& flags);
+// ResolveServeConfig loads the config file and applies the flags over it.
+StatusOr<ServerConfig> ResolveServeConfig(const ServeFlags& flags);
+
+// `join` (cluster mode, issue 18): prepares an empty data directory to join
+// the cluster its config's [cluster] names: takes the cluster's wrapped
+// record-MAC key from etcd (proving this node's token unwraps it) and
+// starts this node's audit log; `serve` then reads the whole store from
+// etcd. The same flags as serve (join_command.cc).
+Status RunJoin(const ServeFlags& flags);
 
 // `tokend`: the token behind a privilege boundary (tokend_command.cc).
 struct TokendFlags {

@@ -11,11 +11,14 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <thread>
 
 #include "api/api.h"
 #include "api/core/log.h"
+#include "appliance/cluster_node.h"
 #include "appliance/commands.h"
 #include "appliance/server_config.h"
 #include "base/secure_arena.h"
@@ -56,6 +59,77 @@ Status RecordServerEvent(audit::AuditLog& log, std::string action, const std::st
   return log.Record(std::move(event));
 }
 
+// WaitForStartupVerification waits until the audit log's deferred start-up
+// checks (the store's full re-MAC, which arms the tag index) have finished,
+// so the replica's first full read never races them.
+void WaitForStartupVerification(const audit::AuditLog& log) {
+  while (log.stats().startup_verification == audit::StartupVerification::kPending) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+// ClusterNode is what cluster mode adds to a running server: the replica
+// (etcd to this node's LMDB, and this node's writes through etcd) and the
+// one-node background work. Destroyed before the store.
+struct ClusterNode {
+  std::unique_ptr<replica::Replica> replica;
+  std::unique_ptr<BackgroundWork> background;
+
+  void Stop() {
+    if (background) background->Stop();
+    background.reset();
+    // The store refuses writes from here on: a node never writes its LMDB
+    // alone once it joined a cluster.
+    if (replica) replica->Stop();
+  }
+};
+
+// StartClusterNode starts the replica on `store` (seeding etcd when it holds
+// no store for the cluster yet, catching up otherwise) and the background
+// work. Fails with one line when etcd cannot be reached or the cluster's
+// state does not verify under this node's token: the server then exits
+// rather than serve from a replica that is not joined (the service manager
+// restarts it).
+StatusOr<ClusterNode> StartClusterNode(const ClusterConfig& config, storage::Store& store) {
+  SR_ASSIGN_OR_RETURN(replica::ReplicaOptions options, ReplicaOptionsFor(config));
+  const std::string prefix = replica::KeyLayout(options.cluster_name).prefix();
+  const cluster::EtcdClientOptions etcd = options.etcd;
+  ClusterNode node;
+  StatusOr<std::unique_ptr<replica::Replica>> started = replica::Replica::Start(store, options);
+  if (!started.has_value()) {
+    const Status& error = started.error();
+    std::string hint;
+    if (error.code() == StatusCode::kUnavailable) {
+      hint = " (is etcd running and reachable at [cluster] endpoints?)";
+    } else if (error.code() == StatusCode::kIntegrityError) {
+      hint =
+          " (a node that did not start the cluster must join it with `strongroom join` on "
+          "an empty data directory, using the cluster's token)";
+    }
+    return std::unexpected(Status(error.code(),
+                                  "[cluster]: cannot join the replicated store "
+                                  "in etcd: " +
+                                      error.message() + hint));
+  }
+  node.replica = std::move(*started);
+  BackgroundWork::Options background;
+  background.lock_key = prefix + "leader/background";
+  background.node_name = config.node_name;
+  SR_ASSIGN_OR_RETURN(node.background, BackgroundWork::Start(etcd, std::move(background)));
+  return node;
+}
+
+// ProbeOf is the API's view of the replica (api/core/cluster_probe.h).
+api::ClusterProbe ProbeOf(const ClusterConfig& config, const replica::Replica& replica) {
+  api::ClusterProbe probe;
+  probe.max_staleness = std::chrono::seconds(config.max_staleness_seconds);
+  const replica::Replica* r = &replica;
+  probe.state = [r] {
+    return api::ReplicaState{r->health().ok(), r->staleness(), r->applied_revision()};
+  };
+  return probe;
+}
+
 }  // namespace
 
 StatusOr<ServerConfig> ResolveServeConfig(const ServeFlags& flags) {
@@ -69,11 +143,13 @@ StatusOr<ServerConfig> ResolveServeConfig(const ServeFlags& flags) {
   if (!flags.pin_file.empty()) config.common.pin_file = flags.pin_file;
   if (!flags.token_service.empty()) config.common.token_service = flags.token_service;
   if (flags.allow_unlocked_memory) config.common.allow_unlocked_memory = true;
-  // SECURITY: a [cluster] section that names etcd is refused until the
-  // replicated store is wired (issue 18), so nobody runs single-node while
-  // believing the node replicates. node_name alone names this node's audit
-  // log; without it the log must be unnamed (audit_log.h).
-  SR_RETURN_IF_ERROR(RefuseReplicatedMode(config.cluster));
+  // node_name names this node's audit log; without it the log must be
+  // unnamed (audit_log.h). A section naming etcd is checked here, before
+  // anything opens (RunServe starts the replica).
+  if (config.cluster.replicated()) {
+    StatusOr<replica::ReplicaOptions> checked = ReplicaOptionsFor(config.cluster);
+    if (!checked.has_value()) return std::unexpected(checked.error());
+  }
   config.common.node_name = config.cluster.node_name;
   std::string host;
   std::uint16_t port = 0;
@@ -99,6 +175,23 @@ Status RunServe(const ServeFlags& flags) {
                                                        /*with_keyring=*/true,
                                                        /*hold_server_lock=*/true));
   api::ApiOptions options;
+  ClusterNode cluster;
+  if (config.cluster.replicated()) {
+    // Before the listener serves: the replica catches up (or seeds etcd),
+    // and from here on every write goes through etcd.
+    WaitForStartupVerification(*env.audit);
+    StatusOr<ClusterNode> joined = StartClusterNode(config.cluster, *env.store);
+    if (!joined.has_value()) {
+      env.store->SetForeignWriteCheck(nullptr);
+      return joined.error();
+    }
+    cluster = std::move(*joined);
+    options.cluster = ProbeOf(config.cluster, *cluster.replica);
+    api::LogEvent(api::LogLevel::kInfo, "joined the cluster",
+                  {{"cluster", config.cluster.cluster_name},
+                   {"node", config.cluster.node_name},
+                   {"applied_revision", std::to_string(cluster.replica->applied_revision())}});
+  }
   SR_RETURN_IF_ERROR(SplitListen(config.listen, &options.server.host, &options.server.port));
   options.server.limits = config.limits;
   options.tls = config.tls;
@@ -157,6 +250,7 @@ Status RunServe(const ServeFlags& flags) {
   }
   server->Shutdown();
   server.reset();
+  cluster.Stop();
   // The store's foreign-write check calls the audit log, which closes next.
   env.store->SetForeignWriteCheck(nullptr);
   (void)RecordServerEvent(*env.audit, "server.stop", listen);
@@ -167,7 +261,8 @@ Status RunServe(const ServeFlags& flags) {
   }
   env.audit.reset();
   env.keyring.reset();
-  env.store.reset();  // drains queued writes, closes LMDB
+  cluster.replica.reset();  // before the store, which it writes
+  env.store.reset();        // drains queued writes, closes LMDB
   env.token.reset();
   api::LogEvent(api::LogLevel::kInfo, "stopped");
   return Status::Ok();

@@ -198,14 +198,6 @@ bool IsNodeName(std::string_view name) {
   return true;
 }
 
-Status RefuseReplicatedMode(const ClusterConfig& cluster) {
-  if (!cluster.replicated()) return Status::Ok();
-  return Status::FailedPrecondition(
-      "[cluster] endpoints: replicated mode (etcd) is being built (issue 18) and cannot run yet; "
-      "this server refuses to start rather than run single-node. Remove endpoints, ca_file, "
-      "cert_file and key_file (node_name alone names this node in its audit log)");
-}
-
 StatusOr<ServerConfig> LoadServerConfig(const std::string& path) {
   ServerConfig config;
   config.common.arena_mib = 4;

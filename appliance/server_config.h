@@ -16,10 +16,10 @@
 namespace strongroom::appliance {
 
 // ClusterConfig is the `[cluster]` section: several appliances on one etcd
-// (issue 18, docs/cluster-design.md). Replicated mode is being built: today
-// only node_name is used (it names this node in the audit log and its token
-// anchors), and `strongroom serve` refuses a section that names etcd
-// (endpoints and the files) rather than run single-node silently.
+// (issue 18, docs/cluster-design.md). node_name alone names this node in the
+// audit log and its token anchors (single-node mode); a section that names
+// etcd (endpoints and the files) runs the replicated store
+// (appliance/cluster_node.h).
 struct ClusterConfig {
   // True when the file has a [cluster] section (even an empty one).
   bool present = false;
@@ -47,11 +47,6 @@ struct ClusterConfig {
 // IsNodeName tells whether `name` is a valid node or cluster name: 1 to 63
 // characters of [a-z0-9-], not starting or ending with '-' (a DNS label).
 bool IsNodeName(std::string_view name);
-
-// RefuseReplicatedMode returns kFailedPrecondition, one line naming
-// [cluster] endpoints, when `cluster` asks for replicated mode, which is not
-// wired yet (issue 18); OK otherwise (no section, or only a node name).
-Status RefuseReplicatedMode(const ClusterConfig& cluster);
 
 struct ServerConfig {
   CommonFlags common;  // data_dir, [token], [memory]

@@ -52,7 +52,12 @@ Status AuditLog::State::CheckAnchor(const std::optional<crypto::TrustAnchor>& an
   if (options.anchor_mode == AnchorMode::kNewStore || options.anchor_mode == AnchorMode::kAdopt ||
       options.anchor_mode == AnchorMode::kRecover) {
     replace_anchor = true;
-    if (log_id.empty() && anchor) log_id = anchor->log_id;
+    // A new log (kNewStore: init, or a cluster node's join) takes its id
+    // from its own first record, never from the anchor it replaces (another
+    // log's, or the unnamed anchor a named node falls back to).
+    if (log_id.empty() && anchor && options.anchor_mode != AnchorMode::kNewStore) {
+      log_id = anchor->log_id;
+    }
     return Status::Ok();
   }
   auto refuse = [](const std::string& what) {

@@ -99,6 +99,19 @@
 #       errors); installs wrk and gnuplot (scripts/setup.sh); prints a table,
 #       writes a CSV and a PNG plot to build-bench/soak/, and ends with
 #       soak_minutes=N rss_slope_mib_per_hour=X fds_start=N fds_end=N p99_first_ms=X p99_last_ms=X errors=N
+#   scripts/bench.sh cluster
+#       bench/cluster_bench.cc (issue 18): 3 etcd members (data under
+#       TMPDIR, default /tmp, refused when it is tmpfs) and 3 appliances in
+#       replicated mode sharing one SoftHSM token, against one single-node
+#       server, in one run: audited creates/s through etcd at 8 clients
+#       (on one node, and spread over the three),
+#       decrypt req/s on one node against single-node (alternating windows:
+#       BENCH_ROUNDS pairs, 2; BENCH_SECONDS per window, 8), replication lag
+#       p50/p99 over 200 writes, and `etcdctl check perf` (about a minute).
+#       Ends with
+#       cluster_creates_per_s=N cluster_creates_3_nodes_per_s=N
+#       single_creates_per_s=N cluster_decrypt_rps=N single_decrypt_rps=N decrypt_ratio=R replication_lag_p50_ms=X
+#       replication_lag_p99_ms=X errors=N etcd_check_perf_exit=N
 #   BASE_REV is built from a detached git worktree in
 #   build-bench-base/src (its build directory inside it, so that with ccache
 #   as the compiler launcher and CCACHE_BASEDIR at each tree the two builds
@@ -130,6 +143,7 @@ modes:
   startup-callgrind     callgrind instructions from launch to ready (after startup with BENCH_STARTUP_KEEP)
   scale [SIZE...]       creates, start-up, decrypts, list p99 and RSS at 10k, 100k, 1M secrets
   soak [MINUTES]        mixed traffic at half capacity for MINUTES (30), sampled every minute
+  cluster               3 etcd + 3 nodes: creates/s, decrypts vs single-node, lag p99, etcdctl check perf
 BASE_REV defaults to $BENCH_BASE_REV (required by compare).
 USAGE
 }
@@ -395,7 +409,23 @@ run_soak() {
     "$BUILD_DIR/bench/libwrk_client_cert.so" "$minutes"
 }
 
+# run_cluster: the several-node figures (bench/cluster_bench.cc). etcd's
+# fsyncs are part of what is measured: its data must be on a real disk.
+run_cluster() {
+  local tmp="${TMPDIR:-/tmp}" fs
+  fs="$(stat -f -c %T "$tmp")"
+  if [ "$fs" = tmpfs ] || [ "$fs" = ramfs ]; then
+    echo "bench: $tmp is $fs; etcd's data must be on a real disk: set TMPDIR to a folder on one" >&2
+    exit 2
+  fi
+  scripts/setup.sh
+  build_release "$ROOT" "$BUILD_DIR" strongroom cluster_bench
+  echo "bench: etcd and node data under $tmp ($fs on $(df --output=source "$tmp" | tail -1)); $(nproc) cores, load1 $(cut -d' ' -f1 /proc/loadavg)"
+  "$BUILD_DIR/bench/cluster_bench"
+}
+
 case "$mode" in
+  cluster) run_cluster "$@" ;;
   micro) run_micro "$@" ;;
   soak) run_soak "$@" ;;
   scale) run_scale "$@" ;;

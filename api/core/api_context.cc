@@ -41,10 +41,24 @@ std::optional<ApiOr<Session>> ResumeBrowserSession(ApiContext& context, const Ht
   return Session{std::move(txn), std::move(principal), std::move(policy)};
 }
 
+// RefuseStale is the 503 of a node whose replica has not reached etcd for
+// longer than max_staleness (cluster mode; nullopt otherwise).
+// SECURITY: a stale replica may miss a revocation made on another node.
+std::optional<ApiError> RefuseStale(const ApiContext& context) {
+  if (context.cluster.Fresh()) return std::nullopt;
+  return ApiError::FromStatus(
+             Status::Unavailable("this node has not reached the cluster's store (etcd) for "
+                                 "longer than its max_staleness; try another node"))
+      .RetryAfter(std::chrono::seconds(5));
+}
+
 }  // namespace
 
 ApiOr<Session> StartSession(ApiContext& context, const HttpRequest& request, AuditScope* scope,
-                            BrowserCookie cookie) {
+                            BrowserCookie cookie, StaleReplica stale_replica) {
+  if (stale_replica == StaleReplica::kRefused) {
+    if (std::optional<ApiError> stale = RefuseStale(context)) return Fail(std::move(*stale));
+  }
   StatusOr<storage::ReadTxn> txn = context.store.BeginRead();
   if (!txn.has_value()) return Fail(txn.error());
   if (cookie == BrowserCookie::kAccepted) {
@@ -76,6 +90,7 @@ ApiOr<Session> StartServiceSession(ApiContext& context, const HttpRequest& reque
     return Fail(principal.error().status);
   }
   scope.SetActor(*principal);
+  if (std::optional<ApiError> stale = RefuseStale(context)) return Fail(std::move(*stale));
   StatusOr<storage::ReadTxn> txn = context.store.BeginRead();
   if (!txn.has_value()) return Fail(txn.error());
   return Session{std::move(*txn), std::move(*principal), context.policy.Get()};

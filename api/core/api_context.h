@@ -14,6 +14,7 @@
 #include "api/auth/principal.h"
 #include "api/core/api_error.h"
 #include "api/core/audit_scope.h"
+#include "api/core/cluster_probe.h"
 #include "api/core/errors.h"
 #include "api/http/router.h"
 #include "api/wire/list_cursor.h"
@@ -45,6 +46,8 @@ struct ApiContext {
   std::string settings_json = "{}";
   // The web view's sign-ins (api/auth/browser_sessions.h); null: none.
   BrowserSessions* browser_sessions = nullptr;
+  // Cluster mode (issue 18): the replica's state; empty in single-node mode.
+  ClusterProbe cluster;
 };
 
 // BrowserCookie says whether a route accepts the web view's session cookie
@@ -53,6 +56,12 @@ struct ApiContext {
 // GET /api/ui/session); everywhere else the cookie is ignored, so it can
 // never carry a write, an admin action or a decrypt.
 enum class BrowserCookie { kIgnored, kAccepted };
+
+// StaleReplica says whether a request starts on a node whose replica is past
+// max_staleness (cluster mode): kRefused (503, Retry-After) for everything
+// that reads or writes the store's data; kAllowed only for /metrics, so the
+// operator can read why the node is not ready.
+enum class StaleReplica { kRefused, kAllowed };
 
 // Session is an authenticated request: its snapshot and its principal.
 struct Session {
@@ -74,7 +83,8 @@ struct Session {
 // as the failure "invalid_session".
 ApiOr<Session> StartSession(ApiContext& context, const HttpRequest& request,
                             AuditScope* scope = nullptr,
-                            BrowserCookie cookie = BrowserCookie::kIgnored);
+                            BrowserCookie cookie = BrowserCookie::kIgnored,
+                            StaleReplica stale = StaleReplica::kRefused);
 
 // StartServiceSession is StartSession for the decrypt endpoints: the
 // principal is the service of the verified client certificate

@@ -227,6 +227,23 @@ void ApiMetrics::AddCryptoFamilies(crypto::Keyring& keyring, crypto::TokenServic
                                tokens(&crypto::TokenCounters::sessions_opened));
 }
 
+void ApiMetrics::TrackCluster(const ClusterProbe& probe) {
+  if (!probe.enabled()) return;
+  auto state = probe.state;
+  registry_.AddGaugeFunction(
+      "strongroom_cluster_staleness_seconds",
+      "Seconds since this node's replica was last known to hold etcd's latest revision.", {},
+      [state] { return static_cast<double>(state().staleness.count()) / 1000.0; });
+  registry_.AddGaugeFunction("strongroom_cluster_applied_revision",
+                             "The etcd revision this node's replica applied last.", {},
+                             [state] { return static_cast<double>(state().applied_revision); });
+  registry_.AddGaugeFunction(
+      "strongroom_cluster_replica_healthy",
+      "1 while this node's replica applies etcd's changes; 0 when it stopped (a batch that did "
+      "not verify) or waits to resume.",
+      {}, [state] { return state().healthy ? 1.0 : 0.0; });
+}
+
 void ApiMetrics::AddStoreFamilies(storage::Store& store) {
   storage::Store* s = &store;
   auto usage = [s](std::uint64_t storage::MapUsage::*field) {

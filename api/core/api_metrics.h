@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/core/cluster_probe.h"
 #include "api/http/http_server.h"
 #include "api/http/request_metrics.h"
 #include "api/metrics/metrics_registry.h"
@@ -64,6 +65,9 @@ class ApiMetrics {
   // outside the fixed set count as "other". Lock-free, no allocation.
   void CountDecrypt(audit::Outcome outcome, std::string_view reason);
 
+  // TrackCluster registers the strongroom_cluster_* families (cluster mode,
+  // issue 18), read from `probe` at scrape time. Called at most once.
+  void TrackCluster(const ClusterProbe& probe);
   const MetricsOptions& options() const { return options_; }
   // Exposition is the scrape body (MetricsRegistry::Exposition).
   std::string Exposition() const { return registry_.Exposition(); }

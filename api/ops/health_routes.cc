@@ -1,6 +1,7 @@
 // GET /livez and GET /readyz (SPEC 6.6): no authentication. /readyz is 200
 // only when the token answers, the store opens a snapshot and is intact,
-// the policy is loaded and the audit log is writable; it also reports
+// the policy is loaded and the audit log is writable (in cluster mode also:
+// the replica applies and is within max_staleness); it also reports
 // whether the secret memory is locked.
 // SECURITY: the body holds booleans only. What is wrong (a token error, a
 // tampered audit log) is for the operator, through the log and the metrics
@@ -32,14 +33,22 @@ void AddHealthRoutes(Router& router, ApiContext& context) {
     // SECURITY: audited requests fail closed while the log cannot be
     // written, so the appliance is not ready then (SPEC section 8).
     const bool audit = c->audit.problem().empty();
-    const bool ready = token && store && policy && audit;
-    nlohmann::ordered_json body{{"status", ready ? "ok" : "unavailable"},
-                                {"checks",
-                                 {{"token", token},
+    bool ready = token && store && policy && audit;
+    nlohmann::ordered_json checks{{"token", token},
                                   {"store", store},
                                   {"policy", policy},
                                   {"audit", audit},
-                                  {"memory_locked", c->memory_locked}}}};
+                                  {"memory_locked", c->memory_locked}};
+    if (c->cluster.enabled()) {
+      // Cluster mode (issue 18): the replica applies etcd's changes and has
+      // reached etcd within max_staleness. The staleness in seconds is the
+      // metric strongroom_cluster_staleness_seconds, not said here.
+      const ReplicaState replica = c->cluster.state();
+      const bool cluster = replica.healthy && replica.staleness <= c->cluster.max_staleness;
+      checks["cluster"] = cluster;
+      ready = ready && cluster;
+    }
+    nlohmann::ordered_json body{{"status", ready ? "ok" : "unavailable"}, {"checks", checks}};
     // Not an error: the checks are the answer, with the status a probe reads.
     return ready ? JsonResponse(Success::kOk, body.dump())
                  : JsonResponse(ApiReason::kServiceUnavailable, body.dump());

@@ -29,7 +29,9 @@ bool IsScrapeService(const Principal& principal, const MetricsOptions& options) 
 ApiResult Scrape(ApiContext& context, HttpRequest& request, AuditScope& scope) {
   const ApiMetrics& metrics = *context.metrics;
   if (!metrics.options().allow_anonymous) {
-    auto started = StartSession(context, request, &scope);
+    // Served while the replica is stale: the staleness is what it shows.
+    auto started =
+        StartSession(context, request, &scope, BrowserCookie::kIgnored, StaleReplica::kAllowed);
     if (!started.has_value()) return started.error();
     const Session& session = *started;
     if (!IsScrapeService(session.principal, metrics.options())) {

@@ -140,7 +140,6 @@ TEST(ServerConfig, WithoutAClusterSectionNothingChanges) {
   ASSERT_OK(config);
   EXPECT_FALSE(config->cluster.present);
   EXPECT_FALSE(config->cluster.replicated());
-  EXPECT_OK(RefuseReplicatedMode(config->cluster));
   nlohmann::json settings = nlohmann::json::parse(EffectiveSettingsJson(*config));
   EXPECT_FALSE(settings.contains("cluster"));
 }
@@ -156,7 +155,6 @@ TEST(ServerConfig, AClusterSectionReadsEveryKeyWithItsDefaults) {
   EXPECT_EQ(named->cluster.max_staleness_seconds, 30u);
   EXPECT_EQ(named->cluster.call_timeout, std::chrono::milliseconds(2000));
   EXPECT_FALSE(named->cluster.replicated());
-  EXPECT_OK(RefuseReplicatedMode(named->cluster)) << "a node name alone runs single-node";
   auto full = LoadServerConfig(Write(
       dir,
       std::string(kTls) +
@@ -175,11 +173,6 @@ TEST(ServerConfig, AClusterSectionReadsEveryKeyWithItsDefaults) {
   EXPECT_EQ(settings["cluster"]["node_name"], "a-2");
   EXPECT_EQ(settings["cluster"]["endpoints"], "https://10.0.0.1:2379,https://10.0.0.2:2379");
   EXPECT_EQ(settings["cluster"]["max_staleness_seconds"], "5");
-  // SECURITY: replicated mode is not wired yet: serve refuses, clearly.
-  Status refused = RefuseReplicatedMode(full->cluster);
-  EXPECT_EQ(refused.code(), StatusCode::kFailedPrecondition);
-  EXPECT_NE(refused.message().find("[cluster] endpoints"), std::string::npos) << refused;
-  EXPECT_NE(refused.message().find("issue 18"), std::string::npos) << refused;
 }
 
 TEST(ServerConfig, BadClusterValuesGetOneLineNamingTheKey) {

@@ -4,8 +4,8 @@
 //    CLI's records beside it); the auditor API says which node answers;
 //  - `strongroom audit verify` takes several logs, one line each with its
 //    node, exit non-zero when any fails;
-//  - a [cluster] section naming etcd is refused at start (replicated mode
-//    is not wired yet), with one clear line;
+//  - a [cluster] section naming an etcd that cannot be reached makes serve
+//    exit at start with one clear line (it never serves single-node);
 //  - a `continue` token stays valid after a restart (the key is derived from
 //    the record-MAC key, as every node of one token and store derives it),
 //    and one from another appliance's token is 400.
@@ -110,21 +110,29 @@ TEST(NodeE2e, ANamedNodeAuditsEveryRecordAsItselfAndItsAuditorApiSaysSo) {
   EXPECT_NE(head.out.find("--expect-head names one log's head"), std::string::npos) << head.out;
 }
 
-TEST(NodeE2e, AClusterSectionNamingEtcdIsRefusedAtStart) {
+TEST(NodeE2e, AClusterSectionNamingUnreachableEtcdStopsTheStartWithOneLine) {
   auto server = ServerProcess::Start();
   ASSERT_NE(server, nullptr);
   ASSERT_EQ(server->Stop(), 0);
   const std::string config = server->dir() + "/replicated.toml";
+  // Real certificate files; nothing listens on port 1.
+  const IssuedCertificate& client = server->admin_cert();
   ASSERT_TRUE(WriteFileBytes(
       config, ReadFileBytes(server->dir() + "/strongroom.toml") +
                   "\n[cluster]\nnode_name = \"node-1\"\nendpoints = [\"https://127.0.0.1:1\"]\n"
-                  "ca_file = \"ca.pem\"\ncert_file = \"c.pem\"\nkey_file = \"c.key\"\n"));
+                  "ca_file = \"" +
+                  server->ca_path() + "\"\ncert_file = \"" + client.cert_path +
+                  "\"\nkey_file = \"" + client.key_path + "\"\ncall_timeout_ms = 500\n"));
   ShellResult refused =
       RunShell(std::string(STRONGROOM_BINARY) + " serve --config '" + config + "' 2>&1");
   EXPECT_NE(refused.exit_code, 0) << refused.out;
-  EXPECT_NE(refused.out.find("[cluster] endpoints: replicated mode"), std::string::npos)
+  EXPECT_NE(refused.out.find(
+                "strongroom: unavailable: [cluster]: cannot join the replicated store in etcd"),
+            std::string::npos)
       << refused.out;
-  EXPECT_NE(refused.out.find("issue 18"), std::string::npos) << refused.out;
+  EXPECT_NE(refused.out.find("is etcd running and reachable"), std::string::npos) << refused.out;
+  // It never served: no port was written by this start.
+  EXPECT_EQ(refused.out.find("\"serving\""), std::string::npos) << refused.out;
 }
 
 TEST(NodeE2e, AContinueTokenStaysValidAfterARestartAndAnotherTokensIs400) {

@@ -180,7 +180,39 @@ std::unique_ptr<ServerProcess> ServerProcess::Start(ServerProcessOptions options
 
 ServerProcess::~ServerProcess() { Stop(); }
 
+std::string ServerProcess::PrepareShared() {
+  const ServerProcess& first = *options_.share_token_of;
+  token_ = first.token_;
+  pki_ = first.pki_;
+  server_cert_ = first.server_cert_;
+  admin_cert_ = first.admin_cert_;
+  decrypter_cert_ = first.decrypter_cert_;
+  admin_password_ = first.admin_password_;
+  policy_dir_ = first.policy_dir_;
+  if (std::string error = MakeDirectory(data_dir_); !error.empty()) return error;
+  const std::string password_file = dir_.Join("admin-password");
+  if (!WriteFileBytes(password_file, admin_password_, 0600)) return "cannot write " + password_file;
+  if (std::string error = WriteConfig(); !error.empty()) return error;
+  return InitOrJoin();
+}
+
+std::string ServerProcess::InitOrJoin() {
+  std::vector<std::string> init_args = {"init", "--admin-password-file",
+                                        dir_.Join("admin-password")};
+  if (options_.join_cluster) init_args = {"join", "--config", dir_.Join("strongroom.toml")};
+  init_args.insert(init_args.end(), options_.init_extra_args.begin(),
+                   options_.init_extra_args.end());
+  CliResult init = RunCli(init_args);
+  if (init.exit_code != 0) {
+    // Only stderr: stdout is init's report, which is not needed to diagnose.
+    return "strongroom " + init_args[0] + " exited with " + std::to_string(init.exit_code) + ": " +
+           Redact(init.err);
+  }
+  return "";
+}
+
 std::string ServerProcess::Prepare() {
+  if (options_.share_token_of != nullptr) return PrepareShared();
   token_ = std::make_unique<TestToken>(
       TestTokenOptions{.through_fault_module = options_.through_fault_module});
   for (const std::string& dir : {dir_.Join("pki"), data_dir_, policy_dir_}) {
@@ -205,15 +237,7 @@ std::string ServerProcess::Prepare() {
   if (std::string error = WriteConfig(); !error.empty()) return error;
 
   if (options_.token_ready && !options_.token_ready(*token_)) return "token_ready failed";
-  std::vector<std::string> init_args = {"init", "--admin-password-file", password_file};
-  init_args.insert(init_args.end(), options_.init_extra_args.begin(), options_.init_extra_args.end());
-  CliResult init = RunCli(init_args);
-  if (init.exit_code != 0) {
-    // Only stderr: stdout is init's report, which is not needed to diagnose.
-    return "strongroom init exited with " + std::to_string(init.exit_code) + ": " +
-           Redact(init.err);
-  }
-  return "";
+  return InitOrJoin();
 }
 
 std::vector<std::string> ServerProcess::ChildOverrides() const {

@@ -41,6 +41,8 @@
 
 namespace strongroom::testing_support {
 
+class ServerProcess;
+
 struct ServerProcessOptions {
   // through_fault_module loads the token through the fault-injecting module
   // (TestTokenOptions::through_fault_module), and gives the server (and the
@@ -67,6 +69,17 @@ struct ServerProcessOptions {
   // (for example to write the SO PIN into a file init reads); false fails
   // the start. Default none.
   std::function<bool(const TestToken&)> token_ready;
+  // share_token_of: when set, this server uses that server's SoftHSM token
+  // (the same token directory, as the nodes of one cluster share an HSM
+  // partition), its PKI (CA, server and client certificates), admin
+  // password and policy directory instead of making its own (issue 18:
+  // several appliances of one cluster, tests/support/appliance_cluster.h).
+  // That server must outlive this one. Default none.
+  const ServerProcess* share_token_of = nullptr;
+  // join_cluster runs `strongroom join --config <this server's config>` in
+  // place of `strongroom init`: a node whose store comes from the cluster
+  // named by its [cluster] section (issue 18). Default false.
+  bool join_cluster = false;
 };
 
 class ServerProcess {
@@ -154,6 +167,12 @@ class ServerProcess {
   // init. Launch starts `serve`; WaitReady waits for the port file and a
   // 200 from `probe`. Each returns "" or what went wrong.
   std::string Prepare();
+  // PrepareShared is Prepare for share_token_of: only the data directory,
+  // the configuration and init (or join).
+  std::string PrepareShared();
+  // InitOrJoin runs `strongroom init` (or `join`, join_cluster); "" or what
+  // went wrong.
+  std::string InitOrJoin();
   std::string WritePolicies() const;
   std::string WriteConfig() const;
   std::string Launch();
@@ -169,9 +188,10 @@ class ServerProcess {
 
   ServerProcessOptions options_;
   TempDir dir_;
-  std::unique_ptr<TestToken> token_;
+  // Shared with the servers started with share_token_of this one.
+  std::shared_ptr<TestToken> token_;
   std::unique_ptr<FaultControlFile> fault_control_;
-  std::unique_ptr<TestPki> pki_;
+  std::shared_ptr<TestPki> pki_;
   IssuedCertificate server_cert_;
   IssuedCertificate admin_cert_;
   IssuedCertificate decrypter_cert_;

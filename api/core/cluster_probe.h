@@ -1,0 +1,37 @@
+// api/core/cluster_probe.h — what the API asks of the replicated store in
+// cluster mode (issue 18; docs/cluster-design.md): is this node's replica
+// applying, how stale is it, which revision has it applied. appliance/
+// fills it from replica::Replica; api/ never includes replica/.
+//
+// Used by: /readyz (false while unhealthy or stale), /metrics
+// (strongroom_cluster_*), and the starts of a request (StartSession,
+// StartServiceSession): past max_staleness every read, decrypt and write
+// answers 503 with Retry-After, so a revocation made on another node is
+// never ignored longer than that.
+// Thread-safety: `state` is called from any thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+
+namespace strongroom::api {
+
+struct ReplicaState {
+  bool healthy = true;  // the apply loop applies (Replica::health() OK)
+  std::chrono::milliseconds staleness{0};
+  std::int64_t applied_revision = 0;
+};
+
+struct ClusterProbe {
+  // state reads the replica; empty in single-node mode (no checks at all).
+  std::function<ReplicaState()> state;
+  // Reads and decrypts answer 503 once staleness exceeds this.
+  std::chrono::milliseconds max_staleness{30000};
+
+  bool enabled() const { return static_cast<bool>(state); }
+  // Fresh is true in single-node mode, else while staleness <= max_staleness.
+  bool Fresh() const { return !enabled() || state().staleness <= max_staleness; }
+};
+
+}  // namespace strongroom::api
