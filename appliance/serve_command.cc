@@ -124,6 +124,7 @@ api::ClusterProbe ProbeOf(const ClusterConfig& config, const replica::Replica& r
   api::ClusterProbe probe;
   probe.max_staleness = std::chrono::seconds(config.max_staleness_seconds);
   const replica::Replica* r = &replica;
+  probe.staleness = [r] { return r->staleness(); };
   probe.state = [r] {
     return api::ReplicaState{r->health().ok(), r->staleness(), r->applied_revision()};
   };

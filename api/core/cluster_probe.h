@@ -26,12 +26,15 @@ struct ReplicaState {
 struct ClusterProbe {
   // state reads the replica; empty in single-node mode (no checks at all).
   std::function<ReplicaState()> state;
+  // staleness reads only the staleness (every request start asks it: one
+  // lock, no store access). Set together with `state`.
+  std::function<std::chrono::milliseconds()> staleness;
   // Reads and decrypts answer 503 once staleness exceeds this.
   std::chrono::milliseconds max_staleness{30000};
 
-  bool enabled() const { return static_cast<bool>(state); }
+  bool enabled() const { return state && staleness; }
   // Fresh is true in single-node mode, else while staleness <= max_staleness.
-  bool Fresh() const { return !enabled() || state().staleness <= max_staleness; }
+  bool Fresh() const { return !enabled() || staleness() <= max_staleness; }
 };
 
 }  // namespace strongroom::api
