@@ -13,6 +13,9 @@ StatusOr<replica::ReplicaOptions> ReplicaOptionsFor(const ClusterConfig& cluster
   }
   replica::ReplicaOptions options;
   options.cluster_name = cluster.cluster_name;
+  // The node's own write-attempt key (replica/etcd_replicator.h): without a
+  // name each start would leave a random one behind in etcd.
+  options.node_name = cluster.node_name;
   options.etcd.endpoints = cluster.endpoints;
   options.etcd.tls = {cluster.ca_file, cluster.cert_file, cluster.key_file};
   options.etcd.call_timeout = cluster.call_timeout;
