@@ -10,49 +10,59 @@ namespace {
 constexpr std::chrono::milliseconds kWatchInterval{50};
 
 void CallAll(std::vector<AuditLog::State::Firing>& fire) {
-  for (auto& [done, status] : fire) done(status);
+  for (auto& [done, status] : fire) done->Call(status);
   fire.clear();
 }
 
 }  // namespace
 
 void AuditLog::State::Resolve(Entry& entry, const Status& status, std::vector<Firing>& fire) {
-  AsyncWaiter* waiter = entry.waiter.get();
+  AsyncDone* waiter = entry.waiter.get();
   if (waiter == nullptr || waiter->fired) return;
   if (!status.ok()) {
     waiter->fired = true;
-    fire.emplace_back(std::move(waiter->done), status);
+    fire.emplace_back(entry.waiter, status);
     return;
   }
   if (--waiter->remaining == 0) {
     waiter->fired = true;
-    fire.emplace_back(std::move(waiter->done), Status::Ok());
+    fire.emplace_back(entry.waiter, Status::Ok());
   }
 }
 
-void AuditLog::RecordAllAsync(std::vector<Event> events, std::function<void(Status)> done) {
+void AuditLog::RecordAllAsync(std::vector<Event> events, std::shared_ptr<AsyncDone> done) {
   if (events.empty()) {
-    done(Status::Ok());
+    done->Call(Status::Ok());
     return;
   }
-  auto waiter = std::make_shared<AsyncWaiter>();
-  waiter->remaining = events.size();
-  waiter->done = std::move(done);
-  std::vector<std::shared_ptr<Entry>> entries = State::EventEntries(events, waiter);
+  done->remaining = events.size();
+  // One record (a single decrypt) needs no vector of entries.
+  std::shared_ptr<Entry> single;
+  std::vector<std::shared_ptr<Entry>> entries;
+  if (events.size() == 1) {
+    single = State::EventEntry(std::move(events.front()), done);
+  } else {
+    entries = State::EventEntries(events, done);
+  }
+  bool queued = false;
   {
     std::lock_guard lock(state_->mutex);
     if (!state_->closing && !state_->stopped && !state_->watchdog_stop) {
-      for (const auto& entry : entries) {
-        state_->async_entries.push_back(entry);
-        state_->queue.push_back(entry);
+      if (single != nullptr) {
+        state_->async_entries.push_back(single);
+        state_->queue.push_back(std::move(single));
       }
-      entries.clear();
+      for (auto& entry : entries) {
+        state_->async_entries.push_back(entry);
+        state_->queue.push_back(std::move(entry));
+      }
+      queued = true;
     } else {
-      waiter->fired = true;
+      done->fired = true;
     }
   }
-  if (!entries.empty()) {
-    waiter->done(Status::Unavailable("the audit log is closed"));
+  if (!queued) {
+    done->Call(Status::Unavailable("the audit log is closed"));
     return;
   }
   state_->work.notify_one();

@@ -72,17 +72,20 @@ Status AuditLog::State::Await(const std::shared_ptr<Entry>& entry, SteadyTime de
   return Status::Unavailable("the audit log did not confirm the record in time");
 }
 
+std::shared_ptr<Entry> AuditLog::State::EventEntry(Event event,
+                                                   const std::shared_ptr<AsyncDone>& waiter) {
+  auto entry = std::make_shared<Entry>();
+  entry->event = std::move(event);
+  entry->body = EncodeEventBody(entry->event);
+  entry->waiter = waiter;
+  return entry;
+}
+
 std::vector<std::shared_ptr<Entry>> AuditLog::State::EventEntries(
-    std::vector<Event>& events, const std::shared_ptr<AsyncWaiter>& waiter) {
+    std::vector<Event>& events, const std::shared_ptr<AsyncDone>& waiter) {
   std::vector<std::shared_ptr<Entry>> entries;
   entries.reserve(events.size());
-  for (Event& event : events) {
-    auto entry = std::make_shared<Entry>();
-    entry->event = std::move(event);
-    entry->body = EncodeEventBody(entry->event);
-    entry->waiter = waiter;
-    entries.push_back(std::move(entry));
-  }
+  for (Event& event : events) entries.push_back(EventEntry(std::move(event), waiter));
   return entries;
 }
 

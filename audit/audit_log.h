@@ -251,6 +251,38 @@ struct AuditStats {
 // PendingWrite tracks the record a store write will get from the hook.
 class PendingWrite;
 
+// AsyncDone is told the outcome of one RecordAllAsync call. MakeAsyncDone
+// wraps a callable in it, so the caller's state and the log's count of the
+// call's pending records share one allocation (a warm decrypt's I/O thread
+// allocates nothing else for it).
+class AsyncDone {
+ public:
+  virtual ~AsyncDone() = default;
+  // Call is invoked exactly once (see RecordAllAsync).
+  virtual void Call(Status status) = 0;
+
+  // The log's own, under its mutex: records not yet written, and whether
+  // Call was claimed.
+  std::size_t remaining = 0;
+  bool fired = false;
+};
+
+// MakeAsyncDone is an AsyncDone calling `fn(Status)`; `fn` is destroyed
+// right after that call, not when the log drops its last reference.
+template <typename F>
+std::shared_ptr<AsyncDone> MakeAsyncDone(F fn) {
+  struct Holder final : AsyncDone {
+    explicit Holder(F f) : fn(std::move(f)) {}
+    void Call(Status status) override {
+      F once = std::move(*fn);
+      fn.reset();
+      once(std::move(status));
+    }
+    std::optional<F> fn;
+  };
+  return std::make_shared<Holder>(std::move(fn));
+}
+
 class AuditLog {
  public:
   // Open recovers the log in options.dir and starts the sequencer:
@@ -298,7 +330,10 @@ class AuditLog {
   // is durable, or kUnavailable when one could not be written, was not
   // confirmed within answer_within, or the log closed. `done` must be
   // quick and must not call into this log.
-  void RecordAllAsync(std::vector<Event> events, std::function<void(Status)> done);
+  void RecordAllAsync(std::vector<Event> events, std::shared_ptr<AsyncDone> done);
+  void RecordAllAsync(std::vector<Event> events, std::function<void(Status)> done) {
+    RecordAllAsync(std::move(events), MakeAsyncDone(std::move(done)));
+  }
 
   // RecordLater appends `event` without waiting (events whose request has
   // already been answered).

@@ -25,14 +25,6 @@ namespace strongroom::audit {
 // Fate of one queued record.
 enum class Fate { kQueued, kWritten, kFailed };
 
-// AsyncWaiter is the caller of RecordAllAsync waiting for its entries
-// (all under State::mutex).
-struct AsyncWaiter {
-  std::size_t remaining = 0;  // entries not yet written
-  bool fired = false;         // `done` was taken to be called
-  std::function<void(Status)> done;
-};
-
 // Entry is one record on its way to the file.
 struct Entry {
   RecordType type = RecordType::kEvent;
@@ -45,8 +37,8 @@ struct Entry {
   Fate fate = Fate::kQueued;
   std::uint64_t seq = 0;
   Status error;
-  bool abandoned = false;               // its waiter gave up before the sequencer took it
-  std::shared_ptr<AsyncWaiter> waiter;  // RecordAllAsync's, else null
+  bool abandoned = false;             // its waiter gave up before the sequencer took it
+  std::shared_ptr<AsyncDone> waiter;  // RecordAllAsync's, else null
   SteadyTime queued_at = std::chrono::steady_clock::now();
 };
 
@@ -161,7 +153,7 @@ struct AuditLog::State {
 
   ~State();
   // A fired waiter's callback and what to tell it, called outside `mutex`.
-  using Firing = std::pair<std::function<void(Status)>, Status>;
+  using Firing = std::pair<std::shared_ptr<AsyncDone>, Status>;
   // Resolve notes that `entry` was written (or failed with `status`) and
   // adds its waiter's callback to `fire` when that settles the waiter.
   // REQUIRES: `mutex` held.
@@ -239,8 +231,10 @@ struct AuditLog::State {
   // EventEntries makes one entry per event (moved from `events`), its
   // body encoded on the calling thread, each waited for by `waiter` (null
   // for RecordAll, whose caller awaits the entries themselves).
-  static std::vector<std::shared_ptr<Entry>> EventEntries(
-      std::vector<Event>& events, const std::shared_ptr<AsyncWaiter>& waiter);
+  static std::vector<std::shared_ptr<Entry>> EventEntries(std::vector<Event>& events,
+                                                          const std::shared_ptr<AsyncDone>& waiter);
+  // EventEntry is EventEntries' entry for one event.
+  static std::shared_ptr<Entry> EventEntry(Event event, const std::shared_ptr<AsyncDone>& waiter);
   // Await waits for `entry` until `deadline`: OK once written, kUnavailable
   // when it failed or the deadline passed.
   Status Await(const std::shared_ptr<Entry>& entry, SteadyTime deadline);

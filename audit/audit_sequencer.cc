@@ -169,9 +169,9 @@ void AuditLog::State::WriteGroup(std::vector<std::shared_ptr<Entry>>& batch) {
   }
   done.notify_all();
   for (auto& [callback, outcome] : fire) {
-    callback(outcome.ok()
-                 ? outcome
-                 : Status::Unavailable("the audit log cannot be written: " + outcome.message()));
+    callback->Call(outcome.ok() ? outcome
+                                : Status::Unavailable("the audit log cannot be written: " +
+                                                      outcome.message()));
   }
   if (!status.ok()) {
     if (options.warn && failed_groups == 1)
@@ -349,8 +349,8 @@ Status AuditLog::State::RotateIfFull() {
   const std::string current = options.dir + "/" + std::string(kCurrentFileName);
   const std::string rotated = options.dir + "/" + RotatedFileName(current_first_seq);
   if (::rename(current.c_str(), rotated.c_str()) != 0) return Errno("cannot rotate the audit log");
-  int fd = ::open(current.c_str(), O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-                  0600);
+  int fd =
+      ::open(current.c_str(), O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return Errno("cannot create a new audit file");
   ::close(current_fd);
   current_fd = fd;

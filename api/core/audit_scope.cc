@@ -137,15 +137,18 @@ void FinishDeferred(ApiContext& context, const std::shared_ptr<HttpRequest>& req
     return;
   }
   // `respond` moves into the callback: copying a std::function allocates.
-  c->audit.RecordAllAsync(std::move(records),
-                          [request, respond = std::move(respond),
-                           response = std::move(response)](Status recorded) mutable {
-                            if (recorded.ok()) {
-                              respond(std::move(response));
-                            } else {
-                              respond(Refused(*request, response, recorded));
-                            }
-                          });
+  // MakeAsyncDone keeps the callback in the log's own allocation for the
+  // call (a std::function would allocate once more for it).
+  c->audit.RecordAllAsync(
+      std::move(records),
+      audit::MakeAsyncDone([request, respond = std::move(respond),
+                            response = std::move(response)](Status recorded) mutable {
+        if (recorded.ok()) {
+          respond(std::move(response));
+        } else {
+          respond(Refused(*request, response, recorded));
+        }
+      }));
 }
 
 RouteHandler AuditedRoute(ApiContext& context, AuditedFunction handler) {

@@ -77,10 +77,11 @@ class IoWorker {
   void ProcessBuffered(Connection& c);
   void ProcessRequests(Connection& c);
   void ReapClosed();
+  struct FrontRequest;
   void Dispatch(Connection& c, Pistache::Http::Request message);
   void RespondNoRoute(Connection& c, const Router::Match& match, const HttpRequest& request,
                       bool keep_alive);
-  void RunDeferred(const Route& route, const std::shared_ptr<HttpRequest>& request,
+  void RunDeferred(const Route& route, const std::shared_ptr<FrontRequest>& request,
                    std::uint64_t id, bool keep_alive);
   void RunBlocking(Connection& c, const Route& route, std::shared_ptr<HttpRequest> request,
                    bool keep_alive);
@@ -132,10 +133,29 @@ class IoWorker {
   std::atomic<std::size_t> idle_hint_{0};
   std::shared_ptr<Mailbox> mailbox_ = std::make_shared<Mailbox>();
 
-  // DeferredResponder answers a deferred request of connection `id`
-  // through `mailbox`, from any thread, after wiping the request's body.
+  // FrontRequest is a request as the front builds it, with, for a
+  // kDeferred route, where its answer goes and a reference to itself held
+  // until it is answered: its Responder holds a plain pointer, which a
+  // std::function stores without allocating (one capturing a shared_ptr
+  // allocates).
+  struct FrontRequest : HttpRequest {
+    std::shared_ptr<Mailbox> mailbox;
+    std::uint64_t connection_id = 0;
+    bool keep_alive = false;
+    std::shared_ptr<FrontRequest> self;  // set until answered
+  };
+
+  // DeferredResponder answers `request` (of connection `id`) through
+  // `mailbox`, from any thread, after wiping the request's body. The request
+  // holds itself until then.
+  // REQUIRES: called at most once per request, and the Responder it returns
+  // called exactly once (Responder's contract): an unanswered one keeps its
+  // request.
   static Responder DeferredResponder(std::shared_ptr<Mailbox> mailbox, std::uint64_t id,
-                                     bool keep_alive, std::shared_ptr<HttpRequest> request);
+                                     bool keep_alive, const std::shared_ptr<FrontRequest>& request);
+  // Answer is the Responder's call: posts `response` for `request` and
+  // drops the request's reference to itself.
+  static void Answer(FrontRequest& request, HttpResponse response);
 };
 
 }  // namespace strongroom::api

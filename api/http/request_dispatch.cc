@@ -87,7 +87,7 @@ void IoWorker::Dispatch(Connection& c, Pistache::Http::Request message) {
   bool keep_alive = WantsKeepAlive(message) &&
                     c.requests < shared_.options.limits.max_requests_per_connection &&
                     !shared_.draining.load(std::memory_order_relaxed);
-  auto request = std::make_shared<HttpRequest>();
+  auto request = std::make_shared<FrontRequest>();
   request->path = message.resource();
   request->message = std::move(message);
   request->peer = c.peer;
@@ -128,27 +128,23 @@ void IoWorker::RespondNoRoute(Connection& c, const Router::Match& match, const H
 
 // RunDeferred starts a kDeferred route's handler on this thread; it answers
 // through the mailbox, from this thread or another, once.
-void IoWorker::RunDeferred(const Route& route, const std::shared_ptr<HttpRequest>& request,
+void IoWorker::RunDeferred(const Route& route, const std::shared_ptr<FrontRequest>& request,
                            std::uint64_t id, bool keep_alive) {
   // Offload is only called during route.deferred, so it refers to these
   // locals (one pointer: no allocation per request).
   struct OffloadFrom {
     ServerShared* shared;
-    std::shared_ptr<Mailbox> mailbox;
-    std::uint64_t id;
-    bool keep_alive;
-    const std::shared_ptr<HttpRequest>* request;
-  } from{&shared_, mailbox_, id, keep_alive, &request};
+    const std::shared_ptr<FrontRequest>* request;
+  } from{&shared_, &request};
   const Offload offload = [&from](std::function<void()> task) {
     from.shared->deferred_offloaded.fetch_add(1, std::memory_order_relaxed);
     return from.shared->pool->Submit(
-        [task = std::move(task), shared = from.shared, request = *from.request,
-         respond = DeferredResponder(from.mailbox, from.id, from.keep_alive, *from.request)] {
+        [task = std::move(task), shared = from.shared, request = *from.request] {
           try {
             task();
           } catch (const std::exception&) {
             // A handler that throws has not answered (handlers answer last).
-            respond(shared->errors(500, "internal error", request->path));
+            Answer(*request, shared->errors(500, "internal error", request->path));
           }
         });
   };
@@ -157,8 +153,7 @@ void IoWorker::RunDeferred(const Route& route, const std::shared_ptr<HttpRequest
     route.deferred(request, DeferredResponder(mailbox_, id, keep_alive, request), offload);
   } catch (const std::exception&) {
     // A handler that throws has not answered (handlers answer last).
-    DeferredResponder(mailbox_, id, keep_alive,
-                      request)(shared_.errors(500, "internal error", request->path));
+    Answer(*request, shared_.errors(500, "internal error", request->path));
   }
 }
 
@@ -181,14 +176,24 @@ void IoWorker::RunBlocking(Connection& c, const Route& route, std::shared_ptr<Ht
 }
 
 Responder IoWorker::DeferredResponder(std::shared_ptr<Mailbox> mailbox, std::uint64_t id,
-                                      bool keep_alive, std::shared_ptr<HttpRequest> request) {
-  return [mailbox = std::move(mailbox), id, keep_alive,
-          request = std::move(request)](HttpResponse response) {
-    // The body may hold a secret value (SPEC 4: outside the locked arena).
-    std::string& body = const_cast<std::string&>(request->body());
-    OPENSSL_cleanse(body.data(), body.size());
-    mailbox->Post(Completion{id, std::move(response), keep_alive, request->request_id});
-  };
+                                      bool keep_alive,
+                                      const std::shared_ptr<FrontRequest>& request) {
+  request->mailbox = std::move(mailbox);
+  request->connection_id = id;
+  request->keep_alive = keep_alive;
+  request->self = request;
+  FrontRequest* unanswered = request.get();
+  return [unanswered](HttpResponse response) { Answer(*unanswered, std::move(response)); };
+}
+
+void IoWorker::Answer(FrontRequest& request, HttpResponse response) {
+  // Freed on return at the latest, unless another owner holds it.
+  const std::shared_ptr<FrontRequest> held = std::move(request.self);
+  // The body may hold a secret value (SPEC 4: outside the locked arena).
+  std::string& body = const_cast<std::string&>(request.body());
+  OPENSSL_cleanse(body.data(), body.size());
+  request.mailbox->Post(Completion{request.connection_id, std::move(response), request.keep_alive,
+                                   request.request_id});
 }
 
 void IoWorker::RespondError(Connection& c, int status, std::string_view message,
