@@ -126,7 +126,10 @@ api::ClusterProbe ProbeOf(const ClusterConfig& config, const replica::Replica& r
   const replica::Replica* r = &replica;
   probe.staleness = [r] { return r->staleness(); };
   probe.state = [r] {
-    return api::ReplicaState{r->health().ok(), r->staleness(), r->applied_revision()};
+    return api::ReplicaState{.healthy = r->health().ok(),
+                             .stopped = r->stopped_applying(),
+                             .staleness = r->staleness(),
+                             .applied_revision = r->applied_revision()};
   };
   return probe;
 }

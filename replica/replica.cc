@@ -171,7 +171,7 @@ Status Replica::Seed(bool& seeded) {
   return Status::Ok();
 }
 
-Status Replica::FullRead() {
+Status Replica::FullRead(storage::ApplyMode mode) {
   SR_ASSIGN_OR_RETURN(cluster::RangeResult head, client_->Range({.key = layout_.digest_key()}));
   if (head.kvs.empty()) {
     return Status::IntegrityError("etcd holds no store digest record under " + layout_.prefix());
@@ -196,7 +196,7 @@ Status Replica::FullRead() {
     }
   }
   SR_RETURN_IF_ERROR(
-      store_.ApplyReplicated(batch, head.kvs.front().mod_revision, storage::ApplyMode::kFull));
+      store_.ApplyReplicated(batch, head.kvs.front().mod_revision, mode));
   // SECURITY: a linearizable read of the digest key after applying: while
   // it still names the revision read, it must hold the record applied (a
   // member serving an old or forked state is caught by the leader's view).
@@ -224,7 +224,8 @@ Status Replica::Bootstrap() {
   SR_RETURN_IF_ERROR(Seed(seeded));
   const std::int64_t applied = store_.replica_revision();
   if (applied == 0) {
-    if (!seeded && !options_.discard_local_data) {
+    if (!seeded && options_.discard_local_data) return FullRead(storage::ApplyMode::kReplace);
+    if (!seeded) {
       // SECURITY/durability: a full read replaces everything the store holds;
       // records written in single-node mode (or a lost seed race) are not
       // deleted without the operator saying so.

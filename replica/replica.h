@@ -111,6 +111,11 @@ class Replica {
   // (kIntegrityError: a batch did not verify; it stays stopped) or is
   // waiting to resume (kUnavailable).
   Status health() const;
+  // stopped_applying is true once a batch did not verify: the replica never
+  // applies again (until restarted), whatever its staleness. A transient
+  // problem (etcd unreachable, the watch reconnecting) leaves it false: the
+  // replica keeps serving for max_staleness.
+  bool stopped_applying() const;
   // staleness is the time since the replica was last known fresh.
   std::chrono::milliseconds staleness() const;
   // applied_revision is the cluster revision of the last batch applied.
@@ -127,7 +132,9 @@ class Replica {
   Status Seed(bool& seeded);
   // FullRead applies the whole replicated state at the current revision;
   // the watch is to resume after that revision (watch_from_).
-  Status FullRead();
+  // `mode` is kFull, or kReplace when Bootstrap discards the store's own
+  // state (discard_local_data).
+  Status FullRead(storage::ApplyMode mode = storage::ApplyMode::kFull);
   // Bootstrap decides between the above and resuming the watch.
   Status Bootstrap();
   // StartWatch starts the apply loop's watch from watch_from_.
@@ -160,7 +167,6 @@ class Replica {
   // that did not verify) is never replaced or cleared.
   void SetProblem(const Status& problem);
   void ClearTransientProblem();
-  bool stopped_applying() const;
 
   storage::Store& store_;
   const ReplicaOptions options_;

@@ -82,8 +82,9 @@ Status CheckAdvances(std::uint64_t resource_version, std::uint64_t start_rv, App
                      std::uint64_t trusted_floor) {
   // SECURITY: resourceVersion never goes back (an old digest record with its
   // valid MAC, replayed with the records it matched, is refused here).
-  const bool advances =
-      mode == ApplyMode::kFull ? resource_version >= start_rv : resource_version > start_rv;
+  const bool advances = mode == ApplyMode::kReplace ||
+                        (mode == ApplyMode::kFull ? resource_version >= start_rv
+                                                  : resource_version > start_rv);
   if (!advances) {
     return Refused("its resourceVersion " + std::to_string(resource_version) +
                    " is not above the replica's " + std::to_string(start_rv));
@@ -91,7 +92,7 @@ Status CheckAdvances(std::uint64_t resource_version, std::uint64_t start_rv, App
   // SECURITY: every old digest record stays MAC-valid, so a full read of a
   // fresh or long-away node could otherwise be served any past state; the
   // floor comes from outside etcd (the token anchors).
-  if (mode == ApplyMode::kFull && resource_version < trusted_floor) {
+  if (mode != ApplyMode::kIncremental && resource_version < trusted_floor) {
     return Refused("its resourceVersion " + std::to_string(resource_version) +
                    " is below the trusted floor " + std::to_string(trusted_floor) +
                    " (a rolled-back cluster state)");
@@ -329,6 +330,11 @@ Status Store::ApplyReplicated(const ReplicatedBatch& batch, std::int64_t revisio
   if (revision < 0) return Status::InvalidArgument("negative cluster revision");
   const auto target = static_cast<std::uint64_t>(revision);
   if (mode == ApplyMode::kIncremental && target <= applied) return Status::Ok();
+  if (mode == ApplyMode::kReplace && applied != 0) {
+    return Status::FailedPrecondition(
+        "this replica applied cluster revision " + std::to_string(applied) +
+        ": its state is the cluster's, not its own to discard");
+  }
   if (mode == ApplyMode::kFull && target < applied) {
     return Refused("the cluster's state at revision " + std::to_string(target) +
                    " is older than revision " + std::to_string(applied) +
@@ -359,7 +365,7 @@ Status Store::ApplyReplicated(const ReplicatedBatch& batch, std::int64_t revisio
     }
     SR_RETURN_IF_ERROR(applier.Apply(change));
   }
-  if (mode == ApplyMode::kFull) SR_RETURN_IF_ERROR(applier.RemoveAllBut(keys));
+  if (mode != ApplyMode::kIncremental) SR_RETURN_IF_ERROR(applier.RemoveAllBut(keys));
   // SECURITY: the records must add up to the digest the batch carries: an
   // old valid record put back, or one left out, changes the sum.
   StoreDigest computed = local_digest;

@@ -152,6 +152,12 @@ enum class ApplyMode {
   // The digest record's resourceVersion may equal the replica's, if the
   // state is the replica's.
   kFull,
+  // As kFull, for a replica that has never applied a cluster revision and
+  // whose own state the operator chose to discard (ReplicaOptions::
+  // discard_local_data): the state replaces the replica's whatever its
+  // resourceVersion (only `trusted_floor` bounds it). kFailedPrecondition
+  // once the replica applied a revision.
+  kReplace,
 };
 
 }  // namespace strongroom::storage

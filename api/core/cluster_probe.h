@@ -3,7 +3,9 @@
 // applying, how stale is it, which revision has it applied. appliance/
 // fills it from replica::Replica; api/ never includes replica/.
 //
-// Used by: /readyz (false while unhealthy or stale), /metrics
+// Used by: /readyz (false once applying stopped for good, or past
+// max_staleness: an unreachable etcd alone leaves a node ready to serve reads
+// and decrypts from its replica for max_staleness), /metrics
 // (strongroom_cluster_*), and the starts of a request (StartSession,
 // StartServiceSession): past max_staleness every read, decrypt and write
 // answers 503 with Retry-After, so a revocation made on another node is
@@ -19,6 +21,10 @@ namespace strongroom::api {
 
 struct ReplicaState {
   bool healthy = true;  // the apply loop applies (Replica::health() OK)
+  // stopped: the apply loop stopped for good (a batch did not verify);
+  // a transient problem (etcd unreachable) is only unhealthy, and the node
+  // stays ready until max_staleness.
+  bool stopped = false;
   std::chrono::milliseconds staleness{0};
   std::int64_t applied_revision = 0;
 };

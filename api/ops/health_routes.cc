@@ -40,11 +40,11 @@ void AddHealthRoutes(Router& router, ApiContext& context) {
                                   {"audit", audit},
                                   {"memory_locked", c->memory_locked}};
     if (c->cluster.enabled()) {
-      // Cluster mode (issue 18): the replica applies etcd's changes and has
-      // reached etcd within max_staleness. The staleness in seconds is the
+      // Cluster mode (issue 18): the replica has not stopped applying (a
+      // batch that did not verify) and has reached etcd within max_staleness. The staleness in seconds is the
       // metric strongroom_cluster_staleness_seconds, not said here.
       const ReplicaState replica = c->cluster.state();
-      const bool cluster = replica.healthy && replica.staleness <= c->cluster.max_staleness;
+      const bool cluster = !replica.stopped && replica.staleness <= c->cluster.max_staleness;
       checks["cluster"] = cluster;
       ready = ready && cluster;
     }

@@ -145,9 +145,10 @@ TEST(Replica, ConcurrentWritersOnTwoNodesEachCommitOnceAndEveryReplicaAgrees) {
   EXPECT_EQ(unique.size(), versions.size()) << "a resourceVersion was handed out twice";
   std::cout << "write functions ran " << runs.load() << " times for " << kTotal << " writes; "
             << views[0].not_committed + views[1].not_committed << " batches lost a conflict\n";
-  // The test is about re-staging: it must have happened.
-  EXPECT_GT(runs.load(), kTotal);
-  EXPECT_GT(views[0].not_committed + views[1].not_committed, 0);
+  // How often batches re-stage here depends on the scheduler (on a loaded
+  // machine the two nodes may hardly overlap), so it is printed, not
+  // asserted: ReplicaWrite.ACreateStagedOnAStaleReplicaLosesInEtcdAndFails-
+  // OnTheFreshOne holds one node's apply loop to force a lost conflict.
   for (const AuditView& view : views) EXPECT_EQ(view.pre_commits, view.outcomes);
   std::multiset<std::uint64_t> audited(views[0].committed.begin(), views[0].committed.end());
   audited.insert(views[1].committed.begin(), views[1].committed.end());
