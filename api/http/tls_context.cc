@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <limits>
 #include <memory>
+#include <vector>
 
 namespace strongroom::api {
 namespace {
@@ -51,11 +52,29 @@ StatusOr<std::shared_ptr<const std::string>> CrlDer(X509_CRL* crl, const std::st
 // SECURITY: with a CRL, every certificate of the chain is checked
 // (CRL_CHECK_ALL), not only the leaf; a chain whose issuer has no CRL here
 // then fails, so the CRL must be the CA's own.
+// X509StoreObjects lists what `store` holds (certificates and CRLs).
+std::vector<X509_OBJECT*> X509StoreObjects(X509_STORE* store) {
+  STACK_OF(X509_OBJECT)* objects = X509_STORE_get0_objects(store);
+  std::vector<X509_OBJECT*> out;
+  for (int i = 0; i < sk_X509_OBJECT_num(objects); ++i) out.push_back(sk_X509_OBJECT_value(objects, i));
+  return out;
+}
+
 StatusOr<LoadedVerifyStore> ClientVerifyStore(const TlsOptions& options) {
   X509StorePtr store(X509_STORE_new());
   if (!store) return std::unexpected(OpenSslError("X509_STORE_new"));
   if (X509_STORE_load_file(store.get(), options.client_ca_path.c_str()) != 1) {
     return std::unexpected(FileError("cannot load client CA", options.client_ca_path));
+  }
+  // OpenSSL caches a certificate's decoded extensions (its key identifiers
+  // among them) on first use; two I/O threads verifying their first clients
+  // at once both reach that cache of the shared CA certificate (ThreadSanitizer
+  // saw the identifier written by one while the other compared it). Filled
+  // here, once, before any I/O thread shares the store.
+  for (X509_OBJECT* object : X509StoreObjects(store.get())) {
+    if (X509_OBJECT_get_type(object) == X509_LU_X509) {
+      (void)X509_check_purpose(X509_OBJECT_get0_X509(object), -1, 0);
+    }
   }
   if (options.crl_path.empty()) return LoadedVerifyStore{std::move(store), nullptr};
   BioPtr bio(BIO_new_file(options.crl_path.c_str(), "r"));
