@@ -7,7 +7,6 @@
 #include <cstdio>
 #include <limits>
 #include <memory>
-#include <vector>
 
 namespace strongroom::api {
 namespace {
@@ -52,12 +51,20 @@ StatusOr<std::shared_ptr<const std::string>> CrlDer(X509_CRL* crl, const std::st
 // SECURITY: with a CRL, every certificate of the chain is checked
 // (CRL_CHECK_ALL), not only the leaf; a chain whose issuer has no CRL here
 // then fails, so the CRL must be the CA's own.
-// X509StoreObjects lists what `store` holds (certificates and CRLs).
-std::vector<X509_OBJECT*> X509StoreObjects(X509_STORE* store) {
+// FillExtensionCaches decodes, once, the extensions of every certificate in
+// `store`. OpenSSL caches a certificate's decoded extensions (its key
+// identifiers among them) on first use; two I/O threads handshaking at once
+// both reach that cache of a shared certificate (ThreadSanitizer saw the
+// identifier written by one while the other compared it). Filled here,
+// before any I/O thread shares the certificates.
+void FillExtensionCaches(X509_STORE* store) {
   STACK_OF(X509_OBJECT)* objects = X509_STORE_get0_objects(store);
-  std::vector<X509_OBJECT*> out;
-  for (int i = 0; i < sk_X509_OBJECT_num(objects); ++i) out.push_back(sk_X509_OBJECT_value(objects, i));
-  return out;
+  for (int i = 0; i < sk_X509_OBJECT_num(objects); ++i) {
+    X509_OBJECT* object = sk_X509_OBJECT_value(objects, i);
+    if (X509_OBJECT_get_type(object) == X509_LU_X509) {
+      (void)X509_check_purpose(X509_OBJECT_get0_X509(object), -1, 0);
+    }
+  }
 }
 
 StatusOr<LoadedVerifyStore> ClientVerifyStore(const TlsOptions& options) {
@@ -66,16 +73,7 @@ StatusOr<LoadedVerifyStore> ClientVerifyStore(const TlsOptions& options) {
   if (X509_STORE_load_file(store.get(), options.client_ca_path.c_str()) != 1) {
     return std::unexpected(FileError("cannot load client CA", options.client_ca_path));
   }
-  // OpenSSL caches a certificate's decoded extensions (its key identifiers
-  // among them) on first use; two I/O threads verifying their first clients
-  // at once both reach that cache of the shared CA certificate (ThreadSanitizer
-  // saw the identifier written by one while the other compared it). Filled
-  // here, once, before any I/O thread shares the store.
-  for (X509_OBJECT* object : X509StoreObjects(store.get())) {
-    if (X509_OBJECT_get_type(object) == X509_LU_X509) {
-      (void)X509_check_purpose(X509_OBJECT_get0_X509(object), -1, 0);
-    }
-  }
+  FillExtensionCaches(store.get());
   if (options.crl_path.empty()) return LoadedVerifyStore{std::move(store), nullptr};
   BioPtr bio(BIO_new_file(options.crl_path.c_str(), "r"));
   if (!bio) return std::unexpected(FileError("cannot read CRL", options.crl_path));
@@ -135,6 +133,14 @@ StatusOr<TlsContext> TlsContext::Create(const TlsOptions& options) {
   }
   if (SSL_CTX_load_verify_locations(c, options.client_ca_path.c_str(), nullptr) != 1) {
     return std::unexpected(FileError("cannot load client CA", options.client_ca_path));
+  }
+  // The server's own certificate, its chain and the context's CA store are
+  // shared by every handshake too (OpenSSL builds the chain it sends).
+  FillExtensionCaches(SSL_CTX_get_cert_store(c));
+  if (X509* own = SSL_CTX_get0_certificate(c)) (void)X509_check_purpose(own, -1, 0);
+  STACK_OF(X509)* chain = nullptr;
+  if (SSL_CTX_get0_chain_certs(c, &chain) == 1 && chain != nullptr) {
+    for (int i = 0; i < sk_X509_num(chain); ++i) (void)X509_check_purpose(sk_X509_value(chain, i), -1, 0);
   }
   STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(options.client_ca_path.c_str());
   if (names == nullptr)
