@@ -173,23 +173,9 @@ BIN="$ROOT/build/appliance/strongroom"
 
 # One token for the three nodes (as production nodes share an HSM partition),
 # apart from run.sh's single-node token.
-export SOFTHSM2_CONF="$STATE/softhsm2.conf"
-if [ ! -f "$SOFTHSM2_CONF" ]; then
-  mkdir -p "$STATE/tokens"
-  printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' \
-    "$STATE/tokens" > "$SOFTHSM2_CONF"
-fi
-if [ ! -f "$STATE/pin" ]; then
-  openssl rand -hex 16 | tr -d '\n' > "$STATE/pin"
-  openssl rand -hex 16 | tr -d '\n' > "$STATE/so-pin"
-  chmod 600 "$STATE/pin" "$STATE/so-pin"
-fi
-if ! softhsm2-util --show-slots 2>/dev/null | grep -q "Label:.*strongroom"; then
-  # softhsm2-util takes PINs only as arguments; this is the development token.
-  softhsm2-util --init-token --free --label strongroom \
-    --pin "$(cat "$STATE/pin")" --so-pin "$(cat "$STATE/so-pin")" >/dev/null
-  echo "created the cluster's development token 'strongroom' in $STATE/tokens"
-fi
+# shellcheck source=lib/dev-token.sh
+. "$ROOT/scripts/lib/dev-token.sh"
+dev_token "$STATE" "the cluster's development token"
 
 # run.sh's admin password and policies (made here when run.sh never ran).
 if [ ! -f "$DEV/admin-password" ]; then

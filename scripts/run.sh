@@ -59,23 +59,9 @@ mkdir -p "$DEV"
 chmod 700 "$DEV"
 
 # --- development token (SoftHSM, private token directory) ---------------
-export SOFTHSM2_CONF="$DEV/softhsm2.conf"
-if [ ! -f "$SOFTHSM2_CONF" ]; then
-  mkdir -p "$DEV/tokens"
-  printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' \
-    "$DEV/tokens" > "$SOFTHSM2_CONF"
-fi
-if [ ! -f "$DEV/pin" ]; then
-  openssl rand -hex 16 | tr -d '\n' > "$DEV/pin"
-  openssl rand -hex 16 | tr -d '\n' > "$DEV/so-pin"
-  chmod 600 "$DEV/pin" "$DEV/so-pin"
-fi
-if ! softhsm2-util --show-slots 2>/dev/null | grep -q "Label:.*strongroom"; then
-  # softhsm2-util takes PINs only as arguments; this is the development token.
-  softhsm2-util --init-token --free --label strongroom \
-    --pin "$(cat "$DEV/pin")" --so-pin "$(cat "$DEV/so-pin")" >/dev/null
-  echo "created development token 'strongroom' in $DEV/tokens"
-fi
+# shellcheck source=lib/dev-token.sh
+. "$ROOT/scripts/lib/dev-token.sh"
+dev_token "$DEV" "development token"
 
 # --- development PKI ------------------------------------------------------
 # Its certificates name https://127.0.0.1:$PORT/pki/ca.crl as their CRL
