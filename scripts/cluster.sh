@@ -173,27 +173,12 @@ BIN="$ROOT/build/appliance/strongroom"
 
 # One token for the three nodes (as production nodes share an HSM partition),
 # apart from run.sh's single-node token.
-# shellcheck source=lib/dev-token.sh
-. "$ROOT/scripts/lib/dev-token.sh"
+# shellcheck source=lib/dev-setup.sh
+. "$ROOT/scripts/lib/dev-setup.sh"
 dev_token "$STATE" "the cluster's development token"
 
 # run.sh's admin password and policies (made here when run.sh never ran).
-if [ ! -f "$DEV/admin-password" ]; then
-  openssl rand -base64 18 | tr -d '\n' > "$DEV/admin-password"
-  chmod 600 "$DEV/admin-password"
-fi
-mkdir -p "$DEV/policies"
-for f in "$ROOT"/policies/default/*.json; do
-  [ -e "$f" ] || continue
-  cp "$f" "$DEV/policies/"
-done
-ADMIN_FP="$(openssl x509 -in "$PKI/admin.pem" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d ':' | tr 'A-F' 'a-f')"
-cat > "$DEV/policies/dev-identities.json" <<JSON
-{
-  "certificates": [ {"sha256": "$ADMIN_FP", "user": "admin"} ],
-  "bindings": [ {"service": "demo-service", "role": "Decrypter", "namespace": "default"} ]
-}
-JSON
+dev_admin_and_policies "$DEV" "$PKI"
 UNLOCKED=false
 memlock="$(ulimit -l)"
 if [ "$memlock" != "unlimited" ] && [ "$memlock" -lt 8192 ]; then UNLOCKED=true; fi

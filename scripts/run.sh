@@ -59,8 +59,8 @@ mkdir -p "$DEV"
 chmod 700 "$DEV"
 
 # --- development token (SoftHSM, private token directory) ---------------
-# shellcheck source=lib/dev-token.sh
-. "$ROOT/scripts/lib/dev-token.sh"
+# shellcheck source=lib/dev-setup.sh
+. "$ROOT/scripts/lib/dev-setup.sh"
 dev_token "$DEV" "development token"
 
 # --- development PKI ------------------------------------------------------
@@ -69,22 +69,7 @@ dev_token "$DEV" "development token"
 "$ROOT/scripts/dev-pki.sh" "$DEV/pki" "$PORT"
 
 # --- admin password, policies, configuration ------------------------------
-if [ ! -f "$DEV/admin-password" ]; then
-  openssl rand -base64 18 | tr -d '\n' > "$DEV/admin-password"
-  chmod 600 "$DEV/admin-password"
-fi
-mkdir -p "$DEV/policies"
-for f in "$ROOT"/policies/default/*.json; do
-  [ -e "$f" ] || continue
-  cp "$f" "$DEV/policies/"
-done
-ADMIN_FP="$(openssl x509 -in "$DEV/pki/admin.pem" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d ':' | tr 'A-F' 'a-f')"
-cat > "$DEV/policies/dev-identities.json" <<JSON
-{
-  "certificates": [ {"sha256": "$ADMIN_FP", "user": "admin"} ],
-  "bindings": [ {"service": "demo-service", "role": "Decrypter", "namespace": "default"} ]
-}
-JSON
+dev_admin_and_policies "$DEV" "$DEV/pki"
 
 UNLOCKED=false
 memlock="$(ulimit -l)"
