@@ -25,6 +25,9 @@ namespace {
 
 // kMaxReplicatedBatch bounds the Write() calls of one cluster transaction.
 constexpr std::size_t kMaxReplicatedBatch = 32;
+// kReplicatedLinger bounds how long a replicated batch waits to fill
+// (WriterLoop); a fraction of one etcd transaction's round trip.
+constexpr std::chrono::microseconds kReplicatedLinger{1000};
 // kMaxReplicatedAttempts bounds how often one batch is staged again after
 // losing to another node's write (the batch deadline usually ends it first).
 constexpr int kMaxReplicatedAttempts = 50;
@@ -60,17 +63,29 @@ Status BatchFailure(const Status& cause) {
 }
 
 void Store::Impl::WriterLoop() {
+  // In replicated mode, the writers the last batch answered plus those that
+  // queued meanwhile: how many writes the next batch expects (Gather).
+  std::size_t expected = 0;
   for (;;) {
     std::size_t max_batch = options.max_batch;
+    bool replicated = false;
     {
       // A cluster transaction holds a bounded number of operations (etcd's
       // --max-txn-ops, 128 by default): replicated batches stay smaller.
       std::lock_guard lock(config_mutex);
-      if (replicator != nullptr) max_batch = std::min(max_batch, kMaxReplicatedBatch);
+      replicated = replicator != nullptr;
+      if (replicated) max_batch = std::min(max_batch, kMaxReplicatedBatch);
     }
-    std::vector<std::unique_ptr<PendingWrite>> batch = queue.PopBatch(max_batch);
+    // A cluster batch takes an etcd round trip (milliseconds): the writers
+    // it answered come back within a fraction of that, and waiting for them
+    // lets one transaction carry them all instead of alternating half
+    // batches (measured: 3.9 writes per batch of 8 clients without it).
+    const Gather gather = replicated ? Gather{expected, kReplicatedLinger} : Gather{};
+    std::vector<std::unique_ptr<PendingWrite>> batch = queue.PopBatch(max_batch, gather);
     if (batch.empty()) return;  // closed and drained
+    const std::size_t popped = batch.size();
     RunBatch(batch);
+    expected = popped + queue.size();
   }
 }
 

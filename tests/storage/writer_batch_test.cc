@@ -261,5 +261,54 @@ TEST(WriteQueue, RefusesWritesOnceClosedButHandsOutThoseQueued) {
   EXPECT_TRUE(queue.PopBatch(2).empty());
 }
 
+TEST(WriteQueue, GatherWaitsForTheWritesItExpects) {
+  WriteQueue queue;
+  ASSERT_OK(queue.Push(std::make_unique<PendingWrite>()));
+  // Two more arrive while PopBatch holds the batch back; the linger is far
+  // longer than the test, so only their arrival can end the wait.
+  std::thread late([&queue] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    ASSERT_OK(queue.Push(std::make_unique<PendingWrite>()));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    ASSERT_OK(queue.Push(std::make_unique<PendingWrite>()));
+  });
+  const Gather gather{.want = 3, .linger = std::chrono::minutes(5)};
+  EXPECT_EQ(queue.PopBatch(8, gather).size(), 3u);
+  late.join();
+  EXPECT_EQ(queue.size(), 0u);
+}
+
+TEST(WriteQueue, GatherHandsOutWhatCameOnceTheLingerEnds) {
+  WriteQueue queue;
+  ASSERT_OK(queue.Push(std::make_unique<PendingWrite>()));
+  ASSERT_OK(queue.Push(std::make_unique<PendingWrite>()));
+  const auto start = std::chrono::steady_clock::now();
+  const Gather gather{.want = 5, .linger = std::chrono::milliseconds(30)};
+  EXPECT_EQ(queue.PopBatch(8, gather).size(), 2u);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(30));
+}
+
+TEST(WriteQueue, GatherNeverWaitsForMoreThanTheBatchHolds) {
+  WriteQueue queue;
+  for (int i = 0; i < 3; ++i) ASSERT_OK(queue.Push(std::make_unique<PendingWrite>()));
+  // want 10 is capped at max 2: two are queued, so no wait (the linger is
+  // longer than the test's timeout).
+  const Gather gather{.want = 10, .linger = std::chrono::minutes(5)};
+  EXPECT_EQ(queue.PopBatch(2, gather).size(), 2u);
+  EXPECT_EQ(queue.size(), 1u);
+}
+
+TEST(WriteQueue, CloseEndsAGatherAtOnce) {
+  WriteQueue queue;
+  ASSERT_OK(queue.Push(std::make_unique<PendingWrite>()));
+  std::thread closer([&queue] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    queue.Close();
+  });
+  const Gather gather{.want = 4, .linger = std::chrono::minutes(5)};
+  EXPECT_EQ(queue.PopBatch(8, gather).size(), 1u);
+  closer.join();
+}
+
 }  // namespace
 }  // namespace strongroom::storage
