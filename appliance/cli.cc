@@ -6,6 +6,7 @@
 #include "appliance/appliance.h"
 #include "appliance/commands.h"
 #include "appliance/server_config.h"
+#include "base/node_name.h"
 
 namespace strongroom::appliance {
 namespace {
@@ -301,8 +302,8 @@ int RunStrongroom(int argc, char** argv) {
   if (init->parsed()) {
     if (!init_node_name.empty()) {
       if (!IsNodeName(init_node_name)) {
-        return Report(Status::InvalidArgument(
-            "--node-name: must be [a-z0-9-], 1 to 63 characters, not starting or ending with '-'"));
+        return Report(
+            Status::InvalidArgument("--node-name: must be " + std::string(kNodeNameRule)));
       }
       flags.node_name = init_node_name;
     }

@@ -1,15 +1,16 @@
 #include "appliance/cluster_node.h"
 
 #include "api/core/log.h"
+#include "base/node_name.h"
 #include "cluster/leader_lease.h"
 #include "replica/key_layout.h"
 
 namespace strongroom::appliance {
 
 StatusOr<replica::ReplicaOptions> ReplicaOptionsFor(const ClusterConfig& cluster) {
-  if (!replica::KeyLayout::ValidClusterName(cluster.cluster_name)) {
+  if (!IsNodeName(cluster.cluster_name)) {
     return std::unexpected(
-        Status::InvalidArgument("[cluster] cluster_name: not a valid etcd prefix name"));
+        Status::InvalidArgument("[cluster] cluster_name: must be " + std::string(kNodeNameRule)));
   }
   replica::ReplicaOptions options;
   options.cluster_name = cluster.cluster_name;

@@ -6,6 +6,8 @@
 #include <map>
 #include <set>
 
+#include "base/node_name.h"
+
 namespace strongroom::appliance {
 namespace {
 
@@ -161,10 +163,9 @@ std::string CheckCluster(const ClusterConfig& cluster, std::string* key) {
   if (cluster.node_name.empty()) {
     return problem("cluster.node_name", "is required when the [cluster] section is present");
   }
-  constexpr const char* kLabel =
-      "must be 1 to 63 characters of a-z, 0-9 and '-', not starting or ending with '-'";
-  if (!IsNodeName(cluster.node_name)) return problem("cluster.node_name", kLabel);
-  if (!IsNodeName(cluster.cluster_name)) return problem("cluster.cluster_name", kLabel);
+  const std::string rule = "must be " + std::string(kNodeNameRule);
+  if (!IsNodeName(cluster.node_name)) return problem("cluster.node_name", rule);
+  if (!IsNodeName(cluster.cluster_name)) return problem("cluster.cluster_name", rule);
   for (const std::string& endpoint : cluster.endpoints) {
     const bool https = endpoint.starts_with("https://") && endpoint.size() > 8 &&
                        endpoint.find_first_of(" \t\r\n") == std::string::npos;
@@ -189,14 +190,6 @@ std::string CheckCluster(const ClusterConfig& cluster, std::string* key) {
 }
 
 }  // namespace
-
-bool IsNodeName(std::string_view name) {
-  if (name.empty() || name.size() > 63 || name.front() == '-' || name.back() == '-') return false;
-  for (char c : name) {
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
-  }
-  return true;
-}
 
 StatusOr<ServerConfig> LoadServerConfig(const std::string& path) {
   ServerConfig config;

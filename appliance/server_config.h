@@ -6,7 +6,6 @@
 
 #include <chrono>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "api/api.h"
@@ -30,7 +29,8 @@ struct ClusterConfig {
   std::string cert_file;  // this node's client certificate for etcd
   std::string key_file;   // its private key (named by path, never read here)
   // This node's name: [a-z0-9-], 1 to 63 characters, not starting or ending
-  // with '-'. Required when the section is present.
+  // with '-' (IsNodeName, base/node_name.h). Required when the section is
+  // present.
   std::string node_name;
   // The deployment's name (etcd key prefix), same rules. Default "default".
   std::string cluster_name = "default";
@@ -43,10 +43,6 @@ struct ClusterConfig {
   // replicated is true when the section names etcd (endpoints set).
   bool replicated() const { return !endpoints.empty(); }
 };
-
-// IsNodeName tells whether `name` is a valid node or cluster name: 1 to 63
-// characters of [a-z0-9-], not starting or ending with '-' (a DNS label).
-bool IsNodeName(std::string_view name);
 
 struct ServerConfig {
   CommonFlags common;  // data_dir, [token], [memory]

@@ -8,6 +8,7 @@
 //   bytes.h         big-endian binary writer/reader and hex.
 //   openssl_ptr.h   unique_ptr owners for OpenSSL handles, OpenSslError().
 //   utf8.h          strict UTF-8 validation.
+//   node_name.h     the one rule for node and cluster names.
 //   json_text.h     JSON string literals written directly (hot paths).
 //   shared_snapshot.h  a replaceable value read without a lock.
 //   certificate_facts.h  what TLS verified about a client certificate.
@@ -19,6 +20,7 @@
 #include "base/certificate_facts.h"
 #include "base/clock.h"
 #include "base/json_text.h"
+#include "base/node_name.h"
 #include "base/openssl_ptr.h"
 #include "base/secret_bytes.h"
 #include "base/secure_arena.h"

@@ -71,8 +71,8 @@ enum class TxnFault { kNone, kLoseRequest, kLoseAnswer };
 using TxnFaultHook = std::function<TxnFault(std::string_view what)>;
 
 struct EtcdReplicatorOptions {
-  // node_name names this node's attempt key. REQUIRES:
-  // KeyLayout::ValidClusterName, unique among the cluster's nodes.
+  // node_name names this node's attempt key. REQUIRES: IsNodeName
+  // (base/node_name.h), unique among the cluster's nodes.
   std::string node_name;
   // write_timeout: the batch deadline (storage::BatchReplicator). Default 3 s.
   std::chrono::milliseconds write_timeout{3000};

@@ -24,16 +24,6 @@ KeyLayout::KeyLayout(std::string_view cluster_name)
       meta_prefix_(prefix_ + "meta/"),
       digest_key_(meta_prefix_ + std::string(kDigestMetaKey)) {}
 
-bool KeyLayout::ValidClusterName(std::string_view name) {
-  if (name.empty() || name.size() > 64) return false;
-  for (char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '.' || c == '_' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
-
 std::string KeyLayout::RecordKey(storage::Table table, std::string_view key) const {
   return records_prefix_ + std::string(storage::TableName(table)) + "/" + std::string(key);
 }

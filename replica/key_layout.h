@@ -20,11 +20,9 @@ namespace strongroom::replica {
 
 class KeyLayout {
  public:
-  // `cluster_name` REQUIRES: non-empty, without '/' (ValidClusterName).
+  // `cluster_name` REQUIRES: IsNodeName (base/node_name.h), so it holds no
+  // '/' and no prefix is another's.
   explicit KeyLayout(std::string_view cluster_name);
-
-  // ValidClusterName: 1 to 64 characters of [A-Za-z0-9._-].
-  static bool ValidClusterName(std::string_view name);
 
   const std::string& prefix() const { return prefix_; }
   const std::string& records_prefix() const { return records_prefix_; }

@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include "base/node_name.h"
+
 namespace strongroom::replica {
 namespace {
 
@@ -70,18 +72,18 @@ Replica::Replica(storage::Store& store, ReplicaOptions options,
       client_(std::move(client)) {}
 
 StatusOr<std::unique_ptr<Replica>> Replica::Start(storage::Store& store, ReplicaOptions options) {
-  if (!KeyLayout::ValidClusterName(options.cluster_name)) {
-    return std::unexpected(Status::InvalidArgument(
-        "the cluster name must be 1 to 64 characters of letters, digits, '.', '_' and '-'"));
+  if (!IsNodeName(options.cluster_name)) {
+    return std::unexpected(
+        Status::InvalidArgument("the cluster name must be " + std::string(kNodeNameRule)));
   }
   if (options.fresh_check_interval <= std::chrono::milliseconds::zero() ||
       options.full_read_page <= 0 || options.write_timeout <= std::chrono::milliseconds::zero()) {
     return std::unexpected(Status::InvalidArgument(
         "the freshness interval, the full-read page and the write timeout must be positive"));
   }
-  if (!options.node_name.empty() && !KeyLayout::ValidClusterName(options.node_name)) {
-    return std::unexpected(Status::InvalidArgument(
-        "the node name must be 1 to 64 characters of letters, digits, '.', '_' and '-'"));
+  if (!options.node_name.empty() && !IsNodeName(options.node_name)) {
+    return std::unexpected(
+        Status::InvalidArgument("the node name must be " + std::string(kNodeNameRule)));
   }
   if (options.node_name.empty()) options.node_name = RandomNodeName();
   // SECURITY: from here on the store is written only through the cluster

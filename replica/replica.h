@@ -49,7 +49,7 @@ namespace strongroom::replica {
 
 struct ReplicaOptions {
   // cluster_name names the deployment's prefix in etcd
-  // ("/strongroom/<name>/v1/"). REQUIRES: KeyLayout::ValidClusterName.
+  // ("/strongroom/<name>/v1/"). REQUIRES: IsNodeName (base/node_name.h).
   std::string cluster_name;
   // etcd: endpoints, client certificate, timeouts (cluster/etcd_client.h).
   cluster::EtcdClientOptions etcd;
@@ -61,7 +61,7 @@ struct ReplicaOptions {
   // this node's store. Default true (false: kFailedPrecondition instead).
   bool seed_if_missing = true;
   // node_name names this node's write-attempt key in etcd
-  // (etcd_replicator.h). REQUIRES: empty or KeyLayout::ValidClusterName, and
+  // (etcd_replicator.h). REQUIRES: empty or IsNodeName (base/node_name.h), and
   // unique among the nodes. Default empty: a random name per Start (one
   // stale attempt key per process lifetime is left in etcd).
   std::string node_name;

@@ -1,6 +1,6 @@
 #include "tokend/request_handler.h"
 
-#include <algorithm>
+#include "base/node_name.h"
 
 namespace strongroom::tokend {
 namespace {
@@ -28,12 +28,10 @@ bool Anchor(FieldReader& in, crypto::TrustAnchor* anchor) {
 }
 
 // NodeName reads the node an anchor operation is for: "" (a single
-// appliance) or a node name of [a-z0-9-] (crypto/trust_anchor.h).
+// appliance) or a node name (IsNodeName, base/node_name.h).
 bool NodeName(FieldReader& in, std::string* node) {
-  if (!in.Text(0, 63, node)) return false;
-  return std::all_of(node->begin(), node->end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
-  });
+  if (!in.Text(0, kMaxNodeNameLength, node)) return false;
+  return node->empty() || IsNodeName(*node);
 }
 
 constexpr std::uint8_t kOk = 0;

@@ -1,8 +1,18 @@
 # shellcheck shell=bash
 # bench/http/bench_server.sh — what the HTTP benchmarks share, sourced by
-# http_bench.sh and callgrind_bench.sh after they set ROOT (the checkout),
-# WORK (their private temporary directory) and umask 077, and define
-# fail MESSAGE:
+# http_bench.sh, callgrind_bench.sh, scale_bench.sh, soak_bench.sh,
+# startup_bench.sh and syscall_bench.sh, which then set WORK (their private
+# temporary directory), call bench_exit_trap and set umask 077 (ROOT, the
+# checkout, is set before sourcing):
+#   bench_exit_trap NAME STOP_WAIT_S [keep]
+#                        sets the caller's EXIT trap, bench_cleanup: the
+#                        caller's own bench_cleanup_more first when it defines
+#                        one (its other processes), then every server stopped
+#                        (bench_stop_pid, STOP_WAIT_S), every background job
+#                        waited for and $WORK removed (kept with `keep`); and
+#                        names the script for fail;
+#   fail MESSAGE         "NAME: MESSAGE" and bench_server_logs on stderr,
+#                        then exit 1 (the EXIT trap cleans up);
 #   bench_pki [PORT]     a development PKI in $WORK/pki (sets PKI; its
 #                        certificates name https://127.0.0.1:PORT/pki/ca.crl,
 #                        PORT default 8443, as their CRL distribution point)
@@ -38,6 +48,30 @@
 declare -A SERVER_URLS=() SERVER_PIDS=()
 PKI=""
 UNLOCKED=false
+BENCH_NAME="bench"
+BENCH_STOP_WAIT_S=10
+BENCH_KEEP_WORK=false
+
+bench_exit_trap() {
+  BENCH_NAME="$1"
+  BENCH_STOP_WAIT_S="$2"
+  if [ "${3:-}" = keep ]; then BENCH_KEEP_WORK=true; fi
+  trap bench_cleanup EXIT
+}
+
+bench_cleanup() {
+  local tag
+  if declare -F bench_cleanup_more >/dev/null; then bench_cleanup_more; fi
+  for tag in "${!SERVER_PIDS[@]}"; do bench_stop_pid "${SERVER_PIDS[$tag]}" "$BENCH_STOP_WAIT_S"; done
+  wait 2>/dev/null || true
+  if [ "$BENCH_KEEP_WORK" = false ] && [ -n "${WORK:-}" ]; then rm -rf "$WORK"; fi
+}
+
+fail() {
+  echo "$BENCH_NAME: $*" >&2
+  bench_server_logs
+  exit 1
+}
 
 bench_free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'

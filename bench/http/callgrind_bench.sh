@@ -70,20 +70,8 @@ THREADS=(
 . "$HERE/bench_server.sh"
 
 WORK="$(mktemp -d /tmp/strongroom-callgrind-bench-XXXXXX)"
-cleanup() {
-  local tag
-  # callgrind writes its last dump at exit: give it time.
-  for tag in "${!SERVER_PIDS[@]}"; do bench_stop_pid "${SERVER_PIDS[$tag]}" 120; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-fail() {
-  echo "callgrind_bench: $*" >&2
-  bench_server_logs
-  exit 1
-}
+# callgrind writes its last dump at exit: give it time.
+bench_exit_trap callgrind_bench 120
 
 umask 077
 bench_pki

@@ -60,20 +60,8 @@ fi
 
 WORK="$(mktemp -d /tmp/strongroom-http-bench-XXXXXX)"
 NGINX_PID=""
-cleanup() {
-  local tag
-  for tag in "${!SERVER_PIDS[@]}"; do bench_stop_pid "${SERVER_PIDS[$tag]}" 10; done
-  bench_stop_pid "$NGINX_PID" 10
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-fail() {
-  echo "http_bench: $*" >&2
-  bench_server_logs
-  exit 1
-}
+bench_cleanup_more() { bench_stop_pid "$NGINX_PID" 10; }
+bench_exit_trap http_bench 10
 
 # --- PKI and policy (shared), then each binary's token, store and server -------
 umask 077

@@ -66,19 +66,7 @@ DEADLINE=$(( $(date +%s) + MAX_MINUTES * 60 ))
 . "$HERE/bench_server.sh"
 
 WORK="$(mktemp -d "${BENCH_SCALE_DIR:-/tmp}/strongroom-scale-bench-XXXXXX")"
-cleanup() {
-  local tag
-  for tag in "${!SERVER_PIDS[@]}"; do bench_stop_pid "${SERVER_PIDS[$tag]}" 60; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-fail() {
-  echo "scale_bench: $*" >&2
-  bench_server_logs
-  exit 1
-}
+bench_exit_trap scale_bench 60
 
 # wrk_run NAME CONNECTIONS SCRIPT CERT KEY: sets RUN_RPS and RUN_P99 (ms);
 # fails on any non-2xx answer or socket error.

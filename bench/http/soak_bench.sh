@@ -66,21 +66,13 @@ fi
 . "$HERE/bench_server.sh"
 
 WORK="$(mktemp -d /tmp/strongroom-soak-XXXXXX)"
-cleanup() {
-  local tag pid
+# The load and sampling jobs first (the servers get a SIGTERM too).
+bench_cleanup_more() {
+  local pid
   for pid in $(jobs -p); do kill "$pid" 2>/dev/null || true; done
-  for tag in "${!SERVER_PIDS[@]}"; do bench_stop_pid "${SERVER_PIDS[$tag]}" 60; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
 }
-trap cleanup EXIT
+bench_exit_trap soak_bench 60
 trap 'exit 130' INT TERM
-
-fail() {
-  echo "soak_bench: $*" >&2
-  bench_server_logs
-  exit 1
-}
 
 # alive PID (a zombie is not alive).
 # shellcheck source=../../scripts/lib/process.sh

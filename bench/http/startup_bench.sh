@@ -35,19 +35,7 @@ if [ -n "${BENCH_STARTUP_KEEP:-}" ]; then
 else
   WORK="$(mktemp -d /tmp/strongroom-startup-bench-XXXXXX)"
 fi
-cleanup() {
-  local tag
-  for tag in "${!SERVER_PIDS[@]}"; do bench_stop_pid "${SERVER_PIDS[$tag]}" 30; done
-  wait 2>/dev/null || true
-  if [ -z "${BENCH_STARTUP_KEEP:-}" ]; then rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-
-fail() {
-  echo "startup_bench: $*" >&2
-  bench_server_logs
-  exit 1
-}
+bench_exit_trap startup_bench 30 "${BENCH_STARTUP_KEEP:+keep}"
 
 umask 077
 DIR="$WORK/startup"

@@ -30,19 +30,7 @@ CALLS=(read write epoll_wait epoll_ctl futex fdatasync flock sendto recvfrom wri
 . "$HERE/bench_server.sh"
 
 WORK="$(mktemp -d /tmp/strongroom-syscall-bench-XXXXXX)"
-cleanup() {
-  local tag
-  for tag in "${!SERVER_PIDS[@]}"; do bench_stop_pid "${SERVER_PIDS[$tag]}" 10; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-fail() {
-  echo "syscall_bench: $*" >&2
-  bench_server_logs
-  exit 1
-}
+bench_exit_trap syscall_bench 10
 
 umask 077
 bench_pki

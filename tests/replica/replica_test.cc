@@ -8,14 +8,15 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <set>
-#include <span>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "base/bytes.h"
 #include "replica/key_layout.h"
+#include "tests/replica/etcd_nodes.h"
 #include "tests/replica/replica_nodes.h"
 #include "tests/storage/storage_test_util.h"
 #include "tests/support/etcd_cluster.h"
@@ -28,14 +29,11 @@ namespace {
 using namespace strongroom::replica::test_nodes;  // NOLINT: the suite's own helpers
 
 TEST(Replica, AWriteOnOneNodeIsReadOnEveryNodeWithTheSameResourceVersion) {
-  auto etcd = EtcdCluster::Start();
-  ASSERT_NE(etcd, nullptr);
-  auto a = StartNode(*etcd);  // seeds the cluster
-  ASSERT_NE(a, nullptr);
-  auto b = StartNode(*etcd);  // full reads
-  ASSERT_NE(b, nullptr);
-  auto c = StartNode(*etcd);
-  ASSERT_NE(c, nullptr);
+  EtcdNodes cluster;
+  ASSERT_TRUE(cluster.Start(3));
+  Node* a = cluster.node(0);  // seeds the cluster
+  Node* b = cluster.node(1);  // full reads
+  Node* c = cluster.node(2);
   EXPECT_EQ(b->replica->full_reads(), 1u);
 
   auto written = Put(*a->store, "ns/alpha", "first value");
@@ -43,8 +41,8 @@ TEST(Replica, AWriteOnOneNodeIsReadOnEveryNodeWithTheSameResourceVersion) {
   // Read-your-writes on the node that wrote, at once.
   EXPECT_EQ(Read(*a->store, "ns/alpha"), "first value");
   const std::int64_t revision = a->store->replica_revision();
-  ASSERT_TRUE(WaitUntil([&] { return CaughtUp({b.get(), c.get()}, revision); }));
-  for (Node* node : {a.get(), b.get(), c.get()}) {
+  ASSERT_TRUE(WaitUntil([&] { return CaughtUp({b, c}, revision); }));
+  for (Node* node : {a, b, c}) {
     EXPECT_EQ(Read(*node->store, "ns/alpha"), "first value");
     auto txn = node->store->BeginRead();
     ASSERT_OK(txn);
@@ -57,50 +55,21 @@ TEST(Replica, AWriteOnOneNodeIsReadOnEveryNodeWithTheSameResourceVersion) {
   ASSERT_OK(second);
   EXPECT_GT(second->resource_version, written->resource_version);
   EXPECT_EQ(Read(*c->store, "ns/beta"), "second value");
-  ASSERT_TRUE(WaitUntil(
-      [&] { return CaughtUp({a.get(), b.get()}, c->store->replica_revision()); }));
+  ASSERT_TRUE(WaitUntil([&] { return CaughtUp({a, b}, c->store->replica_revision()); }));
   EXPECT_EQ(Dump(*a->store), Dump(*c->store));
   EXPECT_EQ(Dump(*b->store), Dump(*c->store));
 }
 
 TEST(Replica, ConcurrentWritersOnTwoNodesEachCommitOnceAndEveryReplicaAgrees) {
-  auto etcd = EtcdCluster::Start();
-  ASSERT_NE(etcd, nullptr);
-  auto a = StartNode(*etcd);
-  ASSERT_NE(a, nullptr);
-  auto b = StartNode(*etcd);
-  ASSERT_NE(b, nullptr);
+  EtcdNodes cluster;
+  ASSERT_TRUE(cluster.Start(2));
+  Node* a = cluster.node(0);
+  Node* b = cluster.node(1);
   ASSERT_OK(Put(*a->store, "counter", "0"));
   // What an audit log sees: the staged writes of each attempt (intents) and
   // the attempt's outcome. The committed ones must be exactly the writes
   // the callers were told about.
-  struct AuditView {
-    std::vector<std::uint64_t> pending;    // the writer thread's
-    std::vector<std::uint64_t> committed;  // read after the writers are done
-    int not_committed = 0;
-    int pre_commits = 0;  // every attempt that staged writes...
-    int outcomes = 0;     // ...is told its outcome exactly once
-  };
-  AuditView views[2];
-  Node* nodes[2] = {a.get(), b.get()};
-  for (int n = 0; n < 2; ++n) {
-    AuditView* view = &views[n];
-    nodes[n]->store->SetPreCommitHook([view](std::span<const storage::StagedWrite> staged) {
-      ++view->pre_commits;
-      view->pending.clear();
-      for (const auto& write : staged) view->pending.push_back(write.resource_version);
-      return Status::Ok();
-    });
-    nodes[n]->store->SetCommitOutcomeHook([view](const Status& committed) {
-      ++view->outcomes;
-      if (committed.ok()) {
-        view->committed.insert(view->committed.end(), view->pending.begin(), view->pending.end());
-      } else {
-        ++view->not_committed;
-      }
-      view->pending.clear();
-    });
-  }
+  StoreAudit* views[2] = {&cluster.AttachAudit(*a), &cluster.AttachAudit(*b)};
 
   constexpr int kThreadsPerNode = 4;
   constexpr int kWritesPerThread = 8;
@@ -109,7 +78,7 @@ TEST(Replica, ConcurrentWritersOnTwoNodesEachCommitOnceAndEveryReplicaAgrees) {
   std::atomic<int> failures{0};
   std::atomic<int> runs{0};
   std::vector<std::thread> threads;
-  for (Node* node : {a.get(), b.get()}) {
+  for (Node* node : {a, b}) {
     for (int t = 0; t < kThreadsPerNode; ++t) {
       threads.emplace_back([&, node, t] {
         for (int i = 0; i < kWritesPerThread; ++i) {
@@ -144,19 +113,24 @@ TEST(Replica, ConcurrentWritersOnTwoNodesEachCommitOnceAndEveryReplicaAgrees) {
   std::set<std::uint64_t> unique(versions.begin(), versions.end());
   EXPECT_EQ(unique.size(), versions.size()) << "a resourceVersion was handed out twice";
   std::cout << "write functions ran " << runs.load() << " times for " << kTotal << " writes; "
-            << views[0].not_committed + views[1].not_committed << " batches lost a conflict\n";
+            << views[0]->NotCommitted() + views[1]->NotCommitted() << " batches lost a conflict\n";
   // How often batches re-stage here depends on the scheduler (on a loaded
   // machine the two nodes may hardly overlap), so it is printed, not
   // asserted: ReplicaWrite.ACreateStagedOnAStaleReplicaLosesInEtcdAndFails-
   // OnTheFreshOne holds one node's apply loop to force a lost conflict.
-  for (const AuditView& view : views) EXPECT_EQ(view.pre_commits, view.outcomes);
-  std::multiset<std::uint64_t> audited(views[0].committed.begin(), views[0].committed.end());
-  audited.insert(views[1].committed.begin(), views[1].committed.end());
+  // Every attempt that staged writes is told its outcome exactly once.
+  for (StoreAudit* view : views) {
+    EXPECT_EQ(view->PreCommits(), static_cast<int>(view->Codes().size()));
+  }
+  const std::vector<std::uint64_t> committed[2] = {views[0]->CommittedVersions(),
+                                                   views[1]->CommittedVersions()};
+  std::multiset<std::uint64_t> audited(committed[0].begin(), committed[0].end());
+  audited.insert(committed[1].begin(), committed[1].end());
   EXPECT_EQ(audited, std::multiset<std::uint64_t>(versions.begin(), versions.end()));
 
   const std::int64_t revision =
       std::max(a->store->replica_revision(), b->store->replica_revision());
-  ASSERT_TRUE(WaitUntil([&] { return CaughtUp({a.get(), b.get()}, revision); }));
+  ASSERT_TRUE(WaitUntil([&] { return CaughtUp({a, b}, revision); }));
   EXPECT_EQ(Read(*a->store, "counter"), std::to_string(kTotal));
   const auto dump_a = Dump(*a->store);
   EXPECT_EQ(dump_a, Dump(*b->store));
@@ -167,12 +141,10 @@ TEST(Replica, ConcurrentWritersOnTwoNodesEachCommitOnceAndEveryReplicaAgrees) {
 }
 
 TEST(Replica, ACreateOfAKeyTheOtherNodeCreatedFailsAsInSingleNodeMode) {
-  auto etcd = EtcdCluster::Start();
-  ASSERT_NE(etcd, nullptr);
-  auto a = StartNode(*etcd);
-  ASSERT_NE(a, nullptr);
-  auto b = StartNode(*etcd);
-  ASSERT_NE(b, nullptr);
+  EtcdNodes cluster;
+  ASSERT_TRUE(cluster.Start(2));
+  Node* a = cluster.node(0);
+  Node* b = cluster.node(1);
   ASSERT_OK(Create(*a->store, "ns/once", "from a"));
   // The other way round: a write that fails on B's replica (the key is
   // missing there) is decided again once B applied A's create.
@@ -219,19 +191,17 @@ void ExpectRefusedEverywhere(const std::vector<Node*>& nodes,
 }
 
 TEST(Replica, ARecordWithABadMacWrittenIntoEtcdIsAppliedNowhere) {
-  auto etcd = EtcdCluster::Start();
-  ASSERT_NE(etcd, nullptr);
-  auto a = StartNode(*etcd);
-  ASSERT_NE(a, nullptr);
-  auto b = StartNode(*etcd);
-  ASSERT_NE(b, nullptr);
+  EtcdNodes cluster;
+  ASSERT_TRUE(cluster.Start(2));
+  Node* a = cluster.node(0);
+  Node* b = cluster.node(1);
   ASSERT_OK(Put(*a->store, "ns/target", "genuine"));
   const std::int64_t revision = a->store->replica_revision();
-  ASSERT_TRUE(WaitUntil([&] { return CaughtUp({b.get()}, revision); }));
+  ASSERT_TRUE(WaitUntil([&] { return CaughtUp({b}, revision); }));
   const auto before = Dump(*a->store);
 
   KeyLayout layout(kClusterName);
-  auto client = Client(*etcd);
+  auto client = Client(cluster.etcd());
   ASSERT_NE(client, nullptr);
   const std::string target = layout.RecordKey(Table::kSecureValues, "ns/target");
   std::string forged = InEtcd(*client, target);
@@ -241,19 +211,18 @@ TEST(Replica, ARecordWithABadMacWrittenIntoEtcdIsAppliedNowhere) {
   // One byte of the value changed (the MAC no longer matches), with the
   // current digest record re-written alongside.
   forged[10] = static_cast<char>(forged[10] ^ 0x01);
-  Tamper(*etcd, {{.key = target, .value = forged}, {.key = layout.digest_key(), .value = digest}});
-  ExpectRefusedEverywhere({a.get(), b.get()}, before, revision);
+  Tamper(cluster.etcd(),
+         {{.key = target, .value = forged}, {.key = layout.digest_key(), .value = digest}});
+  ExpectRefusedEverywhere({a, b}, before, revision);
 }
 
 TEST(Replica, AnOldValidRecordPutBackIntoEtcdIsAppliedNowhere) {
-  auto etcd = EtcdCluster::Start();
-  ASSERT_NE(etcd, nullptr);
-  auto a = StartNode(*etcd);
-  ASSERT_NE(a, nullptr);
-  auto b = StartNode(*etcd);
-  ASSERT_NE(b, nullptr);
+  EtcdNodes cluster;
+  ASSERT_TRUE(cluster.Start(2));
+  Node* a = cluster.node(0);
+  Node* b = cluster.node(1);
   KeyLayout layout(kClusterName);
-  auto client = Client(*etcd);
+  auto client = Client(cluster.etcd());
   ASSERT_NE(client, nullptr);
 
   const std::string allowlist = layout.RecordKey(Table::kSecureValues, "ns/allowlist");
@@ -263,24 +232,23 @@ TEST(Replica, AnOldValidRecordPutBackIntoEtcdIsAppliedNowhere) {
   ASSERT_FALSE(old_record.empty() || old_digest.empty());
   ASSERT_OK(Put(*a->store, "ns/allowlist", "new: alice"));
   const std::int64_t revision = a->store->replica_revision();
-  ASSERT_TRUE(WaitUntil([&] { return CaughtUp({b.get()}, revision); }));
+  ASSERT_TRUE(WaitUntil([&] { return CaughtUp({b}, revision); }));
   const auto before = Dump(*a->store);
 
   // The old record and the digest record that matched it, both with valid
   // MACs, put back together: the resourceVersion goes back.
-  Tamper(*etcd, {{.key = allowlist, .value = old_record},
-                 {.key = layout.digest_key(), .value = old_digest}});
-  ExpectRefusedEverywhere({a.get(), b.get()}, before, revision);
+  Tamper(cluster.etcd(), {{.key = allowlist, .value = old_record},
+                          {.key = layout.digest_key(), .value = old_digest}});
+  ExpectRefusedEverywhere({a, b}, before, revision);
   EXPECT_EQ(Read(*b->store, "ns/allowlist"), "new: alice");
 }
 
 TEST(Replica, AnOldValidRecordPutBackWithoutTheDigestIsAppliedNowhere) {
-  auto etcd = EtcdCluster::Start();
-  ASSERT_NE(etcd, nullptr);
-  auto a = StartNode(*etcd);
-  ASSERT_NE(a, nullptr);
+  EtcdNodes cluster;
+  ASSERT_TRUE(cluster.Start(1));
+  Node* a = cluster.node(0);
   KeyLayout layout(kClusterName);
-  auto client = Client(*etcd);
+  auto client = Client(cluster.etcd());
   ASSERT_NE(client, nullptr);
   const std::string allowlist = layout.RecordKey(Table::kSecureValues, "ns/allowlist");
   ASSERT_OK(Put(*a->store, "ns/allowlist", "old"));
@@ -288,36 +256,33 @@ TEST(Replica, AnOldValidRecordPutBackWithoutTheDigestIsAppliedNowhere) {
   ASSERT_FALSE(old_record.empty());
   ASSERT_OK(Put(*a->store, "ns/allowlist", "new"));
   const auto before = Dump(*a->store);
-  Tamper(*etcd, {{.key = allowlist, .value = old_record}});
-  ExpectRefusedEverywhere({a.get()}, before, a->store->replica_revision());
+  Tamper(cluster.etcd(), {{.key = allowlist, .value = old_record}});
+  ExpectRefusedEverywhere({a}, before, a->store->replica_revision());
 }
 
 TEST(Replica, AStoppedNodeRestartedCatchesUpFromItsRevision) {
-  auto etcd = EtcdCluster::Start();
-  ASSERT_NE(etcd, nullptr);
-  auto a = StartNode(*etcd);
-  ASSERT_NE(a, nullptr);
-  auto c = StartNode(*etcd);
-  ASSERT_NE(c, nullptr);
+  EtcdNodes cluster;
+  ASSERT_TRUE(cluster.Start(2));
+  Node* a = cluster.node(0);
+  Node* c = cluster.node(1);
   ASSERT_OK(Put(*a->store, "ns/kept", "1"));
   ASSERT_OK(Put(*a->store, "ns/doomed", "1"));
-  ASSERT_TRUE(WaitUntil([&] { return CaughtUp({c.get()}, a->store->replica_revision()); }));
+  ASSERT_TRUE(WaitUntil([&] { return CaughtUp({c}, a->store->replica_revision()); }));
 
   // C goes down (replica and store closed), the cluster moves on.
   const std::int64_t c_revision = c->store->replica_revision();
   c->replica.reset();
   c->store.reset();
   ASSERT_OK(Put(*a->store, "ns/kept", "2"));
-  ASSERT_OK(a->store->Write("delete", [](WriteTxn& txn) {
-    return txn.Delete(Table::kSecureValues, "ns/doomed");
-  }));
+  ASSERT_OK(a->store->Write(
+      "delete", [](WriteTxn& txn) { return txn.Delete(Table::kSecureValues, "ns/doomed"); }));
   ASSERT_OK(Put(*a->store, "ns/new", "3"));
 
   c->OpenStore();
   ASSERT_NE(c->store, nullptr);
   EXPECT_EQ(c->store->replica_revision(), c_revision);  // kept on disk
-  ASSERT_OK(c->StartReplica(*etcd));
-  ASSERT_TRUE(WaitUntil([&] { return CaughtUp({c.get()}, a->store->replica_revision()); }));
+  ASSERT_OK(c->StartReplica(cluster.etcd()));
+  ASSERT_TRUE(WaitUntil([&] { return CaughtUp({c}, a->store->replica_revision()); }));
   EXPECT_EQ(c->replica->full_reads(), 0u);  // resumed the stream
   ExpectSameStoreAs(*c, *a);
   // And it writes again.
@@ -326,82 +291,78 @@ TEST(Replica, AStoppedNodeRestartedCatchesUpFromItsRevision) {
 }
 
 TEST(Replica, ANodeWhoseRevisionWasCompactedDoesAFullRead) {
-  auto etcd = EtcdCluster::Start();
-  ASSERT_NE(etcd, nullptr);
-  auto a = StartNode(*etcd);
-  ASSERT_NE(a, nullptr);
-  auto c = StartNode(*etcd);
-  ASSERT_NE(c, nullptr);
+  EtcdNodes cluster;
+  ASSERT_TRUE(cluster.Start(2));
+  Node* a = cluster.node(0);
+  Node* c = cluster.node(1);
   ASSERT_OK(Put(*a->store, "ns/kept", "1"));
   ASSERT_OK(Put(*a->store, "ns/doomed", "1"));
-  ASSERT_TRUE(WaitUntil([&] { return CaughtUp({c.get()}, a->store->replica_revision()); }));
+  ASSERT_TRUE(WaitUntil([&] { return CaughtUp({c}, a->store->replica_revision()); }));
   c->replica.reset();
 
-  ASSERT_OK(a->store->Write("delete", [](WriteTxn& txn) {
-    return txn.Delete(Table::kSecureValues, "ns/doomed");
-  }));
+  ASSERT_OK(a->store->Write(
+      "delete", [](WriteTxn& txn) { return txn.Delete(Table::kSecureValues, "ns/doomed"); }));
   for (int i = 0; i < 5; ++i) ASSERT_OK(Put(*a->store, "ns/k" + std::to_string(i), "v"));
-  auto client = Client(*etcd);
+  auto client = Client(cluster.etcd());
   ASSERT_NE(client, nullptr);
   ASSERT_OK(client->Compact(a->store->replica_revision()));
 
-  ASSERT_OK(c->StartReplica(*etcd));
+  ASSERT_OK(c->StartReplica(cluster.etcd()));
   EXPECT_EQ(c->replica->full_reads(), 1u);
   EXPECT_EQ(c->store->replica_revision(), a->store->replica_revision());
   ExpectSameStoreAs(*c, *a);
   // The stream continues after the full read.
   ASSERT_OK(Put(*a->store, "ns/later", "after"));
-  ASSERT_TRUE(WaitUntil([&] { return CaughtUp({c.get()}, a->store->replica_revision()); }));
+  ASSERT_TRUE(WaitUntil([&] { return CaughtUp({c}, a->store->replica_revision()); }));
   EXPECT_EQ(Read(*c->store, "ns/later"), "after");
 }
 
 TEST(Replica, ARunningNodeWhoseWatchFallsBehindACompactionDoesAFullReadAndResumes) {
-  auto etcd = EtcdCluster::Start();
-  ASSERT_NE(etcd, nullptr);
+  EtcdNodes cluster;
+  ASSERT_TRUE(cluster.Start());
+  EtcdCluster& etcd = cluster.etcd();
   // A talks to members 1 and 2, C to member 0 only: C's watch breaks while
   // member 0 is down, A writes on.
-  auto a = StartNode(*etcd, [&](ReplicaOptions& options) {
-    options.etcd = etcd->ClientOptions({etcd->client_endpoint(1), etcd->client_endpoint(2)});
+  Node* a = cluster.AddNode([&](ReplicaOptions& options) {
+    options.etcd = etcd.ClientOptions({etcd.client_endpoint(1), etcd.client_endpoint(2)});
   });
   ASSERT_NE(a, nullptr);
-  auto c = StartNode(*etcd, [&](ReplicaOptions& options) {
-    options.etcd = etcd->ClientOptions({etcd->client_endpoint(0)});
+  Node* c = cluster.AddNode([&](ReplicaOptions& options) {
+    options.etcd = etcd.ClientOptions({etcd.client_endpoint(0)});
   });
   ASSERT_NE(c, nullptr);
   ASSERT_OK(Put(*a->store, "ns/doomed", "1"));
-  ASSERT_TRUE(WaitUntil([&] { return CaughtUp({c.get()}, a->store->replica_revision()); }));
+  ASSERT_TRUE(WaitUntil([&] { return CaughtUp({c}, a->store->replica_revision()); }));
   const std::uint64_t reads_before = c->replica->full_reads();
 
-  ASSERT_TRUE(etcd->Kill(0));
-  ASSERT_GE(etcd->FindLeader(), 1);  // member 0 may have led: wait for a new leader
-  ASSERT_OK(a->store->Write("delete", [](WriteTxn& txn) {
-    return txn.Delete(Table::kSecureValues, "ns/doomed");
-  }));
+  ASSERT_TRUE(etcd.Kill(0));
+  ASSERT_GE(etcd.FindLeader(), 1);  // member 0 may have led: wait for a new leader
+  ASSERT_OK(a->store->Write(
+      "delete", [](WriteTxn& txn) { return txn.Delete(Table::kSecureValues, "ns/doomed"); }));
   for (int i = 0; i < 3; ++i) ASSERT_OK(Put(*a->store, "ns/k" + std::to_string(i), "v"));
   auto client = cluster::EtcdClient::Create(
-      etcd->ClientOptions({etcd->client_endpoint(1), etcd->client_endpoint(2)}));
+      etcd.ClientOptions({etcd.client_endpoint(1), etcd.client_endpoint(2)}));
   ASSERT_OK(client);
   ASSERT_OK((*client)->Compact(a->store->replica_revision()));
-  ASSERT_TRUE(etcd->Restart(0));
+  ASSERT_TRUE(etcd.Restart(0));
 
   // The watch resumes below the compaction: kCompacted, a full read, and
   // the stream goes on from there.
   ASSERT_TRUE(WaitUntil([&] { return c->replica->full_reads() > reads_before; }));
-  ASSERT_TRUE(WaitUntil([&] { return CaughtUp({c.get()}, a->store->replica_revision()); }));
+  ASSERT_TRUE(WaitUntil([&] { return CaughtUp({c}, a->store->replica_revision()); }));
   ExpectSameStoreAs(*c, *a);
   ASSERT_OK(Put(*a->store, "ns/later", "after"));
-  ASSERT_TRUE(WaitUntil([&] { return CaughtUp({c.get()}, a->store->replica_revision()); }));
+  ASSERT_TRUE(WaitUntil([&] { return CaughtUp({c}, a->store->replica_revision()); }));
   EXPECT_EQ(Read(*c->store, "ns/later"), "after");
   ASSERT_TRUE(WaitUntil([&] { return c->replica->health().ok(); }));
 }
 
 TEST(Replica, EtcdUnreachableWritesFailQuicklyAndReadsContinue) {
-  auto etcd = EtcdCluster::Start();
-  ASSERT_NE(etcd, nullptr);
-  auto a = StartNode(*etcd);
-  ASSERT_NE(a, nullptr);
+  EtcdNodes cluster;
+  ASSERT_TRUE(cluster.Start(1));
+  Node* a = cluster.node(0);
   ASSERT_OK(Put(*a->store, "ns/readable", "still here"));
-  for (int i = 0; i < etcd->size(); ++i) ASSERT_TRUE(etcd->Kill(i));
+  for (int i = 0; i < cluster.etcd().size(); ++i) ASSERT_TRUE(cluster.etcd().Kill(i));
 
   const Clock::time_point start = Clock::now();
   auto unwritten = Put(*a->store, "ns/unwritten", "x");

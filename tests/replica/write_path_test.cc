@@ -9,7 +9,6 @@
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
-#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -17,42 +16,13 @@
 #include "replica/etcd_replicator.h"
 #include "replica/key_layout.h"
 #include "replica/replica.h"
+#include "tests/replica/etcd_nodes.h"
 #include "tests/replica/replica_nodes.h"
 
 namespace strongroom::replica {
 namespace {
 
 using namespace strongroom::replica::test_nodes;  // NOLINT: the suite's own helpers
-
-// Outcomes is what an audit log sees of one store: its pre-commit calls
-// (intents) and every outcome, in order.
-struct Outcomes {
-  std::mutex mu;
-  int pre_commits = 0;           // guarded by mu
-  std::vector<Status> outcomes;  // guarded by mu
-
-  void AttachTo(Store& store) {
-    store.SetPreCommitHook([this](std::span<const storage::StagedWrite>) {
-      std::lock_guard lock(mu);
-      ++pre_commits;
-      return Status::Ok();
-    });
-    store.SetCommitOutcomeHook([this](const Status& committed) {
-      std::lock_guard lock(mu);
-      outcomes.push_back(committed);
-    });
-  }
-  std::vector<StatusCode> Codes() {
-    std::lock_guard lock(mu);
-    std::vector<StatusCode> codes;
-    for (const Status& s : outcomes) codes.push_back(s.code());
-    return codes;
-  }
-  int PreCommits() {
-    std::lock_guard lock(mu);
-    return pre_commits;
-  }
-};
 
 // Faults scripts the TxnFaultHook: the fault for each "commit" and "fence"
 // in turn (then none), and counts the calls.
@@ -91,30 +61,29 @@ struct Faults {
   }
 };
 
-std::unique_ptr<Node> StartFaultyNode(
-    EtcdCluster& etcd, Faults& faults,
-    std::chrono::milliseconds write_timeout = std::chrono::milliseconds(3000)) {
-  return StartNode(etcd, [&](ReplicaOptions& options) {
+// StartFaultyNode adds a node whose etcd transactions go through `faults`.
+Node* StartFaultyNode(EtcdNodes& cluster, Faults& faults,
+                      std::chrono::milliseconds write_timeout = std::chrono::milliseconds(3000)) {
+  return cluster.AddNode([&](ReplicaOptions& options) {
     options.txn_fault_for_testing = faults.Hook();
     options.write_timeout = write_timeout;
   });
 }
 
 TEST(ReplicaWrite, AnAnswerLostAfterTheTransactionAppliedIsResolvedAsCommittedAndAuditedOnce) {
-  auto etcd = EtcdCluster::Start();
-  ASSERT_NE(etcd, nullptr);
+  EtcdNodes cluster;
+  ASSERT_TRUE(cluster.Start());
   Faults faults;
-  auto a = StartFaultyNode(*etcd, faults);
+  Node* a = StartFaultyNode(cluster, faults);
   ASSERT_NE(a, nullptr);
-  Outcomes audit;
-  audit.AttachTo(*a->store);
+  StoreAudit& audit = cluster.AttachAudit(*a);
   faults.commits = {TxnFault::kLoseAnswer};
 
   auto written = Put(*a->store, "ns/lost-answer", "applied");
   ASSERT_OK(written);
   EXPECT_GE(faults.Fences(), 1);  // resolved through the fence
   EXPECT_EQ(Read(*a->store, "ns/lost-answer"), "applied");
-  auto client = Client(*etcd);
+  auto client = Client(cluster.etcd());
   ASSERT_NE(client, nullptr);
   EXPECT_FALSE(
       InEtcd(*client, KeyLayout(kClusterName).RecordKey(Table::kSecureValues, "ns/lost-answer"))
@@ -127,13 +96,12 @@ TEST(ReplicaWrite, AnAnswerLostAfterTheTransactionAppliedIsResolvedAsCommittedAn
 }
 
 TEST(ReplicaWrite, ARequestLostBeforeItAppliedIsTruthfullyNotCommitted) {
-  auto etcd = EtcdCluster::Start();
-  ASSERT_NE(etcd, nullptr);
+  EtcdNodes cluster;
+  ASSERT_TRUE(cluster.Start());
   Faults faults;
-  auto a = StartFaultyNode(*etcd, faults);
+  Node* a = StartFaultyNode(cluster, faults);
   ASSERT_NE(a, nullptr);
-  Outcomes audit;
-  audit.AttachTo(*a->store);
+  StoreAudit& audit = cluster.AttachAudit(*a);
   faults.commits = {TxnFault::kLoseRequest};
   const std::int64_t before = a->store->replica_revision();
 
@@ -142,7 +110,7 @@ TEST(ReplicaWrite, ARequestLostBeforeItAppliedIsTruthfullyNotCommitted) {
   EXPECT_EQ(faults.Fences(), 1);
   EXPECT_EQ(audit.Codes(), std::vector<StatusCode>{StatusCode::kUnavailable});
   EXPECT_EQ(Read(*a->store, "ns/lost-request"), std::nullopt);
-  auto client = Client(*etcd);
+  auto client = Client(cluster.etcd());
   ASSERT_NE(client, nullptr);
   auto range = client->Range(
       {.key = KeyLayout(kClusterName).RecordKey(Table::kSecureValues, "ns/lost-request")});
@@ -156,13 +124,12 @@ TEST(ReplicaWrite, ARequestLostBeforeItAppliedIsTruthfullyNotCommitted) {
 }
 
 TEST(ReplicaWrite, AFenceWhoseAnswersAreLostToTheDeadlineGivesOutcomeUnknownNeverNotCommitted) {
-  auto etcd = EtcdCluster::Start();
-  ASSERT_NE(etcd, nullptr);
+  EtcdNodes cluster;
+  ASSERT_TRUE(cluster.Start());
   Faults faults;
-  auto a = StartFaultyNode(*etcd, faults, std::chrono::milliseconds(600));
+  Node* a = StartFaultyNode(cluster, faults, std::chrono::milliseconds(600));
   ASSERT_NE(a, nullptr);
-  Outcomes audit;
-  audit.AttachTo(*a->store);
+  StoreAudit& audit = cluster.AttachAudit(*a);
   {
     std::lock_guard lock(faults.mu);
     faults.commits = {TxnFault::kLoseAnswer};
@@ -183,12 +150,11 @@ TEST(ReplicaWrite, AFenceWhoseAnswersAreLostToTheDeadlineGivesOutcomeUnknownNeve
 }
 
 TEST(ReplicaWrite, ResolveNeverClaimsAnotherNodesIdenticalDigestRecord) {
-  auto etcd = EtcdCluster::Start();
-  ASSERT_NE(etcd, nullptr);
-  auto a = StartNode(*etcd);
-  ASSERT_NE(a, nullptr);
+  EtcdNodes cluster;
+  ASSERT_TRUE(cluster.Start(1));
+  Node* a = cluster.node(0);
   Faults faults;
-  auto b = StartFaultyNode(*etcd, faults);
+  Node* b = StartFaultyNode(cluster, faults);
   ASSERT_NE(b, nullptr);
   ASSERT_EQ(a->store->replica_revision(), b->store->replica_revision());
   // A kMeta-only write leaves D unchanged: A's and B's batches on the same
@@ -202,14 +168,13 @@ TEST(ReplicaWrite, ResolveNeverClaimsAnotherNodesIdenticalDigestRecord) {
   Status a_wrote = Status::Internal("not run");
   faults.before_commit = [&] { a_wrote = ToStatus(meta_write(*a->store)); };
   faults.commits = {TxnFault::kLoseRequest};
-  Outcomes audit;
-  audit.AttachTo(*b->store);
+  StoreAudit& audit = cluster.AttachAudit(*b);
   auto b_wrote = meta_write(*b->store);
   ASSERT_OK(a_wrote);
   // B's own batch never reached etcd: not committed, whatever A's digest says.
   EXPECT_STATUS(b_wrote, StatusCode::kUnavailable);
   EXPECT_EQ(audit.Codes(), std::vector<StatusCode>{StatusCode::kUnavailable});
-  ASSERT_TRUE(WaitUntil([&] { return CaughtUp({b.get()}, a->store->replica_revision()); }));
+  ASSERT_TRUE(WaitUntil([&] { return CaughtUp({b}, a->store->replica_revision()); }));
   EXPECT_EQ(Dump(*a->store), Dump(*b->store));
 }
 
@@ -241,13 +206,12 @@ struct ApplyGate {
 };
 
 TEST(ReplicaWrite, ACreateStagedOnAStaleReplicaLosesInEtcdAndFailsOnTheFreshOne) {
-  auto etcd = EtcdCluster::Start();
-  ASSERT_NE(etcd, nullptr);
-  auto a = StartNode(*etcd);
-  ASSERT_NE(a, nullptr);
+  EtcdNodes cluster;
+  ASSERT_TRUE(cluster.Start(1));
+  Node* a = cluster.node(0);
   ApplyGate gate;
   Faults faults;
-  auto b = StartNode(*etcd, [&](ReplicaOptions& options) {
+  Node* b = cluster.AddNode([&](ReplicaOptions& options) {
     options.txn_fault_for_testing = faults.Hook();
     options.before_apply_for_testing = [&](std::int64_t) { gate.Wait(); };
   });
@@ -258,8 +222,7 @@ TEST(ReplicaWrite, ACreateStagedOnAStaleReplicaLosesInEtcdAndFailsOnTheFreshOne)
     ApplyGate& gate;
     ~OpenAtEnd() { gate.Set(false); }
   } open_at_end{gate};
-  Outcomes audit;
-  audit.AttachTo(*b->store);
+  StoreAudit& audit = cluster.AttachAudit(*b);
   gate.Set(true);
   ASSERT_OK(Create(*a->store, "ns/once", "from a"));
   // B's apply loop holds A's create: B's replica is stale, for certain.
@@ -285,12 +248,10 @@ TEST(ReplicaWrite, ACreateStagedOnAStaleReplicaLosesInEtcdAndFailsOnTheFreshOne)
 }
 
 TEST(ReplicaWrite, ABatchOverEtcdsLimitsIsSplitAndASingleWriteOverThemFailsAlone) {
-  auto etcd = EtcdCluster::Start();
-  ASSERT_NE(etcd, nullptr);
-  auto a = StartNode(*etcd);
-  ASSERT_NE(a, nullptr);
-  Outcomes audit;
-  audit.AttachTo(*a->store);
+  EtcdNodes cluster;
+  ASSERT_TRUE(cluster.Start(1));
+  Node* a = cluster.node(0);
+  StoreAudit& audit = cluster.AttachAudit(*a);
 
   // One write of more records than one etcd transaction holds.
   auto huge = a->store->Write("huge", [](WriteTxn& txn) -> Status {
@@ -362,10 +323,9 @@ TEST(ReplicaWrite, ABatchOverEtcdsLimitsIsSplitAndASingleWriteOverThemFailsAlone
 }
 
 TEST(ReplicaWrite, AStoreThatJoinedAClusterRefusesLocalWritesWithoutItsReplica) {
-  auto etcd = EtcdCluster::Start();
-  ASSERT_NE(etcd, nullptr);
-  auto a = StartNode(*etcd);
-  ASSERT_NE(a, nullptr);
+  EtcdNodes cluster;
+  ASSERT_TRUE(cluster.Start(1));
+  Node* a = cluster.node(0);
   ASSERT_OK(Put(*a->store, "ns/k", "v"));
   a->replica.reset();
   a->store.reset();
@@ -376,19 +336,20 @@ TEST(ReplicaWrite, AStoreThatJoinedAClusterRefusesLocalWritesWithoutItsReplica) 
   EXPECT_STATUS(local, StatusCode::kFailedPrecondition);
   EXPECT_EQ(Read(*a->store, "ns/k"), "v");
   // A Start that fails (an unreadable TLS file) leaves the store refusing.
-  Status bad = a->StartReplica(
-      *etcd, [](ReplicaOptions& options) { options.etcd.tls.key_file = "/nonexistent/key.pem"; });
+  Status bad = a->StartReplica(cluster.etcd(), [](ReplicaOptions& options) {
+    options.etcd.tls.key_file = "/nonexistent/key.pem";
+  });
   EXPECT_FALSE(bad.ok());
   EXPECT_STATUS(Put(*a->store, "ns/k", "forked"), StatusCode::kUnavailable);
   // A good Start writes through the cluster again.
-  ASSERT_OK(a->StartReplica(*etcd));
+  ASSERT_OK(a->StartReplica(cluster.etcd()));
   ASSERT_OK(Put(*a->store, "ns/k", "through etcd"));
   EXPECT_EQ(Read(*a->store, "ns/k"), "through etcd");
 }
 
 TEST(ReplicaWrite, TwoNodesWithDataRacingToSeedLeaveTheLoserRefusingUnlessItDiscards) {
-  auto etcd = EtcdCluster::Start();
-  ASSERT_NE(etcd, nullptr);
+  EtcdNodes cluster;
+  ASSERT_TRUE(cluster.Start());
   Node nodes[2];
   for (int i = 0; i < 2; ++i) {
     nodes[i].OpenStore();
@@ -399,7 +360,7 @@ TEST(ReplicaWrite, TwoNodesWithDataRacingToSeedLeaveTheLoserRefusingUnlessItDisc
   Status started[2];
   std::thread racers[2];
   for (int i = 0; i < 2; ++i) {
-    racers[i] = std::thread([&, i] { started[i] = nodes[i].StartReplica(*etcd); });
+    racers[i] = std::thread([&, i] { started[i] = nodes[i].StartReplica(cluster.etcd()); });
   }
   for (std::thread& t : racers) t.join();
   ASSERT_NE(started[0].ok(), started[1].ok()) << started[0] << " / " << started[1];
@@ -411,19 +372,18 @@ TEST(ReplicaWrite, TwoNodesWithDataRacingToSeedLeaveTheLoserRefusingUnlessItDisc
   EXPECT_STATUS(Put(*nodes[loser].store, "ns/x", "y"), StatusCode::kUnavailable);
   // Told to discard, it joins and holds the winner's state.
   ASSERT_OK(nodes[loser].StartReplica(
-      *etcd, [](ReplicaOptions& options) { options.discard_local_data = true; }));
+      cluster.etcd(), [](ReplicaOptions& options) { options.discard_local_data = true; }));
   EXPECT_EQ(Read(*nodes[loser].store, "ns/own-" + std::to_string(loser)), std::nullopt);
   EXPECT_EQ(Read(*nodes[loser].store, "ns/own-" + std::to_string(winner)), "local");
   EXPECT_EQ(Dump(*nodes[loser].store), Dump(*nodes[winner].store));
 }
 
 TEST(ReplicaWrite, WritesFailFastWhileTheWatchIsDisconnected) {
-  auto etcd = EtcdCluster::Start();
-  ASSERT_NE(etcd, nullptr);
-  auto a = StartNode(*etcd);
-  ASSERT_NE(a, nullptr);
+  EtcdNodes cluster;
+  ASSERT_TRUE(cluster.Start(1));
+  Node* a = cluster.node(0);
   ASSERT_OK(Put(*a->store, "ns/readable", "still here"));
-  for (int i = 0; i < etcd->size(); ++i) ASSERT_TRUE(etcd->Kill(i));
+  for (int i = 0; i < cluster.etcd().size(); ++i) ASSERT_TRUE(cluster.etcd().Kill(i));
   // health() reports the disconnected watch as a transient problem.
   ASSERT_TRUE(WaitUntil([&] { return !a->replica->health().ok(); }));
   EXPECT_EQ(a->replica->health().code(), StatusCode::kUnavailable) << a->replica->health();

@@ -18,18 +18,7 @@ BIN="$2"
 WORK="$(mktemp -d /tmp/strongroom-dev-pki-test-XXXXXX)"
 # shellcheck source=../../bench/http/bench_server.sh
 . "$ROOT/bench/http/bench_server.sh"
-cleanup() {
-  local tag
-  for tag in "${!SERVER_PIDS[@]}"; do bench_stop_pid "${SERVER_PIDS[$tag]}" 10; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*"
-  bench_server_logs
-  exit 1
-}
+bench_exit_trap dev_pki_crl_test 10
 umask 077
 
 PORT="$(bench_free_port)"
