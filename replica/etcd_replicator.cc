@@ -73,6 +73,7 @@ EtcdReplicator::EtcdReplicator(std::shared_ptr<cluster::EtcdClient> client, KeyL
                                std::function<Status()> healthy, EtcdReplicatorOptions options)
     : client_(std::move(client)), layout_(std::move(layout)), healthy_(std::move(healthy)),
       options_(std::move(options)), attempt_key_(layout_.AttemptKey(options_.node_name)),
+      name_key_(layout_.NameKey(options_.node_name)),
       instance_([] {
         std::random_device random;
         return std::to_string(random()) + "-" + std::to_string(random());
@@ -108,6 +109,14 @@ StatusOr<storage::ReplicatedCommit> EtcdReplicator::Commit(const storage::Replic
     return std::unexpected(
         Status::FailedPrecondition("the replica has not joined the cluster (no revision)"));
   }
+  std::int64_t name_lease = 0;
+  if (options_.name_lease) {
+    name_lease = options_.name_lease();
+    if (name_lease == 0) {
+      return std::unexpected(Status::Unavailable(
+          "this process does not hold its node name \"" + options_.node_name + "\" in etcd"));
+    }
+  }
   const std::string nonce = NextNonce();
   cluster::TxnRequest txn;
   txn.success = ToEtcdOps(layout_, batch);
@@ -123,8 +132,10 @@ StatusOr<storage::ReplicatedCommit> EtcdReplicator::Commit(const storage::Replic
   }
   txn.compare.push_back(cluster::Compare::ModRevisionIs(layout_.digest_key(), batch.base_revision));
   txn.compare.push_back(cluster::Compare::ModRevisionIs(attempt_key_, *attempt_revision_));
+  if (name_lease != 0) txn.compare.push_back(cluster::Compare::LeaseIs(name_key_, name_lease));
   txn.failure.push_back(cluster::RangeRequest{.key = layout_.digest_key()});
   txn.failure.push_back(cluster::RangeRequest{.key = attempt_key_});
+  txn.failure.push_back(cluster::RangeRequest{.key = name_key_});
   StatusOr<cluster::TxnResult> result = Send(txn, "commit");
   if (!result.has_value()) {
     if (Resolvable(result.error())) return Resolve(batch, nonce, result.error());
@@ -136,6 +147,14 @@ StatusOr<storage::ReplicatedCommit> EtcdReplicator::Commit(const storage::Replic
   }
   const cluster::KeyValue* attempt = Read(*result, 1);
   attempt_revision_ = attempt == nullptr ? 0 : attempt->mod_revision;
+  const cluster::KeyValue* name = Read(*result, 2);
+  if (name_lease != 0 && (name == nullptr || name->lease != name_lease)) {
+    // SECURITY: this process's claim on its node name lapsed; the
+    // transaction failed, so nothing was applied. The control loop claims
+    // the name again or keeps writes refused (Replica::KeepName).
+    return std::unexpected(Status::Unavailable("this process's claim on its node name \"" +
+                                               options_.node_name + "\" lapsed in etcd"));
+  }
   const cluster::KeyValue* digest = Read(*result, 0);
   if (digest == nullptr) {
     // SECURITY: the digest key was deleted behind the cluster's back; the
