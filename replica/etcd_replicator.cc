@@ -42,10 +42,13 @@ const cluster::KeyValue* Read(const cluster::TxnResult& result, std::size_t inde
 }
 
 // Resolvable is true for the errors after which a sent transaction may
-// have been applied: no answer (kUnavailable) or one that could not be
-// read (kInternal). Other errors are etcd refusing the request.
+// have been applied: the client's kOutcomeUnknown (sent and no answer, or
+// an answer saying etcd may have applied it) or an answer that could not be
+// read (kInternal). kUnavailable from the client's Txn means the request
+// never left this process (cluster/etcd_client.h): not applied, no fence.
+// Other errors are etcd refusing the request.
 bool Resolvable(const Status& error) {
-  return error.code() == StatusCode::kUnavailable || error.code() == StatusCode::kInternal;
+  return error.code() == StatusCode::kOutcomeUnknown || error.code() == StatusCode::kInternal;
 }
 
 }  // namespace
@@ -85,13 +88,14 @@ StatusOr<cluster::TxnResult> EtcdReplicator::Send(const cluster::TxnRequest& txn
                                                   std::string_view what) {
   const TxnFault fault = options_.fault ? options_.fault(what) : TxnFault::kNone;
   if (fault == TxnFault::kLoseRequest) {
-    return std::unexpected(Status::Unavailable("(injected) the " + std::string(what) +
-                                               " request was sent: its outcome is unknown"));
+    // Lost on the way: as the client reports a request sent and unanswered.
+    return std::unexpected(Status::OutcomeUnknown("(injected) the " + std::string(what) +
+                                                  " request was sent: its outcome is unknown"));
   }
   StatusOr<cluster::TxnResult> result = client_->Txn(txn);
   if (fault == TxnFault::kLoseAnswer) {
-    return std::unexpected(Status::Unavailable("(injected) the " + std::string(what) +
-                                               " answer was lost: its outcome is unknown"));
+    return std::unexpected(Status::OutcomeUnknown("(injected) the " + std::string(what) +
+                                                  " answer was lost: its outcome is unknown"));
   }
   return result;
 }
@@ -139,7 +143,8 @@ StatusOr<storage::ReplicatedCommit> EtcdReplicator::Commit(const storage::Replic
   StatusOr<cluster::TxnResult> result = Send(txn, "commit");
   if (!result.has_value()) {
     if (Resolvable(result.error())) return Resolve(batch, nonce, result.error());
-    return std::unexpected(result.error());  // refused by etcd: not applied
+    // Never sent (kUnavailable) or refused by etcd: not applied.
+    return std::unexpected(result.error());
   }
   if (result->succeeded) {
     attempt_revision_ = result->header.revision;
@@ -219,7 +224,9 @@ StatusOr<storage::ReplicatedCommit> EtcdReplicator::Resolve(const storage::Repli
           "was changed by another writer (is the node name shared?)"));
     }
     last = result.error();
-    if (!Resolvable(last) || Clock::now() + kFencePause >= deadline) break;
+    // A fence that never left (kUnavailable) is tried again too.
+    const bool again = Resolvable(last) || last.code() == StatusCode::kUnavailable;
+    if (!again || Clock::now() + kFencePause >= deadline) break;
     std::this_thread::sleep_for(kFencePause);
   }
   return std::unexpected(Status::OutcomeUnknown(

@@ -37,6 +37,12 @@
 // than the lease) commits nothing and cannot race the name's new holder on
 // the attempt key.
 //
+// "Never sent": the client answers kUnavailable for a write only when the
+// request never left this process (cluster/etcd_client.h); that is "not
+// committed" at once, with no fence. kOutcomeUnknown (sent, no answer, or an
+// answer etcd gives when it may have applied the request) and kInternal (an
+// unreadable answer) are resolved by the fence.
+//
 // Thread-safety: Commit and Validate run on the store's writer thread only;
 // `client` may be shared with other users.
 #pragma once
