@@ -74,8 +74,11 @@ std::vector<cluster::TxnOp> ToEtcdOps(const KeyLayout& layout,
 
 EtcdReplicator::EtcdReplicator(std::shared_ptr<cluster::EtcdClient> client, KeyLayout layout,
                                std::function<Status()> healthy, EtcdReplicatorOptions options)
-    : client_(std::move(client)), layout_(std::move(layout)), healthy_(std::move(healthy)),
-      options_(std::move(options)), attempt_key_(layout_.AttemptKey(options_.node_name)),
+    : client_(std::move(client)),
+      layout_(std::move(layout)),
+      healthy_(std::move(healthy)),
+      options_(std::move(options)),
+      attempt_key_(layout_.AttemptKey(options_.node_name)),
       name_key_(layout_.NameKey(options_.node_name)),
       instance_([] {
         std::random_device random;
@@ -117,8 +120,8 @@ StatusOr<storage::ReplicatedCommit> EtcdReplicator::Commit(const storage::Replic
   if (options_.name_lease) {
     name_lease = options_.name_lease();
     if (name_lease == 0) {
-      return std::unexpected(Status::Unavailable(
-          "this process does not hold its node name \"" + options_.node_name + "\" in etcd"));
+      return std::unexpected(Status::Unavailable("this process does not hold its node name \"" +
+                                                 options_.node_name + "\" in etcd"));
     }
   }
   const std::string nonce = NextNonce();

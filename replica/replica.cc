@@ -153,16 +153,16 @@ Status Replica::ClaimName() {
       return Status::Ok();
     }
     if (Clock::now() >= give_up) break;
-    std::this_thread::sleep_for(std::min<Clock::duration>(std::chrono::milliseconds(250),
-                                                          give_up - Clock::now()));
+    std::this_thread::sleep_for(
+        std::min<Clock::duration>(std::chrono::milliseconds(250), give_up - Clock::now()));
   }
   // Leave the lease this process granted to lapse with nothing under it.
   (void)name_claim_->Release();
-  return Status::AlreadyExists(
-      "the node name \"" + options_.node_name + "\" is held by another running process (its claim " +
-      "in etcd, " + layout_.NameKey(options_.node_name) + ", did not lapse within " +
-      std::to_string(options_.name_claim_wait.count()) +
-      " ms); give every node its own [cluster] node_name");
+  return Status::AlreadyExists("the node name \"" + options_.node_name +
+                               "\" is held by another running process (its claim in etcd, " +
+                               layout_.NameKey(options_.node_name) + ", did not lapse within " +
+                               std::to_string(options_.name_claim_wait.count()) +
+                               " ms); give every node its own [cluster] node_name");
 }
 
 void Replica::KeepName() {
@@ -186,9 +186,9 @@ void Replica::KeepName() {
     health_->name_lost = Status::Ok();
     name_renewed_ = Clock::now();
   } else if (again.has_value()) {
-    health_->name_lost = Status::FailedPrecondition(
-        "this node's claim on its name \"" + options_.node_name +
-        "\" lapsed and another process holds it now; restart this node");
+    health_->name_lost =
+        Status::FailedPrecondition("this node's claim on its name \"" + options_.node_name +
+                                   "\" lapsed and another process holds it now; restart this node");
   }
 }
 
@@ -408,10 +408,10 @@ Status Replica::ApplyEvents(const std::vector<cluster::WatchEvent>& events) {
 void Replica::ControlLoop() {
   // The loop also renews the node-name claim, at least every third of its
   // lease.
-  const std::chrono::milliseconds interval = std::max(
-      std::chrono::milliseconds(50),
-      std::min(options_.fresh_check_interval,
-               std::chrono::milliseconds(options_.name_ttl_seconds * 1000 / 3)));
+  const std::chrono::milliseconds interval =
+      std::max(std::chrono::milliseconds(50),
+               std::min(options_.fresh_check_interval,
+                        std::chrono::milliseconds(options_.name_ttl_seconds * 1000 / 3)));
   std::unique_lock lock(mu_);
   bool pause = false;  // the last resumption failed: wait a full interval
   while (!stopping_) {

@@ -56,8 +56,7 @@ storage::ReplicatedBatch OneWrite(const std::string& key, std::int64_t base_revi
 }
 
 bool InLoneEtcd(cluster::EtcdClient& client, const std::string& key) {
-  auto range =
-      client.Range({.key = KeyLayout(kLoneCluster).RecordKey(Table::kSecureValues, key)});
+  auto range = client.Range({.key = KeyLayout(kLoneCluster).RecordKey(Table::kSecureValues, key)});
   EXPECT_OK(range);
   return range.has_value() && !range->kvs.empty();
 }
