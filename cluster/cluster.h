@@ -12,6 +12,14 @@
 //   leader_lease.h  LeaderLease: one node does the background work, under an
 //                   etcd lease; another takes over when it lapses.
 //
+// A write's failure says whether it can have been applied (etcd_client.h,
+// "Errors"), as a code, never in the message's text:
+//   kUnavailable     the request never left this process: not applied;
+//   kOutcomeUnknown  it was sent and no answer came, or etcd answered that it
+//                    may still apply it: applied or not, the caller must learn
+//                    which (etcd has no idempotency key).
+// Reads answer kUnavailable for both (they are retried freely).
+//
 // cluster/ depends on base/ and external libraries (libcurl, nlohmann/json,
 // OpenSSL) only: it knows nothing of the store's tables, records or MACs.
 // The integration (the apply loop into LMDB, writes as transactions) builds

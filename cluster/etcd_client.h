@@ -15,9 +15,14 @@
 // was sent but whose answer never came may or may not have been applied.
 //
 // Errors (every call): kUnavailable when no member answered within the call's
-// deadline (EtcdClientOptions::call_timeout, counted across members), when
-// the cluster has no leader, or when a sent write got no answer (outcome
-// unknown: the caller reads the key to learn it); kOutOfRange for a revision
+// deadline (EtcdClientOptions::call_timeout, counted across members) or the
+// cluster has no leader; for a write (Put, Delete, Txn, Compact, LeaseGrant,
+// LeaseRevoke) kUnavailable means the request never left this process (no
+// member could be connected to), so it was certainly not applied, and
+// kOutcomeUnknown that it was sent and no answer came, or etcd answered
+// "unavailable" (a timeout, a leader change: it may still apply it): the
+// write may or may not have been applied, the caller resolves it by reading
+// (replica/etcd_replicator.h fences); kOutOfRange for a revision
 // etcd has compacted or not reached; kNotFound for an unknown or expired
 // lease; kInvalidArgument for a request etcd refuses; kPermissionDenied when
 // etcd refuses the client; kResourceExhausted when etcd's space quota or

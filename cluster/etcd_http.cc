@@ -260,9 +260,17 @@ StatusOr<std::string> EtcdHttp::Post(std::string_view path, const std::string& b
     const bool may_resend = unavailable && (resend == Resend::kAlways || !attempt.sent);
     if (!may_resend) {
       if (attempt.answered) Return(std::move(handle));
+      if (unavailable && resend == Resend::kIfNotSent) {
+        // A write that left this process and got no answer, or an answer
+        // saying etcd may still apply it (timeout, leader changed): it may
+        // or may not have been applied (etcd_client.h, "Errors").
+        return std::unexpected(Status::OutcomeUnknown(last.message()));
+      }
       return std::unexpected(last);
     }
   }
+  // For a write (Resend::kIfNotSent) this point means no attempt left the
+  // process: every answered or sent failure returned above.
   return std::unexpected(Status::Unavailable(
       "no etcd member served the call (budget " + std::to_string(options_.call_timeout.count()) +
       " ms); last: " + last.message()));

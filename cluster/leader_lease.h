@@ -61,6 +61,10 @@ class LeaderLease {
   // fencing_revision is the create revision of the lock key this node holds
   // (see SECURITY above); empty when not held.
   std::optional<std::int64_t> fencing_revision() const { return fencing_revision_; }
+  // lease_id is the etcd lease this node's key is attached to (0: none). A
+  // write that must only commit while the lock is held can compare
+  // Compare::LeaseIs(key, lease_id()) in its own transaction.
+  std::int64_t lease_id() const { return held() ? lease_id_ : 0; }
   // CurrentHolder reads the key: the holder's name, or "" when nobody holds it.
   StatusOr<std::string> CurrentHolder();
 

@@ -42,10 +42,13 @@ const cluster::KeyValue* Read(const cluster::TxnResult& result, std::size_t inde
 }
 
 // Resolvable is true for the errors after which a sent transaction may
-// have been applied: no answer (kUnavailable) or one that could not be
-// read (kInternal). Other errors are etcd refusing the request.
+// have been applied: the client's kOutcomeUnknown (sent and no answer, or
+// an answer saying etcd may have applied it) or an answer that could not be
+// read (kInternal). kUnavailable from the client's Txn means the request
+// never left this process (cluster/etcd_client.h): not applied, no fence.
+// Other errors are etcd refusing the request.
 bool Resolvable(const Status& error) {
-  return error.code() == StatusCode::kUnavailable || error.code() == StatusCode::kInternal;
+  return error.code() == StatusCode::kOutcomeUnknown || error.code() == StatusCode::kInternal;
 }
 
 }  // namespace
@@ -71,8 +74,12 @@ std::vector<cluster::TxnOp> ToEtcdOps(const KeyLayout& layout,
 
 EtcdReplicator::EtcdReplicator(std::shared_ptr<cluster::EtcdClient> client, KeyLayout layout,
                                std::function<Status()> healthy, EtcdReplicatorOptions options)
-    : client_(std::move(client)), layout_(std::move(layout)), healthy_(std::move(healthy)),
-      options_(std::move(options)), attempt_key_(layout_.AttemptKey(options_.node_name)),
+    : client_(std::move(client)),
+      layout_(std::move(layout)),
+      healthy_(std::move(healthy)),
+      options_(std::move(options)),
+      attempt_key_(layout_.AttemptKey(options_.node_name)),
+      name_key_(layout_.NameKey(options_.node_name)),
       instance_([] {
         std::random_device random;
         return std::to_string(random()) + "-" + std::to_string(random());
@@ -84,13 +91,14 @@ StatusOr<cluster::TxnResult> EtcdReplicator::Send(const cluster::TxnRequest& txn
                                                   std::string_view what) {
   const TxnFault fault = options_.fault ? options_.fault(what) : TxnFault::kNone;
   if (fault == TxnFault::kLoseRequest) {
-    return std::unexpected(Status::Unavailable("(injected) the " + std::string(what) +
-                                               " request was sent: its outcome is unknown"));
+    // Lost on the way: as the client reports a request sent and unanswered.
+    return std::unexpected(Status::OutcomeUnknown("(injected) the " + std::string(what) +
+                                                  " request was sent: its outcome is unknown"));
   }
   StatusOr<cluster::TxnResult> result = client_->Txn(txn);
   if (fault == TxnFault::kLoseAnswer) {
-    return std::unexpected(Status::Unavailable("(injected) the " + std::string(what) +
-                                               " answer was lost: its outcome is unknown"));
+    return std::unexpected(Status::OutcomeUnknown("(injected) the " + std::string(what) +
+                                                  " answer was lost: its outcome is unknown"));
   }
   return result;
 }
@@ -108,6 +116,14 @@ StatusOr<storage::ReplicatedCommit> EtcdReplicator::Commit(const storage::Replic
     return std::unexpected(
         Status::FailedPrecondition("the replica has not joined the cluster (no revision)"));
   }
+  std::int64_t name_lease = 0;
+  if (options_.name_lease) {
+    name_lease = options_.name_lease();
+    if (name_lease == 0) {
+      return std::unexpected(Status::Unavailable("this process does not hold its node name \"" +
+                                                 options_.node_name + "\" in etcd"));
+    }
+  }
   const std::string nonce = NextNonce();
   cluster::TxnRequest txn;
   txn.success = ToEtcdOps(layout_, batch);
@@ -123,12 +139,15 @@ StatusOr<storage::ReplicatedCommit> EtcdReplicator::Commit(const storage::Replic
   }
   txn.compare.push_back(cluster::Compare::ModRevisionIs(layout_.digest_key(), batch.base_revision));
   txn.compare.push_back(cluster::Compare::ModRevisionIs(attempt_key_, *attempt_revision_));
+  if (name_lease != 0) txn.compare.push_back(cluster::Compare::LeaseIs(name_key_, name_lease));
   txn.failure.push_back(cluster::RangeRequest{.key = layout_.digest_key()});
   txn.failure.push_back(cluster::RangeRequest{.key = attempt_key_});
+  txn.failure.push_back(cluster::RangeRequest{.key = name_key_});
   StatusOr<cluster::TxnResult> result = Send(txn, "commit");
   if (!result.has_value()) {
     if (Resolvable(result.error())) return Resolve(batch, nonce, result.error());
-    return std::unexpected(result.error());  // refused by etcd: not applied
+    // Never sent (kUnavailable) or refused by etcd: not applied.
+    return std::unexpected(result.error());
   }
   if (result->succeeded) {
     attempt_revision_ = result->header.revision;
@@ -136,6 +155,14 @@ StatusOr<storage::ReplicatedCommit> EtcdReplicator::Commit(const storage::Replic
   }
   const cluster::KeyValue* attempt = Read(*result, 1);
   attempt_revision_ = attempt == nullptr ? 0 : attempt->mod_revision;
+  const cluster::KeyValue* name = Read(*result, 2);
+  if (name_lease != 0 && (name == nullptr || name->lease != name_lease)) {
+    // SECURITY: this process's claim on its node name lapsed; the
+    // transaction failed, so nothing was applied. The control loop claims
+    // the name again or keeps writes refused (Replica::KeepName).
+    return std::unexpected(Status::Unavailable("this process's claim on its node name \"" +
+                                               options_.node_name + "\" lapsed in etcd"));
+  }
   const cluster::KeyValue* digest = Read(*result, 0);
   if (digest == nullptr) {
     // SECURITY: the digest key was deleted behind the cluster's back; the
@@ -200,7 +227,9 @@ StatusOr<storage::ReplicatedCommit> EtcdReplicator::Resolve(const storage::Repli
           "was changed by another writer (is the node name shared?)"));
     }
     last = result.error();
-    if (!Resolvable(last) || Clock::now() + kFencePause >= deadline) break;
+    // A fence that never left (kUnavailable) is tried again too.
+    const bool again = Resolvable(last) || last.code() == StatusCode::kUnavailable;
+    if (!again || Clock::now() + kFencePause >= deadline) break;
     std::this_thread::sleep_for(kFencePause);
   }
   return std::unexpected(Status::OutcomeUnknown(

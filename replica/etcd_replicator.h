@@ -30,9 +30,18 @@
 //     means it did) until batch.deadline, then kOutcomeUnknown.
 // The fence writes no store key: the apply loop ignores its revision.
 //
-// REQUIRES: one node name per node (ReplicaOptions::node_name): two writers
-// sharing an attempt key would fail each other's comparisons (conflicts,
-// never a wrong outcome: a nonce is never reused).
+// Node names: only one running process holds a node name (Replica claims
+// P names/<node> under its lease). With `name_lease` set, every write
+// transaction also compares that the name key is still attached to this
+// process's lease, so a process whose claim lapsed (cut off from etcd longer
+// than the lease) commits nothing and cannot race the name's new holder on
+// the attempt key.
+//
+// "Never sent": the client answers kUnavailable for a write only when the
+// request never left this process (cluster/etcd_client.h); that is "not
+// committed" at once, with no fence. kOutcomeUnknown (sent, no answer, or an
+// answer etcd gives when it may have applied the request) and kInternal (an
+// unreadable answer) are resolved by the fence.
 //
 // Thread-safety: Commit and Validate run on the store's writer thread only;
 // `client` may be shared with other users.
@@ -78,6 +87,11 @@ struct EtcdReplicatorOptions {
   std::chrono::milliseconds write_timeout{3000};
   // fault: tests only (TxnFaultHook). Default none.
   TxnFaultHook fault;
+  // name_lease returns the lease of this process's claim on node_name
+  // (KeyLayout::NameKey), compared by every write transaction; 0 means the
+  // claim is not held: Commit sends nothing (kUnavailable). Default none: no
+  // claim is compared (tests of the replicator alone).
+  std::function<std::int64_t()> name_lease;
 };
 
 class EtcdReplicator final : public storage::BatchReplicator {
@@ -114,6 +128,7 @@ class EtcdReplicator final : public storage::BatchReplicator {
   std::function<Status()> healthy_;
   const EtcdReplicatorOptions options_;
   const std::string attempt_key_;
+  const std::string name_key_;
   const std::string instance_;  // random, per replicator: part of every nonce
   std::uint64_t attempts_ = 0;
   // The attempt key's mod revision as this node last learnt it (0: absent);

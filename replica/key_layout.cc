@@ -36,6 +36,10 @@ std::string KeyLayout::AttemptKey(std::string_view node) const {
   return prefix_ + "attempt/" + std::string(node);
 }
 
+std::string KeyLayout::NameKey(std::string_view node) const {
+  return prefix_ + "names/" + std::string(node);
+}
+
 KeyLayout::Parsed KeyLayout::Parse(std::string_view etcd_key) const {
   Parsed parsed;
   if (etcd_key == digest_key_) {

@@ -6,6 +6,8 @@
 //   P meta/store_digest        the digest record (storage/replication.h)
 //   P attempt/<node>           the nonce of the node's last write attempt
 //                              (etcd_replicator.h); not the store's
+//   P names/<node>             the running process that holds the node name,
+//                              under its lease (replica.h); not the store's
 // Other keys under P (the background lock, node presence, counters) are not
 // the store's and the apply loop ignores them.
 // Thread-safety: immutable after construction.
@@ -35,6 +37,9 @@ class KeyLayout {
   std::string MetaKey(std::string_view key) const;
   // AttemptKey is the etcd key of `node`'s write attempts (a kOther key).
   std::string AttemptKey(std::string_view node) const;
+  // NameKey is the etcd key through which one running process claims the
+  // node name `node` (a kOther key, attached to that process's lease).
+  std::string NameKey(std::string_view node) const;
 
   // Parsed is what an etcd key names.
   struct Parsed {

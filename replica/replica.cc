@@ -1,6 +1,7 @@
 // Replica: bootstrap, the apply loop and the freshness checks (replica.h).
 #include "replica/replica.h"
 
+#include <algorithm>
 #include <random>
 #include <string>
 #include <utility>
@@ -77,9 +78,11 @@ StatusOr<std::unique_ptr<Replica>> Replica::Start(storage::Store& store, Replica
         Status::InvalidArgument("the cluster name must be " + std::string(kNodeNameRule)));
   }
   if (options.fresh_check_interval <= std::chrono::milliseconds::zero() ||
-      options.full_read_page <= 0 || options.write_timeout <= std::chrono::milliseconds::zero()) {
+      options.full_read_page <= 0 || options.write_timeout <= std::chrono::milliseconds::zero() ||
+      options.name_ttl_seconds <= 0) {
     return std::unexpected(Status::InvalidArgument(
-        "the freshness interval, the full-read page and the write timeout must be positive"));
+        "the freshness interval, the full-read page, the write timeout and the name lease must be "
+        "positive"));
   }
   if (!options.node_name.empty() && !IsNodeName(options.node_name)) {
     return std::unexpected(
@@ -93,12 +96,16 @@ StatusOr<std::unique_ptr<Replica>> Replica::Start(storage::Store& store, Replica
                       cluster::EtcdClient::Create(options.etcd));
   std::unique_ptr<Replica> replica(
       new Replica(store, std::move(options), std::shared_ptr<cluster::EtcdClient>(std::move(client))));
+  SR_RETURN_IF_ERROR(replica->ClaimName());
   SR_RETURN_IF_ERROR(replica->Bootstrap());
-  store.SetReplicator(std::make_shared<EtcdReplicator>(
+  replica->replicator_ = std::make_shared<EtcdReplicator>(
       replica->client_, replica->layout_, [health = replica->health_] { return health->Get(); },
-      EtcdReplicatorOptions{.node_name = replica->options_.node_name,
-                            .write_timeout = replica->options_.write_timeout,
-                            .fault = replica->options_.txn_fault_for_testing}));
+      EtcdReplicatorOptions{
+          .node_name = replica->options_.node_name,
+          .write_timeout = replica->options_.write_timeout,
+          .fault = replica->options_.txn_fault_for_testing,
+          .name_lease = [health = replica->health_] { return health->name_lease.load(); }});
+  store.SetReplicator(replica->replicator_);
   SR_RETURN_IF_ERROR(replica->StartWatch());
   replica->control_ = std::thread([raw = replica.get()] { raw->ControlLoop(); });
   return replica;
@@ -119,6 +126,72 @@ void Replica::Stop() {
   if (control_.joinable()) control_.join();
   if (watch_ != nullptr) watch_->Stop();
   watch_.reset();
+  if (name_claim_ != nullptr) {
+    // The name is free at once for this node's next start (a process killed
+    // without Stop keeps it until its lease lapses). Best effort: an
+    // unreachable etcd lets the lease lapse instead.
+    health_->name_lease.store(0);
+    (void)name_claim_->Release();
+  }
+}
+
+Status Replica::ClaimName() {
+  name_claim_ = std::make_unique<cluster::LeaderLease>(
+      *client_, cluster::LeaderLeaseOptions{.key = layout_.NameKey(options_.node_name),
+                                            .holder = options_.node_name,
+                                            .ttl_seconds = options_.name_ttl_seconds});
+  const Clock::time_point give_up = Clock::now() + options_.name_claim_wait;
+  for (;;) {
+    StatusOr<bool> held = name_claim_->TryAcquire();
+    if (!held.has_value()) {
+      // etcd electing a leader: tried again within the wait; anything else
+      // (refused, unreachable at the deadline) ends Start.
+      const bool transient = held.error().code() == StatusCode::kUnavailable ||
+                             held.error().code() == StatusCode::kOutcomeUnknown;
+      if (!transient || Clock::now() >= give_up) return held.error();
+    } else if (*held) {
+      health_->name_lease.store(name_claim_->lease_id());
+      name_renewed_ = Clock::now();
+      return Status::Ok();
+    }
+    if (Clock::now() >= give_up) break;
+    std::this_thread::sleep_for(
+        std::min<Clock::duration>(std::chrono::milliseconds(250), give_up - Clock::now()));
+  }
+  // Leave the lease this process granted to lapse with nothing under it.
+  (void)name_claim_->Release();
+  return Status::AlreadyExists("the node name \"" + options_.node_name +
+                               "\" is held by another running process (its claim in etcd, " +
+                               layout_.NameKey(options_.node_name) + ", did not lapse within " +
+                               std::to_string(options_.name_claim_wait.count()) +
+                               " ms); give every node its own [cluster] node_name");
+}
+
+void Replica::KeepName() {
+  if (name_claim_ == nullptr) return;
+  const auto period = std::chrono::milliseconds(options_.name_ttl_seconds * 1000 / 3);
+  if (Clock::now() - name_renewed_ < period) return;
+  Status renewed = name_claim_->KeepAlive();
+  if (renewed.ok() && name_claim_->held()) {
+    name_renewed_ = Clock::now();
+    return;
+  }
+  if (renewed.code() != StatusCode::kNotFound && name_claim_->held()) return;  // etcd away: retry
+  // SECURITY: the claim lapsed (this node was cut off from etcd longer than
+  // its lease). Writes compare the lease, so none commits until the name is
+  // this process's again; if another process took it, it stays refused.
+  health_->name_lease.store(0);
+  StatusOr<bool> again = name_claim_->TryAcquire();
+  std::lock_guard lock(health_->mu);
+  if (again.has_value() && *again) {
+    health_->name_lease.store(name_claim_->lease_id());
+    health_->name_lost = Status::Ok();
+    name_renewed_ = Clock::now();
+  } else if (again.has_value()) {
+    health_->name_lost =
+        Status::FailedPrecondition("this node's claim on its name \"" + options_.node_name +
+                                   "\" lapsed and another process holds it now; restart this node");
+  }
 }
 
 Status Replica::health() const { return health_->Get(); }
@@ -335,13 +408,19 @@ Status Replica::ApplyEvents(const std::vector<cluster::WatchEvent>& events) {
 }
 
 void Replica::ControlLoop() {
+  // The loop also renews the node-name claim, at least every third of its
+  // lease.
+  const std::chrono::milliseconds interval =
+      std::max(std::chrono::milliseconds(50),
+               std::min(options_.fresh_check_interval,
+                        std::chrono::milliseconds(options_.name_ttl_seconds * 1000 / 3)));
   std::unique_lock lock(mu_);
   bool pause = false;  // the last resumption failed: wait a full interval
   while (!stopping_) {
     if (pause) {
-      wake_.wait_for(lock, options_.fresh_check_interval, [this] { return stopping_; });
+      wake_.wait_for(lock, interval, [this] { return stopping_; });
     } else {
-      wake_.wait_for(lock, options_.fresh_check_interval,
+      wake_.wait_for(lock, interval,
                      [this] { return stopping_ || full_read_needed_ || restart_needed_; });
     }
     if (stopping_) break;
@@ -376,6 +455,7 @@ void Replica::ControlLoop() {
         pause = true;
       }
     }
+    KeepName();
     CheckFreshness();
     lock.lock();
     if (stopped_applying()) {

@@ -15,6 +15,15 @@
 //     Store::ApplyReplicated. A batch that does not verify (a forged record,
 //     an old record or digest put back) is never applied: the loop stops and
 //     health() reports why (the server turns that into not-ready);
+//   - claims the node name: one running process per name. Start creates
+//     P names/<node> under a lease of this process's (only if missing) and
+//     the control loop keeps the lease alive; every write transaction
+//     compares that lease, so a process whose claim lapsed commits nothing.
+//     A second process with the same name waits at most name_claim_wait
+//     for the first one's claim to lapse, then Start fails (kAlreadyExists,
+//     naming the name): a node restarted after kill -9 gets its name back
+//     within name_ttl_seconds (plus an election, if etcd's leader changed);
+//     Stop() gives it back at once;
 //   - checks freshness: every `fresh_check_interval`, a linearizable read of
 //     the digest key; the replica is fresh when it has applied that
 //     revision. staleness() is the time since it last was (the server makes
@@ -40,6 +49,7 @@
 #include "base/status.h"
 #include "cluster/etcd_client.h"
 #include "cluster/etcd_watch.h"
+#include "cluster/leader_lease.h"
 #include "replica/etcd_replicator.h"
 #include "replica/key_layout.h"
 #include "storage/replication.h"
@@ -61,10 +71,21 @@ struct ReplicaOptions {
   // this node's store. Default true (false: kFailedPrecondition instead).
   bool seed_if_missing = true;
   // node_name names this node's write-attempt key in etcd
-  // (etcd_replicator.h). REQUIRES: empty or IsNodeName (base/node_name.h), and
-  // unique among the nodes. Default empty: a random name per Start (one
-  // stale attempt key per process lifetime is left in etcd).
+  // (etcd_replicator.h). REQUIRES: empty or IsNodeName (base/node_name.h).
+  // Start claims it (see above), so two running processes never share it.
+  // Default empty: a random name per Start (one stale attempt key per
+  // process lifetime is left in etcd).
   std::string node_name;
+  // name_ttl_seconds: the lease of the node-name claim; a process killed
+  // without Stop() holds its name this long after its last renewal (etcd
+  // raises values below its minimum, about 2 s). Renewed every third of it.
+  // Default 3.
+  std::int64_t name_ttl_seconds = 3;
+  // name_claim_wait: how long Start waits for another process's claim on the
+  // node name to lapse before it fails with kAlreadyExists. Default 10 s
+  // (over three leases: a kill -9 restart gets its name back; a second
+  // process with the same name is refused after this wait).
+  std::chrono::milliseconds name_claim_wait{10000};
   // write_timeout bounds each batch of writes, from staging to its answer:
   // kUnavailable (or kOutcomeUnknown) past it, never a hang. Default 3 s.
   std::chrono::milliseconds write_timeout{3000};
@@ -122,11 +143,21 @@ class Replica {
   std::int64_t applied_revision() const { return store_.replica_revision(); }
   // full_reads counts the full reads done (bootstrap and after compaction).
   std::uint64_t full_reads() const { return full_reads_.load(); }
+  // fences counts the fences this node's write path sent
+  // (EtcdReplicator::fences): tests check that a write which never reached
+  // etcd sent none.
+  std::uint64_t fences() const { return replicator_ == nullptr ? 0 : replicator_->fences(); }
 
  private:
   Replica(storage::Store& store, ReplicaOptions options,
           std::shared_ptr<cluster::EtcdClient> client);
 
+  // ClaimName takes P names/<node_name> for this process (see above),
+  // waiting at most name_claim_wait for another holder's claim to lapse.
+  Status ClaimName();
+  // KeepName renews the claim (the control loop); a lapsed claim is taken
+  // again if nobody else took it, else writes stay refused (health()).
+  void KeepName();
   // Seed creates the cluster's state from the store unless it exists;
   // `seeded` says whether this call created it.
   Status Seed(bool& seeded);
@@ -155,9 +186,14 @@ class Replica {
     Status problem;          // guarded by mu
     bool permanent = false;  // guarded by mu: a batch did not verify
     Status watch_down;       // guarded by mu: the watch is reconnecting
+    Status name_lost;        // guarded by mu: another process took the node name
+    // name_lease: the lease of this process's claim on its node name (0:
+    // none); every write transaction compares it.
+    std::atomic<std::int64_t> name_lease{0};
     Status Get() const {
       std::lock_guard lock(mu);
-      return problem.ok() ? watch_down : problem;
+      if (!problem.ok()) return problem;
+      return name_lost.ok() ? watch_down : name_lost;
     }
   };
   // SetWatchDown records (or, with OK, clears) that the watch is
@@ -172,6 +208,11 @@ class Replica {
   const ReplicaOptions options_;
   const KeyLayout layout_;
   std::shared_ptr<cluster::EtcdClient> client_;
+  // name_claim_: the node-name claim; used by Start, then the control
+  // thread, then Stop (one at a time).
+  std::unique_ptr<cluster::LeaderLease> name_claim_;
+  std::chrono::steady_clock::time_point name_renewed_;  // the control thread's
+  std::shared_ptr<EtcdReplicator> replicator_;          // set once by Start
 
   std::unique_ptr<cluster::EtcdWatch> watch_;  // the control thread's (and Start/Stop's)
   std::int64_t watch_from_ = 0;                // guarded by mu_

@@ -12,7 +12,8 @@
 //    and decrypted on the second, and one on the second is read on the
 //    first; one of them holds the background-work lock (etcd lease) and the
 //    other takes it over when it stops; a data directory holding another
-//    store cannot join.
+//    store cannot join; a second process configured with a running node's
+//    name is refused (its replica cannot claim the name in etcd).
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -281,6 +282,25 @@ TEST(ClusterServe, ADataDirectoryWithItsOwnStoreCannotJoin) {
   EXPECT_NE(joined.exit_code, 0) << joined.out;
   EXPECT_NE(joined.out.find("holds another store"), std::string::npos) << joined.out;
   EXPECT_TRUE(std::filesystem::exists(other.data_dir() + "/data/store/data.mdb"));
+}
+
+TEST(ClusterServe, ASecondProcessWithARunningNodesNameIsRefusedWithOneLineNamingIt) {
+  auto etcd = EtcdCluster::Start(3);
+  ASSERT_NE(etcd, nullptr);
+  auto first = ServerProcess::Start({.extra_config_text = ClusterSection(*etcd, "node-a")});
+  ASSERT_NE(first, nullptr);
+  // Another data directory configured with the running node's name (a copied
+  // configuration): its replica cannot claim the name, so it joins nothing.
+  SecondNode twin(*first, "node-a");
+  ShellResult joined = twin.Join();
+  EXPECT_NE(joined.exit_code, 0) << joined.out;
+  EXPECT_NE(joined.out.find("the node name \"node-a\" is held by another running process"),
+            std::string::npos)
+      << joined.out;
+  EXPECT_FALSE(std::filesystem::exists(twin.data_dir() + "/data/store"));  // nothing left
+  // The running node is untouched and writes on.
+  HttpsClient admin = first->CertClient(first->admin_cert());
+  EXPECT_EQ(admin.Request("POST", Collection("c3"), Body("after-twin")).status, 201);
 }
 
 }  // namespace
