@@ -55,7 +55,7 @@ bench_pki
 run_wrk() {
   local tag="$1" seconds="$2" out="$3"
   LD_PRELOAD="$SHIM" WRK_CLIENT_CERT="$PKI/decrypter.pem" WRK_CLIENT_KEY="$PKI/decrypter.key" \
-    BENCH_SECRETS="$SECRETS" wrk -t1 -c"$CONNECTIONS" -d"${seconds}s" -s "$HERE/decrypt.lua" \
+    BENCH_SECRETS="$SECRETS" wrk --latency -t1 -c"$CONNECTIONS" -d"${seconds}s" -s "$HERE/decrypt.lua" \
     "${SERVER_URLS[$tag]}" >"$out" 2>&1 || fail "wrk failed: $(cat "$out")"
   if grep -q "Non-2xx or 3xx responses\|Socket errors" "$out"; then fail "$tag: errors: $(cat "$out")"; fi
 }
@@ -75,7 +75,9 @@ measure() {
   local requests
   requests="$(awk '/requests in/ {print $1}' "$WORK/$tag/wrk.txt")"
   [ -n "$requests" ] && [ "$requests" -gt 0 ] || fail "$tag: no request count from wrk"
-  echo "$tag: $requests decrypts over $CONNECTIONS connections"
+  local p99
+  p99="$(awk '$1 == "99%" {print $2}' "$WORK/$tag/wrk.txt")"
+  echo "$tag: $requests decrypts over $CONNECTIONS connections, p99 ${p99:-unknown}"
   # perf's CSV with --per-thread: thread-tid,count,,event,...
   awk -F, -v n="$requests" -v tag="$tag" '
     /^#/ || NF < 4 { next }
