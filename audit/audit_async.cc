@@ -45,6 +45,7 @@ void AuditLog::RecordAllAsync(std::vector<Event> events, std::shared_ptr<AsyncDo
     entries = State::EventEntries(events, done);
   }
   bool queued = false;
+  bool wake = false;
   {
     std::lock_guard lock(state_->mutex);
     if (!state_->closing && !state_->stopped && !state_->watchdog_stop) {
@@ -57,6 +58,7 @@ void AuditLog::RecordAllAsync(std::vector<Event> events, std::shared_ptr<AsyncDo
         state_->queue.push_back(std::move(entry));
       }
       queued = true;
+      wake = state_->WakeSequencer();
     } else {
       done->fired = true;
     }
@@ -65,7 +67,7 @@ void AuditLog::RecordAllAsync(std::vector<Event> events, std::shared_ptr<AsyncDo
     done->Call(Status::Unavailable("the audit log is closed"));
     return;
   }
-  state_->work.notify_one();
+  if (wake) state_->work.notify_one();
 }
 
 void AuditLog::State::Watch() {

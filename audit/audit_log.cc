@@ -54,11 +54,13 @@ StoreStateSource StoreStateOf(const storage::Store& store) {
 }
 
 void AuditLog::State::Enqueue(std::vector<std::shared_ptr<Entry>> entries) {
+  bool wake;
   {
     std::lock_guard lock(mutex);
     for (auto& entry : entries) queue.push_back(std::move(entry));
+    wake = WakeSequencer();
   }
-  work.notify_one();
+  if (wake) work.notify_one();
 }
 
 Status AuditLog::State::Await(const std::shared_ptr<Entry>& entry, SteadyTime deadline) {

@@ -90,6 +90,12 @@ struct AuditLog::State {
   Head head;
   AuditStats stats;
   std::optional<SteadyTime> writing_since;  // a group is in write/fsync
+  // Group gathering (AuditLogOptions::group_gather): how many records the
+  // next group waits for (the last group's size plus those queued while it
+  // was written), and, while the sequencer waits for them, that count
+  // (else 0), so a record queued below it wakes nobody (WakeSequencer).
+  std::size_t gather_want = 0;
+  std::size_t gathering_for = 0;
   // The entries of the store batch between its two hooks (the store's
   // writer thread calls them one after the other).
   std::vector<std::shared_ptr<Entry>> committing;
@@ -221,6 +227,13 @@ struct AuditLog::State {
   void UnlockFile();
   void CheckFreeSpace();
   std::vector<std::shared_ptr<Entry>> TakeWork(bool* stop);
+  // GatherGroup waits, as group_gather says, for the group to fill.
+  // REQUIRES: `lock` holds `mutex`.
+  void GatherGroup(std::unique_lock<std::mutex>& lock);
+  // WakeSequencer tells whether a record just queued must wake the
+  // sequencer: not while it gathers a group the queue does not fill yet.
+  // REQUIRES: `mutex` held.
+  bool WakeSequencer() const { return queue.size() >= gathering_for; }
   std::string Now() const;
   // CheckpointDue tells whether the records written so far, and `more`
   // about to be, are due a checkpoint (SPEC 8: every N records or after

@@ -58,6 +58,9 @@
 #       (installs wrk and linux-perf); see
 #       bench/http/syscall_bench.sh. Ends with, per binary,
 #       TAG: syscalls_per_decrypt=N context_switches_per_decrypt=N io_syscalls=N audit_syscalls=N
+#            fdatasync=N audit_cpu_us=N cpu_us=N
+#       (audit fdatasyncs per decrypt, the sequencer's and the server's CPU
+#       time per decrypt), after each binary's wrk p99
 #   scripts/bench.sh verify [RECORDS]
 #       offline verification at disk speed (issue 19): builds strongroom and
 #       audit_log_gen in Release, writes a valid log of RECORDS (default

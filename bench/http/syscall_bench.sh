@@ -14,7 +14,11 @@
 # Any non-2xx answer fails the run. Prints per decrypt, per thread kind
 # (sr-io, sr-audit, other) and in all, then one line per binary:
 #   TAG: syscalls_per_decrypt=N context_switches_per_decrypt=N io_syscalls=N audit_syscalls=N
-# with each counted system call's share after it.
+#        fdatasync=N audit_cpu_us=N cpu_us=N
+# with each counted system call's share after it (fdatasync: audit syncs per
+# decrypt, its inverse the records per sync; audit_cpu_us: the sr-audit
+# thread's CPU time per decrypt, kernel time included, from perf's
+# task-clock; cpu_us: the whole server's).
 #   bench/http/syscall_bench.sh STRONGROOM_BIN SHIM_SO [BASE_BIN]
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -39,13 +43,13 @@ bench_pki
 run_wrk() {
   local tag="$1" seconds="$2" out="$3"
   LD_PRELOAD="$SHIM" WRK_CLIENT_CERT="$PKI/decrypter.pem" WRK_CLIENT_KEY="$PKI/decrypter.key" \
-    BENCH_SECRETS="$SECRETS" wrk -t1 -c"$CONNECTIONS" -d"${seconds}s" -s "$HERE/decrypt.lua" \
+    BENCH_SECRETS="$SECRETS" wrk --latency -t1 -c"$CONNECTIONS" -d"${seconds}s" -s "$HERE/decrypt.lua" \
     "${SERVER_URLS[$tag]}" >"$out" 2>&1 || fail "wrk failed: $(cat "$out")"
   if grep -q "Non-2xx or 3xx responses\|Socket errors" "$out"; then fail "$tag: errors: $(cat "$out")"; fi
 }
 
 measure() {
-  local tag="$1" bin="$2" events="raw_syscalls:sys_enter,context-switches" call
+  local tag="$1" bin="$2" events="raw_syscalls:sys_enter,context-switches,task-clock" call
   for call in "${CALLS[@]}"; do events="$events,syscalls:sys_enter_$call"; done
   bench_start_server "$tag" "$bin" 30
   bench_populate "$tag" "$SECRETS"
@@ -59,7 +63,9 @@ measure() {
   local requests
   requests="$(awk '/requests in/ {print $1}' "$WORK/$tag/wrk.txt")"
   [ -n "$requests" ] && [ "$requests" -gt 0 ] || fail "$tag: no request count from wrk"
-  echo "$tag: $requests decrypts over $CONNECTIONS connections"
+  local p99
+  p99="$(awk '$1 == "99%" {print $2}' "$WORK/$tag/wrk.txt")"
+  echo "$tag: $requests decrypts over $CONNECTIONS connections, p99 ${p99:-unknown}"
   # perf's CSV with --per-thread: thread-tid,count,,event,...
   awk -F, -v n="$requests" -v tag="$tag" '
     /^#/ || NF < 4 { next }
@@ -80,6 +86,9 @@ measure() {
       line = line " context_switches_per_decrypt=" sprintf("%.3f", total["context-switches"] / n)
       line = line " io_syscalls=" sprintf("%.3f", by["sr-io", "raw_syscalls:sys_enter"] / n)
       line = line " audit_syscalls=" sprintf("%.3f", by["sr-audit", "raw_syscalls:sys_enter"] / n)
+      line = line " fdatasync=" sprintf("%.4f", total["fdatasync"] / n)
+      line = line " audit_cpu_us=" sprintf("%.2f", by["sr-audit", "task-clock"] * 1000 / n)
+      line = line " cpu_us=" sprintf("%.2f", total["task-clock"] * 1000 / n)
       print line
     }' "$WORK/$tag/perf.csv"
   bench_stop_pid "${SERVER_PIDS[$tag]}" 30

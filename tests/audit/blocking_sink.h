@@ -4,6 +4,7 @@
 // Thread-safety: Block may be called from any thread.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -17,7 +18,10 @@ class BlockingSink final : public audit::AuditSink {
   explicit BlockingSink(std::unique_ptr<audit::AuditSink> real) : real_(std::move(real)) {}
   Status WriteAll(int fd, ByteSpan bytes) override {
     std::unique_lock lock(mu_);
+    ++waiting_;
+    cv_.notify_all();
     cv_.wait(lock, [&] { return !blocked_; });
+    --waiting_;
     lock.unlock();
     return real_->WriteAll(fd, bytes);
   }
@@ -28,12 +32,19 @@ class BlockingSink final : public audit::AuditSink {
     blocked_ = blocked;
     cv_.notify_all();
   }
+  // AwaitBlockedWrite waits until a write waits in the sink; false when
+  // none did within `limit` (a bound for a broken test, not a timing).
+  bool AwaitBlockedWrite(std::chrono::seconds limit = std::chrono::seconds(10)) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, limit, [&] { return waiting_ > 0; });
+  }
 
  private:
   std::unique_ptr<audit::AuditSink> real_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool blocked_ = false;
+  int waiting_ = 0;  // writes waiting in WriteAll
 };
 
 }  // namespace strongroom::testing_support
