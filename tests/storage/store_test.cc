@@ -1,6 +1,7 @@
 // Store: records, generations, resourceVersion, snapshots, schema, locks.
-#include <gtest/gtest.h>
 #include <sys/stat.h>
+
+#include <gtest/gtest.h>
 
 #include <map>
 #include <optional>
@@ -125,13 +126,10 @@ TEST(Store, CacheGenerationsBumpOncePerWriteAndSurviveReopen) {
       txn.BumpGeneration(CacheKind::kTokens);
       return Status::Ok();
     }));
-    ASSERT_FALSE(store
-                     ->Write("bump then fail",
-                             [](WriteTxn& txn) {
-                               txn.BumpGeneration(CacheKind::kDataKeys);
-                               return Status::InvalidArgument("no");
-                             })
-                     .has_value());
+    ASSERT_FALSE(store->Write("bump then fail", [](WriteTxn& txn) {
+      txn.BumpGeneration(CacheKind::kDataKeys);
+      return Status::InvalidArgument("no");
+    }).has_value());
     // The snapshot taken before keeps its values.
     EXPECT_EQ(before->generation(CacheKind::kTokens), 0u);
   }
