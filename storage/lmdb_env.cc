@@ -72,6 +72,14 @@ void LmdbTxn::Abort() {
   }
 }
 
+void LmdbTxn::Reset() { mdb_txn_reset(txn_); }
+
+Status LmdbTxn::Renew() {
+  const int rc = mdb_txn_renew(txn_);
+  if (rc != MDB_SUCCESS) Abort();
+  return LmdbStatus(rc, "cannot renew an LMDB read transaction");
+}
+
 StatusOr<LmdbCursor> LmdbCursor::Open(MDB_txn* txn, MDB_dbi dbi) {
   MDB_cursor* cursor = nullptr;
   int rc = mdb_cursor_open(txn, dbi, &cursor);

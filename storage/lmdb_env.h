@@ -60,6 +60,13 @@ class LmdbTxn {
   Status Commit(std::size_t map_size_bytes = 0);
   // Abort discards the transaction now (no-op when already ended).
   void Abort();
+  // Reset ends a read-only transaction's snapshot but keeps its handle and
+  // reader slot, for Renew (or Abort, which still frees it).
+  // REQUIRES: read-only, live, no cursor open.
+  void Reset();
+  // Renew gives a Reset transaction a snapshot of the latest commit, as a
+  // new one would have. On failure the handle is freed (live() is false).
+  Status Renew();
 
   MDB_txn* get() const { return txn_; }
   bool live() const { return txn_ != nullptr; }

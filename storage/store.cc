@@ -149,7 +149,8 @@ StatusOr<ReadTxn> Store::BeginRead() const {
   // Read before the snapshot begins: the snapshot cannot be older unless
   // the store went back in time.
   const std::uint64_t floor = impl_->watch->published_rv();
-  SR_ASSIGN_OR_RETURN(impl->txn, LmdbTxn::Begin(impl_->env->env(), nullptr, MDB_RDONLY));
+  SR_ASSIGN_OR_RETURN(
+      impl->txn, impl_->env->read_txns().Begin(impl_->env->env(), impl_->env->map_size_bytes()));
   // Counters come from this snapshot, so a request sees the same values as
   // the records it reads; the cache generations are read when first asked.
   SR_ASSIGN_OR_RETURN(impl->resource_version, GetMetaU64(impl->Context(), kResourceVersionKey));

@@ -122,6 +122,7 @@ Status StoreEnv::Initialize() {
 }
 
 StoreEnv::~StoreEnv() {
+  read_txns_.Clear();  // no transaction outlives the environment
   env_.reset();
   if (registered_) {
     std::lock_guard lock(registry_mutex);

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <lmdb.h>
+#include <sys/types.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -18,10 +19,9 @@
 #include <string>
 #include <utility>
 
-#include <sys/types.h>
-
 #include "base/status.h"
 #include "storage/lmdb_env.h"
+#include "storage/read_txn_pool.h"
 #include "storage/record_io.h"
 #include "storage/storage.h"
 
@@ -45,6 +45,9 @@ class StoreEnv {
   std::uint32_t schema_version_at_open() const { return schema_version_at_open_; }
   // map_size_bytes is the map size LMDB actually uses.
   std::size_t map_size_bytes() const { return map_size_bytes_; }
+  // read_txns keeps reset read transactions for Store::BeginRead
+  // (read_txn_pool.h); cleared before the environment closes.
+  ReadTxnPool& read_txns() const { return read_txns_; }
 
  private:
   StoreEnv() = default;
@@ -56,6 +59,10 @@ class StoreEnv {
   TableHandles tables_{};
   std::size_t map_size_bytes_ = 0;
   std::uint32_t schema_version_at_open_ = 0;
+  // A few more than the threads that read at once (the I/O threads and the
+  // handler pool): a burst beyond that begins new transactions.
+  static constexpr std::size_t kIdleReadTxns = 8;
+  mutable ReadTxnPool read_txns_{kIdleReadTxns};
 };
 
 // CheckSchemaVersion reads kMeta "schema_version" through `meta`: kNotFound

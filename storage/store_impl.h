@@ -44,6 +44,15 @@ struct ReadTxn::Impl {
   // resourceVersion is known).
   std::optional<SnapshotWatch> watch;
 
+  Impl() = default;
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+  // ~Impl hands the transaction back to the environment's pool, which
+  // resets it for a later BeginRead (read_txn_pool.h).
+  ~Impl() {
+    if (txn.live()) env->read_txns().Release(std::move(txn));
+  }
+
   TxnContext Context() const {
     return {txn.get(), &env->tables(), authenticator.get(), env->map_size_bytes(),
             watch ? &*watch : nullptr};
@@ -106,9 +115,9 @@ struct Store::Impl {
   // the outcome (replication.cc).
   Status ReplicateStaged(BatchReplicator& replicator, LmdbTxn& parent,
                          const TxnContext& parent_context, const BatchChanges& changes,
-                         const std::vector<std::string>& meta_keys,
-                         std::uint64_t resource_version, std::int64_t base_revision,
-                         const CommitOutcomeHook& outcome_hook, bool& conflict);
+                         const std::vector<std::string>& meta_keys, std::uint64_t resource_version,
+                         std::int64_t base_revision, const CommitOutcomeHook& outcome_hook,
+                         bool& conflict);
   // WaitApplied waits until replica_revision >= `revision`: OK, or
   // kUnavailable after `timeout` or when the Store is closing.
   Status WaitApplied(std::int64_t revision, std::chrono::milliseconds timeout);

@@ -8,9 +8,8 @@
 namespace strongroom::storage {
 namespace {
 
-std::size_t HashKey(std::string_view key) { return std::hash<std::string_view>{}(key); }
-
-// ShardNumber takes the hash's high bits: the map's buckets use the low ones.
+// ShardNumber takes the hash's top bits: the table's slots use the low ones
+// (tag_table.h).
 std::size_t ShardNumber(std::size_t hash) {
   return (hash >> (sizeof(std::size_t) * 8 - 8)) % kTagIndexShards;
 }
@@ -33,15 +32,16 @@ TagIndexContents::TagIndexContents() = default;
 
 void TagIndexContents::Add(Table table, std::string_view key, std::uint64_t generation,
                            const RecordTag& tag) {
-  Map& map = maps_[static_cast<std::size_t>(table)][ShardNumber(HashKey(key))];
-  map.insert_or_assign(std::string(key), TagIndexEntry{TruncateTag(tag), generation, 0, false});
+  const std::size_t hash = TagKeyHash(key);
+  maps_[static_cast<std::size_t>(table)][ShardNumber(hash)].Assign(
+      key, hash, TagIndexEntry{TruncateTag(tag), generation, 0, false});
 }
 
-const TagIndex::Shard& TagIndex::ShardOf(Table table, std::string_view, std::size_t hash) const {
+const TagIndex::Shard& TagIndex::ShardOf(Table table, std::size_t hash) const {
   return shards_[static_cast<std::size_t>(table)][ShardNumber(hash)];
 }
 
-TagIndex::Shard& TagIndex::ShardOf(Table table, std::string_view, std::size_t hash) {
+TagIndex::Shard& TagIndex::ShardOf(Table table, std::size_t hash) {
   return shards_[static_cast<std::size_t>(table)][ShardNumber(hash)];
 }
 
@@ -49,15 +49,16 @@ TagIndex::Verdict TagIndex::CheckPresent(Table table, std::string_view key,
                                          std::uint64_t generation, ByteSpan stored_tag,
                                          std::uint64_t snapshot_rv) const {
   if (stored_tag.size() < kIndexedTagBytes) return Verdict::kUnexplained;
-  const Shard& shard = ShardOf(table, key, HashKey(key));
+  const std::size_t hash = TagKeyHash(key);
+  const Shard& shard = ShardOf(table, hash);
   std::shared_lock lock(shard.mu);
-  auto it = shard.map.find(key);
-  if (it == shard.map.end()) {
+  const TagIndexEntry* found = shard.map.Find(key, hash);
+  if (found == nullptr) {
     // A record deleted after this snapshot whose tombstone is already gone.
     return snapshot_rv < pruned_through_rv_.load(std::memory_order_acquire) ? Verdict::kConsistent
                                                                             : Verdict::kUnexplained;
   }
-  const TagIndexEntry& entry = it->second;
+  const TagIndexEntry& entry = *found;
   // Changed after this snapshot was taken: the index no longer holds the
   // state the snapshot sees.
   if (entry.changed_rv > snapshot_rv) return Verdict::kConsistent;
@@ -69,10 +70,11 @@ TagIndex::Verdict TagIndex::CheckPresent(Table table, std::string_view key,
 
 TagIndex::Verdict TagIndex::CheckAbsent(Table table, std::string_view key,
                                         std::uint64_t snapshot_rv) const {
-  const Shard& shard = ShardOf(table, key, HashKey(key));
+  const std::size_t hash = TagKeyHash(key);
+  const Shard& shard = ShardOf(table, hash);
   std::shared_lock lock(shard.mu);
-  auto it = shard.map.find(key);
-  if (it == shard.map.end() || it->second.deleted || it->second.changed_rv > snapshot_rv) {
+  const TagIndexEntry* found = shard.map.Find(key, hash);
+  if (found == nullptr || found->deleted || found->changed_rv > snapshot_rv) {
     return Verdict::kConsistent;
   }
   return Verdict::kUnexplained;
@@ -80,32 +82,34 @@ TagIndex::Verdict TagIndex::CheckAbsent(Table table, std::string_view key,
 
 void TagIndex::Apply(std::span<const TagChange> changes) {
   for (const TagChange& change : changes) {
-    Shard& shard = ShardOf(change.table, change.key, HashKey(change.key));
+    const std::size_t hash = TagKeyHash(change.key);
+    Shard& shard = ShardOf(change.table, hash);
     std::unique_lock lock(shard.mu);
-    shard.map.insert_or_assign(change.key, TagIndexEntry{change.tag, change.generation,
-                                                         change.resource_version, change.deleted});
+    shard.map.Assign(
+        change.key, hash,
+        TagIndexEntry{change.tag, change.generation, change.resource_version, change.deleted});
   }
 }
 
 void TagIndex::Replace(TagIndexContents contents, std::uint64_t base_rv) {
   for (std::size_t t = 0; t < shards_.size(); ++t) {
     for (std::size_t s = 0; s < kTagIndexShards; ++s) {
-      TagIndexContents::Map& fresh = contents.maps_[t][s];
+      TagTable& fresh = contents.maps_[t][s];
       Shard& shard = shards_[t][s];
       std::unique_lock lock(shard.mu);
-      for (auto& [key, entry] : fresh) {
-        auto known = shard.map.find(key);
-        bool unchanged = known != shard.map.end() && !known->second.deleted &&
-                         known->second.generation == entry.generation &&
-                         known->second.tag == entry.tag;
-        entry.changed_rv = unchanged ? known->second.changed_rv : base_rv;
+      for (TagTable::Item& item : fresh.items()) {
+        TagIndexEntry& entry = item.entry;
+        const TagIndexEntry* known = shard.map.Find(item.key, item.hash);
+        bool unchanged = known != nullptr && !known->deleted &&
+                         known->generation == entry.generation && known->tag == entry.tag;
+        entry.changed_rv = unchanged ? known->changed_rv : base_rv;
       }
-      for (auto& [key, entry] : shard.map) {
-        if (fresh.contains(key)) continue;
-        if (entry.deleted) {
-          fresh.emplace(key, entry);
+      for (const TagTable::Item& item : shard.map.items()) {
+        if (fresh.Find(item.key, item.hash) != nullptr) continue;
+        if (item.entry.deleted) {
+          fresh.Assign(item.key, item.hash, item.entry);
         } else {
-          fresh.emplace(key, TagIndexEntry{IndexedTag{}, 0, base_rv, true});
+          fresh.Assign(item.key, item.hash, TagIndexEntry{IndexedTag{}, 0, base_rv, true});
         }
       }
       shard.map.swap(fresh);
@@ -121,8 +125,8 @@ void TagIndex::PruneTombstones(std::uint64_t through_rv) {
   for (auto& table : shards_) {
     for (Shard& shard : table) {
       std::unique_lock lock(shard.mu);
-      std::erase_if(shard.map, [&](const auto& item) {
-        return item.second.deleted && item.second.changed_rv <= through_rv;
+      shard.map.EraseIf([&](const TagTable::Item& item) {
+        return item.entry.deleted && item.entry.changed_rv <= through_rv;
       });
     }
   }
@@ -133,8 +137,8 @@ TagIndexStats TagIndex::stats() const {
   for (const auto& table : shards_) {
     for (const Shard& shard : table) {
       std::shared_lock lock(shard.mu);
-      for (const auto& item : shard.map) {
-        if (item.second.deleted) {
+      for (const TagTable::Item& item : shard.map.items()) {
+        if (item.entry.deleted) {
           ++out.tombstones;
         } else {
           ++out.live;

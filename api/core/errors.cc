@@ -151,7 +151,7 @@ HttpResponse JsonResponse(int status, std::string body) {
 HttpResponse EmptyResponse(int status) {
   HttpResponse response;
   response.status = status;
-  response.content_type.clear();
+  response.content_type = {};
   return response;
 }
 

@@ -63,7 +63,7 @@ class RouteParams {
 // secret value and is wiped by the front after the response is built.
 struct HttpRequest {
   Pistache::Http::Request message;
-  std::string path;  // the request target's path, as sent (not decoded)
+  std::string path;    // the request target's path, as sent (not decoded)
   RouteParams params;  // route parameters, offsets into `path`
   // The connection's peer, shared with it: valid for as long as the request
   // is, even after the connection was closed and freed (never null for a
@@ -82,7 +82,9 @@ struct HttpRequest {
 // HttpResponse is what a handler returns.
 struct HttpResponse {
   int status = 200;
-  std::string content_type = "application/json";
+  // content_type names text with static storage (a literal or a constant):
+  // a view, so building a response does not allocate it (issue 19).
+  std::string_view content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers
   bool close_connection = false;  // answer with Connection: close and close

@@ -42,7 +42,7 @@ ApiResult Scrape(ApiContext& context, HttpRequest& request, AuditScope& scope) {
     }
   }
   HttpResponse response = JsonResponse(Success::kOk, metrics.Exposition());
-  response.content_type = std::string(kPrometheusContentType);
+  response.content_type = kPrometheusContentType;
   return response;
 }
 

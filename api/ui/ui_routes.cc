@@ -26,7 +26,7 @@ HttpResponse WithViewHeaders(HttpResponse response) {
 
 HttpResponse Serve(const UiAsset& asset) {
   HttpResponse response = JsonResponse(Success::kOk, std::string(asset.bytes));
-  response.content_type = std::string(asset.content_type);
+  response.content_type = asset.content_type;
   return WithViewHeaders(std::move(response));
 }
 

@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "storage/storage.h"
@@ -181,6 +183,43 @@ TEST(Store, ReadTxnIsASnapshotAndMayOutliveTheStore) {
   store.reset();
   // The environment stays open until the last snapshot is released.
   EXPECT_EQ(ValueOf(*old_read->Get(Table::kUsers, "u")), "v1");
+}
+
+// A released snapshot's LMDB transaction is reset and renewed by the next
+// BeginRead (storage/read_txn_pool.h): the renewed one must see every
+// commit made meanwhile, whichever thread released or renews it, while a
+// snapshot still held keeps its own view.
+TEST(Store, ASnapshotBegunAfterACommitSeesItThoughItsTransactionIsReused) {
+  TempDir dir;
+  auto store = OpenTestStore(TestOptions(dir));
+  ASSERT_NE(store, nullptr);
+  ASSERT_OK(PutValue(*store, Table::kUsers, "u", "v1"));
+  StatusOr<ReadTxn> held = store->BeginRead();
+  ASSERT_OK(held);
+  for (int round = 2; round <= 20; ++round) {
+    {
+      StatusOr<ReadTxn> read = store->BeginRead();
+      ASSERT_OK(read);
+      EXPECT_EQ(ValueOf(*read->Get(Table::kUsers, "u")), "v" + std::to_string(round - 1));
+      if (round % 2 == 0) {
+        // Released on another thread, which then exits.
+        std::thread([moved = std::move(*read)]() mutable {
+          ReadTxn gone = std::move(moved);
+        }).join();
+      }
+    }
+    ASSERT_OK(PutValue(*store, Table::kUsers, "u", "v" + std::to_string(round)));
+    std::optional<StatusOr<ReadTxn>> fresh;
+    std::thread([&] { fresh.emplace(store->BeginRead()); }).join();
+    ASSERT_OK(*fresh);
+    EXPECT_EQ(ValueOf(*(*fresh)->Get(Table::kUsers, "u")), "v" + std::to_string(round));
+    EXPECT_EQ((*fresh)->resource_version(), static_cast<std::uint64_t>(round));
+  }
+  EXPECT_EQ(ValueOf(*held->Get(Table::kUsers, "u")), "v1");
+  EXPECT_EQ(held->resource_version(), 1u);
+  // Released after the store: the environment closes after the last one.
+  store.reset();
+  EXPECT_EQ(ValueOf(*held->Get(Table::kUsers, "u")), "v1");
 }
 
 TEST(Store, WriteTxnSeesItsOwnChanges) {
