@@ -160,9 +160,12 @@ struct AuditLogOptions {
   // those queued while it was written (the callers it answered come back),
   // so one fdatasync covers them instead of several small groups. A lone
   // record after a group of one is never held; Close ends the wait; 0 turns
-  // gathering off. Only with group_commit. Default 500 us (an fdatasync
-  // takes 150-200 us here, SPEC section 10).
-  std::chrono::microseconds group_gather{500};
+  // gathering off. Only with group_commit. Default 0 (off): measured with
+  // `scripts/bench.sh compare` on a quiet machine, 500 us cost 18% of the
+  // creates/s (a store batch's intents arrive in one call, so the wait for
+  // more only delays them) and 6% of the decrypts/s at 64 connections,
+  // against the binary without it in the same run.
+  std::chrono::microseconds group_gather{0};
   // Warn (and report in stats) when the file system holding the log has
   // less free space than this. Default 256 MiB.
   std::uint64_t free_space_watermark_bytes = std::uint64_t{256} << 20;
