@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/audit/async_outcome.h"
 #include "tests/audit/audit_fixture.h"
 #include "tests/audit/blocking_sink.h"
 #include "tests/support/status_matchers.h"
@@ -21,32 +22,9 @@ namespace strongroom {
 namespace {
 
 using audit::ParsedLine;
+using testing_support::AsyncOutcome;
 using testing_support::AuditFixture;
 using testing_support::BlockingSink;
-
-// Told collects what one RecordAllAsync callback was told.
-struct Told {
-  std::mutex mu;
-  std::condition_variable changed;
-  std::vector<Status> calls;
-  std::function<void(Status)> Callback() {
-    return [this](Status status) {
-      std::lock_guard lock(mu);
-      calls.push_back(std::move(status));
-      changed.notify_all();
-    };
-  }
-  // Wait waits (at most `limit`, a bound for a broken test) for a call.
-  std::vector<Status> Wait(std::chrono::seconds limit = std::chrono::seconds(10)) {
-    std::unique_lock lock(mu);
-    changed.wait_for(lock, limit, [&] { return !calls.empty(); });
-    return calls;
-  }
-  std::size_t Count() {
-    std::lock_guard lock(mu);
-    return calls.size();
-  }
-};
 
 class AuditGatherTest : public AuditFixture {
  protected:
@@ -81,24 +59,24 @@ class AuditGatherTest : public AuditFixture {
   // until "c" comes, and the five go in one group (one fdatasync).
   void WriteAGroupOfFive() {
     sink_->Block(true);
-    Told a;
+    AsyncOutcome a;
     log_->RecordAllAsync({Decrypt("a")}, a.Callback());
     ASSERT_TRUE(sink_->AwaitBlockedWrite()) << "the sequencer never wrote 'a'";
-    std::vector<std::unique_ptr<Told>> b;
+    std::vector<std::unique_ptr<AsyncOutcome>> b;
     for (int i = 1; i <= 4; ++i) {
-      b.push_back(std::make_unique<Told>());
+      b.push_back(std::make_unique<AsyncOutcome>());
       log_->RecordAllAsync({Decrypt("b" + std::to_string(i))}, b.back()->Callback());
     }
     const audit::AuditStats before = log_->stats();
     sink_->Block(false);
-    std::vector<Status> told_a = a.Wait();
+    std::vector<Status> told_a = a.Wait(std::chrono::seconds(10));
     ASSERT_EQ(told_a.size(), 1u);
     EXPECT_OK(told_a[0]);
     // The sequencer now waits for a fifth record (ten minutes at most).
     for (auto& told : b) EXPECT_EQ(told->Count(), 0u) << "written before the group filled";
     ASSERT_OK(log_->Record(Decrypt("c")));
     for (auto& told : b) {
-      std::vector<Status> calls = told->Wait();
+      std::vector<Status> calls = told->Wait(std::chrono::seconds(10));
       ASSERT_EQ(calls.size(), 1u);
       EXPECT_OK(calls[0]);
     }
@@ -154,16 +132,16 @@ TEST_F(AuditGatherTest, ALoneRecordIsWrittenAloneOnceTheBoundPasses) {
   // and a lone record is released by the bound alone.
   OpenGathering(std::chrono::milliseconds(20));
   sink_->Block(true);
-  Told a;
+  AsyncOutcome a;
   log_->RecordAllAsync({Decrypt("a")}, a.Callback());
   ASSERT_TRUE(sink_->AwaitBlockedWrite());
-  std::vector<std::unique_ptr<Told>> b;
+  std::vector<std::unique_ptr<AsyncOutcome>> b;
   for (int i = 1; i <= 4; ++i) {
-    b.push_back(std::make_unique<Told>());
+    b.push_back(std::make_unique<AsyncOutcome>());
     log_->RecordAllAsync({Decrypt("b" + std::to_string(i))}, b.back()->Callback());
   }
   sink_->Block(false);
-  for (auto& told : b) ASSERT_EQ(told->Wait().size(), 1u);  // released by the bound
+  for (auto& told : b) ASSERT_EQ(told->Wait(std::chrono::seconds(10)).size(), 1u);  // released by the bound
   EXPECT_EQ(log_->stats().last_group_size, 4u);
   // The last group held four: the next waits for four, and a lone record
   // is written alone once the bound has passed.
@@ -179,10 +157,10 @@ TEST_F(AuditGatherTest, CloseEndsAGatherAndWritesWhatWaited) {
   WriteAGroupOfFive();
   if (HasFatalFailure()) return;
   // The next group waits for five; one record comes, then Close.
-  Told waiting;
+  AsyncOutcome waiting;
   log_->RecordAllAsync({Decrypt("before-close")}, waiting.Callback());
   ASSERT_OK(log_->Close());
-  std::vector<Status> calls = waiting.Wait();
+  std::vector<Status> calls = waiting.Wait(std::chrono::seconds(10));
   ASSERT_EQ(calls.size(), 1u);
   EXPECT_OK(calls[0]);
   EXPECT_GT(SeqOf("before-close"), SeqOf("c"));
@@ -198,17 +176,17 @@ TEST_F(AuditGatherTest, WithoutGroupCommitNothingIsGathered) {
   auto log = Open(options, FixedState(0), std::move(sink));
   ASSERT_OK(log);
   blocking->Block(true);
-  Told a;
+  AsyncOutcome a;
   (*log)->RecordAllAsync({Decrypt("a")}, a.Callback());
   ASSERT_TRUE(blocking->AwaitBlockedWrite());
-  std::vector<std::unique_ptr<Told>> b;
+  std::vector<std::unique_ptr<AsyncOutcome>> b;
   for (int i = 1; i <= 4; ++i) {
-    b.push_back(std::make_unique<Told>());
+    b.push_back(std::make_unique<AsyncOutcome>());
     (*log)->RecordAllAsync({Decrypt("b" + std::to_string(i))}, b.back()->Callback());
   }
   blocking->Block(false);
   // Written one fdatasync each, without waiting for a fifth record.
-  for (auto& told : b) ASSERT_EQ(told->Wait().size(), 1u);
+  for (auto& told : b) ASSERT_EQ(told->Wait(std::chrono::seconds(10)).size(), 1u);
   ASSERT_OK((*log)->Close());
   EXPECT_TRUE(VerifyLog().ok) << VerifyLog().Summary();
 }

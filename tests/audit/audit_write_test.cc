@@ -17,6 +17,7 @@
 
 #include "storage/replication.h"
 #include "storage/storage.h"
+#include "tests/audit/async_outcome.h"
 #include "tests/audit/audit_fixture.h"
 #include "tests/audit/blocking_sink.h"
 #include "tests/storage/storage_test_util.h"
@@ -28,6 +29,7 @@ namespace {
 using audit::ParsedLine;
 using audit::RecordType;
 using std::chrono::steady_clock;
+using testing_support::AsyncOutcome;
 using testing_support::AuditFixture;
 using testing_support::BlockingSink;
 
@@ -220,26 +222,6 @@ TEST_F(AuditWriteTest, ABlockedSinkFailsWithinTwoSecondsAndWritingResumesByItsel
   EXPECT_EQ(cancel->refers_to, late->seq);
   EXPECT_TRUE(VerifyLog().ok) << VerifyLog().Summary();
 }
-
-// AsyncOutcome collects what RecordAllAsync's callback was told.
-struct AsyncOutcome {
-  std::mutex mu;
-  std::condition_variable changed;
-  std::vector<Status> calls;
-  std::function<void(Status)> Callback() {
-    return [this](Status status) {
-      std::lock_guard lock(mu);
-      calls.push_back(std::move(status));
-      changed.notify_all();
-    };
-  }
-  // Wait waits (at most `limit`) for a first call and returns the calls.
-  std::vector<Status> Wait(std::chrono::milliseconds limit = std::chrono::seconds(5)) {
-    std::unique_lock lock(mu);
-    changed.wait_for(lock, limit, [&] { return !calls.empty(); });
-    return calls;
-  }
-};
 
 TEST_F(AuditWriteTest, AsyncRecordsAnswerOnceDurableAndWithin2sWhenTheSinkBlocks) {
   auto sink = std::make_unique<BlockingSink>(audit::NewFileSink());
