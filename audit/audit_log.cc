@@ -1,6 +1,6 @@
 // AuditLog's public face: queueing records, waiting for them, the store
-// hooks and shutdown. The sequencer is in audit_sequencer.cc, start-up in
-// audit_recovery.cc.
+// hooks and shutdown. The sequencer is in audit_sequencer.cc (its file's
+// writes in current_file.cc), start-up in audit_recovery.cc.
 #include "audit/audit_log.h"
 
 #include <future>

@@ -3,6 +3,7 @@
 // sequencer stuck in a write can be abandoned at shutdown safely.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -21,6 +22,15 @@
 #include "audit/log_recovery.h"
 
 namespace strongroom::audit {
+
+// BucketOf is the index of the first bound >= value, or bounds.size() (the
+// histograms of AuditStats, kGroupSizeBounds and kFsyncSecondsBounds).
+template <std::size_t N>
+std::size_t BucketOf(const std::array<double, N>& bounds, double value) {
+  std::size_t i = 0;
+  while (i < N && value > bounds[i]) ++i;
+  return i;
+}
 
 // Fate of one queued record.
 enum class Fate { kQueued, kWritten, kFailed };
@@ -188,13 +198,21 @@ struct AuditLog::State {
   Group NumberGroup(const std::vector<std::shared_ptr<Entry>>& batch, const std::string& now) const;
   Status SealGroup(Group& group, const std::string& now);
   void GroupWritten(const std::vector<std::shared_ptr<Entry>>& batch, const Group& group);
+  // --- the current file (current_file.cc) ---
+  // AppendLines writes and syncs `lines`, taking back a part written by a
+  // failed call; RotateIfFull renames a full file after sealing it;
+  // LockFile/UnlockFile hold the lock shared with other writers (flock);
+  // CheckFreeSpace updates the watermark's figures every few seconds.
   Status AppendLines(const std::vector<std::string>& lines);
+  Status RotateIfFull();
+  Status LockFile();
+  void UnlockFile();
+  void CheckFreeSpace();
   // EncodeCheckpoint signs a checkpoint over `over` and returns its line
   // (its hash in `hash`); WriteCheckpoint writes one over the file's head.
   StatusOr<std::string> EncodeCheckpoint(const Head& over, const std::string& time,
                                          std::string* hash);
   Status WriteCheckpoint();
-  Status RotateIfFull();
   Status AdoptOtherWriters();
   // TamperedWith latches the tampered state and returns the error.
   Status TamperedWith(const std::string& what);
@@ -223,9 +241,6 @@ struct AuditLog::State {
   void KeepAnchor();
   void SaveAnchor();
   void StopAnchorThread();
-  Status LockFile();
-  void UnlockFile();
-  void CheckFreeSpace();
   std::vector<std::shared_ptr<Entry>> TakeWork(bool* stop);
   // GatherGroup waits, as group_gather says, for the group to fill.
   // REQUIRES: `lock` holds `mutex`.
