@@ -34,6 +34,62 @@ struct HeaderCheck {
   bool has_host = false;
 };
 
+// Refuse records why the header block is refused, and returns false.
+bool Refuse(HeaderCheck& check, int status, std::string_view message) {
+  check.status = status;
+  check.message = message;
+  return false;
+}
+
+// Trimmed is a field value without its surrounding spaces and tabs.
+std::string_view Trimmed(std::string_view value) {
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+  return value;
+}
+
+// CheckContentLength reads a Content-Length field's value into `check`:
+// one field, a decimal number of at most 15 digits.
+bool CheckContentLength(std::string_view value, HeaderCheck& check) {
+  if (check.has_content_length) return Refuse(check, 400, "more than one Content-Length header");
+  check.has_content_length = true;
+  value = Trimmed(value);
+  if (value.empty() || value.size() > 15 ||
+      !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return Refuse(check, 400, "Content-Length must be a decimal number");
+  }
+  for (char c : value) check.content_length = check.content_length * 10 + (c - '0');
+  return true;
+}
+
+// CheckField checks one header line (without its CRLF) and notes the
+// fields the front reads itself.
+bool CheckField(std::string_view line, HeaderCheck& check) {
+  if (line.empty() || line.front() == ' ' || line.front() == '\t') {
+    return Refuse(check, 400, "malformed header field (obsolete line folding is not accepted)");
+  }
+  std::size_t colon = line.find(':');
+  std::string_view name = line.substr(0, colon);
+  if (colon == std::string_view::npos || name.empty() ||
+      !std::all_of(name.begin(), name.end(), IsTokenChar)) {
+    return Refuse(check, 400, "malformed header field name");
+  }
+  std::string_view value = line.substr(colon + 1);
+  for (char c : value) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && c != '\t') || u == 0x7f) {
+      return Refuse(check, 400, "control character in a header field value");
+    }
+  }
+  if (EqualsIgnoreCase(name, "content-length")) return CheckContentLength(value, check);
+  if (EqualsIgnoreCase(name, "transfer-encoding")) {
+    check.has_transfer_encoding = true;
+  } else if (EqualsIgnoreCase(name, "host")) {
+    check.has_host = true;
+  }
+  return true;
+}
+
 // CheckHeaderBlock validates the header lines (everything after the request
 // line, without the final CRLF CRLF).
 HeaderCheck CheckHeaderBlock(std::string_view block, const RequestLimits& limits) {
@@ -42,8 +98,7 @@ HeaderCheck CheckHeaderBlock(std::string_view block, const RequestLimits& limits
   std::string_view request_line = block.substr(0, line_end);
   for (char c : request_line) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      check.status = 400;
-      check.message = "control character in the request line";
+      Refuse(check, 400, "control character in the request line");
       return check;
     }
   }
@@ -54,61 +109,16 @@ HeaderCheck CheckHeaderBlock(std::string_view block, const RequestLimits& limits
     std::string_view line = block.substr(pos, end - pos);
     pos = end + 2;
     if (++check.header_count > limits.max_header_count) {
-      check.status = 431;
-      check.message = "too many header fields";
+      Refuse(check, 431, "too many header fields");
       return check;
     }
-    if (line.empty() || line.front() == ' ' || line.front() == '\t') {
-      check.status = 400;
-      check.message = "malformed header field (obsolete line folding is not accepted)";
-      return check;
-    }
-    std::size_t colon = line.find(':');
-    std::string_view name = line.substr(0, colon);
-    if (colon == std::string_view::npos || name.empty() ||
-        !std::all_of(name.begin(), name.end(), IsTokenChar)) {
-      check.status = 400;
-      check.message = "malformed header field name";
-      return check;
-    }
-    for (char c : line.substr(colon + 1)) {
-      unsigned char u = static_cast<unsigned char>(c);
-      if ((u < 0x20 && c != '\t') || u == 0x7f) {
-        check.status = 400;
-        check.message = "control character in a header field value";
-        return check;
-      }
-    }
-    if (EqualsIgnoreCase(name, "content-length")) {
-      if (check.has_content_length) {
-        check.status = 400;
-        check.message = "more than one Content-Length header";
-        return check;
-      }
-      check.has_content_length = true;
-      std::string_view value = line.substr(colon + 1);
-      while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
-        value.remove_prefix(1);
-      while (!value.empty() && (value.back() == ' ' || value.back() == '\t'))
-        value.remove_suffix(1);
-      if (value.empty() || value.size() > 15 ||
-          !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-        check.status = 400;
-        check.message = "Content-Length must be a decimal number";
-        return check;
-      }
-      for (char c : value) check.content_length = check.content_length * 10 + (c - '0');
-    } else if (EqualsIgnoreCase(name, "transfer-encoding")) {
-      check.has_transfer_encoding = true;
-    } else if (EqualsIgnoreCase(name, "host")) {
-      check.has_host = true;
-    }
+    if (!CheckField(line, check)) return check;
   }
   if (check.has_transfer_encoding) {
-    check.status = check.has_content_length ? 400 : 411;
-    check.message = check.has_content_length
-                        ? "Content-Length and Transfer-Encoding together are refused"
-                        : "request bodies need Content-Length (Transfer-Encoding is not accepted)";
+    Refuse(check, check.has_content_length ? 400 : 411,
+           check.has_content_length
+               ? "Content-Length and Transfer-Encoding together are refused"
+               : "request bodies need Content-Length (Transfer-Encoding is not accepted)");
   }
   return check;
 }
