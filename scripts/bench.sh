@@ -6,6 +6,10 @@
 #       with the same certificates, driven by wrk; installs nginx-light and
 #       wrk (never starting the system nginx); ends with
 #       decrypt_rps=N nginx_mtls_rps=N ratio=R decrypt_p99_ms=N decrypt_c8_rps=N ratio_c8=R create_per_s=N
+#       then, from the 64-connection rounds of bench/http/floor_server.cc
+#       (TLS and a group-fsynced chained record per answer, nothing else;
+#       the same without the fdatasync; TLS alone),
+#       floor_rps=N floor_ratio=R floor_nosync_rps=N floor_nosync_ratio=R floor_direct_rps=N floor_direct_ratio=R
 #       BENCH_PERF=FILE also installs linux-perf and writes a profile of the
 #       server during the first 64-connection run to FILE.
 #   scripts/bench.sh micro [benchmark args...]
@@ -246,8 +250,9 @@ install_http_tools() {
 run_http() {
   scripts/setup.sh
   install_http_tools
-  build_release "$ROOT" "$BUILD_DIR" strongroom wrk_client_cert
-  bench/http/http_bench.sh "$BUILD_DIR/appliance/strongroom" "$BUILD_DIR/bench/libwrk_client_cert.so"
+  build_release "$ROOT" "$BUILD_DIR" strongroom wrk_client_cert floor_server
+  BENCH_FLOOR_BIN="$BUILD_DIR/bench/floor_server" \
+    bench/http/http_bench.sh "$BUILD_DIR/appliance/strongroom" "$BUILD_DIR/bench/libwrk_client_cert.so"
 }
 
 BASE_SRC="$ROOT/build-bench-base/src"

@@ -38,6 +38,13 @@
 # BENCH_SECONDS (10) is the length of a window, BENCH_ROUNDS (2) the rounds of
 # each kind, BENCH_SECRETS (10000) the secure values per server.
 # Everything it started is stopped and the directory removed on exit.
+# With BENCH_FLOOR_BIN=FLOOR_SERVER (and one binary), each 64-connection
+# round also runs bench/http/floor_server.cc three times: durable ("floor":
+# the least an answer audited as SPEC 8 says costs here with the server's
+# shape), without its fdatasync ("floor-nosync") and answering at once with
+# no record ("floor-direct": TLS and framing alone, as nginx). Then one more
+# line (ratios to the nginx mean):
+#   floor_rps=N floor_ratio=R floor_nosync_rps=N floor_nosync_ratio=R floor_direct_rps=N floor_direct_ratio=R
 # With BENCH_PERF=FILE, `perf record` samples the server (with call graphs)
 # during the first 64-connection run (of the new binary when comparing) and
 # its report goes to FILE.
@@ -51,6 +58,7 @@ SECONDS_PER_RUN="${BENCH_SECONDS:-10}"
 SECRETS="${BENCH_SECRETS:-10000}"
 ROUNDS="${BENCH_ROUNDS:-2}"
 BASE_BIN="${BENCH_BASE_BIN:-}"
+FLOOR_BIN="${BENCH_FLOOR_BIN:-}"
 if [ -n "$BASE_BIN" ] && [ ! -x "$BASE_BIN" ]; then
   echo "http_bench: BENCH_BASE_BIN $BASE_BIN is not an executable" >&2
   exit 2
@@ -124,6 +132,29 @@ for _ in $(seq 1 100); do
 done
 echo "nginx: $NGINX_URL"
 
+# --- the floor (bench/http/floor_server.cc), with BENCH_FLOOR_BIN -------------------
+# Two of them, on the same certificates and disk: with the fdatasync before
+# each group's answers and without it.
+FLOOR_TARGETS=()
+start_floor() {  # TAG [--no-sync]
+  local tag="$1" dir="$WORK/$1"
+  shift
+  mkdir -p "$dir"
+  "$FLOOR_BIN" "$dir/port" "$PKI/server.pem" "$PKI/server.key" "$PKI/ca.pem" "$dir/audit.jsonl" \
+    "$@" >"$dir/log" 2>&1 </dev/null &
+  SERVER_PIDS[$tag]=$!
+  for _ in $(seq 1 100); do [ -s "$dir/port" ] && break; sleep 0.1; done
+  [ -s "$dir/port" ] || fail "$tag did not start: $(cat "$dir/log")"
+  SERVER_URLS[$tag]="https://127.0.0.1:$(tr -d '\n' < "$dir/port")"
+  FLOOR_TARGETS+=("$tag")
+  echo "$tag: ${SERVER_URLS[$tag]}"
+}
+if [ -n "$FLOOR_BIN" ] && [ -z "$BASE_BIN" ]; then
+  start_floor floor
+  start_floor floor-nosync --no-sync
+  start_floor floor-direct --direct
+fi
+
 # --- runs -------------------------------------------------------------------------
 # run_wrk NAME URL CONNECTIONS SCRIPT CERT KEY: one wrk run; sets RUN_RPS
 # (requests/s) and RUN_P99 (ms) and prints its report; fails on any
@@ -145,6 +176,8 @@ run_wrk() {
     wait "$perf_pid" || true
     perf report -i "$WORK/perf.data" --no-children --stdio -g none --sort dso \
       >"$BENCH_PERF" 2>/dev/null || true
+    perf report -i "$WORK/perf.data" --no-children --stdio -g none --sort comm,dso \
+      >>"$BENCH_PERF" 2>/dev/null || true
     perf report -i "$WORK/perf.data" --no-children --percent-limit 0.4 --stdio -g none \
       --sort dso,symbol >>"$BENCH_PERF" 2>/dev/null || true
     perf report -i "$WORK/perf.data" --children --percent-limit 2 --stdio -g none \
@@ -186,8 +219,10 @@ decrypt_window() {
 
 if [ -z "$BASE_BIN" ]; then
   for connections in 64 8; do
+    targets=(server nginx)
+    if [ "$connections" = 64 ]; then targets+=("${FLOOR_TARGETS[@]}"); fi
     for round in $(seq 1 "$ROUNDS"); do
-      for target in server nginx; do decrypt_window "$target" "$connections" "$round"; done
+      for target in "${targets[@]}"; do decrypt_window "$target" "$connections" "$round"; done
     done
   done
   run_wrk create "${SERVER_URLS[server]}" 8 "$HERE/create.lua" "$PKI/admin.pem" "$PKI/admin.key"
@@ -202,6 +237,12 @@ if [ -z "$BASE_BIN" ]; then
   printf 'decrypt_rps=%.0f nginx_mtls_rps=%.0f ratio=%.2f decrypt_p99_ms=%.2f decrypt_c8_rps=%.0f ratio_c8=%.2f create_per_s=%.0f\n' \
     "$decrypt" "$nginx_rps" "$(ratio "$decrypt" "$nginx_rps")" "$p99" \
     "$decrypt_c8" "$(ratio "$decrypt_c8" "$nginx_c8")" "$create_rps"
+  if [ "${#FLOOR_TARGETS[@]}" -gt 0 ]; then
+    printf 'floor_rps=%.0f floor_ratio=%.2f floor_nosync_rps=%.0f floor_nosync_ratio=%.2f floor_direct_rps=%.0f floor_direct_ratio=%.2f\n' \
+      "$(mean_of floor-c64)" "$(ratio "$(mean_of floor-c64)" "$nginx_rps")" \
+      "$(mean_of floor-nosync-c64)" "$(ratio "$(mean_of floor-nosync-c64)" "$nginx_rps")" \
+      "$(mean_of floor-direct-c64)" "$(ratio "$(mean_of floor-direct-c64)" "$nginx_rps")"
+  fi
   exit 0
 fi
 
