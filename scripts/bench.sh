@@ -8,8 +8,8 @@
 #       decrypt_rps=N nginx_mtls_rps=N ratio=R decrypt_p99_ms=N decrypt_c8_rps=N ratio_c8=R create_per_s=N
 #       then, from the 64-connection rounds of bench/http/floor_server.cc
 #       (TLS and a group-fsynced chained record per answer, nothing else;
-#       the same without the fdatasync; TLS alone),
-#       floor_rps=N floor_ratio=R floor_nosync_rps=N floor_nosync_ratio=R floor_direct_rps=N floor_direct_ratio=R
+#       the same without the fdatasync; TLS alone; the writer answering),
+#       floor_rps=N floor_ratio=R floor_nosync_rps=N floor_nosync_ratio=R floor_direct_rps=N floor_direct_ratio=R floor_writer_rps=N floor_writer_ratio=R
 #       BENCH_PERF=FILE also installs linux-perf and writes a profile of the
 #       server during the first 64-connection run to FILE.
 #   scripts/bench.sh micro [benchmark args...]

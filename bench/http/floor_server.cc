@@ -8,10 +8,16 @@
 // sent (SPEC 8's order); then a 64-byte answer, as nginx's in the benchmark.
 // No routing, parsing past the end of the header block, store,
 // authorization or unsealing. Not part of the product: run by
-// bench/http/http_bench.sh when BENCH_FLOOR_BIN names it. --no-sync leaves
-// out the fdatasync; --direct answers on the I/O thread at once, with no
-// record (TLS and HTTP framing alone, as nginx).
-//   floor_server PORT_FILE CERT KEY CA LOG_FILE [--no-sync | --direct]
+// bench/http/http_bench.sh when BENCH_FLOOR_BIN names it.
+// By default the writer hands each answered request back to its I/O thread
+// (a mailbox and an eventfd), as the server does. Options:
+//   --no-sync         no fdatasync
+//   --direct          no record: the I/O thread answers at once (TLS and
+//                     HTTP framing alone, as nginx)
+//   --writer-answers  the writer sends the answers itself, each under its
+//                     connection's lock, instead of handing them back
+//   floor_server PORT_FILE CERT KEY CA LOG_FILE [OPTION...]
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
@@ -20,7 +26,6 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -41,35 +46,60 @@
 namespace {
 
 constexpr int kIoThreads = 2;
+constexpr std::uint64_t kListenerKey = 0;
+constexpr std::uint64_t kWakeKey = 1;
 constexpr std::string_view kAnswer =
     "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 64\r\n\r\n"
     "0000000000000000000000000000000000000000000000000000000000000000";
 
-// Done names a connection one of whose requests was made durable.
-struct Done {
-  std::uint64_t conn;
+struct Options {
+  bool sync = true;
+  bool direct = false;
+  bool writer_answers = false;
 };
 
-// IoThread owns its connections; the writer hands back answered requests
-// through its mailbox and wakes it with its eventfd.
+// Conn is one TLS connection. Its I/O thread reads it; the answer is sent
+// by the I/O thread or, with --writer-answers, by the writer: every use of
+// `ssl` and `fd` holds `mutex`. Freed with its last reference (the I/O
+// thread's map and the records in flight).
+struct Conn {
+  int fd = -1;
+  SSL* ssl = nullptr;
+  bool open = true;
+  std::string in;
+  std::mutex mutex;
+  ~Conn() { SSL_free(ssl); }
+};
+
+// Answer sends one answer. REQUIRES: conn.mutex held.
+void Answer(Conn& conn) {
+  if (!conn.open) return;
+  int written;
+  while ((written = SSL_write(conn.ssl, kAnswer.data(), static_cast<int>(kAnswer.size()))) <= 0 &&
+         SSL_get_error(conn.ssl, written) == SSL_ERROR_WANT_WRITE) {
+  }
+}
+
+// IoThread is one I/O thread's epoll set and the mailbox through which the
+// writer hands back requests whose records are durable.
 struct IoThread {
   int epoll = -1;
   int wake = -1;
   std::mutex mailbox_mutex;
-  std::vector<Done> mailbox;
+  std::vector<std::shared_ptr<Conn>> mailbox;
 };
 
 struct Record {
   std::string body;
-  int thread;
-  std::uint64_t conn;
+  int thread = 0;
+  std::shared_ptr<Conn> conn;
 };
 
 // Writer is the one thread that numbers, chains, writes and syncs records.
 class Writer {
  public:
-  Writer(int fd, bool sync, std::vector<std::unique_ptr<IoThread>>& threads)
-      : fd_(fd), sync_(sync), threads_(threads), prev_(64, '0'), sha_(EVP_MD_CTX_new()) {}
+  Writer(int fd, const Options& options, std::vector<std::unique_ptr<IoThread>>& threads)
+      : fd_(fd), options_(options), threads_(threads), prev_(64, '0'), sha_(EVP_MD_CTX_new()) {}
   ~Writer() { EVP_MD_CTX_free(sha_); }
 
   void Queue(Record record) {
@@ -81,7 +111,6 @@ class Writer {
   void Run() {
     std::vector<Record> group;
     std::string bytes;
-    std::vector<bool> woken(threads_.size());
     for (;;) {
       {
         std::unique_lock lock(mutex_);
@@ -95,23 +124,36 @@ class Writer {
         if (n <= 0) std::abort();  // a yardstick: a failing disk ends the run
         done += static_cast<std::size_t>(n);
       }
-      if (sync_ && ::fdatasync(fd_) != 0) std::abort();
-      std::fill(woken.begin(), woken.end(), false);
-      for (const Record& record : group) {
-        IoThread& thread = *threads_[record.thread];
-        std::lock_guard lock(thread.mailbox_mutex);
-        thread.mailbox.push_back(Done{record.conn});
-        woken[record.thread] = true;
-      }
-      for (std::size_t i = 0; i < threads_.size(); ++i) {
-        std::uint64_t one = 1;
-        if (woken[i] && ::write(threads_[i]->wake, &one, sizeof one) < 0) std::abort();
+      if (options_.sync && ::fdatasync(fd_) != 0) std::abort();
+      if (options_.writer_answers) {
+        for (const Record& record : group) {
+          std::lock_guard lock(record.conn->mutex);
+          Answer(*record.conn);
+        }
+      } else {
+        HandBack(group);
       }
       group.clear();
     }
   }
 
  private:
+  // HandBack posts each record's connection to its I/O thread's mailbox and
+  // wakes each thread that got one.
+  void HandBack(std::vector<Record>& group) {
+    std::vector<bool> woken(threads_.size());
+    for (Record& record : group) {
+      IoThread& thread = *threads_[record.thread];
+      std::lock_guard lock(thread.mailbox_mutex);
+      thread.mailbox.push_back(std::move(record.conn));
+      woken[record.thread] = true;
+    }
+    for (std::size_t i = 0; i < threads_.size(); ++i) {
+      std::uint64_t one = 1;
+      if (woken[i] && ::write(threads_[i]->wake, &one, sizeof one) < 0) std::abort();
+    }
+  }
+
   // Chain appends the line {"seq":N,<body>,"prev":"<hex>","hash":"<hex>"}.
   void Chain(const std::string& body, std::string& out) {
     const std::size_t start = out.size();
@@ -132,7 +174,7 @@ class Writer {
   }
 
   int fd_;
-  bool sync_;
+  Options options_;
   std::vector<std::unique_ptr<IoThread>>& threads_;
   std::mutex mutex_;
   std::condition_variable wake_;
@@ -143,122 +185,112 @@ class Writer {
   const EVP_MD* sha256_ = EVP_sha256();
 };
 
-struct Conn {
-  int fd;
-  SSL* ssl;
-  bool open = true;
-  int pending = 0;
-  std::string in;
-};
+using Conns = std::unordered_map<std::uint64_t, std::shared_ptr<Conn>>;
 
-void Close(std::unordered_map<std::uint64_t, Conn>& conns, std::uint64_t id) {
-  Conn& conn = conns.at(id);
-  if (conn.open) {
-    conn.open = false;
-    ::close(conn.fd);
+void Close(Conns& conns, std::uint64_t id) {
+  auto it = conns.find(id);
+  if (it == conns.end()) return;
+  {
+    std::lock_guard lock(it->second->mutex);
+    it->second->open = false;
+    ::close(it->second->fd);
   }
-  if (conn.pending == 0) {
-    SSL_free(conn.ssl);
-    conns.erase(id);
+  conns.erase(it);
+}
+
+void Accept(int listener, SSL_CTX* ctx, int epoll, Conns& conns, std::uint64_t& next_id) {
+  for (;;) {
+    int fd = ::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return;
+    int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    auto conn = std::make_shared<Conn>();
+    conn->fd = fd;
+    conn->ssl = SSL_new(ctx);
+    SSL_set_fd(conn->ssl, fd);
+    SSL_set_accept_state(conn->ssl);
+    const std::uint64_t id = next_id++;
+    conns.emplace(id, std::move(conn));
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP;
+    ev.data.u64 = id;
+    ::epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &ev);
   }
 }
 
-// Serve runs one I/O thread: accepts (the listener is shared, EPOLLEXCLUSIVE),
-// handshakes, reads requests, queues their records and answers them once
-// the writer has made them durable.
-void Serve(int index, int listener, SSL_CTX* ctx, IoThread& self, Writer* writer) {
-  std::unordered_map<std::uint64_t, Conn> conns;
-  std::uint64_t next_id = (static_cast<std::uint64_t>(index) << 56) + 2;  // 0, 1: listener, wake-up
-  epoll_event events[64];
+// ReadRequests reads what the connection has and queues a record for each
+// whole request (or, with no writer, answers it). False once it is closed.
+bool ReadRequests(const std::shared_ptr<Conn>& held, int index, Writer* writer,
+                  std::uint64_t& request) {
+  Conn& conn = *held;
+  std::lock_guard lock(conn.mutex);
   char buf[16384];
+  bool open = true;
+  for (;;) {
+    int r = SSL_read(conn.ssl, buf, sizeof buf);
+    if (r > 0) {
+      conn.in.append(buf, static_cast<std::size_t>(r));
+      continue;
+    }
+    int err = SSL_get_error(conn.ssl, r);
+    if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) open = false;
+    break;
+  }
+  std::size_t end;
+  while ((end = conn.in.find("\r\n\r\n")) != std::string::npos) {
+    std::string_view head(conn.in.data(), end);
+    std::size_t path_end = head.find(' ', 4);
+    std::string path(head.substr(4, path_end == std::string_view::npos ? 0 : path_end - 4));
+    conn.in.erase(0, end + 4);
+    if (writer == nullptr) {
+      Answer(conn);
+      continue;
+    }
+    Record record;
+    record.thread = index;
+    record.conn = held;
+    record.body =
+        "\"time\":\"2026-12-06T00:00:00.000000Z\",\"actor\":{\"kind\":\"service\",\"name\":"
+        "\"bench-svc\",\"fingerprint\":\"" + std::string(64, 'f') +
+        "\"},\"action\":\"decrypt\",\"resource\":\"" + path +
+        "\",\"outcome\":\"allowed\",\"http_status\":200,\"request_id\":\"" +
+        std::to_string(index) + "-" + std::to_string(++request) + "\"";
+    writer->Queue(std::move(record));
+  }
+  return open;
+}
+
+// Serve runs one I/O thread: accepts (the listener is shared,
+// EPOLLEXCLUSIVE), reads requests, and sends the answers the writer hands
+// back.
+void Serve(int index, int listener, SSL_CTX* ctx, IoThread& self, Writer* writer) {
+  Conns conns;
+  std::uint64_t next_id = (static_cast<std::uint64_t>(index) << 56) + kWakeKey + 1;
   std::uint64_t request = 0;
+  std::vector<std::shared_ptr<Conn>> answered;
+  epoll_event events[64];
   for (;;) {
     int n = ::epoll_wait(self.epoll, events, 64, -1);
     for (int i = 0; i < n; ++i) {
       const std::uint64_t key = events[i].data.u64;
-      if (key == 0) {  // the listener
-        for (;;) {
-          int fd = ::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-          if (fd < 0) break;
-          int one = 1;
-          ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-          SSL* ssl = SSL_new(ctx);
-          SSL_set_fd(ssl, fd);
-          SSL_set_accept_state(ssl);
-          const std::uint64_t id = next_id++;
-          conns.emplace(id, Conn{fd, ssl});
-          epoll_event ev{};
-          ev.events = EPOLLIN | EPOLLRDHUP;
-          ev.data.u64 = id;
-          ::epoll_ctl(self.epoll, EPOLL_CTL_ADD, fd, &ev);
-        }
-        continue;
-      }
-      if (key == 1) {  // the writer answered some requests
+      if (key == kListenerKey) {
+        Accept(listener, ctx, self.epoll, conns, next_id);
+      } else if (key == kWakeKey) {
         std::uint64_t count;
         if (::read(self.wake, &count, sizeof count) < 0) continue;
-        std::vector<Done> done;
         {
           std::lock_guard lock(self.mailbox_mutex);
-          done.swap(self.mailbox);
+          answered.swap(self.mailbox);
         }
-        for (const Done& d : done) {
-          auto it = conns.find(d.conn);
-          if (it == conns.end()) continue;
-          Conn& conn = it->second;
-          --conn.pending;
-          if (conn.open) {
-            int w;
-            while ((w = SSL_write(conn.ssl, kAnswer.data(), static_cast<int>(kAnswer.size()))) <= 0 &&
-                   SSL_get_error(conn.ssl, w) == SSL_ERROR_WANT_WRITE) {
-            }
-            if (w <= 0) Close(conns, d.conn);
-          } else if (conn.pending == 0) {
-            Close(conns, d.conn);
-          }
+        for (const std::shared_ptr<Conn>& conn : answered) {
+          std::lock_guard lock(conn->mutex);
+          Answer(*conn);
         }
-        continue;
+        answered.clear();
+      } else if (auto it = conns.find(key); it != conns.end()) {
+        const bool open = ReadRequests(it->second, index, writer, request);
+        if (!open || (events[i].events & (EPOLLHUP | EPOLLERR))) Close(conns, key);
       }
-      auto it = conns.find(key);
-      if (it == conns.end() || !it->second.open) continue;
-      Conn& conn = it->second;
-      bool closed = false;
-      for (;;) {
-        int r = SSL_read(conn.ssl, buf, sizeof buf);
-        if (r > 0) {
-          conn.in.append(buf, static_cast<std::size_t>(r));
-          continue;
-        }
-        int err = SSL_get_error(conn.ssl, r);
-        if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) closed = true;
-        break;
-      }
-      std::size_t end;
-      while ((end = conn.in.find("\r\n\r\n")) != std::string::npos) {
-        std::string_view head(conn.in.data(), end);
-        std::size_t path_end = head.find(' ', 4);
-        std::string path(head.substr(4, path_end == std::string_view::npos ? 0 : path_end - 4));
-        conn.in.erase(0, end + 4);
-        if (writer == nullptr) {  // --direct
-          if (SSL_write(conn.ssl, kAnswer.data(), static_cast<int>(kAnswer.size())) <= 0) {
-            closed = true;
-            break;
-          }
-          continue;
-        }
-        ++conn.pending;
-        Record record;
-        record.thread = index;
-        record.conn = key;
-        record.body =
-            "\"time\":\"2026-12-06T00:00:00.000000Z\",\"actor\":{\"kind\":\"service\",\"name\":"
-            "\"bench-svc\",\"fingerprint\":\"" + std::string(64, 'f') +
-            "\"},\"action\":\"decrypt\",\"resource\":\"" + path +
-            "\",\"outcome\":\"allowed\",\"http_status\":200,\"request_id\":\"" +
-            std::to_string(index) + "-" + std::to_string(++request) + "\"";
-        writer->Queue(std::move(record));
-      }
-      if (closed || (events[i].events & (EPOLLHUP | EPOLLERR))) Close(conns, key);
     }
   }
 }
@@ -268,13 +300,25 @@ void Serve(int index, int listener, SSL_CTX* ctx, IoThread& self, Writer* writer
 int main(int argc, char** argv) {
   if (argc < 6) {
     std::fprintf(stderr,
-                 "usage: floor_server PORT_FILE CERT KEY CA LOG_FILE [--no-sync | --direct]\n");
+                 "usage: floor_server PORT_FILE CERT KEY CA LOG_FILE "
+                 "[--no-sync] [--direct] [--writer-answers]\n");
     return 2;
   }
+  Options options;
+  for (int i = 6; i < argc; ++i) {
+    const std::string option = argv[i];
+    if (option == "--no-sync") {
+      options.sync = false;
+    } else if (option == "--direct") {
+      options.direct = true;
+    } else if (option == "--writer-answers") {
+      options.writer_answers = true;
+    } else {
+      std::fprintf(stderr, "floor_server: unknown option %s\n", argv[i]);
+      return 2;
+    }
+  }
   std::signal(SIGPIPE, SIG_IGN);
-  const std::string mode = argc > 6 ? argv[6] : "";
-  const bool sync = mode != "--no-sync";
-  const bool direct = mode == "--direct";
   SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   if (SSL_CTX_use_certificate_chain_file(ctx, argv[2]) != 1 ||
@@ -305,19 +349,20 @@ int main(int argc, char** argv) {
     thread->wake = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLEXCLUSIVE;
-    ev.data.u64 = 0;
+    ev.data.u64 = kListenerKey;
     ::epoll_ctl(thread->epoll, EPOLL_CTL_ADD, listener, &ev);
     ev.events = EPOLLIN;
-    ev.data.u64 = 1;
+    ev.data.u64 = kWakeKey;
     ::epoll_ctl(thread->epoll, EPOLL_CTL_ADD, thread->wake, &ev);
     threads.push_back(std::move(thread));
   }
-  Writer writer(log, sync, threads);
+  Writer writer(log, options, threads);
   std::vector<std::thread> running;
-  if (!direct) running.emplace_back([&] { writer.Run(); });
+  if (!options.direct) running.emplace_back([&] { writer.Run(); });
   for (int i = 0; i < kIoThreads; ++i) {
-    running.emplace_back(
-        [&, i] { Serve(i, listener, ctx, *threads[i], direct ? nullptr : &writer); });
+    running.emplace_back([&, i] {
+      Serve(i, listener, ctx, *threads[i], options.direct ? nullptr : &writer);
+    });
   }
   if (FILE* f = std::fopen(argv[1], "w")) {
     std::fprintf(f, "%d\n", ntohs(addr.sin_port));

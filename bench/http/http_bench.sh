@@ -39,12 +39,13 @@
 # each kind, BENCH_SECRETS (10000) the secure values per server.
 # Everything it started is stopped and the directory removed on exit.
 # With BENCH_FLOOR_BIN=FLOOR_SERVER (and one binary), each 64-connection
-# round also runs bench/http/floor_server.cc three times: durable ("floor":
+# round also runs bench/http/floor_server.cc four ways: durable ("floor":
 # the least an answer audited as SPEC 8 says costs here with the server's
-# shape), without its fdatasync ("floor-nosync") and answering at once with
-# no record ("floor-direct": TLS and framing alone, as nginx). Then one more
-# line (ratios to the nginx mean):
-#   floor_rps=N floor_ratio=R floor_nosync_rps=N floor_nosync_ratio=R floor_direct_rps=N floor_direct_ratio=R
+# shape), without its fdatasync ("floor-nosync"), answering at once with no
+# record ("floor-direct": TLS and framing alone, as nginx), and durable with
+# the writer thread sending the answers itself ("floor-writer"). Then one
+# more line (ratios to the nginx mean):
+#   floor_rps=N floor_ratio=R floor_nosync_rps=N floor_nosync_ratio=R floor_direct_rps=N floor_direct_ratio=R floor_writer_rps=N floor_writer_ratio=R
 # With BENCH_PERF=FILE, `perf record` samples the server (with call graphs)
 # during the first 64-connection run (of the new binary when comparing) and
 # its report goes to FILE.
@@ -153,6 +154,7 @@ if [ -n "$FLOOR_BIN" ] && [ -z "$BASE_BIN" ]; then
   start_floor floor
   start_floor floor-nosync --no-sync
   start_floor floor-direct --direct
+  start_floor floor-writer --writer-answers
 fi
 
 # --- runs -------------------------------------------------------------------------
@@ -238,10 +240,13 @@ if [ -z "$BASE_BIN" ]; then
     "$decrypt" "$nginx_rps" "$(ratio "$decrypt" "$nginx_rps")" "$p99" \
     "$decrypt_c8" "$(ratio "$decrypt_c8" "$nginx_c8")" "$create_rps"
   if [ "${#FLOOR_TARGETS[@]}" -gt 0 ]; then
-    printf 'floor_rps=%.0f floor_ratio=%.2f floor_nosync_rps=%.0f floor_nosync_ratio=%.2f floor_direct_rps=%.0f floor_direct_ratio=%.2f\n' \
-      "$(mean_of floor-c64)" "$(ratio "$(mean_of floor-c64)" "$nginx_rps")" \
-      "$(mean_of floor-nosync-c64)" "$(ratio "$(mean_of floor-nosync-c64)" "$nginx_rps")" \
-      "$(mean_of floor-direct-c64)" "$(ratio "$(mean_of floor-direct-c64)" "$nginx_rps")"
+    local_line=""
+    for target in "${FLOOR_TARGETS[@]}"; do
+      name="${target//-/_}"
+      local_line+="$(printf '%s_rps=%.0f %s_ratio=%.2f ' "$name" "$(mean_of "$target-c64")" \
+        "$name" "$(ratio "$(mean_of "$target-c64")" "$nginx_rps")")"
+    done
+    echo "${local_line% }"
   fi
   exit 0
 fi
