@@ -32,12 +32,6 @@ StatusOr<SecretBytes> DecodeBase64(std::string_view text) {
   return decoded;
 }
 
-std::string_view Trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
-
 // TokensValidAfter returns the stored cutoff (UNIX micros) before which
 // every API token is void, or 0 when none was ever set.
 // SECURITY: fails closed. Only a missing row means "no cutoff"; a row that
@@ -154,10 +148,11 @@ AuthResult Authenticator::Authenticate(const HttpRequest& request, const storage
   AuthResult principal = std::unexpected(AuthError(
       Status::Unauthenticated("authentication required"), AuthFailure::kMissingCredentials));
   if (authorization) {
-    std::string_view value = Trim(*authorization);
+    std::string_view value = TrimOws(*authorization);
     std::size_t space = value.find(' ');
     std::string_view scheme = value.substr(0, space);
-    std::string_view credentials = space == std::string_view::npos ? "" : Trim(value.substr(space));
+    std::string_view credentials =
+        space == std::string_view::npos ? "" : TrimOws(value.substr(space));
     if (scheme == "Basic") {
       principal = Basic(credentials, peer.address, txn);
       Blame(principal, AuthFailure::kInvalidPassword);

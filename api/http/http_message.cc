@@ -4,6 +4,12 @@
 
 namespace strongroom::api {
 
+std::string_view TrimOws(std::string_view value) {
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+  return value;
+}
+
 std::optional<std::string> HttpRequest::Header(const std::string& name) const {
   std::optional<Pistache::Http::Header::Raw> raw = message.headers().tryGetRaw(name);
   if (!raw) return std::nullopt;

@@ -27,6 +27,10 @@ struct PeerInfo {
   std::optional<CertificateFacts> certificate;
 };
 
+// TrimOws is a header field value without the optional whitespace around
+// it (spaces and tabs, RFC 9110 section 5.6.3).
+std::string_view TrimOws(std::string_view value);
+
 // RouteParams holds a matched route's parameters without allocating: each
 // name inline (route patterns name parameters in at most kMaxName bytes),
 // each value as an offset into the request's path, so a moved or copied

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "api/http/http_message.h"
+
 namespace strongroom::api {
 namespace {
 
@@ -41,19 +43,12 @@ bool Refuse(HeaderCheck& check, int status, std::string_view message) {
   return false;
 }
 
-// Trimmed is a field value without its surrounding spaces and tabs.
-std::string_view Trimmed(std::string_view value) {
-  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
-  return value;
-}
-
 // CheckContentLength reads a Content-Length field's value into `check`:
 // one field, a decimal number of at most 15 digits.
 bool CheckContentLength(std::string_view value, HeaderCheck& check) {
   if (check.has_content_length) return Refuse(check, 400, "more than one Content-Length header");
   check.has_content_length = true;
-  value = Trimmed(value);
+  value = TrimOws(value);
   if (value.empty() || value.size() > 15 ||
       !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     return Refuse(check, 400, "Content-Length must be a decimal number");
