@@ -134,10 +134,10 @@ done
 echo "nginx: $NGINX_URL"
 
 # --- the floor (bench/http/floor_server.cc), with BENCH_FLOOR_BIN -------------------
-# Two of them, on the same certificates and disk: with the fdatasync before
-# each group's answers and without it.
+# Four of them, on the same certificates and disk (their options are
+# floor_server's own; see the header comment above).
 FLOOR_TARGETS=()
-start_floor() {  # TAG [--no-sync]
+start_floor() {  # TAG [FLOOR_SERVER_OPTION...]
   local tag="$1" dir="$WORK/$1"
   shift
   mkdir -p "$dir"
@@ -240,13 +240,13 @@ if [ -z "$BASE_BIN" ]; then
     "$decrypt" "$nginx_rps" "$(ratio "$decrypt" "$nginx_rps")" "$p99" \
     "$decrypt_c8" "$(ratio "$decrypt_c8" "$nginx_c8")" "$create_rps"
   if [ "${#FLOOR_TARGETS[@]}" -gt 0 ]; then
-    local_line=""
+    floor_line=""
     for target in "${FLOOR_TARGETS[@]}"; do
       name="${target//-/_}"
-      local_line+="$(printf '%s_rps=%.0f %s_ratio=%.2f ' "$name" "$(mean_of "$target-c64")" \
+      floor_line+="$(printf '%s_rps=%.0f %s_ratio=%.2f ' "$name" "$(mean_of "$target-c64")" \
         "$name" "$(ratio "$(mean_of "$target-c64")" "$nginx_rps")")"
     done
-    echo "${local_line% }"
+    echo "${floor_line% }"
   fi
   exit 0
 fi
